@@ -1,0 +1,89 @@
+// HTTP server glue over civetweb: routes registered up front, a request read whole
+// (bounded by max_body_bytes), handlers return a response value. Used by both daemons for
+// the landing page, /metrics, /-/healthy, /-/ready, /-/reload and their APIs.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+struct mg_context;
+struct mg_connection;
+
+namespace failover {
+
+struct HttpServerRequest {
+  std::string method;
+  std::string path;                            // without the query string
+  std::string query;                           // raw, without '?'
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string remote_addr;
+
+  std::string Header(const std::string& lower_name) const;
+  // Value of a query parameter (percent-decoded), or "" when absent.
+  std::string QueryParam(const std::string& name) const;
+};
+
+struct HttpServerResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static HttpServerResponse Text(int status, std::string body);
+  static HttpServerResponse Json(int status, std::string body);
+  static HttpServerResponse Html(std::string body);
+};
+
+using HttpHandler = std::function<HttpServerResponse(const HttpServerRequest&)>;
+
+struct HttpServerOptions {
+  // Prometheus notation: ":9807" (all interfaces), "127.0.0.1:9807", "127.0.0.1:0"
+  // (a free port; read it back with port()).
+  std::string listen_address = ":9807";
+  int num_threads = 8;
+  size_t max_body_bytes = 1 << 20;
+  int request_timeout_ms = 10000;
+};
+
+class HttpServer {
+ public:
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Routes: exact path, or a prefix when `path` ends with '/' and prefix is true.
+  // Requests to a known path with another method get 405 with an Allow header.
+  struct Route {
+    std::string method;
+    std::string path;
+    bool prefix = false;
+    HttpHandler handler;
+  };
+
+  static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
+                                                   std::vector<Route> routes);
+  int port() const { return port_; }
+  const std::string& bound_address() const { return bound_; }
+
+ private:
+  HttpServer() = default;
+  static int Dispatch(mg_connection* conn, void* self);
+  HttpServerResponse Handle(mg_connection* conn);
+
+  HttpServerOptions options_;
+  std::vector<Route> routes_;
+  mg_context* ctx_ = nullptr;
+  int port_ = 0;
+  std::string bound_;
+};
+
+// "host:port" split for listen addresses; ":9807" gives host "".
+Result<std::pair<std::string, int>> ParseListenAddress(const std::string& address);
+
+}  // namespace failover

@@ -1,0 +1,196 @@
+#include "exporter/config.h"
+
+#include <arpa/inet.h>
+
+#include <set>
+
+namespace failover {
+namespace {
+
+bool ValidLabelName(const std::string& s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return s.rfind("__", 0) != 0;
+}
+
+bool ValidIp(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+Result<std::map<std::string, RegionConfig>> LoadRegions(const YamlNode& node) {
+  std::map<std::string, RegionConfig> regions;
+  auto entries = node.Entries();
+  if (!entries) return entries.error();
+  for (const auto& [name, body] : *entries) {
+    if (name.empty()) return body.Fail("region name is empty");
+    RegionConfig rc;
+    if (!body.IsNull()) {
+      if (auto s = body.ExpectKeys({"addresses"}); !s) return s.error();
+      if (auto a = body.Get("addresses")) {
+        auto items = a->Items();
+        if (!items) return items.error();
+        for (const YamlNode& item : *items) {
+          auto ip = item.AsString();
+          if (!ip) return ip.error();
+          if (!ValidIp(*ip)) return item.Fail("\"" + *ip + "\" is not an IPv4 or IPv6 address");
+          rc.addresses.push_back(*ip);
+        }
+      }
+    }
+    regions[name] = rc;
+  }
+  return regions;
+}
+
+Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
+                              const ProberRegistry& registry) {
+  std::vector<std::string> kinds = registry.Names();
+  std::vector<std::string_view> allowed = {"name", "region", "interval", "timeout", "labels"};
+  for (const std::string& k : kinds) allowed.push_back(k);
+  if (auto s = node.ExpectKeys(allowed); !s) return s.error();
+
+  ProbeConfig p;
+  auto name = node.Require("name");
+  if (!name) return name.error();
+  auto name_s = name->AsString();
+  if (!name_s) return name_s.error();
+  if (name_s->empty()) return name->Fail("probe name is empty");
+  p.name = *name_s;
+
+  if (auto r = node.Get("region")) {
+    auto s = r->AsString();
+    if (!s) return s.error();
+    if (cfg.regions.count(*s) == 0) {
+      std::string known;
+      for (const auto& [n, _] : cfg.regions) known += (known.empty() ? "" : ", ") + n;
+      return r->Fail("unknown region \"" + *s +
+                     "\" (regions: " + (known.empty() ? "none defined" : known) + ")");
+    }
+    p.region = *s;
+  }
+  p.interval = cfg.default_interval;
+  p.timeout = cfg.default_timeout;
+  if (auto i = node.Get("interval")) {
+    auto d = i->AsDuration();
+    if (!d) return d.error();
+    if (d->count() <= 0) return i->Fail("interval must be positive");
+    p.interval = *d;
+  }
+  if (auto t = node.Get("timeout")) {
+    auto d = t->AsDuration();
+    if (!d) return d.error();
+    if (d->count() <= 0) return t->Fail("timeout must be positive");
+    p.timeout = *d;
+  }
+  if (p.timeout >= p.interval) {
+    auto where = node.Get("timeout") ? *node.Get("timeout") : node;
+    return where.Fail("timeout (" + FormatDuration(p.timeout) +
+                      ") must be shorter than interval (" + FormatDuration(p.interval) + ")");
+  }
+  if (auto l = node.Get("labels")) {
+    auto entries = l->Entries();
+    if (!entries) return entries.error();
+    for (const auto& [k, v] : *entries) {
+      if (!ValidLabelName(k)) return v.Fail("\"" + k + "\" is not a valid label name");
+      if (IsReservedLabel(k)) return v.Fail("label \"" + k + "\" is reserved by the exporter");
+      auto s = v.AsString();
+      if (!s) return s.error();
+      p.labels[k] = *s;
+    }
+  }
+
+  const ProberKind* kind = nullptr;
+  std::optional<YamlNode> body;
+  for (const std::string& k : kinds) {
+    if (auto b = node.Get(k)) {
+      if (kind != nullptr) {
+        return b->Fail("a probe has exactly one kind; found both \"" + kind->name + "\" and \"" +
+                       k + "\"");
+      }
+      kind = registry.Find(k);
+      body = b;
+    }
+  }
+  if (kind == nullptr) {
+    std::string known;
+    for (const std::string& k : kinds) known += (known.empty() ? "" : ", ") + k;
+    return node.Fail("probe \"" + p.name + "\" has no kind (one of: " + known + ")");
+  }
+  p.kind = kind->name;
+  ProberContext ctx{p.name, p.timeout, &cfg.regions};
+  auto prober = kind->factory(*body, ctx);
+  if (!prober) return prober.error();
+  p.prober = *prober;
+  p.fingerprint =
+      node.Fingerprint() + "|" + FormatDuration(p.interval) + "|" + FormatDuration(p.timeout);
+  return p;
+}
+
+}  // namespace
+
+bool IsReservedLabel(const std::string& name) {
+  static const std::set<std::string> kReserved = {
+      "probe",  "region", "kind",  "reason", "result",        "phase",
+      "le",     "name",   "type",  "target", "target_region", "nameserver",
+      "thread", "role",   "error", "job",    "instance"};
+  return kReserved.count(name) > 0;
+}
+
+Result<ExporterConfig> LoadExporterConfig(const YamlNode& root, const ProberRegistry& registry) {
+  ExporterConfig cfg;
+  if (root.IsNull()) return root.Fail("the config is empty");
+  if (auto s = root.ExpectKeys({"defaults", "regions", "probes"}); !s) return s.error();
+  if (auto d = root.Get("defaults")) {
+    if (auto s = d->ExpectKeys({"interval", "timeout"}); !s) return s.error();
+    if (auto i = d->Get("interval")) {
+      auto v = i->AsDuration();
+      if (!v) return v.error();
+      if (v->count() <= 0) return i->Fail("interval must be positive");
+      cfg.default_interval = *v;
+    }
+    if (auto t = d->Get("timeout")) {
+      auto v = t->AsDuration();
+      if (!v) return v.error();
+      if (v->count() <= 0) return t->Fail("timeout must be positive");
+      cfg.default_timeout = *v;
+    }
+  }
+  if (auto r = root.Get("regions")) {
+    auto regions = LoadRegions(*r);
+    if (!regions) return regions.error();
+    cfg.regions = *regions;
+  }
+  std::string regions_fp = root.Get("regions") ? root.Get("regions")->Fingerprint() : "";
+  std::set<std::string> names;
+  if (auto p = root.Get("probes")) {
+    auto items = p->Items();
+    if (!items) return items.error();
+    for (const YamlNode& item : *items) {
+      auto probe = LoadProbe(item, cfg, registry);
+      if (!probe) return probe.error();
+      if (!names.insert(probe->name).second) {
+        return item.Require("name")->Fail("duplicate probe name \"" + probe->name + "\"");
+      }
+      // The region is part of what the probe is: a region's addresses changing must
+      // rebuild probes that map answers to regions.
+      probe->fingerprint += "|" + regions_fp;
+      cfg.probes.push_back(std::move(*probe));
+    }
+  }
+  return cfg;
+}
+
+Result<ExporterConfig> LoadExporterConfigFile(const std::string& path,
+                                              const ProberRegistry& registry) {
+  auto root = YamlNode::LoadFile(path);
+  if (!root) return root.error();
+  return LoadExporterConfig(*root, registry);
+}
+
+}  // namespace failover

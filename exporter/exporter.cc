@@ -1,0 +1,258 @@
+#include "exporter/exporter.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <future>
+#include <sstream>
+
+#include "common/build_info.h"
+#include "common/log.h"
+#include "exporter/landing_page.h"
+
+namespace failover {
+namespace {
+
+std::vector<double> LateBuckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+}
+
+}  // namespace
+
+Exporter::Exporter(ExporterOptions options, const ProberRegistry& registry, Clock& clock)
+    : options_(std::move(options)),
+      registry_(registry),
+      clock_(clock),
+      curl_(loop_),
+      scheduler_(clock.Now(),
+                 [this](const std::string& name, MonoTime due) { StartRun(name, due); }) {
+  env_.loop = &loop_;
+  env_.curl = &curl_;
+  reload_ok_ = &prometheus::BuildGauge()
+                    .Name("failover_exporter_config_last_reload_successful")
+                    .Help("Whether the last configuration load or reload succeeded (1) or not (0).")
+                    .Register(*self_)
+                    .Add({});
+  reload_ts_ = &prometheus::BuildGauge()
+                    .Name("failover_exporter_config_last_reload_success_timestamp_seconds")
+                    .Help("When the configuration was last loaded successfully, Unix time.")
+                    .Register(*self_)
+                    .Add({});
+  prometheus::BuildGauge()
+      .Name("failover_exporter_build_info")
+      .Help("Version and revision of failover_exporter; value is always 1.")
+      .Register(*self_)
+      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Set(1);
+  late_ = &prometheus::BuildHistogram()
+               .Name("failover_exporter_probe_late_seconds")
+               .Help("How late probe runs started relative to their schedule.")
+               .Register(*self_)
+               .Add({}, LateBuckets());
+  in_flight_ = &prometheus::BuildGauge()
+                    .Name("failover_exporter_probes_in_flight")
+                    .Help("Probe runs currently in progress.")
+                    .Register(*self_)
+                    .Add({});
+  skipped_ = &prometheus::BuildCounter()
+                  .Name("failover_exporter_probe_runs_skipped_total")
+                  .Help(
+                      "Scheduled runs not started because the previous run of the same probe "
+                      "was still going, or because the loop was stalled past the slot.")
+                  .Register(*self_)
+                  .Add({});
+  probes_total_ = &prometheus::BuildCounter()
+                       .Name("failover_exporter_probes_total")
+                       .Help("Probe runs finished, by kind and result.")
+                       .Register(*self_);
+  for (const std::string& kind : registry_.Names()) {
+    probes_total_by_kind_[{kind, true}] =
+        &probes_total_->Add({{"kind", kind}, {"result", "success"}});
+    probes_total_by_kind_[{kind, false}] =
+        &probes_total_->Add({{"kind", kind}, {"result", "failure"}});
+  }
+}
+
+Exporter::~Exporter() { Stop(); }
+
+Status Exporter::Start() {
+  auto cfg = LoadExporterConfigFile(options_.config_file, registry_);
+  if (!cfg) {
+    RecordReload(false);
+    return cfg.error();
+  }
+  size_t n = cfg->probes.size();
+  ApplyConfig(std::move(*cfg));
+  RecordReload(true);
+  log::Info("loaded config", {{"file", options_.config_file}, {"probes", n}});
+
+  HttpServerOptions http;
+  http.listen_address = options_.listen_address;
+  http.max_body_bytes = 64 << 10;
+  std::vector<HttpServer::Route> routes = {
+      {"GET", "/metrics", false,
+       [this](const HttpServerRequest&) {
+         HttpServerResponse r;
+         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+         r.body = RenderMetrics();
+         return r;
+       }},
+      {"GET", "/", false,
+       [this](const HttpServerRequest&) { return HttpServerResponse::Html(RenderLandingPage()); }},
+      {"GET", "/-/healthy", false,
+       [](const HttpServerRequest&) { return HttpServerResponse::Text(200, "Healthy.\n"); }},
+      {"GET", "/-/ready", false,
+       [this](const HttpServerRequest&) {
+         return running_ ? HttpServerResponse::Text(200, "Ready.\n")
+                         : HttpServerResponse::Text(503, "Not ready.\n");
+       }},
+      {"POST", "/-/reload", false,
+       [this](const HttpServerRequest&) {
+         auto s = Reload();
+         if (!s)
+           return HttpServerResponse::Text(500,
+                                           "failed to reload config: " + s.error().message + "\n");
+         return HttpServerResponse::Text(200, "config reloaded\n");
+       }},
+  };
+  auto server = HttpServer::Start(http, std::move(routes));
+  if (!server) return server.error();
+  server_ = std::move(*server);
+  running_ = true;
+  thread_ = std::thread([this] { LoopMain(); });
+  log::Info("listening", {{"address", server_->bound_address()}});
+  return {};
+}
+
+void Exporter::Stop() {
+  server_.reset();  // stop answering first
+  if (thread_.joinable()) {
+    loop_.Post([this] { stop_ = true; });
+    thread_.join();
+  }
+  running_ = false;
+}
+
+Status Exporter::Reload() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  auto cfg = LoadExporterConfigFile(options_.config_file, registry_);
+  if (!cfg) {
+    RecordReload(false);
+    log::Error("config reload failed; keeping the running config",
+               {{"file", options_.config_file}, {"err", cfg.error().message}});
+    return cfg.error();
+  }
+  size_t n = cfg->probes.size();
+  if (running_) {
+    auto shared = std::make_shared<ExporterConfig>(std::move(*cfg));
+    std::promise<void> applied;
+    loop_.Post([this, shared, &applied] {
+      ApplyConfig(std::move(*shared));
+      applied.set_value();
+    });
+    applied.get_future().wait();
+  } else {
+    ApplyConfig(std::move(*cfg));
+  }
+  RecordReload(true);
+  log::Info("reloaded config", {{"file", options_.config_file}, {"probes", n}});
+  return {};
+}
+
+void Exporter::RecordReload(bool ok) {
+  reload_ok_->Set(ok ? 1 : 0);
+  if (ok) reload_ts_->Set(UnixSeconds(clock_.WallNow()));
+}
+
+void Exporter::ApplyConfig(ExporterConfig cfg) {
+  std::map<std::string, std::shared_ptr<LiveProbe>> next;
+  std::vector<ProbeIdentity> ids;
+  std::vector<Scheduler::Entry> entries;
+  for (ProbeConfig& p : cfg.probes) {
+    auto it = probes_.find(p.name);
+    std::shared_ptr<LiveProbe> live;
+    if (it != probes_.end() && it->second->config.fingerprint == p.fingerprint) {
+      live = it->second;  // unchanged: same prober, same history
+    } else {
+      live = std::make_shared<LiveProbe>();
+      live->config = std::move(p);
+    }
+    ids.push_back({live->config.name, live->config.region, live->config.kind, live->config.labels});
+    entries.push_back({live->config.name, live->config.interval});
+    next[live->config.name] = live;
+  }
+  probes_ = std::move(next);
+  store_->SetProbes(ids);
+  scheduler_.Update(entries, clock_.Now());
+}
+
+void Exporter::StartRun(const std::string& name, MonoTime due) {
+  auto it = probes_.find(name);
+  if (it == probes_.end()) {
+    scheduler_.Finished(name);
+    return;
+  }
+  std::shared_ptr<LiveProbe> live = it->second;
+  MonoTime start = clock_.Now();
+  late_->Observe(std::chrono::duration<double>(start - due).count());
+  in_flight_->Increment();
+  live->config.prober->Start(
+      env_, start + live->config.timeout, [this, live, start](ProbeResult r) {
+        double seconds = std::chrono::duration<double>(clock_.Now() - start).count();
+        in_flight_->Decrement();
+        const ProbeConfig& c = live->config;
+        auto current = probes_.find(c.name);
+        bool still_configured = current != probes_.end() && current->second == live;
+        scheduler_.Finished(c.name);  // a successor of a probe replaced by a reload may run now
+        if (still_configured) {
+          store_->Record(c.name, r, seconds, clock_.WallNow());
+          if (!live->has_run || live->last_success != r.success) {
+            if (r.success) {
+              log::Info("probe succeeded", {{"probe", c.name},
+                                            {"region", c.region},
+                                            {"kind", c.kind},
+                                            {"duration_seconds", seconds}});
+            } else {
+              log::Warn("probe failed", {{"probe", c.name},
+                                         {"region", c.region},
+                                         {"kind", c.kind},
+                                         {"reason", r.reason},
+                                         {"detail", r.detail}});
+            }
+          } else if (!r.success) {
+            log::Debug("probe failed",
+                       {{"probe", c.name}, {"reason", r.reason}, {"detail", r.detail}});
+          }
+          live->has_run = true;
+          live->last_success = r.success;
+        }
+        auto counter = probes_total_by_kind_.find({c.kind, r.success});
+        if (counter != probes_total_by_kind_.end()) counter->second->Increment();
+      });
+}
+
+void Exporter::LoopMain() {
+  while (!stop_) {
+    MonoTime next = scheduler_.Tick(clock_.Now());
+    double skipped = static_cast<double>(scheduler_.skipped());
+    if (skipped > skipped_reported_) {
+      skipped_->Increment(skipped - skipped_reported_);
+      skipped_reported_ = skipped;
+    }
+    loop_.RunOnce(next);
+  }
+}
+
+std::string Exporter::RenderMetrics() const {
+  std::vector<prometheus::MetricFamily> families = store_->Collect();
+  for (auto& f : self_->Collect()) families.push_back(std::move(f));
+  for (auto& f : process_->Collect()) families.push_back(std::move(f));
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+std::string Exporter::RenderLandingPage() const {
+  return RenderExporterLandingPage(store_->Snapshot(), options_.config_file);
+}
+
+}  // namespace failover

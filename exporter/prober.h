@@ -1,0 +1,87 @@
+// The Prober interface: one implementation per probe kind in probers/<kind>.{h,cc},
+// registered in prober_registry.cc. A prober is built (and fully validated) from its
+// YAML block at config load time; at run time it only probes.
+//
+// Probers are asynchronous: Start() begins a run on the exporter's event loop and calls
+// `done` exactly once, on the loop thread, by the deadline. (DESIGN.md sketched a blocking
+// Probe(); async is what lets one thread carry thousands of in-flight probes.)
+// The generic metrics (success, duration, latency histogram, runs, failure reason) are
+// produced outside the probers, from the ProbeResult.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/duration.h"
+#include "common/result.h"
+#include "common/yaml.h"
+
+namespace failover {
+
+class EventLoop;
+class CurlMulti;
+
+// A probe-specific metric. All are gauges holding the value of the last run.
+struct MetricDesc {
+  const char* name;
+  const char* help;
+};
+
+struct Sample {
+  const MetricDesc* desc;
+  std::vector<std::pair<std::string, std::string>> labels;  // in addition to the probe's own
+  double value;
+};
+
+struct ProbeResult {
+  bool success = false;
+  // Why the run failed, a short fixed vocabulary fit for a label: timeout,
+  // connection_refused, connect_failed, resolve, tls_handshake, tls_verify, http_status,
+  // body_not_matched, body_matched, body_too_large, too_many_redirects, connection_reset,
+  // empty_reply, error. Empty on success.
+  std::string reason;
+  std::string detail;  // the human-readable account, for logs and the landing page
+  std::vector<Sample> samples;
+
+  static ProbeResult Failure(std::string reason, std::string detail) {
+    ProbeResult r;
+    r.reason = std::move(reason);
+    r.detail = std::move(detail);
+    return r;
+  }
+};
+
+using ProbeDone = std::function<void(ProbeResult)>;
+
+// What a run may use; all of it lives on the loop thread.
+struct ProbeEnv {
+  EventLoop* loop = nullptr;
+  CurlMulti* curl = nullptr;
+};
+
+class Prober {
+ public:
+  virtual ~Prober() = default;
+  virtual void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) = 0;
+};
+
+struct RegionConfig {
+  std::vector<std::string> addresses;
+};
+
+// What a factory knows besides its own YAML block.
+struct ProberContext {
+  std::string probe_name;
+  Duration timeout;
+  const std::map<std::string, RegionConfig>* regions = nullptr;
+};
+
+using ProberFactory =
+    std::function<Result<std::shared_ptr<Prober>>(const YamlNode& node, const ProberContext&)>;
+
+}  // namespace failover

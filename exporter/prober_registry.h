@@ -1,0 +1,32 @@
+// The single list of probe kinds: config validation, --list-kinds, and the metric
+// families that get pre-initialised all come from it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exporter/prober.h"
+
+namespace failover {
+
+struct ProberKind {
+  std::string name;         // the key in the probe's YAML block: "http", "tcp", ...
+  std::string description;  // one line for --list-kinds
+  ProberFactory factory;
+};
+
+class ProberRegistry {
+ public:
+  void Register(ProberKind kind);
+  const ProberKind* Find(const std::string& name) const;
+  std::vector<std::string> Names() const;
+
+ private:
+  std::map<std::string, ProberKind> kinds_;
+};
+
+// Registers every built-in kind. Adding a kind = one file in probers/ + one line here.
+void RegisterBuiltinProbers(ProberRegistry& registry);
+
+}  // namespace failover

@@ -1,0 +1,37 @@
+// What the HTTP and TCP probers share: both are one libcurl transfer on the exporter's
+// multi loop. This turns libcurl's outcome into failure reasons, phase timings and the
+// TLS certificate expiry.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <optional>
+#include <string>
+
+#include "common/http_client.h"
+#include "common/result.h"
+#include "common/yaml.h"
+#include "exporter/prober.h"
+
+namespace failover {
+
+extern const MetricDesc kTlsExpiryMetric;
+
+// Parses a probe's `tls:` block (ca_file, cert_file, key_file, server_name,
+// insecure_skip_verify); files are checked for readability now.
+Result<TlsClientOptions> ParseTlsOptions(const YamlNode& node);
+
+// Options every probe handle gets: no signals, no proxy from the environment, a fresh
+// connection (a dead listener must not hide behind a reused one), no connection reuse.
+void SetCommonCurlOptions(CURL* h);
+
+// Maps a failed transfer to (reason, detail). `errbuf` is CURLOPT_ERRORBUFFER's text.
+ProbeResult CurlFailure(CURL* h, CURLcode rc, const char* errbuf, Duration timeout);
+
+// The earliest notAfter of the peer's certificate chain (needs CURLOPT_CERTINFO).
+std::optional<double> CertExpiry(CURL* h);
+
+// Milliseconds left until `deadline`, at least 1.
+long MillisUntil(MonoTime deadline);
+
+}  // namespace failover

@@ -1,0 +1,350 @@
+#include "exporter/probers/http.h"
+
+#include <curl/curl.h>
+#include <re2/re2.h>
+
+#include <memory>
+#include <optional>
+
+#include "common/curl_tls.h"
+#include "common/secret.h"
+#include "exporter/curl_multi.h"
+#include "exporter/probers/curl_probe.h"
+
+namespace failover {
+
+const MetricDesc kHttpStatusMetric = {"failover_probe_http_status_code",
+                                      "HTTP status code of the last response (0 if none)."};
+const MetricDesc kHttpPhaseMetric = {
+    "failover_probe_http_phase_seconds",
+    "Time the last request spent per phase: resolve, connect, tls, processing, transfer."};
+
+namespace {
+
+constexpr size_t kDefaultBodyLimit = 1 << 20;
+
+struct HttpSpec {
+  std::string url;
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::vector<int> valid_status_codes;  // empty: any 2xx
+  std::vector<std::shared_ptr<RE2>> must_match;
+  std::vector<std::shared_ptr<RE2>> must_not_match;
+  bool follow_redirects = true;
+  size_t body_size_limit = kDefaultBodyLimit;
+  TlsClientOptions tls;
+  std::optional<SecretRef> bearer_token;
+  std::string basic_user;
+  std::optional<SecretRef> basic_password;
+  Duration timeout;
+};
+
+class HttpProber final : public Prober, public std::enable_shared_from_this<HttpProber> {
+ public:
+  explicit HttpProber(HttpSpec spec) : spec_(std::move(spec)) {}
+  ~HttpProber() override {
+    if (template_ != nullptr) curl_easy_cleanup(template_);
+    curl_slist_free_all(static_headers_);
+  }
+
+  Status Init() {
+    template_ = curl_easy_init();
+    if (template_ == nullptr) return Error::Internal("curl_easy_init failed");
+    SetCommonCurlOptions(template_);
+    if (auto s = ApplyUrlAndTls(template_, spec_.url, spec_.tls, tls_state_); !s) return s;
+    curl_easy_setopt(template_, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(template_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(template_, CURLOPT_FOLLOWLOCATION, spec_.follow_redirects ? 1L : 0L);
+    curl_easy_setopt(template_, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(template_, CURLOPT_CERTINFO, 1L);
+    curl_easy_setopt(template_, CURLOPT_USERAGENT, "failover_exporter");
+    curl_easy_setopt(template_, CURLOPT_ACCEPT_ENCODING, "");
+    if (spec_.method == "HEAD") {
+      curl_easy_setopt(template_, CURLOPT_NOBODY, 1L);
+    } else if (spec_.method != "GET") {
+      curl_easy_setopt(template_, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
+    }
+    if (!spec_.body.empty()) {
+      curl_easy_setopt(template_, CURLOPT_POSTFIELDS, spec_.body.c_str());
+      curl_easy_setopt(template_, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(spec_.body.size()));
+      if (spec_.method == "GET") curl_easy_setopt(template_, CURLOPT_CUSTOMREQUEST, "GET");
+    }
+    for (const auto& [k, v] : spec_.headers) {
+      static_headers_ = curl_slist_append(static_headers_, (k + ": " + v).c_str());
+    }
+    curl_easy_setopt(template_, CURLOPT_HTTPHEADER, static_headers_);
+    if (spec_.basic_password) {
+      curl_easy_setopt(template_, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      curl_easy_setopt(template_, CURLOPT_USERNAME, spec_.basic_user.c_str());
+    }
+    return {};
+  }
+
+  void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override;
+
+ private:
+  struct Run {
+    std::shared_ptr<HttpProber> prober;
+    ProbeDone done;
+    std::string body;
+    bool body_too_large = false;
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    curl_slist* auth_headers = nullptr;
+    ~Run() { curl_slist_free_all(auth_headers); }
+  };
+
+  static size_t OnBody(char* data, size_t size, size_t n, void* user) {
+    auto* run = static_cast<Run*>(user);
+    size_t len = size * n;
+    const HttpSpec& spec = run->prober->spec_;
+    if (spec.must_match.empty() && spec.must_not_match.empty()) return len;  // not kept
+    if (run->body.size() + len > spec.body_size_limit) {
+      run->body_too_large = true;
+      return 0;
+    }
+    run->body.append(data, len);
+    return len;
+  }
+
+  ProbeResult Finish(CURL* h, CURLcode rc, Run& run) const;
+
+  HttpSpec spec_;
+  CURL* template_ = nullptr;
+  curl_slist* static_headers_ = nullptr;
+  CurlTlsState tls_state_;
+};
+
+void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
+  auto run = std::make_shared<Run>();
+  run->prober = shared_from_this();
+  run->done = std::move(done);
+  CURL* h = curl_easy_duphandle(template_);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpProber::OnBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, run.get());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, run->errbuf);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, MillisUntil(deadline));
+  // Secrets are read per run, so a rotated token file is used without a reload.
+  if (spec_.bearer_token || spec_.basic_password) {
+    if (spec_.bearer_token) {
+      auto token = spec_.bearer_token->Resolve();
+      if (!token) {
+        curl_easy_cleanup(h);
+        run->done(ProbeResult::Failure("error", "bearer token: " + token.error().message));
+        return;
+      }
+      for (curl_slist* s = static_headers_; s != nullptr; s = s->next) {
+        run->auth_headers = curl_slist_append(run->auth_headers, s->data);
+      }
+      run->auth_headers =
+          curl_slist_append(run->auth_headers, ("Authorization: Bearer " + *token).c_str());
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, run->auth_headers);
+    }
+    if (spec_.basic_password) {
+      auto pw = spec_.basic_password->Resolve();
+      if (!pw) {
+        curl_easy_cleanup(h);
+        run->done(ProbeResult::Failure("error", "basic auth password: " + pw.error().message));
+        return;
+      }
+      curl_easy_setopt(h, CURLOPT_PASSWORD, pw->c_str());  // libcurl copies it
+    }
+  }
+  env.curl->Add(h, [run](CURL* easy, CURLcode rc) {
+    ProbeResult result = run->prober->Finish(easy, rc, *run);
+    curl_easy_cleanup(easy);
+    ProbeDone done = std::move(run->done);
+    done(std::move(result));
+  });
+}
+
+ProbeResult HttpProber::Finish(CURL* h, CURLcode rc, Run& run) const {
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  ProbeResult result;
+  if (rc == CURLE_WRITE_ERROR && run.body_too_large) {
+    result = ProbeResult::Failure("body_too_large", "response body exceeds body_size_limit of " +
+                                                        std::to_string(spec_.body_size_limit) +
+                                                        " bytes");
+  } else if (rc != CURLE_OK) {
+    result = CurlFailure(h, rc, run.errbuf, spec_.timeout);
+  } else {
+    bool status_ok = false;
+    if (spec_.valid_status_codes.empty()) {
+      status_ok = status >= 200 && status < 300;
+    } else {
+      for (int c : spec_.valid_status_codes) status_ok = status_ok || c == status;
+    }
+    result.success = true;
+    if (!status_ok) {
+      result = ProbeResult::Failure(
+          "http_status",
+          "status " + std::to_string(status) +
+              (spec_.valid_status_codes.empty() ? " is not 2xx" : " is not in valid_status_codes"));
+    } else {
+      for (const auto& re : spec_.must_match) {
+        if (!RE2::PartialMatch(run.body, *re)) {
+          result = ProbeResult::Failure("body_not_matched",
+                                        "body does not match \"" + re->pattern() + "\"");
+          break;
+        }
+      }
+      if (result.success) {
+        for (const auto& re : spec_.must_not_match) {
+          if (RE2::PartialMatch(run.body, *re)) {
+            result = ProbeResult::Failure("body_matched", "body matches \"" + re->pattern() + "\"");
+            break;
+          }
+        }
+      }
+    }
+  }
+  result.samples.push_back({&kHttpStatusMetric, {}, static_cast<double>(status)});
+  curl_off_t t_dns = 0, t_conn = 0, t_app = 0, t_pre = 0, t_start = 0, t_total = 0;
+  curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &t_dns);
+  curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &t_conn);
+  curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &t_app);
+  curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &t_pre);
+  curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t_start);
+  curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &t_total);
+  auto sec = [](curl_off_t a, curl_off_t b) {
+    return a > b ? static_cast<double>(a - b) / 1e6 : 0.0;
+  };
+  curl_off_t connected = t_app > 0 ? t_app : t_conn;
+  result.samples.push_back({&kHttpPhaseMetric, {{"phase", "resolve"}}, sec(t_dns, 0)});
+  result.samples.push_back({&kHttpPhaseMetric, {{"phase", "connect"}}, sec(t_conn, t_dns)});
+  result.samples.push_back(
+      {&kHttpPhaseMetric, {{"phase", "tls"}}, t_app > 0 ? sec(t_app, t_conn) : 0.0});
+  result.samples.push_back({&kHttpPhaseMetric,
+                            {{"phase", "processing"}},
+                            t_start > 0 ? sec(t_start, std::max(t_pre, connected)) : 0.0});
+  result.samples.push_back(
+      {&kHttpPhaseMetric, {{"phase", "transfer"}}, t_start > 0 ? sec(t_total, t_start) : 0.0});
+  if (auto expiry = CertExpiry(h)) result.samples.push_back({&kTlsExpiryMetric, {}, *expiry});
+  return result;
+}
+
+Result<std::vector<std::shared_ptr<RE2>>> ParseRegexes(const YamlNode& parent, const char* key) {
+  std::vector<std::shared_ptr<RE2>> out;
+  auto node = parent.Get(key);
+  if (!node) return out;
+  auto items = node->Items();
+  if (!items) return items.error();
+  for (const YamlNode& item : *items) {
+    auto s = item.AsString();
+    if (!s) return s.error();
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    auto re = std::make_shared<RE2>(*s, opts);
+    if (!re->ok()) return item.Fail("invalid regular expression \"" + *s + "\": " + re->error());
+    out.push_back(re);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const ProberContext& ctx) {
+  if (auto s = node.ExpectKeys({"url", "method", "headers", "body", "valid_status_codes",
+                                "fail_if_body_matches_regexp", "fail_if_body_not_matches_regexp",
+                                "follow_redirects", "body_size_limit", "tls", "bearer_token",
+                                "bearer_token_file", "bearer_token_env", "basic_auth"});
+      !s) {
+    return s.error();
+  }
+  HttpSpec spec;
+  spec.timeout = ctx.timeout;
+  auto url = node.Require("url");
+  if (!url) return url.error();
+  auto url_s = url->AsString();
+  if (!url_s) return url_s.error();
+  if (auto v = ValidateHttpUrl(*url_s); !v) return url->Fail(v.error().message);
+  spec.url = *url_s;
+  if (auto m = node.Get("method")) {
+    auto s = m->AsString();
+    if (!s) return s.error();
+    static const char* kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    bool ok = false;
+    for (const char* k : kMethods) ok = ok || *s == k;
+    if (!ok)
+      return m->Fail("unknown method \"" + *s +
+                     "\" (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)");
+    spec.method = *s;
+  }
+  if (auto h = node.Get("headers")) {
+    auto entries = h->Entries();
+    if (!entries) return entries.error();
+    for (const auto& [k, v] : *entries) {
+      auto s = v.AsString();
+      if (!s) return s.error();
+      if (k.empty() || k.find_first_of(": \r\n") != std::string::npos) {
+        return v.Fail("invalid header name \"" + k + "\"");
+      }
+      if (s->find_first_of("\r\n") != std::string::npos)
+        return v.Fail("header value has a newline");
+      spec.headers.emplace_back(k, *s);
+    }
+  }
+  if (auto b = node.Get("body")) {
+    auto s = b->AsString();
+    if (!s) return s.error();
+    spec.body = *s;
+  }
+  if (auto v = node.Get("valid_status_codes")) {
+    auto items = v->Items();
+    if (!items) return items.error();
+    for (const YamlNode& item : *items) {
+      auto code = item.AsInt();
+      if (!code) return code.error();
+      if (*code < 100 || *code > 599) return item.Fail("status code must be 100..599");
+      spec.valid_status_codes.push_back(static_cast<int>(*code));
+    }
+    if (spec.valid_status_codes.empty()) return v->Fail("list is empty; omit it for any 2xx");
+  }
+  auto must = ParseRegexes(node, "fail_if_body_not_matches_regexp");
+  if (!must) return must.error();
+  spec.must_match = *must;
+  auto must_not = ParseRegexes(node, "fail_if_body_matches_regexp");
+  if (!must_not) return must_not.error();
+  spec.must_not_match = *must_not;
+  if (auto f = node.Get("follow_redirects")) {
+    auto b = f->AsBool();
+    if (!b) return b.error();
+    spec.follow_redirects = *b;
+  }
+  if (auto l = node.Get("body_size_limit")) {
+    auto n = l->AsInt();
+    if (!n) return n.error();
+    if (*n <= 0) return l->Fail("must be a positive number of bytes");
+    spec.body_size_limit = static_cast<size_t>(*n);
+  }
+  if (auto t = node.Get("tls")) {
+    auto tls = ParseTlsOptions(*t);
+    if (!tls) return tls.error();
+    spec.tls = *tls;
+  }
+  auto bearer = SecretRef::FromYaml(node, "bearer_token");
+  if (!bearer) return bearer.error();
+  spec.bearer_token = *bearer;
+  if (auto ba = node.Get("basic_auth")) {
+    if (auto s = ba->ExpectKeys({"username", "password", "password_file", "password_env"}); !s) {
+      return s.error();
+    }
+    auto user = ba->Require("username");
+    if (!user) return user.error();
+    auto u = user->AsString();
+    if (!u) return u.error();
+    spec.basic_user = *u;
+    auto pw = SecretRef::FromYaml(*ba, "password");
+    if (!pw) return pw.error();
+    if (!*pw) return ba->Fail("basic_auth needs password, password_file or password_env");
+    spec.basic_password = *pw;
+    if (spec.bearer_token) return ba->Fail("set either bearer_token or basic_auth, not both");
+  }
+  auto prober = std::make_shared<HttpProber>(std::move(spec));
+  if (auto s = prober->Init(); !s) return node.Fail(s.error().message);
+  return std::shared_ptr<Prober>(prober);
+}
+
+}  // namespace failover

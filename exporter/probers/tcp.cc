@@ -1,0 +1,127 @@
+#include "exporter/probers/tcp.h"
+
+#include <curl/curl.h>
+
+#include "common/curl_tls.h"
+#include "exporter/curl_multi.h"
+#include "exporter/probers/curl_probe.h"
+
+namespace failover {
+namespace {
+
+class TcpProber final : public Prober, public std::enable_shared_from_this<TcpProber> {
+ public:
+  TcpProber(std::string url, bool tls, TlsClientOptions tls_opts, Duration timeout)
+      : url_(std::move(url)), tls_(tls), tls_opts_(std::move(tls_opts)), timeout_(timeout) {}
+  ~TcpProber() override {
+    if (template_ != nullptr) curl_easy_cleanup(template_);
+  }
+
+  Status Init() {
+    template_ = curl_easy_init();
+    if (template_ == nullptr) return Error::Internal("curl_easy_init failed");
+    SetCommonCurlOptions(template_);
+    if (auto s = ApplyUrlAndTls(template_, url_, tls_opts_, tls_state_); !s) return s;
+    // Connect (and handshake for https://) only; nothing is sent.
+    curl_easy_setopt(template_, CURLOPT_CONNECT_ONLY, 1L);
+    if (tls_) curl_easy_setopt(template_, CURLOPT_CERTINFO, 1L);
+    return {};
+  }
+
+  void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override {
+    struct Run {
+      std::shared_ptr<TcpProber> prober;
+      ProbeDone done;
+      char errbuf[CURL_ERROR_SIZE] = {0};
+    };
+    auto run = std::make_shared<Run>();
+    run->prober = shared_from_this();
+    run->done = std::move(done);
+    CURL* h = curl_easy_duphandle(template_);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, run->errbuf);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, MillisUntil(deadline));
+    env.curl->Add(h, [run](CURL* easy, CURLcode rc) {
+      ProbeResult result;
+      if (rc == CURLE_OK) {
+        result.success = true;
+      } else {
+        result = CurlFailure(easy, rc, run->errbuf, run->prober->timeout_);
+      }
+      if (run->prober->tls_) {
+        if (auto expiry = CertExpiry(easy)) {
+          result.samples.push_back({&kTlsExpiryMetric, {}, *expiry});
+        }
+      }
+      curl_easy_cleanup(easy);
+      ProbeDone done = std::move(run->done);
+      done(std::move(result));
+    });
+  }
+
+ private:
+  std::string url_;
+  bool tls_;
+  TlsClientOptions tls_opts_;
+  Duration timeout_;
+  CURL* template_ = nullptr;
+  CurlTlsState tls_state_;
+};
+
+}  // namespace
+
+Result<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
+  std::string host, port;
+  if (!address.empty() && address.front() == '[') {
+    size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return Error::Invalid("\"" + address + "\" is not host:port ([v6]:port for IPv6)");
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    size_t colon = address.rfind(':');
+    if (colon == std::string::npos || address.find(':') != colon) {
+      return Error::Invalid("\"" + address + "\" is not host:port ([v6]:port for IPv6)");
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  if (host.empty()) return Error::Invalid("\"" + address + "\" has no host");
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+      std::stoi(port) > 65535) {
+    return Error::Invalid("\"" + address + "\" has no valid port (1..65535)");
+  }
+  return std::make_pair(host, std::stoi(port));
+}
+
+Result<std::shared_ptr<Prober>> NewTcpProber(const YamlNode& node, const ProberContext& ctx) {
+  if (auto s = node.ExpectKeys({"address", "tls", "tls_config"}); !s) return s.error();
+  auto addr = node.Require("address");
+  if (!addr) return addr.error();
+  auto addr_s = addr->AsString();
+  if (!addr_s) return addr_s.error();
+  auto hp = SplitHostPort(*addr_s);
+  if (!hp) return addr->Fail(hp.error().message);
+  bool tls = false;
+  if (auto t = node.Get("tls")) {
+    auto b = t->AsBool();
+    if (!b) return b.error();
+    tls = *b;
+  }
+  TlsClientOptions opts;
+  if (auto tc = node.Get("tls_config")) {
+    if (!tls) return tc->Fail("tls_config needs tls: true");
+    auto o = ParseTlsOptions(*tc);
+    if (!o) return o.error();
+    opts = *o;
+  }
+  std::string host = hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
+  std::string url =
+      std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(hp->second) + "/";
+  auto prober = std::make_shared<TcpProber>(url, tls, opts, ctx.timeout);
+  if (auto s = prober->Init(); !s) return node.Fail(s.error().message);
+  return std::shared_ptr<Prober>(prober);
+}
+
+}  // namespace failover

@@ -1,0 +1,67 @@
+// When each probe runs. Pure bookkeeping over time values the caller passes in, so tests
+// drive it with a fake clock and no thread.
+//
+// - Each probe runs every `interval`, at a fixed phase: offset = hash(name) mod interval
+//   from the scheduler's origin. Start times are spread evenly across probes, and stay put
+//   across reloads (an unchanged probe keeps its phase and its place in the cycle).
+// - A probe never has two runs at once: a slot that comes while the previous run is still
+//   going is skipped (and counted).
+// - A slot missed entirely (the loop stalled) is not made up: the probe runs once, late,
+//   and continues on its phase.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/duration.h"
+
+namespace failover {
+
+class Scheduler {
+ public:
+  // Called for each run to start: the probe's name and the time the run was due.
+  using StartFn = std::function<void(const std::string& name, MonoTime due)>;
+
+  struct Entry {
+    std::string name;
+    Duration interval;
+  };
+
+  Scheduler(MonoTime origin, StartFn start) : origin_(origin), start_(std::move(start)) {}
+
+  // Replaces the set of probes. Probes whose name and interval are unchanged keep their
+  // next due time and in-flight state.
+  void Update(const std::vector<Entry>& entries, MonoTime now);
+
+  // Starts every run that is due at `now`; returns when the next one is due.
+  MonoTime Tick(MonoTime now);
+
+  // A run of `name` finished (unknown names are ignored: removed by a reload).
+  void Finished(const std::string& name);
+
+  bool InFlight(const std::string& name) const;
+  std::uint64_t skipped() const { return skipped_; }
+  size_t size() const { return probes_.size(); }
+  // First due time of a probe added now (exposed for tests).
+  MonoTime FirstDue(const std::string& name, Duration interval, MonoTime now) const;
+
+ private:
+  struct State {
+    Duration interval;
+    MonoTime next_due;
+    bool in_flight = false;
+  };
+
+  MonoTime origin_;
+  StartFn start_;
+  std::map<std::string, State> probes_;
+  std::set<std::pair<MonoTime, std::string>> queue_;
+  std::uint64_t skipped_ = 0;
+};
+
+}  // namespace failover
