@@ -89,9 +89,13 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
     p.timeout = *d;
   }
   if (p.timeout >= p.interval) {
-    auto where = node.Get("timeout") ? *node.Get("timeout") : node;
-    return where.Fail("timeout (" + FormatDuration(p.timeout) +
-                      ") must be shorter than interval (" + FormatDuration(p.interval) + ")");
+    if (auto t = node.Get("timeout")) {
+      return t->Fail("timeout (" + FormatDuration(p.timeout) + ") must be shorter than interval (" +
+                     FormatDuration(p.interval) + ")");
+    }
+    // The inherited default does not fit this probe's shorter interval: like Prometheus'
+    // scrape_timeout, it shrinks to fit (90% of the interval) instead of failing.
+    p.timeout = p.interval * 9 / 10;
   }
   if (auto l = node.Get("labels")) {
     auto entries = l->Entries();
@@ -159,6 +163,12 @@ Result<ExporterConfig> LoadExporterConfig(const YamlNode& root, const ProberRegi
       if (!v) return v.error();
       if (v->count() <= 0) return t->Fail("timeout must be positive");
       cfg.default_timeout = *v;
+    }
+    if (cfg.default_timeout >= cfg.default_interval) {
+      auto where = d->Get("timeout") ? *d->Get("timeout") : *d;
+      return where.Fail("timeout (" + FormatDuration(cfg.default_timeout) +
+                        ") must be shorter than interval (" + FormatDuration(cfg.default_interval) +
+                        ")");
     }
   }
   if (auto r = root.Get("regions")) {

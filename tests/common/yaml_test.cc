@@ -1,0 +1,92 @@
+#include "common/yaml.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace failover {
+namespace {
+
+YamlNode Load(const std::string& text) {
+  auto n = YamlNode::LoadString(text, "test.yml");
+  EXPECT_TRUE(n) << n.error().message;
+  return *n;
+}
+
+TEST(YamlTest, SyntaxErrorNamesFileLineAndColumn) {
+  auto n = YamlNode::LoadString("a: 1\nb: [1, 2\n", "cfg.yml");
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().message.find("cfg.yml:"), std::string::npos) << n.error().message;
+  EXPECT_NE(n.error().message.find("YAML syntax error"), std::string::npos);
+}
+
+TEST(YamlTest, MissingFileIsAClearError) {
+  auto n = YamlNode::LoadFile("/nonexistent/exporter.yml");
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().message, "/nonexistent/exporter.yml: cannot read config file");
+}
+
+TEST(YamlTest, UnknownKeyNamesPathLineColumnAndKnownKeys) {
+  YamlNode root = Load("probes:\n  - name: a\n    http:\n      urll: x\n");
+  auto probe = (*root.Require("probes")->Items())[0];
+  auto http = *probe.Require("http");
+  auto s = http.ExpectKeys({"url", "method"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message,
+            "test.yml:4:7: probes[0].http.urll: unknown key \"urll\" (known keys: url, method)");
+}
+
+TEST(YamlTest, DuplicateKeyIsRejected) {
+  YamlNode root = Load("a: 1\nb: 2\na: 3\n");
+  auto s = root.ExpectKeys({"a", "b"});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("test.yml:3:1: a: key \"a\" appears twice"), std::string::npos)
+      << s.error().message;
+}
+
+TEST(YamlTest, TypedAccessorsReportWhereAndWhat) {
+  YamlNode root = Load("n: abc\nd: 5\nb: yes\nl: x\n");
+  auto n = root.Get("n")->AsInt();
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().message, "test.yml:1:4: n: expected an integer, found \"abc\"");
+  auto d = root.Get("d")->AsDuration();
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("test.yml:2:4: d: invalid duration \"5\""), std::string::npos);
+  EXPECT_FALSE(root.Get("b")->AsBool());
+  auto l = root.Get("l")->AsStringList();
+  ASSERT_FALSE(l);
+  EXPECT_NE(l.error().message.find("expected a list, found a scalar"), std::string::npos);
+}
+
+TEST(YamlTest, RequireNamesTheMissingKey) {
+  YamlNode root = Load("probes:\n  - region: x\n");
+  auto probe = (*root.Require("probes")->Items())[0];
+  auto r = probe.Require("name");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "test.yml:2:5: probes[0]: missing required key \"name\"");
+}
+
+TEST(YamlTest, NullValuesCountAsAbsent) {
+  YamlNode root = Load("a: ~\nb:\n");
+  EXPECT_FALSE(root.Get("a"));
+  EXPECT_FALSE(root.Get("b"));
+  EXPECT_FALSE(root.Has("c"));
+}
+
+TEST(YamlTest, FingerprintChangesWithContentOnly) {
+  EXPECT_EQ(Load("a: {x: 1, y: [1, 2]}").Fingerprint(),
+            Load("a:\n  x: 1\n  y:\n    - 1\n    - 2\n").Fingerprint());
+  EXPECT_NE(Load("a: {x: 1}").Fingerprint(), Load("a: {x: 2}").Fingerprint());
+}
+
+TEST(YamlTest, LoadsFiles) {
+  testing::TempDir dir;
+  auto path = dir.Write("c.yml", "k: v\n");
+  auto n = YamlNode::LoadFile(path);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n->Get("k")->AsString(), "v");
+  EXPECT_EQ(n->Get("k")->Fail("bad").message, path + ":1:4: k: bad");
+}
+
+}  // namespace
+}  // namespace failover

@@ -1,0 +1,187 @@
+// failover_exporter as an operator runs it: flags, exit codes, endpoints, reloads.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <regex>
+
+#include "common/http_client.h"
+#include "common/http_server.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
+
+namespace failover {
+namespace {
+
+using testing::Binary;
+using testing::Subprocess;
+using testing::WaitFor;
+
+const std::string kTestdata = std::string(FAILOVER_SOURCE_DIR) + "/tests/exporter/testdata";
+
+Result<HttpResponse> Get(int port, const std::string& path, const std::string& method = "GET") {
+  HttpRequest req;
+  req.method = method;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + path;
+  req.timeout = std::chrono::seconds(5);
+  return CurlHttpClient().Send(req);
+}
+
+// Reads the port from the "listening" log line.
+int WaitForPort(Subprocess& p) {
+  std::smatch m;
+  int port = 0;
+  WaitFor([&] {
+    std::string err = p.Stderr();
+    static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
+    if (std::regex_search(err, m, re)) port = std::stoi(m[1]);
+    return port != 0 || !p.Running();
+  });
+  return port;
+}
+
+class ExporterProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions opts;
+    opts.listen_address = "127.0.0.1:0";
+    auto s = HttpServer::Start(opts, {{"GET", "/healthz", false, [](const HttpServerRequest&) {
+                                         return HttpServerResponse::Text(200, "ok\n");
+                                       }}});
+    ASSERT_TRUE(s);
+    target_ = std::move(*s);
+  }
+
+  std::string Config(const std::vector<std::string>& names) {
+    std::string c =
+        "defaults: {interval: 200ms, timeout: 150ms}\nregions: {us-east: {}}\nprobes:\n";
+    for (const auto& n : names) {
+      c += "  - name: " + n + "\n    region: us-east\n    http: {url: \"http://127.0.0.1:" +
+           std::to_string(target_->port()) + "/healthz\"}\n";
+    }
+    return c;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<HttpServer> target_;
+};
+
+TEST_F(ExporterProcessTest, VersionAndHelp) {
+  auto v = Subprocess::Run({Binary("failover_exporter"), "--version"}, dir_.path());
+  EXPECT_EQ(v.status, 0);
+  EXPECT_TRUE(
+      std::regex_search(v.out, std::regex("^failover_exporter, version [0-9.]+ \\(revision: ")));
+  auto h = Subprocess::Run({Binary("failover_exporter"), "--help"}, dir_.path());
+  EXPECT_EQ(h.status, 0);
+  for (const char* flag : {"--config.file", "--web.listen-address", "--config.check", "--log.level",
+                           "--log.format", "--version"}) {
+    EXPECT_NE(h.out.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(h.out.find("(default: :9807)"), std::string::npos);
+  auto bad = Subprocess::Run({Binary("failover_exporter"), "--no-such-flag"}, dir_.path());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("unknown flag --no-such-flag"), std::string::npos);
+}
+
+TEST_F(ExporterProcessTest, ConfigCheck) {
+  auto good = Subprocess::Run(
+      {Binary("failover_exporter"), "--config.check", "--config.file=" + kTestdata + "/good.yml"},
+      dir_.path());
+  EXPECT_EQ(good.status, 0) << good.err;
+  EXPECT_NE(good.out.find("OK, 3 probes in 2 regions"), std::string::npos) << good.out;
+  std::string bad_path = kTestdata + "/bad/unknown_region.yml";
+  auto bad = Subprocess::Run(
+      {Binary("failover_exporter"), "--config.check", "--config.file=" + bad_path}, dir_.path());
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find(bad_path + ":5:13: probes[0].region: unknown region \"us-west\""),
+            std::string::npos)
+      << bad.err;
+}
+
+TEST_F(ExporterProcessTest, InvalidConfigAtStartExitsWithTheReason) {
+  std::string cfg = dir_.Write("exporter.yml", "probes: [{name: a}]\n");
+  Subprocess p(
+      {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
+      dir_.path());
+  EXPECT_EQ(p.Wait(), 1);
+  EXPECT_NE(p.Stderr().find("has no kind"), std::string::npos) << p.Stderr();
+}
+
+TEST_F(ExporterProcessTest, ServesMetricsAndReloads) {
+  std::string cfg = dir_.Write("exporter.yml", Config({"keep", "drop"}));
+  Subprocess p(
+      {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
+      dir_.path());
+  int port = WaitForPort(p);
+  ASSERT_NE(port, 0) << p.Stderr();
+
+  EXPECT_EQ(Get(port, "/-/healthy")->status, 200);
+  EXPECT_EQ(Get(port, "/-/ready")->status, 200);
+  auto metric = [&](const std::string& needle) {
+    auto r = Get(port, "/metrics");
+    return r && r->body.find(needle) != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    return metric("failover_probe_success{probe=\"keep\",region=\"us-east\",kind=\"http\"} 1") &&
+           metric("failover_probe_success{probe=\"drop\",region=\"us-east\",kind=\"http\"} 1");
+  }));
+  EXPECT_TRUE(metric("failover_exporter_config_last_reload_successful 1"));
+  EXPECT_TRUE(metric("failover_exporter_build_info{"));
+  auto landing = Get(port, "/");
+  EXPECT_NE(landing->body.find("<td>keep</td>"), std::string::npos);
+  EXPECT_EQ(Get(port, "/-/reload")->status, 405);  // GET is not a reload
+
+  // Reload through the API: "drop" disappears, "keep" keeps counting from where it was.
+  dir_.Write("exporter.yml", Config({"keep"}));
+  auto r = Get(port, "/-/reload", "POST");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_FALSE(metric("probe=\"drop\""));
+  EXPECT_TRUE(metric("failover_probe_success{probe=\"keep\""));
+
+  // An invalid file is refused with the reason; the running probes go on.
+  dir_.Write("exporter.yml", "probes: [{name: x, tcp: {address: nope}}]\n");
+  auto bad = Get(port, "/-/reload", "POST");
+  EXPECT_EQ(bad->status, 500);
+  EXPECT_NE(bad->body.find("exporter.yml:1:"), std::string::npos) << bad->body;
+  EXPECT_NE(bad->body.find("probes[0].tcp.address"), std::string::npos) << bad->body;
+  EXPECT_TRUE(metric("failover_exporter_config_last_reload_successful 0"));
+  auto runs = [&] {
+    auto m = Get(port, "/metrics");
+    std::smatch sm;
+    std::regex re("failover_probe_runs_total\\{probe=\"keep\",[^}]*result=\"success\"\\} ([0-9]+)");
+    return std::regex_search(m->body, sm, re) ? std::stoi(sm[1]) : -1;
+  };
+  int before = runs();
+  EXPECT_TRUE(WaitFor([&] { return runs() > before; })) << "probing stopped after a bad reload";
+
+  // SIGHUP with a valid file: accepted, a new probe appears.
+  dir_.Write("exporter.yml", Config({"keep", "added"}));
+  p.Signal(SIGHUP);
+  EXPECT_TRUE(WaitFor([&] {
+    return metric("failover_exporter_config_last_reload_successful 1") &&
+           metric("failover_probe_success{probe=\"added\"");
+  }));
+  EXPECT_GE(runs(), before) << "an unchanged probe lost its history on reload";
+
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+  EXPECT_NE(p.Stderr().find("msg=\"config reload failed; keeping the running config\""),
+            std::string::npos);
+}
+
+TEST_F(ExporterProcessTest, JsonLogs) {
+  std::string cfg = dir_.Write("exporter.yml", Config({"a"}));
+  Subprocess p({Binary("failover_exporter"), "--config.file=" + cfg,
+                "--web.listen-address=127.0.0.1:0", "--log.format=json"},
+               dir_.path());
+  ASSERT_TRUE(WaitFor([&] {
+    return p.Stderr().find("\"msg\":\"listening\"") != std::string::npos;
+  })) << p.Stderr();
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+  EXPECT_EQ(p.Stderr().find("level=info"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace failover

@@ -1,0 +1,125 @@
+#include "exporter/result_store.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace failover {
+namespace {
+
+const MetricDesc kStatus = {"failover_probe_http_status_code", "Status."};
+
+std::string Render(const ResultStore& store) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, store.Collect());
+  return out.str();
+}
+
+bool Has(const std::string& text, const std::string& line) {
+  return text.find(line + "\n") != std::string::npos;
+}
+
+TEST(ResultStoreTest, NothingButRunCountersBeforeTheFirstRun) {
+  ResultStore store;
+  store.SetProbes({{"web", "us-east", "http", {{"tier", "web"}}}});
+  std::string text = Render(store);
+  EXPECT_TRUE(Has(text,
+                  "failover_probe_runs_total{probe=\"web\",region=\"us-east\",kind=\"http\","
+                  "tier=\"web\",result=\"success\"} 0"))
+      << text;
+  EXPECT_EQ(text.find("failover_probe_success{"), std::string::npos);
+}
+
+TEST(ResultStoreTest, SuccessFailureReasonAndSamples) {
+  ResultStore store;
+  store.SetProbes({{"web", "us-east", "http", {}}, {"dns", "", "dns", {}}});
+  ProbeResult ok;
+  ok.success = true;
+  ok.samples.push_back({&kStatus, {}, 200});
+  store.Record("web", ok, 0.02, WallTime() + std::chrono::seconds(100));
+  std::string text = Render(store);
+  EXPECT_TRUE(
+      Has(text, "failover_probe_success{probe=\"web\",region=\"us-east\",kind=\"http\"} 1"));
+  EXPECT_TRUE(Has(
+      text, "failover_probe_http_status_code{probe=\"web\",region=\"us-east\",kind=\"http\"} 200"));
+  EXPECT_TRUE(Has(text,
+                  "failover_probe_last_run_timestamp_seconds{probe=\"web\",region=\"us-east\",kind="
+                  "\"http\"} 100"));
+  EXPECT_EQ(text.find("failover_probe_failure_info"), std::string::npos);
+
+  ProbeResult bad = ProbeResult::Failure("http_status", "status 503 is not 2xx");
+  bad.samples.push_back({&kStatus, {}, 503});
+  store.Record("web", bad, 0.03, WallTime());
+  text = Render(store);
+  EXPECT_TRUE(
+      Has(text, "failover_probe_success{probe=\"web\",region=\"us-east\",kind=\"http\"} 0"));
+  EXPECT_TRUE(Has(text,
+                  "failover_probe_failure_info{probe=\"web\",region=\"us-east\",kind=\"http\","
+                  "reason=\"http_status\"} 1"));
+  EXPECT_TRUE(Has(
+      text, "failover_probe_http_status_code{probe=\"web\",region=\"us-east\",kind=\"http\"} 503"));
+  EXPECT_TRUE(Has(text,
+                  "failover_probe_runs_total{probe=\"web\",region=\"us-east\",kind=\"http\",result="
+                  "\"failure\"} 1"));
+  EXPECT_TRUE(Has(text,
+                  "failover_probe_runs_total{probe=\"web\",region=\"us-east\",kind=\"http\",result="
+                  "\"success\"} 1"));
+  // A probe without a region has no region label (not region="").
+  store.Record("dns", ok, 0.001, WallTime());
+  EXPECT_TRUE(Has(Render(store), "failover_probe_success{probe=\"dns\",kind=\"dns\"} 1"));
+}
+
+TEST(ResultStoreTest, HistogramCountsEveryRun) {
+  ResultStore store;
+  store.SetProbes({{"web", "r", "http", {}}});
+  ProbeResult ok;
+  ok.success = true;
+  for (double d : {0.004, 0.004, 0.2, 7.0}) store.Record("web", ok, d, WallTime());
+  std::string text = Render(store);
+  const std::string l = "{probe=\"web\",region=\"r\",kind=\"http\"";
+  EXPECT_TRUE(Has(text, "failover_probe_latency_seconds_count" + l + "} 4")) << text;
+  EXPECT_TRUE(Has(text, "failover_probe_latency_seconds_bucket" + l + ",le=\"0.005\"} 2"));
+  EXPECT_TRUE(Has(text, "failover_probe_latency_seconds_bucket" + l + ",le=\"0.25\"} 3"));
+  EXPECT_TRUE(Has(text, "failover_probe_latency_seconds_bucket" + l + ",le=\"5\"} 3"));
+  EXPECT_TRUE(Has(text, "failover_probe_latency_seconds_bucket" + l + ",le=\"+Inf\"} 4"));
+}
+
+TEST(ResultStoreTest, ReloadDropsRemovedProbesKeepsUnchangedResetsChanged) {
+  ResultStore store;
+  store.SetProbes({{"a", "r", "http", {}}, {"b", "r", "http", {}}, {"c", "r", "tcp", {}}});
+  ProbeResult ok;
+  ok.success = true;
+  for (const char* n : {"a", "b", "c"}) store.Record(n, ok, 0.01, WallTime());
+  store.SetProbes({{"a", "r", "http", {}}, {"c", "r", "tcp", {{"tier", "db"}}}});
+  std::string text = Render(store);
+  EXPECT_EQ(text.find("probe=\"b\""), std::string::npos) << "removed probe still exported";
+  EXPECT_TRUE(Has(
+      text,
+      "failover_probe_runs_total{probe=\"a\",region=\"r\",kind=\"http\",result=\"success\"} 1"));
+  EXPECT_TRUE(Has(text,
+                  "failover_probe_runs_total{probe=\"c\",region=\"r\",kind=\"tcp\",tier=\"db\","
+                  "result=\"success\"} 0"));
+  // A result arriving for a removed probe is dropped.
+  store.Record("b", ok, 0.01, WallTime());
+  EXPECT_EQ(Render(store).find("probe=\"b\""), std::string::npos);
+}
+
+TEST(ResultStoreTest, SampleSeriesFollowTheLatestResult) {
+  static const MetricDesc kTarget = {"failover_dns_record_target", "Target."};
+  ResultStore store;
+  store.SetProbes({{"dns", "", "dns", {}}});
+  ProbeResult r;
+  r.success = true;
+  r.samples.push_back({&kTarget, {{"target", "127.0.0.2"}}, 1});
+  store.Record("dns", r, 0.001, WallTime());
+  EXPECT_NE(Render(store).find("target=\"127.0.0.2\""), std::string::npos);
+  r.samples = {{&kTarget, {{"target", "127.0.0.3"}}, 1}};
+  store.Record("dns", r, 0.001, WallTime());
+  std::string text = Render(store);
+  EXPECT_EQ(text.find("target=\"127.0.0.2\""), std::string::npos) << "stale series left behind";
+  EXPECT_NE(text.find("target=\"127.0.0.3\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace failover

@@ -1,0 +1,46 @@
+// Runs one of the project's binaries as a child process, with its stdout and stderr
+// captured to files, so tests exercise exactly what an operator runs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace failover::testing {
+
+class Subprocess {
+ public:
+  // Starts argv[0] (a path) with the given arguments; output goes to files in `dir`.
+  Subprocess(std::vector<std::string> argv, const std::string& dir);
+  ~Subprocess();  // SIGKILLs the child if it still runs
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig) const;
+  // Waits for exit (up to a safety limit); returns the exit status, or -signal.
+  std::optional<int> Wait(int limit_seconds = 30);
+  bool Running();
+  std::string Stdout() const;
+  std::string Stderr() const;
+
+  // Runs to completion and returns {exit status, stdout, stderr}.
+  struct Output {
+    int status;
+    std::string out;
+    std::string err;
+  };
+  static Output Run(std::vector<std::string> argv, const std::string& dir);
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string out_path_, err_path_;
+};
+
+// Path of a binary built by this tree, e.g. Binary("failover_exporter").
+std::string Binary(const std::string& name);
+
+}  // namespace failover::testing
