@@ -140,9 +140,9 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
 
 bool IsReservedLabel(const std::string& name) {
   static const std::set<std::string> kReserved = {
-      "probe",  "region", "kind",  "reason", "result",        "phase",
-      "le",     "name",   "type",  "target", "target_region", "nameserver",
-      "thread", "role",   "error", "job",    "instance"};
+      "probe", "region", "kind",     "reason",        "result",     "phase",  "le",
+      "name",  "type",   "target",   "target_region", "nameserver", "thread", "role",
+      "error", "job",    "instance", "standby",       "stage",      "channel"};
   return kReserved.count(name) > 0;
 }
 

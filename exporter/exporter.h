@@ -18,12 +18,14 @@
 #include "common/clock.h"
 #include "common/http_server.h"
 #include "common/process_metrics.h"
+#include "exporter/ares_driver.h"
 #include "exporter/config.h"
 #include "exporter/curl_multi.h"
 #include "exporter/event_loop.h"
 #include "exporter/prober_registry.h"
 #include "exporter/result_store.h"
 #include "exporter/scheduler.h"
+#include "exporter/worker_pool.h"
 
 namespace failover {
 
@@ -34,6 +36,9 @@ struct ExporterOptions {
 
 class Exporter {
  public:
+  // Threads for database probes: each blocks at most one probe timeout on a hung server.
+  static constexpr size_t kDatabaseWorkers = 4;
+
   Exporter(ExporterOptions options, const ProberRegistry& registry, Clock& clock);
   ~Exporter();
 
@@ -68,6 +73,10 @@ class Exporter {
 
   EventLoop loop_;
   CurlMulti curl_;
+  AresDriver ares_;
+  // Database probes' blocking client calls. Declared after the loop (its tasks post to it)
+  // and before the probes (it is drained, joined and destroyed after them).
+  WorkerPool workers_{kDatabaseWorkers};
   ProbeEnv env_;
   Scheduler scheduler_;
   std::map<std::string, std::shared_ptr<LiveProbe>> probes_;  // loop thread only

@@ -25,6 +25,8 @@ namespace failover {
 
 class EventLoop;
 class CurlMulti;
+class AresDriver;
+class WorkerPool;
 
 // A probe-specific metric. All are gauges holding the value of the last run.
 struct MetricDesc {
@@ -43,7 +45,9 @@ struct ProbeResult {
   // Why the run failed, a short fixed vocabulary fit for a label: timeout,
   // connection_refused, connect_failed, resolve, tls_handshake, tls_verify, http_status,
   // body_not_matched, body_matched, body_too_large, too_many_redirects, connection_reset,
-  // empty_reply, error. Empty on success.
+  // empty_reply, error; DNS: dns_nxdomain, dns_servfail, dns_refused, dns_formerr,
+  // dns_notimp, dns_notauth, dns_rcode (any other rcode), dns_nodata, dns_truncated;
+  // databases: auth_failed, query_failed, heartbeat_stale. Empty on success.
   std::string reason;
   std::string detail;  // the human-readable account, for logs and the landing page
   std::vector<Sample> samples;
@@ -58,10 +62,13 @@ struct ProbeResult {
 
 using ProbeDone = std::function<void(ProbeResult)>;
 
-// What a run may use; all of it lives on the loop thread.
+// What a run may use; all of it lives on the loop thread (the worker pool takes tasks from
+// it; their results come back through EventLoop::Post).
 struct ProbeEnv {
   EventLoop* loop = nullptr;
   CurlMulti* curl = nullptr;
+  AresDriver* ares = nullptr;     // DNS queries on the loop (c-ares)
+  WorkerPool* workers = nullptr;  // blocking work: database client libraries
 };
 
 class Prober {

@@ -1,0 +1,301 @@
+#include "actuator/actuator.h"
+
+#include <nlohmann/json.hpp>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+#include "actuator/auth.h"
+#include "actuator/status_page.h"
+#include "common/build_info.h"
+#include "common/log.h"
+
+namespace failover {
+namespace {
+
+using nlohmann::json;
+
+HttpServerResponse JsonError(int status, const std::string& message) {
+  return HttpServerResponse::Json(status, json{{"status", "error"}, {"error", message}}.dump() + "\n");
+}
+
+HttpServerResponse Unauthorized(AuthResult r, const AuthConfig& auth) {
+  auto resp = JsonError(r == AuthResult::kError ? 500 : 401,
+                        r == AuthResult::kMissing ? "authentication required"
+                        : r == AuthResult::kError ? "server credentials unreadable"
+                                                  : "invalid credentials");
+  resp.headers.emplace_back("WWW-Authenticate", auth.bearer_token ? "Bearer realm=\"failover\""
+                                                                  : "Basic realm=\"failover\"");
+  return resp;
+}
+
+Result<LabelSet> LabelsFrom(const json& body, const char* key) {
+  LabelSet out;
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return out;
+  if (!it->is_object()) return Error::Invalid(std::string(key) + ": must be an object of strings");
+  for (const auto& [k, v] : it->items()) {
+    if (!v.is_string()) return Error::Invalid(std::string(key) + "." + k + ": must be a string");
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+}  // namespace
+
+Actuator::Actuator(ActuatorOptions options, Clock& clock, HttpClient& http)
+    : options_(std::move(options)), clock_(clock), http_(http) {
+  RegisterBuiltinSteps(steps_);
+}
+
+Actuator::~Actuator() { Stop(); }
+
+ConfigDeps Actuator::Deps() {
+  ConfigDeps deps;
+  deps.steps = &steps_;
+  deps.provider_ctx.http = &http_;
+  deps.provider_ctx.clock = &clock_;
+  return deps;
+}
+
+Status Actuator::Start() {
+  auto cfg = LoadActuatorConfigFile(options_.config_file, Deps());
+  if (!cfg) {
+    metrics_.ConfigReload(false, 0);
+    return cfg.error();
+  }
+  config_ = std::make_shared<const ActuatorConfig>(std::move(*cfg));
+  auto journal = OpenSqliteJournal(config_->journal_path);
+  if (!journal) return journal.error();
+  journal_ = std::move(*journal);
+  std::vector<std::string> names;
+  for (const auto& rb : config_->runbooks) names.push_back(rb.name);
+  metrics_.SetRunbooks(names, steps_.Names());
+  metrics_.ConfigReload(true, UnixSeconds(clock_.WallNow()));
+  if (!config_->webhook_auth.configured()) {
+    log::Warn("the webhook accepts unauthenticated requests: set webhook.bearer_token_file");
+  }
+  if (!config_->api_auth.configured()) {
+    log::Warn("the API accepts unauthenticated requests: set api.bearer_token_file");
+  }
+  engine_ = std::make_unique<Engine>(*journal_, clock_, http_, metrics_,
+                                     EngineOptions{options_.force_dry_run});
+  engine_->SetConfig(config_);
+  if (auto s = engine_->Start(); !s) return s.error();
+  log::Info("loaded config", {{"file", options_.config_file},
+                              {"runbooks", config_->runbooks.size()},
+                              {"journal", config_->journal_path},
+                              {"dry_run", options_.force_dry_run}});
+
+  HttpServerOptions http;
+  http.listen_address = options_.listen_address;
+  http.max_body_bytes = std::max<size_t>(config_->webhook_max_body_bytes, 64 << 10);
+  std::vector<HttpServer::Route> routes = {
+      {"POST", "/webhook", false, [this](const HttpServerRequest& r) { return HandleWebhook(r); }},
+      {"GET", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
+      {"POST", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
+      {"GET", "/metrics", false,
+       [this](const HttpServerRequest&) {
+         HttpServerResponse r;
+         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+         r.body = RenderMetrics();
+         return r;
+       }},
+      {"GET", "/", false, [this](const HttpServerRequest&) { return StatusPage(); }},
+      {"GET", "/-/healthy", false,
+       [](const HttpServerRequest&) { return HttpServerResponse::Text(200, "Healthy.\n"); }},
+      {"GET", "/-/ready", false,
+       [this](const HttpServerRequest&) {
+         return ready_ ? HttpServerResponse::Text(200, "Ready.\n")
+                       : HttpServerResponse::Text(503, "Not ready.\n");
+       }},
+      {"POST", "/-/reload", false,
+       [this](const HttpServerRequest&) {
+         auto s = Reload();
+         if (!s) return HttpServerResponse::Text(500, "failed to reload config: " + s.error().message + "\n");
+         return HttpServerResponse::Text(200, "config reloaded\n");
+       }},
+  };
+  auto server = HttpServer::Start(http, std::move(routes));
+  if (!server) return server.error();
+  server_ = std::move(*server);
+  ready_ = true;
+  log::Info("listening", {{"address", server_->bound_address()}});
+  return {};
+}
+
+void Actuator::Stop() {
+  ready_ = false;
+  server_.reset();
+  if (engine_) engine_->Stop();
+}
+
+Status Actuator::Reload() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  auto cfg = LoadActuatorConfigFile(options_.config_file, Deps());
+  if (cfg && cfg->journal_path != config_->journal_path) {
+    cfg = Error::Invalid("journal: changing the journal path (" + config_->journal_path + " -> " +
+                         cfg->journal_path + ") needs a restart");
+  }
+  if (!cfg) {
+    metrics_.ConfigReload(false, 0);
+    log::Error("config reload failed; keeping the running config",
+               {{"file", options_.config_file}, {"err", cfg.error().message}});
+    return cfg.error();
+  }
+  config_ = std::make_shared<const ActuatorConfig>(std::move(*cfg));
+  engine_->SetConfig(config_);
+  std::vector<std::string> names;
+  for (const auto& rb : config_->runbooks) names.push_back(rb.name);
+  metrics_.SetRunbooks(names, steps_.Names());
+  metrics_.ConfigReload(true, UnixSeconds(clock_.WallNow()));
+  log::Info("reloaded config", {{"file", options_.config_file}, {"runbooks", names.size()}});
+  return {};
+}
+
+std::string Actuator::RenderMetrics() const {
+  auto families = metrics_.registry()->Collect();
+  for (auto& f : process_.Collect()) families.push_back(std::move(f));
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+HttpServerResponse Actuator::HandleWebhook(const HttpServerRequest& req) {
+  auto cfg = engine_->config();
+  auto respond = [&](HttpServerResponse r) {
+    metrics_.WebhookRequest(r.status);
+    return r;
+  };
+  AuthResult auth = CheckAuth(cfg->webhook_auth, req.Header("authorization"));
+  if (auth != AuthResult::kOk) {
+    log::Warn("webhook request rejected", {{"remote", req.remote_addr}, {"reason", "authentication"}});
+    return respond(Unauthorized(auth, cfg->webhook_auth));
+  }
+  if (req.body.size() > cfg->webhook_max_body_bytes) {
+    return respond(JsonError(413, "body of " + std::to_string(req.body.size()) +
+                                      " bytes exceeds webhook.max_body_bytes (" +
+                                      std::to_string(cfg->webhook_max_body_bytes) + ")"));
+  }
+  auto group = ParseAlertmanagerWebhook(req.body);
+  if (!group) {
+    log::Warn("webhook request rejected", {{"remote", req.remote_addr}, {"reason", group.error().message}});
+    return respond(JsonError(400, group.error().message));
+  }
+  auto outcome = engine_->HandleWebhook(*group, req.body);
+  if (!outcome) {
+    log::Error("cannot journal the webhook; answering 503 so Alertmanager retries",
+               {{"err", outcome.error().message}});
+    return respond(JsonError(503, "journal unavailable, retry later"));
+  }
+  json body = {{"status", "accepted"},
+               {"executions", outcome->execution_ids},
+               {"matched", outcome->matched},
+               {"unmatched", outcome->unmatched},
+               {"deduplicated", outcome->deduplicated}};
+  return respond(HttpServerResponse::Json(202, body.dump() + "\n"));
+}
+
+HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
+  auto cfg = engine_->config();
+  AuthResult auth = CheckAuth(cfg->api_auth, req.Header("authorization"));
+  if (auth != AuthResult::kOk) return Unauthorized(auth, cfg->api_auth);
+  std::string who = req.Header("x-failover-user");
+  if (who.empty()) who = "api@" + req.remote_addr;
+  std::vector<std::string> parts;
+  std::string rest = req.path.substr(std::string("/api/v1/").size());
+  for (size_t pos = 0; pos <= rest.size();) {
+    size_t slash = rest.find('/', pos);
+    if (slash == std::string::npos) slash = rest.size();
+    if (slash > pos) parts.push_back(rest.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  Journal& j = *journal_;
+  if (req.method == "GET" && parts.size() == 1 && parts[0] == "executions") {
+    ExecutionQuery q;
+    q.runbook = req.QueryParam("runbook");
+    if (auto st = req.QueryParam("state"); !st.empty()) q.states = {st};
+    if (auto l = req.QueryParam("limit"); !l.empty()) {
+      try {
+        q.limit = std::clamp(std::stoi(l), 1, 1000);
+      } catch (const std::exception&) {
+        return JsonError(400, "limit: must be a number");
+      }
+    }
+    auto list = j.List(q);
+    if (!list) return JsonError(503, list.error().message);
+    json arr = json::array();
+    for (const auto& e : *list) arr.push_back(ToJson(e));
+    return HttpServerResponse::Json(200, json{{"executions", arr}}.dump() + "\n");
+  }
+  if (req.method == "GET" && parts.size() == 2 && parts[0] == "executions") {
+    auto e = j.Get(parts[1]);
+    if (!e) return JsonError(503, e.error().message);
+    if (!*e) return JsonError(404, "no execution " + parts[1]);
+    json out = ToJson(**e);
+    json steps = json::array();
+    if (auto s = j.Steps(parts[1])) {
+      for (const auto& st : *s) steps.push_back(ToJson(st));
+    }
+    json events = json::array();
+    if (auto ev = j.Events(parts[1])) {
+      for (const auto& x : *ev) events.push_back(ToJson(x));
+    }
+    out["steps"] = steps;
+    out["events"] = events;
+    return HttpServerResponse::Json(200, out.dump() + "\n");
+  }
+  if (req.method == "POST" && parts.size() == 3 && parts[0] == "executions" &&
+      parts[2] == "approve") {
+    auto e = engine_->Approve(parts[1], who);
+    if (!e) {
+      return JsonError(e.error().code == ErrorCode::kNotFound ? 404 : 409, e.error().message);
+    }
+    return HttpServerResponse::Json(202, ToJson(*e).dump() + "\n");
+  }
+  if (req.method == "POST" && parts.size() == 3 && parts[0] == "runbooks" && parts[2] == "run") {
+    json body = json::object();
+    if (!req.body.empty()) {
+      body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) return JsonError(400, "body must be a JSON object");
+    }
+    auto labels = LabelsFrom(body, "labels");
+    if (!labels) return JsonError(400, labels.error().message);
+    auto annotations = LabelsFrom(body, "annotations");
+    if (!annotations) return JsonError(400, annotations.error().message);
+    std::string dry = req.QueryParam("dry_run");
+    bool dry_run = dry == "1" || dry == "true";
+    auto e = engine_->RunManually(parts[1], *labels, *annotations, dry_run, who);
+    if (!e) {
+      return JsonError(e.error().code == ErrorCode::kNotFound ? 404 : 503, e.error().message);
+    }
+    return HttpServerResponse::Json(202, ToJson(*e).dump() + "\n");
+  }
+  if (req.method == "GET" && parts.size() == 1 && parts[0] == "status") {
+    auto b = engine_->Brake();
+    json out = {{"brake", {{"engaged", b.engaged},
+                           {"executions_in_window", b.executions_in_window},
+                           {"max_executions", b.max_executions},
+                           {"window", FormatDuration(b.window)}}}};
+    json rbs = json::array();
+    for (const auto& rb : cfg->runbooks) rbs.push_back({{"name", rb.name}, {"mode", rb.mode}});
+    out["runbooks"] = rbs;
+    return HttpServerResponse::Json(200, out.dump() + "\n");
+  }
+  return JsonError(404, "no API endpoint " + req.method + " " + req.path);
+}
+
+HttpServerResponse Actuator::StatusPage() {
+  auto cfg = engine_->config();
+  ExecutionQuery q;
+  q.limit = 50;
+  auto recent = journal_->List(q);
+  ExecutionQuery pq;
+  pq.states = {exec_state::kPendingApproval};
+  auto pending = journal_->List(pq);
+  return HttpServerResponse::Html(RenderActuatorStatusPage(
+      *cfg, recent ? *recent : std::vector<ExecutionRecord>{},
+      pending ? *pending : std::vector<ExecutionRecord>{}, engine_->Brake(), options_.force_dry_run));
+}
+
+}  // namespace failover

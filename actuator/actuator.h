@@ -1,0 +1,60 @@
+// The actuator process minus main(): config, journal, engine, HTTP endpoints
+// (webhook, API, status page, metrics), reloads.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actuator/config.h"
+#include "actuator/engine.h"
+#include "actuator/journal.h"
+#include "actuator/metrics.h"
+#include "actuator/steps/step.h"
+#include "common/clock.h"
+#include "common/http_client.h"
+#include "common/http_server.h"
+#include "common/process_metrics.h"
+
+namespace failover {
+
+struct ActuatorOptions {
+  std::string config_file = "actuator.yml";
+  std::string listen_address = ":9808";
+  bool force_dry_run = false;
+};
+
+class Actuator {
+ public:
+  Actuator(ActuatorOptions options, Clock& clock, HttpClient& http);
+  ~Actuator();
+
+  Status Start();
+  void Stop();
+  Status Reload();
+
+  int port() const { return server_ ? server_->port() : 0; }
+  Engine* engine() { return engine_.get(); }
+  std::string RenderMetrics() const;
+
+ private:
+  HttpServerResponse HandleWebhook(const HttpServerRequest& req);
+  HttpServerResponse HandleApi(const HttpServerRequest& req);
+  HttpServerResponse StatusPage();
+  ConfigDeps Deps();
+
+  ActuatorOptions options_;
+  Clock& clock_;
+  HttpClient& http_;
+  StepRegistry steps_;
+  ActuatorMetrics metrics_;
+  ProcessCollector process_;
+  std::mutex reload_mu_;
+  std::shared_ptr<const ActuatorConfig> config_;
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<HttpServer> server_;
+  bool ready_ = false;
+};
+
+}  // namespace failover

@@ -1,0 +1,301 @@
+#include "actuator/config.h"
+
+#include <filesystem>
+#include <set>
+
+namespace failover {
+namespace {
+
+Result<AuthConfig> LoadAuth(const YamlNode& node) {
+  AuthConfig auth;
+  if (auto s = node.ExpectKeys({"bearer_token", "bearer_token_file", "bearer_token_env",
+                                "basic_auth", "max_body_bytes"});
+      !s) {
+    return s.error();
+  }
+  auto bearer = SecretRef::FromYaml(node, "bearer_token");
+  if (!bearer) return bearer.error();
+  auth.bearer_token = *bearer;
+  if (auto ba = node.Get("basic_auth")) {
+    if (auth.bearer_token) return ba->Fail("set either a bearer token or basic_auth, not both");
+    if (auto s = ba->ExpectKeys({"username", "password", "password_file", "password_env"}); !s) {
+      return s.error();
+    }
+    auto user = ba->Require("username");
+    if (!user) return user.error();
+    auto u = user->AsString();
+    if (!u) return u.error();
+    auth.basic_username = *u;
+    auto pw = SecretRef::FromYaml(*ba, "password");
+    if (!pw) return pw.error();
+    if (!*pw) return ba->Fail("basic_auth needs password, password_file or password_env");
+    auth.basic_password = *pw;
+  }
+  return auth;
+}
+
+Result<std::vector<StepConfig>> LoadSteps(const YamlNode& list, const ConfigDeps& deps,
+                                          const StepFactoryContext& ctx) {
+  std::vector<StepConfig> out;
+  auto items = list.Items();
+  if (!items) return items.error();
+  for (const YamlNode& item : *items) {
+    auto entries = item.Entries();
+    if (!entries) return entries.error();
+    if (entries->size() != 1) {
+      return item.Fail("a step is a mapping with exactly one key, its kind (e.g. dns_update:)");
+    }
+    const auto& [kind_name, body] = (*entries)[0];
+    const StepKind* kind = deps.steps->Find(kind_name);
+    if (kind == nullptr) {
+      std::string known;
+      for (const std::string& k : deps.steps->Names()) known += (known.empty() ? "" : ", ") + k;
+      return body.Fail("unknown step kind \"" + kind_name + "\" (known: " + known + ")");
+    }
+    auto step = kind->factory(body, ctx);
+    if (!step) return step.error();
+    out.push_back({kind_name, std::shared_ptr<Step>(std::move(*step))});
+  }
+  return out;
+}
+
+Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
+                                  const StepFactoryContext& ctx, bool have_prometheus) {
+  if (auto s = node.ExpectKeys({"name", "match", "on", "mode", "cooldown", "lock", "guards",
+                                "steps", "on_failure"});
+      !s) {
+    return s.error();
+  }
+  RunbookConfig rb;
+  auto name = node.Require("name");
+  if (!name) return name.error();
+  auto n = name->AsString();
+  if (!n) return n.error();
+  if (n->empty() || n->find_first_of("/ \t\n?#") != std::string::npos) {
+    return name->Fail("runbook names are non-empty and contain no '/', '?', '#' or spaces");
+  }
+  rb.name = *n;
+  auto match = node.Require("match");
+  if (!match) return match.error();
+  auto entries = match->Entries();
+  if (!entries) return entries.error();
+  if (entries->empty()) return match->Fail("match needs at least one label matcher");
+  for (const auto& [label, value] : *entries) {
+    auto v = value.AsString();
+    if (!v) return v.error();
+    auto m = Matcher::Parse(label, *v);
+    if (!m) return value.Fail(m.error().message);
+    rb.match.push_back(*m);
+  }
+  if (auto on = node.Get("on")) {
+    auto v = on->AsString();
+    if (!v) return v.error();
+    if (*v != "firing" && *v != "resolved") return on->Fail("must be firing or resolved");
+    rb.on = *v;
+  }
+  if (auto mode = node.Get("mode")) {
+    auto v = mode->AsString();
+    if (!v) return v.error();
+    if (*v != "auto" && *v != "approve" && *v != "dry-run") {
+      return mode->Fail("must be auto, approve or dry-run");
+    }
+    rb.mode = *v;
+  }
+  if (auto c = node.Get("cooldown")) {
+    auto d = c->AsDuration();
+    if (!d) return d.error();
+    rb.cooldown = *d;
+  }
+  if (auto l = node.Get("lock")) {
+    auto v = l->AsString();
+    if (!v) return v.error();
+    if (v->empty() || v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+                          std::string::npos) {
+      return l->Fail("lock scope names use letters, digits, '_', '-' and '.'");
+    }
+    rb.lock = *v;
+  }
+  if (auto g = node.Get("guards")) {
+    auto items = g->Items();
+    if (!items) return items.error();
+    if (!items->empty() && !have_prometheus) {
+      return g->Fail("guards are PromQL queries: configure prometheus: {url: ...} first");
+    }
+    for (const YamlNode& item : *items) {
+      if (auto s = item.ExpectKeys({"promql", "message"}); !s) return s.error();
+      auto q = item.Require("promql");
+      if (!q) return q.error();
+      auto qs = q->AsString();
+      if (!qs) return qs.error();
+      GuardConfig guard{*qs, ""};
+      if (auto m = item.Get("message")) {
+        auto ms = m->AsString();
+        if (!ms) return ms.error();
+        guard.message = *ms;
+      } else {
+        guard.message = "guard " + *qs + " is not true";
+      }
+      rb.guards.push_back(guard);
+    }
+  }
+  auto steps = node.Require("steps");
+  if (!steps) return steps.error();
+  auto s = LoadSteps(*steps, deps, ctx);
+  if (!s) return s.error();
+  if (s->empty()) return steps->Fail("a runbook needs at least one step");
+  rb.steps = *s;
+  if (auto f = node.Get("on_failure")) {
+    auto of = LoadSteps(*f, deps, ctx);
+    if (!of) return of.error();
+    rb.on_failure = *of;
+  }
+  return rb;
+}
+
+}  // namespace
+
+const RunbookConfig* ActuatorConfig::FindRunbook(const std::string& name) const {
+  for (const RunbookConfig& rb : runbooks) {
+    if (rb.name == name) return &rb;
+  }
+  return nullptr;
+}
+
+Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps& deps) {
+  ActuatorConfig cfg;
+  if (root.IsNull()) return root.Fail("the config is empty");
+  if (auto s = root.ExpectKeys({"webhook", "api", "prometheus", "journal", "lock_dir",
+                                "pagerduty", "brake", "providers", "runbooks"});
+      !s) {
+    return s.error();
+  }
+  if (auto w = root.Get("webhook")) {
+    auto a = LoadAuth(*w);
+    if (!a) return a.error();
+    cfg.webhook_auth = *a;
+    if (auto m = w->Get("max_body_bytes")) {
+      auto v = m->AsInt();
+      if (!v) return v.error();
+      if (*v < 1024 || *v > (64LL << 20)) return m->Fail("must be between 1024 and 67108864");
+      cfg.webhook_max_body_bytes = static_cast<size_t>(*v);
+    }
+  }
+  if (auto a = root.Get("api")) {
+    if (auto m = a->Get("max_body_bytes")) return m->Fail("max_body_bytes belongs to webhook:");
+    auto auth = LoadAuth(*a);
+    if (!auth) return auth.error();
+    cfg.api_auth = *auth;
+  }
+  if (auto p = root.Get("prometheus")) {
+    if (auto s = p->ExpectKeys({"url", "timeout"}); !s) return s.error();
+    auto u = p->Require("url");
+    if (!u) return u.error();
+    auto us = u->AsString();
+    if (!us) return us.error();
+    if (us->rfind("http://", 0) != 0 && us->rfind("https://", 0) != 0) {
+      return u->Fail("must be an http:// or https:// URL");
+    }
+    cfg.prometheus_url = *us;
+    while (!cfg.prometheus_url.empty() && cfg.prometheus_url.back() == '/') {
+      cfg.prometheus_url.pop_back();
+    }
+    if (auto t = p->Get("timeout")) {
+      auto d = t->AsDuration();
+      if (!d) return d.error();
+      cfg.prometheus_timeout = *d;
+    }
+  }
+  if (auto j = root.Get("journal")) {
+    auto s = j->AsString();
+    if (!s) return s.error();
+    if (s->empty()) return j->Fail("journal path is empty");
+    cfg.journal_path = *s;
+  }
+  cfg.lock_dir = (std::filesystem::path(cfg.journal_path).parent_path() / "locks").string();
+  if (auto l = root.Get("lock_dir")) {
+    auto s = l->AsString();
+    if (!s) return s.error();
+    cfg.lock_dir = *s;
+  }
+  if (auto pd = root.Get("pagerduty")) {
+    if (auto s = pd->ExpectKeys({"routing_key", "routing_key_file", "routing_key_env", "url"});
+        !s) {
+      return s.error();
+    }
+    auto key = SecretRef::FromYaml(*pd, "routing_key");
+    if (!key) return key.error();
+    if (!*key) return pd->Fail("pagerduty needs routing_key_file (or routing_key, routing_key_env)");
+    cfg.pagerduty_routing_key = *key;
+    if (auto u = pd->Get("url")) {
+      auto us = u->AsString();
+      if (!us) return us.error();
+      cfg.pagerduty_url = *us;
+    }
+  }
+  if (auto b = root.Get("brake")) {
+    if (auto s = b->ExpectKeys({"max_executions", "window"}); !s) return s.error();
+    if (auto m = b->Get("max_executions")) {
+      auto v = m->AsInt();
+      if (!v) return v.error();
+      if (*v < 0 || *v > 1000) return m->Fail("must be between 0 and 1000");
+      cfg.brake_max_executions = static_cast<int>(*v);
+    }
+    if (auto w = b->Get("window")) {
+      auto d = w->AsDuration();
+      if (!d) return d.error();
+      if (d->count() <= 0) return w->Fail("must be positive");
+      cfg.brake_window = *d;
+    }
+  }
+  if (auto p = root.Get("providers")) {
+    auto entries = p->Entries();
+    if (!entries) return entries.error();
+    auto kinds = BuiltinDnsProviders();
+    for (const auto& [id, body] : *entries) {
+      auto inner = body.Entries();
+      if (!inner) return inner.error();
+      if (inner->size() != 1) {
+        return body.Fail("a provider is a mapping with exactly one key, its kind (e.g. powerdns:)");
+      }
+      const auto& [kind_name, kind_body] = (*inner)[0];
+      const DnsProviderKind* kind = nullptr;
+      std::string known;
+      for (const auto& k : kinds) {
+        if (k.name == kind_name) kind = &k;
+        known += (known.empty() ? "" : ", ") + k.name;
+      }
+      if (kind == nullptr) {
+        return kind_body.Fail("unknown provider kind \"" + kind_name + "\" (known: " + known + ")");
+      }
+      auto provider = kind->factory(kind_body, deps.provider_ctx);
+      if (!provider) return provider.error();
+      cfg.providers[id] = *provider;
+    }
+  }
+  StepFactoryContext ctx;
+  ctx.providers = &cfg.providers;
+  ctx.have_prometheus = !cfg.prometheus_url.empty();
+  ctx.have_pagerduty = cfg.pagerduty_routing_key.has_value();
+  std::set<std::string> names;
+  if (auto r = root.Get("runbooks")) {
+    auto items = r->Items();
+    if (!items) return items.error();
+    for (const YamlNode& item : *items) {
+      auto rb = LoadRunbook(item, deps, ctx, ctx.have_prometheus);
+      if (!rb) return rb.error();
+      if (!names.insert(rb->name).second) {
+        return item.Require("name")->Fail("duplicate runbook name \"" + rb->name + "\"");
+      }
+      cfg.runbooks.push_back(std::move(*rb));
+    }
+  }
+  return cfg;
+}
+
+Result<ActuatorConfig> LoadActuatorConfigFile(const std::string& path, const ConfigDeps& deps) {
+  auto root = YamlNode::LoadFile(path);
+  if (!root) return root.error();
+  return LoadActuatorConfig(*root, deps);
+}
+
+}  // namespace failover

@@ -1,0 +1,75 @@
+// failover_actuator's configuration: webhook/API auth, Prometheus, journal, PagerDuty,
+// DNS providers, runbooks. Validated completely at load time; errors name
+// file:line:column and the key path.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actuator/dns/provider.h"
+#include "actuator/router.h"
+#include "actuator/steps/step.h"
+#include "common/duration.h"
+#include "common/secret.h"
+#include "common/yaml.h"
+
+namespace failover {
+
+struct AuthConfig {
+  std::optional<SecretRef> bearer_token;
+  std::string basic_username;
+  std::optional<SecretRef> basic_password;
+  bool configured() const { return bearer_token.has_value() || basic_password.has_value(); }
+};
+
+struct GuardConfig {
+  std::string promql;
+  std::string message;
+};
+
+struct StepConfig {
+  std::string kind;
+  std::shared_ptr<Step> step;
+};
+
+struct RunbookConfig {
+  std::string name;
+  std::vector<Matcher> match;
+  std::string on = "firing";  // firing | resolved
+  std::string mode = "auto";  // auto | approve | dry-run
+  Duration cooldown = std::chrono::minutes(30);
+  std::string lock = "default";  // executions sharing a lock scope run one at a time
+  std::vector<GuardConfig> guards;
+  std::vector<StepConfig> steps;
+  std::vector<StepConfig> on_failure;
+};
+
+struct ActuatorConfig {
+  AuthConfig webhook_auth;
+  size_t webhook_max_body_bytes = 1 << 20;
+  AuthConfig api_auth;
+  std::string prometheus_url;  // "" = none configured
+  Duration prometheus_timeout = std::chrono::seconds(5);
+  std::string journal_path = "/var/lib/failover/journal.db";
+  std::string lock_dir;  // default: <journal dir>/locks
+  std::optional<SecretRef> pagerduty_routing_key;
+  std::string pagerduty_url = "https://events.pagerduty.com/v2/enqueue";
+  int brake_max_executions = 1;  // automatic executions per window, all runbooks together
+  Duration brake_window = std::chrono::hours(1);
+  ProviderMap providers;
+  std::vector<RunbookConfig> runbooks;
+
+  const RunbookConfig* FindRunbook(const std::string& name) const;
+};
+
+struct ConfigDeps {
+  const StepRegistry* steps = nullptr;
+  DnsProviderContext provider_ctx;
+};
+
+Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps& deps);
+Result<ActuatorConfig> LoadActuatorConfigFile(const std::string& path, const ConfigDeps& deps);
+
+}  // namespace failover

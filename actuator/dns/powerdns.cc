@@ -1,0 +1,238 @@
+#include "actuator/dns/powerdns.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+namespace failover {
+namespace {
+
+constexpr Duration kMaxRequestTimeout = std::chrono::seconds(30);
+
+std::string PercentEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned>(c));
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+  return s;
+}
+
+class PowerDnsProvider final : public DnsProvider {
+ public:
+  PowerDnsProvider(std::string url, std::string server_id, SecretRef key, HttpClient* http,
+                   Clock* clock)
+      : url_(std::move(url)),
+        server_id_(std::move(server_id)),
+        key_(std::move(key)),
+        http_(http),
+        clock_(clock) {}
+
+  const std::string& kind() const override {
+    static const std::string k = "powerdns";
+    return k;
+  }
+
+  Result<std::optional<DnsRecordSet>> Get(const std::string& zone, const std::string& name,
+                                          const std::string& type, MonoTime deadline) override {
+    const std::string what = "reading " + name + " " + type + " in zone " + zone;
+    auto resp = Send(
+        "GET",
+        ZoneUrl(zone) + "?rrset_name=" + PercentEncode(name) + "&rrset_type=" + PercentEncode(type),
+        "", deadline, what);
+    if (!resp) return resp.error();
+    if (resp->status != 200) return StatusError(*resp, what, zone);
+    try {
+      auto doc = nlohmann::json::parse(resp->body);
+      const auto& rrsets = doc.at("rrsets");
+      for (const auto& rr : rrsets) {
+        if (Lower(rr.at("name").get<std::string>()) != Lower(name) ||
+            rr.at("type").get<std::string>() != type) {
+          continue;
+        }
+        DnsRecordSet set;
+        set.name = name;
+        set.type = type;
+        set.ttl = rr.at("ttl").get<int>();
+        for (const auto& rec : rr.at("records")) {
+          // A disabled record is not served: it is not part of the record set.
+          if (rec.value("disabled", false)) continue;
+          set.records.push_back(rec.at("content").get<std::string>());
+        }
+        if (set.records.empty()) return std::optional<DnsRecordSet>();
+        std::sort(set.records.begin(), set.records.end());
+        return std::optional<DnsRecordSet>(std::move(set));
+      }
+      return std::optional<DnsRecordSet>();
+    } catch (const nlohmann::json::exception& e) {
+      return Error::Invalid("powerdns: " + what + ": unexpected response from " + url_ + ": " +
+                            e.what());
+    }
+  }
+
+  Status Set(const std::string& zone, const DnsRecordSet& desired, MonoTime deadline) override {
+    const std::string what = "updating " + desired.name + " " + desired.type + " in zone " + zone;
+    nlohmann::json rrset = {{"name", desired.name}, {"type", desired.type}};
+    if (desired.records.empty()) {
+      rrset["changetype"] = "DELETE";
+    } else {
+      rrset["changetype"] = "REPLACE";
+      rrset["ttl"] = desired.ttl;
+      nlohmann::json records = nlohmann::json::array();
+      for (const std::string& r : desired.records) {
+        records.push_back({{"content", r}, {"disabled", false}});
+      }
+      rrset["records"] = std::move(records);
+    }
+    nlohmann::json body = {{"rrsets", nlohmann::json::array({rrset})}};
+    auto resp = Send("PATCH", ZoneUrl(zone), body.dump(), deadline, what);
+    if (!resp) return resp.error();
+    if (resp->status == 204 || resp->status == 200) return {};
+    return StatusError(*resp, what, zone);
+  }
+
+ private:
+  std::string ZoneUrl(const std::string& zone) const {
+    return url_ + "/api/v1/servers/" + PercentEncode(server_id_) + "/zones/" + PowerDnsZoneId(zone);
+  }
+
+  Result<HttpResponse> Send(const std::string& method, const std::string& url, std::string body,
+                            MonoTime deadline, const std::string& what) {
+    Duration left = deadline - clock_->Now();
+    if (left <= Duration::zero()) {
+      return Error{ErrorCode::kTimeout, "powerdns: " + what + ": step deadline passed", true};
+    }
+    auto key = key_.Resolve();
+    if (!key) return Error::Invalid("powerdns: " + what + ": API key: " + key.error().message);
+    HttpRequest req;
+    req.method = method;
+    req.url = url;
+    req.headers = {{"X-API-Key", *key}, {"Accept", "application/json"}};
+    if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+    req.body = std::move(body);
+    req.timeout = std::min(left, kMaxRequestTimeout);
+    auto resp = http_->Send(req);
+    if (!resp) {
+      Error e = resp.error();
+      e.message = "powerdns: " + what + ": " + e.message;
+      return e;
+    }
+    return resp;
+  }
+
+  // PowerDNS answers errors as {"error": "..."} when asked for JSON.
+  static std::string ErrorText(const HttpResponse& resp) {
+    try {
+      auto doc = nlohmann::json::parse(resp.body);
+      if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
+        return doc["error"].get<std::string>();
+      }
+    } catch (const nlohmann::json::exception&) {
+    }
+    std::string text = resp.body.substr(0, 200);
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    return text;
+  }
+
+  Error StatusError(const HttpResponse& resp, const std::string& what,
+                    const std::string& zone) const {
+    const std::string prefix =
+        "powerdns: " + what + ": HTTP " + std::to_string(resp.status) + " from " + url_;
+    Error e;
+    e.retryable = false;
+    if (resp.status == 401 || resp.status == 403) {
+      // Never echo the key; the body ("Unauthorized") adds nothing either.
+      e.code = ErrorCode::kPermissionDenied;
+      e.message = prefix + ": authentication failed (check the API key in the provider's " +
+                  "configuration, " + key_.Describe() + ")";
+    } else if (resp.status == 404) {
+      e.code = ErrorCode::kNotFound;
+      e.message = prefix + ": zone " + zone + " not found on server \"" + server_id_ + "\"";
+    } else if (resp.status == 429 || resp.status >= 500) {
+      e.code = ErrorCode::kUnavailable;
+      e.retryable = true;
+      e.message = prefix + ": " + ErrorText(resp);
+    } else {
+      e.code = ErrorCode::kInvalidArgument;
+      e.message = prefix + ": " + ErrorText(resp);
+    }
+    return e;
+  }
+
+  std::string url_;
+  std::string server_id_;
+  SecretRef key_;
+  HttpClient* http_;
+  Clock* clock_;
+};
+
+}  // namespace
+
+std::string PowerDnsZoneId(const std::string& zone) {
+  std::string id;
+  for (unsigned char c : zone) {
+    if (std::isalnum(c) != 0 || c == '.' || c == '-') {
+      id += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "=%02X", static_cast<unsigned>(c));
+      id += buf;
+    }
+  }
+  if (id == ".") id = "=2E";
+  return id;
+}
+
+Result<std::shared_ptr<DnsProvider>> NewPowerDnsProvider(const YamlNode& body,
+                                                         const DnsProviderContext& ctx) {
+  if (auto s = body.ExpectKeys({"url", "api_key", "api_key_file", "api_key_env", "server_id"});
+      !s) {
+    return s.error();
+  }
+  std::string url = "http://127.0.0.1:8081";
+  if (auto u = body.Get("url")) {
+    auto s = u->AsString();
+    if (!s) return s.error();
+    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
+    }
+    if (s->find('?') != std::string::npos || s->find('#') != std::string::npos) {
+      return u->Fail("the base URL takes no query or fragment");
+    }
+    url = *s;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    // Accept the API root as well as the server's root.
+    if (url.size() >= 7 && url.compare(url.size() - 7, 7, "/api/v1") == 0)
+      url.resize(url.size() - 7);
+  }
+  auto key = SecretRef::FromYaml(body, "api_key");
+  if (!key) return key.error();
+  if (!*key) return body.Fail("the PowerDNS API needs api_key, api_key_file or api_key_env");
+  std::string server_id = "localhost";
+  if (auto sid = body.Get("server_id")) {
+    auto s = sid->AsString();
+    if (!s) return s.error();
+    if (s->empty()) return sid->Fail("must not be empty");
+    server_id = *s;
+  }
+  if (ctx.http == nullptr) return Error::Internal("powerdns provider built without an HTTP client");
+  Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
+  return std::shared_ptr<DnsProvider>(
+      std::make_shared<PowerDnsProvider>(url, server_id, **key, ctx.http, clock));
+}
+
+}  // namespace failover

@@ -1,0 +1,24 @@
+// The single list of DNS provider kinds: config validation and docs go by it. A new
+// provider is one line here plus its dns/<provider>.{h,cc}.
+#include <algorithm>
+#include <cctype>
+
+#include "actuator/dns/powerdns.h"
+#include "actuator/dns/provider.h"
+
+namespace failover {
+
+std::vector<DnsProviderKind> BuiltinDnsProviders() {
+  return {
+      {"powerdns", &NewPowerDnsProvider},
+  };
+}
+
+std::string Fqdn(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name.empty() || name.back() != '.') name += '.';
+  return name;
+}
+
+}  // namespace failover

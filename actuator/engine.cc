@@ -1,0 +1,654 @@
+#include "actuator/engine.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+#include "actuator/lock.h"
+#include "actuator/pagerduty.h"
+#include "actuator/prometheus_client.h"
+#include "common/log.h"
+
+namespace failover {
+namespace {
+
+const std::vector<std::string> kActiveStates = {exec_state::kQueued, exec_state::kPendingApproval,
+                                                exec_state::kRunning, exec_state::kSucceeded,
+                                                exec_state::kFailed};
+
+std::string StepLabel(const std::string& phase, size_t i, const std::string& kind) {
+  return (phase == "main" ? "step " : "on_failure step ") + std::to_string(i + 1) + " (" + kind +
+         ")";
+}
+
+}  // namespace
+
+enum class PhaseResult { kDone, kFailed, kInterrupted };
+
+Engine::Engine(Journal& journal, Clock& clock, HttpClient& http, ActuatorMetrics& metrics,
+               EngineOptions options)
+    : journal_(journal), clock_(clock), http_(http), metrics_(metrics), options_(options) {}
+
+Engine::~Engine() { Stop(); }
+
+void Engine::SetConfig(std::shared_ptr<const ActuatorConfig> config) {
+  std::lock_guard<std::mutex> lock(mu_);
+  config_ = std::move(config);
+}
+
+std::shared_ptr<const ActuatorConfig> Engine::config() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_;
+}
+
+double Engine::Now() const { return UnixSeconds(clock_.WallNow()); }
+
+std::string Engine::NewId() {
+  static std::mutex m;
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::time_t t = std::chrono::system_clock::to_time_t(clock_.WallNow());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[48];
+  std::uint64_t r;
+  {
+    std::lock_guard<std::mutex> l(m);
+    r = rng();
+  }
+  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ-%06llx", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<unsigned long long>(r & 0xffffff));
+  return buf;
+}
+
+std::string Engine::ScopeOf(const std::string& runbook) const {
+  if (config_) {
+    if (const RunbookConfig* rb = config_->FindRunbook(runbook)) return rb->lock;
+  }
+  return "default";
+}
+
+void Engine::Event(const std::string& id, const std::string& kind, const std::string& message) {
+  if (auto s = journal_.AddEvent({id, Now(), kind, message}); !s) {
+    log::Error("journal write failed", {{"execution", id}, {"err", s.error().message}});
+  }
+}
+
+void Engine::Save(ExecutionRecord& e) {
+  e.updated_at = Now();
+  if (auto s = journal_.Update(e); !s) {
+    log::Error("journal write failed", {{"execution", e.id}, {"err", s.error().message}});
+  }
+}
+
+Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
+                                                     const std::string& raw_body) {
+  std::lock_guard<std::mutex> accept(accept_mu_);
+  auto cfg = config();
+  WebhookOutcome out;
+  std::vector<ExecutionRecord> candidates;
+  std::vector<bool> suppressed;
+  std::map<std::string, std::string> queued_in_request;  // runbook -> execution id
+  double now = Now();
+  int unmatched = 0;
+  for (const Alert& alert : group.alerts) {
+    bool any = false;
+    for (const RunbookConfig& rb : cfg->runbooks) {
+      if (rb.on != alert.status || !MatchesAll(rb.match, alert.labels)) continue;
+      any = true;
+      ExecutionRecord e;
+      e.id = NewId();
+      e.dedup_key = rb.name + "|" + alert.fingerprint + "|" + alert.starts_at;
+      e.runbook = rb.name;
+      e.trigger = "webhook";
+      e.mode = options_.force_dry_run ? "dry-run" : rb.mode;
+      e.labels = alert.labels;
+      e.annotations = alert.annotations;
+      e.alert_status = alert.status;
+      e.fingerprint = alert.fingerprint;
+      e.starts_at = alert.starts_at;
+      e.created_at = e.updated_at = now;
+      e.state = exec_state::kQueued;
+      e.message = "accepted from Alertmanager (group " + group.group_key + ")";
+      std::string blocker;
+      if (auto it = queued_in_request.find(rb.name); it != queued_in_request.end()) {
+        blocker = it->second;
+      } else if (rb.cooldown.count() > 0 && e.mode != "dry-run") {
+        ExecutionQuery q;
+        q.runbook = rb.name;
+        q.states = kActiveStates;
+        q.created_since = now - ToSeconds(rb.cooldown);
+        q.limit = 1;
+        auto recent = journal_.List(q);
+        if (!recent) return recent.error();
+        if (!recent->empty() && (*recent)[0].mode != "dry-run") blocker = (*recent)[0].id;
+      }
+      bool is_suppressed = !blocker.empty();
+      if (is_suppressed) {
+        e.state = exec_state::kSuppressed;
+        e.finished_at = now;
+        e.message = "within the cooldown of " + FormatDuration(rb.cooldown) +
+                    " after execution " + blocker + "; not run";
+      } else if (e.mode != "dry-run") {
+        queued_in_request[rb.name] = e.id;
+      }
+      candidates.push_back(std::move(e));
+      suppressed.push_back(is_suppressed);
+    }
+    if (!any) ++unmatched;
+  }
+  WebhookRecord w{now, group.group_key, group.status, group.receiver,
+                  static_cast<int>(group.alerts.size()), raw_body};
+  auto inserted = journal_.Accept(w, candidates);
+  if (!inserted) return inserted.error();
+  out.unmatched = unmatched;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const ExecutionRecord& e = candidates[i];
+    if (!(*inserted)[i]) {
+      ++out.deduplicated;
+      log::Info("alert deduplicated", {{"runbook", e.runbook}, {"fingerprint", e.fingerprint},
+                                       {"starts_at", e.starts_at}});
+      continue;
+    }
+    if (suppressed[i]) {
+      ++out.deduplicated;
+      Event(e.id, "suppressed", e.message);
+      log::Info("alert suppressed by cooldown", {{"runbook", e.runbook}, {"execution", e.id},
+                                                 {"reason", e.message}});
+      continue;
+    }
+    ++out.matched;
+    out.execution_ids.push_back(e.id);
+    Event(e.id, "accepted", e.message);
+    log::Info("execution accepted", {{"execution", e.id}, {"runbook", e.runbook},
+                                     {"mode", e.mode}, {"fingerprint", e.fingerprint}});
+  }
+  for (int i = 0; i < out.matched; ++i) metrics_.Alert("matched");
+  for (int i = 0; i < out.unmatched; ++i) metrics_.Alert("unmatched");
+  for (int i = 0; i < out.deduplicated; ++i) metrics_.Alert("deduplicated");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if ((*inserted)[i] && !suppressed[i]) Enqueue(ScopeOf(candidates[i].runbook), candidates[i].id);
+    }
+  }
+  return out;
+}
+
+Result<ExecutionRecord> Engine::RunManually(const std::string& runbook, const LabelSet& labels,
+                                            const LabelSet& annotations, bool dry_run,
+                                            const std::string& requested_by) {
+  auto cfg = config();
+  const RunbookConfig* rb = cfg->FindRunbook(runbook);
+  if (rb == nullptr) return Error{ErrorCode::kNotFound, "no runbook named \"" + runbook + "\""};
+  ExecutionRecord e;
+  e.id = NewId();
+  e.dedup_key = "api|" + e.id;
+  e.runbook = runbook;
+  e.trigger = "api";
+  e.mode = (dry_run || options_.force_dry_run || rb->mode == "dry-run") ? "dry-run" : "auto";
+  e.labels = labels;
+  e.annotations = annotations;
+  e.created_at = e.updated_at = Now();
+  e.state = exec_state::kQueued;
+  e.requested_by = requested_by;
+  e.message = "requested through the API by " + requested_by;
+  if (auto s = journal_.Insert(e); !s) return s.error();
+  Event(e.id, "accepted", e.message);
+  log::Info("manual execution requested", {{"execution", e.id}, {"runbook", runbook},
+                                           {"mode", e.mode}, {"by", requested_by}});
+  std::lock_guard<std::mutex> lock(mu_);
+  Enqueue(ScopeOf(runbook), e.id);
+  return e;
+}
+
+Result<ExecutionRecord> Engine::Approve(const std::string& id, const std::string& approved_by) {
+  std::lock_guard<std::mutex> accept(accept_mu_);
+  auto got = journal_.Get(id);
+  if (!got) return got.error();
+  if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
+  ExecutionRecord e = **got;
+  if (e.state != exec_state::kPendingApproval) {
+    return Error::Invalid("execution " + id + " is " + e.state + ", not pending_approval");
+  }
+  e.approved = true;
+  e.state = exec_state::kQueued;
+  e.message = "approved by " + approved_by;
+  Save(e);
+  Event(id, "approved", e.message);
+  log::Info("execution approved", {{"execution", id}, {"by", approved_by}});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Enqueue(ScopeOf(e.runbook), id);
+  }
+  UpdatePendingGauge();
+  return e;
+}
+
+Engine::BrakeState Engine::Brake() {
+  auto cfg = config();
+  BrakeState b;
+  b.max_executions = cfg->brake_max_executions;
+  b.window = cfg->brake_window;
+  ExecutionQuery q;
+  q.trigger = "webhook";
+  q.mode = "auto";
+  q.states = {exec_state::kRunning, exec_state::kSucceeded, exec_state::kFailed};
+  q.created_since = Now() - ToSeconds(cfg->brake_window);
+  q.limit = b.max_executions + 1;
+  if (auto r = journal_.List(q)) b.executions_in_window = static_cast<int>(r->size());
+  b.engaged = b.executions_in_window >= b.max_executions;
+  return b;
+}
+
+void Engine::UpdatePendingGauge() {
+  ExecutionQuery q;
+  q.states = {exec_state::kPendingApproval};
+  q.limit = 10000;
+  if (auto r = journal_.List(q)) metrics_.SetPendingApprovals(static_cast<int>(r->size()));
+}
+
+Status Engine::Start() {
+  ExecutionQuery q;
+  q.states = {exec_state::kQueued, exec_state::kRunning};
+  q.limit = 100000;
+  auto unfinished = journal_.List(q);
+  if (!unfinished) return unfinished.error();
+  std::reverse(unfinished->begin(), unfinished->end());  // oldest first
+  for (ExecutionRecord& e : *unfinished) {
+    if (e.state == exec_state::kRunning) {
+      ++e.resumes;
+      Save(e);
+      std::string where = e.phase == "main" ? "step " + std::to_string(e.next_step + 1)
+                                            : "on_failure step " + std::to_string(e.next_step + 1);
+      Event(e.id, "resumed", "resumed after a restart at " + where);
+      log::Warn("resuming interrupted execution",
+                {{"execution", e.id}, {"runbook", e.runbook}, {"at", where}});
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  started_ = true;
+  for (const ExecutionRecord& e : *unfinished) Enqueue(ScopeOf(e.runbook), e.id);
+  UpdatePendingGauge();
+  metrics_.SetBrake(false);
+  return {};
+}
+
+void Engine::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  for (auto& [name, scope] : scopes_) {
+    if (scope.thread.joinable()) scope.thread.join();
+  }
+}
+
+bool Engine::WaitIdle(Duration limit) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, limit, [&] {
+    for (auto& [name, s] : scopes_) {
+      if (s.busy || !s.queue.empty()) return false;
+    }
+    return true;
+  });
+}
+
+void Engine::Enqueue(const std::string& scope, const std::string& id) {
+  Scope& s = scopes_[scope];
+  s.queue.push_back(id);
+  if (started_ && !stopping_ && !s.thread.joinable()) {
+    s.thread = std::thread([this, scope] { WorkerLoop(scope); });
+  }
+  cv_.notify_all();
+}
+
+void Engine::WorkerLoop(const std::string& scope) {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !scopes_[scope].queue.empty(); });
+      if (stopping_) return;
+      id = scopes_[scope].queue.front();
+      scopes_[scope].queue.pop_front();
+      scopes_[scope].busy = true;
+    }
+    std::string lock_dir = config()->lock_dir;
+    auto file_lock = FileLock::Acquire(lock_dir, scope, [this] { return stopping_.load(); });
+    if (!file_lock) {
+      log::Error("cannot take the execution lock", {{"scope", scope}, {"err", file_lock.error().message}});
+    } else {
+      Execute(id);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    scopes_[scope].busy = false;
+    cv_.notify_all();
+  }
+}
+
+bool Engine::SleepUntil(MonoTime t) {
+  while (clock_.Now() < t) {
+    if (stopping_) return false;
+    clock_.SleepUntil(std::min(t, clock_.Now() + std::chrono::milliseconds(50)));
+  }
+  return !stopping_;
+}
+
+void Engine::Finish(ExecutionRecord& e, const std::string& state, const std::string& message) {
+  e.state = state;
+  e.message = message;
+  e.finished_at = Now();
+  Save(e);
+  Event(e.id, state, message);
+  metrics_.ExecutionFinished(e.runbook, state, e.finished_at);
+  if (state == exec_state::kSucceeded || state == exec_state::kDryRun) {
+    log::Info("execution finished", {{"execution", e.id}, {"runbook", e.runbook},
+                                     {"state", state}, {"message", message}});
+  } else {
+    log::Error("execution finished", {{"execution", e.id}, {"runbook", e.runbook},
+                                      {"state", state}, {"message", message}});
+  }
+}
+
+void Engine::Escalate(const ExecutionRecord& e, const std::string& summary) {
+  auto cfg = config();
+  if (!cfg->pagerduty_routing_key) {
+    metrics_.Escalation("not_configured");
+    Event(e.id, "escalation_failed", "PagerDuty is not configured; nobody was paged");
+    log::Error("escalation needed but PagerDuty is not configured",
+               {{"execution", e.id}, {"summary", summary}});
+    return;
+  }
+  PagerDutyClient pd(http_, clock_, cfg->pagerduty_url, *cfg->pagerduty_routing_key);
+  PagerDutyEvent ev;
+  ev.action = "trigger";
+  ev.dedup_key = "failover/" + e.id;
+  ev.summary = summary;
+  ev.severity = "critical";
+  ev.component = e.runbook;
+  ev.group = "failover";
+  ev.event_class = e.state;
+  ev.custom_details = {{"execution_id", e.id}, {"runbook", e.runbook}, {"state", e.state},
+                       {"message", e.message}, {"labels", e.labels}};
+  auto s = pd.Enqueue(ev, clock_.Now() + std::chrono::seconds(30));
+  if (s) {
+    metrics_.Escalation("sent");
+    Event(e.id, "escalated", "paged PagerDuty: " + summary);
+  } else {
+    metrics_.Escalation("failed");
+    Event(e.id, "escalation_failed", "PagerDuty: " + s.error().message);
+    log::Error("escalation to PagerDuty failed", {{"execution", e.id}, {"err", s.error().message}});
+  }
+}
+
+bool Engine::EvaluateGuards(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars&,
+                            bool record_only) {
+  if (rb.guards.empty()) return true;
+  auto cfg = config();
+  PromClient prom(http_, cfg->prometheus_url, cfg->prometheus_timeout);
+  for (const GuardConfig& g : rb.guards) {
+    auto r = prom.Query(g.promql);
+    std::string refusal;
+    if (!r) {
+      refusal = g.message + ": cannot evaluate guard `" + g.promql + "` (" + r.error().message +
+                "); not acting";
+    } else if (!r->Truthy()) {
+      refusal = g.message + ": guard `" + g.promql + "` returned " + r->Describe();
+    } else {
+      Event(e.id, "guard", "true: `" + g.promql + "` returned " + r->Describe());
+      continue;
+    }
+    Event(e.id, "guard", "false: " + refusal);
+    if (record_only) {
+      e.message = "would refuse: " + refusal;
+      return false;
+    }
+    Finish(e, exec_state::kRefused, refusal);
+    Escalate(e, "failover runbook " + e.runbook + " refused to act: " + refusal);
+    return false;
+  }
+  return true;
+}
+
+void Engine::RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars) {
+  e.message.clear();
+  bool guards_ok = EvaluateGuards(e, rb, vars, /*record_only=*/true);
+  std::string guard_note = rb.guards.empty() ? "no guards"
+                           : guards_ok       ? "guards would pass"
+                                             : e.message;
+  int rendered = 0;
+  std::string render_error;
+  for (const auto* list : {&rb.steps, &rb.on_failure}) {
+    std::string phase = list == &rb.steps ? "main" : "on_failure";
+    for (size_t i = 0; i < list->size(); ++i) {
+      const StepConfig& sc = (*list)[i];
+      StepRecord rec;
+      rec.execution_id = e.id;
+      rec.phase = phase;
+      rec.index = static_cast<int>(i);
+      rec.kind = sc.kind;
+      rec.started_at = rec.finished_at = Now();
+      auto r = sc.step->Render(vars);
+      if (r) {
+        rec.state = "dry_run";
+        rec.rendered = *r;
+        rec.message = "would run";
+        ++rendered;
+      } else {
+        rec.state = "failed";
+        rec.message = r.error().message;
+        if (render_error.empty()) render_error = StepLabel(phase, i, sc.kind) + ": " + r.error().message;
+      }
+      if (auto s = journal_.PutStep(rec); !s) {
+        log::Error("journal write failed", {{"execution", e.id}, {"err", s.error().message}});
+      }
+    }
+  }
+  std::string msg = "dry run: rendered " + std::to_string(rendered) + " steps, changed nothing; " +
+                    guard_note;
+  if (!render_error.empty()) msg += "; render error at " + render_error;
+  Finish(e, exec_state::kDryRun, msg);
+}
+
+void Engine::Execute(const std::string& id) {
+  auto got = journal_.Get(id);
+  if (!got || !*got) {
+    log::Error("execution vanished from the journal", {{"execution", id}});
+    return;
+  }
+  ExecutionRecord e = **got;
+  if (IsTerminalState(e.state) || e.state == exec_state::kPendingApproval) return;
+  auto cfg = config();
+  const RunbookConfig* rb = cfg->FindRunbook(e.runbook);
+  if (rb == nullptr) {
+    Finish(e, exec_state::kFailed, "runbook \"" + e.runbook + "\" is no longer configured");
+    Escalate(e, "failover execution " + e.id + " cannot run: " + e.message);
+    return;
+  }
+  TemplateVars vars{e.labels, e.annotations, e.runbook, e.id};
+
+  if (e.state == exec_state::kQueued) {
+    if (e.mode == "dry-run") {
+      RunDry(e, *rb, vars);
+      return;
+    }
+    if (e.trigger == "webhook" && e.mode == "auto") {
+      BrakeState b = Brake();
+      metrics_.SetBrake(b.engaged);
+      if (b.engaged) {
+        std::string msg = "brake engaged: " + std::to_string(b.executions_in_window) +
+                          " automatic execution(s) in the last " + FormatDuration(b.window) +
+                          " (max " + std::to_string(b.max_executions) +
+                          "); only a human can run it now (POST /api/v1/runbooks/" + e.runbook +
+                          "/run)";
+        Finish(e, exec_state::kRefused, msg);
+        Escalate(e, "failover runbook " + e.runbook + " not run: " + msg);
+        return;
+      }
+    }
+    if (!EvaluateGuards(e, *rb, vars, false)) return;
+    if (e.mode == "approve" && !e.approved) {
+      e.state = exec_state::kPendingApproval;
+      e.message = "waiting for approval: POST /api/v1/executions/" + e.id + "/approve";
+      Save(e);
+      nlohmann::json plan = nlohmann::json::array();
+      for (size_t i = 0; i < rb->steps.size(); ++i) {
+        auto r = rb->steps[i].step->Render(vars);
+        plan.push_back({{"step", i + 1}, {"kind", rb->steps[i].kind},
+                        {"inputs", r ? *r : nlohmann::json(r.error().message)}});
+      }
+      Event(e.id, "approval_requested", "plan: " + plan.dump());
+      UpdatePendingGauge();
+      Escalate(e, "failover runbook " + e.runbook + " needs approval: " + plan.dump());
+      return;
+    }
+    e.state = exec_state::kRunning;
+    e.phase = "main";
+    e.next_step = 0;
+    e.message = "running";
+    Save(e);
+    Event(e.id, "started", "running " + std::to_string(rb->steps.size()) + " steps");
+    log::Info("execution started", {{"execution", e.id}, {"runbook", e.runbook}});
+  }
+
+  metrics_.InProgress(e.runbook, 1);
+  struct Done {
+    ActuatorMetrics& m;
+    std::string rb;
+    ~Done() { m.InProgress(rb, -1); }
+  } done{metrics_, e.runbook};
+
+  if (e.phase == "main") {
+    PhaseResult r = RunPhase(e, rb->steps, "main", vars) ? PhaseResult::kDone : PhaseResult::kFailed;
+    if (stopping_ && e.state == exec_state::kRunning && r == PhaseResult::kFailed &&
+        e.message == "interrupted") {
+      return;  // shutting down mid-step: resumed at this step after the restart
+    }
+    if (r == PhaseResult::kDone) {
+      Finish(e, exec_state::kSucceeded,
+             "all " + std::to_string(rb->steps.size()) + " steps succeeded");
+      return;
+    }
+    e.phase = "on_failure";
+    e.next_step = 0;
+    Save(e);
+  }
+  std::string failure = e.message;
+  if (!rb->on_failure.empty()) {
+    RunPhase(e, rb->on_failure, "on_failure", vars);
+    if (stopping_ && e.message == "interrupted") return;
+  }
+  Finish(e, exec_state::kFailed, failure);
+  Escalate(e, "failover runbook " + e.runbook + " failed: " + failure);
+}
+
+bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
+                      const std::string& phase, const TemplateVars& vars) {
+  auto cfg = config();
+  std::unique_ptr<PromClient> prom;
+  if (!cfg->prometheus_url.empty()) {
+    prom = std::make_unique<PromClient>(http_, cfg->prometheus_url, cfg->prometheus_timeout);
+  }
+  std::unique_ptr<PagerDutyClient> pd;
+  if (cfg->pagerduty_routing_key) {
+    pd = std::make_unique<PagerDutyClient>(http_, clock_, cfg->pagerduty_url,
+                                           *cfg->pagerduty_routing_key);
+  }
+  std::string failure_keep = e.message;
+  for (size_t i = static_cast<size_t>(e.next_step); i < steps.size(); ++i) {
+    const StepConfig& sc = steps[i];
+    std::string label = StepLabel(phase, i, sc.kind);
+    StepRecord rec;
+    rec.execution_id = e.id;
+    rec.phase = phase;
+    rec.index = static_cast<int>(i);
+    rec.kind = sc.kind;
+    rec.started_at = Now();
+    auto rendered = sc.step->Render(vars);
+    if (!rendered) {
+      rec.state = "failed";
+      rec.message = rendered.error().message;
+      rec.finished_at = Now();
+      (void)journal_.PutStep(rec);
+      Event(e.id, "step", label + " failed: " + rec.message);
+      if (phase == "main") e.message = label + " failed: " + rec.message;
+      if (phase == "main") return false;
+      e.next_step = static_cast<int>(i) + 1;
+      continue;
+    }
+    rec.rendered = *rendered;
+    Duration backoff = sc.step->common().backoff;
+    for (;;) {
+      ++rec.attempts;
+      rec.state = "running";
+      (void)journal_.PutStep(rec);
+      StepContext ctx;
+      ctx.vars = &vars;
+      ctx.clock = &clock_;
+      ctx.deadline = clock_.Now() + sc.step->common().timeout;
+      ctx.http = &http_;
+      ctx.prometheus = prom.get();
+      ctx.pagerduty = pd.get();
+      ctx.cancelled = [this] { return stopping_.load(); };
+      MonoTime start = clock_.Now();
+      StepOutcome outcome = sc.step->Run(ctx);
+      metrics_.StepDuration(sc.kind, std::chrono::duration<double>(clock_.Now() - start).count());
+      rec.message = outcome.message;
+      rec.details = outcome.details;
+      if (outcome.status == StepStatus::kOk) {
+        rec.state = "ok";
+        rec.finished_at = Now();
+        (void)journal_.PutStep(rec);
+        Event(e.id, "step", label + " ok: " + outcome.message);
+        log::Info("step succeeded", {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
+        e.next_step = static_cast<int>(i) + 1;
+        Save(e);
+        break;
+      }
+      if (stopping_) {
+        rec.state = "interrupted";
+        (void)journal_.PutStep(rec);
+        Event(e.id, "step", label + " interrupted by shutdown; resumes at restart");
+        e.message = "interrupted";
+        return false;
+      }
+      bool retry = outcome.status == StepStatus::kRetryable &&
+                   rec.attempts <= sc.step->common().retries;
+      if (retry) {
+        rec.state = "retrying";
+        (void)journal_.PutStep(rec);
+        Event(e.id, "step", label + " attempt " + std::to_string(rec.attempts) +
+                                " failed (retrying in " + FormatDuration(backoff) +
+                                "): " + outcome.message);
+        log::Warn("step failed, retrying", {{"execution", e.id}, {"step", label},
+                                             {"attempt", rec.attempts}, {"message", outcome.message}});
+        if (!SleepUntil(clock_.Now() + backoff)) {
+          e.message = "interrupted";
+          return false;
+        }
+        backoff *= 2;
+        continue;
+      }
+      rec.state = "failed";
+      rec.finished_at = Now();
+      (void)journal_.PutStep(rec);
+      Event(e.id, "step", label + " failed after " + std::to_string(rec.attempts) +
+                              " attempt(s): " + outcome.message);
+      log::Error("step failed", {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
+      if (phase == "main") {
+        e.message = label + " failed: " + outcome.message;
+        return false;
+      }
+      e.next_step = static_cast<int>(i) + 1;  // on_failure: best effort, go on
+      Save(e);
+      break;
+    }
+  }
+  if (phase != "main") e.message = failure_keep;
+  return true;
+}
+
+}  // namespace failover

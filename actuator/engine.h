@@ -1,0 +1,113 @@
+// Turns accepted alerts into executions and runs them: dedup, cooldown, brake, guards,
+// modes (auto / approve / dry-run), one execution at a time per lock scope, per-step
+// timeouts and retries, on_failure, escalation, and resuming after a restart. Every
+// decision and transition is written to the journal first.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actuator/alert.h"
+#include "actuator/config.h"
+#include "actuator/journal.h"
+#include "actuator/metrics.h"
+#include "common/clock.h"
+#include "common/http_client.h"
+
+namespace failover {
+
+struct EngineOptions {
+  bool force_dry_run = false;  // --dry-run: every runbook behaves as mode dry-run
+};
+
+class Engine {
+ public:
+  Engine(Journal& journal, Clock& clock, HttpClient& http, ActuatorMetrics& metrics,
+         EngineOptions options);
+  ~Engine();
+
+  // Installs a (re)loaded configuration. Executions already running keep their steps.
+  void SetConfig(std::shared_ptr<const ActuatorConfig> config);
+  std::shared_ptr<const ActuatorConfig> config() const;
+
+  // Resumes what the journal says was interrupted, then starts the workers.
+  Status Start();
+  void Stop();
+
+  struct WebhookOutcome {
+    int matched = 0;
+    int unmatched = 0;
+    int deduplicated = 0;
+    std::vector<std::string> execution_ids;  // created by this request
+  };
+  // Routes every alert of the group and commits the result to the journal in one
+  // transaction. Returns once durable; no step has run yet. A journal error is returned
+  // as is (retryable errors mean: answer 503 so Alertmanager retries).
+  Result<WebhookOutcome> HandleWebhook(const AlertGroup& group, const std::string& raw_body);
+
+  // A run requested through the API (drills, failback). Not subject to cooldown or the
+  // brake: a human asked for it. Guards still apply.
+  Result<ExecutionRecord> RunManually(const std::string& runbook, const LabelSet& labels,
+                                      const LabelSet& annotations, bool dry_run,
+                                      const std::string& requested_by);
+  Result<ExecutionRecord> Approve(const std::string& id, const std::string& approved_by);
+
+  struct BrakeState {
+    bool engaged = false;
+    int executions_in_window = 0;
+    int max_executions = 0;
+    Duration window{};
+  };
+  BrakeState Brake();
+
+  // For tests: blocks until no execution is queued or running (or the limit passes).
+  bool WaitIdle(Duration limit);
+
+ private:
+  struct Scope {
+    std::deque<std::string> queue;
+    std::thread thread;
+    bool busy = false;
+  };
+
+  void Enqueue(const std::string& scope, const std::string& id);  // mu_ held
+  void WorkerLoop(const std::string& scope);
+  void Execute(const std::string& id);
+  bool EvaluateGuards(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars,
+                      bool record_only);
+  void RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars);
+  bool RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps, const std::string& phase,
+                const TemplateVars& vars);
+  void Finish(ExecutionRecord& e, const std::string& state, const std::string& message);
+  void Escalate(const ExecutionRecord& e, const std::string& summary);
+  void Event(const std::string& id, const std::string& kind, const std::string& message);
+  void Save(ExecutionRecord& e);
+  std::string NewId();
+  double Now() const;
+  bool SleepUntil(MonoTime t);  // false when stopping
+  std::string ScopeOf(const std::string& runbook) const;
+  void UpdatePendingGauge();
+
+  Journal& journal_;
+  Clock& clock_;
+  HttpClient& http_;
+  ActuatorMetrics& metrics_;
+  EngineOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const ActuatorConfig> config_;
+  std::map<std::string, Scope> scopes_;
+  std::mutex accept_mu_;  // serialises dedup/cooldown decisions with their journal writes
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+};
+
+}  // namespace failover

@@ -1,0 +1,133 @@
+// The durable record of everything the actuator accepted and did. An execution is
+// written before the webhook is answered 202, and every state and step transition after;
+// a restart resumes from it. SqliteJournal is the default; the interface leaves room for
+// a distributed backend (etcd) with the same semantics.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "actuator/alert.h"
+#include "common/result.h"
+
+namespace failover {
+
+// Execution states. Terminal: succeeded, failed, refused, suppressed, dry_run.
+namespace exec_state {
+inline constexpr const char* kQueued = "queued";                    // accepted, waiting to run
+inline constexpr const char* kPendingApproval = "pending_approval";  // mode approve
+inline constexpr const char* kRunning = "running";
+inline constexpr const char* kSucceeded = "succeeded";
+inline constexpr const char* kFailed = "failed";
+inline constexpr const char* kRefused = "refused";        // guard false, Prometheus down, brake
+inline constexpr const char* kSuppressed = "suppressed";  // cooldown
+inline constexpr const char* kDryRun = "dry_run";         // rendered only
+}  // namespace exec_state
+
+bool IsTerminalState(const std::string& state);
+
+struct ExecutionRecord {
+  std::string id;
+  std::string dedup_key;  // unique: runbook|fingerprint|startsAt for alerts
+  std::string runbook;
+  std::string trigger;  // "webhook" | "api"
+  std::string mode;     // auto | approve | dry-run (as decided at acceptance)
+  std::string state;
+  std::string phase = "main";  // main | on_failure
+  int next_step = 0;           // index of the next step of `phase` to run
+  LabelSet labels;
+  LabelSet annotations;
+  std::string alert_status;  // firing | resolved ("" for API runs)
+  std::string fingerprint;
+  std::string starts_at;
+  double created_at = 0;  // Unix seconds
+  double updated_at = 0;
+  double finished_at = 0;  // 0 while not terminal
+  std::string message;     // why it is in this state
+  int resumes = 0;         // times resumed after a restart
+  bool approved = false;
+  std::string requested_by;  // API runs and approvals: who (from the API), else ""
+};
+
+struct StepRecord {
+  std::string execution_id;
+  std::string phase;  // main | on_failure
+  int index = 0;
+  std::string kind;
+  std::string state;  // running | ok | failed | retrying | dry_run | skipped
+  int attempts = 0;
+  nlohmann::json rendered = nlohmann::json::object();  // inputs, secrets redacted
+  std::string message;
+  nlohmann::json details = nlohmann::json::object();
+  double started_at = 0;
+  double finished_at = 0;
+};
+
+struct EventRecord {
+  std::string execution_id;
+  double at = 0;
+  std::string kind;  // accepted, guard, approval_requested, approved, step, resumed, escalated, ...
+  std::string message;
+};
+
+struct WebhookRecord {
+  double received_at = 0;
+  std::string group_key;
+  std::string status;
+  std::string receiver;
+  int alerts = 0;
+  std::string body;
+};
+
+struct ExecutionQuery {
+  std::string runbook;              // "" = any
+  std::vector<std::string> states;  // empty = any
+  std::string trigger;              // "" = any
+  std::string mode;                 // "" = any
+  double created_since = 0;         // Unix seconds; 0 = any
+  int limit = 100;                  // newest first
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+
+  // One atomic, durable transaction: records the webhook request and inserts each
+  // candidate execution whose dedup_key is not yet in the journal. Returns, per
+  // candidate, whether it was inserted (false: a duplicate, nothing written for it).
+  // An error means nothing was written (the caller answers 503).
+  virtual Result<std::vector<bool>> Accept(const WebhookRecord& webhook,
+                                           const std::vector<ExecutionRecord>& candidates) = 0;
+  // Inserts one execution (API runs); fails if the id or dedup_key exists.
+  virtual Status Insert(const ExecutionRecord& execution) = 0;
+  // Replaces the stored execution with the same id.
+  virtual Status Update(const ExecutionRecord& execution) = 0;
+  // Inserts or replaces the step record (key: execution_id, phase, index).
+  virtual Status PutStep(const StepRecord& step) = 0;
+  virtual Status AddEvent(const EventRecord& event) = 0;
+
+  virtual Result<std::optional<ExecutionRecord>> Get(const std::string& id) = 0;
+  virtual Result<std::vector<StepRecord>> Steps(const std::string& execution_id) = 0;
+  virtual Result<std::vector<EventRecord>> Events(const std::string& execution_id) = 0;
+  virtual Result<std::vector<ExecutionRecord>> List(const ExecutionQuery& query) = 0;
+
+  // Everything, as JSON lines (one object per line, with a "type" field: webhook,
+  // execution, step, event), oldest first: `failover_actuator journal export`.
+  virtual Status ExportJsonLines(std::ostream& out) = 0;
+};
+
+// SQLite in WAL mode with synchronous=FULL: a committed transaction survives a crash or
+// power loss. Creates the file (and schema) if missing. Thread-safe.
+Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path);
+
+// JSON forms used by the API and the export.
+nlohmann::json ToJson(const ExecutionRecord& e);
+nlohmann::json ToJson(const StepRecord& s);
+nlohmann::json ToJson(const EventRecord& e);
+
+}  // namespace failover

@@ -1,0 +1,900 @@
+// SqliteJournal: the Journal on one SQLite database in WAL mode with synchronous=FULL.
+//
+// One connection, guarded by a mutex, serves every thread of the process; other processes
+// (`failover_actuator journal export`, a second actuator during a restart) open their own
+// connections and wait on SQLite's locks up to the busy timeout. Every statement is
+// prepared once and bound; no value is ever spliced into SQL text.
+//
+// Schema version lives in `PRAGMA user_version`; kMigrations[v] takes a database from
+// version v to v+1, so a later release appends to that list and old journals upgrade in
+// place on open. A journal written by a newer release is refused rather than guessed at.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <iterator>
+#include <mutex>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "actuator/journal.h"
+
+namespace failover {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kBusyTimeoutMs = 5000;
+
+// kMigrations[v] upgrades schema version v to v+1. Never edit an entry once released;
+// append a new one instead.
+constexpr const char* kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE webhooks (
+  id          INTEGER PRIMARY KEY,
+  received_at REAL    NOT NULL,
+  group_key   TEXT    NOT NULL,
+  status      TEXT    NOT NULL,
+  receiver    TEXT    NOT NULL,
+  alerts      INTEGER NOT NULL,
+  body        TEXT    NOT NULL
+);
+CREATE TABLE executions (
+  seq          INTEGER PRIMARY KEY,
+  id           TEXT    NOT NULL UNIQUE,
+  dedup_key    TEXT    NOT NULL UNIQUE,
+  runbook      TEXT    NOT NULL,
+  "trigger"    TEXT    NOT NULL,
+  mode         TEXT    NOT NULL,
+  state        TEXT    NOT NULL,
+  phase        TEXT    NOT NULL,
+  next_step    INTEGER NOT NULL,
+  labels       TEXT    NOT NULL,
+  annotations  TEXT    NOT NULL,
+  alert_status TEXT    NOT NULL,
+  fingerprint  TEXT    NOT NULL,
+  starts_at    TEXT    NOT NULL,
+  created_at   REAL    NOT NULL,
+  updated_at   REAL    NOT NULL,
+  finished_at  REAL    NOT NULL,
+  message      TEXT    NOT NULL,
+  resumes      INTEGER NOT NULL,
+  approved     INTEGER NOT NULL,
+  requested_by TEXT    NOT NULL,
+  webhook_id   INTEGER REFERENCES webhooks(id)
+);
+CREATE INDEX executions_runbook_created ON executions(runbook, created_at);
+CREATE INDEX executions_state ON executions(state);
+CREATE INDEX executions_created ON executions(created_at);
+CREATE TABLE steps (
+  execution_id TEXT    NOT NULL REFERENCES executions(id),
+  phase        TEXT    NOT NULL,
+  idx          INTEGER NOT NULL,
+  kind         TEXT    NOT NULL,
+  state        TEXT    NOT NULL,
+  attempts     INTEGER NOT NULL,
+  rendered     TEXT    NOT NULL,
+  message      TEXT    NOT NULL,
+  details      TEXT    NOT NULL,
+  started_at   REAL    NOT NULL,
+  finished_at  REAL    NOT NULL,
+  PRIMARY KEY (execution_id, phase, idx)
+);
+CREATE TABLE events (
+  id           INTEGER PRIMARY KEY,
+  execution_id TEXT REFERENCES executions(id),
+  at           REAL NOT NULL,
+  kind         TEXT NOT NULL,
+  message      TEXT NOT NULL
+);
+CREATE INDEX events_execution ON events(execution_id, id);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+// Column lists; the Bind*/Read* helpers below use exactly this order.
+#define FAILOVER_EXECUTION_COLUMNS                                                            \
+  "id, dedup_key, runbook, \"trigger\", mode, state, phase, next_step, labels, annotations, " \
+  "alert_status, fingerprint, starts_at, created_at, updated_at, finished_at, message, "      \
+  "resumes, approved, requested_by"
+#define FAILOVER_STEP_COLUMNS                                                                 \
+  "execution_id, phase, idx, kind, state, attempts, rendered, message, details, started_at, " \
+  "finished_at"
+
+constexpr const char* kInsertWebhook =
+    "INSERT INTO webhooks (received_at, group_key, status, receiver, alerts, body) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr const char* kInsertExecution =
+    "INSERT INTO executions (" FAILOVER_EXECUTION_COLUMNS
+    ", webhook_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+    "?16, ?17, ?18, ?19, ?20, ?21)";
+// Only a dedup_key conflict is a duplicate; any other constraint (a reused id) is an error.
+constexpr const char* kInsertExecutionIfNew =
+    "INSERT INTO executions (" FAILOVER_EXECUTION_COLUMNS
+    ", webhook_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+    "?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT (dedup_key) DO NOTHING";
+constexpr const char* kUpdateExecution =
+    "UPDATE executions SET dedup_key = ?2, runbook = ?3, \"trigger\" = ?4, mode = ?5, "
+    "state = ?6, phase = ?7, next_step = ?8, labels = ?9, annotations = ?10, "
+    "alert_status = ?11, fingerprint = ?12, starts_at = ?13, created_at = ?14, "
+    "updated_at = ?15, finished_at = ?16, message = ?17, resumes = ?18, approved = ?19, "
+    "requested_by = ?20 WHERE id = ?1";
+constexpr const char* kPutStep =
+    "INSERT INTO steps (" FAILOVER_STEP_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+    "ON CONFLICT (execution_id, phase, idx) DO UPDATE SET kind = excluded.kind, "
+    "state = excluded.state, attempts = excluded.attempts, rendered = excluded.rendered, "
+    "message = excluded.message, details = excluded.details, "
+    "started_at = excluded.started_at, finished_at = excluded.finished_at";
+constexpr const char* kAddEvent =
+    "INSERT INTO events (execution_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kGetExecution =
+    "SELECT " FAILOVER_EXECUTION_COLUMNS " FROM executions WHERE id = ?1";
+constexpr const char* kSelectSteps =
+    "SELECT " FAILOVER_STEP_COLUMNS
+    " FROM steps WHERE execution_id = ?1 "
+    "ORDER BY CASE phase WHEN 'main' THEN 0 ELSE 1 END, phase, idx";
+constexpr const char* kSelectEvents =
+    "SELECT execution_id, at, kind, message FROM events WHERE execution_id = ?1 ORDER BY id";
+constexpr const char* kSelectGlobalEvents =
+    "SELECT execution_id, at, kind, message FROM events WHERE execution_id IS NULL "
+    "ORDER BY id";
+// Export: each source oldest first, merged by (time, type) in C++.
+constexpr const char* kExportWebhooks =
+    "SELECT received_at, id, group_key, status, receiver, alerts, body FROM webhooks "
+    "ORDER BY received_at, id";
+constexpr const char* kExportExecutions =
+    "SELECT created_at, webhook_id, " FAILOVER_EXECUTION_COLUMNS
+    " FROM executions ORDER BY created_at, seq";
+constexpr const char* kExportSteps =
+    "SELECT COALESCE(NULLIF(s.started_at, 0), NULLIF(s.finished_at, 0), e.created_at) AS t, "
+    "s.execution_id, s.phase, s.idx, s.kind, s.state, s.attempts, s.rendered, s.message, "
+    "s.details, s.started_at, s.finished_at FROM steps s JOIN executions e ON e.id = "
+    "s.execution_id ORDER BY t, e.seq, CASE s.phase WHEN 'main' THEN 0 ELSE 1 END, s.phase, "
+    "s.idx";
+constexpr const char* kExportEvents =
+    "SELECT at, execution_id, at, kind, message FROM events ORDER BY at, id";
+
+bool IsRetryableCode(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Invalid UTF-8 (truncated command output, say) is replaced, never thrown on.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string Rfc3339(double unix_seconds) {
+  double whole = std::floor(unix_seconds);
+  auto secs = static_cast<std::time_t>(whole);
+  int ms = static_cast<int>(std::lround((unix_seconds - whole) * 1000.0));
+  if (ms >= 1000) {
+    ++secs;
+    ms -= 1000;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+// Sets `<prefix>_at` (always) and `<prefix>_time` (when non-zero); `at`/`time` for "".
+void PutTime(json& j, const std::string& prefix, double t) {
+  std::string at = prefix.empty() ? "at" : prefix + "_at";
+  std::string time = prefix.empty() ? "time" : prefix + "_time";
+  j[at] = t;
+  if (t != 0) j[time] = Rfc3339(t);
+}
+
+// A prepared statement: cached ones are reset and unbound when this goes out of scope,
+// owned ones finalized. A failed bind is remembered and reported by Step().
+class Stmt {
+ public:
+  Stmt(sqlite3_stmt* s, bool owned) : s_(s), owned_(owned) {}
+  Stmt(Stmt&& o) noexcept
+      : s_(std::exchange(o.s_, nullptr)), owned_(o.owned_), bind_rc_(o.bind_rc_) {}
+  Stmt& operator=(Stmt&&) = delete;
+  Stmt(const Stmt&) = delete;
+  ~Stmt() {
+    if (s_ == nullptr) return;
+    if (owned_) {
+      sqlite3_finalize(s_);
+    } else {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
+
+  void Bind(int i, const std::string& v) {
+    Check(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void Bind(int i, const char* v) { Bind(i, std::string(v)); }
+  void Bind(int i, double v) { Check(sqlite3_bind_double(s_, i, v)); }
+  void Bind(int i, std::int64_t v) { Check(sqlite3_bind_int64(s_, i, v)); }
+  void Bind(int i, int v) { Check(sqlite3_bind_int(s_, i, v)); }
+  void Bind(int i, bool v) { Check(sqlite3_bind_int(s_, i, v ? 1 : 0)); }
+  void BindNull(int i) { Check(sqlite3_bind_null(s_, i)); }
+  // An empty string is stored as NULL (columns where NULL means "none").
+  void BindOrNull(int i, const std::string& v) {
+    if (v.empty()) {
+      BindNull(i);
+    } else {
+      Bind(i, v);
+    }
+  }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() {
+    if (bind_rc_ != SQLITE_OK) return bind_rc_;
+    return sqlite3_step(s_);
+  }
+
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(s_, col);
+    if (p == nullptr) return std::string();
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(s_, col)));
+  }
+  double Real(int col) const { return sqlite3_column_double(s_, col); }
+  int Int(int col) const { return sqlite3_column_int(s_, col); }
+  std::int64_t Int64(int col) const { return sqlite3_column_int64(s_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+
+ private:
+  void Check(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
+  sqlite3_stmt* s_;
+  bool owned_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// Binds ?1..?20 in FAILOVER_EXECUTION_COLUMNS order.
+void BindExecution(Stmt& st, const ExecutionRecord& e) {
+  st.Bind(1, e.id);
+  st.Bind(2, e.dedup_key);
+  st.Bind(3, e.runbook);
+  st.Bind(4, e.trigger);
+  st.Bind(5, e.mode);
+  st.Bind(6, e.state);
+  st.Bind(7, e.phase);
+  st.Bind(8, e.next_step);
+  st.Bind(9, Dump(json(e.labels)));
+  st.Bind(10, Dump(json(e.annotations)));
+  st.Bind(11, e.alert_status);
+  st.Bind(12, e.fingerprint);
+  st.Bind(13, e.starts_at);
+  st.Bind(14, e.created_at);
+  st.Bind(15, e.updated_at);
+  st.Bind(16, e.finished_at);
+  st.Bind(17, e.message);
+  st.Bind(18, e.resumes);
+  st.Bind(19, e.approved);
+  st.Bind(20, e.requested_by);
+}
+
+// Parses a stored JSON column; throws (caught by the callers' Read*) when it is corrupt.
+json ParseColumn(const std::string& text, const char* what) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw std::runtime_error(std::string("corrupt ") + what + " column");
+  return j;
+}
+
+LabelSet ParseLabels(const std::string& text, const char* what) {
+  json j = ParseColumn(text, what);
+  if (!j.is_object()) throw std::runtime_error(std::string("corrupt ") + what + " column");
+  LabelSet out;
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) throw std::runtime_error(std::string("corrupt ") + what + " column");
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+// Reads FAILOVER_EXECUTION_COLUMNS starting at column `c`.
+ExecutionRecord ReadExecution(const Stmt& st, int c) {
+  ExecutionRecord e;
+  e.id = st.Text(c + 0);
+  e.dedup_key = st.Text(c + 1);
+  e.runbook = st.Text(c + 2);
+  e.trigger = st.Text(c + 3);
+  e.mode = st.Text(c + 4);
+  e.state = st.Text(c + 5);
+  e.phase = st.Text(c + 6);
+  e.next_step = st.Int(c + 7);
+  e.labels = ParseLabels(st.Text(c + 8), "labels");
+  e.annotations = ParseLabels(st.Text(c + 9), "annotations");
+  e.alert_status = st.Text(c + 10);
+  e.fingerprint = st.Text(c + 11);
+  e.starts_at = st.Text(c + 12);
+  e.created_at = st.Real(c + 13);
+  e.updated_at = st.Real(c + 14);
+  e.finished_at = st.Real(c + 15);
+  e.message = st.Text(c + 16);
+  e.resumes = st.Int(c + 17);
+  e.approved = st.Int(c + 18) != 0;
+  e.requested_by = st.Text(c + 19);
+  return e;
+}
+
+// Reads FAILOVER_STEP_COLUMNS starting at column `c`.
+StepRecord ReadStep(const Stmt& st, int c) {
+  StepRecord s;
+  s.execution_id = st.Text(c + 0);
+  s.phase = st.Text(c + 1);
+  s.index = st.Int(c + 2);
+  s.kind = st.Text(c + 3);
+  s.state = st.Text(c + 4);
+  s.attempts = st.Int(c + 5);
+  s.rendered = ParseColumn(st.Text(c + 6), "rendered");
+  s.message = st.Text(c + 7);
+  s.details = ParseColumn(st.Text(c + 8), "details");
+  s.started_at = st.Real(c + 9);
+  s.finished_at = st.Real(c + 10);
+  return s;
+}
+
+// Reads (execution_id, at, kind, message) starting at column `c`.
+EventRecord ReadEvent(const Stmt& st, int c) {
+  EventRecord e;
+  e.execution_id = st.Text(c + 0);
+  e.at = st.Real(c + 1);
+  e.kind = st.Text(c + 2);
+  e.message = st.Text(c + 3);
+  return e;
+}
+
+class SqliteJournal final : public Journal {
+ public:
+  SqliteJournal(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+  ~SqliteJournal() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+  SqliteJournal(const SqliteJournal&) = delete;
+  SqliteJournal& operator=(const SqliteJournal&) = delete;
+
+  // Connection settings and schema; called once by OpenSqliteJournal.
+  Status Init() {
+    std::lock_guard<std::mutex> l(mu_);
+    sqlite3_extended_result_codes(db_, 1);
+    if (int rc = sqlite3_busy_timeout(db_, kBusyTimeoutMs); rc != SQLITE_OK) {
+      return SqlError("set busy timeout", rc);
+    }
+    auto mode = PragmaText("PRAGMA journal_mode = WAL");
+    if (!mode) return mode.error();
+    if (*mode != "wal") {
+      return Error::Internal(Prefix() + "cannot enable WAL mode (journal_mode is \"" + *mode +
+                             "\"); put the journal on a local file system");
+    }
+    if (auto s = Exec("PRAGMA synchronous = FULL", "set synchronous=FULL"); !s) return s;
+    if (auto s = Exec("PRAGMA foreign_keys = ON", "enable foreign keys"); !s) return s;
+    auto fk = PragmaText("PRAGMA foreign_keys");
+    if (!fk) return fk.error();
+    if (*fk != "1") return Error::Internal(Prefix() + "SQLite lacks foreign key support");
+    return Migrate();
+  }
+
+  Result<std::vector<bool>> Accept(const WebhookRecord& webhook,
+                                   const std::vector<ExecutionRecord>& candidates) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto s = Exec("BEGIN IMMEDIATE", "accept: begin"); !s) return s.error();
+    auto r = AcceptLocked(webhook, candidates);
+    if (!r) {
+      Rollback();
+      return r.error();
+    }
+    if (auto s = Exec("COMMIT", "accept: commit"); !s) {
+      Rollback();
+      return s.error();
+    }
+    return r;
+  }
+
+  Status Insert(const ExecutionRecord& execution) override {
+    std::lock_guard<std::mutex> l(mu_);
+    bool inserted = false;
+    return InsertExecution(execution, std::nullopt, /*if_new=*/false, &inserted);
+  }
+
+  Status Update(const ExecutionRecord& e) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(kUpdateExecution);
+    if (!st) return st.error();
+    BindExecution(*st, e);
+    std::string what = "update execution " + e.id;
+    if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError(what, rc);
+    if (sqlite3_changes(db_) == 0) {
+      return Error{ErrorCode::kNotFound, Prefix() + what + ": no such execution"};
+    }
+    return {};
+  }
+
+  Status PutStep(const StepRecord& s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(kPutStep);
+    if (!st) return st.error();
+    st->Bind(1, s.execution_id);
+    st->Bind(2, s.phase);
+    st->Bind(3, s.index);
+    st->Bind(4, s.kind);
+    st->Bind(5, s.state);
+    st->Bind(6, s.attempts);
+    st->Bind(7, Dump(s.rendered));
+    st->Bind(8, s.message);
+    st->Bind(9, Dump(s.details));
+    st->Bind(10, s.started_at);
+    st->Bind(11, s.finished_at);
+    if (int rc = st->Step(); rc != SQLITE_DONE) {
+      return SqlError("put step " + s.execution_id + "/" + s.phase + "/" + std::to_string(s.index),
+                      rc);
+    }
+    return {};
+  }
+
+  Status AddEvent(const EventRecord& e) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(kAddEvent);
+    if (!st) return st.error();
+    st->BindOrNull(1, e.execution_id);  // "" = an event of the journal, not of an execution
+    st->Bind(2, e.at);
+    st->Bind(3, e.kind);
+    st->Bind(4, e.message);
+    if (int rc = st->Step(); rc != SQLITE_DONE) {
+      return SqlError("add event " + e.kind + " of execution " + e.execution_id, rc);
+    }
+    return {};
+  }
+
+  Result<std::optional<ExecutionRecord>> Get(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(kGetExecution);
+    if (!st) return st.error();
+    st->Bind(1, id);
+    std::string what = "get execution " + id;
+    int rc = st->Step();
+    if (rc == SQLITE_DONE) return std::optional<ExecutionRecord>();
+    if (rc != SQLITE_ROW) return SqlError(what, rc);
+    try {
+      return std::optional<ExecutionRecord>(ReadExecution(*st, 0));
+    } catch (const std::exception& ex) {
+      return Error::Internal(Prefix() + what + ": " + ex.what());
+    }
+  }
+
+  Result<std::vector<StepRecord>> Steps(const std::string& execution_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(kSelectSteps);
+    if (!st) return st.error();
+    st->Bind(1, execution_id);
+    return ReadAll<StepRecord>(*st, "steps of execution " + execution_id,
+                               [](const Stmt& s) { return ReadStep(s, 0); });
+  }
+
+  Result<std::vector<EventRecord>> Events(const std::string& execution_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(execution_id.empty() ? kSelectGlobalEvents : kSelectEvents);
+    if (!st) return st.error();
+    if (!execution_id.empty()) st->Bind(1, execution_id);
+    return ReadAll<EventRecord>(*st, "events of execution " + execution_id,
+                                [](const Stmt& s) { return ReadEvent(s, 0); });
+  }
+
+  Result<std::vector<ExecutionRecord>> List(const ExecutionQuery& q) override {
+    // Placeholders only; the text varies with which filters are set (so indexes apply),
+    // never with their values.
+    std::string sql = "SELECT " FAILOVER_EXECUTION_COLUMNS " FROM executions WHERE 1 = 1";
+    int n = 0;
+    if (!q.runbook.empty()) sql += " AND runbook = ?" + std::to_string(++n);
+    if (!q.states.empty()) {
+      sql += " AND state IN (";
+      for (size_t i = 0; i < q.states.size(); ++i) {
+        sql += (i ? ", ?" : "?") + std::to_string(++n);
+      }
+      sql += ")";
+    }
+    if (!q.trigger.empty()) sql += " AND \"trigger\" = ?" + std::to_string(++n);
+    if (!q.mode.empty()) sql += " AND mode = ?" + std::to_string(++n);
+    if (q.created_since > 0) sql += " AND created_at >= ?" + std::to_string(++n);
+    sql += " ORDER BY created_at DESC, seq DESC LIMIT ?" + std::to_string(++n);
+
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = PrepareOwned(sql.c_str(), "list executions");
+    if (!st) return st.error();
+    int i = 0;
+    if (!q.runbook.empty()) st->Bind(++i, q.runbook);
+    for (const auto& s : q.states) st->Bind(++i, s);
+    if (!q.trigger.empty()) st->Bind(++i, q.trigger);
+    if (!q.mode.empty()) st->Bind(++i, q.mode);
+    if (q.created_since > 0) st->Bind(++i, q.created_since);
+    st->Bind(++i, q.limit > 0 ? q.limit : -1);  // LIMIT -1: no limit
+    return ReadAll<ExecutionRecord>(*st, "list executions",
+                                    [](const Stmt& s) { return ReadExecution(s, 0); });
+  }
+
+  Status ExportJsonLines(std::ostream& out) override {
+    std::lock_guard<std::mutex> l(mu_);
+    // One read transaction: a consistent snapshot while other processes keep writing.
+    if (auto s = Exec("BEGIN", "export: begin"); !s) return s;
+    auto s = ExportLocked(out);
+    Rollback();  // read only: nothing to commit
+    return s;
+  }
+
+ private:
+  std::string Prefix() const { return "journal " + path_ + ": "; }
+
+  // An Error from SQLite's state; call before anything else touches the connection.
+  Error SqlError(const std::string& what, int rc) const {
+    std::string msg = Prefix() + what + ": " + sqlite3_errmsg(db_);
+    if (sqlite3_errcode(db_) != rc) msg += std::string(" (") + sqlite3_errstr(rc) + ")";
+    ErrorCode code = ErrorCode::kInternal;
+    bool retryable = IsRetryableCode(rc);
+    if (retryable) {
+      code = ErrorCode::kUnavailable;
+    } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+      code = ErrorCode::kInvalidArgument;
+    } else if ((rc & 0xff) == SQLITE_PERM || (rc & 0xff) == SQLITE_AUTH) {
+      code = ErrorCode::kPermissionDenied;
+    }
+    return Error{code, std::move(msg), retryable};
+  }
+
+  // A cached statement for constant SQL.
+  Result<Stmt> Prepare(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return Stmt(it->second, /*owned=*/false);
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) return SqlError("prepare", rc);
+    cache_.emplace(sql, s);
+    return Stmt(s, /*owned=*/false);
+  }
+
+  Result<Stmt> PrepareOwned(const char* sql, const std::string& what) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql, -1, &s, nullptr);
+    if (rc != SQLITE_OK) return SqlError(what, rc);
+    return Stmt(s, /*owned=*/true);
+  }
+
+  // Runs a constant statement that returns no rows of interest.
+  Status Exec(const char* sql, const std::string& what) {
+    auto st = Prepare(sql);
+    if (!st) return st.error();
+    int rc;
+    while ((rc = st->Step()) == SQLITE_ROW) {
+    }
+    if (rc != SQLITE_DONE) return SqlError(what, rc);
+    return {};
+  }
+
+  Result<std::string> PragmaText(const char* sql) {
+    auto st = PrepareOwned(sql, sql);
+    if (!st) return st.error();
+    int rc = st->Step();
+    if (rc != SQLITE_ROW) return SqlError(sql, rc);
+    return st->Text(0);
+  }
+
+  // Ends the open transaction, if SQLite has not already rolled it back itself.
+  void Rollback() {
+    if (sqlite3_get_autocommit(db_)) return;
+    auto st = Prepare("ROLLBACK");
+    if (st) (void)st->Step();
+  }
+
+  Status Migrate() {
+    if (auto s = Exec("BEGIN IMMEDIATE", "schema: begin"); !s) return s;
+    auto s = MigrateLocked();
+    if (!s) {
+      Rollback();
+      return s;
+    }
+    if (auto c = Exec("COMMIT", "schema: commit"); !c) {
+      Rollback();
+      return c;
+    }
+    return {};
+  }
+
+  Status MigrateLocked() {
+    auto v = PragmaText("PRAGMA user_version");
+    if (!v) return v.error();
+    int version = std::atoi(v->c_str());
+    if (version > kSchemaVersion) {
+      return Error::Internal(Prefix() + "schema version " + std::to_string(version) +
+                             " is newer than this failover_actuator supports (" +
+                             std::to_string(kSchemaVersion) + "); run a newer release");
+    }
+    for (; version < kSchemaVersion; ++version) {
+      // Constant DDL, no values: sqlite3_exec runs the whole script.
+      char* err = nullptr;
+      int rc = sqlite3_exec(db_, kMigrations[version], nullptr, nullptr, &err);
+      if (rc != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        return Error{
+            ErrorCode::kInternal,
+            Prefix() + "schema migration to version " + std::to_string(version + 1) + ": " + msg,
+            IsRetryableCode(rc)};
+      }
+      // PRAGMA takes no parameters; the value is our own integer constant.
+      std::string set = "PRAGMA user_version = " + std::to_string(version + 1);
+      if (int rc2 = sqlite3_exec(db_, set.c_str(), nullptr, nullptr, nullptr); rc2 != SQLITE_OK) {
+        return SqlError("set schema version", rc2);
+      }
+    }
+    return {};
+  }
+
+  Result<std::vector<bool>> AcceptLocked(const WebhookRecord& w,
+                                         const std::vector<ExecutionRecord>& candidates) {
+    std::int64_t webhook_id = 0;
+    {
+      auto st = Prepare(kInsertWebhook);
+      if (!st) return st.error();
+      st->Bind(1, w.received_at);
+      st->Bind(2, w.group_key);
+      st->Bind(3, w.status);
+      st->Bind(4, w.receiver);
+      st->Bind(5, w.alerts);
+      st->Bind(6, w.body);
+      if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError("accept: insert webhook", rc);
+      webhook_id = sqlite3_last_insert_rowid(db_);
+    }
+    std::vector<bool> inserted;
+    inserted.reserve(candidates.size());
+    for (const auto& c : candidates) {
+      bool ok = false;
+      if (auto s = InsertExecution(c, webhook_id, /*if_new=*/true, &ok); !s) return s.error();
+      inserted.push_back(ok);
+    }
+    return inserted;
+  }
+
+  Status InsertExecution(const ExecutionRecord& e, std::optional<std::int64_t> webhook_id,
+                         bool if_new, bool* inserted) {
+    if (e.id.empty()) return Error::Invalid(Prefix() + "insert execution: empty id");
+    if (e.dedup_key.empty()) {
+      return Error::Invalid(Prefix() + "insert execution " + e.id + ": empty dedup_key");
+    }
+    auto st = Prepare(if_new ? kInsertExecutionIfNew : kInsertExecution);
+    if (!st) return st.error();
+    BindExecution(*st, e);
+    if (webhook_id) {
+      st->Bind(21, *webhook_id);
+    } else {
+      st->BindNull(21);
+    }
+    if (int rc = st->Step(); rc != SQLITE_DONE) {
+      return SqlError("insert execution " + e.id + " (dedup_key " + e.dedup_key + ")", rc);
+    }
+    *inserted = sqlite3_changes(db_) > 0;
+    return {};
+  }
+
+  template <typename T, typename F>
+  Result<std::vector<T>> ReadAll(Stmt& st, const std::string& what, F read) {
+    std::vector<T> out;
+    int rc;
+    try {
+      while ((rc = st.Step()) == SQLITE_ROW) out.push_back(read(st));
+    } catch (const std::exception& ex) {
+      return Error::Internal(Prefix() + what + ": " + ex.what());
+    }
+    if (rc != SQLITE_DONE) return SqlError(what, rc);
+    return out;
+  }
+
+  // One source of the export: rows in time order, each turned into a JSON line.
+  struct Source {
+    Stmt st;
+    json (*to_json)(const Stmt&);
+    bool has_row = false;
+    double t = 0;
+    int rc = SQLITE_OK;
+
+    void Next() {
+      rc = st.Step();
+      has_row = rc == SQLITE_ROW;
+      if (has_row) t = st.Real(0);
+    }
+  };
+
+  static json WebhookLine(const Stmt& st) {
+    json j = {{"type", "webhook"}, {"id", st.Int64(1)}};
+    PutTime(j, "received", st.Real(0));
+    j["group_key"] = st.Text(2);
+    j["status"] = st.Text(3);
+    j["receiver"] = st.Text(4);
+    j["alerts"] = st.Int(5);
+    j["body"] = st.Text(6);
+    return j;
+  }
+  static json ExecutionLine(const Stmt& st) {
+    json j = {{"type", "execution"}};
+    j.update(ToJson(ReadExecution(st, 2)));
+    j["webhook_id"] = st.IsNull(1) ? json(nullptr) : json(st.Int64(1));
+    return j;
+  }
+  static json StepLine(const Stmt& st) {
+    json j = {{"type", "step"}};
+    j.update(ToJson(ReadStep(st, 1)));
+    return j;
+  }
+  static json EventLine(const Stmt& st) {
+    json j = {{"type", "event"}};
+    j.update(ToJson(ReadEvent(st, 1)));
+    return j;
+  }
+
+  Status ExportLocked(std::ostream& out) {
+    // At equal times the earlier source wins: webhook, execution, step, event.
+    std::vector<Source> sources;
+    sources.reserve(4);
+    const std::pair<const char*, json (*)(const Stmt&)> kinds[] = {
+        {kExportWebhooks, &WebhookLine},
+        {kExportExecutions, &ExecutionLine},
+        {kExportSteps, &StepLine},
+        {kExportEvents, &EventLine},
+    };
+    for (const auto& [sql, fn] : kinds) {
+      auto st = Prepare(sql);
+      if (!st) return st.error();
+      sources.push_back(Source{std::move(*st), fn});
+    }
+    for (auto& s : sources) s.Next();
+    try {
+      for (;;) {
+        Source* next = nullptr;
+        for (auto& s : sources) {
+          if (s.has_row && (next == nullptr || s.t < next->t)) next = &s;
+        }
+        if (next == nullptr) break;
+        out << Dump(next->to_json(next->st)) << '\n';
+        if (!out) return Error::Internal(Prefix() + "export: write failed");
+        next->Next();
+      }
+    } catch (const std::exception& ex) {
+      return Error::Internal(Prefix() + "export: " + ex.what());
+    }
+    for (auto& s : sources) {
+      if (s.rc != SQLITE_DONE) return SqlError("export", s.rc);
+    }
+    out.flush();
+    if (!out) return Error::Internal(Prefix() + "export: write failed");
+    return {};
+  }
+
+  const std::string path_;
+  sqlite3* const db_;
+  std::mutex mu_;  // guards the connection and cache_
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+}  // namespace
+
+bool IsTerminalState(const std::string& state) {
+  return state == exec_state::kSucceeded || state == exec_state::kFailed ||
+         state == exec_state::kRefused || state == exec_state::kSuppressed ||
+         state == exec_state::kDryRun;
+}
+
+Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return Error::Invalid("journal: path is empty");
+  std::string prefix = "journal " + path + ": ";
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  auto dir_status = fs::status(dir, ec);
+  if (!fs::exists(dir_status)) {
+    return Error::Invalid(prefix + "directory " + dir.string() + " does not exist");
+  }
+  if (!fs::is_directory(dir_status)) {
+    return Error::Invalid(prefix + dir.string() + " is not a directory");
+  }
+  auto file_status = fs::status(path, ec);
+  if (fs::is_directory(file_status)) return Error::Invalid(prefix + "is a directory");
+  if (fs::exists(file_status) && !fs::is_regular_file(file_status)) {
+    return Error::Invalid(prefix + "is not a regular file");
+  }
+  // SQLite creates the -wal and -shm files next to the database.
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return Error{ErrorCode::kPermissionDenied, prefix + "directory " + dir.string() +
+                                                   " is not writable: " + std::strerror(errno)};
+  }
+  if (fs::exists(file_status) && access(path.c_str(), R_OK | W_OK) != 0) {
+    return Error{ErrorCode::kPermissionDenied,
+                 prefix + "file is not writable: " + std::strerror(errno)};
+  }
+
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return Error{ErrorCode::kUnavailable, prefix + "cannot open: " + msg, IsRetryableCode(rc)};
+  }
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    sqlite3_close_v2(db);
+    return Error{ErrorCode::kPermissionDenied, prefix + "opened read-only; it must be writable"};
+  }
+  auto journal = std::make_unique<SqliteJournal>(path, db);
+  if (auto s = journal->Init(); !s) return s.error();
+  return std::unique_ptr<Journal>(std::move(journal));
+}
+
+json ToJson(const ExecutionRecord& e) {
+  json j = {
+      {"id", e.id},
+      {"dedup_key", e.dedup_key},
+      {"runbook", e.runbook},
+      {"trigger", e.trigger},
+      {"mode", e.mode},
+      {"state", e.state},
+      {"phase", e.phase},
+      {"next_step", e.next_step},
+      {"labels", json(e.labels)},
+      {"annotations", json(e.annotations)},
+      {"alert_status", e.alert_status},
+      {"fingerprint", e.fingerprint},
+      {"starts_at", e.starts_at},
+  };
+  PutTime(j, "created", e.created_at);
+  PutTime(j, "updated", e.updated_at);
+  PutTime(j, "finished", e.finished_at);
+  j["message"] = e.message;
+  j["resumes"] = e.resumes;
+  j["approved"] = e.approved;
+  j["requested_by"] = e.requested_by;
+  return j;
+}
+
+json ToJson(const StepRecord& s) {
+  json j = {
+      {"execution_id", s.execution_id},
+      {"phase", s.phase},
+      {"index", s.index},
+      {"kind", s.kind},
+      {"state", s.state},
+      {"attempts", s.attempts},
+      {"rendered", s.rendered},
+      {"message", s.message},
+      {"details", s.details},
+  };
+  PutTime(j, "started", s.started_at);
+  PutTime(j, "finished", s.finished_at);
+  return j;
+}
+
+json ToJson(const EventRecord& e) {
+  json j = {{"execution_id", e.execution_id}, {"kind", e.kind}, {"message", e.message}};
+  PutTime(j, "", e.at);
+  return j;
+}
+
+}  // namespace failover

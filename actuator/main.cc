@@ -1,0 +1,153 @@
+// failover_actuator: wiring only. See docs/actuator.md.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "actuator/actuator.h"
+#include "actuator/config.h"
+#include "actuator/journal.h"
+#include "common/build_info.h"
+#include "common/flags.h"
+#include "common/http_client.h"
+#include "common/log.h"
+
+using namespace failover;
+
+namespace {
+
+int ExportJournal(const std::string& config_file, const std::string& journal_flag) {
+  std::string path = journal_flag;
+  if (path.empty()) {
+    auto root = YamlNode::LoadFile(config_file);
+    if (!root) {
+      std::fprintf(stderr, "%s\n", root.error().message.c_str());
+      return 1;
+    }
+    path = "/var/lib/failover/journal.db";
+    if (auto j = root->Get("journal")) {
+      auto s = j->AsString();
+      if (!s) {
+        std::fprintf(stderr, "%s\n", s.error().message.c_str());
+        return 1;
+      }
+      path = *s;
+    }
+  }
+  auto journal = OpenSqliteJournal(path);
+  if (!journal) {
+    std::fprintf(stderr, "failover_actuator: %s\n", journal.error().message.c_str());
+    return 1;
+  }
+  if (auto s = (*journal)->ExportJsonLines(std::cout); !s) {
+    std::fprintf(stderr, "failover_actuator: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_file = "actuator.yml";
+  std::string listen = ":9808";
+  std::string level = "info";
+  std::string format = "logfmt";
+  std::string journal_path;
+  bool check = false, version = false, dry_run = false, list_kinds = false;
+  Flags flags("failover_actuator",
+              "Receives Alertmanager webhooks on POST /webhook and runs the configured failover\n"
+              "runbooks with guards, approvals, cooldowns and a durable journal.\n"
+              "Reload with SIGHUP or POST /-/reload.\n\n"
+              "Commands:\n"
+              "  journal export    print the journal as JSON lines (for audits) and exit");
+  flags.String("config.file", &config_file, "Configuration file.");
+  flags.String("web.listen-address", &listen, "Address for the webhook, API, status page and /metrics.");
+  flags.Bool("config.check", &check, "Validate the configuration file and exit (0 if valid).");
+  flags.Bool("dry-run", &dry_run, "Force every runbook into dry-run: render and record, change nothing.");
+  flags.String("journal.path", &journal_path, "journal export: the journal file (default: from the config).");
+  flags.String("log.level", &level, "Only log messages at or above: debug, info, warn, error.");
+  flags.String("log.format", &format, "Log line format: logfmt or json.");
+  flags.Bool("list-kinds", &list_kinds, "List the step kinds and exit.");
+  flags.Bool("version", &version, "Print version and exit.");
+  auto args = flags.Parse(argc, argv);
+  if (!args) {
+    std::fprintf(stderr, "failover_actuator: %s\n", args.error().message.c_str());
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Usage();
+    return 0;
+  }
+  if (version) {
+    std::printf("failover_actuator, version %s (revision: %s)\n", kVersion, kRevision);
+    return 0;
+  }
+  auto lv = log::ParseLevel(level);
+  auto lf = log::ParseFormat(format);
+  if (!lv || !lf) {
+    std::fprintf(stderr, "failover_actuator: %s\n", (!lv ? lv.error() : lf.error()).message.c_str());
+    return 2;
+  }
+  log::Configure(*lv, *lf);
+  if (!args->empty()) {
+    if (*args == std::vector<std::string>{"journal", "export"}) {
+      return ExportJournal(config_file, journal_path);
+    }
+    std::fprintf(stderr, "failover_actuator: unknown command \"%s\" (see --help)\n", (*args)[0].c_str());
+    return 2;
+  }
+  if (list_kinds) {
+    StepRegistry steps;
+    RegisterBuiltinSteps(steps);
+    for (const std::string& k : steps.Names()) {
+      std::printf("%-11s %s\n", k.c_str(), steps.Find(k)->description.c_str());
+    }
+    return 0;
+  }
+  InitCurl();
+  CurlHttpClient http;
+  if (check) {
+    StepRegistry steps;
+    RegisterBuiltinSteps(steps);
+    ConfigDeps deps;
+    deps.steps = &steps;
+    deps.provider_ctx.http = &http;
+    deps.provider_ctx.clock = &SystemClock::Get();
+    auto cfg = LoadActuatorConfigFile(config_file, deps);
+    if (!cfg) {
+      std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+      return 1;
+    }
+    std::printf("%s: OK, %zu runbooks, %zu providers\n", config_file.c_str(), cfg->runbooks.size(),
+                cfg->providers.size());
+    return 0;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  log::Info("starting failover_actuator", {{"version", kVersion}, {"revision", kRevision}});
+  Actuator actuator({config_file, listen, dry_run}, SystemClock::Get(), http);
+  if (auto s = actuator.Start(); !s) {
+    log::Error("cannot start", {{"err", s.error().message}});
+    return 1;
+  }
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      (void)actuator.Reload();
+      continue;
+    }
+    log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    break;
+  }
+  actuator.Stop();
+  return 0;
+}

@@ -1,0 +1,139 @@
+#include "actuator/metrics.h"
+
+#include <algorithm>
+
+#include "common/build_info.h"
+
+namespace failover {
+
+const std::vector<std::string>& ActuatorMetrics::ExecutionResults() {
+  static const std::vector<std::string> kResults = {"succeeded", "failed", "refused", "dry_run"};
+  return kResults;
+}
+
+ActuatorMetrics::ActuatorMetrics() {
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  using prometheus::BuildHistogram;
+  webhook_requests_ = &BuildCounter()
+                           .Name("failover_actuator_webhook_requests_total")
+                           .Help("Webhook requests by HTTP status code answered.")
+                           .Register(*registry_);
+  for (int code : {202, 400, 401, 413, 503}) webhook_requests_->Add({{"code", std::to_string(code)}});
+  alerts_ = &BuildCounter()
+                 .Name("failover_actuator_alerts_total")
+                 .Help("Alerts received, by routing result: matched (an execution was created), "
+                       "unmatched (no runbook), deduplicated (a resend, or within the cooldown).")
+                 .Register(*registry_);
+  for (const char* r : {"matched", "unmatched", "deduplicated"}) alerts_->Add({{"result", r}});
+  executions_ = &BuildCounter()
+                     .Name("failover_actuator_executions_total")
+                     .Help("Finished executions by runbook and result.")
+                     .Register(*registry_);
+  step_duration_ = &BuildHistogram()
+                        .Name("failover_actuator_step_duration_seconds")
+                        .Help("Duration of step attempts by kind.")
+                        .Register(*registry_);
+  in_progress_ = &BuildGauge()
+                      .Name("failover_actuator_execution_in_progress")
+                      .Help("1 while an execution of the runbook is running.")
+                      .Register(*registry_);
+  last_execution_ = &BuildGauge()
+                         .Name("failover_actuator_last_execution_timestamp_seconds")
+                         .Help("When an execution of the runbook last finished with this result.")
+                         .Register(*registry_);
+  escalations_ = &BuildCounter()
+                      .Name("failover_actuator_escalations_total")
+                      .Help("Escalations to PagerDuty when automation stopped or refused, by "
+                            "result: sent, failed, not_configured.")
+                      .Register(*registry_);
+  for (const char* r : {"sent", "failed", "not_configured"}) escalations_->Add({{"result", r}});
+  brake_ = &BuildGauge()
+                .Name("failover_actuator_brake_engaged")
+                .Help("1 while the global brake stops automatic executions.")
+                .Register(*registry_)
+                .Add({});
+  pending_approvals_ = &BuildGauge()
+                            .Name("failover_actuator_pending_approvals")
+                            .Help("Executions waiting for a human approval.")
+                            .Register(*registry_)
+                            .Add({});
+  reload_ok_ = &BuildGauge()
+                    .Name("failover_actuator_config_last_reload_successful")
+                    .Help("Whether the last configuration load or reload succeeded.")
+                    .Register(*registry_)
+                    .Add({});
+  reload_ts_ = &BuildGauge()
+                    .Name("failover_actuator_config_last_reload_success_timestamp_seconds")
+                    .Help("When the configuration was last loaded successfully.")
+                    .Register(*registry_)
+                    .Add({});
+  BuildGauge()
+      .Name("failover_actuator_build_info")
+      .Help("Version and revision of failover_actuator; always 1.")
+      .Register(*registry_)
+      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Set(1);
+  promotion_lag_ = &BuildGauge()
+                        .Name("failover_actuator_promotion_lag_seconds")
+                        .Help("Replication lag seen when the database was promoted: the data-loss "
+                              "estimate.")
+                        .Register(*registry_);
+}
+
+void ActuatorMetrics::SetRunbooks(const std::vector<std::string>& runbooks,
+                                  const std::vector<std::string>& step_kinds) {
+  for (const std::string& old : runbooks_) {
+    if (std::find(runbooks.begin(), runbooks.end(), old) != runbooks.end()) continue;
+    for (const std::string& r : ExecutionResults()) {
+      executions_->Remove(&executions_->Add({{"runbook", old}, {"result", r}}));
+      last_execution_->Remove(&last_execution_->Add({{"runbook", old}, {"result", r}}));
+    }
+    in_progress_->Remove(&in_progress_->Add({{"runbook", old}}));
+  }
+  for (const std::string& rb : runbooks) {
+    for (const std::string& r : ExecutionResults()) {
+      executions_->Add({{"runbook", rb}, {"result", r}});
+      last_execution_->Add({{"runbook", rb}, {"result", r}});
+    }
+    in_progress_->Add({{"runbook", rb}});
+  }
+  for (const std::string& k : step_kinds) {
+    step_duration_->Add({{"kind", k}}, prometheus::Histogram::BucketBoundaries{
+                                           0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300});
+  }
+  runbooks_ = runbooks;
+}
+
+void ActuatorMetrics::WebhookRequest(int code) {
+  webhook_requests_->Add({{"code", std::to_string(code)}}).Increment();
+}
+void ActuatorMetrics::Alert(const std::string& result) { alerts_->Add({{"result", result}}).Increment(); }
+void ActuatorMetrics::ExecutionFinished(const std::string& runbook, const std::string& result,
+                                        double unix_time) {
+  executions_->Add({{"runbook", runbook}, {"result", result}}).Increment();
+  last_execution_->Add({{"runbook", runbook}, {"result", result}}).Set(unix_time);
+}
+void ActuatorMetrics::StepDuration(const std::string& kind, double seconds) {
+  step_duration_
+      ->Add({{"kind", kind}}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1,
+                                                                     2.5, 5, 10, 30, 60, 120, 300})
+      .Observe(seconds);
+}
+void ActuatorMetrics::InProgress(const std::string& runbook, int delta) {
+  in_progress_->Add({{"runbook", runbook}}).Increment(delta);
+}
+void ActuatorMetrics::Escalation(const std::string& result) {
+  escalations_->Add({{"result", result}}).Increment();
+}
+void ActuatorMetrics::SetBrake(bool engaged) { brake_->Set(engaged ? 1 : 0); }
+void ActuatorMetrics::SetPendingApprovals(int n) { pending_approvals_->Set(n); }
+void ActuatorMetrics::ConfigReload(bool ok, double unix_time) {
+  reload_ok_->Set(ok ? 1 : 0);
+  if (ok) reload_ts_->Set(unix_time);
+}
+void ActuatorMetrics::PromotionLag(const std::string& database, double seconds) {
+  promotion_lag_->Add({{"database", database}}).Set(seconds);
+}
+
+}  // namespace failover

@@ -1,0 +1,54 @@
+// failover_actuator's own metrics (failover_actuator_*), pre-initialised per runbook.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace failover {
+
+class ActuatorMetrics {
+ public:
+  ActuatorMetrics();
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  // Creates the per-runbook series (value 0) and removes those of runbooks that are gone.
+  void SetRunbooks(const std::vector<std::string>& runbooks, const std::vector<std::string>& step_kinds);
+
+  void WebhookRequest(int code);
+  void Alert(const std::string& result);  // matched | unmatched | deduplicated
+  void ExecutionFinished(const std::string& runbook, const std::string& result, double unix_time);
+  void StepDuration(const std::string& kind, double seconds);
+  void InProgress(const std::string& runbook, int delta);
+  void Escalation(const std::string& result);  // sent | failed | not_configured
+  void SetBrake(bool engaged);
+  void SetPendingApprovals(int n);
+  void ConfigReload(bool ok, double unix_time);
+  void PromotionLag(const std::string& database, double seconds);
+
+  static const std::vector<std::string>& ExecutionResults();
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>* webhook_requests_;
+  prometheus::Family<prometheus::Counter>* alerts_;
+  prometheus::Family<prometheus::Counter>* executions_;
+  prometheus::Family<prometheus::Histogram>* step_duration_;
+  prometheus::Family<prometheus::Gauge>* in_progress_;
+  prometheus::Family<prometheus::Gauge>* last_execution_;
+  prometheus::Family<prometheus::Counter>* escalations_;
+  prometheus::Gauge* brake_;
+  prometheus::Gauge* pending_approvals_;
+  prometheus::Gauge* reload_ok_;
+  prometheus::Gauge* reload_ts_;
+  prometheus::Family<prometheus::Gauge>* promotion_lag_;
+  std::vector<std::string> runbooks_;
+};
+
+}  // namespace failover

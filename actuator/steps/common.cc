@@ -1,0 +1,38 @@
+// Settings shared by every step kind: timeout, retries, backoff.
+#include "actuator/steps/step.h"
+
+namespace failover {
+
+Result<StepCommon> ParseStepCommon(const YamlNode& body, StepCommon defaults) {
+  StepCommon out = defaults;
+  if (auto s = body.ExpectMap(); !s) return s.error();
+  if (auto n = body.Get("timeout")) {
+    auto d = n->AsDuration();
+    if (!d) return d.error();
+    if (*d <= Duration::zero()) return n->Fail("timeout must be greater than zero");
+    out.timeout = *d;
+  }
+  if (auto n = body.Get("retries")) {
+    auto r = n->AsInt();
+    if (!r) return r.error();
+    if (*r < 0 || *r > 10) {
+      return n->Fail("retries must be between 0 and 10, found " + std::to_string(*r));
+    }
+    out.retries = static_cast<int>(*r);
+  }
+  if (auto n = body.Get("backoff")) {
+    auto d = n->AsDuration();
+    if (!d) return d.error();
+    if (*d <= Duration::zero()) return n->Fail("backoff must be greater than zero");
+    if (*d > std::chrono::hours(1)) return n->Fail("backoff must be at most 1h");
+    out.backoff = *d;
+  }
+  return out;
+}
+
+std::vector<std::string_view> WithCommonKeys(std::vector<std::string_view> keys) {
+  keys.insert(keys.end(), kCommonStepKeys.begin(), kCommonStepKeys.end());
+  return keys;
+}
+
+}  // namespace failover

@@ -1,0 +1,328 @@
+#include "actuator/steps/http.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <set>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+namespace failover {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kBodyExcerpt = 200;
+
+Result<Template> ParseTemplate(const YamlNode& n) {
+  auto s = n.AsString();
+  if (!s) return s.error();
+  auto t = Template::Parse(*s);
+  if (!t) return n.Fail(t.error().message);
+  return *t;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool SecretHeader(const std::string& name) {
+  std::string n = Lower(name);
+  static const std::set<std::string> kExact = {"authorization", "proxy-authorization", "cookie",
+                                               "x-api-key"};
+  if (kExact.count(n) != 0) return true;
+  for (const char* part : {"token", "secret", "password", "apikey", "api-key", "auth"}) {
+    if (n.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool ValidHeaderName(const std::string& s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                 std::string_view::npos)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "http://user:pass@host/x" -> "http://user:<redacted>@host/x".
+std::string RedactUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  size_t start = scheme + 3;
+  size_t end = url.find_first_of("/?#", start);
+  if (end == std::string::npos) end = url.size();
+  size_t at = url.rfind('@', end);
+  if (at == std::string::npos || at < start) return url;
+  size_t colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "<redacted>" + url.substr(at);
+}
+
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty() || from == to) return text;
+  for (size_t p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size())) {
+    text.replace(p, from.size(), to);
+  }
+  return text;
+}
+
+// Keeps valid UTF-8 and replaces anything else with '?', so the text is safe in JSON.
+std::string SanitizeUtf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    bool ok = len > 0 && i + len <= in.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok && (c >= 0x20 || c == '\n' || c == '\t' || c == '\r' || len > 1)) {
+      out.append(in.substr(i, len));
+      i += len;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string Excerpt(std::string_view body) {
+  std::string s = SanitizeUtf8(body.substr(0, std::min(body.size(), kBodyExcerpt + 4)));
+  // Count in characters so a cut never splits one.
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (chars == kBodyExcerpt) {
+        s.resize(i);
+        break;
+      }
+      ++chars;
+    }
+  }
+  return s;
+}
+
+class HttpStep final : public Step {
+ public:
+  std::string method;
+  Template url;
+  std::vector<std::pair<std::string, Template>> headers;
+  Template body;
+  bool has_body = false;
+  std::vector<int> expect_status;  // empty: any 2xx
+  std::optional<SecretRef> bearer_token;
+
+  const std::string& kind() const override {
+    static const std::string k = "http";
+    return k;
+  }
+
+  Result<json> Render(const TemplateVars& vars) const override {
+    auto u = url.Render(vars);
+    if (!u) return Error::Invalid("url: " + u.error().message);
+    json out = {{"method", method}, {"url", RedactUrl(*u)}};
+    json h = json::object();
+    for (const auto& [name, t] : headers) {
+      auto v = t.Render(vars);
+      if (!v) return Error::Invalid("headers." + name + ": " + v.error().message);
+      h[name] = SecretHeader(name) ? std::string("<redacted>") : SanitizeUtf8(*v);
+    }
+    if (bearer_token) h["Authorization"] = "<redacted>";
+    if (!h.empty()) out["headers"] = std::move(h);
+    if (has_body) {
+      auto b = body.Render(vars);
+      if (!b) return Error::Invalid("body: " + b.error().message);
+      out["body"] = SanitizeUtf8(*b);
+    }
+    if (expect_status.empty()) {
+      out["expect_status"] = "2xx";
+    } else {
+      out["expect_status"] = expect_status;
+    }
+    return out;
+  }
+
+  StepOutcome Run(StepContext& ctx) override {
+    if (ctx.http == nullptr || ctx.vars == nullptr || ctx.clock == nullptr) {
+      return StepOutcome::Fail("http step: no HTTP client in the step context");
+    }
+    auto u = url.Render(*ctx.vars);
+    if (!u) return StepOutcome::Fail("url: " + u.error().message);
+    std::string shown_url = RedactUrl(*u);
+    std::string what = method + " " + shown_url;
+    if (u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) {
+      return StepOutcome::Fail(what + ": the rendered url is not an http:// or https:// URL");
+    }
+    HttpRequest req;
+    req.method = method;
+    req.url = *u;
+    for (const auto& [name, t] : headers) {
+      auto v = t.Render(*ctx.vars);
+      if (!v) return StepOutcome::Fail("headers." + name + ": " + v.error().message);
+      if (v->find_first_of("\r\n") != std::string::npos) {
+        return StepOutcome::Fail("headers." + name + ": rendered value contains a line break");
+      }
+      req.headers.emplace_back(name, *v);
+    }
+    std::string token;
+    if (bearer_token) {
+      auto t = bearer_token->Resolve();
+      if (!t) return StepOutcome::Fail(what + ": bearer token: " + t.error().message);
+      token = *t;
+      req.headers.emplace_back("Authorization", "Bearer " + token);
+    }
+    if (has_body) {
+      auto b = body.Render(*ctx.vars);
+      if (!b) return StepOutcome::Fail("body: " + b.error().message);
+      req.body = *b;
+    }
+    // Secrets never leave through a message or the details.
+    auto scrub = [&](std::string s) {
+      s = ReplaceAll(std::move(s), *u, shown_url);
+      if (!token.empty()) s = ReplaceAll(std::move(s), token, "<redacted>");
+      return s;
+    };
+
+    MonoTime now = ctx.clock->Now();
+    if (now >= ctx.deadline) return StepOutcome::Retry(what + ": timed out before sending");
+    req.timeout = ctx.deadline - now;
+    auto resp = ctx.http->Send(req);
+    if (!resp) {
+      // Refused, reset, timed out, DNS: the next attempt may work.
+      std::string msg = scrub(resp.error().message);
+      if (msg.rfind(method + " ", 0) != 0) msg = what + ": " + msg;
+      return StepOutcome::Retry(msg);
+    }
+    int status = resp->status;
+    json details = {{"status", status}, {"body", scrub(Excerpt(resp->body))}};
+    bool ok = expect_status.empty() ? status >= 200 && status < 300
+                                    : std::find(expect_status.begin(), expect_status.end(),
+                                                status) != expect_status.end();
+    std::string msg = what + ": HTTP " + std::to_string(status);
+    if (ok) return StepOutcome::Ok(msg, std::move(details));
+    msg += " (expected " + ExpectText() + ")";
+    StepOutcome out =
+        (status >= 500 || status == 429) ? StepOutcome::Retry(msg) : StepOutcome::Fail(msg);
+    out.details = std::move(details);
+    log::Debug("http step: unexpected status", {{"method", method}, {"status", status}});
+    return out;
+  }
+
+ private:
+  std::string ExpectText() const {
+    if (expect_status.empty()) return "2xx";
+    std::string s;
+    for (int c : expect_status) {
+      if (!s.empty()) s += ", ";
+      s += std::to_string(c);
+    }
+    return s;
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactoryContext&) {
+  if (auto s = body.ExpectKeys(
+          WithCommonKeys({"method", "url", "headers", "body", "expect_status", "bearer_token",
+                          "bearer_token_file", "bearer_token_env"}));
+      !s) {
+    return s.error();
+  }
+  auto step = std::make_unique<HttpStep>();
+
+  step->method = "GET";
+  if (auto m = body.Get("method")) {
+    auto s = m->AsString();
+    if (!s) return s.error();
+    std::string up = *s;
+    std::transform(up.begin(), up.end(), up.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
+    static const std::set<std::string> kMethods = {"GET",   "HEAD",   "POST",   "PUT",
+                                                   "PATCH", "DELETE", "OPTIONS"};
+    if (kMethods.count(up) == 0) {
+      return m->Fail("unknown method \"" + *s +
+                     "\" (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)");
+    }
+    step->method = up;
+  }
+
+  auto url_node = body.Require("url");
+  if (!url_node) return url_node.error();
+  auto url = ParseTemplate(*url_node);
+  if (!url) return url.error();
+  const std::string& src = url->source();
+  if (src.rfind("{{", 0) != 0 && src.rfind("http://", 0) != 0 && src.rfind("https://", 0) != 0) {
+    return url_node->Fail("url must start with http:// or https://");
+  }
+  step->url = *url;
+
+  if (auto h = body.Get("headers")) {
+    auto entries = h->Entries();
+    if (!entries) return entries.error();
+    for (const auto& [name, value] : *entries) {
+      if (!ValidHeaderName(name)) return value.Fail("invalid header name \"" + name + "\"");
+      auto t = ParseTemplate(value);
+      if (!t) return t.error();
+      step->headers.emplace_back(name, *t);
+    }
+  }
+
+  if (auto b = body.Get("body")) {
+    auto t = ParseTemplate(*b);
+    if (!t) return t.error();
+    step->body = *t;
+    step->has_body = true;
+  }
+
+  if (auto e = body.Get("expect_status")) {
+    std::vector<YamlNode> items;
+    if (e->IsSequence()) {
+      auto it = e->Items();
+      if (!it) return it.error();
+      items = *it;
+      if (items.empty()) return e->Fail("expect_status must not be empty");
+    } else {
+      items.push_back(*e);
+    }
+    for (const auto& item : items) {
+      auto c = item.AsInt();
+      if (!c) return c.error();
+      if (*c < 100 || *c > 599) {
+        return item.Fail("status code must be between 100 and 599, found " + std::to_string(*c));
+      }
+      step->expect_status.push_back(static_cast<int>(*c));
+    }
+  }
+
+  auto token = SecretRef::FromYaml(body, "bearer_token");
+  if (!token) return token.error();
+  step->bearer_token = *token;
+  if (step->bearer_token) {
+    for (const auto& [name, t] : step->headers) {
+      if (Lower(name) == "authorization") {
+        return body.Fail("set either bearer_token or an Authorization header, not both");
+      }
+    }
+  }
+
+  auto common = ParseStepCommon(body);
+  if (!common) return common.error();
+  step->set_common(*common);
+  return std::unique_ptr<Step>(std::move(step));
+}
+
+}  // namespace failover

@@ -1,0 +1,23 @@
+#include "actuator/steps/dns_update.h"
+#include "actuator/steps/exec.h"
+#include "actuator/steps/http.h"
+#include "actuator/steps/pagerduty.h"
+#include "actuator/steps/step.h"
+#include "actuator/steps/wait.h"
+#include "actuator/steps/wait_for.h"
+
+namespace failover {
+
+void RegisterBuiltinSteps(StepRegistry& registry) {
+  registry.Register({"dns_update", "make a DNS record set hold exactly the given records",
+                     &NewDnsUpdateStep});
+  registry.Register({"dns_ttl", "lower (or set) the TTL of a record set, keeping its records",
+                     &NewDnsTtlStep});
+  registry.Register({"http", "send an HTTP request and check the status", &NewHttpStep});
+  registry.Register({"exec", "run a program (argv, no shell) with a timeout", &NewExecStep});
+  registry.Register({"wait", "wait a fixed time", &NewWaitStep});
+  registry.Register({"wait_for", "wait until a PromQL query returns a result", &NewWaitForStep});
+  registry.Register({"pagerduty", "send a PagerDuty Events API v2 event", &NewPagerDutyStep});
+}
+
+}  // namespace failover

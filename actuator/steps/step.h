@@ -1,0 +1,125 @@
+// The Step interface: one implementation per kind in steps/<kind>.{h,cc}, registered in
+// steps/registry.cc. Steps are desired-state: read the current state, act only if it
+// differs, verify after. Running a step again is always safe; that is what makes retries,
+// Alertmanager's duplicate sends and resuming after a crash harmless.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "actuator/template.h"
+#include "common/clock.h"
+#include "common/duration.h"
+#include "common/http_client.h"
+#include "common/result.h"
+#include "common/yaml.h"
+
+namespace failover {
+
+class PromClient;
+class PagerDutyClient;
+class DnsProvider;
+
+enum class StepStatus {
+  kOk,         // done (or nothing to do): the desired state holds
+  kRetryable,  // a transient failure (timeout, 429, 5xx): the engine retries with backoff
+  kFailed,     // will not succeed by retrying (4xx, refused, verification failed)
+};
+
+struct StepOutcome {
+  StepStatus status = StepStatus::kOk;
+  std::string message;  // one line for the journal, the API and the logs; never a secret
+  nlohmann::json details = nlohmann::json::object();  // e.g. {"before": ..., "after": ...}
+
+  static StepOutcome Ok(std::string m, nlohmann::json d = nlohmann::json::object()) {
+    return {StepStatus::kOk, std::move(m), std::move(d)};
+  }
+  static StepOutcome Retry(std::string m) { return {StepStatus::kRetryable, std::move(m), {}}; }
+  static StepOutcome Fail(std::string m) { return {StepStatus::kFailed, std::move(m), {}}; }
+};
+
+// What a running step may use. Everything outside the process goes through these, so
+// tests substitute local servers and fakes.
+struct StepContext {
+  const TemplateVars* vars = nullptr;
+  Clock* clock = nullptr;
+  MonoTime deadline;  // the step's own timeout, from its start
+  HttpClient* http = nullptr;
+  PromClient* prometheus = nullptr;         // null when no prometheus is configured
+  PagerDutyClient* pagerduty = nullptr;     // null when no pagerduty is configured
+  std::function<bool()> cancelled = [] { return false; };  // shutdown requested
+};
+
+// Settings every step has; parsed from the step's own block.
+struct StepCommon {
+  Duration timeout = std::chrono::seconds(60);
+  int retries = 2;  // additional attempts after a retryable failure
+  Duration backoff = std::chrono::seconds(1);  // first delay; doubles each retry
+};
+
+class Step {
+ public:
+  virtual ~Step() = default;
+  virtual const std::string& kind() const = 0;
+  // The step's inputs with templates resolved and secrets redacted: what the journal,
+  // the API and dry-run show. A render error (e.g. a label the alert lacks) fails the step.
+  virtual Result<nlohmann::json> Render(const TemplateVars& vars) const = 0;
+  virtual StepOutcome Run(StepContext& ctx) = 0;
+  const StepCommon& common() const { return common_; }
+  void set_common(StepCommon c) { common_ = c; }
+
+ private:
+  StepCommon common_;
+};
+
+using ProviderMap = std::map<std::string, std::shared_ptr<DnsProvider>>;
+
+// What a factory may look up while building a step from config.
+struct StepFactoryContext {
+  const ProviderMap* providers = nullptr;
+  bool have_prometheus = false;
+  bool have_pagerduty = false;
+};
+
+using StepFactory = std::function<Result<std::unique_ptr<Step>>(const YamlNode& body,
+                                                                const StepFactoryContext& ctx)>;
+
+struct StepKind {
+  std::string name;
+  std::string description;
+  StepFactory factory;
+};
+
+class StepRegistry {
+ public:
+  void Register(StepKind kind) { kinds_[kind.name] = std::move(kind); }
+  const StepKind* Find(const std::string& name) const {
+    auto it = kinds_.find(name);
+    return it == kinds_.end() ? nullptr : &it->second;
+  }
+  std::vector<std::string> Names() const {
+    std::vector<std::string> out;
+    for (const auto& [n, k] : kinds_) out.push_back(n);
+    return out;
+  }
+
+ private:
+  std::map<std::string, StepKind> kinds_;
+};
+
+// The single list of step kinds.
+void RegisterBuiltinSteps(StepRegistry& registry);
+
+// Parses `timeout`, `retries`, `backoff` from a step block (keys shared by every kind;
+// each kind lists them among its allowed keys via kCommonStepKeys).
+Result<StepCommon> ParseStepCommon(const YamlNode& body, StepCommon defaults = {});
+inline const std::vector<std::string_view> kCommonStepKeys = {"timeout", "retries", "backoff"};
+
+// Helper for factories: the allowed keys of a kind plus the common ones.
+std::vector<std::string_view> WithCommonKeys(std::vector<std::string_view> keys);
+
+}  // namespace failover

@@ -1,0 +1,104 @@
+#include "actuator/steps/wait_for.h"
+
+#include <algorithm>
+
+#include "actuator/prometheus_client.h"
+#include "common/log.h"
+
+namespace failover {
+namespace {
+
+constexpr auto kDefaultInterval = std::chrono::seconds(2);
+constexpr auto kSlice = std::chrono::milliseconds(100);  // cancellation is checked this often
+
+class WaitForStep final : public Step {
+ public:
+  Template promql;
+  Duration interval = kDefaultInterval;
+
+  const std::string& kind() const override {
+    static const std::string k = "wait_for";
+    return k;
+  }
+
+  Result<nlohmann::json> Render(const TemplateVars& vars) const override {
+    auto q = promql.Render(vars);
+    if (!q) return Error::Invalid("promql: " + q.error().message);
+    return nlohmann::json{{"promql", *q},
+                          {"timeout", FormatDuration(common().timeout)},
+                          {"interval", FormatDuration(interval)}};
+  }
+
+  StepOutcome Run(StepContext& ctx) override {
+    if (ctx.vars == nullptr || ctx.clock == nullptr) {
+      return StepOutcome::Fail("wait_for step: incomplete step context");
+    }
+    if (ctx.prometheus == nullptr) {
+      return StepOutcome::Fail("wait_for: no prometheus is configured");
+    }
+    auto q = promql.Render(*ctx.vars);
+    if (!q) return StepOutcome::Fail("promql: " + q.error().message);
+
+    int polls = 0;
+    std::string last;  // the last result or error, for the failure message
+    while (true) {
+      ++polls;
+      auto r = ctx.prometheus->Query(*q);
+      if (r) {
+        std::string described = r->Describe();
+        if (r->Truthy()) {
+          return StepOutcome::Ok("condition met: " + described,
+                                 {{"promql", *q}, {"result", described}, {"polls", polls}});
+        }
+        last = "last result: " + described;
+      } else {
+        // Prometheus restarting or a rule still loading: keep polling, report at the end.
+        last = "last error: " + r.error().message;
+        log::Debug("wait_for: query failed", {{"error", r.error().message}});
+      }
+      MonoTime now = ctx.clock->Now();
+      if (now >= ctx.deadline) break;
+      // Sleep until the next poll (or the deadline, for one last look), checking for
+      // cancellation in between.
+      MonoTime next = std::min<MonoTime>(now + interval, ctx.deadline);
+      while (ctx.clock->Now() < next) {
+        if (ctx.cancelled()) return StepOutcome::Retry("wait_for: cancelled (shutting down)");
+        ctx.clock->SleepUntil(std::min<MonoTime>(next, ctx.clock->Now() + kSlice));
+      }
+    }
+    StepOutcome o = StepOutcome::Fail("condition not met within " +
+                                      FormatDuration(common().timeout) + ", " + last);
+    o.details = {{"promql", *q}, {"polls", polls}, {"last", last}};
+    return o;
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Step>> NewWaitForStep(const YamlNode& body, const StepFactoryContext& ctx) {
+  if (auto s = body.ExpectKeys(WithCommonKeys({"promql", "interval"})); !s) return s.error();
+  if (!ctx.have_prometheus) {
+    return body.Fail("wait_for needs a prometheus section (prometheus: {url: ...}) in the config");
+  }
+  auto step = std::make_unique<WaitForStep>();
+  auto q = body.Require("promql");
+  if (!q) return q.error();
+  auto text = q->AsString();
+  if (!text) return text.error();
+  if (text->find_first_not_of(" \t\n") == std::string::npos) return q->Fail("promql is empty");
+  auto t = Template::Parse(*text);
+  if (!t) return q->Fail(t.error().message);
+  step->promql = *t;
+  if (auto i = body.Get("interval")) {
+    auto d = i->AsDuration();
+    if (!d) return d.error();
+    if (*d <= Duration::zero()) return i->Fail("interval must be greater than zero");
+    step->interval = *d;
+  }
+  auto common = ParseStepCommon(body);
+  if (!common) return common.error();
+  step->set_common(*common);
+  return std::unique_ptr<Step>(std::move(step));
+}
+
+}  // namespace failover

@@ -1,0 +1,79 @@
+#include "actuator/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
+
+namespace failover {
+namespace {
+
+const std::string kTestdata = std::string(FAILOVER_SOURCE_DIR) + "/tests/actuator/testdata";
+
+class ActuatorConfigTest : public ::testing::Test {
+ protected:
+  ActuatorConfigTest() {
+    RegisterBuiltinSteps(steps_);
+    deps_.steps = &steps_;
+    deps_.provider_ctx.http = &http_;
+    deps_.provider_ctx.clock = &clock_;
+  }
+  StepRegistry steps_;
+  CurlHttpClient http_;
+  testing::FakeClock clock_;
+  ConfigDeps deps_;
+};
+
+TEST_F(ActuatorConfigTest, LoadsTheDocumentedShape) {
+  auto cfg = LoadActuatorConfigFile(kTestdata + "/good.yml", deps_);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_TRUE(cfg->webhook_auth.configured());
+  EXPECT_TRUE(cfg->api_auth.configured());
+  EXPECT_EQ(cfg->prometheus_url, "http://127.0.0.1:9090");
+  EXPECT_EQ(cfg->providers.count("pdns"), 1u);
+  ASSERT_EQ(cfg->runbooks.size(), 1u);
+  const RunbookConfig& rb = cfg->runbooks[0];
+  EXPECT_EQ(rb.name, "failover-us-east");
+  EXPECT_EQ(rb.cooldown, std::chrono::minutes(30));
+  ASSERT_EQ(rb.steps.size(), 5u);
+  EXPECT_EQ(rb.steps[0].kind, "dns_update");
+  EXPECT_EQ(rb.steps[4].kind, "pagerduty");
+  ASSERT_EQ(rb.on_failure.size(), 1u);
+  EXPECT_EQ(rb.guards[0].message, "DR region must be healthy");
+  EXPECT_EQ(cfg->lock_dir, "/tmp/locks");
+}
+
+TEST_F(ActuatorConfigTest, EveryBadFixtureFailsWithItsLocatedMessage) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kTestdata + "/bad")) {
+    std::string text = testing::ReadFile(entry.path().string());
+    ASSERT_EQ(text.rfind("# error: ", 0), 0u) << entry.path();
+    std::string expected = text.substr(9, text.find('\n') - 9);
+    auto cfg = LoadActuatorConfigFile(entry.path().string(), deps_);
+    ASSERT_FALSE(cfg) << entry.path().filename() << " loaded; expected: " << expected;
+    EXPECT_NE(cfg.error().message.find(expected), std::string::npos)
+        << entry.path().filename() << "\n  got:      " << cfg.error().message
+        << "\n  expected: " << expected;
+    if (entry.path().filename() != "empty.yml") {
+      EXPECT_EQ(cfg.error().message.rfind(entry.path().string() + ":", 0), 0u)
+          << "error does not start with file:line:col: " << cfg.error().message;
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
+}
+
+TEST_F(ActuatorConfigTest, SecretsNeverAppearInErrors) {
+  auto root = YamlNode::LoadString(
+      "webhook: {bearer_token: sup3r-s3cret-t0ken}\nrunbooks:\n  - name: a\n    match: {x: y}\n"
+      "    mode: nope\n    steps: [{wait: {duration: 1s}}]\n",
+      "a.yml");
+  auto cfg = LoadActuatorConfig(*root, deps_);
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(cfg.error().message.find("sup3r-s3cret-t0ken"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace failover

@@ -1,0 +1,432 @@
+// The engine against a real SQLite journal, a fake Prometheus (canned query answers) and
+// the PagerDuty contract fake; time is a FakeClock, so retries and cooldowns take no time.
+#include "actuator/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "actuator/steps/step.h"
+#include "common/http_server.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/fake_pagerduty.h"
+#include "tests/support/temp_dir.h"
+
+namespace failover {
+namespace {
+
+// A step kind for tests: records each run as "<name>:<arg>" and can fail its first N runs.
+struct Recorder {
+  std::mutex mu;
+  std::vector<std::string> runs;
+  std::map<std::string, int> fail_remaining;
+  std::vector<std::string> Runs() {
+    std::lock_guard<std::mutex> l(mu);
+    return runs;
+  }
+};
+Recorder* g_recorder = nullptr;
+
+class RecordStep : public Step {
+ public:
+  RecordStep(std::string name, Template arg, bool retryable)
+      : name_(std::move(name)), arg_(std::move(arg)), retryable_(retryable) {}
+  const std::string& kind() const override { return kind_; }
+  Result<nlohmann::json> Render(const TemplateVars& vars) const override {
+    auto a = arg_.Render(vars);
+    if (!a) return a.error();
+    return nlohmann::json{{"name", name_}, {"arg", *a}};
+  }
+  StepOutcome Run(StepContext& ctx) override {
+    auto a = arg_.Render(*ctx.vars);
+    std::lock_guard<std::mutex> l(g_recorder->mu);
+    g_recorder->runs.push_back(name_ + ":" + (a ? *a : "?"));
+    int& left = g_recorder->fail_remaining[name_];
+    if (left > 0) {
+      --left;
+      return retryable_ ? StepOutcome::Retry(name_ + " flaked") : StepOutcome::Fail(name_ + " broke");
+    }
+    return StepOutcome::Ok(name_ + " done");
+  }
+
+ private:
+  std::string kind_ = "record";
+  std::string name_;
+  Template arg_;
+  bool retryable_;
+};
+
+Result<std::unique_ptr<Step>> NewRecordStep(const YamlNode& node, const StepFactoryContext&) {
+  if (auto s = node.ExpectKeys(WithCommonKeys({"name", "arg", "fail_times", "retryable"})); !s) {
+    return s.error();
+  }
+  std::string name = *node.Require("name")->AsString();
+  std::string arg = node.Get("arg") ? *node.Get("arg")->AsString() : "";
+  auto t = Template::Parse(arg);
+  if (!t) return node.Fail(t.error().message);
+  int fail = node.Get("fail_times") ? static_cast<int>(*node.Get("fail_times")->AsInt()) : 0;
+  bool retryable = node.Get("retryable") ? *node.Get("retryable")->AsBool() : true;
+  g_recorder->fail_remaining[name] = fail;
+  auto step = std::make_unique<RecordStep>(name, *t, retryable);
+  auto common = ParseStepCommon(node);
+  if (!common) return common.error();
+  step->set_common(*common);
+  return std::unique_ptr<Step>(std::move(step));
+}
+
+// Prometheus' query API, answering whatever the test says.
+class FakePrometheus {
+ public:
+  FakePrometheus() {
+    HttpServerOptions o;
+    o.listen_address = "127.0.0.1:0";
+    auto started = HttpServer::Start(
+        o, {{"GET", "/api/v1/query", false, [this](const HttpServerRequest& r) {
+               std::lock_guard<std::mutex> l(mu_);
+               queries_.push_back(r.QueryParam("query"));
+               return HttpServerResponse::Json(status_, answer_);
+             }}});
+    server_ = std::move(*started);
+    port_ = server_->port();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void AnswerTrue() { Set(200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"region":"eu-west"},"value":[1,"1"]}]}})"); }
+  void AnswerEmpty() { Set(200, R"({"status":"success","data":{"resultType":"vector","result":[]}})"); }
+  void Set(int status, std::string body) {
+    std::lock_guard<std::mutex> l(mu_);
+    status_ = status;
+    answer_ = std::move(body);
+  }
+  void Stop() { server_.reset(); }
+
+ private:
+  std::mutex mu_;
+  int status_ = 200;
+  std::string answer_;
+  std::vector<std::string> queries_;
+  int port_ = 0;
+  std::unique_ptr<HttpServer> server_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_recorder = &recorder_;
+    RegisterBuiltinSteps(steps_);
+    steps_.Register({"record", "test step", &NewRecordStep});
+    prom_.AnswerTrue();
+    auto j = OpenSqliteJournal(dir_.path() + "/journal.db");
+    ASSERT_TRUE(j) << j.error().message;
+    journal_ = std::move(*j);
+  }
+  void TearDown() override {
+    if (engine_) engine_->Stop();
+    g_recorder = nullptr;
+  }
+
+  void Load(const std::string& runbooks, const std::string& extra = "",
+            EngineOptions options = {}) {
+    std::string text = "prometheus: {url: \"" + prom_.url() + "\", timeout: 2s}\n" +
+                       "journal: " + dir_.path() + "/journal.db\n" +
+                       "pagerduty: {routing_key: " + testing::FakePagerDuty::kRoutingKey +
+                       ", url: \"" + pd_.url() + "\"}\n" + extra + "runbooks:\n" + runbooks;
+    auto root = YamlNode::LoadString(text, "actuator.yml");
+    ASSERT_TRUE(root) << root.error().message;
+    ConfigDeps deps;
+    deps.steps = &steps_;
+    deps.provider_ctx.http = &http_;
+    deps.provider_ctx.clock = &clock_;
+    auto cfg = LoadActuatorConfig(*root, deps);
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    if (!engine_) {
+      engine_ = std::make_unique<Engine>(*journal_, clock_, http_, metrics_, options);
+      engine_->SetConfig(std::make_shared<ActuatorConfig>(std::move(*cfg)));
+      ASSERT_TRUE(engine_->Start());
+    } else {
+      engine_->SetConfig(std::make_shared<ActuatorConfig>(std::move(*cfg)));
+    }
+  }
+
+  static Alert MakeAlert(const std::string& region, const std::string& starts = "2026-11-21T22:40:00Z",
+                         const std::string& status = "firing") {
+    Alert a;
+    a.status = status;
+    a.labels = {{"alertname", "RegionDown"}, {"region", region}};
+    a.annotations = {{"summary", region + " is down"}};
+    a.starts_at = starts;
+    a.fingerprint = region == "us-east" ? "3f2a9c1d0b7e4a55" : "0000000000000002";
+    return a;
+  }
+  Engine::WebhookOutcome Send(std::vector<Alert> alerts) {
+    AlertGroup g;
+    g.version = "4";
+    g.status = "firing";
+    g.group_key = "{}:{alertname=\"RegionDown\"}";
+    g.alerts = std::move(alerts);
+    auto r = engine_->HandleWebhook(g, "{}");
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+    return r ? *r : Engine::WebhookOutcome{};
+  }
+  ExecutionRecord Get(const std::string& id) { return **journal_->Get(id); }
+  std::vector<ExecutionRecord> All() {
+    ExecutionQuery q;
+    q.limit = 1000;
+    return *journal_->List(q);
+  }
+
+  static constexpr const char* kRunbook = R"(  - name: failover-us-east
+    match: {alertname: RegionDown, region: us-east}
+    cooldown: 30m
+    guards:
+      - promql: 'min(failover_probe_success{region="eu-west"}) == 1'
+        message: DR region must be healthy
+    steps:
+      - record: {name: dns, arg: "{{labels.region}}"}
+      - record: {name: flush, arg: "{{execution_id}}"}
+    on_failure:
+      - record: {name: cleanup}
+)";
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  CurlHttpClient http_;
+  ActuatorMetrics metrics_;
+  StepRegistry steps_;
+  Recorder recorder_;
+  FakePrometheus prom_;
+  testing::FakePagerDuty pd_;
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, MatchingAlertRunsTheRunbookOnce) {
+  Load(kRunbook);
+  auto out = Send({MakeAlert("us-east")});
+  ASSERT_EQ(out.execution_ids.size(), 1u);
+  EXPECT_EQ(out.matched, 1);
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "succeeded") << e.message;
+  EXPECT_EQ(recorder_.Runs(), (std::vector<std::string>{"dns:us-east", "flush:" + e.id}));
+  auto steps = *journal_->Steps(e.id);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].state, "ok");
+  EXPECT_EQ(steps[0].rendered["arg"], "us-east");
+  EXPECT_TRUE(pd_.Events().empty()) << "a successful run pages nobody";
+}
+
+TEST_F(EngineTest, ResendsAndRetriesWithinTheCooldownRunNothingTwice) {
+  Load(kRunbook);
+  Send({MakeAlert("us-east")});
+  auto again = Send({MakeAlert("us-east")});  // Alertmanager resend / second cluster peer
+  EXPECT_EQ(again.deduplicated, 1);
+  EXPECT_TRUE(again.execution_ids.empty());
+  auto later = Send({MakeAlert("us-east", "2026-11-21T22:50:00Z")});  // flapped, new alert
+  EXPECT_EQ(later.deduplicated, 1);
+  EXPECT_EQ(recorder_.Runs().size(), 2u) << "the runbook ran more than once";
+  auto all = All();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].state, "suppressed");
+  EXPECT_NE(all[0].message.find("within the cooldown of 30m"), std::string::npos);
+  // After the cooldown a new alert acts again.
+  clock_.Advance(std::chrono::minutes(31));
+  auto after = Send({MakeAlert("us-east", "2026-11-21T23:30:00Z")});
+  ASSERT_EQ(after.execution_ids.size(), 1u) << "the cooldown is over";
+  ExecutionRecord third = Get(after.execution_ids[0]);
+  EXPECT_EQ(third.state, "refused") << "the brake (1 per hour) still holds";
+  EXPECT_NE(third.message.find("brake engaged"), std::string::npos);
+  clock_.Advance(std::chrono::hours(1));
+  auto fourth = Send({MakeAlert("us-east", "2026-11-22T00:40:00Z")});
+  ASSERT_EQ(fourth.execution_ids.size(), 1u);
+  EXPECT_EQ(Get(fourth.execution_ids[0]).state, "succeeded");
+  EXPECT_EQ(recorder_.Runs().size(), 4u);
+}
+
+TEST_F(EngineTest, UnmatchedAndResolvedAlerts) {
+  Load(std::string(kRunbook) + R"(  - name: failback-note
+    match: {alertname: RegionDown}
+    on: resolved
+    cooldown: 0s
+    steps:
+      - record: {name: resolved, arg: "{{labels.region}}"}
+)");
+  auto out = Send({MakeAlert("ap-south")});
+  EXPECT_EQ(out.unmatched, 1);
+  EXPECT_TRUE(recorder_.Runs().empty());
+  auto res = Send({MakeAlert("us-east", "2026-11-21T22:40:00Z", "resolved")});
+  EXPECT_EQ(res.matched, 1);
+  EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"resolved:us-east"});
+}
+
+TEST_F(EngineTest, FalseGuardRefusesAndPagesWithTheValuesSeen) {
+  prom_.AnswerEmpty();
+  Load(kRunbook);
+  auto out = Send({MakeAlert("us-east")});
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "refused");
+  EXPECT_NE(e.message.find("DR region must be healthy"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("returned empty vector"), std::string::npos) << e.message;
+  EXPECT_TRUE(recorder_.Runs().empty());
+  auto events = pd_.Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].body["event_action"], "trigger");
+  EXPECT_EQ(events[0].body["dedup_key"], "failover/" + e.id);
+  EXPECT_NE(events[0].body["payload"]["summary"].get<std::string>().find("DR region must be healthy"),
+            std::string::npos);
+}
+
+TEST_F(EngineTest, UnreachablePrometheusFailsSafe) {
+  prom_.Stop();
+  Load(kRunbook);
+  auto out = Send({MakeAlert("us-east")});
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "refused");
+  EXPECT_NE(e.message.find("cannot evaluate guard"), std::string::npos) << e.message;
+  EXPECT_TRUE(recorder_.Runs().empty());
+  EXPECT_EQ(pd_.Events().size(), 1u);
+}
+
+TEST_F(EngineTest, BrakeStopsTheSecondAutomaticExecution) {
+  Load(std::string(kRunbook) + R"(  - name: failover-eu-west
+    match: {alertname: RegionDown, region: eu-west}
+    steps:
+      - record: {name: eu, arg: "{{labels.region}}"}
+)");
+  Send({MakeAlert("us-east")});
+  auto second = Send({MakeAlert("eu-west")});
+  ExecutionRecord e = Get(second.execution_ids[0]);
+  EXPECT_EQ(e.state, "refused");
+  EXPECT_NE(e.message.find("brake engaged"), std::string::npos) << e.message;
+  EXPECT_EQ(recorder_.Runs().size(), 2u);  // only the first runbook's two steps
+  EXPECT_TRUE(engine_->Brake().engaged);
+  ASSERT_EQ(pd_.Events().size(), 1u);
+  // A human may still run it.
+  auto manual = engine_->RunManually("failover-eu-west", {{"region", "eu-west"}}, {}, false, "ops");
+  ASSERT_TRUE(manual);
+  ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+  EXPECT_EQ(Get(manual->id).state, "succeeded");
+  EXPECT_EQ(recorder_.Runs().back(), "eu:eu-west");
+}
+
+TEST_F(EngineTest, ApproveModeWaitsForAHumanAndRechecksGuards) {
+  std::string rb = kRunbook;
+  rb.replace(rb.find("    cooldown"), 0, "    mode: approve\n");
+  Load(rb);
+  auto out = Send({MakeAlert("us-east")});
+  std::string id = out.execution_ids[0];
+  EXPECT_EQ(Get(id).state, "pending_approval");
+  EXPECT_TRUE(recorder_.Runs().empty());
+  ASSERT_EQ(pd_.Events().size(), 1u);
+  EXPECT_NE(pd_.Events()[0].body["payload"]["summary"].get<std::string>().find("needs approval"),
+            std::string::npos);
+  ASSERT_TRUE(engine_->Approve(id, "alice"));
+  ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+  EXPECT_EQ(Get(id).state, "succeeded");
+  EXPECT_EQ(recorder_.Runs().size(), 2u);
+  EXPECT_FALSE(engine_->Approve(id, "alice")) << "approving twice";
+
+  // A second one, where the DR region went bad while waiting: the guard refuses.
+  clock_.Advance(std::chrono::hours(2));
+  auto out2 = Send({MakeAlert("us-east", "2026-11-22T01:00:00Z")});
+  std::string id2 = out2.execution_ids[0];
+  ASSERT_EQ(Get(id2).state, "pending_approval");
+  prom_.AnswerEmpty();
+  ASSERT_TRUE(engine_->Approve(id2, "bob"));
+  ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+  EXPECT_EQ(Get(id2).state, "refused");
+  EXPECT_EQ(recorder_.Runs().size(), 2u);
+}
+
+TEST_F(EngineTest, DryRunRendersAndChangesNothing) {
+  std::string rb = kRunbook;
+  rb.replace(rb.find("    cooldown"), 0, "    mode: dry-run\n");
+  Load(rb);
+  auto out = Send({MakeAlert("us-east")});
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "dry_run");
+  EXPECT_TRUE(recorder_.Runs().empty());
+  auto steps = *journal_->Steps(e.id);
+  ASSERT_EQ(steps.size(), 3u);  // two steps + on_failure
+  EXPECT_EQ(steps[0].state, "dry_run");
+  EXPECT_EQ(steps[0].rendered["arg"], "us-east");
+  EXPECT_EQ(steps[1].rendered["arg"], e.id);
+}
+
+TEST_F(EngineTest, ForcedDryRunFlag) {
+  Load(kRunbook, "", EngineOptions{true});
+  auto out = Send({MakeAlert("us-east")});
+  EXPECT_EQ(Get(out.execution_ids[0]).state, "dry_run");
+  EXPECT_TRUE(recorder_.Runs().empty());
+}
+
+TEST_F(EngineTest, RetryableFailuresAreRetriedWithBackoff) {
+  std::string rb = kRunbook;
+  rb.replace(rb.find("record: {name: dns"), std::string("record: {name: dns").size(),
+             "record: {retries: 3, backoff: 10s, fail_times: 2, name: dns");
+  Load(rb);
+  MonoTime before = clock_.Now();
+  auto out = Send({MakeAlert("us-east")});
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "succeeded") << e.message;
+  auto steps = *journal_->Steps(e.id);
+  EXPECT_EQ(steps[0].attempts, 3);
+  EXPECT_GE(clock_.Now() - before, std::chrono::seconds(30)) << "backoff 10s then 20s";
+}
+
+TEST_F(EngineTest, FailedStepRunsOnFailureAndEscalates) {
+  std::string rb = kRunbook;
+  rb.replace(rb.find("record: {name: flush"), std::string("record: {name: flush").size(),
+             "record: {retryable: false, fail_times: 1, name: flush");
+  Load(rb);
+  auto out = Send({MakeAlert("us-east")});
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "failed");
+  EXPECT_NE(e.message.find("step 2 (record) failed: flush broke"), std::string::npos) << e.message;
+  EXPECT_EQ(recorder_.Runs(),
+            (std::vector<std::string>{"dns:us-east", "flush:" + e.id, "cleanup:"}));
+  ASSERT_EQ(pd_.Events().size(), 1u);
+  EXPECT_NE(pd_.Events()[0].body["payload"]["summary"].get<std::string>().find("failed"),
+            std::string::npos);
+}
+
+TEST_F(EngineTest, MissingLabelFailsTheStepInsteadOfRenderingEmpty) {
+  std::string rb = kRunbook;
+  rb.replace(rb.find("{{labels.region}}"), std::string("{{labels.region}}").size(),
+             "{{labels.datacenter}}");
+  Load(rb);
+  auto out = Send({MakeAlert("us-east")});
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "failed");
+  EXPECT_NE(e.message.find("no label \"datacenter\""), std::string::npos) << e.message;
+  EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"cleanup:"});
+}
+
+TEST_F(EngineTest, RestartResumesAnInterruptedExecutionAtItsStep) {
+  Load(kRunbook);
+  engine_->Stop();
+  engine_.reset();
+  // What a crash after step 1 leaves in the journal.
+  ExecutionRecord e;
+  e.id = "20261121T224000Z-000001";
+  e.dedup_key = "failover-us-east|3f2a9c1d0b7e4a55|2026-11-21T22:40:00Z";
+  e.runbook = "failover-us-east";
+  e.trigger = "webhook";
+  e.mode = "auto";
+  e.state = "running";
+  e.next_step = 1;
+  e.labels = {{"region", "us-east"}};
+  e.created_at = e.updated_at = UnixSeconds(clock_.WallNow());
+  ASSERT_TRUE(journal_->Insert(e));
+  Load(kRunbook);  // a new engine: Start() resumes
+  ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+  ExecutionRecord after = Get(e.id);
+  EXPECT_EQ(after.state, "succeeded") << after.message;
+  EXPECT_EQ(after.resumes, 1);
+  EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"flush:" + e.id}) << "step 1 ran again";
+  bool resumed_event = false;
+  for (const auto& ev : *journal_->Events(e.id)) resumed_event |= ev.kind == "resumed";
+  EXPECT_TRUE(resumed_event);
+}
+
+}  // namespace
+}  // namespace failover

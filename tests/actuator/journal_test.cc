@@ -1,0 +1,889 @@
+#include "actuator/journal.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/temp_dir.h"
+
+namespace failover {
+namespace {
+
+using nlohmann::json;
+
+constexpr double kT0 = 1'800'000'000;  // 2027-01-15T08:00:00Z
+
+ExecutionRecord MakeExecution(const std::string& id, const std::string& dedup_key,
+                              double created_at = kT0) {
+  ExecutionRecord e;
+  e.id = id;
+  e.dedup_key = dedup_key;
+  e.runbook = "failover-us-east";
+  e.trigger = "webhook";
+  e.mode = "auto";
+  e.state = exec_state::kQueued;
+  e.labels = {{"alertname", "RegionDown"}, {"region", "us-east"}};
+  e.annotations = {{"summary", "us-east is down"}};
+  e.alert_status = "firing";
+  e.fingerprint = "0123456789abcdef";
+  e.starts_at = "2027-01-15T07:59:00Z";
+  e.created_at = created_at;
+  e.updated_at = created_at;
+  return e;
+}
+
+WebhookRecord MakeWebhook(const std::string& body = R"({"version":"4"})") {
+  WebhookRecord w;
+  w.received_at = kT0;
+  w.group_key = "{}:{alertname=\"RegionDown\"}";
+  w.status = "firing";
+  w.receiver = "failover";
+  w.alerts = 1;
+  w.body = body;
+  return w;
+}
+
+void ExpectSameExecution(const ExecutionRecord& a, const ExecutionRecord& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.dedup_key, b.dedup_key);
+  EXPECT_EQ(a.runbook, b.runbook);
+  EXPECT_EQ(a.trigger, b.trigger);
+  EXPECT_EQ(a.mode, b.mode);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.phase, b.phase);
+  EXPECT_EQ(a.next_step, b.next_step);
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_EQ(a.annotations, b.annotations);
+  EXPECT_EQ(a.alert_status, b.alert_status);
+  EXPECT_EQ(a.fingerprint, b.fingerprint);
+  EXPECT_EQ(a.starts_at, b.starts_at);
+  EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.updated_at, b.updated_at);
+  EXPECT_EQ(a.finished_at, b.finished_at);
+  EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.resumes, b.resumes);
+  EXPECT_EQ(a.approved, b.approved);
+  EXPECT_EQ(a.requested_by, b.requested_by);
+}
+
+void ExpectSameStep(const StepRecord& a, const StepRecord& b) {
+  EXPECT_EQ(a.execution_id, b.execution_id);
+  EXPECT_EQ(a.phase, b.phase);
+  EXPECT_EQ(a.index, b.index);
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.attempts, b.attempts);
+  EXPECT_EQ(a.rendered, b.rendered);
+  EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.details, b.details);
+  EXPECT_EQ(a.started_at, b.started_at);
+  EXPECT_EQ(a.finished_at, b.finished_at);
+}
+
+std::unique_ptr<Journal> Open(const std::string& path) {
+  auto j = OpenSqliteJournal(path);
+  EXPECT_TRUE(j) << j.error().message;
+  if (!j) return nullptr;
+  return std::move(*j);
+}
+
+std::vector<json> Export(Journal& journal) {
+  std::ostringstream out;
+  auto s = journal.ExportJsonLines(out);
+  EXPECT_TRUE(s) << s.error().message;
+  std::vector<json> lines;
+  std::istringstream in(out.str());
+  std::string line;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << line;
+    lines.push_back(j);
+  }
+  return lines;
+}
+
+int CountType(const std::vector<json>& lines, const std::string& type) {
+  int n = 0;
+  for (const auto& l : lines) n += l.value("type", "") == type ? 1 : 0;
+  return n;
+}
+
+std::vector<std::string> Ids(const std::vector<ExecutionRecord>& v) {
+  std::vector<std::string> ids;
+  for (const auto& e : v) ids.push_back(e.id);
+  return ids;
+}
+
+// ExecutionQuery with chained setters (designated initializers trip
+// -Wmissing-field-initializers on g++ 12).
+struct Query : ExecutionQuery {
+  Query& Runbook(std::string v) {
+    runbook = std::move(v);
+    return *this;
+  }
+  Query& States(std::vector<std::string> v) {
+    states = std::move(v);
+    return *this;
+  }
+  Query& Trigger(std::string v) {
+    trigger = std::move(v);
+    return *this;
+  }
+  Query& Mode(std::string v) {
+    mode = std::move(v);
+    return *this;
+  }
+  Query& Since(double v) {
+    created_since = v;
+    return *this;
+  }
+  Query& Limit(int v) {
+    limit = v;
+    return *this;
+  }
+};
+
+// A second, independent SQLite connection to the journal file (what another process sees).
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  }
+  ~RawDb() { sqlite3_close_v2(db_); }
+  std::string Query(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db_);
+    std::string out;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
+  int Exec(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Captures the sqlite3 handle of the connection the journal opens (through SQLite's public
+// auto-extension hook), so a test can read the journal's own connection settings or make
+// that connection fail the way a full disk or a held lock would, without any test-only API.
+std::atomic<sqlite3*> g_captured{nullptr};
+int CaptureEntryPoint(sqlite3* db, const char**, const sqlite3_api_routines*) {
+  g_captured = db;
+  return SQLITE_OK;
+}
+std::unique_ptr<Journal> OpenCapturing(const std::string& path, sqlite3** handle) {
+  g_captured = nullptr;
+  auto entry = reinterpret_cast<void (*)(void)>(&CaptureEntryPoint);
+  sqlite3_auto_extension(entry);
+  auto journal = Open(path);
+  sqlite3_cancel_auto_extension(entry);
+  *handle = g_captured.load();
+  EXPECT_NE(*handle, nullptr);
+  return journal;
+}
+
+std::string PragmaOn(sqlite3* db, const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+class JournalTest : public ::testing::Test {
+ protected:
+  std::string DbPath() const { return dir_.path() + "/journal.db"; }
+  testing::TempDir dir_;
+};
+
+TEST_F(JournalTest, AcceptInsertsCandidatesAndReportsDuplicates) {
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  auto a = MakeExecution("e1", "failover-us-east|0123456789abcdef|2027-01-15T07:59:00Z");
+  auto b = MakeExecution("e2", "page-oncall|0123456789abcdef|2027-01-15T07:59:00Z");
+  auto first = journal->Accept(MakeWebhook(), {a, b});
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(*first, (std::vector<bool>{true, true}));
+
+  // Alertmanager resends the group: same dedup key under a fresh id, plus a new alert.
+  auto resend = MakeExecution("e3", a.dedup_key, kT0 + 60);
+  resend.labels["extra"] = "changed";
+  resend.state = exec_state::kRunning;
+  auto c = MakeExecution("e4", "failover-us-east|fedcba9876543210|2027-01-15T08:00:30Z");
+  auto second = journal->Accept(MakeWebhook(), {resend, c});
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(*second, (std::vector<bool>{false, true}));
+
+  auto stored = journal->Get("e1");
+  ASSERT_TRUE(stored && stored->has_value());
+  ExpectSameExecution(**stored, a);  // the duplicate changed nothing
+  auto ghost = journal->Get("e3");
+  ASSERT_TRUE(ghost);
+  EXPECT_FALSE(ghost->has_value());
+  EXPECT_TRUE(journal->Get("e4").value().has_value());
+
+  // The same key twice in one request: the first wins.
+  auto d1 = MakeExecution("e5", "same-key");
+  auto d2 = MakeExecution("e6", "same-key");
+  auto third = journal->Accept(MakeWebhook(), {d1, d2});
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(*third, (std::vector<bool>{true, false}));
+
+  // Every request is on record, duplicates or not.
+  auto lines = Export(*journal);
+  EXPECT_EQ(CountType(lines, "webhook"), 3);
+  EXPECT_EQ(CountType(lines, "execution"), 4);
+
+  // A request with no matching runbook is still recorded.
+  auto none = journal->Accept(MakeWebhook(), {});
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(CountType(Export(*journal), "webhook"), 4);
+}
+
+TEST_F(JournalTest, AcceptIsAtomic) {
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  // The second candidate reuses the first one's id: the whole request must fail.
+  auto r = journal->Accept(MakeWebhook(),
+                           {MakeExecution("dup-id", "key-1"), MakeExecution("dup-id", "key-2")});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(DbPath()), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("UNIQUE"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(r.error().retryable);
+  EXPECT_FALSE(journal->Get("dup-id").value().has_value());
+  EXPECT_TRUE(Export(*journal).empty());  // not even the webhook row
+
+  // An invalid candidate fails the request the same way.
+  auto bad =
+      journal->Accept(MakeWebhook(), {MakeExecution("ok", "key-ok"), MakeExecution("", "k")});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("empty id"), std::string::npos) << bad.error().message;
+  EXPECT_TRUE(Export(*journal).empty());
+
+  // The journal is still usable afterwards, and the keys were never taken.
+  auto ok = journal->Accept(MakeWebhook(), {MakeExecution("e1", "key-1")});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(*ok, std::vector<bool>{true});
+}
+
+TEST_F(JournalTest, FullDiskIsARetryableErrorAndWritesNothing) {
+  sqlite3* conn = nullptr;
+  auto journal = OpenCapturing(DbPath(), &conn);
+  ASSERT_TRUE(journal && conn);
+  ASSERT_TRUE(journal->Accept(MakeWebhook(), {MakeExecution("before", "k0")}));
+  // The database may not grow by a single page: what a full file system looks like.
+  PragmaOn(conn, "PRAGMA max_page_count = 1");
+  std::string big_body(256 * 1024, 'x');
+  auto r = journal->Accept(MakeWebhook(big_body), {MakeExecution("e1", "k1")});
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().retryable) << r.error().message;
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find(DbPath()), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("full"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(journal->Get("e1").value().has_value());
+  EXPECT_EQ(CountType(Export(*journal), "webhook"), 1);
+
+  // Space again: Alertmanager's retry goes through.
+  PragmaOn(conn, "PRAGMA max_page_count = 1000000");
+  auto retry = journal->Accept(MakeWebhook(big_body), {MakeExecution("e1", "k1")});
+  ASSERT_TRUE(retry) << retry.error().message;
+  EXPECT_EQ(*retry, std::vector<bool>{true});
+}
+
+TEST_F(JournalTest, LockedJournalIsARetryableError) {
+  sqlite3* conn = nullptr;
+  auto journal = OpenCapturing(DbPath(), &conn);
+  ASSERT_TRUE(journal && conn);
+  sqlite3_busy_timeout(conn, 20);  // keep the test short; the real timeout is seconds
+  RawDb other(DbPath());
+  ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);  // another process holds the write lock
+  auto r = journal->Accept(MakeWebhook(), {MakeExecution("e1", "k1")});
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().retryable) << r.error().message;
+  EXPECT_NE(r.error().message.find("locked"), std::string::npos) << r.error().message;
+  ASSERT_EQ(other.Exec("ROLLBACK"), SQLITE_OK);
+  EXPECT_FALSE(journal->Get("e1").value().has_value());
+  auto retry = journal->Accept(MakeWebhook(), {MakeExecution("e1", "k1")});
+  ASSERT_TRUE(retry) << retry.error().message;
+}
+
+TEST_F(JournalTest, RecordsRoundTrip) {
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  ExecutionRecord e = MakeExecution("api-1", "api|api-1");
+  e.trigger = "api";
+  e.mode = "approve";
+  e.labels = {{"region", "us-east"},
+              {"quote", "say \"hi\" and 'bye' \\ back"},
+              {"ünïcødé", "日本語 ✓ \u00e9"},
+              {"empty", ""},
+              {"sql", "x'); DROP TABLE executions; --"}};
+  e.annotations = {{"description", "line1\nline2\ttab"}};
+  e.alert_status = "";
+  e.requested_by = "alice";
+  ASSERT_TRUE(journal->Insert(e));
+  auto got = journal->Get("api-1");
+  ASSERT_TRUE(got && got->has_value());
+  ExpectSameExecution(**got, e);
+
+  e.state = exec_state::kFailed;
+  e.phase = "on_failure";
+  e.next_step = 2;
+  e.updated_at = kT0 + 10.5;
+  e.finished_at = kT0 + 11.25;
+  e.message = "step 1 (http) failed: 503";
+  e.resumes = 3;
+  e.approved = true;
+  e.labels["added"] = "later";
+  ASSERT_TRUE(journal->Update(e));
+  got = journal->Get("api-1");
+  ASSERT_TRUE(got && got->has_value());
+  ExpectSameExecution(**got, e);
+
+  // Steps: inserted in any order, replaced by key, listed main first then on_failure.
+  StepRecord s0;
+  s0.execution_id = "api-1";
+  s0.phase = "main";
+  s0.index = 0;
+  s0.kind = "dns_update";
+  s0.state = "running";
+  s0.attempts = 1;
+  s0.rendered = {{"zone", "example.test."}, {"records", {"127.0.0.3"}}, {"api_key", "<redacted>"}};
+  s0.started_at = kT0 + 1;
+  StepRecord f0 = s0;
+  f0.phase = "on_failure";
+  f0.kind = "pagerduty";
+  f0.state = "ok";
+  f0.details = {{"dedup_key", "api-1"}, {"status", 202}};
+  StepRecord s1 = s0;
+  s1.index = 1;
+  s1.kind = "http";
+  s1.state = "failed";
+  s1.attempts = 4;
+  s1.message = "503 Service Unavailable";
+  s1.details = {{"output", "\"quoted\" ünïcødé"}, {"nested", {{"a", {1, 2.5, nullptr}}}}};
+  s1.finished_at = kT0 + 9;
+  ASSERT_TRUE(journal->PutStep(f0));
+  ASSERT_TRUE(journal->PutStep(s1));
+  ASSERT_TRUE(journal->PutStep(s0));
+  s0.state = "ok";
+  s0.attempts = 2;
+  s0.message = "record changed";
+  s0.finished_at = kT0 + 2;
+  ASSERT_TRUE(journal->PutStep(s0));  // replaces the running record
+  auto steps = journal->Steps("api-1");
+  ASSERT_TRUE(steps) << steps.error().message;
+  ASSERT_EQ(steps->size(), 3u);
+  ExpectSameStep((*steps)[0], s0);
+  ExpectSameStep((*steps)[1], s1);
+  ExpectSameStep((*steps)[2], f0);
+
+  EventRecord ev1{"api-1", kT0, "accepted", "requested by alice"};
+  EventRecord ev2{"api-1", kT0 + 1, "approved", "by \"bob\""};
+  EventRecord ev3{"api-1", kT0 + 1, "step", "dns_update ok"};  // same time: insertion order
+  for (const auto& ev : {ev1, ev2, ev3}) ASSERT_TRUE(journal->AddEvent(ev));
+  auto events = journal->Events("api-1");
+  ASSERT_TRUE(events) << events.error().message;
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].kind, "accepted");
+  EXPECT_EQ((*events)[1].kind, "approved");
+  EXPECT_EQ((*events)[1].message, "by \"bob\"");
+  EXPECT_EQ((*events)[1].at, kT0 + 1);
+  EXPECT_EQ((*events)[1].execution_id, "api-1");
+  EXPECT_EQ((*events)[2].kind, "step");
+
+  // Unknown executions: empty answers, not errors.
+  EXPECT_FALSE(journal->Get("nope").value().has_value());
+  EXPECT_TRUE(journal->Steps("nope").value().empty());
+  EXPECT_TRUE(journal->Events("nope").value().empty());
+}
+
+TEST_F(JournalTest, WritesThatBreakTheRecordAreRefused) {
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  ASSERT_TRUE(journal->Insert(MakeExecution("e1", "k1")));
+
+  auto same_id = journal->Insert(MakeExecution("e1", "k2"));
+  ASSERT_FALSE(same_id);
+  EXPECT_EQ(same_id.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(same_id.error().message.find("e1"), std::string::npos);
+  auto same_key = journal->Insert(MakeExecution("e2", "k1"));
+  ASSERT_FALSE(same_key);
+  EXPECT_NE(same_key.error().message.find("dedup_key"), std::string::npos)
+      << same_key.error().message;
+  EXPECT_FALSE(journal->Get("e2").value().has_value());
+  EXPECT_FALSE(journal->Insert(MakeExecution("e3", "")));
+
+  auto missing = journal->Update(MakeExecution("nope", "k9"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message.find("nope"), std::string::npos);
+
+  StepRecord orphan;
+  orphan.execution_id = "nope";
+  orphan.phase = "main";
+  auto step = journal->PutStep(orphan);
+  ASSERT_FALSE(step);
+  EXPECT_NE(step.error().message.find("FOREIGN KEY"), std::string::npos) << step.error().message;
+  EXPECT_FALSE(journal->AddEvent({"nope", kT0, "step", "x"}));
+
+  // Events of the journal itself (no execution) are allowed.
+  ASSERT_TRUE(journal->AddEvent({"", kT0, "brake", "engaged"}));
+  auto global = journal->Events("");
+  ASSERT_TRUE(global);
+  ASSERT_EQ(global->size(), 1u);
+  EXPECT_EQ((*global)[0].kind, "brake");
+}
+
+TEST_F(JournalTest, ListFiltersAndOrdersNewestFirst) {
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  struct Row {
+    const char* id;
+    const char* runbook;
+    const char* state;
+    const char* trigger;
+    const char* mode;
+    double created_at;
+  };
+  const Row rows[] = {
+      {"a", "failover-us-east", exec_state::kSucceeded, "webhook", "auto", kT0 + 10},
+      {"b", "failover-us-east", exec_state::kFailed, "webhook", "auto", kT0 + 20},
+      {"c", "failback", exec_state::kPendingApproval, "api", "approve", kT0 + 30},
+      {"d", "failover-us-east", exec_state::kSuppressed, "webhook", "auto", kT0 + 40},
+      {"e", "failback", exec_state::kDryRun, "api", "dry-run", kT0 + 50},
+      {"f", "failover-us-east", exec_state::kRunning, "webhook", "approve", kT0 + 60},
+      {"g", "failover-us-east", exec_state::kSucceeded, "api", "auto", kT0 + 60},  // tie: later
+  };
+  // Inserted out of time order: List orders by creation time, not by insertion.
+  for (int i : {3, 0, 5, 1, 6, 4, 2}) {
+    ExecutionRecord e =
+        MakeExecution(rows[i].id, std::string("key-") + rows[i].id, rows[i].created_at);
+    e.runbook = rows[i].runbook;
+    e.state = rows[i].state;
+    e.trigger = rows[i].trigger;
+    e.mode = rows[i].mode;
+    ASSERT_TRUE(journal->Insert(e));
+  }
+  auto list = [&](const ExecutionQuery& q) {
+    auto r = journal->List(q);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? Ids(*r) : std::vector<std::string>{};
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(list(Query()), (V{"g", "f", "e", "d", "c", "b", "a"}));
+  EXPECT_EQ(list(Query().Runbook("failback")), (V{"e", "c"}));
+  EXPECT_EQ(list(Query().States({exec_state::kSucceeded})), (V{"g", "a"}));
+  EXPECT_EQ(list(Query().States({exec_state::kPendingApproval, exec_state::kRunning})),
+            (V{"f", "c"}));
+  EXPECT_EQ(list(Query().Trigger("api")), (V{"g", "e", "c"}));
+  EXPECT_EQ(list(Query().Mode("approve")), (V{"f", "c"}));
+  EXPECT_EQ(list(Query().Since(kT0 + 40)), (V{"g", "f", "e", "d"}));
+  EXPECT_EQ(list(Query().Limit(2)), (V{"g", "f"}));
+  EXPECT_EQ(list(Query().Limit(0)).size(), 7u);  // no limit
+  EXPECT_EQ(list(Query()
+                     .Runbook("failover-us-east")
+                     .States({exec_state::kSucceeded, exec_state::kFailed})
+                     .Trigger("webhook")
+                     .Mode("auto")
+                     .Since(kT0 + 15)
+                     .Limit(10)),
+            (V{"b"}));
+  EXPECT_TRUE(list(Query().Runbook("nope")).empty());
+  // Values are data, never SQL.
+  EXPECT_TRUE(list(Query().Runbook("x' OR '1'='1")).empty());
+
+  // Records come back whole.
+  auto full = journal->List(Query().Runbook("failback").Limit(1));
+  ASSERT_TRUE(full && full->size() == 1);
+  EXPECT_EQ((*full)[0].labels.at("region"), "us-east");
+  EXPECT_EQ((*full)[0].mode, "dry-run");
+}
+
+TEST_F(JournalTest, EverythingSurvivesReopen) {
+  ExecutionRecord e = MakeExecution("e1", "k1");
+  e.labels["ü"] = "✓";
+  StepRecord s;
+  s.execution_id = "e1";
+  s.phase = "main";
+  s.index = 0;
+  s.kind = "exec";
+  s.state = "ok";
+  s.rendered = {{"argv", {"/bin/true"}}};
+  s.started_at = kT0 + 1;
+  s.finished_at = kT0 + 2;
+  {
+    auto journal = Open(DbPath());
+    ASSERT_TRUE(journal);
+    ASSERT_TRUE(journal->Accept(MakeWebhook(), {e}));
+    e.state = exec_state::kSucceeded;
+    e.finished_at = kT0 + 3;
+    ASSERT_TRUE(journal->Update(e));
+    ASSERT_TRUE(journal->PutStep(s));
+    ASSERT_TRUE(journal->AddEvent({"e1", kT0 + 3, "finished", "ok"}));
+  }
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  auto got = journal->Get("e1");
+  ASSERT_TRUE(got && got->has_value());
+  ExpectSameExecution(**got, e);
+  auto steps = journal->Steps("e1");
+  ASSERT_TRUE(steps && steps->size() == 1);
+  ExpectSameStep((*steps)[0], s);
+  auto events = journal->Events("e1");
+  ASSERT_TRUE(events && events->size() == 1);
+  EXPECT_EQ((*events)[0].kind, "finished");
+  EXPECT_EQ(Ids(journal->List({}).value()), std::vector<std::string>{"e1"});
+  // Dedup holds across restarts.
+  auto again = journal->Accept(MakeWebhook(), {MakeExecution("e9", "k1")});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, std::vector<bool>{false});
+}
+
+// Runs `child` in a forked process; the parent gets the read end of a pipe the child
+// writes to. Returns the child's pid.
+pid_t ForkChild(int* read_fd, const std::function<void(int write_fd)>& child) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  *read_fd = fds[0];
+  return pid;
+}
+
+enum class ChildEnd { kExitWithoutCleanup, kSigkill };
+
+class JournalCrashTest : public JournalTest, public ::testing::WithParamInterface<ChildEnd> {};
+
+TEST_P(JournalCrashTest, AcknowledgedAcceptSurvivesTheProcessDying) {
+  const std::string path = DbPath();
+  const ChildEnd end = GetParam();
+  int rfd = -1;
+  pid_t pid = ForkChild(&rfd, [&](int wfd) {
+    auto j = OpenSqliteJournal(path);
+    if (!j) _exit(2);
+    auto r = (*j)->Accept(MakeWebhook(), {MakeExecution("e1", "k1")});
+    if (!r || *r != std::vector<bool>{true}) _exit(3);
+    char ok = 'y';
+    if (write(wfd, &ok, 1) != 1) _exit(4);
+    if (end == ChildEnd::kExitWithoutCleanup) _exit(0);  // no destructor, no close
+    for (;;) pause();                                    // until SIGKILLed
+  });
+  ASSERT_GT(pid, 0);
+  char got = 0;
+  ASSERT_EQ(read(rfd, &got, 1), 1) << "child never acknowledged the accept";
+  close(rfd);
+  if (end == ChildEnd::kSigkill) kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  if (end == ChildEnd::kSigkill) {
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    EXPECT_TRUE(std::filesystem::exists(path + "-wal"));  // the commit lives in the WAL
+  } else {
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+
+  auto journal = Open(path);
+  ASSERT_TRUE(journal);
+  auto e = journal->Get("e1");
+  ASSERT_TRUE(e && e->has_value());
+  EXPECT_EQ((*e)->dedup_key, "k1");
+  auto again = journal->Accept(MakeWebhook(), {MakeExecution("e2", "k1")});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, std::vector<bool>{false});
+}
+
+INSTANTIATE_TEST_SUITE_P(Ends, JournalCrashTest,
+                         ::testing::Values(ChildEnd::kExitWithoutCleanup, ChildEnd::kSigkill),
+                         [](const auto& info) {
+                           return info.param == ChildEnd::kSigkill ? "Sigkill" : "ExitNoCleanup";
+                         });
+
+TEST_F(JournalTest, KilledMidStreamKeepsEveryAcknowledgedAcceptWhole) {
+  const std::string path = DbPath();
+  int rfd = -1;
+  pid_t pid = ForkChild(&rfd, [&](int wfd) {
+    auto j = OpenSqliteJournal(path);
+    if (!j) _exit(2);
+    for (int i = 0;; ++i) {
+      std::string n = std::to_string(i);
+      auto r = (*j)->Accept(MakeWebhook(),
+                            {MakeExecution("a" + n, "ka" + n), MakeExecution("b" + n, "kb" + n)});
+      if (!r) _exit(3);
+      char ok = 'y';
+      if (write(wfd, &ok, 1) != 1) _exit(4);
+    }
+  });
+  ASSERT_GT(pid, 0);
+  int acked = 0;
+  char c;
+  while (acked < 30 && read(rfd, &c, 1) == 1) ++acked;
+  kill(pid, SIGKILL);  // in the middle of whatever the child is doing
+  close(rfd);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_EQ(acked, 30);
+
+  auto journal = Open(path);
+  ASSERT_TRUE(journal);
+  for (int i = 0; i < acked; ++i) {
+    EXPECT_TRUE(journal->Get("a" + std::to_string(i)).value().has_value()) << i;
+    EXPECT_TRUE(journal->Get("b" + std::to_string(i)).value().has_value()) << i;
+  }
+  // Whatever else made it in is whole: one webhook row per pair of executions.
+  auto lines = Export(*journal);
+  EXPECT_EQ(CountType(lines, "execution"), 2 * CountType(lines, "webhook"));
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
+}
+
+TEST_F(JournalTest, ConcurrentAcceptsDeduplicateAcrossThreadsAndConnections) {
+  auto first = Open(DbPath());
+  auto second = Open(DbPath());  // as another process would
+  ASSERT_TRUE(first && second);
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 15;
+  std::vector<std::vector<bool>> won(kThreads, std::vector<bool>(kRounds));
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Journal& j = t % 2 ? *second : *first;
+      for (int i = 0; i < kRounds; ++i) {
+        std::string n = std::to_string(t) + "-" + std::to_string(i);
+        auto r =
+            j.Accept(MakeWebhook(), {MakeExecution("own-" + n, "own-" + n),
+                                     MakeExecution("shared-" + n, "shared-" + std::to_string(i))});
+        if (!r) {
+          ++errors;
+          continue;
+        }
+        won[t][i] = (*r)[1];
+        if (!(*r)[0]) ++errors;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  for (int i = 0; i < kRounds; ++i) {
+    int winners = 0;
+    for (int t = 0; t < kThreads; ++t) winners += won[t][i] ? 1 : 0;
+    EXPECT_EQ(winners, 1) << "round " << i;
+  }
+  auto all = first->List(Query().Limit(0));
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), static_cast<size_t>(kThreads * kRounds + kRounds));
+}
+
+TEST_F(JournalTest, OpenFailsClearly) {
+  auto expect_error = [](const std::string& path, const std::string& needle) {
+    auto j = OpenSqliteJournal(path);
+    ASSERT_FALSE(j) << path;
+    EXPECT_NE(j.error().message.find(path), std::string::npos) << j.error().message;
+    EXPECT_NE(j.error().message.find(needle), std::string::npos) << j.error().message;
+  };
+  expect_error(dir_.path() + "/missing/journal.db", "does not exist");
+  std::string file = dir_.Write("plain", "x");
+  expect_error(file + "/journal.db", "not a directory");
+  std::filesystem::create_directory(dir_.path() + "/adir");
+  expect_error(dir_.path() + "/adir", "is a directory");
+  expect_error(dir_.Write("garbage.db", std::string(4096, 'g')), "not a database");
+  EXPECT_FALSE(OpenSqliteJournal(""));
+
+  // A journal from a newer release is refused, not guessed at.
+  std::string newer = dir_.path() + "/newer.db";
+  {
+    auto j = Open(newer);
+    ASSERT_TRUE(j);
+  }
+  {
+    RawDb raw(newer);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 99"), SQLITE_OK);
+  }
+  expect_error(newer, "schema version 99 is newer");
+}
+
+TEST_F(JournalTest, UnwritableDirectoryIsAClearError) {
+  if (geteuid() == 0) GTEST_SKIP() << "root writes anywhere; covered by OpenFailsClearly";
+  std::string ro = dir_.path() + "/ro";
+  std::filesystem::create_directory(ro);
+  chmod(ro.c_str(), 0555);
+  auto j = OpenSqliteJournal(ro + "/journal.db");
+  chmod(ro.c_str(), 0755);
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message.find("not writable"), std::string::npos) << j.error().message;
+
+  // An existing journal file without write permission.
+  {
+    auto journal = Open(DbPath());
+    ASSERT_TRUE(journal);
+  }
+  chmod(DbPath().c_str(), 0444);
+  auto readonly = OpenSqliteJournal(DbPath());
+  ASSERT_FALSE(readonly);
+  EXPECT_NE(readonly.error().message.find(DbPath()), std::string::npos);
+  EXPECT_NE(readonly.error().message.find("not writable"), std::string::npos)
+      << readonly.error().message;
+}
+
+TEST_F(JournalTest, UsesWalSynchronousFullAndAVersionedSchema) {
+  sqlite3* conn = nullptr;
+  auto journal = OpenCapturing(DbPath(), &conn);
+  ASSERT_TRUE(journal && conn);
+  EXPECT_EQ(PragmaOn(conn, "PRAGMA synchronous"), "2");  // FULL
+  EXPECT_EQ(PragmaOn(conn, "PRAGMA foreign_keys"), "1");
+  EXPECT_NE(PragmaOn(conn, "PRAGMA busy_timeout"), "0");
+  ASSERT_TRUE(journal->Accept(MakeWebhook(), {MakeExecution("e1", "k1")}));
+  EXPECT_TRUE(std::filesystem::exists(DbPath() + "-wal"));
+  RawDb raw(DbPath());
+  EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "1");
+}
+
+TEST_F(JournalTest, ExportsEveryRecordAsJsonLinesOldestFirst) {
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  WebhookRecord w = MakeWebhook(R"({"version":"4","status":"firing"})");
+  w.received_at = kT0 + 100;
+  ASSERT_TRUE(journal->Accept(w, {MakeExecution("late", "k-late", kT0 + 100)}));
+  ExecutionRecord early = MakeExecution("early", "k-early", kT0);
+  early.trigger = "api";
+  ASSERT_TRUE(journal->Insert(early));
+  StepRecord s;
+  s.execution_id = "early";
+  s.phase = "main";
+  s.kind = "wait";
+  s.state = "ok";
+  s.started_at = kT0 + 5;
+  s.details = {{"output", std::string("bad utf8 \xff\xfe here")}};
+  ASSERT_TRUE(journal->PutStep(s));
+  ASSERT_TRUE(journal->AddEvent({"early", kT0 + 1, "accepted", "by api"}));
+  ASSERT_TRUE(journal->AddEvent({"late", kT0 + 101, "guard", "true"}));
+
+  auto lines = Export(*journal);
+  std::vector<std::string> order;
+  for (const auto& l : lines) {
+    ASSERT_TRUE(l.contains("type")) << l.dump();
+    std::string type = l["type"];
+    if (type == "webhook") {
+      order.push_back(type);
+    } else {
+      order.push_back(type + ":" + l.value("execution_id", l.value("id", std::string())));
+    }
+  }
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(order, (std::vector<std::string>{"execution:early", "event:early", "step:early",
+                                             "webhook", "execution:late", "event:late"}));
+  const json& webhook = lines[3];
+  EXPECT_EQ(webhook["body"], w.body);
+  EXPECT_EQ(webhook["group_key"], w.group_key);
+  EXPECT_EQ(webhook["received_time"], "2027-01-15T08:01:40.000Z");
+  EXPECT_EQ(lines[4]["webhook_id"], webhook["id"]);
+  EXPECT_TRUE(lines[0]["webhook_id"].is_null());  // an API run
+  EXPECT_EQ(lines[0]["trigger"], "api");
+  EXPECT_EQ(lines[2]["kind"], "wait");
+  EXPECT_NE(lines[2]["details"]["output"].get<std::string>().find("here"), std::string::npos);
+}
+
+TEST(JournalJsonTest, ExecutionFieldsAndTimes) {
+  ExecutionRecord e = MakeExecution("e1", "k1", kT0 + 0.25);
+  e.updated_at = kT0 + 61;
+  e.labels["quote"] = "\"q\"";
+  json j = ToJson(e);
+  EXPECT_EQ(j["id"], "e1");
+  EXPECT_EQ(j["dedup_key"], "k1");
+  EXPECT_EQ(j["runbook"], "failover-us-east");
+  EXPECT_EQ(j["trigger"], "webhook");
+  EXPECT_EQ(j["mode"], "auto");
+  EXPECT_EQ(j["state"], "queued");
+  EXPECT_EQ(j["phase"], "main");
+  EXPECT_EQ(j["next_step"], 0);
+  EXPECT_TRUE(j["labels"].is_object());
+  EXPECT_EQ(j["labels"]["quote"], "\"q\"");
+  EXPECT_EQ(j["annotations"]["summary"], "us-east is down");
+  EXPECT_EQ(j["alert_status"], "firing");
+  EXPECT_EQ(j["fingerprint"], "0123456789abcdef");
+  EXPECT_EQ(j["starts_at"], "2027-01-15T07:59:00Z");
+  EXPECT_EQ(j["created_at"], kT0 + 0.25);
+  EXPECT_EQ(j["created_time"], "2027-01-15T08:00:00.250Z");
+  EXPECT_EQ(j["updated_time"], "2027-01-15T08:01:01.000Z");
+  EXPECT_EQ(j["finished_at"], 0);
+  EXPECT_FALSE(j.contains("finished_time"));  // not finished
+  EXPECT_EQ(j["message"], "");
+  EXPECT_EQ(j["resumes"], 0);
+  EXPECT_EQ(j["approved"], false);
+  EXPECT_EQ(j["requested_by"], "");
+}
+
+TEST(JournalJsonTest, StepAndEventFields) {
+  StepRecord s;
+  s.execution_id = "e1";
+  s.phase = "on_failure";
+  s.index = 2;
+  s.kind = "pagerduty";
+  s.state = "retrying";
+  s.attempts = 3;
+  s.rendered = {{"severity", "critical"}};
+  s.message = "429";
+  s.started_at = kT0 + 1.5;
+  json j = ToJson(s);
+  EXPECT_EQ(j["execution_id"], "e1");
+  EXPECT_EQ(j["phase"], "on_failure");
+  EXPECT_EQ(j["index"], 2);
+  EXPECT_EQ(j["kind"], "pagerduty");
+  EXPECT_EQ(j["state"], "retrying");
+  EXPECT_EQ(j["attempts"], 3);
+  EXPECT_EQ(j["rendered"]["severity"], "critical");
+  EXPECT_EQ(j["message"], "429");
+  EXPECT_TRUE(j["details"].is_object());
+  EXPECT_EQ(j["started_time"], "2027-01-15T08:00:01.500Z");
+  EXPECT_FALSE(j.contains("finished_time"));
+
+  json ev = ToJson(EventRecord{"e1", kT0, "resumed", "from step 2"});
+  EXPECT_EQ(ev["execution_id"], "e1");
+  EXPECT_EQ(ev["at"], kT0);
+  EXPECT_EQ(ev["time"], "2027-01-15T08:00:00.000Z");
+  EXPECT_EQ(ev["kind"], "resumed");
+  EXPECT_EQ(ev["message"], "from step 2");
+}
+
+TEST(JournalStateTest, TerminalStates) {
+  for (const char* s : {exec_state::kSucceeded, exec_state::kFailed, exec_state::kRefused,
+                        exec_state::kSuppressed, exec_state::kDryRun}) {
+    EXPECT_TRUE(IsTerminalState(s)) << s;
+  }
+  for (const char* s : {exec_state::kQueued, exec_state::kPendingApproval, exec_state::kRunning}) {
+    EXPECT_FALSE(IsTerminalState(s)) << s;
+  }
+  EXPECT_FALSE(IsTerminalState(""));
+}
+
+}  // namespace
+}  // namespace failover

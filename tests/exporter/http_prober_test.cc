@@ -1,0 +1,570 @@
+// The http prober against real loopback servers, on a real EventLoop + CurlMulti driven
+// from the test thread: what a run reports (success, reason, detail, samples) for each
+// way a target can behave, and the config errors of an http block.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "common/yaml.h"
+#include "exporter/curl_multi.h"
+#include "exporter/event_loop.h"
+#include "exporter/probers/http.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_http_server.h"
+#include "tests/support/tls_cert.h"
+
+namespace failover {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::BlackholeListener;
+using testing::ClosedPort;
+using testing::TempDir;
+using testing::TestHttpServer;
+using testing::TlsCert;
+using testing::TlsCertOptions;
+
+const std::map<std::string, RegionConfig> kNoRegions;
+
+::testing::AssertionResult HasSubstr(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+::testing::AssertionResult StartsWith(const std::string& text, const std::string& prefix) {
+  if (text.rfind(prefix, 0) == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "\"" << text << "\" does not start with \"" << prefix << "\"";
+}
+
+// Builds an http prober from `yaml`, a document whose top-level key is `http:`.
+Result<std::shared_ptr<Prober>> BuildHttp(const std::string& yaml, Duration timeout = seconds(5)) {
+  auto root = YamlNode::LoadString(yaml, "probe.yml");
+  if (!root) return root.error();
+  auto node = root->Get("http");
+  if (!node) return Error::Invalid("test YAML has no http: block");
+  ProberContext ctx{"test_probe", timeout, &kNoRegions};
+  return NewHttpProber(*node, ctx);
+}
+
+std::optional<double> SampleValue(
+    const ProbeResult& r, const std::string& name,
+    const std::vector<std::pair<std::string, std::string>>& labels = {}) {
+  for (const Sample& s : r.samples) {
+    if (name == s.desc->name && s.labels == labels) return s.value;
+  }
+  return std::nullopt;
+}
+
+std::string Describe(const ProbeResult& r) {
+  return "success=" + std::to_string(r.success) + " reason=" + r.reason + " detail=" + r.detail;
+}
+
+// An event loop and curl multi driven by the test thread, one probe run at a time.
+class ProbeRunner {
+ public:
+  ProbeRunner() {
+    env_.loop = &loop_;
+    env_.curl = &curl_;
+  }
+
+  struct Outcome {
+    ProbeResult result;
+    int done_calls = 0;
+    MonoTime deadline;
+    MonoTime finished;  // when `done` ran
+  };
+
+  Outcome Run(Prober& prober, Duration timeout) {
+    Outcome out;
+    std::optional<ProbeResult> result;
+    MonoTime start = std::chrono::steady_clock::now();
+    out.deadline = start + timeout;
+    prober.Start(env_, out.deadline, [&](ProbeResult r) {
+      ++out.done_calls;
+      out.finished = std::chrono::steady_clock::now();
+      result = std::move(r);
+    });
+    // A safety net against a prober that never calls done; not a performance bound.
+    MonoTime give_up = out.deadline + seconds(20);
+    while (!result && std::chrono::steady_clock::now() < give_up) {
+      loop_.RunOnce(std::min(give_up, std::chrono::steady_clock::now() + milliseconds(200)));
+    }
+    if (!result) {
+      ADD_FAILURE() << "the prober never called done";
+      out.result = ProbeResult::Failure("test_harness", "done never called");
+      return out;
+    }
+    out.result = std::move(*result);
+    return out;
+  }
+
+  ProbeResult RunYaml(const std::string& yaml, Duration timeout = seconds(5)) {
+    auto prober = BuildHttp(yaml, timeout);
+    if (!prober) {
+      ADD_FAILURE() << "config error: " << prober.error().message;
+      return ProbeResult::Failure("test_harness", prober.error().message);
+    }
+    Outcome out = Run(**prober, timeout);
+    EXPECT_EQ(out.done_calls, 1);
+    return out.result;
+  }
+
+ private:
+  EventLoop loop_;
+  CurlMulti curl_{loop_};
+  ProbeEnv env_;
+};
+
+std::string HttpYaml(const std::string& url, const std::string& extra = "") {
+  return "http:\n  url: \"" + url + "\"\n" + extra;
+}
+
+class HttpProberTest : public ::testing::Test {
+ protected:
+  TestHttpServer server_;
+  ProbeRunner runner_;
+};
+
+TEST_F(HttpProberTest, Healthy200) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/healthz")));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(r.reason, "");
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 200);
+  for (const char* phase : {"resolve", "connect", "tls", "processing", "transfer"}) {
+    auto v = SampleValue(r, "failover_probe_http_phase_seconds", {{"phase", phase}});
+    ASSERT_TRUE(v.has_value()) << "no phase sample " << phase;
+    EXPECT_GE(*v, 0) << phase;
+  }
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_phase_seconds", {{"phase", "tls"}}), 0.0);
+  EXPECT_FALSE(SampleValue(r, "failover_probe_tls_cert_expiry_timestamp_seconds").has_value())
+      << "plain http has no certificate";
+  EXPECT_EQ(server_.RequestCount("/healthz"), 1);
+  auto req = server_.LastRequest();
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.Header("user-agent"), "failover_exporter");
+}
+
+TEST_F(HttpProberTest, EachRunIsOneFreshRequest) {
+  auto prober = BuildHttp(HttpYaml(server_.url("/healthz")));
+  ASSERT_TRUE(prober) << prober.error().message;
+  for (int i = 0; i < 3; ++i) {
+    auto out = runner_.Run(**prober, seconds(5));
+    EXPECT_TRUE(out.result.success) << Describe(out.result);
+    EXPECT_EQ(out.done_calls, 1);
+  }
+  EXPECT_EQ(server_.RequestCount("/healthz"), 3);
+  EXPECT_EQ(server_.AcceptedConnections(), 3) << "connections must not be reused";
+}
+
+TEST_F(HttpProberTest, Status503Fails) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/status/503")));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "http_status");
+  EXPECT_TRUE(HasSubstr(r.detail, "503"));
+  EXPECT_TRUE(HasSubstr(r.detail, "not 2xx"));
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 503);
+}
+
+TEST_F(HttpProberTest, ValidStatusCodesAccept503) {
+  ProbeResult r =
+      runner_.RunYaml(HttpYaml(server_.url("/status/503"), "  valid_status_codes: [503, 429]\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 503);
+}
+
+TEST_F(HttpProberTest, ValidStatusCodesReplace2xx) {
+  ProbeResult r =
+      runner_.RunYaml(HttpYaml(server_.url("/healthz"), "  valid_status_codes: [503]\n"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "http_status");
+  EXPECT_TRUE(HasSubstr(r.detail, "status 200 is not in valid_status_codes"));
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 200);
+}
+
+TEST_F(HttpProberTest, SlowResponseWithinTimeoutSucceeds) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/slow?ms=300")), seconds(10));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 200);
+  // The server held the response back for 300 ms: that wait is server processing time.
+  auto processing = SampleValue(r, "failover_probe_http_phase_seconds", {{"phase", "processing"}});
+  ASSERT_TRUE(processing.has_value());
+  EXPECT_GE(*processing, 0.29);
+  EXPECT_EQ(server_.RequestCount("/slow"), 1);
+}
+
+TEST_F(HttpProberTest, SlowResponseBeyondTimeoutTimesOut) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/slow?ms=5000")), milliseconds(300));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "timeout");
+  EXPECT_TRUE(StartsWith(r.detail, "timeout after 300ms"));
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 0);
+  EXPECT_EQ(server_.RequestCount("/slow"), 1) << "the request did reach the server";
+}
+
+TEST_F(HttpProberTest, HangingServerTimesOutByTheDeadline) {
+  auto prober = BuildHttp(HttpYaml(server_.url("/hang")), milliseconds(500));
+  ASSERT_TRUE(prober) << prober.error().message;
+  auto out = runner_.Run(**prober, milliseconds(500));
+  EXPECT_EQ(out.done_calls, 1);
+  EXPECT_FALSE(out.result.success);
+  EXPECT_EQ(out.result.reason, "timeout");
+  EXPECT_TRUE(StartsWith(out.result.detail, "timeout after 500ms"));
+  EXPECT_EQ(server_.RequestCount("/hang"), 1);
+  // The contract is "done by the deadline"; the margin only absorbs timer granularity and
+  // scheduling on a busy machine, a hang would show up as seconds.
+  EXPECT_LE(out.finished, out.deadline + seconds(2));
+}
+
+TEST_F(HttpProberTest, ConnectionRefused) {
+  int port = ClosedPort();
+  ProbeResult r =
+      runner_.RunYaml(HttpYaml("http://127.0.0.1:" + std::to_string(port) + "/healthz"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "connection_refused");
+  EXPECT_FALSE(r.detail.empty());
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 0);
+}
+
+TEST_F(HttpProberTest, BlackholeTimesOut) {
+  BlackholeListener blackhole;
+  ProbeResult r =
+      runner_.RunYaml(HttpYaml("http://" + blackhole.address() + "/healthz"), milliseconds(300));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "timeout");
+  EXPECT_EQ(blackhole.PendingConnections(), 1) << "the connection itself was established";
+}
+
+TEST_F(HttpProberTest, RedirectIsFollowed) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/redirect?to=/healthz")));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 200);
+  EXPECT_EQ(server_.RequestCount("/redirect"), 1);
+  EXPECT_EQ(server_.RequestCount("/healthz"), 1);
+}
+
+TEST_F(HttpProberTest, RedirectNotFollowedFailsAsNon2xx) {
+  ProbeResult r = runner_.RunYaml(
+      HttpYaml(server_.url("/redirect?to=/healthz"), "  follow_redirects: false\n"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "http_status");
+  EXPECT_TRUE(HasSubstr(r.detail, "302"));
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 302);
+  EXPECT_EQ(server_.RequestCount("/healthz"), 0);
+}
+
+TEST_F(HttpProberTest, RedirectNotFollowedCanBeAValidStatus) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/redirect?to=/healthz"),
+                                           "  follow_redirects: false\n"
+                                           "  valid_status_codes: [302]\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(server_.RequestCount("/healthz"), 0);
+}
+
+TEST_F(HttpProberTest, RedirectLoopIsTooManyRedirects) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/redirect-loop")));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "too_many_redirects");
+  EXPECT_FALSE(r.detail.empty());
+  // The first request and 10 redirects followed; the 11th Location is refused.
+  EXPECT_EQ(server_.RequestCount("/redirect-loop"), 11);
+}
+
+TEST_F(HttpProberTest, BodyMustMatch) {
+  std::string url = server_.url("/body?text=hello%20world%0Aversion%3D2");
+  ProbeResult ok = runner_.RunYaml(
+      HttpYaml(url, "  fail_if_body_not_matches_regexp: [\"hello w.rld\", \"version=2\"]\n"));
+  EXPECT_TRUE(ok.success) << Describe(ok);
+
+  ProbeResult bad = runner_.RunYaml(
+      HttpYaml(url, "  fail_if_body_not_matches_regexp: [\"hello\", \"^goodbye\"]\n"));
+  EXPECT_FALSE(bad.success);
+  EXPECT_EQ(bad.reason, "body_not_matched");
+  EXPECT_EQ(bad.detail, "body does not match \"^goodbye\"");
+  EXPECT_EQ(SampleValue(bad, "failover_probe_http_status_code"), 200);
+}
+
+TEST_F(HttpProberTest, BodyMustNotMatch) {
+  std::string url = server_.url("/body?text=status%3A+degraded");
+  ProbeResult bad = runner_.RunYaml(
+      HttpYaml(url, "  fail_if_body_matches_regexp: [\"maintenance\", \"degr\"]\n"));
+  EXPECT_FALSE(bad.success);
+  EXPECT_EQ(bad.reason, "body_matched");
+  EXPECT_EQ(bad.detail, "body matches \"degr\"");
+
+  ProbeResult ok =
+      runner_.RunYaml(HttpYaml(url, "  fail_if_body_matches_regexp: [\"maintenance\"]\n"));
+  EXPECT_TRUE(ok.success) << Describe(ok);
+}
+
+TEST_F(HttpProberTest, BodyRegexesApplyOnlyToAcceptedStatus) {
+  ProbeResult r = runner_.RunYaml(
+      HttpYaml(server_.url("/status/500"), "  fail_if_body_not_matches_regexp: [\"status\"]\n"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "http_status");
+}
+
+TEST_F(HttpProberTest, BearerTokenFileIsSentAndReReadEachRun) {
+  TempDir dir;
+  std::string token_file = dir.Write("token", "s3cret-token\n");
+  server_.SetBearerToken("s3cret-token");
+  auto prober = BuildHttp(HttpYaml(server_.url("/auth"), "  bearer_token_file: " + token_file +
+                                                             "\n"
+                                                             "  headers:\n"
+                                                             "    X-Probe: failover\n"));
+  ASSERT_TRUE(prober) << prober.error().message;
+
+  auto first = runner_.Run(**prober, seconds(5));
+  EXPECT_TRUE(first.result.success) << Describe(first.result);
+  auto req = server_.LastRequest();
+  EXPECT_EQ(req.Header("authorization"), "Bearer s3cret-token");
+  EXPECT_EQ(req.Header("x-probe"), "failover") << "custom headers survive the auth header";
+
+  dir.Write("token", "rotated-token\n");  // the server still wants the old one
+  auto second = runner_.Run(**prober, seconds(5));
+  EXPECT_FALSE(second.result.success);
+  EXPECT_EQ(second.result.reason, "http_status");
+  EXPECT_EQ(SampleValue(second.result, "failover_probe_http_status_code"), 401);
+  EXPECT_EQ(server_.LastRequest().Header("authorization"), "Bearer rotated-token");
+}
+
+TEST_F(HttpProberTest, BasicAuthPasswordFile) {
+  TempDir dir;
+  std::string pw_file = dir.Write("pw", "wonderland\n");
+  server_.SetBasicAuth("alice", "wonderland");
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/auth"),
+                                           "  basic_auth:\n"
+                                           "    username: alice\n"
+                                           "    password_file: " +
+                                               pw_file + "\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(server_.LastRequest().Header("authorization"), "Basic YWxpY2U6d29uZGVybGFuZA==");
+
+  server_.SetBasicAuth("alice", "other-password");
+  ProbeResult denied = runner_.RunYaml(HttpYaml(server_.url("/auth"),
+                                                "  basic_auth:\n"
+                                                "    username: alice\n"
+                                                "    password_file: " +
+                                                    pw_file + "\n"));
+  EXPECT_FALSE(denied.success);
+  EXPECT_EQ(denied.reason, "http_status");
+  EXPECT_EQ(SampleValue(denied, "failover_probe_http_status_code"), 401);
+}
+
+TEST_F(HttpProberTest, NoCredentialsIsUnauthorized) {
+  server_.SetBearerToken("s3cret-token");
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/auth")));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 401);
+  EXPECT_EQ(server_.LastRequest().Header("authorization"), "");
+}
+
+TEST_F(HttpProberTest, PostWithBody) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/healthz"),
+                                           "  method: POST\n"
+                                           "  body: '{\"check\": true}'\n"
+                                           "  headers:\n"
+                                           "    Content-Type: application/json\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  auto req = server_.LastRequest();
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.body, "{\"check\": true}");
+  EXPECT_EQ(req.Header("content-length"), "15");
+  EXPECT_EQ(req.Header("content-type"), "application/json");
+}
+
+TEST_F(HttpProberTest, HeadMethodSendsHead) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/healthz"), "  method: HEAD\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(server_.LastRequest().method, "HEAD");
+}
+
+TEST_F(HttpProberTest, CustomHostHeader) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/healthz"),
+                                           "  headers:\n"
+                                           "    Host: api.example.test\n"
+                                           "    X-Request-Source: failover\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  auto req = server_.LastRequest();
+  EXPECT_EQ(req.Header("host"), "api.example.test");
+  EXPECT_EQ(req.Header("x-request-source"), "failover");
+}
+
+TEST_F(HttpProberTest, BodySizeLimit) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/body?text=0123456789abcdef"),
+                                           "  body_size_limit: 8\n"
+                                           "  fail_if_body_not_matches_regexp: [\"0\"]\n"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "body_too_large");
+  EXPECT_TRUE(HasSubstr(r.detail, "8 bytes"));
+}
+
+class HttpsProberTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  TlsCert cert_{dir_.path()};
+  TestHttpServer server_{&cert_};
+  ProbeRunner runner_;
+};
+
+TEST_F(HttpsProberTest, SelfSignedFailsVerificationWithoutCa) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/healthz")));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "tls_verify");
+  EXPECT_TRUE(HasSubstr(r.detail, "certificate"));
+  EXPECT_EQ(server_.RequestCount("/healthz"), 0) << "no request over an unverified connection";
+}
+
+TEST_F(HttpsProberTest, SucceedsWithCaFileAndReportsExpiry) {
+  ProbeResult r = runner_.RunYaml(
+      HttpYaml(server_.url("/healthz"), "  tls:\n    ca_file: " + cert_.cert_path() + "\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 200);
+  EXPECT_EQ(SampleValue(r, "failover_probe_tls_cert_expiry_timestamp_seconds"),
+            static_cast<double>(cert_.not_after_unix()));
+  auto tls_phase = SampleValue(r, "failover_probe_http_phase_seconds", {{"phase", "tls"}});
+  ASSERT_TRUE(tls_phase.has_value());
+  EXPECT_GT(*tls_phase, 0) << "a handshake took place";
+  EXPECT_EQ(server_.RequestCount("/healthz"), 1);
+}
+
+TEST_F(HttpsProberTest, ExpiryIsTheCertificatesNotAfter) {
+  // A second server with a certificate expiring at a chosen instant.
+  TempDir dir;
+  TlsCertOptions opts;
+  opts.not_after_unix = 2'000'000'000;  // 2033-05-18T03:33:20Z
+  TlsCert cert(dir.path(), opts);
+  TestHttpServer server(&cert);
+  ProbeResult r = runner_.RunYaml(
+      HttpYaml(server.url("/healthz"), "  tls:\n    ca_file: " + cert.cert_path() + "\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(SampleValue(r, "failover_probe_tls_cert_expiry_timestamp_seconds"), 2'000'000'000.0);
+}
+
+TEST_F(HttpsProberTest, InsecureSkipVerify) {
+  ProbeResult r = runner_.RunYaml(
+      HttpYaml(server_.url("/healthz"), "  tls:\n    insecure_skip_verify: true\n"));
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(SampleValue(r, "failover_probe_tls_cert_expiry_timestamp_seconds"),
+            static_cast<double>(cert_.not_after_unix()));
+}
+
+TEST_F(HttpsProberTest, StatusIsCheckedOverTls) {
+  ProbeResult r = runner_.RunYaml(
+      HttpYaml(server_.url("/status/503"), "  tls:\n    ca_file: " + cert_.cert_path() + "\n"));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "http_status");
+  EXPECT_EQ(SampleValue(r, "failover_probe_tls_cert_expiry_timestamp_seconds"),
+            static_cast<double>(cert_.not_after_unix()));
+}
+
+// A certificate valid only for a name that does not resolve: server_name makes the probe
+// connect to the URL's address but verify (and send SNI) for that name.
+TEST(HttpsServerNameTest, ServerNameIsVerifiedAndSentAsSni) {
+  TempDir dir;
+  TlsCertOptions opts;
+  opts.common_name = "failover.test";
+  opts.dns_names = {"failover.test"};
+  opts.ip_addresses = {};
+  TlsCert cert(dir.path(), opts);
+  TestHttpServer server(&cert);
+  ProbeRunner runner;
+  std::string tls = "  tls:\n    ca_file: " + cert.cert_path() + "\n";
+
+  ProbeResult by_ip = runner.RunYaml(HttpYaml(server.url("/healthz"), tls));
+  EXPECT_FALSE(by_ip.success) << "the certificate does not cover 127.0.0.1";
+  EXPECT_EQ(by_ip.reason, "tls_verify");
+
+  ProbeResult named =
+      runner.RunYaml(HttpYaml(server.url("/healthz"), tls + "    server_name: failover.test\n"));
+  EXPECT_TRUE(named.success) << Describe(named);
+  EXPECT_EQ(server.LastRequest().sni, "failover.test");
+  EXPECT_EQ(SampleValue(named, "failover_probe_tls_cert_expiry_timestamp_seconds"),
+            static_cast<double>(cert.not_after_unix()));
+
+  ProbeResult wrong =
+      runner.RunYaml(HttpYaml(server.url("/healthz"), tls + "    server_name: other.test\n"));
+  EXPECT_FALSE(wrong.success);
+  EXPECT_EQ(wrong.reason, "tls_verify");
+  EXPECT_EQ(server.RequestCount("/healthz"), 1);
+}
+
+// Config-time errors: each names the file, line:column and key path.
+struct ConfigErrorCase {
+  const char* name;
+  const char* yaml;
+  const char* expected;  // a substring of the error
+};
+
+// Named in test listings (and ctest) by its name rather than its bytes.
+void PrintTo(const ConfigErrorCase& c, std::ostream* os) { *os << c.name; }
+
+class HttpConfigErrorTest : public ::testing::TestWithParam<ConfigErrorCase> {};
+
+TEST_P(HttpConfigErrorTest, ErrorNamesLocationAndKey) {
+  auto prober = BuildHttp(GetParam().yaml);
+  ASSERT_FALSE(prober) << "config was accepted";
+  EXPECT_TRUE(HasSubstr(prober.error().message, GetParam().expected));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Http, HttpConfigErrorTest,
+    ::testing::Values(
+        ConfigErrorCase{"BadUrl", "http:\n  url: \"not a url\"\n",
+                        "probe.yml:2:8: http.url: invalid URL \"not a url\""},
+        ConfigErrorCase{"WrongScheme", "http:\n  url: \"ftp://127.0.0.1/x\"\n",
+                        "probe.yml:2:8: http.url: invalid URL \"ftp://127.0.0.1/x\": scheme must "
+                        "be http or https"},
+        ConfigErrorCase{"MissingUrl", "http:\n  method: GET\n",
+                        "probe.yml:2:3: http: missing required key \"url\""},
+        ConfigErrorCase{"BadRegex",
+                        "http:\n  url: \"http://127.0.0.1:1/\"\n"
+                        "  fail_if_body_matches_regexp:\n    - \"ok\"\n    - \"(unclosed\"\n",
+                        "probe.yml:5:7: http.fail_if_body_matches_regexp[1]: invalid regular "
+                        "expression \"(unclosed\""},
+        ConfigErrorCase{"BadRegexMustMatch",
+                        "http:\n  url: \"http://127.0.0.1:1/\"\n"
+                        "  fail_if_body_not_matches_regexp: [\"a[\"]\n",
+                        "probe.yml:3:37: http.fail_if_body_not_matches_regexp[0]: invalid regular "
+                        "expression"},
+        ConfigErrorCase{"UnknownKey", "http:\n  url: \"http://127.0.0.1:1/\"\n  timeuot: 5s\n",
+                        "probe.yml:3:3: http.timeuot: unknown key \"timeuot\""},
+        ConfigErrorCase{"UnknownMethod", "http:\n  url: \"http://127.0.0.1:1/\"\n  method: FETCH\n",
+                        "probe.yml:3:11: http.method: unknown method \"FETCH\""},
+        ConfigErrorCase{"StatusCodeOutOfRange",
+                        "http:\n  url: \"http://127.0.0.1:1/\"\n  valid_status_codes:\n"
+                        "    - 200\n    - 700\n",
+                        "probe.yml:5:7: http.valid_status_codes[1]: status code must be 100..599"},
+        ConfigErrorCase{"StatusCodeNotANumber",
+                        "http:\n  url: \"http://127.0.0.1:1/\"\n  valid_status_codes: [ok]\n",
+                        "probe.yml:3:24: http.valid_status_codes[0]: expected an integer"},
+        ConfigErrorCase{"EmptyStatusCodes",
+                        "http:\n  url: \"http://127.0.0.1:1/\"\n  valid_status_codes: []\n",
+                        "probe.yml:3:23: http.valid_status_codes: list is empty"},
+        ConfigErrorCase{"UnknownBasicAuthKey",
+                        "http:\n  url: \"http://127.0.0.1:1/\"\n  basic_auth:\n"
+                        "    username: a\n    pasword: b\n",
+                        "probe.yml:5:5: http.basic_auth.pasword: unknown key \"pasword\""},
+        ConfigErrorCase{"UnreadableTokenFile",
+                        "http:\n  url: \"http://127.0.0.1:1/\"\n"
+                        "  bearer_token_file: /nonexistent/token\n",
+                        "probe.yml:3:22: http.bearer_token_file: cannot read secret file "
+                        "/nonexistent/token"},
+        ConfigErrorCase{"UnreadableCaFile",
+                        "http:\n  url: \"https://127.0.0.1:1/\"\n  tls:\n"
+                        "    ca_file: /nonexistent/ca.pem\n",
+                        "probe.yml:4:14: http.tls.ca_file: cannot read /nonexistent/ca.pem"},
+        ConfigErrorCase{"BadHeaderName",
+                        "http:\n  url: \"http://127.0.0.1:1/\"\n  headers:\n    \"X Bad\": v\n",
+                        "http.headers.X Bad: invalid header name \"X Bad\""}),
+    [](const ::testing::TestParamInfo<ConfigErrorCase>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace failover

@@ -1,0 +1,677 @@
+// failover_exporter's dns, mysql and postgres probes against the real servers of
+// scripts/stack (PowerDNS, MariaDB primary + replica, PostgreSQL primary + standby), as an
+// operator runs it: the binary with a config file, read through /metrics.
+//
+// gtest_discover_tests runs every TEST in its own process, so each starts only the stack
+// components it asks for.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/http_client.h"
+#include "tests/support/stack.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_http_server.h"
+#include "tests/support/wait.h"
+
+namespace failover::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+using Labels = std::map<std::string, std::string>;
+
+struct SeriesValue {
+  std::string name;
+  Labels labels;
+  double value;
+};
+
+// Parses the text exposition format (label values with \" \\ \n escapes).
+std::vector<SeriesValue> ParseMetrics(const std::string& text) {
+  std::vector<SeriesValue> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    SeriesValue s;
+    size_t i = line.find_first_of("{ ");
+    if (i == std::string::npos) continue;
+    s.name = line.substr(0, i);
+    if (line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        size_t eq = line.find('=', i);
+        std::string key = line.substr(i, eq - i);
+        std::string value;
+        size_t j = eq + 2;  // past ="
+        for (; j < line.size() && line[j] != '"'; ++j) {
+          if (line[j] == '\\' && j + 1 < line.size()) {
+            ++j;
+            value += line[j] == 'n' ? '\n' : line[j];
+          } else {
+            value += line[j];
+          }
+        }
+        s.labels[key] = value;
+        i = j + 1;
+        if (i < line.size() && line[i] == ',') ++i;
+      }
+      ++i;
+    }
+    s.value = std::strtod(line.c_str() + i, nullptr);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The exporter binary on a config file, scraped over HTTP.
+class RunningExporter {
+ public:
+  explicit RunningExporter(const std::string& config)
+      : config_path_(dir_.Write("exporter.yml", config)),
+        process_({Binary("failover_exporter"), "--config.file=" + config_path_,
+                  "--web.listen-address=127.0.0.1:0", "--log.level=debug"},
+                 dir_.path()) {
+    WaitFor([&] {
+      static const std::string kListening = "msg=listening address=127.0.0.1:";
+      std::string err = process_.Stderr();
+      size_t at = err.find(kListening);
+      if (at != std::string::npos) port_ = std::atoi(err.c_str() + at + kListening.size());
+      return port_ != 0 || !process_.Running();
+    });
+    EXPECT_NE(port_, 0) << "the exporter did not start:\n" << process_.Stderr();
+  }
+
+  std::vector<SeriesValue> Scrape() const {
+    HttpRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(port_) + "/metrics";
+    req.timeout = seconds(5);
+    auto resp = CurlHttpClient().Send(req);
+    if (!resp || resp->status != 200) return {};
+    return ParseMetrics(resp->body);
+  }
+
+  // The value of the one series of `name` whose labels include `want`.
+  std::optional<double> Value(const std::string& name, const Labels& want) const {
+    return Find(Scrape(), name, want);
+  }
+
+  static std::optional<double> Find(const std::vector<SeriesValue>& all, const std::string& name,
+                                    const Labels& want) {
+    for (const SeriesValue& s : all) {
+      if (s.name != name) continue;
+      bool match = true;
+      for (const auto& [k, v] : want) {
+        auto it = s.labels.find(k);
+        match = match && it != s.labels.end() && it->second == v;
+      }
+      if (match) return s.value;
+    }
+    return std::nullopt;
+  }
+
+  static std::vector<SeriesValue> All(const std::vector<SeriesValue>& all, const std::string& name,
+                                      const Labels& want) {
+    std::vector<SeriesValue> out;
+    for (const SeriesValue& s : all) {
+      if (s.name != name) continue;
+      bool match = true;
+      for (const auto& [k, v] : want) {
+        auto it = s.labels.find(k);
+        match = match && it != s.labels.end() && it->second == v;
+      }
+      if (match) out.push_back(s);
+    }
+    return out;
+  }
+
+  double Runs(const std::string& probe, const std::string& result) const {
+    return Value("failover_probe_runs_total", {{"probe", probe}, {"result", result}}).value_or(0);
+  }
+
+  std::string Log() const { return process_.Stderr(); }
+
+ private:
+  TempDir dir_;
+  std::string config_path_;
+  Subprocess process_;
+  int port_ = 0;
+};
+
+std::string Describe(const std::vector<SeriesValue>& all, const std::string& probe) {
+  std::string out;
+  for (const SeriesValue& s : all) {
+    auto it = s.labels.find("probe");
+    if (it == s.labels.end() || it->second != probe) continue;
+    out += s.name + "{";
+    for (const auto& [k, v] : s.labels) out += k + "=\"" + v + "\",";
+    out += "} " + std::to_string(s.value) + "\n";
+  }
+  return out;
+}
+
+// A UDP socket on 127.0.0.1 that receives and never answers: a nameserver that hangs.
+class SilentUdpPort {
+ public:
+  SilentUdpPort() {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentUdpPort() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A UDP port nothing listens on (bound for a moment, then closed): ICMP port unreachable.
+int ClosedUdpPort() {
+  SilentUdpPort p;
+  return p.port();
+}
+
+// ---- DNS against PowerDNS ---------------------------------------------------------------
+
+int SetWwwRecord(const Stack& stack, const std::string& address) {
+  HttpRequest req;
+  req.method = "PATCH";
+  req.url = stack.Env("PDNS_API_URL") + "/api/v1/servers/localhost/zones/example.test.";
+  req.headers = {{"X-API-Key", stack.Env("PDNS_API_KEY")},
+                 {"Accept", "application/json"},
+                 {"Content-Type", "application/json"}};
+  req.body = R"({"rrsets":[{"name":"www.example.test.","type":"A","ttl":60,"changetype":"REPLACE",)"
+             R"("records":[{"content":")" +
+             address + R"(","disabled":false}]}]})";
+  auto resp = CurlHttpClient().Send(req);
+  if (!resp) {
+    ADD_FAILURE() << "PowerDNS API: " << resp.error().message;
+    return 0;
+  }
+  return resp->status;
+}
+
+TEST(ExporterDnsIntegrationTest, TargetFollowsTheRecordChangedThroughThePowerDnsApi) {
+  auto& stack = Stack::Get({"powerdns"});
+  const std::string ns = stack.Env("PDNS_DNS_ADDR");
+  ASSERT_EQ(SetWwwRecord(stack, "127.0.0.2"), 204);
+  RunningExporter exporter(
+      "defaults: {interval: 300ms, timeout: 250ms}\n"
+      "regions:\n  us-east: {addresses: [127.0.0.2]}\n  eu-west: {addresses: [127.0.0.3]}\n"
+      "probes:\n"
+      "  - name: www-dns\n    dns:\n      name: www.example.test\n      type: A\n"
+      "      nameservers: [" +
+      ns +
+      "]\n      expect_region: us-east\n"
+      "  - name: www-dns-tcp\n    dns:\n      name: www.example.test\n"
+      "      nameservers: [" +
+      ns +
+      "]\n      transport: tcp\n"
+      "  - name: missing-dns\n    dns:\n      name: nope.example.test\n"
+      "      nameservers: [" +
+      ns + "]\n");
+
+  const Labels us_east = {
+      {"probe", "www-dns"},    {"name", "www.example.test"}, {"type", "A"},
+      {"target", "127.0.0.2"}, {"target_region", "us-east"}, {"nameserver", ns}};
+  std::vector<SeriesValue> m;
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return RunningExporter::Find(m, "failover_dns_record_target", us_east) == 1.0 &&
+           RunningExporter::Find(m, "failover_probe_success", {{"probe", "www-dns-tcp"}}) == 1.0 &&
+           RunningExporter::Find(m, "failover_probe_success", {{"probe", "missing-dns"}});
+  })) << Describe(m, "www-dns")
+      << exporter.Log();
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_success", {{"probe", "www-dns"}}), 1.0);
+  EXPECT_EQ(
+      RunningExporter::Find(m, "failover_dns_record_matches_expected", {{"probe", "www-dns"}}),
+      1.0);
+  EXPECT_EQ(RunningExporter::Find(m, "failover_dns_nameservers_agree", {{"probe", "www-dns"}}),
+            1.0);
+  EXPECT_EQ(RunningExporter::Find(m, "failover_dns_record_ttl_seconds",
+                                  {{"probe", "www-dns"}, {"nameserver", ns}}),
+            60.0);
+  EXPECT_TRUE(RunningExporter::Find(m, "failover_dns_lookup_seconds",
+                                    {{"probe", "www-dns"}, {"nameserver", ns}}));
+  EXPECT_EQ(RunningExporter::Find(m, "failover_dns_record_target",
+                                  {{"probe", "www-dns-tcp"}, {"target", "127.0.0.2"}}),
+            1.0);
+  EXPECT_FALSE(
+      RunningExporter::Find(m, "failover_dns_record_matches_expected", {{"probe", "www-dns-tcp"}}))
+      << "no expect_region, no matches_expected";
+  // NXDOMAIN is a failure with its rcode as the reason.
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_success", {{"probe", "missing-dns"}}), 0.0);
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_failure_info",
+                                  {{"probe", "missing-dns"}, {"reason", "dns_nxdomain"}}),
+            1.0);
+
+  // Fail over: www moves to eu-west through the PowerDNS API.
+  ASSERT_EQ(SetWwwRecord(stack, "127.0.0.3"), 204);
+  const Labels eu_west = {{"probe", "www-dns"},
+                          {"target", "127.0.0.3"},
+                          {"target_region", "eu-west"},
+                          {"nameserver", ns}};
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return RunningExporter::Find(m, "failover_dns_record_target", eu_west) == 1.0;
+  })) << Describe(m, "www-dns");
+  EXPECT_TRUE(RunningExporter::All(m, "failover_dns_record_target",
+                                   {{"probe", "www-dns"}, {"target", "127.0.0.2"}})
+                  .empty())
+      << "the old target is still exported:\n"
+      << Describe(m, "www-dns");
+  EXPECT_EQ(RunningExporter::All(m, "failover_dns_record_target", {{"probe", "www-dns"}}).size(),
+            1u);
+  EXPECT_EQ(
+      RunningExporter::Find(m, "failover_dns_record_matches_expected", {{"probe", "www-dns"}}),
+      0.0);
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_success", {{"probe", "www-dns"}}), 1.0)
+      << "an answer elsewhere is an observation, not a failed probe";
+
+  // And back.
+  ASSERT_EQ(SetWwwRecord(stack, "127.0.0.2"), 204);
+  EXPECT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return RunningExporter::Find(m, "failover_dns_record_matches_expected",
+                                 {{"probe", "www-dns"}}) == 1.0;
+  }));
+}
+
+TEST(ExporterDnsIntegrationTest,
+     UnreachableNameserverFailsWithinItsTimeoutOthersKeepTheirSchedule) {
+  auto& stack = Stack::Get({"powerdns"});
+  const std::string ns = stack.Env("PDNS_DNS_ADDR");
+  SilentUdpPort silent;
+  int closed = ClosedUdpPort();
+  RunningExporter exporter(
+      "probes:\n"
+      "  - name: www-dns\n    interval: 200ms\n    timeout: 150ms\n    dns:\n"
+      "      name: www.example.test\n      nameservers: [" +
+      ns +
+      "]\n"
+      "  - name: hanging-ns\n    interval: 2s\n    timeout: 1500ms\n    dns:\n"
+      "      name: www.example.test\n      nameservers: [127.0.0.1:" +
+      std::to_string(silent.port()) +
+      "]\n"
+      "  - name: closed-ns\n    interval: 2s\n    timeout: 1500ms\n    dns:\n"
+      "      name: www.example.test\n      nameservers: [127.0.0.1:" +
+      std::to_string(closed) + "]\n");
+
+  // The hanging nameserver's first failure, then its second: one whole run in between.
+  ASSERT_TRUE(WaitFor([&] { return exporter.Runs("hanging-ns", "failure") >= 1; }, seconds(30)))
+      << exporter.Log();
+  double healthy_before = exporter.Runs("www-dns", "success");
+  ASSERT_TRUE(WaitFor([&] { return exporter.Runs("hanging-ns", "failure") >= 2; }, seconds(30)));
+  double healthy_after = exporter.Runs("www-dns", "success");
+  // 2 s at 200 ms: ~10 runs; well over half of them despite the hanging probe.
+  EXPECT_GE(healthy_after - healthy_before, 6) << exporter.Log();
+  auto m = exporter.Scrape();
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_runs_total",
+                                  {{"probe", "www-dns"}, {"result", "failure"}}),
+            0.0);
+  EXPECT_EQ(RunningExporter::Find(m, "failover_exporter_probe_runs_skipped_total", {}), 0.0);
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_failure_info",
+                                  {{"probe", "hanging-ns"}, {"reason", "timeout"}}),
+            1.0)
+      << Describe(m, "hanging-ns");
+  auto took =
+      RunningExporter::Find(m, "failover_probe_duration_seconds", {{"probe", "hanging-ns"}});
+  ASSERT_TRUE(took);
+  EXPECT_GE(*took, 1.4);
+  EXPECT_LE(*took, 1.7) << "the timeout is 1.5s";
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_failure_info",
+                                  {{"probe", "closed-ns"}, {"reason", "connection_refused"}}),
+            1.0)
+      << Describe(m, "closed-ns");
+}
+
+// ---- MariaDB primary + replica ------------------------------------------------------------
+
+const char kMariaDbRoot[] = "mariadb --no-defaults --connect-timeout=5 -uroot -h127.0.0.1 ";
+
+int OnPrimary(const Stack& stack, const std::string& sql) {
+  return stack.Shell(std::string(kMariaDbRoot) + "-P\"${MARIADB_PRIMARY_ADDR#*:}\" -e \"" + sql +
+                     "\"");
+}
+
+int OnReplica(const Stack& stack, const std::string& sql) {
+  return stack.Shell(std::string(kMariaDbRoot) + "-P\"${MARIADB_REPLICA_ADDR#*:}\" -e \"" + sql +
+                     "\"");
+}
+
+// Writes a pt-heartbeat row on the primary every 200 ms while it lives.
+class HeartbeatWriter {
+ public:
+  explicit HeartbeatWriter(const Stack& stack) : stack_(stack) {
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        OnPrimary(stack_,
+                  "REPLACE INTO percona.heartbeat (ts, server_id) VALUES "
+                  "(DATE_FORMAT(NOW(6), '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)");
+        for (int i = 0; i < 20 && !stop_; ++i) std::this_thread::sleep_for(milliseconds(10));
+      }
+    });
+  }
+  ~HeartbeatWriter() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  const Stack& stack_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(ExporterMariaDbIntegrationTest, StoppedSqlThreadShowsLagAndRestartClearsIt) {
+  auto& stack = Stack::Get({"mariadb"});
+  ASSERT_EQ(OnPrimary(stack,
+                      "CREATE DATABASE IF NOT EXISTS percona; CREATE TABLE IF NOT EXISTS "
+                      "percona.heartbeat (ts varchar(26) NOT NULL, server_id int unsigned NOT NULL "
+                      "PRIMARY KEY)"),
+            0);
+  HeartbeatWriter heartbeat(stack);
+  const std::string pw = stack.Env("MARIADB_MONITOR_PASSWORD_FILE");
+  auto probe = [&](const std::string& name, const std::string& addr, const std::string& extra) {
+    return "  - name: " + name + "\n    region: eu-west\n    mysql:\n      address: " + addr +
+           "\n      user: monitor\n      password_file: " + pw + "\n" + extra;
+  };
+  RunningExporter exporter(
+      "defaults: {interval: 250ms, timeout: 200ms}\n"
+      "regions: {us-east: {addresses: [127.0.0.2]}, eu-west: {addresses: [127.0.0.3]}}\n"
+      "probes:\n" +
+      probe("replica", stack.Env("MARIADB_REPLICA_ADDR"), "") +
+      probe("replica-hb", stack.Env("MARIADB_REPLICA_ADDR"),
+            "      heartbeat: {table: percona.heartbeat, max_age: 30s}\n") +
+      probe("primary", stack.Env("MARIADB_PRIMARY_ADDR"), ""));
+
+  std::vector<SeriesValue> m;
+  auto value = [&](const std::string& metric, Labels labels) {
+    return RunningExporter::Find(m, metric, labels);
+  };
+  // Healthy: both threads run, no lag, the roles are what they are.
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return value("failover_replication_lag_seconds", {{"probe", "replica"}}) == 0.0 &&
+           value("failover_replication_lag_bytes", {{"probe", "replica"}}) == 0.0 &&
+           value("failover_replication_lag_seconds", {{"probe", "replica-hb"}}).has_value() &&
+           value("failover_db_role", {{"probe", "primary"}, {"role", "primary"}}) == 1.0;
+  })) << Describe(m, "replica")
+      << Describe(m, "primary") << exporter.Log();
+  EXPECT_EQ(value("failover_probe_success", {{"probe", "replica"}}), 1.0);
+  EXPECT_EQ(value("failover_replication_running", {{"probe", "replica"}, {"thread", "io"}}), 1.0);
+  EXPECT_EQ(value("failover_replication_running", {{"probe", "replica"}, {"thread", "sql"}}), 1.0);
+  EXPECT_EQ(value("failover_db_role", {{"probe", "replica"}, {"role", "replica"}}), 1.0);
+  EXPECT_EQ(value("failover_db_role", {{"probe", "replica"}, {"role", "primary"}}), 0.0);
+  EXPECT_EQ(value("failover_db_read_only", {{"probe", "replica"}}), 1.0);
+  EXPECT_EQ(value("failover_db_read_only", {{"probe", "primary"}}), 0.0);
+  EXPECT_EQ(value("failover_db_role", {{"probe", "primary"}, {"role", "replica"}}), 0.0);
+  EXPECT_FALSE(value("failover_replication_running", {{"probe", "primary"}, {"thread", "sql"}}));
+  EXPECT_LT(*value("failover_replication_lag_seconds", {{"probe", "replica-hb"}}), 5.0);
+
+  // Break the applier and keep writing.
+  ASSERT_EQ(OnReplica(stack, "STOP SLAVE SQL_THREAD"), 0);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(OnPrimary(stack, "INSERT INTO shop.orders (note) VALUES ('while stopped')"), 0);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    auto bytes = value("failover_replication_lag_bytes", {{"probe", "replica"}});
+    return value("failover_replication_running", {{"probe", "replica"}, {"thread", "sql"}}) ==
+               0.0 &&
+           bytes && *bytes > 0;
+  })) << Describe(m, "replica");
+  EXPECT_EQ(value("failover_replication_running", {{"probe", "replica"}, {"thread", "io"}}), 1.0);
+  EXPECT_FALSE(value("failover_replication_lag_seconds", {{"probe", "replica"}}))
+      << "Seconds_Behind_Master is NULL: the lag must not read as a number (least of all 0)\n"
+      << Describe(m, "replica");
+  EXPECT_EQ(value("failover_probe_success", {{"probe", "replica"}}), 1.0);
+  // The heartbeat keeps measuring: its lag grows while the applier is stopped.
+  double hb_first = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    hb_first = value("failover_replication_lag_seconds", {{"probe", "replica-hb"}}).value_or(0);
+    return hb_first >= 1.0;
+  })) << Describe(m, "replica-hb");
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return value("failover_replication_lag_seconds", {{"probe", "replica-hb"}}).value_or(0) >=
+           hb_first + 1.0;
+  })) << Describe(m, "replica-hb");
+  EXPECT_EQ(value("failover_probe_success", {{"probe", "replica-hb"}}), 1.0)
+      << "a heartbeat that is old because the applier stopped is not a stale writer";
+
+  // Restart it: back to no lag.
+  ASSERT_EQ(OnReplica(stack, "START SLAVE"), 0);
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return value("failover_replication_running", {{"probe", "replica"}, {"thread", "sql"}}) ==
+               1.0 &&
+           value("failover_replication_lag_bytes", {{"probe", "replica"}}) == 0.0 &&
+           value("failover_replication_lag_seconds", {{"probe", "replica"}}) == 0.0 &&
+           value("failover_replication_lag_seconds", {{"probe", "replica-hb"}}).value_or(99) < 2.0;
+  })) << Describe(m, "replica")
+      << Describe(m, "replica-hb");
+}
+
+TEST(ExporterMariaDbIntegrationTest, BrokenReplicationReportsTheError) {
+  auto& stack = Stack::Get({"mariadb"});
+  // A row only the replica has, then the same key from the primary: duplicate key error.
+  ASSERT_EQ(OnPrimary(stack,
+                      "CREATE TABLE IF NOT EXISTS shop.conflict (id INT PRIMARY KEY); DELETE FROM "
+                      "shop.conflict"),
+            0);
+  ASSERT_TRUE(
+      WaitFor([&] { return OnReplica(stack, "SELECT 1 FROM shop.conflict LIMIT 0") == 0; }));
+  ASSERT_EQ(OnReplica(stack, "SET SESSION sql_log_bin=0; INSERT INTO shop.conflict VALUES (7)"), 0);
+  ASSERT_EQ(OnPrimary(stack, "INSERT INTO shop.conflict VALUES (7)"), 0);
+  RunningExporter exporter(
+      "defaults: {interval: 250ms, timeout: 200ms}\nprobes:\n"
+      "  - name: replica\n    mysql:\n      address: " +
+      stack.Env("MARIADB_REPLICA_ADDR") + "\n      user: monitor\n      password_file: " +
+      stack.Env("MARIADB_MONITOR_PASSWORD_FILE") + "\n");
+  std::vector<SeriesValue> m;
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return !RunningExporter::All(m, "failover_replication_last_error_info",
+                                 {{"probe", "replica"}, {"thread", "sql"}})
+                .empty();
+  })) << Describe(m, "replica");
+  auto errors = RunningExporter::All(m, "failover_replication_last_error_info",
+                                     {{"probe", "replica"}, {"thread", "sql"}});
+  EXPECT_NE(errors[0].labels["error"].find("Duplicate entry '7'"), std::string::npos)
+      << errors[0].labels["error"];
+  EXPECT_LE(errors[0].labels["error"].size(), 200u);
+  EXPECT_EQ(RunningExporter::Find(m, "failover_replication_running",
+                                  {{"probe", "replica"}, {"thread", "sql"}}),
+            0.0);
+  EXPECT_FALSE(
+      RunningExporter::Find(m, "failover_replication_lag_seconds", {{"probe", "replica"}}));
+  // Repair: skip the conflicting event, the error goes away.
+  ASSERT_EQ(OnReplica(stack,
+                      "SET SESSION sql_log_bin=0; DELETE FROM shop.conflict WHERE id = 7; START "
+                      "SLAVE SQL_THREAD"),
+            0);
+  EXPECT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return RunningExporter::Find(m, "failover_replication_running",
+                                 {{"probe", "replica"}, {"thread", "sql"}}) == 1.0 &&
+           RunningExporter::All(m, "failover_replication_last_error_info", {{"probe", "replica"}})
+               .empty();
+  })) << Describe(m, "replica");
+}
+
+// ---- PostgreSQL primary + standby ---------------------------------------------------------
+
+const char kPsql[] =
+    "\"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/psql\" -X -q -A -t -h 127.0.0.1 "
+    "-U postgres -d shop ";
+
+int OnPgPrimary(const Stack& stack, const std::string& sql) {
+  return stack.Shell(std::string(kPsql) + "-p \"${PG_PRIMARY_ADDR#*:}\" -c \"" + sql + "\"");
+}
+
+int OnPgStandby(const Stack& stack, const std::string& sql) {
+  return stack.Shell(std::string(kPsql) + "-p \"${PG_STANDBY_ADDR#*:}\" -c \"" + sql + "\"");
+}
+
+TEST(ExporterPostgresIntegrationTest, PausedReplayShowsLagIdlePrimaryDoesNot) {
+  auto& stack = Stack::Get({"postgres"});
+  auto conninfo = [&](const std::string& addr_var) {
+    std::string addr = stack.Env(addr_var);
+    return "\"host=127.0.0.1 port=" + addr.substr(addr.find(':') + 1) +
+           " user=monitor dbname=postgres sslmode=disable\"";
+  };
+  const std::string pw = stack.Env("PG_MONITOR_PASSWORD_FILE");
+  RunningExporter exporter(
+      "defaults: {interval: 250ms, timeout: 200ms}\nprobes:\n"
+      "  - name: standby\n    postgres:\n      conninfo: " +
+      conninfo("PG_STANDBY_ADDR") + "\n      password_file: " + pw +
+      "\n"
+      "  - name: primary\n    postgres:\n      conninfo: " +
+      conninfo("PG_PRIMARY_ADDR") + "\n      password_file: " + pw + "\n");
+  std::vector<SeriesValue> m;
+  auto value = [&](const std::string& metric, Labels labels) {
+    return RunningExporter::Find(m, metric, labels);
+  };
+  // A replayed transaction, so that the standby has a last replay time.
+  ASSERT_EQ(OnPgPrimary(stack, "INSERT INTO orders (note) VALUES ('before')"), 0);
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return value("failover_replication_lag_seconds", {{"probe", "standby"}}) == 0.0 &&
+           value("failover_replication_lag_bytes", {{"probe", "standby"}}) == 0.0 &&
+           value("failover_replication_running", {{"probe", "standby"}, {"thread", "receiver"}}) ==
+               1.0 &&
+           !RunningExporter::All(m, "failover_replication_lag_bytes",
+                                 {{"probe", "primary"}, {"stage", "replay"}})
+                .empty();
+  })) << Describe(m, "standby")
+      << Describe(m, "primary") << exporter.Log();
+  EXPECT_EQ(value("failover_db_role", {{"probe", "standby"}, {"role", "replica"}}), 1.0);
+  EXPECT_EQ(value("failover_db_read_only", {{"probe", "standby"}}), 1.0);
+  EXPECT_EQ(value("failover_db_role", {{"probe", "primary"}, {"role", "primary"}}), 1.0);
+  EXPECT_EQ(value("failover_db_read_only", {{"probe", "primary"}}), 0.0);
+  EXPECT_EQ(value("failover_replication_running", {{"probe", "standby"}, {"thread", "replay"}}),
+            1.0);
+
+  // An idle primary for several intervals: the last replayed transaction ages, the lag
+  // does not.
+  double runs_at_start = exporter.Runs("standby", "success");
+  double worst = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    worst = std::max(
+        worst, value("failover_replication_lag_seconds", {{"probe", "standby"}}).value_or(99));
+    return exporter.Runs("standby", "success") >= runs_at_start + 8;  // ~2 s
+  }));
+  EXPECT_EQ(worst, 0.0) << "the lag grew on an idle primary";
+
+  // Pause replay and write: the lag appears and grows, the replay thread shows stopped.
+  ASSERT_EQ(OnPgStandby(stack, "SELECT pg_wal_replay_pause()"), 0);
+  ASSERT_EQ(OnPgPrimary(stack, "INSERT INTO orders (note) VALUES ('while paused')"), 0);
+  double first = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    first = value("failover_replication_lag_seconds", {{"probe", "standby"}}).value_or(0);
+    return value("failover_replication_running", {{"probe", "standby"}, {"thread", "replay"}}) ==
+               0.0 &&
+           value("failover_replication_lag_bytes", {{"probe", "standby"}}).value_or(0) > 0 &&
+           first > 0;
+  })) << Describe(m, "standby");
+  ASSERT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return value("failover_replication_lag_seconds", {{"probe", "standby"}}).value_or(0) >=
+           first + 1.0;
+  })) << Describe(m, "standby");
+  EXPECT_GT(RunningExporter::Find(m, "failover_replication_lag_bytes",
+                                  {{"probe", "primary"}, {"stage", "replay"}})
+                .value_or(0),
+            0)
+      << Describe(m, "primary");
+  EXPECT_EQ(value("failover_probe_success", {{"probe", "standby"}}), 1.0);
+
+  // Resume: back to 0.
+  ASSERT_EQ(OnPgStandby(stack, "SELECT pg_wal_replay_resume()"), 0);
+  EXPECT_TRUE(WaitFor([&] {
+    m = exporter.Scrape();
+    return value("failover_replication_lag_seconds", {{"probe", "standby"}}) == 0.0 &&
+           value("failover_replication_lag_bytes", {{"probe", "standby"}}) == 0.0 &&
+           value("failover_replication_running", {{"probe", "standby"}, {"thread", "replay"}}) ==
+               1.0 &&
+           RunningExporter::Find(m, "failover_replication_lag_bytes",
+                                 {{"probe", "primary"}, {"stage", "replay"}}) == 0.0;
+  })) << Describe(m, "standby")
+      << Describe(m, "primary");
+}
+
+// ---- unreachable databases -------------------------------------------------------------
+
+TEST(ExporterDatabaseIntegrationTest, UnreachableDatabasesFailWithinTheirTimeout) {
+  auto& stack = Stack::Get({"mariadb"});
+  BlackholeListener hung;  // accepts, never says a word
+  const std::string pw = stack.Env("MARIADB_MONITOR_PASSWORD_FILE");
+  RunningExporter exporter(
+      "probes:\n"
+      "  - name: refused-mysql\n    interval: 2s\n    timeout: 1s\n    mysql:\n"
+      "      address: 127.0.0.1:" +
+      std::to_string(ClosedPort()) +
+      "\n      user: monitor\n"
+      "  - name: hung-mysql\n    interval: 2s\n    timeout: 1s\n    mysql:\n"
+      "      address: " +
+      hung.address() +
+      "\n      user: monitor\n"
+      "  - name: hung-pg\n    interval: 2s\n    timeout: 1s\n    postgres:\n"
+      "      conninfo: \"host=127.0.0.1 port=" +
+      std::to_string(hung.port()) +
+      " user=monitor sslmode=disable\"\n"
+      "  - name: replica\n    interval: 250ms\n    timeout: 200ms\n    mysql:\n"
+      "      address: " +
+      stack.Env("MARIADB_REPLICA_ADDR") + "\n      user: monitor\n      password_file: " + pw +
+      "\n");
+  ASSERT_TRUE(WaitFor([&] { return exporter.Runs("hung-mysql", "failure") >= 1; }, seconds(30)));
+  double healthy_before = exporter.Runs("replica", "success");
+  ASSERT_TRUE(WaitFor([&] { return exporter.Runs("hung-mysql", "failure") >= 2; }, seconds(30)));
+  EXPECT_GE(exporter.Runs("replica", "success") - healthy_before, 5)
+      << "the healthy database probe was held up";
+  auto m = exporter.Scrape();
+  for (const char* probe : {"hung-mysql", "hung-pg"}) {
+    EXPECT_EQ(RunningExporter::Find(m, "failover_probe_failure_info",
+                                    {{"probe", probe}, {"reason", "timeout"}}),
+              1.0)
+        << Describe(m, probe);
+    auto took = RunningExporter::Find(m, "failover_probe_duration_seconds", {{"probe", probe}});
+    ASSERT_TRUE(took);
+    EXPECT_LE(*took, 1.2) << probe << ": the timeout is 1s";
+  }
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_failure_info",
+                                  {{"probe", "refused-mysql"}, {"reason", "connection_refused"}}),
+            1.0)
+      << Describe(m, "refused-mysql");
+  EXPECT_EQ(RunningExporter::Find(m, "failover_probe_runs_total",
+                                  {{"probe", "replica"}, {"result", "failure"}}),
+            0.0);
+}
+
+}  // namespace
+}  // namespace failover::testing

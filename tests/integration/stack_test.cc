@@ -1,0 +1,183 @@
+// scripts/stack as the tests see it: each server answers what the contract promises.
+// gtest_discover_tests runs every TEST in its own process, so each one starts (and at
+// exit stops) only the components it asks for.
+#include "tests/support/stack.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace failover::testing {
+namespace {
+
+// Polls `cond` every 50 ms (each try runs processes) until it holds or `limit` passes.
+bool Eventually(const std::function<bool()>& cond,
+                std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return cond();
+}
+
+const char kMariaDb[] = "mariadb --no-defaults --connect-timeout=2 -h127.0.0.1 ";
+const char kPsql[] =
+    "\"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/psql\" -X -q -A -t -h 127.0.0.1 ";
+
+TEST(StackTest, PowerDnsServesWwwFromUsEast) {
+  auto& stack = Stack::Get({"powerdns"});
+  EXPECT_EQ(stack.Env("PDNS_DNS_ADDR").rfind("127.0.0.1:", 0), 0u);
+  std::string out;
+  ASSERT_EQ(
+      stack.Shell("dig @127.0.0.1 -p \"${PDNS_DNS_ADDR#*:}\" www.example.test A +short", &out), 0);
+  EXPECT_EQ(out, "127.0.0.2\n");
+  ASSERT_EQ(
+      stack.Shell("dig @127.0.0.1 -p \"${PDNS_DNS_ADDR#*:}\" +tcp ns1.example.test A +short", &out),
+      0);
+  EXPECT_EQ(out, "127.0.0.1\n");
+  // The API wants the key; the key file holds the same key.
+  ASSERT_EQ(stack.Shell("curl -s -o /dev/null -w '%{http_code}' -H \"X-API-Key: $(cat "
+                        "\"$PDNS_API_KEY_FILE\")\" \"$PDNS_API_URL/api/v1/servers/localhost/zones/"
+                        "example.test.\"",
+                        &out),
+            0);
+  EXPECT_EQ(out, "200");
+  ASSERT_EQ(stack.Shell("curl -s -o /dev/null -w '%{http_code}' "
+                        "\"$PDNS_API_URL/api/v1/servers/localhost/zones\"",
+                        &out),
+            0);
+  EXPECT_EQ(out, "401");
+}
+
+TEST(StackTest, MariaDbRowWrittenOnPrimaryAppearsOnReplica) {
+  auto& stack = Stack::Get({"mariadb"});
+  const std::string app =
+      std::string(kMariaDb) + "-uapp -p\"$(cat \"$MARIADB_APP_PASSWORD_FILE\")\" ";
+  ASSERT_EQ(
+      stack.Shell(app + "-P\"${MARIADB_PRIMARY_ADDR#*:}\" shop -e \"INSERT INTO orders (note) "
+                        "VALUES ('from-primary')\""),
+      0);
+  std::string out;
+  EXPECT_TRUE(Eventually([&] {
+    return stack.Shell(
+               app + "-P\"${MARIADB_REPLICA_ADDR#*:}\" -N shop -e \"SELECT note FROM orders\"",
+               &out) == 0 &&
+           out.find("from-primary") != std::string::npos;
+  })) << out;
+  // The replica is read-only for the non-privileged app user.
+  EXPECT_NE(stack.Shell(app + "-P\"${MARIADB_REPLICA_ADDR#*:}\" shop -e \"INSERT INTO orders "
+                              "(note) VALUES ('x')\" 2>/dev/null"),
+            0);
+  // The monitor user may read the replication status.
+  ASSERT_EQ(stack.Shell(std::string(kMariaDb) +
+                            "-umonitor -p\"$(cat \"$MARIADB_MONITOR_PASSWORD_FILE\")\" "
+                            "-P\"${MARIADB_REPLICA_ADDR#*:}\" -E -e 'SHOW SLAVE STATUS'",
+                        &out),
+            0);
+  EXPECT_NE(out.find("Slave_SQL_Running: Yes"), std::string::npos) << out;
+  EXPECT_NE(out.find("Using_Gtid: Slave_Pos"), std::string::npos) << out;
+}
+
+TEST(StackTest, PostgresRowWrittenOnPrimaryAppearsOnStandby) {
+  auto& stack = Stack::Get({"postgres"});
+  const std::string psql = std::string(kPsql) + "-U postgres -d shop ";
+  ASSERT_EQ(stack.Shell(psql + "-p \"${PG_PRIMARY_ADDR#*:}\" -c \"INSERT INTO orders (note) "
+                               "VALUES ('from-primary')\""),
+            0);
+  std::string out;
+  EXPECT_TRUE(Eventually([&] {
+    return stack.Shell(psql + "-p \"${PG_STANDBY_ADDR#*:}\" -c 'SELECT note FROM orders'", &out) ==
+               0 &&
+           out.find("from-primary") != std::string::npos;
+  })) << out;
+  ASSERT_EQ(
+      stack.Shell(psql + "-p \"${PG_STANDBY_ADDR#*:}\" -c 'SELECT pg_is_in_recovery()'", &out), 0);
+  EXPECT_EQ(out, "t\n");
+  // The monitor role logs in with its password and sees the standby streaming.
+  ASSERT_EQ(
+      stack.Shell("PGPASSWORD=\"$(cat \"$PG_MONITOR_PASSWORD_FILE\")\" " + std::string(kPsql) +
+                      "-U monitor -d postgres -p \"${PG_PRIMARY_ADDR#*:}\" "
+                      "-c 'SELECT state FROM pg_stat_replication'",
+                  &out),
+      0);
+  EXPECT_EQ(out, "streaming\n");
+}
+
+TEST(StackTest, NginxRegionsAnswerHealthzAndGoDownOnFlag) {
+  auto& stack = Stack::Get({"nginx"});
+  auto healthz = [&](const std::string& addr_var) {
+    std::string out;
+    stack.Shell("curl -s -w ' %{http_code}' \"http://$" + addr_var + ":$NGINX_PORT/healthz\"",
+                &out);
+    return out;
+  };
+  EXPECT_EQ(stack.Env("REGION_US_EAST_ADDR"), "127.0.0.2");
+  EXPECT_EQ(stack.Env("REGION_EU_WEST_ADDR"), "127.0.0.3");
+  EXPECT_EQ(healthz("REGION_US_EAST_ADDR"), "ok\n 200");
+  EXPECT_EQ(healthz("REGION_EU_WEST_ADDR"), "ok\n 200");
+  ASSERT_EQ(stack.Run({"region-down", "127.0.0.2"}), 0);
+  EXPECT_EQ(healthz("REGION_US_EAST_ADDR"), "maintenance\n 503");
+  EXPECT_EQ(healthz("REGION_EU_WEST_ADDR"), "ok\n 200");
+  ASSERT_EQ(stack.Run({"region-up", "127.0.0.2"}), 0);
+  EXPECT_EQ(healthz("REGION_US_EAST_ADDR"), "ok\n 200");
+}
+
+TEST(StackTest, PrometheusAndAlertmanagerAreReadyAndConnected) {
+  auto& stack = Stack::Get({"alertmanager", "prometheus"});
+  std::string out;
+  for (const char* var : {"PROMETHEUS_URL", "ALERTMANAGER_URL"}) {
+    ASSERT_EQ(
+        stack.Shell(std::string("curl -s -o /dev/null -w '%{http_code}' \"$") + var + "/-/ready\"",
+                    &out),
+        0);
+    EXPECT_EQ(out, "200") << var;
+  }
+  // Prometheus discovers the stack's Alertmanager from its generated config.
+  const std::string am = stack.Env("ALERTMANAGER_URL");
+  EXPECT_TRUE(Eventually([&] {
+    return stack.Shell("curl -s \"$PROMETHEUS_URL/api/v1/alertmanagers\"", &out) == 0 &&
+           out.find(am + "/api/v2/alerts") != std::string::npos;
+  })) << out;
+  // Both reload their (rewritable) configuration files.
+  EXPECT_EQ(stack.Shell("test -f \"$PROMETHEUS_CONFIG\" && test -f \"$ALERTMANAGER_CONFIG\""), 0);
+  for (const char* var : {"PROMETHEUS_URL", "ALERTMANAGER_URL"}) {
+    ASSERT_EQ(stack.Shell(std::string("curl -s -o /dev/null -w '%{http_code}' -X POST \"$") + var +
+                              "/-/reload\"",
+                          &out),
+              0);
+    EXPECT_EQ(out, "200") << var;
+  }
+}
+
+TEST(StackTest, SecondStartKeepsServersAndPorts) {
+  auto& stack = Stack::Get({"nginx"});
+  std::string pid_before, pid_after, out;
+  ASSERT_EQ(RunShell("cat " + stack.Dir() + "/nginx/nginx.pid", &pid_before), 0);
+  ASSERT_EQ(stack.Run({"start", "nginx"}, &out), 0);
+  auto again = Stack::ParseExports(out);
+  EXPECT_EQ(again["NGINX_PORT"], stack.Env("NGINX_PORT"));
+  EXPECT_EQ(again["FAILOVER_STACK_DIR"], stack.Dir());
+  ASSERT_EQ(RunShell("cat " + stack.Dir() + "/nginx/nginx.pid", &pid_after), 0);
+  EXPECT_EQ(pid_before, pid_after);
+  ASSERT_EQ(stack.Run({"status", "nginx"}, &out), 0);
+  EXPECT_EQ(out.rfind("nginx         running", 0), 0u) << out;
+  ASSERT_EQ(stack.Run({"env", "nginx"}, &out), 0);
+  EXPECT_EQ(Stack::ParseExports(out), stack.Exports());
+}
+
+TEST(StackTest, ParsesQuotedExports) {
+  auto env = Stack::ParseExports(
+      "noise\nexport A=plain\nexport B='with space'\nexport C='it'\\''s'\nexport D=a\\ b\n");
+  EXPECT_EQ(env["A"], "plain");
+  EXPECT_EQ(env["B"], "with space");
+  EXPECT_EQ(env["C"], "it's");
+  EXPECT_EQ(env["D"], "a b");
+  EXPECT_EQ(env.size(), 4u);
+}
+
+}  // namespace
+}  // namespace failover::testing
