@@ -1,8 +1,8 @@
 #include "actuator/actuator.h"
 
-#include <nlohmann/json.hpp>
 #include <prometheus/text_serializer.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "actuator/auth.h"
@@ -16,7 +16,8 @@ namespace {
 using nlohmann::json;
 
 HttpServerResponse JsonError(int status, const std::string& message) {
-  return HttpServerResponse::Json(status, json{{"status", "error"}, {"error", message}}.dump() + "\n");
+  return HttpServerResponse::Json(status,
+                                  json{{"status", "error"}, {"error", message}}.dump() + "\n");
 }
 
 HttpServerResponse Unauthorized(AuthResult r, const AuthConfig& auth) {
@@ -112,7 +113,9 @@ Status Actuator::Start() {
       {"POST", "/-/reload", false,
        [this](const HttpServerRequest&) {
          auto s = Reload();
-         if (!s) return HttpServerResponse::Text(500, "failed to reload config: " + s.error().message + "\n");
+         if (!s)
+           return HttpServerResponse::Text(500,
+                                           "failed to reload config: " + s.error().message + "\n");
          return HttpServerResponse::Text(200, "config reloaded\n");
        }},
   };
@@ -169,7 +172,8 @@ HttpServerResponse Actuator::HandleWebhook(const HttpServerRequest& req) {
   };
   AuthResult auth = CheckAuth(cfg->webhook_auth, req.Header("authorization"));
   if (auth != AuthResult::kOk) {
-    log::Warn("webhook request rejected", {{"remote", req.remote_addr}, {"reason", "authentication"}});
+    log::Warn("webhook request rejected",
+              {{"remote", req.remote_addr}, {"reason", "authentication"}});
     return respond(Unauthorized(auth, cfg->webhook_auth));
   }
   if (req.body.size() > cfg->webhook_max_body_bytes) {
@@ -179,7 +183,8 @@ HttpServerResponse Actuator::HandleWebhook(const HttpServerRequest& req) {
   }
   auto group = ParseAlertmanagerWebhook(req.body);
   if (!group) {
-    log::Warn("webhook request rejected", {{"remote", req.remote_addr}, {"reason", group.error().message}});
+    log::Warn("webhook request rejected",
+              {{"remote", req.remote_addr}, {"reason", group.error().message}});
     return respond(JsonError(400, group.error().message));
   }
   auto outcome = engine_->HandleWebhook(*group, req.body);
@@ -257,7 +262,8 @@ HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
     json body = json::object();
     if (!req.body.empty()) {
       body = json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object()) return JsonError(400, "body must be a JSON object");
+      if (body.is_discarded() || !body.is_object())
+        return JsonError(400, "body must be a JSON object");
     }
     auto labels = LabelsFrom(body, "labels");
     if (!labels) return JsonError(400, labels.error().message);
@@ -273,10 +279,11 @@ HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
   }
   if (req.method == "GET" && parts.size() == 1 && parts[0] == "status") {
     auto b = engine_->Brake();
-    json out = {{"brake", {{"engaged", b.engaged},
-                           {"executions_in_window", b.executions_in_window},
-                           {"max_executions", b.max_executions},
-                           {"window", FormatDuration(b.window)}}}};
+    json out = {{"brake",
+                 {{"engaged", b.engaged},
+                  {"executions_in_window", b.executions_in_window},
+                  {"max_executions", b.max_executions},
+                  {"window", FormatDuration(b.window)}}}};
     json rbs = json::array();
     for (const auto& rb : cfg->runbooks) rbs.push_back({{"name", rb.name}, {"mode", rb.mode}});
     out["runbooks"] = rbs;
@@ -293,9 +300,10 @@ HttpServerResponse Actuator::StatusPage() {
   ExecutionQuery pq;
   pq.states = {exec_state::kPendingApproval};
   auto pending = journal_->List(pq);
-  return HttpServerResponse::Html(RenderActuatorStatusPage(
-      *cfg, recent ? *recent : std::vector<ExecutionRecord>{},
-      pending ? *pending : std::vector<ExecutionRecord>{}, engine_->Brake(), options_.force_dry_run));
+  return HttpServerResponse::Html(
+      RenderActuatorStatusPage(*cfg, recent ? *recent : std::vector<ExecutionRecord>{},
+                               pending ? *pending : std::vector<ExecutionRecord>{},
+                               engine_->Brake(), options_.force_dry_run));
 }
 
 }  // namespace failover

@@ -61,8 +61,8 @@ Result<std::vector<StepConfig>> LoadSteps(const YamlNode& list, const ConfigDeps
 
 Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
                                   const StepFactoryContext& ctx, bool have_prometheus) {
-  if (auto s = node.ExpectKeys({"name", "match", "on", "mode", "cooldown", "lock", "guards",
-                                "steps", "on_failure"});
+  if (auto s = node.ExpectKeys(
+          {"name", "match", "on", "mode", "cooldown", "lock", "guards", "steps", "on_failure"});
       !s) {
     return s.error();
   }
@@ -109,8 +109,9 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
   if (auto l = node.Get("lock")) {
     auto v = l->AsString();
     if (!v) return v.error();
-    if (v->empty() || v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-                          std::string::npos) {
+    if (v->empty() ||
+        v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+            std::string::npos) {
       return l->Fail("lock scope names use letters, digits, '_', '-' and '.'");
     }
     rb.lock = *v;
@@ -164,8 +165,8 @@ const RunbookConfig* ActuatorConfig::FindRunbook(const std::string& name) const 
 Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps& deps) {
   ActuatorConfig cfg;
   if (root.IsNull()) return root.Fail("the config is empty");
-  if (auto s = root.ExpectKeys({"webhook", "api", "prometheus", "journal", "lock_dir",
-                                "pagerduty", "brake", "providers", "runbooks"});
+  if (auto s = root.ExpectKeys({"webhook", "api", "prometheus", "journal", "lock_dir", "pagerduty",
+                                "brake", "providers", "runbooks"});
       !s) {
     return s.error();
   }
@@ -224,7 +225,8 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
     }
     auto key = SecretRef::FromYaml(*pd, "routing_key");
     if (!key) return key.error();
-    if (!*key) return pd->Fail("pagerduty needs routing_key_file (or routing_key, routing_key_env)");
+    if (!*key)
+      return pd->Fail("pagerduty needs routing_key_file (or routing_key, routing_key_env)");
     cfg.pagerduty_routing_key = *key;
     if (auto u = pd->Get("url")) {
       auto us = u->AsString();

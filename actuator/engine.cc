@@ -128,8 +128,8 @@ Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
       if (is_suppressed) {
         e.state = exec_state::kSuppressed;
         e.finished_at = now;
-        e.message = "within the cooldown of " + FormatDuration(rb.cooldown) +
-                    " after execution " + blocker + "; not run";
+        e.message = "within the cooldown of " + FormatDuration(rb.cooldown) + " after execution " +
+                    blocker + "; not run";
       } else if (e.mode != "dry-run") {
         queued_in_request[rb.name] = e.id;
       }
@@ -138,8 +138,9 @@ Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
     }
     if (!any) ++unmatched;
   }
-  WebhookRecord w{now, group.group_key, group.status, group.receiver,
-                  static_cast<int>(group.alerts.size()), raw_body};
+  WebhookRecord w{
+      now,     group.group_key, group.status, group.receiver, static_cast<int>(group.alerts.size()),
+      raw_body};
   auto inserted = journal_.Accept(w, candidates);
   if (!inserted) return inserted.error();
   out.unmatched = unmatched;
@@ -147,22 +148,25 @@ Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
     const ExecutionRecord& e = candidates[i];
     if (!(*inserted)[i]) {
       ++out.deduplicated;
-      log::Info("alert deduplicated", {{"runbook", e.runbook}, {"fingerprint", e.fingerprint},
-                                       {"starts_at", e.starts_at}});
+      log::Info(
+          "alert deduplicated",
+          {{"runbook", e.runbook}, {"fingerprint", e.fingerprint}, {"starts_at", e.starts_at}});
       continue;
     }
     if (suppressed[i]) {
       ++out.deduplicated;
       Event(e.id, "suppressed", e.message);
-      log::Info("alert suppressed by cooldown", {{"runbook", e.runbook}, {"execution", e.id},
-                                                 {"reason", e.message}});
+      log::Info("alert suppressed by cooldown",
+                {{"runbook", e.runbook}, {"execution", e.id}, {"reason", e.message}});
       continue;
     }
     ++out.matched;
     out.execution_ids.push_back(e.id);
     Event(e.id, "accepted", e.message);
-    log::Info("execution accepted", {{"execution", e.id}, {"runbook", e.runbook},
-                                     {"mode", e.mode}, {"fingerprint", e.fingerprint}});
+    log::Info("execution accepted", {{"execution", e.id},
+                                     {"runbook", e.runbook},
+                                     {"mode", e.mode},
+                                     {"fingerprint", e.fingerprint}});
   }
   for (int i = 0; i < out.matched; ++i) metrics_.Alert("matched");
   for (int i = 0; i < out.unmatched; ++i) metrics_.Alert("unmatched");
@@ -170,7 +174,8 @@ Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if ((*inserted)[i] && !suppressed[i]) Enqueue(ScopeOf(candidates[i].runbook), candidates[i].id);
+      if ((*inserted)[i] && !suppressed[i])
+        Enqueue(ScopeOf(candidates[i].runbook), candidates[i].id);
     }
   }
   return out;
@@ -196,8 +201,8 @@ Result<ExecutionRecord> Engine::RunManually(const std::string& runbook, const La
   e.message = "requested through the API by " + requested_by;
   if (auto s = journal_.Insert(e); !s) return s.error();
   Event(e.id, "accepted", e.message);
-  log::Info("manual execution requested", {{"execution", e.id}, {"runbook", runbook},
-                                           {"mode", e.mode}, {"by", requested_by}});
+  log::Info("manual execution requested",
+            {{"execution", e.id}, {"runbook", runbook}, {"mode", e.mode}, {"by", requested_by}});
   std::lock_guard<std::mutex> lock(mu_);
   Enqueue(ScopeOf(runbook), e.id);
   return e;
@@ -319,7 +324,8 @@ void Engine::WorkerLoop(const std::string& scope) {
     std::string lock_dir = config()->lock_dir;
     auto file_lock = FileLock::Acquire(lock_dir, scope, [this] { return stopping_.load(); });
     if (!file_lock) {
-      log::Error("cannot take the execution lock", {{"scope", scope}, {"err", file_lock.error().message}});
+      log::Error("cannot take the execution lock",
+                 {{"scope", scope}, {"err", file_lock.error().message}});
     } else {
       Execute(id);
     }
@@ -345,11 +351,13 @@ void Engine::Finish(ExecutionRecord& e, const std::string& state, const std::str
   Event(e.id, state, message);
   metrics_.ExecutionFinished(e.runbook, state, e.finished_at);
   if (state == exec_state::kSucceeded || state == exec_state::kDryRun) {
-    log::Info("execution finished", {{"execution", e.id}, {"runbook", e.runbook},
-                                     {"state", state}, {"message", message}});
+    log::Info(
+        "execution finished",
+        {{"execution", e.id}, {"runbook", e.runbook}, {"state", state}, {"message", message}});
   } else {
-    log::Error("execution finished", {{"execution", e.id}, {"runbook", e.runbook},
-                                      {"state", state}, {"message", message}});
+    log::Error(
+        "execution finished",
+        {{"execution", e.id}, {"runbook", e.runbook}, {"state", state}, {"message", message}});
   }
 }
 
@@ -371,8 +379,11 @@ void Engine::Escalate(const ExecutionRecord& e, const std::string& summary) {
   ev.component = e.runbook;
   ev.group = "failover";
   ev.event_class = e.state;
-  ev.custom_details = {{"execution_id", e.id}, {"runbook", e.runbook}, {"state", e.state},
-                       {"message", e.message}, {"labels", e.labels}};
+  ev.custom_details = {{"execution_id", e.id},
+                       {"runbook", e.runbook},
+                       {"state", e.state},
+                       {"message", e.message},
+                       {"labels", e.labels}};
   auto s = pd.Enqueue(ev, clock_.Now() + std::chrono::seconds(30));
   if (s) {
     metrics_.Escalation("sent");
@@ -440,15 +451,16 @@ void Engine::RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateV
       } else {
         rec.state = "failed";
         rec.message = r.error().message;
-        if (render_error.empty()) render_error = StepLabel(phase, i, sc.kind) + ": " + r.error().message;
+        if (render_error.empty())
+          render_error = StepLabel(phase, i, sc.kind) + ": " + r.error().message;
       }
       if (auto s = journal_.PutStep(rec); !s) {
         log::Error("journal write failed", {{"execution", e.id}, {"err", s.error().message}});
       }
     }
   }
-  std::string msg = "dry run: rendered " + std::to_string(rendered) + " steps, changed nothing; " +
-                    guard_note;
+  std::string msg =
+      "dry run: rendered " + std::to_string(rendered) + " steps, changed nothing; " + guard_note;
   if (!render_error.empty()) msg += "; render error at " + render_error;
   Finish(e, exec_state::kDryRun, msg);
 }
@@ -497,7 +509,8 @@ void Engine::Execute(const std::string& id) {
       nlohmann::json plan = nlohmann::json::array();
       for (size_t i = 0; i < rb->steps.size(); ++i) {
         auto r = rb->steps[i].step->Render(vars);
-        plan.push_back({{"step", i + 1}, {"kind", rb->steps[i].kind},
+        plan.push_back({{"step", i + 1},
+                        {"kind", rb->steps[i].kind},
                         {"inputs", r ? *r : nlohmann::json(r.error().message)}});
       }
       Event(e.id, "approval_requested", "plan: " + plan.dump());
@@ -522,7 +535,8 @@ void Engine::Execute(const std::string& id) {
   } done{metrics_, e.runbook};
 
   if (e.phase == "main") {
-    PhaseResult r = RunPhase(e, rb->steps, "main", vars) ? PhaseResult::kDone : PhaseResult::kFailed;
+    PhaseResult r =
+        RunPhase(e, rb->steps, "main", vars) ? PhaseResult::kDone : PhaseResult::kFailed;
     if (stopping_ && e.state == exec_state::kRunning && r == PhaseResult::kFailed &&
         e.message == "interrupted") {
       return;  // shutting down mid-step: resumed at this step after the restart
@@ -603,7 +617,8 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
         rec.finished_at = Now();
         (void)journal_.PutStep(rec);
         Event(e.id, "step", label + " ok: " + outcome.message);
-        log::Info("step succeeded", {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
+        log::Info("step succeeded",
+                  {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
         e.next_step = static_cast<int>(i) + 1;
         Save(e);
         break;
@@ -615,16 +630,18 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
         e.message = "interrupted";
         return false;
       }
-      bool retry = outcome.status == StepStatus::kRetryable &&
-                   rec.attempts <= sc.step->common().retries;
+      bool retry =
+          outcome.status == StepStatus::kRetryable && rec.attempts <= sc.step->common().retries;
       if (retry) {
         rec.state = "retrying";
         (void)journal_.PutStep(rec);
-        Event(e.id, "step", label + " attempt " + std::to_string(rec.attempts) +
-                                " failed (retrying in " + FormatDuration(backoff) +
-                                "): " + outcome.message);
-        log::Warn("step failed, retrying", {{"execution", e.id}, {"step", label},
-                                             {"attempt", rec.attempts}, {"message", outcome.message}});
+        Event(e.id, "step",
+              label + " attempt " + std::to_string(rec.attempts) + " failed (retrying in " +
+                  FormatDuration(backoff) + "): " + outcome.message);
+        log::Warn("step failed, retrying", {{"execution", e.id},
+                                            {"step", label},
+                                            {"attempt", rec.attempts},
+                                            {"message", outcome.message}});
         if (!SleepUntil(clock_.Now() + backoff)) {
           e.message = "interrupted";
           return false;
@@ -635,9 +652,11 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       rec.state = "failed";
       rec.finished_at = Now();
       (void)journal_.PutStep(rec);
-      Event(e.id, "step", label + " failed after " + std::to_string(rec.attempts) +
-                              " attempt(s): " + outcome.message);
-      log::Error("step failed", {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
+      Event(e.id, "step",
+            label + " failed after " + std::to_string(rec.attempts) +
+                " attempt(s): " + outcome.message);
+      log::Error("step failed",
+                 {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
       if (phase == "main") {
         e.message = label + " failed: " + outcome.message;
         return false;

@@ -4,9 +4,8 @@
 // a distributed backend (etcd) with the same semantics.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -19,7 +18,7 @@ namespace failover {
 
 // Execution states. Terminal: succeeded, failed, refused, suppressed, dry_run.
 namespace exec_state {
-inline constexpr const char* kQueued = "queued";                    // accepted, waiting to run
+inline constexpr const char* kQueued = "queued";                     // accepted, waiting to run
 inline constexpr const char* kPendingApproval = "pending_approval";  // mode approve
 inline constexpr const char* kRunning = "running";
 inline constexpr const char* kSucceeded = "succeeded";

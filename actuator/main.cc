@@ -62,10 +62,13 @@ int main(int argc, char** argv) {
               "Commands:\n"
               "  journal export    print the journal as JSON lines (for audits) and exit");
   flags.String("config.file", &config_file, "Configuration file.");
-  flags.String("web.listen-address", &listen, "Address for the webhook, API, status page and /metrics.");
+  flags.String("web.listen-address", &listen,
+               "Address for the webhook, API, status page and /metrics.");
   flags.Bool("config.check", &check, "Validate the configuration file and exit (0 if valid).");
-  flags.Bool("dry-run", &dry_run, "Force every runbook into dry-run: render and record, change nothing.");
-  flags.String("journal.path", &journal_path, "journal export: the journal file (default: from the config).");
+  flags.Bool("dry-run", &dry_run,
+             "Force every runbook into dry-run: render and record, change nothing.");
+  flags.String("journal.path", &journal_path,
+               "journal export: the journal file (default: from the config).");
   flags.String("log.level", &level, "Only log messages at or above: debug, info, warn, error.");
   flags.String("log.format", &format, "Log line format: logfmt or json.");
   flags.Bool("list-kinds", &list_kinds, "List the step kinds and exit.");
@@ -86,7 +89,8 @@ int main(int argc, char** argv) {
   auto lv = log::ParseLevel(level);
   auto lf = log::ParseFormat(format);
   if (!lv || !lf) {
-    std::fprintf(stderr, "failover_actuator: %s\n", (!lv ? lv.error() : lf.error()).message.c_str());
+    std::fprintf(stderr, "failover_actuator: %s\n",
+                 (!lv ? lv.error() : lf.error()).message.c_str());
     return 2;
   }
   log::Configure(*lv, *lf);
@@ -94,7 +98,8 @@ int main(int argc, char** argv) {
     if (*args == std::vector<std::string>{"journal", "export"}) {
       return ExportJournal(config_file, journal_path);
     }
-    std::fprintf(stderr, "failover_actuator: unknown command \"%s\" (see --help)\n", (*args)[0].c_str());
+    std::fprintf(stderr, "failover_actuator: unknown command \"%s\" (see --help)\n",
+                 (*args)[0].c_str());
     return 2;
   }
   if (list_kinds) {

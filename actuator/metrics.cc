@@ -19,11 +19,13 @@ ActuatorMetrics::ActuatorMetrics() {
                            .Name("failover_actuator_webhook_requests_total")
                            .Help("Webhook requests by HTTP status code answered.")
                            .Register(*registry_);
-  for (int code : {202, 400, 401, 413, 503}) webhook_requests_->Add({{"code", std::to_string(code)}});
+  for (int code : {202, 400, 401, 413, 503})
+    webhook_requests_->Add({{"code", std::to_string(code)}});
   alerts_ = &BuildCounter()
                  .Name("failover_actuator_alerts_total")
-                 .Help("Alerts received, by routing result: matched (an execution was created), "
-                       "unmatched (no runbook), deduplicated (a resend, or within the cooldown).")
+                 .Help(
+                     "Alerts received, by routing result: matched (an execution was created), "
+                     "unmatched (no runbook), deduplicated (a resend, or within the cooldown).")
                  .Register(*registry_);
   for (const char* r : {"matched", "unmatched", "deduplicated"}) alerts_->Add({{"result", r}});
   executions_ = &BuildCounter()
@@ -44,8 +46,9 @@ ActuatorMetrics::ActuatorMetrics() {
                          .Register(*registry_);
   escalations_ = &BuildCounter()
                       .Name("failover_actuator_escalations_total")
-                      .Help("Escalations to PagerDuty when automation stopped or refused, by "
-                            "result: sent, failed, not_configured.")
+                      .Help(
+                          "Escalations to PagerDuty when automation stopped or refused, by "
+                          "result: sent, failed, not_configured.")
                       .Register(*registry_);
   for (const char* r : {"sent", "failed", "not_configured"}) escalations_->Add({{"result", r}});
   brake_ = &BuildGauge()
@@ -76,8 +79,9 @@ ActuatorMetrics::ActuatorMetrics() {
       .Set(1);
   promotion_lag_ = &BuildGauge()
                         .Name("failover_actuator_promotion_lag_seconds")
-                        .Help("Replication lag seen when the database was promoted: the data-loss "
-                              "estimate.")
+                        .Help(
+                            "Replication lag seen when the database was promoted: the data-loss "
+                            "estimate.")
                         .Register(*registry_);
 }
 
@@ -99,8 +103,9 @@ void ActuatorMetrics::SetRunbooks(const std::vector<std::string>& runbooks,
     in_progress_->Add({{"runbook", rb}});
   }
   for (const std::string& k : step_kinds) {
-    step_duration_->Add({{"kind", k}}, prometheus::Histogram::BucketBoundaries{
-                                           0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300});
+    step_duration_->Add({{"kind", k}},
+                        prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                                                5, 10, 30, 60, 120, 300});
   }
   runbooks_ = runbooks;
 }
@@ -108,7 +113,9 @@ void ActuatorMetrics::SetRunbooks(const std::vector<std::string>& runbooks,
 void ActuatorMetrics::WebhookRequest(int code) {
   webhook_requests_->Add({{"code", std::to_string(code)}}).Increment();
 }
-void ActuatorMetrics::Alert(const std::string& result) { alerts_->Add({{"result", result}}).Increment(); }
+void ActuatorMetrics::Alert(const std::string& result) {
+  alerts_->Add({{"result", result}}).Increment();
+}
 void ActuatorMetrics::ExecutionFinished(const std::string& runbook, const std::string& result,
                                         double unix_time) {
   executions_->Add({{"runbook", runbook}, {"result", result}}).Increment();
@@ -117,7 +124,7 @@ void ActuatorMetrics::ExecutionFinished(const std::string& runbook, const std::s
 void ActuatorMetrics::StepDuration(const std::string& kind, double seconds) {
   step_duration_
       ->Add({{"kind", kind}}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1,
-                                                                     2.5, 5, 10, 30, 60, 120, 300})
+                                                                      2.5, 5, 10, 30, 60, 120, 300})
       .Observe(seconds);
 }
 void ActuatorMetrics::InProgress(const std::string& runbook, int delta) {

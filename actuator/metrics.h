@@ -19,7 +19,8 @@ class ActuatorMetrics {
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
   // Creates the per-runbook series (value 0) and removes those of runbooks that are gone.
-  void SetRunbooks(const std::vector<std::string>& runbooks, const std::vector<std::string>& step_kinds);
+  void SetRunbooks(const std::vector<std::string>& runbooks,
+                   const std::vector<std::string>& step_kinds);
 
   void WebhookRequest(int code);
   void Alert(const std::string& result);  // matched | unmatched | deduplicated

@@ -65,7 +65,8 @@ std::string RenderActuatorStatusPage(const ActuatorConfig& config,
       "bold}.brake{padding:.5em;border:2px solid #cf222e}</style></head><body>"
       "<h1>failover_actuator</h1>";
   h += "<p>Version " + std::string(kVersion) + " (revision " + kRevision +
-       "). <a href=\"/metrics\">Metrics</a> · <a href=\"/api/v1/executions\">Executions (JSON)</a></p>";
+       "). <a href=\"/metrics\">Metrics</a> · <a href=\"/api/v1/executions\">Executions "
+       "(JSON)</a></p>";
   if (forced_dry_run) h += "<p class=\"brake\">Started with --dry-run: nothing is changed.</p>";
   h += std::string("<p") + (brake.engaged ? " class=\"brake\"" : "") + ">Brake: " +
        (brake.engaged ? "<b>ENGAGED</b> — automatic executions stop; run by hand through the API"

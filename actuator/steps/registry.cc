@@ -9,10 +9,10 @@
 namespace failover {
 
 void RegisterBuiltinSteps(StepRegistry& registry) {
-  registry.Register({"dns_update", "make a DNS record set hold exactly the given records",
-                     &NewDnsUpdateStep});
-  registry.Register({"dns_ttl", "lower (or set) the TTL of a record set, keeping its records",
-                     &NewDnsTtlStep});
+  registry.Register(
+      {"dns_update", "make a DNS record set hold exactly the given records", &NewDnsUpdateStep});
+  registry.Register(
+      {"dns_ttl", "lower (or set) the TTL of a record set, keeping its records", &NewDnsTtlStep});
   registry.Register({"http", "send an HTTP request and check the status", &NewHttpStep});
   registry.Register({"exec", "run a program (argv, no shell) with a timeout", &NewExecStep});
   registry.Register({"wait", "wait a fixed time", &NewWaitStep});

@@ -63,11 +63,17 @@ class ActuatorProcessTest : public ::testing::Test {
               "    match: {alertname: RegionDown, region: us-east}\n"
               "    cooldown: 30m\n"
               "    steps:\n"
-              "      - exec: {argv: [" + sh + ", -c, 'echo {{labels.region}} >> " + d_ + "/s1.log']}\n"
-              "      - exec: {argv: [" + sh + ", -c, 'echo run >> " + d_ + "/s2.log; while [ ! -f " + d_ +
+              "      - exec: {argv: [" +
+              sh + ", -c, 'echo {{labels.region}} >> " + d_ +
+              "/s1.log']}\n"
+              "      - exec: {argv: [" +
+              sh + ", -c, 'echo run >> " + d_ + "/s2.log; while [ ! -f " + d_ +
               "/gate ]; do sleep 0.02; done'], timeout: 60s}\n"
-              "      - exec: {argv: [" + sh + ", -c, 'echo {{execution_id}} >> " + d_ + "/s3.log']}\n"
-              "      - exec: {argv: [" + sh + ", -c, 'echo done >> " + d_ + "/s4.log']}\n";
+              "      - exec: {argv: [" +
+              sh + ", -c, 'echo {{execution_id}} >> " + d_ +
+              "/s3.log']}\n"
+              "      - exec: {argv: [" +
+              sh + ", -c, 'echo done >> " + d_ + "/s4.log']}\n";
     config_path_ = dir_.Write("actuator.yml", config_);
   }
 
@@ -136,9 +142,12 @@ TEST_F(ActuatorProcessTest, BadRequestsAreRejectedAndRunNothing) {
   EXPECT_TRUE(json::parse(list->body)["executions"].empty()) << "a rejected request left a trace";
   EXPECT_EQ(ReadFile(d_ + "/s1.log"), "");
   auto metrics = Call("GET", "/metrics")->body;
-  EXPECT_NE(metrics.find("failover_actuator_webhook_requests_total{code=\"401\"} 3"), std::string::npos);
-  EXPECT_NE(metrics.find("failover_actuator_webhook_requests_total{code=\"400\"} 3"), std::string::npos);
-  EXPECT_NE(metrics.find("failover_actuator_webhook_requests_total{code=\"413\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("failover_actuator_webhook_requests_total{code=\"401\"} 3"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("failover_actuator_webhook_requests_total{code=\"400\"} 3"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("failover_actuator_webhook_requests_total{code=\"413\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(ActuatorProcessTest, SigkillMidRunbookResumesAndFinishesExactlyOnce) {
@@ -174,9 +183,8 @@ TEST_F(ActuatorProcessTest, SigkillMidRunbookResumesAndFinishesExactlyOnce) {
   EXPECT_EQ(list["executions"].size(), 1u) << "exactly one execution";
 
   // The journal export is an audit trail in JSON lines.
-  auto exported = Subprocess::Run({Binary("failover_actuator"), "journal", "export",
-                                   "--config.file=" + config_path_},
-                                  d_);
+  auto exported = Subprocess::Run(
+      {Binary("failover_actuator"), "journal", "export", "--config.file=" + config_path_}, d_);
   EXPECT_EQ(exported.status, 0) << exported.err;
   int lines = 0;
   std::istringstream in(exported.out);
@@ -207,22 +215,25 @@ TEST_F(ActuatorProcessTest, ManualRunDryRunAndSecretsStayOut) {
   std::string id = json::parse(run->body)["id"];
   ASSERT_TRUE(WaitFor([&] { return Execution(id)["state"] == "succeeded"; }));
   EXPECT_EQ(Call("POST", "/api/v1/runbooks/nope/run", "{}", Bearer(kAdminToken))->status, 404);
-  EXPECT_EQ(Call("POST", "/api/v1/runbooks/failover-us-east/run", "[]", Bearer(kAdminToken))->status, 400);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/runbooks/failover-us-east/run", "[]", Bearer(kAdminToken))->status,
+      400);
 
   // Nothing the operator can see contains a secret.
-  std::vector<std::string> outputs = {Call("GET", "/")->body, Call("GET", "/metrics")->body,
-                                      Call("GET", "/api/v1/executions", "", Bearer(kAdminToken))->body,
-                                      Execution(id).dump()};
+  std::vector<std::string> outputs = {
+      Call("GET", "/")->body, Call("GET", "/metrics")->body,
+      Call("GET", "/api/v1/executions", "", Bearer(kAdminToken))->body, Execution(id).dump()};
   p->Signal(SIGTERM);
   p->Wait();
   outputs.push_back(p->Stderr());
-  outputs.push_back(Subprocess::Run({Binary("failover_actuator"), "journal", "export",
-                                     "--config.file=" + config_path_},
-                                    d_)
-                        .out);
+  outputs.push_back(
+      Subprocess::Run(
+          {Binary("failover_actuator"), "journal", "export", "--config.file=" + config_path_}, d_)
+          .out);
   for (const std::string& out : outputs) {
     for (const char* secret : {kWebhookToken, kAdminToken, testing::FakePagerDuty::kRoutingKey}) {
-      EXPECT_EQ(out.find(secret), std::string::npos) << "secret leaked into: " << out.substr(0, 300);
+      EXPECT_EQ(out.find(secret), std::string::npos)
+          << "secret leaked into: " << out.substr(0, 300);
     }
   }
 }

@@ -44,7 +44,8 @@ class RecordStep : public Step {
     int& left = g_recorder->fail_remaining[name_];
     if (left > 0) {
       --left;
-      return retryable_ ? StepOutcome::Retry(name_ + " flaked") : StepOutcome::Fail(name_ + " broke");
+      return retryable_ ? StepOutcome::Retry(name_ + " flaked")
+                        : StepOutcome::Fail(name_ + " broke");
     }
     return StepOutcome::Ok(name_ + " done");
   }
@@ -80,18 +81,23 @@ class FakePrometheus {
   FakePrometheus() {
     HttpServerOptions o;
     o.listen_address = "127.0.0.1:0";
-    auto started = HttpServer::Start(
-        o, {{"GET", "/api/v1/query", false, [this](const HttpServerRequest& r) {
-               std::lock_guard<std::mutex> l(mu_);
-               queries_.push_back(r.QueryParam("query"));
-               return HttpServerResponse::Json(status_, answer_);
-             }}});
+    auto started =
+        HttpServer::Start(o, {{"GET", "/api/v1/query", false, [this](const HttpServerRequest& r) {
+                                 std::lock_guard<std::mutex> l(mu_);
+                                 queries_.push_back(r.QueryParam("query"));
+                                 return HttpServerResponse::Json(status_, answer_);
+                               }}});
     server_ = std::move(*started);
     port_ = server_->port();
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  void AnswerTrue() { Set(200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"region":"eu-west"},"value":[1,"1"]}]}})"); }
-  void AnswerEmpty() { Set(200, R"({"status":"success","data":{"resultType":"vector","result":[]}})"); }
+  void AnswerTrue() {
+    Set(200,
+        R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"region":"eu-west"},"value":[1,"1"]}]}})");
+  }
+  void AnswerEmpty() {
+    Set(200, R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+  }
   void Set(int status, std::string body) {
     std::lock_guard<std::mutex> l(mu_);
     status_ = status;
@@ -147,7 +153,8 @@ class EngineTest : public ::testing::Test {
     }
   }
 
-  static Alert MakeAlert(const std::string& region, const std::string& starts = "2026-11-21T22:40:00Z",
+  static Alert MakeAlert(const std::string& region,
+                         const std::string& starts = "2026-11-21T22:40:00Z",
                          const std::string& status = "firing") {
     Alert a;
     a.status = status;
@@ -271,8 +278,9 @@ TEST_F(EngineTest, FalseGuardRefusesAndPagesWithTheValuesSeen) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].body["event_action"], "trigger");
   EXPECT_EQ(events[0].body["dedup_key"], "failover/" + e.id);
-  EXPECT_NE(events[0].body["payload"]["summary"].get<std::string>().find("DR region must be healthy"),
-            std::string::npos);
+  EXPECT_NE(
+      events[0].body["payload"]["summary"].get<std::string>().find("DR region must be healthy"),
+      std::string::npos);
 }
 
 TEST_F(EngineTest, UnreachablePrometheusFailsSafe) {

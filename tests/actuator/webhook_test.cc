@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "actuator/alert.h"
@@ -9,7 +10,8 @@ namespace {
 using nlohmann::json;
 
 json Sample() {
-  return json::parse(R"({"version":"4","groupKey":"{}:{alertname=\"RegionDown\"}","truncatedAlerts":0,
+  return json::parse(
+      R"({"version":"4","groupKey":"{}:{alertname=\"RegionDown\"}","truncatedAlerts":0,
  "status":"firing","receiver":"failover","groupLabels":{"alertname":"RegionDown"},
  "commonLabels":{"alertname":"RegionDown","region":"us-east"},"commonAnnotations":{},
  "externalURL":"http://127.0.0.1:9093","alerts":[{"status":"firing",
