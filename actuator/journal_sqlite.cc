@@ -837,7 +837,9 @@ Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
-    return Error{ErrorCode::kUnavailable, prefix + "cannot open: " + msg, IsRetryableCode(rc)};
+    bool retryable = IsRetryableCode(rc);
+    return Error{retryable ? ErrorCode::kUnavailable : ErrorCode::kInternal,
+                 prefix + "cannot open: " + msg, retryable};
   }
   if (sqlite3_db_readonly(db, "main") == 1) {
     sqlite3_close_v2(db);

@@ -1,4 +1,5 @@
 // failover_actuator: wiring only. See docs/actuator.md.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -49,6 +50,9 @@ int ExportJournal(const std::string& config_file, const std::string& journal_fla
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc gives every thread that allocates its own arena; the HTTP server's worker
+  // threads would each keep one holding a /metrics page. Two arenas are plenty here.
+  mallopt(M_ARENA_MAX, 2);
   std::string config_file = "actuator.yml";
   std::string listen = ":9808";
   std::string level = "info";

@@ -41,26 +41,27 @@ Status ValidateHttpUrl(const std::string& url) {
   return {};
 }
 
-Status ApplyUrlAndTls(CURL* h, const std::string& url, const TlsClientOptions& tls,
-                      CurlTlsState& state) {
+Status PrepareUrlAndTls(const std::string& url, const TlsClientOptions& tls, CurlTlsState& state) {
   state.url = url;
-  if (!tls.server_name.empty()) {
-    auto parts = SplitUrl(url);
-    if (!parts) return parts.error();
-    CURLU* u = curl_url();
-    curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
-    curl_url_set(u, CURLUPART_HOST, tls.server_name.c_str(), 0);
-    char* rewritten = nullptr;
-    curl_url_get(u, CURLUPART_URL, &rewritten, 0);
-    state.url = rewritten;
-    curl_free(rewritten);
-    curl_url_cleanup(u);
-    std::string host = parts->host;
-    std::string entry = tls.server_name + ":" + parts->port + ":" + host + ":" + parts->port;
-    state.connect_to = curl_slist_append(state.connect_to, entry.c_str());
-    curl_easy_setopt(h, CURLOPT_CONNECT_TO, state.connect_to);
-  }
+  if (tls.server_name.empty()) return {};
+  auto parts = SplitUrl(url);
+  if (!parts) return parts.error();
+  CURLU* u = curl_url();
+  curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
+  curl_url_set(u, CURLUPART_HOST, tls.server_name.c_str(), 0);
+  char* rewritten = nullptr;
+  curl_url_get(u, CURLUPART_URL, &rewritten, 0);
+  state.url = rewritten;
+  curl_free(rewritten);
+  curl_url_cleanup(u);
+  std::string entry = tls.server_name + ":" + parts->port + ":" + parts->host + ":" + parts->port;
+  state.connect_to = curl_slist_append(state.connect_to, entry.c_str());
+  return {};
+}
+
+void SetUrlAndTlsOptions(CURL* h, const TlsClientOptions& tls, const CurlTlsState& state) {
   curl_easy_setopt(h, CURLOPT_URL, state.url.c_str());
+  if (state.connect_to != nullptr) curl_easy_setopt(h, CURLOPT_CONNECT_TO, state.connect_to);
   if (!tls.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, tls.ca_file.c_str());
   if (!tls.cert_file.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, tls.cert_file.c_str());
   if (!tls.key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, tls.key_file.c_str());
@@ -68,6 +69,12 @@ Status ApplyUrlAndTls(CURL* h, const std::string& url, const TlsClientOptions& t
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+}
+
+Status ApplyUrlAndTls(CURL* h, const std::string& url, const TlsClientOptions& tls,
+                      CurlTlsState& state) {
+  if (auto s = PrepareUrlAndTls(url, tls, state); !s) return s;
+  SetUrlAndTlsOptions(h, tls, state);
   return {};
 }
 

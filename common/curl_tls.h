@@ -26,6 +26,11 @@ struct CurlTlsState {
 Status ApplyUrlAndTls(CURL* h, const std::string& url, const TlsClientOptions& tls,
                       CurlTlsState& state);
 
+// The two halves of ApplyUrlAndTls, for handles configured again for every transfer:
+// PrepareUrlAndTls computes `state` once; SetUrlAndTlsOptions applies it to a handle.
+Status PrepareUrlAndTls(const std::string& url, const TlsClientOptions& tls, CurlTlsState& state);
+void SetUrlAndTlsOptions(CURL* h, const TlsClientOptions& tls, const CurlTlsState& state);
+
 // Validates an http(s) URL with libcurl's own parser; returns a reason on failure.
 Status ValidateHttpUrl(const std::string& url);
 

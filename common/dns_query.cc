@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstring>
 #include <mutex>
+#include <random>
 
 namespace failover {
 namespace {
@@ -299,7 +300,11 @@ Result<DnsAnswer> QueryDns(const std::string& server, const std::string& name,
 
   unsigned char* qbuf = nullptr;
   int qlen = 0;
-  rc = ares_create_query(name.c_str(), 1 /* IN */, qtype, 0, /*rd=*/0, &qbuf, &qlen, 0);
+  // A random query ID: c-ares keeps the one in the packet, and a fixed ID would make an
+  // off-path forged answer easy to land.
+  thread_local std::mt19937 rng{std::random_device{}()};
+  auto id = static_cast<unsigned short>(rng() & 0xffff);
+  rc = ares_create_query(name.c_str(), 1 /* IN */, qtype, id, /*rd=*/0, &qbuf, &qlen, 0);
   if (rc != ARES_SUCCESS) {
     return Error::Invalid("cannot build a DNS query for \"" + name + "\": " + ares_strerror(rc));
   }

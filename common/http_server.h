@@ -49,6 +49,9 @@ struct HttpServerOptions {
   int num_threads = 8;
   size_t max_body_bytes = 1 << 20;
   int request_timeout_ms = 10000;
+  // Keep-alive pins a worker thread to a client for as long as it keeps sending; servers
+  // that must stay fair to many clients (the actuator's webhook) turn it off.
+  bool keep_alive = true;
 };
 
 class HttpServer {

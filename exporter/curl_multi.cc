@@ -16,8 +16,26 @@ CurlMulti::~CurlMulti() {
     curl_multi_remove_handle(multi_, easy);
     curl_easy_cleanup(easy);
   }
+  for (CURL* h : free_) curl_easy_cleanup(h);
   if (timer_ != 0) loop_.CancelTimer(timer_);
   curl_multi_cleanup(multi_);
+}
+
+CURL* CurlMulti::Acquire() {
+  if (free_.empty()) return curl_easy_init();
+  CURL* h = free_.back();
+  free_.pop_back();
+  return h;
+}
+
+void CurlMulti::Release(CURL* easy) {
+  constexpr size_t kMaxFree = 256;
+  if (free_.size() >= kMaxFree) {
+    curl_easy_cleanup(easy);
+    return;
+  }
+  curl_easy_reset(easy);
+  free_.push_back(easy);
 }
 
 void CurlMulti::Add(CURL* easy, Done done) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <unordered_map>
+#include <vector>
 
 #include "exporter/event_loop.h"
 
@@ -21,9 +22,17 @@ class CurlMulti {
   CurlMulti& operator=(const CurlMulti&) = delete;
 
   // Starts the transfer. `done` runs on the loop thread once the transfer is over and the
-  // handle has been removed from the multi; the caller then owns (and cleans up) `easy`.
+  // handle has been removed from the multi; the caller then owns `easy` (and gives it back
+  // with Release).
   void Add(CURL* easy, Done done);
   size_t active() const { return done_.size(); }
+
+  // A handle with default options, reused from earlier transfers when one is free: a
+  // probe run costs a few setopt calls instead of allocating (and freeing) a handle, and
+  // memory follows the number of concurrent runs, not the number of probes.
+  CURL* Acquire();
+  // Resets `easy` and keeps it for the next Acquire (up to a bound; the rest are freed).
+  void Release(CURL* easy);
 
  private:
   static int OnSocket(CURL* easy, curl_socket_t s, int what, void* self, void* socketp);
@@ -35,6 +44,7 @@ class CurlMulti {
   CURLM* multi_;
   EventLoop::TimerId timer_ = 0;
   std::unordered_map<CURL*, Done> done_;
+  std::vector<CURL*> free_;
 };
 
 }  // namespace failover

@@ -1,4 +1,5 @@
 // failover_exporter: wiring only. See docs/exporter.md.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -15,6 +16,9 @@
 using namespace failover;
 
 int main(int argc, char** argv) {
+  // glibc gives every thread that allocates its own arena; the HTTP server's worker
+  // threads would each keep one holding a /metrics page. Two arenas are plenty here.
+  mallopt(M_ARENA_MAX, 2);
   std::string config_file = "exporter.yml";
   std::string listen = ":9807";
   std::string level = "info";

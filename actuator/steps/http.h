@@ -1,4 +1,11 @@
-// http: an HTTP request whose status is checked (templates in url, headers, body).
+// http: one HTTP request whose status is checked.
+//   http: {method: POST, url: "http://127.0.0.1:9000/flush?region={{labels.region}}",
+//          headers: {X-Runbook: "{{runbook}}"}, body: "...", expect_status: [200, 204],
+//          bearer_token_file: /etc/failover/flush.token, timeout: 10s, retries: 3}
+// url, header values and body are templates (parsed at load, rendered at run). Status not
+// in expect_status (default: any 2xx): 5xx and 429 are retryable, anything else failed;
+// transport errors (refused, timeout) are retryable. Authorization-like headers, the bearer
+// token and URL passwords are redacted in Render() and never appear in messages.
 #pragma once
 
 #include <memory>

@@ -4,11 +4,10 @@
 // Alertmanager's duplicate sends and resuming after a crash harmless.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "actuator/template.h"
@@ -49,15 +48,15 @@ struct StepContext {
   Clock* clock = nullptr;
   MonoTime deadline;  // the step's own timeout, from its start
   HttpClient* http = nullptr;
-  PromClient* prometheus = nullptr;         // null when no prometheus is configured
-  PagerDutyClient* pagerduty = nullptr;     // null when no pagerduty is configured
+  PromClient* prometheus = nullptr;                        // null when no prometheus is configured
+  PagerDutyClient* pagerduty = nullptr;                    // null when no pagerduty is configured
   std::function<bool()> cancelled = [] { return false; };  // shutdown requested
 };
 
 // Settings every step has; parsed from the step's own block.
 struct StepCommon {
   Duration timeout = std::chrono::seconds(60);
-  int retries = 2;  // additional attempts after a retryable failure
+  int retries = 2;                             // additional attempts after a retryable failure
   Duration backoff = std::chrono::seconds(1);  // first delay; doubles each retry
 };
 

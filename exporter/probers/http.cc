@@ -43,43 +43,47 @@ struct HttpSpec {
 class HttpProber final : public Prober, public std::enable_shared_from_this<HttpProber> {
  public:
   explicit HttpProber(HttpSpec spec) : spec_(std::move(spec)) {}
-  ~HttpProber() override {
-    if (template_ != nullptr) curl_easy_cleanup(template_);
-    curl_slist_free_all(static_headers_);
-  }
+  ~HttpProber() override { curl_slist_free_all(static_headers_); }
 
+  // Validates what libcurl will be given; runs once, at config load.
   Status Init() {
-    template_ = curl_easy_init();
-    if (template_ == nullptr) return Error::Internal("curl_easy_init failed");
-    SetCommonCurlOptions(template_);
-    if (auto s = ApplyUrlAndTls(template_, spec_.url, spec_.tls, tls_state_); !s) return s;
-    curl_easy_setopt(template_, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(template_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(template_, CURLOPT_FOLLOWLOCATION, spec_.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(template_, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(template_, CURLOPT_CERTINFO, 1L);
-    curl_easy_setopt(template_, CURLOPT_USERAGENT, "failover_exporter");
-    curl_easy_setopt(template_, CURLOPT_ACCEPT_ENCODING, "");
-    if (spec_.method == "HEAD") {
-      curl_easy_setopt(template_, CURLOPT_NOBODY, 1L);
-    } else if (spec_.method != "GET") {
-      curl_easy_setopt(template_, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
-    }
-    if (!spec_.body.empty()) {
-      curl_easy_setopt(template_, CURLOPT_POSTFIELDS, spec_.body.c_str());
-      curl_easy_setopt(template_, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(spec_.body.size()));
-      if (spec_.method == "GET") curl_easy_setopt(template_, CURLOPT_CUSTOMREQUEST, "GET");
-    }
+    if (auto s = PrepareUrlAndTls(spec_.url, spec_.tls, tls_state_); !s) return s;
     for (const auto& [k, v] : spec_.headers) {
       static_headers_ = curl_slist_append(static_headers_, (k + ": " + v).c_str());
     }
-    curl_easy_setopt(template_, CURLOPT_HTTPHEADER, static_headers_);
-    if (spec_.basic_password) {
-      curl_easy_setopt(template_, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(template_, CURLOPT_USERNAME, spec_.basic_user.c_str());
-    }
     return {};
+  }
+
+  // Sets this probe's options on a (reset) handle: a handful of setopt calls per run.
+  void Configure(CURL* h) const {
+    SetCommonCurlOptions(h);
+    SetUrlAndTlsOptions(h, spec_.tls, tls_state_);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, spec_.follow_redirects ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "failover_exporter");
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    if (spec_.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (spec_.method == "POST") {
+      // A plain POST (not CUSTOMREQUEST), so a followed 301/302/303 becomes a GET the
+      // way browsers and clients do, instead of a POST without its body.
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+    } else if (spec_.method != "GET") {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
+    }
+    if (!spec_.body.empty() || spec_.method == "POST") {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, spec_.body.c_str());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(spec_.body.size()));
+      if (spec_.method == "GET") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "GET");
+    }
+    if (static_headers_ != nullptr) curl_easy_setopt(h, CURLOPT_HTTPHEADER, static_headers_);
+    if (spec_.basic_password) {
+      curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      curl_easy_setopt(h, CURLOPT_USERNAME, spec_.basic_user.c_str());
+    }
   }
 
   void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override;
@@ -111,7 +115,6 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
   ProbeResult Finish(CURL* h, CURLcode rc, Run& run) const;
 
   HttpSpec spec_;
-  CURL* template_ = nullptr;
   curl_slist* static_headers_ = nullptr;
   CurlTlsState tls_state_;
 };
@@ -120,7 +123,8 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
   auto run = std::make_shared<Run>();
   run->prober = shared_from_this();
   run->done = std::move(done);
-  CURL* h = curl_easy_duphandle(template_);
+  CURL* h = env.curl->Acquire();
+  Configure(h);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpProber::OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, run.get());
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, run->errbuf);
@@ -130,7 +134,7 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
     if (spec_.bearer_token) {
       auto token = spec_.bearer_token->Resolve();
       if (!token) {
-        curl_easy_cleanup(h);
+        env.curl->Release(h);
         run->done(ProbeResult::Failure("error", "bearer token: " + token.error().message));
         return;
       }
@@ -144,16 +148,17 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
     if (spec_.basic_password) {
       auto pw = spec_.basic_password->Resolve();
       if (!pw) {
-        curl_easy_cleanup(h);
+        env.curl->Release(h);
         run->done(ProbeResult::Failure("error", "basic auth password: " + pw.error().message));
         return;
       }
       curl_easy_setopt(h, CURLOPT_PASSWORD, pw->c_str());  // libcurl copies it
     }
   }
-  env.curl->Add(h, [run](CURL* easy, CURLcode rc) {
+  CurlMulti* curl = env.curl;
+  curl->Add(h, [run, curl](CURL* easy, CURLcode rc) {
     ProbeResult result = run->prober->Finish(easy, rc, *run);
-    curl_easy_cleanup(easy);
+    curl->Release(easy);
     ProbeDone done = std::move(run->done);
     done(std::move(result));
   });

@@ -13,19 +13,14 @@ class TcpProber final : public Prober, public std::enable_shared_from_this<TcpPr
  public:
   TcpProber(std::string url, bool tls, TlsClientOptions tls_opts, Duration timeout)
       : url_(std::move(url)), tls_(tls), tls_opts_(std::move(tls_opts)), timeout_(timeout) {}
-  ~TcpProber() override {
-    if (template_ != nullptr) curl_easy_cleanup(template_);
-  }
+  Status Init() { return PrepareUrlAndTls(url_, tls_opts_, tls_state_); }
 
-  Status Init() {
-    template_ = curl_easy_init();
-    if (template_ == nullptr) return Error::Internal("curl_easy_init failed");
-    SetCommonCurlOptions(template_);
-    if (auto s = ApplyUrlAndTls(template_, url_, tls_opts_, tls_state_); !s) return s;
+  void Configure(CURL* h) const {
+    SetCommonCurlOptions(h);
+    SetUrlAndTlsOptions(h, tls_opts_, tls_state_);
     // Connect (and handshake for https://) only; nothing is sent.
-    curl_easy_setopt(template_, CURLOPT_CONNECT_ONLY, 1L);
-    if (tls_) curl_easy_setopt(template_, CURLOPT_CERTINFO, 1L);
-    return {};
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    if (tls_) curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
   }
 
   void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override {
@@ -37,10 +32,12 @@ class TcpProber final : public Prober, public std::enable_shared_from_this<TcpPr
     auto run = std::make_shared<Run>();
     run->prober = shared_from_this();
     run->done = std::move(done);
-    CURL* h = curl_easy_duphandle(template_);
+    CURL* h = env.curl->Acquire();
+    Configure(h);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, run->errbuf);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, MillisUntil(deadline));
-    env.curl->Add(h, [run](CURL* easy, CURLcode rc) {
+    CurlMulti* curl = env.curl;
+    curl->Add(h, [run, curl](CURL* easy, CURLcode rc) {
       ProbeResult result;
       if (rc == CURLE_OK) {
         result.success = true;
@@ -52,7 +49,7 @@ class TcpProber final : public Prober, public std::enable_shared_from_this<TcpPr
           result.samples.push_back({&kTlsExpiryMetric, {}, *expiry});
         }
       }
-      curl_easy_cleanup(easy);
+      curl->Release(easy);
       ProbeDone done = std::move(run->done);
       done(std::move(result));
     });
@@ -63,7 +60,6 @@ class TcpProber final : public Prober, public std::enable_shared_from_this<TcpPr
   bool tls_;
   TlsClientOptions tls_opts_;
   Duration timeout_;
-  CURL* template_ = nullptr;
   CurlTlsState tls_state_;
 };
 
