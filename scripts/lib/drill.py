@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""The failover drill behind scripts/demo: injects the failure, watches every stage from
+the exporter's probes to the authoritative DNS answer, prints the timeline, then fails back
+through the actuator's API. Standard library only; every wait is bounded."""
+import json
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+env = os.environ
+WORK, EXPORTER, ACTUATOR, TOKEN = env["DEMO_WORK"], env["DEMO_EXPORTER"], env["DEMO_ACTUATOR"], env["DEMO_TOKEN"]
+PROM, PDNS_DNS = env["PROMETHEUS_URL"], env["PDNS_DNS_ADDR"]
+US, EU = env["REGION_US_EAST_ADDR"], env["REGION_EU_WEST_ADDR"]
+
+
+def get(url, token=None, data=None):
+    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.read().decode()
+
+
+def dns_a(server, name="www.example.test"):
+    """One A query straight to the authoritative server (no resolver, no cache)."""
+    host, port = server.rsplit(":", 1)
+    qid = int.from_bytes(os.urandom(2), "big")
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
+    q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    try:
+        s.sendto(q, (host, int(port)))
+        resp = s.recv(2048)
+    except OSError:
+        return []
+    finally:
+        s.close()
+    an = struct.unpack(">H", resp[6:8])[0]
+    pos = 12
+    while resp[pos] != 0:
+        pos += resp[pos] + 1
+    pos += 5
+    out = []
+    for _ in range(an):
+        if resp[pos] & 0xC0 == 0xC0:
+            pos += 2
+        else:
+            while resp[pos] != 0:
+                pos += resp[pos] + 1
+            pos += 1
+        rtype, _, _, rdlen = struct.unpack(">HHIH", resp[pos:pos + 10])
+        pos += 10
+        if rtype == 1 and rdlen == 4:
+            out.append(".".join(str(b) for b in resp[pos:pos + 4]))
+        pos += rdlen
+    return sorted(out)
+
+
+def metric(text, name, **labels):
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def wait(what, cond, limit=120):
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            if cond():
+                return True
+        except Exception:
+            pass
+        time.sleep(0.05)
+    print(f"drill: gave up waiting for: {what}", file=sys.stderr)
+    return False
+
+
+def executions():
+    return json.loads(get(ACTUATOR + "/api/v1/executions", TOKEN))["executions"]
+
+
+def main():
+    # Ready: both regions healthy as Prometheus sees them, DNS on us-east.
+    ok = wait("both regions healthy in Prometheus", lambda: len(json.loads(get(
+        PROM + "/api/v1/query?query=" + urllib.parse.quote("failover_probe_success{kind=\"http\"} == 1")))["data"]["result"]) == 2)
+    ok = ok and wait("www.example.test on us-east", lambda: dns_a(PDNS_DNS) == [US])
+    if not ok:
+        return 1
+    print(f"drill: ready — www.example.test A {dns_a(PDNS_DNS)[0]} (us-east), both regions healthy")
+
+    t0 = time.time()
+    timeline = [(0.0, "failure injected: us-east answers 503 (scripts/stack region-down us-east)")]
+    subprocess.run(["scripts/stack", "region-down", US], check=True, stdout=subprocess.DEVNULL)
+    seen = set()
+
+    def mark(key, text):
+        if key not in seen:
+            seen.add(key)
+            timeline.append((time.time() - t0, text))
+            print(f"  +{time.time() - t0:6.2f}s  {text}", flush=True)
+
+    print(f"  +  0.00s  {timeline[0][1]}")
+    steps_seen = 0
+    end = t0 + 120
+    while time.time() < end:
+        try:
+            m = get(EXPORTER + "/metrics")
+            if metric(m, "failover_probe_success", probe="us-east-web") == 0:
+                mark("probe", "first failed probe: us-east-web (" + (re.search(
+                    r'failover_probe_failure_info\{probe="us-east-web"[^}]*reason="([^"]+)"', m) or [None, "?"])[1] + ")")
+            alerts = json.loads(get(PROM + "/api/v1/alerts"))["data"]["alerts"]
+            for a in alerts:
+                if a["labels"].get("alertname") == "RegionDown" and a["labels"].get("region") == "us-east":
+                    mark("pending", "RegionDown{region=us-east} pending in Prometheus")
+                    if a["state"] == "firing":
+                        mark("firing", "RegionDown{region=us-east} firing, sent to Alertmanager")
+            ex = [e for e in executions() if e["runbook"] == "failover-us-east"]
+            if ex:
+                e = json.loads(get(ACTUATOR + "/api/v1/executions/" + ex[0]["id"], TOKEN))
+                mark("webhook", f"webhook received by the actuator: execution {e['id']}")
+                for ev in e["events"]:
+                    if ev["kind"] == "guard":
+                        mark("guard", "guard evaluated: " + ev["message"])
+                done = [s for s in e["steps"] if s["state"] in ("ok", "failed")]
+                for s in done[steps_seen:]:
+                    mark(f"step{s['index']}", f"step {s['index'] + 1} ({s['kind']}) {s['state']}: {s['message']}")
+                steps_seen = len(done)
+                if e["state"] in ("succeeded", "failed", "refused"):
+                    mark("finished", f"execution {e['state']}")
+            if dns_a(PDNS_DNS) == [EU]:
+                mark("dns", f"authoritative DNS answers {EU} (eu-west)")
+            if metric(m, "failover_dns_record_target", probe="www-dns", target=EU) == 1:
+                mark("exporter-dns", "the exporter's DNS probe sees the new target")
+        except Exception as exc:  # a server still starting: keep polling
+            last = exc  # noqa: F841
+        if {"dns", "finished", "exporter-dns"} <= seen:
+            break
+        time.sleep(0.05)
+
+    switched = next((t for t, text in timeline if "authoritative DNS answers" in text), None)
+    print()
+    if switched is None:
+        print("drill: FAILED — the DNS answer did not switch within 120 s", file=sys.stderr)
+        print(open(os.path.join(WORK, "actuator.log")).read()[-3000:], file=sys.stderr)
+        return 1
+    first_fail = next((t for t, text in timeline if text.startswith("first failed probe")), 0.0)
+    print(f"drill: detection-to-switch {switched:.2f}s from the injected failure "
+          f"({switched - first_fail:.2f}s from the first failed probe)")
+    runs = [e for e in executions() if e["runbook"] == "failover-us-east"]
+    print(f"drill: executions of failover-us-east: {len(runs)} ({', '.join(e['state'] for e in runs)})")
+    pd = [json.loads(l) for l in open(os.path.join(WORK, "pagerduty.log")) if l.startswith("{")]
+    for ev in pd:
+        print(f"drill: PagerDuty got {ev['event_action']} ({ev['payload']['severity']}): {ev['payload']['summary']}")
+    # What the e2e test holds the drill to.
+    failures = []
+    if dns_a(PDNS_DNS) != [EU]:
+        failures.append(f"DNS answers {dns_a(PDNS_DNS)}, not the DR address {EU}")
+    if len(runs) != 1 or runs[0]["state"] != "succeeded":
+        failures.append(f"expected exactly one succeeded execution, got {[e['state'] for e in runs]}")
+    if not any(ev["payload"]["severity"] == "info" and ev["event_action"] == "trigger" for ev in pd):
+        failures.append("PagerDuty did not get the info event")
+    for f in failures:
+        print("drill: FAILED — " + f, file=sys.stderr)
+    if failures:
+        return 1
+
+    # Manual failback: the region recovers, a human runs the failback runbook.
+    print("\ndrill: failback — us-east recovers, an operator runs failback-us-east through the API")
+    subprocess.run(["scripts/stack", "region-up", US], check=True, stdout=subprocess.DEVNULL)
+    wait("us-east healthy again", lambda: metric(get(EXPORTER + "/metrics"), "failover_probe_success", probe="us-east-web") == 1)
+    tf = time.time()
+    run = json.loads(get(ACTUATOR + "/api/v1/runbooks/failback-us-east/run", TOKEN, b'{"labels":{"region":"us-east"}}'))
+    if not wait("DNS back on us-east", lambda: dns_a(PDNS_DNS) == [US], 60):
+        return 1
+    print(f"drill: execution {run['id']}: www.example.test A {US} again after {time.time() - tf:.2f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
