@@ -438,3 +438,57 @@ TEST_F(EngineTest, RestartResumesAnInterruptedExecutionAtItsStep) {
 
 }  // namespace
 }  // namespace failover
+
+namespace failover {
+namespace {
+
+// A journal whose writes fail the way a full or read-only disk makes SQLite fail.
+class FailingJournal : public Journal {
+ public:
+  explicit FailingJournal(Journal& real) : real_(real) {}
+  Result<std::vector<bool>> Accept(const WebhookRecord&,
+                                   const std::vector<ExecutionRecord>&) override {
+    return Error{ErrorCode::kUnavailable, "journal: database or disk is full", true};
+  }
+  Status Insert(const ExecutionRecord& e) override { return real_.Insert(e); }
+  Status Update(const ExecutionRecord& e) override { return real_.Update(e); }
+  Status PutStep(const StepRecord& s) override { return real_.PutStep(s); }
+  Status AddEvent(const EventRecord& e) override { return real_.AddEvent(e); }
+  Result<std::optional<ExecutionRecord>> Get(const std::string& id) override {
+    return real_.Get(id);
+  }
+  Result<std::vector<StepRecord>> Steps(const std::string& id) override { return real_.Steps(id); }
+  Result<std::vector<EventRecord>> Events(const std::string& id) override {
+    return real_.Events(id);
+  }
+  Result<std::vector<ExecutionRecord>> List(const ExecutionQuery& q) override {
+    return real_.List(q);
+  }
+  Status ExportJsonLines(std::ostream& out) override { return real_.ExportJsonLines(out); }
+
+ private:
+  Journal& real_;
+};
+
+TEST_F(EngineTest, UnwritableJournalRefusesTheWebhookSoAlertmanagerRetries) {
+  Load(kRunbook);
+  engine_->Stop();
+  FailingJournal failing(*journal_);
+  Engine engine(failing, clock_, http_, metrics_, {});
+  engine.SetConfig(engine_->config());
+  ASSERT_TRUE(engine.Start());
+  AlertGroup g;
+  g.version = "4";
+  g.status = "firing";
+  g.alerts = {MakeAlert("us-east")};
+  auto r = engine.HandleWebhook(g, "{}");
+  ASSERT_FALSE(r) << "accepted without a durable record";
+  EXPECT_TRUE(r.error().retryable) << "the webhook answers 503 on retryable journal errors";
+  EXPECT_TRUE(engine.WaitIdle(std::chrono::seconds(10)));
+  EXPECT_TRUE(recorder_.Runs().empty()) << "something ran that was never journaled";
+  EXPECT_TRUE(All().empty());
+  engine.Stop();
+}
+
+}  // namespace
+}  // namespace failover
