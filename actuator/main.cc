@@ -12,6 +12,7 @@
 #include "common/flags.h"
 #include "common/http_client.h"
 #include "common/log.h"
+#include "common/signals.h"
 
 using namespace failover;
 
@@ -133,13 +134,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals = BlockDaemonSignals();  // before any thread starts
 
   log::Info("starting failover_actuator", {{"version", kVersion}, {"revision", kRevision}});
   Actuator actuator({config_file, listen, dry_run}, SystemClock::Get(), http);
@@ -147,16 +142,8 @@ int main(int argc, char** argv) {
     log::Error("cannot start", {{"err", s.error().message}});
     return 1;
   }
-  for (;;) {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGHUP) {
-      (void)actuator.Reload();
-      continue;
-    }
-    log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-    break;
-  }
+  // SIGHUP reloads; Reload() logs and sets the reload metric itself.
+  WaitForShutdown(signals, [&] { (void)actuator.Reload(); });
   actuator.Stop();
   return 0;
 }

@@ -3,32 +3,10 @@
 #include <ctime>
 
 #include "common/build_info.h"
+#include "common/html.h"
 
 namespace failover {
 namespace {
-
-std::string Esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string Time(double t) {
   if (t <= 0) return "-";
@@ -41,10 +19,11 @@ std::string Time(double t) {
 }
 
 std::string Row(const ExecutionRecord& e) {
-  return "<tr><td><a href=\"/api/v1/executions/" + Esc(e.id) + "\">" + Esc(e.id) + "</a></td><td>" +
-         Esc(e.runbook) + "</td><td class=\"" + Esc(e.state) + "\">" + Esc(e.state) + "</td><td>" +
-         Esc(e.mode) + "</td><td>" + Esc(e.trigger) + "</td><td>" + Time(e.created_at) +
-         "</td><td>" + Esc(e.message) + "</td></tr>";
+  return "<tr><td><a href=\"/api/v1/executions/" + HtmlEscape(e.id) + "\">" + HtmlEscape(e.id) +
+         "</a></td><td>" + HtmlEscape(e.runbook) + "</td><td class=\"" + HtmlEscape(e.state) +
+         "\">" + HtmlEscape(e.state) + "</td><td>" + HtmlEscape(e.mode) + "</td><td>" +
+         HtmlEscape(e.trigger) + "</td><td>" + Time(e.created_at) + "</td><td>" +
+         HtmlEscape(e.message) + "</td></tr>";
 }
 
 const char* kHeader =
@@ -92,14 +71,15 @@ std::string RenderActuatorStatusPage(const ActuatorConfig& config,
     std::string last = "never";
     for (const auto& e : recent) {
       if (e.runbook == rb.name) {
-        last = "<span class=\"" + Esc(e.state) + "\">" + Esc(e.state) + "</span> at " +
-               Time(e.created_at);
+        last = "<span class=\"" + HtmlEscape(e.state) + "\">" + HtmlEscape(e.state) +
+               "</span> at " + Time(e.created_at);
         break;
       }
     }
-    h += "<tr><td>" + Esc(rb.name) + "</td><td><code>" + Esc(match) + "</code></td><td>" +
-         Esc(rb.on) + "</td><td>" + Esc(rb.mode) + "</td><td>" + FormatDuration(rb.cooldown) +
-         "</td><td>" + Esc(steps) + "</td><td>" + last + "</td></tr>";
+    h += "<tr><td>" + HtmlEscape(rb.name) + "</td><td><code>" + HtmlEscape(match) +
+         "</code></td><td>" + HtmlEscape(rb.on) + "</td><td>" + HtmlEscape(rb.mode) + "</td><td>" +
+         FormatDuration(rb.cooldown) + "</td><td>" + HtmlEscape(steps) + "</td><td>" + last +
+         "</td></tr>";
   }
   h += "</table><h2>Recent executions</h2><table>" + std::string(kHeader);
   for (const auto& e : recent) h += Row(e);

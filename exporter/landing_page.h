@@ -11,6 +11,4 @@ namespace failover {
 std::string RenderExporterLandingPage(const std::vector<ProbeStatus>& probes,
                                       const std::string& config_file);
 
-std::string HtmlEscape(const std::string& s);
-
 }  // namespace failover

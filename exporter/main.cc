@@ -9,6 +9,7 @@
 #include "common/flags.h"
 #include "common/http_client.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "exporter/config.h"
 #include "exporter/exporter.h"
 #include "exporter/prober_registry.h"
@@ -81,14 +82,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Signals are taken by sigwait below; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals = BlockDaemonSignals();  // before any thread starts
 
   log::Info("starting failover_exporter", {{"version", kVersion}, {"revision", kRevision}});
   Exporter exporter({config_file, listen}, registry, SystemClock::Get());
@@ -96,16 +90,8 @@ int main(int argc, char** argv) {
     log::Error("cannot start", {{"err", s.error().message}});
     return 1;
   }
-  for (;;) {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGHUP) {
-      (void)exporter.Reload();  // logs and sets the reload metric itself
-      continue;
-    }
-    log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-    break;
-  }
+  // SIGHUP reloads; Reload() logs and sets the reload metric itself.
+  WaitForShutdown(signals, [&] { (void)exporter.Reload(); });
   exporter.Stop();
   return 0;
 }
