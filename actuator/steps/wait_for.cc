@@ -51,8 +51,13 @@ class WaitForStep final : public Step {
                                  {{"promql", *q}, {"result", described}, {"polls", polls}});
         }
         last = "last result: " + described;
+      } else if (!r.error().retryable) {
+        // A query Prometheus rejects (syntax, 4xx) will not get better by waiting.
+        StepOutcome o = StepOutcome::Fail("query rejected: " + r.error().message);
+        o.details = {{"promql", *q}, {"polls", polls}};
+        return o;
       } else {
-        // Prometheus restarting or a rule still loading: keep polling, report at the end.
+        // Prometheus restarting or unreachable: keep polling, report at the end.
         last = "last error: " + r.error().message;
         log::Debug("wait_for: query failed", {{"error", r.error().message}});
       }

@@ -145,6 +145,20 @@ TEST_F(WaitForStepTest, ReportsTheLastErrorAtTheDeadline) {
   EXPECT_NE(o.message.find("TSDB not ready"), std::string::npos) << o.message;
 }
 
+TEST_F(WaitForStepTest, ARejectedQueryFailsAtOnce) {
+  prom_.Script(
+      {{400, R"({"status":"error","errorType":"bad_data","error":"parse error at char 4"})"}});
+  auto step = Load("{promql: 'up ==', timeout: 60s, interval: 2s}");
+  ASSERT_TRUE(step);
+  MonoTime start = clock_.Now();
+  StepOutcome o = Run(**step, clock_);
+  EXPECT_EQ(o.status, StepStatus::kFailed) << o.message;
+  EXPECT_NE(o.message.find("query rejected"), std::string::npos) << o.message;
+  EXPECT_NE(o.message.find("parse error at char 4"), std::string::npos) << o.message;
+  EXPECT_EQ(o.details["polls"], 1);
+  EXPECT_EQ(clock_.Now(), start);  // no waiting for the timeout
+}
+
 TEST_F(WaitForStepTest, RealClockShortTimeout) {
   prom_.Script({{200, kEmpty}});
   auto step = Load("{promql: 'up == 1', timeout: 300ms, interval: 50ms}");
