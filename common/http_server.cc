@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 #include <civetweb.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +21,29 @@ namespace failover {
 namespace {
 
 std::once_flag g_init_once;
+std::string g_tls_compat_error;  // why the civetweb TLS shims could not be loaded
+
+// See common/tls_compat/ssl_shim.c: load the shims whose SONAMEs answer civetweb's
+// dlopen("libssl.so") and dlopen("libcrypto.so"), from <binary dir>/../lib/failover/.
+void LoadTlsCompat() {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) {
+    g_tls_compat_error = "cannot find the running binary";
+    return;
+  }
+  std::string dir(exe, static_cast<size_t>(n));
+  dir = dir.substr(0, dir.rfind('/')) + "/../lib/failover/";
+  for (const char* name : {"libfailover_civetweb_crypto.so", "libfailover_civetweb_ssl.so"}) {
+    std::string path = dir + name;
+    if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+      const char* why = dlerror();
+      g_tls_compat_error = "cannot load " + path + " (install it with the binaries): " +
+                           (why != nullptr ? why : "unknown error");
+      return;
+    }
+  }
+}
 
 const char* StatusText(int status) {
   const char* t = mg_get_response_code_text(nullptr, status);
@@ -55,7 +81,41 @@ std::string PercentDecode(std::string_view s) {
   return out;
 }
 
+std::string OpensslError() {
+  char buf[256] = {0};
+  unsigned long e = ERR_get_error();
+  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return e != 0 ? buf : "unknown error";
+}
+
+int OpensslVersion(TlsVersion v) {
+  switch (v) {
+    case TlsVersion::kTls10:
+      return TLS1_VERSION;
+    case TlsVersion::kTls11:
+      return TLS1_1_VERSION;
+    case TlsVersion::kTls12:
+      return TLS1_2_VERSION;
+    case TlsVersion::kTls13:
+      return TLS1_3_VERSION;
+  }
+  return TLS1_2_VERSION;
+}
+
+// Certificates that are asked for but not verified (RequestClientCert,
+// RequireAnyClientCert) are accepted whatever their chain.
+int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
+
 }  // namespace
+
+void ApplyWebOptions(const WebOptions& web, HttpServerOptions* options) {
+  options->web_config_file = web.config_file;
+  if (web.max_connections > 0) options->num_threads = web.max_connections;
+  options->request_timeout_ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(web.request_timeout).count());
+  options->max_header_bytes = web.max_header_bytes;
+}
 
 std::string HttpServerRequest::Header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
@@ -147,22 +207,46 @@ HttpServer::~HttpServer() {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                       std::vector<Route> routes) {
-  std::call_once(g_init_once, [] { mg_init_library(0); });
+  std::call_once(g_init_once, [] {
+    LoadTlsCompat();
+    mg_init_library(MG_FEATURES_TLS);
+  });
   auto hp = ParseListenAddress(options.listen_address);
   if (!hp) return hp.error();
-  std::string ports =
-      hp->first.empty() ? std::to_string(hp->second) : hp->first + ":" + std::to_string(hp->second);
-  std::string threads = std::to_string(options.num_threads);
-  std::string timeout = std::to_string(options.request_timeout_ms);
-  const char* opts[] = {
-      "listening_ports", ports.c_str(),       "num_threads", threads.c_str(), "request_timeout_ms",
-      timeout.c_str(),   "enable_keep_alive", "yes",         nullptr};
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->options_ = options;
   server->routes_ = std::move(routes);
+  auto web = std::make_shared<WebConfig>();
+  if (!options.web_config_file.empty()) {
+    auto loaded = LoadWebConfigFile(options.web_config_file);
+    if (!loaded) return loaded.error();
+    *web = std::move(*loaded);
+  }
+  server->web_.auth = std::make_shared<BasicAuthVerifier>(web->basic_auth_users);
+  server->web_.config = std::move(web);
+  bool tls = server->web_.config->tls.has_value();
+  if (tls && !g_tls_compat_error.empty()) {
+    return Error::Unavailable("tls_server_config: TLS unavailable: " + g_tls_compat_error);
+  }
+  if (tls && mg_check_feature(MG_FEATURES_TLS) == 0) {
+    return Error::Unavailable("tls_server_config: this civetweb build cannot serve TLS");
+  }
+  std::string ports = (hp->first.empty() ? std::to_string(hp->second)
+                                         : hp->first + ":" + std::to_string(hp->second)) +
+                      (tls ? "s" : "");
+  std::string threads = std::to_string(options.num_threads);
+  std::string timeout = std::to_string(options.request_timeout_ms);
+  std::string max_request = std::to_string(options.max_header_bytes);
+  const char* opts[] = {"listening_ports", ports.c_str(), "num_threads", threads.c_str(),
+                        // Accepted connections waiting for a worker; when full, further
+                        // ones wait in the kernel's listen backlog.
+                        "connection_queue", threads.c_str(), "listen_backlog", "128",
+                        "request_timeout_ms", timeout.c_str(), "max_request_size",
+                        max_request.c_str(), "enable_keep_alive", "yes", nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof callbacks);
   callbacks.log_message = LogMessage;
+  if (tls) callbacks.init_ssl = &HttpServer::InitSsl;
   char errbuf[256] = {0};
   mg_init_data init;
   std::memset(&init, 0, sizeof init);
@@ -175,6 +259,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   err.text_buffer_size = sizeof errbuf;
   server->ctx_ = mg_start2(&init, &err);
   if (server->ctx_ == nullptr) {
+    if (!server->tls_error_.empty()) {
+      return Error::Invalid(options.web_config_file + ": " + server->tls_error_);
+    }
     return Error::Unavailable("cannot listen on " + options.listen_address + ": " +
                               (errbuf[0] != '\0' ? errbuf : "unknown error"));
   }
@@ -187,15 +274,133 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   return server;
 }
 
+HttpServer::WebState HttpServer::web() const {
+  std::lock_guard<std::mutex> lock(web_mu_);
+  return web_;
+}
+
+bool HttpServer::tls() const { return web().config->tls.has_value(); }
+
+bool HttpServer::basic_auth_enabled() const { return web().auth->enabled(); }
+
+Status HttpServer::ReloadWebConfig() {
+  if (options_.web_config_file.empty()) return {};
+  auto loaded = LoadWebConfigFile(options_.web_config_file);
+  if (!loaded) return loaded.error();
+  WebState cur = web();
+  const auto& old_tls = cur.config->tls;
+  const auto& new_tls = loaded->tls;
+  if (old_tls.has_value() != new_tls.has_value() ||
+      (old_tls && !old_tls->SameListenerSettings(*new_tls))) {
+    return Error::Invalid(options_.web_config_file +
+                          ": tls_server_config: turning TLS on or off, client_auth_type, "
+                          "client_ca_file, min_version and max_version change only at a restart");
+  }
+  WebState next;
+  // Same users and hashes: keep the verifier and its cache of verified credentials.
+  next.auth = loaded->basic_auth_users == cur.config->basic_auth_users
+                  ? cur.auth
+                  : std::make_shared<BasicAuthVerifier>(loaded->basic_auth_users);
+  next.config = std::make_shared<const WebConfig>(std::move(*loaded));
+  std::lock_guard<std::mutex> lock(web_mu_);
+  web_ = std::move(next);
+  return {};
+}
+
+int HttpServer::InitSsl(void* ssl_ctx, void* self) {
+  auto* server = static_cast<HttpServer*>(self);
+  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  const TlsServerConfig& tls = *server->web().config->tls;
+  auto fail = [&](const std::string& what) {
+    server->tls_error_ = "tls_server_config: " + what + ": " + OpensslError();
+    return -1;
+  };
+  ERR_clear_error();
+  if (SSL_CTX_set_min_proto_version(ctx, OpensslVersion(tls.min_version)) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx, OpensslVersion(tls.max_version)) != 1) {
+    return fail("min_version/max_version");
+  }
+  if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
+    return fail("cert_file \"" + tls.cert_file + "\" cannot be loaded");
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return fail("key_file \"" + tls.key_file + "\" cannot be loaded");
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return fail("key_file \"" + tls.key_file + "\" does not match cert_file");
+  }
+  int mode = SSL_VERIFY_NONE;
+  bool verify = false;
+  switch (tls.client_auth) {
+    case ClientAuthType::kNoClientCert:
+      break;
+    case ClientAuthType::kRequestClientCert:
+      mode = SSL_VERIFY_PEER;
+      break;
+    case ClientAuthType::kRequireAnyClientCert:
+      mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      break;
+    case ClientAuthType::kVerifyClientCertIfGiven:
+      mode = SSL_VERIFY_PEER;
+      verify = true;
+      break;
+    case ClientAuthType::kRequireAndVerifyClientCert:
+      mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      verify = true;
+      break;
+  }
+  if (verify) {
+    if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+      return fail("client_ca_file \"" + tls.client_ca_file + "\" cannot be loaded");
+    }
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
+    if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);
+    SSL_CTX_set_verify(ctx, mode, nullptr);
+    SSL_CTX_set_verify_depth(ctx, 9);
+  } else {
+    SSL_CTX_set_verify(ctx, mode, mode == SSL_VERIFY_NONE ? nullptr : AcceptAnyCertificate);
+  }
+  // The certificate and key are read again at every handshake (from the paths of the
+  // current web config), so a renewed certificate is served without a restart.
+  SSL_CTX_set_cert_cb(ctx, &HttpServer::CertCallback, server);
+  return 1;  // civetweb needs no ssl_certificate of its own
+}
+
+int HttpServer::CertCallback(ssl_st* ssl, void* self) {
+  auto* server = static_cast<HttpServer*>(self);
+  auto cfg = server->web().config;
+  const TlsServerConfig& tls = *cfg->tls;
+  if (SSL_use_certificate_chain_file(ssl, tls.cert_file.c_str()) != 1 ||
+      SSL_use_PrivateKey_file(ssl, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_check_private_key(ssl) != 1) {
+    log::Error("TLS handshake refused: cannot load the certificate",
+               {{"cert_file", tls.cert_file}, {"key_file", tls.key_file}, {"err", OpensslError()}});
+    return 0;
+  }
+  return 1;
+}
+
 int HttpServer::Dispatch(mg_connection* conn, void* self) {
   auto* server = static_cast<HttpServer*>(self);
   HttpServerResponse resp;
-  try {
-    resp = server->Handle(conn);
-  } catch (const std::exception& e) {
-    log::Error("http handler failed", {{"err", e.what()}});
-    resp = HttpServerResponse::Text(500, "internal error\n");
+  WebState web = server->web();
+  const mg_request_info* ri = mg_get_request_info(conn);
+  const char* authorization = mg_get_header(conn, "Authorization");
+  if (web.auth->enabled() &&
+      !web.auth->CheckHeader(authorization != nullptr ? authorization : "")) {
+    // basic_auth_users guard every route of the listener, before any handler runs.
+    resp = HttpServerResponse::Text(401, "Unauthorized\n");
+    resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"failover\"");
+    log::Debug("basic auth refused", {{"remote", ri->remote_addr}});
+  } else {
+    try {
+      resp = server->Handle(conn);
+    } catch (const std::exception& e) {
+      log::Error("http handler failed", {{"err", e.what()}});
+      resp = HttpServerResponse::Text(500, "internal error\n");
+    }
   }
+  for (const auto& h : web.config->headers) resp.headers.push_back(h);
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " + StatusText(resp.status) +
                      "\r\nContent-Type: " + resp.content_type +
                      "\r\nContent-Length: " + std::to_string(resp.body.size()) +

@@ -37,10 +37,10 @@ struct ExtFree {
   void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
 };
 
-void AddExtension(X509* cert, int nid, const std::string& value) {
+void AddExtension(X509* cert, int nid, const std::string& value, X509* issuer = nullptr) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  X509V3_set_ctx(&ctx, issuer != nullptr ? issuer : cert, cert, nullptr, nullptr, 0);
   std::unique_ptr<X509_EXTENSION, ExtFree> ext(
       X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
   if (!ext) Throw("extension " + std::string(OBJ_nid2sn(nid)) + "=" + value);
@@ -99,7 +99,20 @@ TlsCert::TlsCert(const std::string& dir, TlsCertOptions options) {
           reinterpret_cast<const unsigned char*>(options.common_name.c_str()), -1, -1, 0) != 1) {
     Throw("subject CN");
   }
-  if (X509_set_issuer_name(cert.get(), name) != 1) Throw("issuer");
+  std::unique_ptr<X509, X509Free> issuer_cert;
+  std::unique_ptr<EVP_PKEY, PkeyFree> issuer_key;
+  if (options.issuer != nullptr) {
+    std::unique_ptr<BIO, BioFree> cb(BIO_new_file(options.issuer->cert_path().c_str(), "rb"));
+    std::unique_ptr<BIO, BioFree> kb(BIO_new_file(options.issuer->key_path().c_str(), "rb"));
+    if (!cb || !kb) Throw("cannot read the issuer's files");
+    issuer_cert.reset(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+    issuer_key.reset(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+    if (!issuer_cert || !issuer_key) Throw("cannot parse the issuer's certificate or key");
+  }
+  if (X509_set_issuer_name(cert.get(),
+                           issuer_cert ? X509_get_subject_name(issuer_cert.get()) : name) != 1) {
+    Throw("issuer");
+  }
 
   std::string san;
   for (const std::string& d : options.dns_names) san += (san.empty() ? "" : ",") + ("DNS:" + d);
@@ -108,14 +121,20 @@ TlsCert::TlsCert(const std::string& dir, TlsCertOptions options) {
   }
   // Self-signed: the certificate is its own trust anchor, so it may be a CA (as what
   // `openssl req -x509` makes) and still serve as the server's leaf certificate.
-  AddExtension(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
-  AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature,keyCertSign");
-  AddExtension(cert.get(), NID_ext_key_usage, "serverAuth");
+  // An issued certificate is a plain leaf.
+  X509* signer = issuer_cert ? issuer_cert.get() : nullptr;
+  AddExtension(cert.get(), NID_basic_constraints,
+               signer ? "critical,CA:FALSE" : "critical,CA:TRUE");
+  AddExtension(cert.get(), NID_key_usage,
+               signer ? "critical,digitalSignature" : "critical,digitalSignature,keyCertSign");
+  AddExtension(cert.get(), NID_ext_key_usage, options.ext_key_usage);
   AddExtension(cert.get(), NID_subject_key_identifier, "hash");
-  AddExtension(cert.get(), NID_authority_key_identifier, "keyid:always");
+  AddExtension(cert.get(), NID_authority_key_identifier, "keyid:always", signer);
   if (!san.empty()) AddExtension(cert.get(), NID_subject_alt_name, san);
 
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) Throw("X509_sign");
+  if (X509_sign(cert.get(), issuer_key ? issuer_key.get() : key.get(), EVP_sha256()) == 0) {
+    Throw("X509_sign");
+  }
 
   cert_pem_ = ToPem(
       [](BIO* b, const void* o) {

@@ -13,6 +13,8 @@
 
 namespace failover::testing {
 
+class TlsCert;
+
 struct TlsCertOptions {
   std::string common_name = "localhost";
   std::vector<std::string> dns_names = {"localhost"};
@@ -22,6 +24,12 @@ struct TlsCertOptions {
   // File names inside the directory (change them to keep two certificates in one dir).
   std::string cert_file = "cert.pem";
   std::string key_file = "key.pem";
+  // extendedKeyUsage: "serverAuth" for servers, "clientAuth" for client certificates
+  // (a CA that signs client certificates needs clientAuth too, or none restricts it).
+  std::string ext_key_usage = "serverAuth";
+  // Signed by this certificate's key (a CA made by TlsCert) instead of self-signed; the
+  // result is a leaf (CA:FALSE).
+  const TlsCert* issuer = nullptr;
 };
 
 class TlsCert {
