@@ -42,6 +42,23 @@ Result<LabelSet> LabelsFrom(const json& body, const char* key) {
   return out;
 }
 
+// basic_auth_users of the web config guard every route; the webhook's and the API's own
+// auth must hold as well. Both read the Authorization header, so a bearer token there
+// could never be sent together with basic auth: refuse that instead of locking out.
+Status CheckListenerAuth(const ActuatorConfig& cfg, bool basic_auth_users) {
+  if (!basic_auth_users) return {};
+  for (const auto& [name, auth] :
+       {std::pair{"webhook", &cfg.webhook_auth}, std::pair{"api", &cfg.api_auth}}) {
+    if (auth->bearer_token) {
+      return Error::Invalid(std::string(name) +
+                            ": a bearer token cannot be combined with basic_auth_users of "
+                            "--web.config.file (both use the Authorization header); use basic "
+                            "auth with a user of basic_auth_users, or drop one");
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Actuator::Actuator(ActuatorOptions options, Clock& clock, HttpClient& http)
@@ -95,6 +112,7 @@ Status Actuator::Start() {
   // are served in turn instead of 16 of them holding every thread (and /metrics waiting).
   http.num_threads = 16;
   http.keep_alive = false;
+  ApplyWebOptions(options_.web, &http);
   std::vector<HttpServer::Route> routes = {
       {"POST", "/webhook", false, [this](const HttpServerRequest& r) { return HandleWebhook(r); }},
       {"GET", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
@@ -125,6 +143,9 @@ Status Actuator::Start() {
   };
   auto server = HttpServer::Start(http, std::move(routes));
   if (!server) return server.error();
+  if (auto s = CheckListenerAuth(*config_, (*server)->basic_auth_enabled()); !s) {
+    return s.error();
+  }
   server_ = std::move(*server);
   ready_ = true;
   log::Info("listening", {{"address", server_->bound_address()}});
@@ -143,6 +164,14 @@ Status Actuator::Reload() {
   if (cfg && cfg->journal_path != config_->journal_path) {
     cfg = Error::Invalid("journal: changing the journal path (" + config_->journal_path + " -> " +
                          cfg->journal_path + ") needs a restart");
+  }
+  if (cfg && !options_.web.config_file.empty()) {
+    auto web = LoadWebConfigFile(options_.web.config_file);
+    Status ok;
+    if (!web) ok = web.error();
+    if (ok) ok = CheckListenerAuth(*cfg, !web->basic_auth_users.empty());
+    if (ok && server_) ok = server_->ReloadWebConfig();
+    if (!ok) cfg = ok.error();
   }
   if (!cfg) {
     metrics_.ConfigReload(false, 0);

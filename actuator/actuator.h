@@ -22,6 +22,7 @@ struct ActuatorOptions {
   std::string config_file = "actuator.yml";
   std::string listen_address = ":9808";
   bool force_dry_run = false;
+  WebOptions web;  // --web.config.file and the listener limits
 };
 
 class Actuator {

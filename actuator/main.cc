@@ -13,6 +13,7 @@
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "common/web_config.h"
 
 using namespace failover;
 
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
   flags.String("config.file", &config_file, "Configuration file.");
   flags.String("web.listen-address", &listen,
                "Address for the webhook, API, status page and /metrics.");
+  WebFlags web_flags;
+  web_flags.Register(flags, 16);
   flags.Bool("config.check", &check, "Validate the configuration file and exit (0 if valid).");
   flags.Bool("dry-run", &dry_run,
              "Force every runbook into dry-run: render and record, change nothing.");
@@ -86,6 +89,11 @@ int main(int argc, char** argv) {
   if (flags.help_requested()) {
     std::cout << flags.Usage();
     return 0;
+  }
+  auto web = web_flags.Parse();
+  if (!web) {
+    std::fprintf(stderr, "failover_actuator: %s\n", web.error().message.c_str());
+    return 2;
   }
   if (version) {
     std::printf("failover_actuator, version %s (revision: %s)\n", kVersion, kRevision);
@@ -129,6 +137,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
       return 1;
     }
+    if (!web->config_file.empty()) {
+      auto wc = LoadWebConfigFile(web->config_file);
+      if (!wc) {
+        std::fprintf(stderr, "%s\n", wc.error().message.c_str());
+        return 1;
+      }
+      std::printf("%s: OK%s%s\n", web->config_file.c_str(), wc->tls ? ", TLS" : "",
+                  wc->basic_auth_users.empty() ? "" : ", basic auth");
+    }
     std::printf("%s: OK, %zu runbooks, %zu providers\n", config_file.c_str(), cfg->runbooks.size(),
                 cfg->providers.size());
     return 0;
@@ -137,7 +154,7 @@ int main(int argc, char** argv) {
   sigset_t signals = BlockDaemonSignals();  // before any thread starts
 
   log::Info("starting failover_actuator", {{"version", kVersion}, {"revision", kRevision}});
-  Actuator actuator({config_file, listen, dry_run}, SystemClock::Get(), http);
+  Actuator actuator({config_file, listen, dry_run, *web}, SystemClock::Get(), http);
   if (auto s = actuator.Start(); !s) {
     log::Error("cannot start", {{"err", s.error().message}});
     return 1;

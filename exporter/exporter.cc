@@ -91,6 +91,7 @@ Status Exporter::Start() {
   HttpServerOptions http;
   http.listen_address = options_.listen_address;
   http.max_body_bytes = 64 << 10;
+  ApplyWebOptions(options_.web, &http);
   std::vector<HttpServer::Route> routes = {
       {"GET", "/metrics", false,
        [this](const HttpServerRequest&) {
@@ -143,6 +144,12 @@ Status Exporter::Reload() {
     log::Error("config reload failed; keeping the running config",
                {{"file", options_.config_file}, {"err", cfg.error().message}});
     return cfg.error();
+  }
+  if (auto s = server_ ? server_->ReloadWebConfig() : Status(); !s) {
+    RecordReload(false);
+    log::Error("web config reload failed; keeping the running config",
+               {{"file", options_.web.config_file}, {"err", s.error().message}});
+    return s.error();
   }
   size_t n = cfg->probes.size();
   if (running_) {

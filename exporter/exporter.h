@@ -32,6 +32,7 @@ namespace failover {
 struct ExporterOptions {
   std::string config_file;
   std::string listen_address = ":9807";
+  WebOptions web;  // --web.config.file and the listener limits
 };
 
 class Exporter {

@@ -10,6 +10,7 @@
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "common/web_config.h"
 #include "exporter/config.h"
 #include "exporter/exporter.h"
 #include "exporter/prober_registry.h"
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
               "for Prometheus on /metrics. Reload with SIGHUP or POST /-/reload.");
   flags.String("config.file", &config_file, "Configuration file.");
   flags.String("web.listen-address", &listen, "Address to listen on for /metrics and the UI.");
+  WebFlags web_flags;
+  web_flags.Register(flags, 8);
   flags.Bool("config.check", &check, "Validate the configuration file and exit (0 if valid).");
   flags.String("log.level", &level, "Only log messages at or above: debug, info, warn, error.");
   flags.String("log.format", &format, "Log line format: logfmt or json.");
@@ -43,6 +46,11 @@ int main(int argc, char** argv) {
   if (flags.help_requested()) {
     std::cout << flags.Usage();
     return 0;
+  }
+  auto web = web_flags.Parse();
+  if (!web) {
+    std::fprintf(stderr, "failover_exporter: %s\n", web.error().message.c_str());
+    return 2;
   }
   if (!args->empty()) {
     std::fprintf(stderr, "failover_exporter: unexpected argument \"%s\" (see --help)\n",
@@ -77,6 +85,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
       return 1;
     }
+    if (!web->config_file.empty()) {
+      auto wc = LoadWebConfigFile(web->config_file);
+      if (!wc) {
+        std::fprintf(stderr, "%s\n", wc.error().message.c_str());
+        return 1;
+      }
+      std::printf("%s: OK%s%s\n", web->config_file.c_str(), wc->tls ? ", TLS" : "",
+                  wc->basic_auth_users.empty() ? "" : ", basic auth");
+    }
     std::printf("%s: OK, %zu probes in %zu regions\n", config_file.c_str(), cfg->probes.size(),
                 cfg->regions.size());
     return 0;
@@ -85,7 +102,7 @@ int main(int argc, char** argv) {
   sigset_t signals = BlockDaemonSignals();  // before any thread starts
 
   log::Info("starting failover_exporter", {{"version", kVersion}, {"revision", kRevision}});
-  Exporter exporter({config_file, listen}, registry, SystemClock::Get());
+  Exporter exporter({config_file, listen, *web}, registry, SystemClock::Get());
   if (auto s = exporter.Start(); !s) {
     log::Error("cannot start", {{"err", s.error().message}});
     return 1;
