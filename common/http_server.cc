@@ -296,6 +296,26 @@ Status HttpServer::ReloadWebConfig() {
                           ": tls_server_config: turning TLS on or off, client_auth_type, "
                           "client_ca_file, min_version and max_version change only at a restart");
   }
+  if (new_tls) {
+    // The handshakes will read these files: refuse a reload that points at unusable ones.
+    SSL_CTX* probe = SSL_CTX_new(TLS_server_method());
+    std::string why;
+    if (probe == nullptr) {
+      why = "cannot create a TLS context";
+    } else if (SSL_CTX_use_certificate_chain_file(probe, new_tls->cert_file.c_str()) != 1) {
+      why = "cert_file \"" + new_tls->cert_file + "\" cannot be loaded";
+    } else if (SSL_CTX_use_PrivateKey_file(probe, new_tls->key_file.c_str(), SSL_FILETYPE_PEM) !=
+               1) {
+      why = "key_file \"" + new_tls->key_file + "\" cannot be loaded";
+    } else if (SSL_CTX_check_private_key(probe) != 1) {
+      why = "key_file \"" + new_tls->key_file + "\" does not match cert_file";
+    }
+    SSL_CTX_free(probe);
+    if (!why.empty()) {
+      return Error::Invalid(options_.web_config_file + ": tls_server_config: " + why + ": " +
+                            OpensslError());
+    }
+  }
   WebState next;
   // Same users and hashes: keep the verifier and its cache of verified credentials.
   next.auth = loaded->basic_auth_users == cur.config->basic_auth_users

@@ -215,6 +215,36 @@ TEST_F(HttpServerLimitsTest, RequireAnyClientCertAcceptsAnyButNone) {
   EXPECT_EQ(ok->status, 200);
 }
 
+TEST_F(HttpServerLimitsTest, ReloadServesARenewedCertificateAndRefusesAMissingOne) {
+  TlsCert old_cert(dir_.path());
+  StartServer(TlsYaml(old_cert));
+  TlsClientOptions trust_old;
+  trust_old.ca_file = old_cert.cert_path();
+  ASSERT_EQ(Get(Url("https", "/metrics"), trust_old)->status, 200);
+
+  TlsCertOptions renewed_opts;
+  renewed_opts.cert_file = "renewed.pem";
+  renewed_opts.key_file = "renewed-key.pem";
+  TlsCert renewed(dir_.path(), renewed_opts);
+  dir_.Write("web.yml", TlsYaml(renewed));
+  ASSERT_TRUE(server_->ReloadWebConfig());
+  TlsClientOptions trust_new;
+  trust_new.ca_file = renewed.cert_path();
+  auto r = Get(Url("https", "/metrics"), trust_new);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_FALSE(Get(Url("https", "/metrics"), trust_old)) << "still serving the old certificate";
+
+  dir_.Write("web.yml", "tls_server_config:\n  cert_file: /nonexistent/c.pem\n  key_file: " +
+                            renewed.key_path() + "\n");
+  auto bad = server_->ReloadWebConfig();
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("cert_file \"/nonexistent/c.pem\" cannot be loaded"),
+            std::string::npos)
+      << bad.error().message;
+  EXPECT_EQ(Get(Url("https", "/metrics"), trust_new)->status, 200);
+}
+
 TEST_F(HttpServerLimitsTest, UnreadableCertificateFailsStartWithTheFile) {
   HttpServerOptions opts;
   opts.listen_address = "127.0.0.1:0";
