@@ -42,6 +42,8 @@ Result<LabelSet> LabelsFrom(const json& body, const char* key) {
   return out;
 }
 
+}  // namespace
+
 // basic_auth_users of the web config guard every route; the webhook's and the API's own
 // auth must hold as well. Both read the Authorization header, so a bearer token there
 // could never be sent together with basic auth: refuse that instead of locking out.
@@ -58,8 +60,6 @@ Status CheckListenerAuth(const ActuatorConfig& cfg, bool basic_auth_users) {
   }
   return {};
 }
-
-}  // namespace
 
 Actuator::Actuator(ActuatorOptions options, Clock& clock, HttpClient& http)
     : options_(std::move(options)), clock_(clock), http_(http) {

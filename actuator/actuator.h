@@ -25,6 +25,10 @@ struct ActuatorOptions {
   WebOptions web;  // --web.config.file and the listener limits
 };
 
+// With basic_auth_users in --web.config.file, a bearer token on the webhook or the API
+// is an error (both need the Authorization header; no request could pass both).
+Status CheckListenerAuth(const ActuatorConfig& cfg, bool basic_auth_users);
+
 class Actuator {
  public:
   Actuator(ActuatorOptions options, Clock& clock, HttpClient& http);

@@ -143,6 +143,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", wc.error().message.c_str());
         return 1;
       }
+      if (auto s = CheckListenerAuth(*cfg, !wc->basic_auth_users.empty()); !s) {
+        std::fprintf(stderr, "%s\n", s.error().message.c_str());
+        return 1;
+      }
       std::printf("%s: OK%s%s\n", web->config_file.c_str(), wc->tls ? ", TLS" : "",
                   wc->basic_auth_users.empty() ? "" : ", basic auth");
     }

@@ -132,6 +132,14 @@ TEST_F(ActuatorWebTest, BearerWebhookTokenWithBasicAuthUsersIsRefusedAtStart) {
   EXPECT_NE(p->Stderr().find("webhook: a bearer token cannot be combined with basic_auth_users"),
             std::string::npos)
       << p->Stderr();
+  // --config.check (ExecStartPre in the unit) catches it before a start is attempted.
+  auto check = Subprocess::Run(
+      {Binary("failover_actuator"), "--config.check", "--config.file=" + d_ + "/actuator.yml",
+       "--web.config.file=" + d_ + "/web.yml"},
+      d_);
+  EXPECT_EQ(check.status, 1);
+  EXPECT_NE(check.err.find("webhook: a bearer token cannot be combined"), std::string::npos)
+      << check.err;
 }
 
 }  // namespace
