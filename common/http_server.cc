@@ -242,7 +242,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
                         // ones wait in the kernel's listen backlog.
                         "connection_queue", threads.c_str(), "listen_backlog", "128",
                         "request_timeout_ms", timeout.c_str(), "max_request_size",
-                        max_request.c_str(), "enable_keep_alive", "yes", nullptr};
+                        max_request.c_str(), "enable_keep_alive", options.keep_alive ? "yes" : "no",
+                        nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof callbacks);
   callbacks.log_message = LogMessage;
