@@ -258,7 +258,7 @@ class Rfc2136Provider final : public DnsProvider {
                     update ? "the server refused the update (REFUSED): zone " + zone +
                                  " must be a primary zone there whose allow-update or "
                                  "update-policy grants TSIG key \"" +
-                                 key_name_ + "\""
+                                 KeyLabel() + "\""
                            : "the server refused the query (REFUSED): it must serve zone " + zone +
                                  " and allow queries from this host",
                     false);
@@ -281,7 +281,7 @@ class Rfc2136Provider final : public DnsProvider {
     auto secret = secret_.Resolve();
     if (!secret) {
       return Fail(ErrorCode::kInvalidArgument, what,
-                  "TSIG secret of key \"" + key_name_ + "\": " + secret.error().message, false);
+                  "TSIG secret of key \"" + KeyLabel() + "\": " + secret.error().message, false);
     }
     ldns_status st = ldns_pkt_tsig_sign(query, key_name_.c_str(), secret->c_str(), kFudge,
                                         algorithm_.c_str(), nullptr);
@@ -290,7 +290,7 @@ class Rfc2136Provider final : public DnsProvider {
                                                       : std::string("cannot sign with it (") +
                                                             ldns_get_errorstr_by_id(st) + ")";
       return Fail(ErrorCode::kInvalidArgument, what,
-                  "TSIG secret of key \"" + key_name_ + "\" (" + secret_.Describe() + ") " + why,
+                  "TSIG secret of key \"" + KeyLabel() + "\" (" + secret_.Describe() + ") " + why,
                   false);
     }
     const ldns_rr* query_tsig = ldns_pkt_tsig(query);
@@ -357,17 +357,30 @@ class Rfc2136Provider final : public DnsProvider {
                       ") is not TSIG-signed, so it cannot be trusted",
                   false);
     }
+    // The answer must be signed with our key and algorithm (RFC 8945 5.3).
+    RdfPtr algorithm(ldns_dname_new_frm_str(algorithm_.c_str()));
+    RdfPtr key(ldns_dname_new_frm_str(key_name_.c_str()));
+    if (ldns_rr_rd_count(tsig) < 7 ||
+        ldns_dname_compare(ldns_rr_rdf(tsig, 0), algorithm.get()) != 0 ||
+        ldns_dname_compare(ldns_rr_owner(tsig), key.get()) != 0) {
+      return Fail(ErrorCode::kPermissionDenied, what,
+                  "the answer is signed with another key or algorithm than \"" + KeyLabel() + "\"",
+                  false);
+    }
     if (!ldns_pkt_tsig_verify(reply.get(), answer.get(), answer_size, key_name_.c_str(),
                               secret->c_str(), query_mac)) {
       return Fail(ErrorCode::kPermissionDenied, what,
-                  "the answer's TSIG signature does not verify with key \"" + key_name_ + "\"",
+                  "the answer's TSIG signature does not verify with key \"" + KeyLabel() + "\"",
                   false);
     }
     return reply;
   }
 
+  // The key name as configured (without the trailing dot the wire format needs).
+  std::string KeyLabel() const { return key_name_.substr(0, key_name_.size() - 1); }
+
   Error KeyRejected(const std::string& what, uint16_t tsig_error) const {
-    std::string why = "the server rejected TSIG key \"" + key_name_ + "\" (" +
+    std::string why = "the server rejected TSIG key \"" + KeyLabel() + "\" (" +
                       algorithm_.substr(0, algorithm_.size() - 1) + "): NOTAUTH";
     if (tsig_error != 0) why += ", " + TsigErrorName(tsig_error);
     switch (tsig_error) {
