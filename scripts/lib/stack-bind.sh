@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # scripts/stack component: BIND 9.18 (named) as the primary of zone example.test., which
-# takes RFC 2136 dynamic updates signed with TSIG key failover-key (hmac-sha256).
+# takes RFC 2136 dynamic updates signed with TSIG key failover-key (hmac-sha256) or
+# failover-key-sha512 (hmac-sha512).
 # Zone example.test. with ns1 A 127.0.0.1 and www 60 A 127.0.0.2 (region us-east), like
 # the powerdns component.
 
 BIND_ZONE_NAME=example.test.
 BIND_TSIG_KEY_NAME=failover-key
+BIND_TSIG_KEY512_NAME=failover-key-sha512
 
 bind_dir() { printf '%s' "$DIR/bind"; }
 
@@ -13,28 +15,33 @@ bind_prepare() {
   want_ports 127.0.0.1 1 BIND_DNS_PORT
 }
 
-# The TSIG secret (base64, no newline) in $DIR/secrets/bind_tsig_key, from tsig-keygen on
-# first use; then the key statement for named.conf and nsupdate -k.
+# bind_secret_file [512]: path of a TSIG secret (base64, no newline) in $DIR/secrets,
+# from tsig-keygen on first use: bind_tsig_key (hmac-sha256) or bind_tsig_key_sha512.
 bind_secret_file() {
-  local f="$DIR/secrets/bind_tsig_key" secret
+  local f="$DIR/secrets/bind_tsig_key" alg=hmac-sha256 name=$BIND_TSIG_KEY_NAME secret
+  if [[ ${1:-} == 512 ]]; then
+    f="$DIR/secrets/bind_tsig_key_sha512" alg=hmac-sha512 name=$BIND_TSIG_KEY512_NAME
+  fi
   if [[ ! -s $f ]]; then
     mkdir -p "$DIR/secrets"
     chmod 0700 "$DIR/secrets"
-    secret=$(tsig-keygen -a hmac-sha256 "$BIND_TSIG_KEY_NAME" | sed -n 's/^[[:space:]]*secret "\(.*\)";$/\1/p')
+    secret=$(tsig-keygen -a "$alg" "$name" | sed -n 's/^[[:space:]]*secret "\(.*\)";$/\1/p')
     [[ -n $secret ]] || die "bind: tsig-keygen printed no secret"
     (umask 077 && printf '%s' "$secret" >"$f.tmp" && mv -f "$f.tmp" "$f")
   fi
   printf '%s' "$f"
 }
 
+# bind_write_key_conf FILE NAME ALGORITHM SECRET_FILE: a key statement, for named.conf
+# and `nsupdate -k FILE` (which takes one key per file).
 bind_write_key_conf() {
-  local d=$1
+  local f=$1 name=$2 alg=$3 secret_file=$4
   (umask 077 && {
-    echo "key \"$BIND_TSIG_KEY_NAME\" {"
-    echo "  algorithm hmac-sha256;"
-    echo "  secret \"$(cat "$(bind_secret_file)")\";"
+    echo "key \"$name\" {"
+    echo "  algorithm $alg;"
+    echo "  secret \"$(cat "$secret_file")\";"
     echo "};"
-  } >"$d/tsig.key.tmp" && mv -f "$d/tsig.key.tmp" "$d/tsig.key")
+  } >"$f.tmp" && mv -f "$f.tmp" "$f")
 }
 
 bind_dig() {  # NAME TYPE
@@ -50,7 +57,9 @@ bind_start() {
   d=$(bind_dir)
   mkdir -p "$d"
   require_port_free bind 127.0.0.1 "$BIND_DNS_PORT"
-  bind_write_key_conf "$d"
+  bind_write_key_conf "$d/tsig.key" "$BIND_TSIG_KEY_NAME" hmac-sha256 "$(bind_secret_file)"
+  bind_write_key_conf "$d/tsig-sha512.key" "$BIND_TSIG_KEY512_NAME" hmac-sha512 \
+    "$(bind_secret_file 512)"
   # The zone file is written once; named keeps later updates in example.test.zone.jnl (and
   # syncs them into the file), so a restart keeps what the tests changed.
   if [[ ! -s $d/example.test.zone ]]; then
@@ -79,10 +88,11 @@ options {
 };
 controls { };
 include "$d/tsig.key";
+include "$d/tsig-sha512.key";
 zone "example.test" {
   type primary;
   file "$d/example.test.zone";
-  allow-update { key "$BIND_TSIG_KEY_NAME"; };
+  allow-update { key "$BIND_TSIG_KEY_NAME"; key "$BIND_TSIG_KEY512_NAME"; };
 };
 EOF
   named-checkconf "$d/named.conf" >"$d/checkconf.log" 2>&1 || {
@@ -104,6 +114,8 @@ bind_exports() {
   emit BIND_KEY_NAME "$BIND_TSIG_KEY_NAME"
   emit BIND_KEY_FILE "$(bind_secret_file)"
   emit BIND_KEY_CONF "$(bind_dir)/tsig.key"
+  emit BIND_KEY_SHA512_NAME "$BIND_TSIG_KEY512_NAME"
+  emit BIND_KEY_SHA512_FILE "$(bind_secret_file 512)"
 }
 
 bind_status() {

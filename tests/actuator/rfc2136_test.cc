@@ -311,6 +311,21 @@ TEST_F(Rfc2136Test, UnknownKeyNameIsRejected) {
   EXPECT_TRUE(Contains(set.error().message, "hmac-sha512")) << set.error().message;
 }
 
+TEST_F(Rfc2136Test, HmacSha512Key) {
+  auto p = Provider("{server: '" + addr_ + "', key_name: " + stack_->Env("BIND_KEY_SHA512_NAME") +
+                    ", key_secret_file: " + stack_->Env("BIND_KEY_SHA512_FILE") +
+                    ", algorithm: hmac-sha512}");
+  ASSERT_TRUE(p) << p.error().message;
+  DnsRecordSet want{"sha512.example.test.", "A", 40, {"127.0.0.8"}};
+  auto s = (*p)->Set(kZone, want, Soon());
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(Ask("sha512.example.test.", "A").records, want.records);
+  auto got = (*p)->Get(kZone, "sha512.example.test.", "A", Soon());
+  ASSERT_TRUE(got) << got.error().message;
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, want);
+}
+
 TEST_F(Rfc2136Test, ZoneTheServerDoesNotServeIsRefused) {
   auto get = provider_->Get("other.test.", "www.other.test.", "A", Soon());
   ASSERT_FALSE(get);
