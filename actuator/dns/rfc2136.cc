@@ -100,13 +100,28 @@ std::string TsigErrorName(uint16_t e) {
   }
 }
 
+// ldns waits with poll() in whole milliseconds (truncating): round up, so that a wait
+// that ran out ends at or after the deadline, never just before it.
 timeval ToTimeval(Duration d) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-  if (us < 1000) us = 1000;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+  if (ms < 1) ms = 1;
   timeval tv{};
-  tv.tv_sec = static_cast<time_t>(us / 1000000);
-  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  tv.tv_sec = static_cast<time_t>(ms / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
   return tv;
+}
+
+// A strict check of standard base64 (what tsig-keygen prints), so that ldns only ever sees
+// a secret it can decode.
+bool IsBase64(const std::string& s) {
+  if (s.empty() || s.size() % 4 != 0) return false;
+  size_t pad = 0;
+  while (pad < 2 && pad < s.size() && s[s.size() - 1 - pad] == '=') ++pad;
+  for (size_t i = 0; i < s.size() - pad; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (std::isalnum(c) == 0 && c != '+' && c != '/') return false;
+  }
+  return true;
 }
 
 // One record's rdata in the presentation format of common/dns_query.h.
@@ -282,6 +297,12 @@ class Rfc2136Provider final : public DnsProvider {
     if (!secret) {
       return Fail(ErrorCode::kInvalidArgument, what,
                   "TSIG secret of key \"" + KeyLabel() + "\": " + secret.error().message, false);
+    }
+    if (!IsBase64(*secret)) {
+      return Fail(ErrorCode::kInvalidArgument, what,
+                  "TSIG secret of key \"" + KeyLabel() + "\" (" + secret_.Describe() +
+                      ") is not valid base64 (expected the secret as tsig-keygen prints it)",
+                  false);
     }
     ldns_status st = ldns_pkt_tsig_sign(query, key_name_.c_str(), secret->c_str(), kFudge,
                                         algorithm_.c_str(), nullptr);
