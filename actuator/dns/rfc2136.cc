@@ -373,9 +373,15 @@ class Rfc2136Provider final : public DnsProvider {
       return KeyRejected(what, tsig_error);
     }
     if (tsig == nullptr) {
+      // Nothing in an unsigned answer can be trusted; a SERVFAIL is still worth a retry
+      // (retrying reads and rewrites, which is safe).
+      const int rcode = ldns_pkt_get_rcode(reply.get());
+      if (rcode == LDNS_RCODE_SERVFAIL) {
+        return Fail(ErrorCode::kUnavailable, what, "the server answered SERVFAIL (unsigned)", true);
+      }
       return Fail(ErrorCode::kPermissionDenied, what,
-                  "the answer (" + RcodeName(ldns_pkt_get_rcode(reply.get())) +
-                      ") is not TSIG-signed, so it cannot be trusted",
+                  "the server answered " + RcodeName(rcode) +
+                      " without a TSIG signature, so the answer cannot be trusted",
                   false);
     }
     // The answer must be signed with our key and algorithm (RFC 8945 5.3).

@@ -17,6 +17,7 @@
 #include "common/dns_query.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_dns_server.h"
 
 namespace failover {
 namespace {
@@ -389,6 +390,40 @@ TEST(Rfc2136Unreachable, SilentServerTimesOutAtTheDeadline) {
   EXPECT_EQ(set.error().code, ErrorCode::kTimeout) << set.error().message;
   EXPECT_GE(end, deadline - std::chrono::milliseconds(50));
   EXPECT_LT(end, deadline + std::chrono::seconds(2));
+}
+
+// Answers BIND does not give: a SERVFAIL, and answers without a TSIG signature.
+TEST(Rfc2136Answers, ServfailIsRetryableAndUnsignedAnswersAreNotTrusted) {
+  testing::TestDnsServer dns;
+  dns.SetRecords("www.example.test", "A", {"127.0.0.66"});
+  auto p = Provider("{server: '" + dns.address() +
+                    "', key_name: failover-key, key_secret: c2VjcmV0LXNlY3JldC1zZWNyZXQ=}");
+  ASSERT_TRUE(p) << p.error().message;
+
+  // An unsigned NOERROR with records: not taken as the record set.
+  auto got = (*p)->Get(kZone, "www.example.test.", "A", Soon());
+  ASSERT_FALSE(got);
+  EXPECT_FALSE(got.error().retryable);
+  EXPECT_TRUE(Contains(got.error().message, "without a TSIG signature")) << got.error().message;
+  EXPECT_GE(dns.TcpQueries(), 1);
+  EXPECT_EQ(dns.UdpQueries(), 0);
+
+  dns.SetBehaviour(testing::TestDnsServer::Behaviour::kRcode, 2);
+  got = (*p)->Get(kZone, "www.example.test.", "A", Soon());
+  ASSERT_FALSE(got);
+  EXPECT_TRUE(got.error().retryable);
+  EXPECT_TRUE(Contains(got.error().message, "SERVFAIL")) << got.error().message;
+  auto set = (*p)->Set(kZone, {"www.example.test.", "A", 30, {"127.0.0.3"}}, Soon());
+  ASSERT_FALSE(set);
+  EXPECT_TRUE(set.error().retryable);
+  EXPECT_TRUE(Contains(set.error().message, "SERVFAIL")) << set.error().message;
+
+  dns.SetBehaviour(testing::TestDnsServer::Behaviour::kRcode, 0);
+  set = (*p)->Set(kZone, {"www.example.test.", "A", 30, {"127.0.0.3"}}, Soon());
+  ASSERT_FALSE(set);
+  EXPECT_FALSE(set.error().retryable);
+  EXPECT_TRUE(Contains(set.error().message, "NOERROR without a TSIG signature"))
+      << set.error().message;
 }
 
 TEST(Rfc2136Config, AcceptsTheDocumentedForms) {
