@@ -5,12 +5,14 @@
 
 #include "actuator/dns/powerdns.h"
 #include "actuator/dns/provider.h"
+#include "actuator/dns/rfc2136.h"
 
 namespace failover {
 
 std::vector<DnsProviderKind> BuiltinDnsProviders() {
   return {
       {"powerdns", &NewPowerDnsProvider},
+      {"rfc2136", &NewRfc2136Provider},
   };
 }
 

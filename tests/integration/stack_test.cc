@@ -53,6 +53,43 @@ TEST(StackTest, PowerDnsServesWwwFromUsEast) {
   EXPECT_EQ(out, "401");
 }
 
+TEST(StackTest, BindTakesSignedUpdatesAndKeepsThemAcrossARestart) {
+  auto& stack = Stack::Get({"bind"});
+  EXPECT_EQ(stack.Env("BIND_ADDR").rfind("127.0.0.1:", 0), 0u);
+  EXPECT_EQ(stack.Env("BIND_ZONE"), "example.test.");
+  EXPECT_EQ(stack.Env("BIND_KEY_NAME"), "failover-key");
+  std::string out;
+  ASSERT_EQ(stack.Shell("dig @127.0.0.1 -p \"${BIND_ADDR#*:}\" www.example.test A +short", &out),
+            0);
+  EXPECT_EQ(out, "127.0.0.2\n");
+  ASSERT_EQ(
+      stack.Shell("dig @127.0.0.1 -p \"${BIND_ADDR#*:}\" +tcp ns1.example.test A +short", &out), 0);
+  EXPECT_EQ(out, "127.0.0.1\n");
+  // The key file holds the bare base64 secret.
+  ASSERT_EQ(stack.Shell("grep -Ec '^[A-Za-z0-9+/]+=*$' \"$BIND_KEY_FILE\"", &out), 0);
+  EXPECT_EQ(out, "1\n");
+
+  const std::string update =
+      "printf 'server 127.0.0.1 %s\\nzone example.test\\nupdate delete www.example.test A\\n"
+      "update add www.example.test 30 A 127.0.0.3\\nsend\\n' \"${BIND_ADDR#*:}\" | nsupdate ";
+  // Unsigned: refused.
+  EXPECT_NE(stack.Shell(update + "2>/dev/null"), 0);
+  // Signed with the key from the secret file (hmac-sha256).
+  ASSERT_EQ(stack.Shell(update + "-y \"hmac-sha256:$BIND_KEY_NAME:$(cat \"$BIND_KEY_FILE\")\""), 0);
+  ASSERT_EQ(stack.Shell("dig @127.0.0.1 -p \"${BIND_ADDR#*:}\" www.example.test A +short", &out),
+            0);
+  EXPECT_EQ(out, "127.0.0.3\n");
+
+  // Stop and start: same port, the update is still there.
+  ASSERT_EQ(stack.Run({"stop", "bind"}), 0);
+  ASSERT_NE(stack.Run({"status", "bind"}), 0);
+  ASSERT_EQ(stack.Run({"start", "bind"}, &out), 0);
+  EXPECT_EQ(Stack::ParseExports(out)["BIND_ADDR"], stack.Env("BIND_ADDR"));
+  ASSERT_EQ(stack.Shell("dig @127.0.0.1 -p \"${BIND_ADDR#*:}\" www.example.test A +short", &out),
+            0);
+  EXPECT_EQ(out, "127.0.0.3\n");
+}
+
 TEST(StackTest, MariaDbRowWrittenOnPrimaryAppearsOnReplica) {
   auto& stack = Stack::Get({"mariadb"});
   const std::string app =
