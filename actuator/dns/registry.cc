@@ -5,12 +5,14 @@
 
 #include "actuator/dns/powerdns.h"
 #include "actuator/dns/provider.h"
+#include "actuator/dns/route53.h"
 
 namespace failover {
 
 std::vector<DnsProviderKind> BuiltinDnsProviders() {
   return {
       {"powerdns", &NewPowerDnsProvider},
+      {"route53", &NewRoute53Provider},
   };
 }
 
