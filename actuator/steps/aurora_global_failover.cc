@@ -1,5 +1,6 @@
 #include "actuator/steps/aurora_global_failover.h"
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
