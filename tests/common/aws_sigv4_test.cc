@@ -4,7 +4,8 @@
 // (https://docs.aws.amazon.com/general/latest/gr/signature-v4-test-suite.html), files
 // <case>/<case>.{req,creq,sts,authz}, as mirrored in bazelbuild/bazel under
 // third_party/aws-sig-v4-test-suite/ (get-vanilla-query-order-key, post-x-www-form-
-// urlencoded, post-sts-token/post-sts-header-before), plus get-vanilla, post-vanilla and
+// urlencoded, post-sts-token/post-sts-header-before, get-vanilla-empty-query-key,
+// get-utf8, get-header-value-trim, get-header-key-duplicate), plus get-vanilla, post-vanilla and
 // the IAM key-derivation example as recorded in ../shared/contracts/dns-providers.md.
 // Every case signs with key AKIDEXAMPLE, secret wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY,
 // region us-east-1, service "service", at 20150830T123600Z.
@@ -107,6 +108,32 @@ TEST(AwsSigV4Test, PostStsHeaderBefore) {
   auto sig = SignV4(r, kCreds, "us-east-1", "service", kDate);
   EXPECT_EQ(sig.signed_headers, "host;x-amz-date;x-amz-security-token");
   EXPECT_EQ(sig.signature, "85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead");
+}
+
+TEST(AwsSigV4Test, MoreSuiteCases) {
+  // get-vanilla-empty-query-key: GET /?Param1=value1
+  EXPECT_EQ(SignV4(Req("GET", "Param1=value1"), kCreds, "us-east-1", "service", kDate).signature,
+            "a67d582fa61cc504c4bae71f336f98b97f1ea3c7a6bfe1b6e45aec72011b9aeb");
+  // get-utf8: GET /\xe1\x88\xb4 (U+1234): the path segment is percent-encoded.
+  SigV4Request utf8 = Req("GET");
+  utf8.path = "/\xe1\x88\xb4";
+  auto u = SignV4(utf8, kCreds, "us-east-1", "service", kDate);
+  EXPECT_EQ(u.canonical_request.substr(0, 15), "GET\n/%E1%88%B4\n");
+  EXPECT_EQ(u.signature, "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85");
+  // get-header-value-trim: values trimmed, inner runs of blanks collapsed.
+  SigV4Request trim = Req("GET");
+  trim.headers.emplace_back("My-Header1", " value1");
+  trim.headers.emplace_back("My-Header2", " \"a   b   c\"");
+  auto t = SignV4(trim, kCreds, "us-east-1", "service", kDate);
+  EXPECT_EQ(t.signed_headers, "host;my-header1;my-header2;x-amz-date");
+  EXPECT_EQ(t.signature, "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736");
+  // get-header-key-duplicate: repeated headers joined with ',' in the order sent.
+  SigV4Request dup = Req("GET");
+  dup.headers.emplace_back("My-Header1", "value2");
+  dup.headers.emplace_back("My-Header1", "value2");
+  dup.headers.emplace_back("My-Header1", "value1");
+  EXPECT_EQ(SignV4(dup, kCreds, "us-east-1", "service", kDate).signature,
+            "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea");
 }
 
 TEST(AwsSigV4Test, KeyDerivationExample) {
