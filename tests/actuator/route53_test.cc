@@ -3,8 +3,10 @@
 #include "actuator/dns/route53.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include "actuator/steps/dns_update.h"
+#include "common/aws_api.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_route53.h"
 #include "tests/support/temp_dir.h"
@@ -230,6 +232,59 @@ TEST_F(Route53Test, AWrongSecretIsRejectedWithoutShowingSecrets) {
   ASSERT_TRUE(good);
   auto ok = good->Get("example.com.", "www.example.com.", "A", Deadline());
   ASSERT_TRUE(ok) << ok.error().message;
+}
+
+TEST_F(Route53Test, CredentialsFromTheStandardEnvironmentVariables) {
+  setenv("AWS_ACCESS_KEY_ID", testing::kFakeAwsAccessKeyId, 1);
+  setenv("AWS_SECRET_ACCESS_KEY", testing::kFakeAwsSecretAccessKey, 1);
+  unsetenv("AWS_SESSION_TOKEN");
+  auto p = Make("{hosted_zone_id: " + std::string(FakeRoute53::kZoneId) +
+                ", url: " + fake_.base_url() + "}");
+  ASSERT_TRUE(p);
+  auto s = p->Set("example.com.", {"www.example.com.", "A", 30, {"192.0.2.1"}}, Deadline());
+  EXPECT_TRUE(s) << s.error().message;
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  auto missing = p->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(Contains(missing.error().message, "AWS_SECRET_ACCESS_KEY"))
+      << missing.error().message;
+  unsetenv("AWS_ACCESS_KEY_ID");
+}
+
+TEST_F(Route53Test, TheFakeRejectsRequestsOffTheContract) {
+  // The fake is strict, so a client that drifts from the contract fails the tests.
+  AwsApi api("test", fake_.base_url(), "us-east-1", "route53",
+             AwsCredentialSource::Static(
+                 {testing::kFakeAwsAccessKeyId, testing::kFakeAwsSecretAccessKey, ""}),
+             &http_, &clock_);
+  const std::string zone = std::string("/2013-04-01/hostedzone/") + FakeRoute53::kZoneId;
+  AwsCall no_slash{"POST", zone + "/rrset", "", "<x/>", "application/xml", true, "no slash"};
+  auto r = api.Send(no_slash, Deadline());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, "HTTP 404")) << r.error().message;
+  AwsCall no_ns{"POST",
+                zone + "/rrset/",
+                "",
+                "<ChangeResourceRecordSetsRequest><ChangeBatch/></ChangeResourceRecordSetsRequest>",
+                "application/xml",
+                true,
+                "no namespace"};
+  r = api.Send(no_ns, Deadline());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, "InvalidInput")) << r.error().message;
+  AwsCall bad_max{"GET", zone + "/rrset", "maxitems=0", "", "", true, "maxitems 0"};
+  r = api.Send(bad_max, Deadline());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, "InvalidInput")) << r.error().message;
+
+  // Unsigned: refused like AWS does.
+  HttpRequest unsigned_req;
+  unsigned_req.url = fake_.base_url() + zone + "/rrset";
+  auto plain = http_.Send(unsigned_req);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->status, 403);
+  EXPECT_TRUE(Contains(plain->body, "<Code>MissingAuthenticationToken</Code>")) << plain->body;
+  EXPECT_EQ(fake_.WriteCount(), 0);
 }
 
 TEST_F(Route53Test, ConfigErrorsAreLocated) {
