@@ -6,6 +6,7 @@
 #include "actuator/dns/powerdns.h"
 #include "actuator/dns/provider.h"
 #include "actuator/dns/rfc2136.h"
+#include "actuator/dns/route53.h"
 
 namespace failover {
 
@@ -13,6 +14,7 @@ std::vector<DnsProviderKind> BuiltinDnsProviders() {
   return {
       {"powerdns", &NewPowerDnsProvider},
       {"rfc2136", &NewRfc2136Provider},
+      {"route53", &NewRoute53Provider},
   };
 }
 

@@ -1,3 +1,5 @@
+#include "actuator/steps/aurora_global_failover.h"
+#include "actuator/steps/digitalocean_db_promote.h"
 #include "actuator/steps/dns_update.h"
 #include "actuator/steps/exec.h"
 #include "actuator/steps/http.h"
@@ -18,6 +20,12 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
   registry.Register({"wait", "wait a fixed time", &NewWaitStep});
   registry.Register({"wait_for", "wait until a PromQL query returns a result", &NewWaitForStep});
   registry.Register({"pagerduty", "send a PagerDuty Events API v2 event", &NewPagerDutyStep});
+  registry.Register({"aurora_global_failover",
+                     "make a secondary the writer of an Aurora global database",
+                     &NewAuroraGlobalFailoverStep});
+  registry.Register({"digitalocean_db_promote",
+                     "promote a DigitalOcean managed database read replica",
+                     &NewDigitalOceanDbPromoteStep});
 }
 
 }  // namespace failover

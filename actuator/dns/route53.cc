@@ -1,0 +1,233 @@
+#include "actuator/dns/route53.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include "common/aws_api.h"
+#include "common/log.h"
+
+namespace failover {
+namespace {
+
+constexpr const char* kDefaultUrl = "https://route53.amazonaws.com";
+constexpr const char* kNs = "https://route53.amazonaws.com/doc/2013-04-01/";
+constexpr int kMaxPages = 100;
+
+class Route53Provider final : public DnsProvider {
+ public:
+  Route53Provider(std::string zone_id, Duration poll_interval, AwsApi api, Clock* clock)
+      : zone_id_(std::move(zone_id)),
+        poll_interval_(poll_interval),
+        api_(std::move(api)),
+        clock_(clock) {}
+
+  const std::string& kind() const override {
+    static const std::string k = "route53";
+    return k;
+  }
+
+  Result<std::optional<DnsRecordSet>> Get(const std::string& zone, const std::string& name,
+                                          const std::string& type, MonoTime deadline) override {
+    (void)zone;
+    const std::string want = Fqdn(name);
+    AwsCall call;
+    call.method = "GET";
+    call.path = "/2013-04-01/hostedzone/" + AwsUriEncode(zone_id_, true) + "/rrset";
+    call.what = "reading " + want + " " + type + " in hosted zone " + zone_id_;
+    std::string identifier;
+    for (int page = 0; page < kMaxPages; ++page) {
+      call.query = "name=" + AwsUriEncode(want, true) + "&type=" + AwsUriEncode(type, true) +
+                   (identifier.empty() ? "" : "&identifier=" + AwsUriEncode(identifier, true)) +
+                   "&maxitems=1";
+      auto resp = api_.Send(call, deadline);
+      if (!resp) return resp.error();
+      auto doc = ParseXml(resp->body);
+      if (!doc || doc->name != "ListResourceRecordSetsResponse") {
+        return Unexpected(*resp, call.what);
+      }
+      const XmlElement* sets = doc->Child("ResourceRecordSets");
+      if (sets == nullptr) return Unexpected(*resp, call.what);
+      for (const XmlElement* s : sets->Children("ResourceRecordSet")) {
+        if (Route53Name(s->Text("Name")) != want || s->Text("Type") != type) {
+          return std::optional<DnsRecordSet>();  // the listing has moved past the name
+        }
+        if (!s->Text("SetIdentifier").empty() || s->Child("AliasTarget") != nullptr) {
+          return Error::Invalid("route53: " + call.what + ": the record set is an alias or " +
+                                "uses a routing policy (SetIdentifier " + s->Text("SetIdentifier") +
+                                "); only simple record sets can be managed");
+        }
+        DnsRecordSet out;
+        out.name = want;
+        out.type = type;
+        std::string ttl = s->Text("TTL");
+        out.ttl = ttl.empty() ? 0 : std::atoi(ttl.c_str());
+        if (const XmlElement* recs = s->Child("ResourceRecords")) {
+          for (const XmlElement* r : recs->Children("ResourceRecord")) {
+            out.records.push_back(r->Text("Value"));
+          }
+        }
+        std::sort(out.records.begin(), out.records.end());
+        if (out.records.empty()) return std::optional<DnsRecordSet>();
+        return std::optional<DnsRecordSet>(std::move(out));
+      }
+      // Nothing matched on this page: look further only while the listing stays on our
+      // name and type.
+      if (doc->Text("IsTruncated") != "true" || Route53Name(doc->Text("NextRecordName")) != want ||
+          doc->Text("NextRecordType") != type) {
+        return std::optional<DnsRecordSet>();
+      }
+      identifier = doc->Text("NextRecordIdentifier");
+    }
+    return Error::Invalid("route53: " + call.what + ": more than " + std::to_string(kMaxPages) +
+                          " pages for one name and type");
+  }
+
+  Status Set(const std::string& zone, const DnsRecordSet& desired, MonoTime deadline) override {
+    const std::string name = Fqdn(desired.name);
+    DnsRecordSet change = desired;
+    change.name = name;
+    std::string action = "UPSERT";
+    if (desired.records.empty()) {
+      // Route 53 deletes only an exact match of what is there: read it first.
+      auto current = Get(zone, name, desired.type, deadline);
+      if (!current) return current.error();
+      if (!*current) return {};
+      change = **current;
+      action = "DELETE";
+    }
+    AwsCall call;
+    call.method = "POST";
+    call.path = "/2013-04-01/hostedzone/" + AwsUriEncode(zone_id_, true) + "/rrset/";
+    call.content_type = "application/xml";
+    call.idempotent = action == "UPSERT";  // a repeated DELETE fails: re-read instead
+    call.what = (action == "DELETE" ? "deleting " : "updating ") + name + " " + desired.type +
+                " in hosted zone " + zone_id_;
+    std::string body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") +
+                       "<ChangeResourceRecordSetsRequest xmlns=\"" + kNs +
+                       "\"><ChangeBatch><Comment>failover</Comment><Changes><Change><Action>" +
+                       action + "</Action><ResourceRecordSet><Name>" + XmlEscape(name) +
+                       "</Name><Type>" + XmlEscape(change.type) + "</Type><TTL>" +
+                       std::to_string(change.ttl) + "</TTL><ResourceRecords>";
+    for (const std::string& r : change.records) {
+      body += "<ResourceRecord><Value>" + XmlEscape(r) + "</Value></ResourceRecord>";
+    }
+    body +=
+        "</ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch>"
+        "</ChangeResourceRecordSetsRequest>";
+    call.body = std::move(body);
+    auto resp = api_.Send(call, deadline);
+    if (!resp) return resp.error();
+    auto doc = ParseXml(resp->body);
+    std::string id = doc ? doc->Text("ChangeInfo/Id") : "";
+    if (id.empty()) return Unexpected(*resp, call.what);
+    if (id.rfind("/change/", 0) == 0) id = id.substr(8);
+    std::string status = doc->Text("ChangeInfo/Status");
+    return WaitInSync(id, status, call.what, deadline);
+  }
+
+ private:
+  Status WaitInSync(const std::string& id, std::string status, const std::string& what,
+                    MonoTime deadline) {
+    AwsCall call;
+    call.method = "GET";
+    call.path = "/2013-04-01/change/" + AwsUriEncode(id, true);
+    call.what = what + ": waiting for change " + id;
+    while (status != "INSYNC") {
+      MonoTime next = clock_->Now() + poll_interval_;
+      if (next >= deadline) {
+        return Error{ErrorCode::kTimeout,
+                     "route53: " + call.what + ": still " + status +
+                         " at the step's deadline (Route 53 accepted the change and applies it)",
+                     true};
+      }
+      clock_->SleepUntil(next);
+      auto resp = api_.Send(call, deadline);
+      if (!resp) return resp.error();
+      auto doc = ParseXml(resp->body);
+      if (!doc || doc->Text("ChangeInfo/Status").empty()) return Unexpected(*resp, call.what);
+      status = doc->Text("ChangeInfo/Status");
+    }
+    log::Debug("route53 change in sync", {{"change", id}});
+    return {};
+  }
+
+  Error Unexpected(const HttpResponse& resp, const std::string& what) const {
+    std::string excerpt = resp.body.substr(0, 200);
+    std::replace(excerpt.begin(), excerpt.end(), '\n', ' ');
+    return Error::Invalid("route53: " + what + ": unexpected response from " + api_.base_url() +
+                          ": " + excerpt);
+  }
+
+  std::string zone_id_;
+  Duration poll_interval_;
+  AwsApi api_;
+  Clock* clock_;
+};
+
+}  // namespace
+
+std::string Route53Name(const std::string& in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\\' && i + 3 < in.size() && in[i + 1] >= '0' && in[i + 1] <= '3' &&
+        in[i + 2] >= '0' && in[i + 2] <= '7' && in[i + 3] >= '0' && in[i + 3] <= '7') {
+      out += static_cast<char>((in[i + 1] - '0') * 64 + (in[i + 2] - '0') * 8 + (in[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += in[i];
+    }
+  }
+  return Fqdn(out);
+}
+
+Result<std::shared_ptr<DnsProvider>> NewRoute53Provider(const YamlNode& body,
+                                                        const DnsProviderContext& ctx) {
+  std::vector<std::string_view> keys = {"hosted_zone_id", "url", "poll_interval"};
+  for (auto k : AwsCredentialSource::Keys()) keys.push_back(k);
+  if (auto s = body.ExpectKeys(keys); !s) return s.error();
+  auto zid_node = body.Require("hosted_zone_id");
+  if (!zid_node) return zid_node.error();
+  auto zid = zid_node->AsString();
+  if (!zid) return zid.error();
+  std::string zone_id = *zid;
+  if (zone_id.rfind("/hostedzone/", 0) == 0) zone_id = zone_id.substr(12);
+  if (zone_id.empty() || !std::all_of(zone_id.begin(), zone_id.end(),
+                                      [](unsigned char c) { return std::isalnum(c) != 0; })) {
+    return zid_node->Fail("expected a hosted zone id like Z0123456789ABC, found \"" + *zid + "\"");
+  }
+  std::string url = kDefaultUrl;
+  if (auto u = body.Get("url")) {
+    auto s = u->AsString();
+    if (!s) return s.error();
+    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
+    }
+    if (s->find_first_of("?#") != std::string::npos) {
+      return u->Fail("the base URL takes no query or fragment");
+    }
+    url = *s;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    if (url.size() >= 11 && url.compare(url.size() - 11, 11, "/2013-04-01") == 0) {
+      url.resize(url.size() - 11);
+    }
+  }
+  Duration poll = std::chrono::seconds(3);
+  if (auto p = body.Get("poll_interval")) {
+    auto d = p->AsDuration();
+    if (!d) return d.error();
+    if (*d <= Duration::zero() || *d > std::chrono::minutes(5)) {
+      return p->Fail("poll_interval must be greater than zero and at most 5m");
+    }
+    poll = *d;
+  }
+  auto creds = AwsCredentialSource::FromYaml(body);
+  if (!creds) return creds.error();
+  if (ctx.http == nullptr) return Error::Internal("route53 provider built without an HTTP client");
+  Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
+  AwsApi api("route53", url, "us-east-1", "route53", *creds, ctx.http, clock);
+  return std::shared_ptr<DnsProvider>(
+      std::make_shared<Route53Provider>(zone_id, poll, std::move(api), clock));
+}
+
+}  // namespace failover

@@ -1,0 +1,270 @@
+#include "actuator/steps/digitalocean_db_promote.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <optional>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+namespace failover {
+namespace {
+
+using nlohmann::json;
+
+constexpr Duration kMaxRequestTimeout = std::chrono::seconds(30);
+constexpr Duration kFirstDelay = std::chrono::seconds(1);
+constexpr Duration kMaxDelay = std::chrono::seconds(30);
+
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (size_t p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size())) {
+    text.replace(p, from.size(), to);
+  }
+  return text;
+}
+
+// DigitalOcean's {"id": "...", "message": "..."} error body, or an excerpt.
+std::string ErrorText(const HttpResponse& resp) {
+  auto doc = json::parse(resp.body, nullptr, false);
+  if (doc.is_object() && doc.contains("message") && doc["message"].is_string()) {
+    std::string id = doc.value("id", "");
+    return (id.empty() ? "" : id + ": ") + doc["message"].get<std::string>();
+  }
+  std::string s = resp.body.substr(0, 200);
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+class DigitalOceanDbPromoteStep final : public Step {
+ public:
+  std::string cluster_id;
+  std::string replica_name;
+  std::string url = "https://api.digitalocean.com";
+  bool missing_ok = false;
+  Duration poll_interval = std::chrono::seconds(5);
+  std::optional<SecretRef> token;
+
+  const std::string& kind() const override {
+    static const std::string k = "digitalocean_db_promote";
+    return k;
+  }
+
+  Result<json> Render(const TemplateVars&) const override {
+    return json{{"cluster_id", cluster_id},
+                {"replica_name", replica_name},
+                {"url", url},
+                {"if_missing", missing_ok ? "ok" : "fail"},
+                {"token", token->Describe()}};
+  }
+
+  StepOutcome Run(StepContext& ctx) override {
+    if (ctx.http == nullptr || ctx.clock == nullptr) {
+      return StepOutcome::Fail("digitalocean_db_promote: no HTTP client in the step context");
+    }
+    auto t = token->Resolve();
+    if (!t) return StepOutcome::Fail("digitalocean_db_promote: API token: " + t.error().message);
+    const std::string& secret = *t;
+    const std::string path = "/v2/databases/" + cluster_id + "/replicas/" + replica_name;
+    const std::string who = "replica " + replica_name + " of cluster " + cluster_id;
+
+    auto before = Send(ctx, secret, "GET", path, true, "reading " + who);
+    if (!before) return FromError(before.error(), secret);
+    if (before->status == 404) {
+      if (missing_ok) {
+        return StepOutcome::Ok(who + " is not listed (already promoted, as if_missing: ok " +
+                               "assumes); nothing sent");
+      }
+      return StepOutcome::Fail("digitalocean_db_promote: " + who + " not found (" +
+                               ErrorText(*before) +
+                               "): already promoted, or a wrong cluster_id / replica_name; "
+                               "nothing sent (if_missing: ok treats this as done)");
+    }
+    if (before->status != 200) return StatusFail(*before, secret, "reading " + who);
+    std::string status_before;
+    auto doc = json::parse(before->body, nullptr, false);
+    if (!doc.is_object() || !doc.contains("replica") || !doc["replica"].is_object()) {
+      return StepOutcome::Fail("digitalocean_db_promote: reading " + who +
+                               ": unexpected response (no \"replica\" object)");
+    }
+    status_before = doc["replica"].value("status", "");
+    json details = {{"before", {{"replica", replica_name}, {"status", status_before}}}};
+
+    auto put = Send(ctx, secret, "PUT", path + "/promote", false, "promoting " + who);
+    if (!put) return FromError(put.error(), secret);
+    if (put->status != 204 && put->status != 200)
+      return StatusFail(*put, secret, "promoting " + who);
+    log::Info("digitalocean replica promotion requested",
+              {{"cluster", cluster_id}, {"replica", replica_name}});
+    details["action"] = "promote";
+
+    // Verify: the replica leaves the cluster's replicas once it is a cluster of its own.
+    MonoTime start = ctx.clock->Now();
+    for (;;) {
+      auto now = Send(ctx, secret, "GET", path, true, "checking " + who);
+      if (now && now->status == 404) {
+        details["after"] = {{"replica_listed", false}};
+        return StepOutcome::Ok(
+            "promoted " + who + " to a standalone cluster (no longer listed as a replica after " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(ctx.clock->Now() - start)
+                        .count()) +
+                "s)",
+            std::move(details));
+      }
+      if (now && now->status != 200) return StatusFail(*now, secret, "checking " + who);
+      MonoTime next = ctx.clock->Now() + poll_interval;
+      if (next >= ctx.deadline || ctx.cancelled()) {
+        StepOutcome out = StepOutcome::Retry("digitalocean_db_promote: promotion of " + who +
+                                             " was accepted but it is still listed as a replica "
+                                             "at the step's deadline");
+        out.details = details;
+        return out;
+      }
+      ctx.clock->SleepUntil(next);
+    }
+  }
+
+ private:
+  static StepOutcome FromError(const Error& e, const std::string& secret) {
+    std::string msg = ReplaceAll(e.message, secret, "<redacted>");
+    return e.retryable ? StepOutcome::Retry(msg) : StepOutcome::Fail(msg);
+  }
+
+  StepOutcome StatusFail(const HttpResponse& resp, const std::string& secret,
+                         const std::string& what) const {
+    std::string prefix = "digitalocean_db_promote: " + what + ": HTTP " +
+                         std::to_string(resp.status) + " from " + url + ": ";
+    if (resp.status == 401 || resp.status == 403) {
+      return StepOutcome::Fail(prefix + "authentication failed (check the API token, " +
+                               token->Describe() + ")");
+    }
+    return StepOutcome::Fail(ReplaceAll(prefix + ErrorText(resp), secret, "<redacted>"));
+  }
+
+  // Sends one request, retrying 429 (never applied) always and 5xx / transport failures
+  // when `idempotent`, within the deadline. Any other status is returned as it is.
+  Result<HttpResponse> Send(StepContext& ctx, const std::string& secret, const std::string& method,
+                            const std::string& path, bool idempotent, const std::string& what) {
+    const std::string prefix = "digitalocean_db_promote: " + what;
+    Duration delay = kFirstDelay;
+    for (int attempt = 1;; ++attempt) {
+      MonoTime now = ctx.clock->Now();
+      if (now >= ctx.deadline) {
+        return Error{ErrorCode::kTimeout, prefix + ": step deadline passed", true};
+      }
+      HttpRequest req;
+      req.method = method;
+      req.url = url + path;
+      req.headers = {{"Authorization", "Bearer " + secret}, {"Accept", "application/json"}};
+      req.timeout = std::min(ctx.deadline - now, kMaxRequestTimeout);
+      auto resp = ctx.http->Send(req);
+      Error err;
+      std::optional<Duration> wait;
+      if (!resp) {
+        err = resp.error();
+        err.message = prefix + ": " + ReplaceAll(err.message, secret, "<redacted>");
+        if (!err.retryable || !idempotent) return err;
+      } else if (resp->status == 429 || (resp->status >= 500 && idempotent)) {
+        err = Error{ErrorCode::kUnavailable,
+                    prefix + ": HTTP " + std::to_string(resp->status) + " from " + url + ": " +
+                        ErrorText(*resp),
+                    true};
+        std::string ra = resp->Header("retry-after");
+        if (!ra.empty()) {
+          double secs = std::atof(ra.c_str());
+          if (secs >= 0 && secs <= 3600) {
+            wait = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(secs));
+          }
+        }
+      } else if (resp->status >= 500) {
+        return Error{ErrorCode::kUnavailable,
+                     prefix + ": HTTP " + std::to_string(resp->status) + " from " + url + ": " +
+                         ErrorText(*resp) + " (read again before resending)",
+                     true};
+      } else {
+        return resp;
+      }
+      Duration pause = wait.value_or(delay);
+      delay = std::min(delay * 2, kMaxDelay);
+      if (ctx.clock->Now() + pause >= ctx.deadline) {
+        err.message += " (gave up after " + std::to_string(attempt) + " attempt" +
+                       (attempt == 1 ? "" : "s") + ": the deadline is near)";
+        return err;
+      }
+      ctx.clock->SleepUntil(ctx.clock->Now() + pause);
+    }
+  }
+};
+
+bool ValidId(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Step>> NewDigitalOceanDbPromoteStep(const YamlNode& body,
+                                                           const StepFactoryContext&) {
+  if (auto s =
+          body.ExpectKeys(WithCommonKeys({"cluster_id", "replica_name", "url", "if_missing",
+                                          "poll_interval", "token", "token_file", "token_env"}));
+      !s) {
+    return s.error();
+  }
+  auto step = std::make_unique<DigitalOceanDbPromoteStep>();
+  for (auto [key, field] : {std::pair<const char*, std::string*>{"cluster_id", &step->cluster_id},
+                            {"replica_name", &step->replica_name}}) {
+    auto n = body.Require(key);
+    if (!n) return n.error();
+    auto s = n->AsString();
+    if (!s) return s.error();
+    if (!ValidId(*s)) {
+      return n->Fail(std::string(key) + " must be letters, digits, '-' or '_', found \"" + *s +
+                     "\"");
+    }
+    *field = *s;
+  }
+  if (auto u = body.Get("url")) {
+    auto s = u->AsString();
+    if (!s) return s.error();
+    if ((s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) ||
+        s->find_first_of("?#") != std::string::npos) {
+      return u->Fail("expected an http:// or https:// base URL without query, found \"" + *s +
+                     "\"");
+    }
+    step->url = *s;
+    while (!step->url.empty() && step->url.back() == '/') step->url.pop_back();
+  }
+  if (auto m = body.Get("if_missing")) {
+    auto s = m->AsString();
+    if (!s) return s.error();
+    if (*s != "ok" && *s != "fail")
+      return m->Fail("if_missing must be ok or fail, found \"" + *s + "\"");
+    step->missing_ok = *s == "ok";
+  }
+  if (auto p = body.Get("poll_interval")) {
+    auto d = p->AsDuration();
+    if (!d) return d.error();
+    if (*d <= Duration::zero() || *d > std::chrono::minutes(5)) {
+      return p->Fail("poll_interval must be greater than zero and at most 5m");
+    }
+    step->poll_interval = *d;
+  }
+  auto token = SecretRef::FromYaml(body, "token");
+  if (!token) return token.error();
+  if (!*token) {
+    return body.Fail("the DigitalOcean API needs token, token_file or token_env");
+  }
+  step->token = *token;
+  StepCommon defaults;
+  defaults.timeout = std::chrono::minutes(10);
+  auto common = ParseStepCommon(body, defaults);
+  if (!common) return common.error();
+  step->set_common(*common);
+  return std::unique_ptr<Step>(std::move(step));
+}
+
+}  // namespace failover

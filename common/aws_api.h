@@ -1,0 +1,64 @@
+// Signed calls to an AWS API (Route 53's REST-XML, RDS' Query API) with AWS' error
+// envelope and retry rules (contracts/dns-providers.md, contracts/databases.md):
+//   - Throttling, PriorRequestNotComplete and HTTP 429 are retried within the deadline,
+//     honouring Retry-After, with a growing delay otherwise;
+//   - 5xx and transport failures are retried too, unless the call is not idempotent
+//     (then they come back as retryable errors and the caller reads state first);
+//   - other 4xx are not retried and come back with AWS' <Code> and <Message>.
+// Credentials are resolved per call and never appear in a message (AWS' own messages,
+// which can quote the canonical request, are scrubbed of them).
+#pragma once
+
+#include <string>
+
+#include "common/aws_sigv4.h"
+#include "common/clock.h"
+#include "common/http_client.h"
+#include "common/result.h"
+#include "common/xml.h"
+
+namespace failover {
+
+struct AwsErrorInfo {
+  std::string type;  // Sender / Receiver
+  std::string code;  // Throttling, InvalidChangeBatch, SignatureDoesNotMatch, ...
+  std::string message;
+};
+
+// AWS' <ErrorResponse><Error><Type/><Code/><Message/></Error>..., Route 53's
+// <InvalidChangeBatch><Messages><Message/>...; nullopt when the body is neither.
+std::optional<AwsErrorInfo> ParseAwsError(std::string_view body);
+
+struct AwsCall {
+  std::string method = "GET";
+  std::string path = "/";  // as sent, already encoded
+  std::string query;       // as sent, already encoded, without '?'
+  std::string body;
+  std::string content_type;
+  bool idempotent = true;
+  std::string what;  // "reading www.example.com. A", for messages
+};
+
+class AwsApi {
+ public:
+  // `label` starts every message ("route53", "aurora_global_failover").
+  AwsApi(std::string label, std::string base_url, std::string region, std::string service,
+         AwsCredentialSource creds, HttpClient* http, Clock* clock);
+
+  // The 2xx response, or an error (retryable as described above).
+  Result<HttpResponse> Send(const AwsCall& call, MonoTime deadline);
+
+  const std::string& base_url() const { return base_url_; }
+  const AwsCredentialSource& credentials() const { return creds_; }
+
+ private:
+  std::string label_;
+  std::string base_url_;
+  std::string region_;
+  std::string service_;
+  AwsCredentialSource creds_;
+  HttpClient* http_;
+  Clock* clock_;
+};
+
+}  // namespace failover

@@ -1,0 +1,353 @@
+// The route53 DNS provider against the Route 53 fake (tests/support/fake_route53.h), which
+// checks every request's SigV4 signature with the test secret.
+#include "actuator/dns/route53.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "actuator/steps/dns_update.h"
+#include "common/aws_api.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/fake_route53.h"
+#include "tests/support/temp_dir.h"
+
+namespace failover {
+namespace {
+
+using testing::FakeRoute53;
+using testing::FakeRoute53RecordSet;
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+class Route53Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    id_file_ = dir_.Write("aws.id", std::string(testing::kFakeAwsAccessKeyId) + "\n");
+    secret_file_ = dir_.Write("aws.secret", std::string(testing::kFakeAwsSecretAccessKey) + "\n");
+  }
+
+  std::string Config(const std::string& extra = "", const std::string& secret_file = "") {
+    return "{hosted_zone_id: " + std::string(FakeRoute53::kZoneId) + ", url: " + fake_.base_url() +
+           ", access_key_id_file: " + id_file_ +
+           ", secret_access_key_file: " + (secret_file.empty() ? secret_file_ : secret_file) +
+           ", poll_interval: 2s" + extra + "}";
+  }
+
+  std::shared_ptr<DnsProvider> Make(const std::string& yaml) {
+    auto node = YamlNode::LoadString(yaml, "actuator.yml");
+    EXPECT_TRUE(node) << node.error().message;
+    DnsProviderContext ctx{&http_, &clock_};
+    auto p = NewRoute53Provider(*node, ctx);
+    EXPECT_TRUE(p) << p.error().message;
+    return p ? *p : nullptr;
+  }
+
+  MonoTime Deadline(Duration d = std::chrono::seconds(60)) { return clock_.Now() + d; }
+
+  testing::TempDir dir_;
+  std::string id_file_;
+  std::string secret_file_;
+  FakeRoute53 fake_{"example.com."};
+  testing::FakeClock clock_;
+  CurlHttpClient http_;
+};
+
+TEST_F(Route53Test, CreateReplaceAndDelete) {
+  auto p = Make(Config());
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind(), "route53");
+  auto none = p->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_FALSE(*none);
+
+  DnsRecordSet set{"www.example.com.", "A", 30, {"192.0.2.20", "192.0.2.10"}};
+  auto s = p->Set("example.com.", set, Deadline());
+  ASSERT_TRUE(s) << s.error().message;
+  auto held = fake_.Find("www.example.com.", "A");
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->ttl, 30);
+  EXPECT_EQ(held->values, (std::vector<std::string>{"192.0.2.20", "192.0.2.10"}));
+  EXPECT_TRUE(Contains(fake_.ChangeBodies().back(), "<Action>UPSERT</Action>"));
+
+  auto got = p->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_TRUE(got && *got) << (got ? "absent" : got.error().message);
+  EXPECT_EQ((*got)->records, (std::vector<std::string>{"192.0.2.10", "192.0.2.20"}));
+  EXPECT_EQ((*got)->ttl, 30);
+
+  ASSERT_TRUE(p->Set("example.com.", {"www.example.com.", "A", 60, {"192.0.2.30"}}, Deadline()));
+  EXPECT_EQ(fake_.Find("www.example.com.", "A")->values, std::vector<std::string>{"192.0.2.30"});
+  EXPECT_EQ(fake_.Find("www.example.com.", "A")->ttl, 60);
+
+  // No records wanted: the current set is deleted (Route 53 needs its exact values).
+  ASSERT_TRUE(p->Set("example.com.", {"www.example.com.", "A", 0, {}}, Deadline()));
+  EXPECT_FALSE(fake_.Find("www.example.com.", "A"));
+  EXPECT_TRUE(Contains(fake_.ChangeBodies().back(), "<Action>DELETE</Action>"));
+  EXPECT_EQ(fake_.WriteCount(), 3);
+  // Deleting what is not there writes nothing.
+  ASSERT_TRUE(p->Set("example.com.", {"www.example.com.", "A", 0, {}}, Deadline()));
+  EXPECT_EQ(fake_.WriteCount(), 3);
+}
+
+TEST_F(Route53Test, ListingFromNameAndTypeDoesNotTakeTheNextRecordSet) {
+  // Route 53 lists from name+type onwards, one set per page here (maxitems=1) with
+  // IsTruncated/NextRecordName: a missing set must not be confused with its neighbour.
+  fake_.Put("a.example.com.", "A", 300, {"192.0.2.1"});
+  fake_.Put("www.example.com.", "A", 300, {"192.0.2.2"});
+  fake_.Put("www.example.com.", "TXT", 300, {"\"v=1\""});
+  fake_.Put("*.example.com.", "A", 300, {"192.0.2.9"});
+  fake_.Put("zzz.example.com.", "AAAA", 300, {"2001:db8::1"});
+  auto p = Make(Config());
+  ASSERT_TRUE(p);
+  auto www_txt = p->Get("example.com.", "www.example.com.", "TXT", Deadline());
+  ASSERT_TRUE(www_txt && *www_txt);
+  EXPECT_EQ((*www_txt)->records, std::vector<std::string>{"\"v=1\""});
+  auto www_aaaa = p->Get("example.com.", "www.example.com.", "AAAA", Deadline());
+  ASSERT_TRUE(www_aaaa) << www_aaaa.error().message;
+  EXPECT_FALSE(*www_aaaa);  // the listing continues with www TXT: not ours
+  auto b = p->Get("example.com.", "b.example.com.", "A", Deadline());
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(*b);
+  // Route 53 shows '*' as \052; the provider reads it back as '*'.
+  auto wild = p->Get("example.com.", "*.example.com.", "A", Deadline());
+  ASSERT_TRUE(wild && *wild) << (wild ? "absent" : wild.error().message);
+  EXPECT_EQ((*wild)->name, "*.example.com.");
+  EXPECT_EQ((*wild)->records, std::vector<std::string>{"192.0.2.9"});
+  EXPECT_EQ(fake_.WriteCount(), 0);
+}
+
+TEST_F(Route53Test, WeightedRecordSetsAreRefused) {
+  FakeRoute53RecordSet w1{"api.example.com.", "A", 60, {"192.0.2.1"}, "one", 10};
+  FakeRoute53RecordSet w2{"api.example.com.", "A", 60, {"192.0.2.2"}, "two", 10};
+  fake_.Put(w1);
+  fake_.Put(w2);
+  auto p = Make(Config());
+  ASSERT_TRUE(p);
+  auto got = p->Get("example.com.", "api.example.com.", "A", Deadline());
+  ASSERT_FALSE(got);
+  EXPECT_FALSE(got.error().retryable);
+  EXPECT_TRUE(Contains(got.error().message, "routing policy")) << got.error().message;
+}
+
+TEST_F(Route53Test, WaitsForInSync) {
+  fake_.SetPendingPolls(3);
+  auto p = Make(Config());
+  ASSERT_TRUE(p);
+  MonoTime start = clock_.Now();
+  ASSERT_TRUE(p->Set("example.com.", {"www.example.com.", "A", 30, {"192.0.2.1"}}, Deadline()));
+  EXPECT_EQ(fake_.GetChangeRequests(), 4);                   // 3 x PENDING, then INSYNC
+  EXPECT_GE(clock_.Now() - start, std::chrono::seconds(8));  // every poll_interval (2s)
+
+  // A change still PENDING at the deadline is a retryable error that says so.
+  fake_.SetPendingPolls(100);
+  auto s = p->Set("example.com.", {"www.example.com.", "A", 30, {"192.0.2.2"}},
+                  Deadline(std::chrono::seconds(7)));
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().retryable);
+  EXPECT_TRUE(Contains(s.error().message, "still PENDING")) << s.error().message;
+  EXPECT_EQ(fake_.Find("www.example.com.", "A")->values, std::vector<std::string>{"192.0.2.2"});
+}
+
+TEST_F(Route53Test, ThrottlingAnd5xxAreRetriedHonouringRetryAfter) {
+  auto p = Make(Config());
+  ASSERT_TRUE(p);
+  fake_.FailNext(2, 400, "Throttling", 5);
+  MonoTime start = clock_.Now();
+  ASSERT_TRUE(p->Set("example.com.", {"www.example.com.", "A", 30, {"192.0.2.1"}}, Deadline()));
+  EXPECT_GE(clock_.Now() - start, std::chrono::seconds(10));  // 2 x Retry-After: 5
+  EXPECT_EQ(fake_.WriteCount(), 1);
+
+  fake_.FailNext(1, 429, "", 1);
+  auto got = p->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_TRUE(got && *got);
+  fake_.FailNext(2, 503, "");
+  got = p->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_TRUE(got && *got);
+  fake_.FailNext(1, 400, "PriorRequestNotComplete");
+  ASSERT_TRUE(p->Set("example.com.", {"www.example.com.", "A", 30, {"192.0.2.3"}}, Deadline()));
+  EXPECT_EQ(fake_.WriteCount(), 2);
+
+  // Throttled until the deadline: a retryable error, the engine may try again later.
+  fake_.FailNext(100, 400, "Throttling", 30);
+  auto late = p->Get("example.com.", "www.example.com.", "A", Deadline(std::chrono::seconds(20)));
+  ASSERT_FALSE(late);
+  EXPECT_TRUE(late.error().retryable);
+  EXPECT_TRUE(Contains(late.error().message, "Throttling: Rate exceeded")) << late.error().message;
+}
+
+TEST_F(Route53Test, ClientErrorsAreNotRetriedAndCarryRoute53sMessage) {
+  auto p = Make(Config());
+  ASSERT_TRUE(p);
+  int before = fake_.RequestCount();
+  auto s = p->Set("example.com.", {"www.example.com.", "A", 30, {"not-an-address"}}, Deadline());
+  ASSERT_FALSE(s);
+  EXPECT_FALSE(s.error().retryable);
+  EXPECT_EQ(fake_.RequestCount(), before + 1);
+  EXPECT_TRUE(Contains(s.error().message, "InvalidChangeBatch")) << s.error().message;
+  EXPECT_TRUE(Contains(s.error().message, "ARRDATAIllegalIPv4Address")) << s.error().message;
+  EXPECT_EQ(fake_.WriteCount(), 0);
+
+  s = p->Set("example.com.", {"www.other.org.", "A", 30, {"192.0.2.1"}}, Deadline());
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(Contains(s.error().message, "is not permitted in zone example.com."))
+      << s.error().message;
+
+  auto wrong_zone =
+      Make("{hosted_zone_id: ZNOPE, url: " + fake_.base_url() +
+           ", access_key_id_file: " + id_file_ + ", secret_access_key_file: " + secret_file_ + "}");
+  ASSERT_TRUE(wrong_zone);
+  auto got = wrong_zone->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_FALSE(got);
+  EXPECT_FALSE(got.error().retryable);
+  EXPECT_EQ(got.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(
+      Contains(got.error().message, "NoSuchHostedZone: No hosted zone found with ID: ZNOPE"))
+      << got.error().message;
+}
+
+TEST_F(Route53Test, AWrongSecretIsRejectedWithoutShowingSecrets) {
+  const std::string wrong = "wrongWRONGwrongSECRETvalue/0123456789abcd";
+  const std::string token = "SESSIONTOKENvalue0123456789";
+  std::string wrong_file = dir_.Write("wrong.secret", wrong);
+  std::string token_file = dir_.Write("aws.token", token);
+  fake_.RequireSessionToken(token);
+  auto p = Make(Config(", session_token_file: " + token_file, wrong_file));
+  ASSERT_TRUE(p);
+  auto got = p->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_FALSE(got);
+  EXPECT_FALSE(got.error().retryable);
+  EXPECT_EQ(got.error().code, ErrorCode::kPermissionDenied);
+  const std::string& msg = got.error().message;
+  EXPECT_TRUE(Contains(msg, "SignatureDoesNotMatch")) << msg;
+  EXPECT_TRUE(Contains(msg, "check the AWS credentials")) << msg;
+  EXPECT_TRUE(Contains(msg, wrong_file)) << msg;  // where the secret comes from
+  EXPECT_FALSE(Contains(msg, wrong)) << msg;
+  EXPECT_FALSE(Contains(msg, testing::kFakeAwsSecretAccessKey)) << msg;
+  EXPECT_FALSE(Contains(msg, token)) << msg;  // AWS quotes the canonical request; scrubbed
+  EXPECT_EQ(fake_.RejectedAuth(), 1);         // not retried
+
+  // With the right secret and the token, the same provider configuration works.
+  auto good = Make(Config(", session_token_file: " + token_file));
+  ASSERT_TRUE(good);
+  auto ok = good->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_TRUE(ok) << ok.error().message;
+}
+
+TEST_F(Route53Test, CredentialsFromTheStandardEnvironmentVariables) {
+  setenv("AWS_ACCESS_KEY_ID", testing::kFakeAwsAccessKeyId, 1);
+  setenv("AWS_SECRET_ACCESS_KEY", testing::kFakeAwsSecretAccessKey, 1);
+  unsetenv("AWS_SESSION_TOKEN");
+  auto p = Make("{hosted_zone_id: " + std::string(FakeRoute53::kZoneId) +
+                ", url: " + fake_.base_url() + "}");
+  ASSERT_TRUE(p);
+  auto s = p->Set("example.com.", {"www.example.com.", "A", 30, {"192.0.2.1"}}, Deadline());
+  EXPECT_TRUE(s) << s.error().message;
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  auto missing = p->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(Contains(missing.error().message, "AWS_SECRET_ACCESS_KEY"))
+      << missing.error().message;
+  unsetenv("AWS_ACCESS_KEY_ID");
+}
+
+TEST_F(Route53Test, TheFakeRejectsRequestsOffTheContract) {
+  // The fake is strict, so a client that drifts from the contract fails the tests.
+  AwsApi api("test", fake_.base_url(), "us-east-1", "route53",
+             AwsCredentialSource::Static(
+                 {testing::kFakeAwsAccessKeyId, testing::kFakeAwsSecretAccessKey, ""}),
+             &http_, &clock_);
+  const std::string zone = std::string("/2013-04-01/hostedzone/") + FakeRoute53::kZoneId;
+  AwsCall no_slash{"POST", zone + "/rrset", "", "<x/>", "application/xml", true, "no slash"};
+  auto r = api.Send(no_slash, Deadline());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, "HTTP 404")) << r.error().message;
+  AwsCall no_ns{"POST",
+                zone + "/rrset/",
+                "",
+                "<ChangeResourceRecordSetsRequest><ChangeBatch/></ChangeResourceRecordSetsRequest>",
+                "application/xml",
+                true,
+                "no namespace"};
+  r = api.Send(no_ns, Deadline());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, "InvalidInput")) << r.error().message;
+  AwsCall bad_max{"GET", zone + "/rrset", "maxitems=0", "", "", true, "maxitems 0"};
+  r = api.Send(bad_max, Deadline());
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(Contains(r.error().message, "InvalidInput")) << r.error().message;
+
+  // Unsigned: refused like AWS does.
+  HttpRequest unsigned_req;
+  unsigned_req.url = fake_.base_url() + zone + "/rrset";
+  auto plain = http_.Send(unsigned_req);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->status, 403);
+  EXPECT_TRUE(Contains(plain->body, "<Code>MissingAuthenticationToken</Code>")) << plain->body;
+  EXPECT_EQ(fake_.WriteCount(), 0);
+}
+
+TEST_F(Route53Test, ConfigErrorsAreLocated) {
+  DnsProviderContext ctx{&http_, &clock_};
+  auto load = [&](const std::string& yaml) {
+    return NewRoute53Provider(*YamlNode::LoadString(yaml, "actuator.yml"), ctx);
+  };
+  auto missing = load("{url: http://127.0.0.1:1}");
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(Contains(missing.error().message, "actuator.yml:1:1")) << missing.error().message;
+  EXPECT_TRUE(Contains(missing.error().message, "hosted_zone_id")) << missing.error().message;
+  auto bad_id = load("{hosted_zone_id: 'Z 1'}");
+  ASSERT_FALSE(bad_id);
+  EXPECT_TRUE(Contains(bad_id.error().message, "actuator.yml:1:18")) << bad_id.error().message;
+  auto bad_url = load("{hosted_zone_id: Z1,\n url: ftp://x}");
+  ASSERT_FALSE(bad_url);
+  EXPECT_TRUE(Contains(bad_url.error().message, "actuator.yml:2:7")) << bad_url.error().message;
+  auto half = load("{hosted_zone_id: Z1, access_key_id: AKID}");
+  ASSERT_FALSE(half);
+  EXPECT_TRUE(Contains(half.error().message, "secret_access_key")) << half.error().message;
+  auto typo = load("{hosted_zone_id: Z1, secret_key_file: /x}");
+  ASSERT_FALSE(typo);
+  EXPECT_TRUE(Contains(typo.error().message, "secret_key_file")) << typo.error().message;
+  auto prefixed = load("{hosted_zone_id: /hostedzone/Z1}");
+  EXPECT_TRUE(prefixed) << prefixed.error().message;
+}
+
+TEST_F(Route53Test, DnsUpdateStepThroughRoute53) {
+  fake_.Put("www.example.com.", "A", 60, {"192.0.2.2"});
+  fake_.SetPendingPolls(1);
+  auto provider = Make(Config());
+  ASSERT_TRUE(provider);
+  ProviderMap providers{{"r53", provider}};
+  StepFactoryContext fctx;
+  fctx.providers = &providers;
+  auto node = YamlNode::LoadString(
+      "{provider: r53, zone: example.com, name: www.example.com., type: A,"
+      " records: ['192.0.2.3'], ttl: 30, timeout: 60s}",
+      "actuator.yml");
+  ASSERT_TRUE(node);
+  auto step = NewDnsUpdateStep(*node, fctx);
+  ASSERT_TRUE(step) << step.error().message;
+  auto run = [&] {
+    TemplateVars vars;
+    StepContext ctx;
+    ctx.vars = &vars;
+    ctx.clock = &clock_;
+    ctx.deadline = clock_.Now() + (*step)->common().timeout;
+    ctx.http = &http_;
+    return (*step)->Run(ctx);
+  };
+  StepOutcome out = run();
+  ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
+  EXPECT_TRUE(Contains(out.message, "192.0.2.2 (ttl 60) -> 192.0.2.3 (ttl 30)")) << out.message;
+  EXPECT_EQ(fake_.Find("www.example.com.", "A")->values, std::vector<std::string>{"192.0.2.3"});
+  EXPECT_EQ(fake_.WriteCount(), 1);
+  EXPECT_EQ(fake_.GetChangeRequests(), 2);  // PENDING once, then INSYNC
+
+  // Running again reads, finds the desired state and writes nothing.
+  StepOutcome again = run();
+  ASSERT_EQ(again.status, StepStatus::kOk) << again.message;
+  EXPECT_EQ(fake_.WriteCount(), 1);
+}
+
+}  // namespace
+}  // namespace failover
