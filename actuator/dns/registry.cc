@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "actuator/dns/cloudflare.h"
+#include "actuator/dns/digitalocean.h"
+#include "actuator/dns/linode.h"
 #include "actuator/dns/powerdns.h"
 #include "actuator/dns/provider.h"
 
@@ -11,6 +14,9 @@ namespace failover {
 std::vector<DnsProviderKind> BuiltinDnsProviders() {
   return {
       {"powerdns", &NewPowerDnsProvider},
+      {"cloudflare", &NewCloudflareProvider},
+      {"linode", &NewLinodeProvider},
+      {"digitalocean", &NewDigitalOceanProvider},
   };
 }
 

@@ -1,0 +1,107 @@
+// The REST plumbing the hosted DNS providers (cloudflare, linode, digitalocean) share: a
+// bearer-token JSON request bounded by the step's deadline, 429 + Retry-After waited out
+// through the Clock while the deadline allows it, and errors that carry the provider's
+// own message (from its error envelope) and never the token.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actuator/dns/provider.h"
+#include "common/secret.h"
+
+namespace failover {
+
+struct RestApiOptions {
+  std::string provider;  // "cloudflare": the prefix of every message
+  std::string base_url;  // without a trailing slash
+  SecretRef token = SecretRef::Inline("");
+  HttpClient* http = nullptr;
+  Clock* clock = nullptr;
+  // The provider's message from a parsed error body ("" when it has none).
+  std::function<std::string(const nlohmann::json&)> error_text;
+  // Whether a non-2xx, non-429 answer is worth retrying (default: 5xx).
+  std::function<bool(const HttpResponse&)> retryable;
+};
+
+class RestApi {
+ public:
+  explicit RestApi(RestApiOptions options);
+
+  // `method` `path_or_url` (a path below base_url, or an absolute URL that starts with
+  // base_url) with `Authorization: Bearer`, `Accept: application/json` and, with a body,
+  // the JSON body. Returns the parsed JSON of a 2xx answer (null for an empty one).
+  // A 429 is retried after its Retry-After while that ends before `deadline`; otherwise,
+  // like 5xx and transport failures, it is a retryable error. 401/403 say "authentication
+  // failed" and where the token comes from. `what` ("reading www.example.com. A") goes
+  // into every message.
+  Result<nlohmann::json> Call(const std::string& method, const std::string& path_or_url,
+                              const nlohmann::json* body, MonoTime deadline,
+                              const std::string& what,
+                              std::vector<std::pair<std::string, std::string>> headers = {});
+
+  const std::string& base_url() const { return o_.base_url; }
+  const std::string& provider() const { return o_.provider; }
+  Clock& clock() const { return *o_.clock; }
+
+ private:
+  Error StatusError(const HttpResponse& resp, const std::string& what,
+                    const std::string& token) const;
+
+  RestApiOptions o_;
+};
+
+// The `url:` option of a provider: http(s), no query; trailing slashes dropped.
+Result<std::string> ParseBaseUrl(const YamlNode& body, const std::string& default_url);
+
+// Query-string encoding of one value.
+std::string UrlEncode(const std::string& s);
+
+// `name` relative to `zone` (both fully qualified): "www" for www.example.com. in
+// example.com., "" for the apex; an error when it lies outside.
+Result<std::string> RelativeName(const std::string& name, const std::string& zone);
+
+// Record content in the form the hosted APIs take: CNAME targets without the trailing
+// dot (`keep_dot` keeps it), TXT as its plain text (`"a" "b"` -> `ab`) unless
+// `quoted_txt`; anything else as it is.
+std::string ApiContent(const std::string& type, const std::string& content, bool keep_dot,
+                       bool quoted_txt);
+
+// Whether two contents are the same record (compared in canonical form).
+bool SameContent(const std::string& type, const std::string& a, const std::string& b);
+
+// One record of a record set as a hosted API holds it (the set is several records there).
+struct ApiRecord {
+  std::string id;
+  std::string content;
+  int ttl = 0;
+  nlohmann::json raw;  // the record as the API answered it
+};
+
+// The record set the step sees: the records' contents sorted, the highest TTL among them
+// (a record with another TTL then makes the step rewrite); nullopt for no records.
+std::optional<DnsRecordSet> ToRecordSet(const std::string& name, const std::string& type,
+                                        const std::vector<ApiRecord>& records);
+
+// What turns `existing` into exactly `desired` records with `ttl`, with as few writes as
+// possible: a record whose content is wanted stays (updated when its TTL differs or
+// `stale` says so), a record no longer wanted takes over a wanted content (update), any
+// further wanted content is created and the rest deleted. Updates and creations come
+// before deletions, so the name never answers nothing in between.
+struct RecordChange {
+  enum Kind { kUpdate, kCreate, kDelete };
+  Kind kind;
+  const ApiRecord* existing = nullptr;  // kUpdate, kDelete
+  std::string content;                  // kUpdate, kCreate: the wanted content
+  bool content_changes = false;         // kUpdate
+  bool ttl_changes = false;             // kUpdate
+};
+std::vector<RecordChange> PlanRecordSet(
+    const std::string& type, const std::vector<ApiRecord>& existing,
+    const std::vector<std::string>& desired, int ttl,
+    const std::function<bool(const ApiRecord&)>& stale = nullptr);
+
+}  // namespace failover
