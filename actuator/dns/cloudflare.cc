@@ -11,7 +11,6 @@ namespace failover {
 namespace {
 
 constexpr int kPerPage = 100;
-constexpr int kMaxPages = 1000;
 
 // Cloudflare's envelope: {"success":false,"errors":[{"code":10000,"message":"..."}]}.
 std::string CloudflareErrorText(const nlohmann::json& doc) {
@@ -55,33 +54,26 @@ class CloudflareProvider final : public DnsProvider {
     // A new record of a proxied set is proxied too, unless `proxied:` says otherwise.
     std::optional<bool> inherit = proxied_;
     if (!inherit && !existing->empty()) inherit = existing->front().raw.value("proxied", false);
-    for (const RecordChange& c :
-         PlanRecordSet(desired.type, *existing, desired.records, desired.ttl, stale)) {
-      const std::string content = ApiContent(desired.type, c.content, false, true);
-      Result<nlohmann::json> r = nlohmann::json();
-      if (c.kind == RecordChange::kCreate) {
-        nlohmann::json body = {{"type", desired.type},
-                               {"name", Bare(desired.name)},
-                               {"content", content},
-                               {"ttl", desired.ttl}};
-        if (inherit) body["proxied"] = *inherit;
-        r = api_.Call("POST", RecordsPath(), &body, deadline, what);
-      } else if (c.kind == RecordChange::kUpdate) {
-        nlohmann::json body = nlohmann::json::object();
-        if (c.content_changes) body["content"] = content;
-        if (c.ttl_changes) body["ttl"] = desired.ttl;
-        if (proxied_ && c.existing->raw.value("proxied", false) != *proxied_) {
-          body["proxied"] = *proxied_;
-        }
-        r = api_.Call("PATCH", RecordsPath() + "/" + UrlEncode(c.existing->id), &body, deadline,
-                      what);
-      } else {
-        r = api_.Call("DELETE", RecordsPath() + "/" + UrlEncode(c.existing->id), nullptr, deadline,
-                      what);
-      }
-      if (!r) return r.error();
-    }
-    return {};
+    auto content = [&](const RecordChange& c) {
+      return ApiContent(desired.type, c.content, false, true);
+    };
+    auto create = [&](const RecordChange& c) {
+      nlohmann::json body = {{"type", desired.type},
+                             {"name", Bare(desired.name)},
+                             {"content", content(c)},
+                             {"ttl", desired.ttl}};
+      if (inherit) body["proxied"] = *inherit;
+      return body;
+    };
+    auto update = [&](const RecordChange& c) {
+      nlohmann::json body = nlohmann::json::object();
+      if (c.content_changes) body["content"] = content(c);
+      if (c.ttl_changes) body["ttl"] = desired.ttl;
+      if (stale(*c.existing)) body["proxied"] = *proxied_;
+      return body;
+    };
+    return api_.Apply(PlanRecordSet(desired.type, *existing, desired.records, desired.ttl, stale),
+                      RecordsPath(), "PATCH", create, update, deadline, what);
   }
 
  private:
@@ -94,36 +86,23 @@ class CloudflareProvider final : public DnsProvider {
   Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
                                       const std::string& type, MonoTime deadline) {
     const std::string what = "reading " + name + " " + type + " in zone " + zone;
-    std::vector<ApiRecord> out;
-    for (int page = 1;; ++page) {
-      auto doc =
-          api_.Call("GET",
-                    RecordsPath() + "?type=" + UrlEncode(type) + "&name=" + UrlEncode(Bare(name)) +
-                        "&page=" + std::to_string(page) + "&per_page=" + std::to_string(kPerPage),
-                    nullptr, deadline, what);
+    const std::string query = RecordsPath() + "?type=" + UrlEncode(type) +
+                              "&name=" + UrlEncode(Bare(name)) +
+                              "&per_page=" + std::to_string(kPerPage) + "&page=";
+    return api_.ReadPages(what, [&](int page, std::vector<ApiRecord>& out) -> Result<bool> {
+      auto doc = api_.Call("GET", query + std::to_string(page), nullptr, deadline, what);
       if (!doc) return doc.error();
-      int total_pages = 1;
-      try {
-        for (const auto& rec : doc->at("result")) {
-          // The name filter is exact, but compare anyway: a wrong record must not be touched.
-          if (Fqdn(rec.at("name").get<std::string>()) != name ||
-              rec.at("type").get<std::string>() != type) {
-            continue;
-          }
-          out.push_back({rec.at("id").get<std::string>(), rec.at("content").get<std::string>(),
-                         rec.at("ttl").get<int>(), rec});
+      for (const auto& rec : doc->at("result")) {
+        // The name filter is exact, but compare anyway: a wrong record must not be touched.
+        if (Fqdn(rec.at("name").get<std::string>()) != name ||
+            rec.at("type").get<std::string>() != type) {
+          continue;
         }
-        total_pages = doc->at("result_info").at("total_pages").get<int>();
-      } catch (const nlohmann::json::exception& e) {
-        return Error::Invalid("cloudflare: " + what + ": unexpected response from " +
-                              api_.base_url() + ": " + e.what());
+        out.push_back({rec.at("id").get<std::string>(), rec.at("content").get<std::string>(),
+                       rec.at("ttl").get<int>(), rec});
       }
-      if (page >= total_pages) return out;
-      if (page >= kMaxPages) {
-        return Error::Invalid("cloudflare: " + what + ": more than " + std::to_string(kMaxPages) +
-                              " pages of records");
-      }
-    }
+      return page < doc->at("result_info").at("total_pages").get<int>();
+    });
   }
 
   RestApi api_;
@@ -140,13 +119,9 @@ Result<std::shared_ptr<DnsProvider>> NewCloudflareProvider(const YamlNode& body,
       !s) {
     return s.error();
   }
-  auto url = ParseBaseUrl(body, "https://api.cloudflare.com/client/v4");
-  if (!url) return url.error();
-  auto token = SecretRef::FromYaml(body, "api_token");
-  if (!token) return token.error();
-  if (!*token) {
-    return body.Fail("the Cloudflare API needs api_token, api_token_file or api_token_env");
-  }
+  auto o = ParseRestApiOptions(body, "cloudflare", "Cloudflare",
+                               "https://api.cloudflare.com/client/v4", "api_token", ctx);
+  if (!o) return o.error();
   auto zone_node = body.Require("zone_id");
   if (!zone_node) return zone_node.error();
   auto zone_id = zone_node->AsString();
@@ -163,22 +138,13 @@ Result<std::shared_ptr<DnsProvider>> NewCloudflareProvider(const YamlNode& body,
     if (!b) return b.error();
     proxied = *b;
   }
-  if (ctx.http == nullptr) {
-    return Error::Internal("cloudflare provider built without an HTTP client");
-  }
-  RestApiOptions o;
-  o.provider = "cloudflare";
-  o.base_url = *url;
-  o.token = **token;
-  o.http = ctx.http;
-  o.clock = ctx.clock;
-  o.error_text = &CloudflareErrorText;
+  o->error_text = &CloudflareErrorText;
   // Cloudflare asks to retry 408 and 409 as well.
-  o.retryable = [](const HttpResponse& r) {
+  o->retryable = [](const HttpResponse& r) {
     return r.status == 408 || r.status == 409 || r.status >= 500;
   };
   return std::shared_ptr<DnsProvider>(
-      std::make_shared<CloudflareProvider>(std::move(o), *zone_id, proxied));
+      std::make_shared<CloudflareProvider>(std::move(*o), *zone_id, proxied));
 }
 
 }  // namespace failover

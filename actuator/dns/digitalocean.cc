@@ -6,7 +6,6 @@ namespace failover {
 namespace {
 
 constexpr int kPerPage = 200;
-constexpr int kMaxPages = 1000;
 
 // DigitalOcean's envelope: {"id":"not_found","message":"...","request_id":"..."}.
 std::string DigitalOceanErrorText(const nlohmann::json& doc) {
@@ -39,28 +38,24 @@ class DigitalOceanProvider final : public DnsProvider {
     if (!existing) return existing.error();
     auto rel = RelativeName(desired.name, zone);
     if (!rel) return Error::Invalid("digitalocean: " + what + ": " + rel.error().message);
-    for (const RecordChange& c :
-         PlanRecordSet(desired.type, *existing, desired.records, desired.ttl)) {
-      // CNAME data is the fully qualified name with its trailing dot here.
-      const std::string data = ApiContent(desired.type, c.content, true, false);
-      Result<nlohmann::json> r = nlohmann::json();
-      if (c.kind == RecordChange::kCreate) {
-        nlohmann::json body = {{"type", desired.type},
-                               {"name", rel->empty() ? std::string("@") : *rel},
-                               {"data", data},
-                               {"ttl", desired.ttl}};
-        r = api_.Call("POST", RecordsPath(), &body, deadline, what);
-      } else if (c.kind == RecordChange::kUpdate) {
-        nlohmann::json body = nlohmann::json::object();
-        if (c.content_changes) body["data"] = data;
-        if (c.ttl_changes) body["ttl"] = desired.ttl;
-        r = api_.Call("PATCH", RecordsPath() + "/" + c.existing->id, &body, deadline, what);
-      } else {
-        r = api_.Call("DELETE", RecordsPath() + "/" + c.existing->id, nullptr, deadline, what);
-      }
-      if (!r) return r.error();
-    }
-    return {};
+    // CNAME data is the fully qualified name with its trailing dot here.
+    auto data = [&](const RecordChange& c) {
+      return ApiContent(desired.type, c.content, true, false);
+    };
+    auto create = [&](const RecordChange& c) {
+      return nlohmann::json{{"type", desired.type},
+                            {"name", rel->empty() ? std::string("@") : *rel},
+                            {"data", data(c)},
+                            {"ttl", desired.ttl}};
+    };
+    auto update = [&](const RecordChange& c) {
+      nlohmann::json body = nlohmann::json::object();
+      if (c.content_changes) body["data"] = data(c);
+      if (c.ttl_changes) body["ttl"] = desired.ttl;
+      return body;
+    };
+    return api_.Apply(PlanRecordSet(desired.type, *existing, desired.records, desired.ttl),
+                      RecordsPath(), "PATCH", create, update, deadline, what);
   }
 
  private:
@@ -76,40 +71,29 @@ class DigitalOceanProvider final : public DnsProvider {
     auto rel = RelativeName(name, zone);
     if (!rel) return Error::Invalid("digitalocean: " + what + ": " + rel.error().message);
     const std::string want = rel->empty() ? "@" : *rel;
-    std::vector<ApiRecord> out;
     // The first page is asked for by type and fully qualified name; later ones are
     // wherever links.pages.next points (below the configured URL only).
     std::string next = RecordsPath() + "?type=" + UrlEncode(type) +
                        "&name=" + UrlEncode(name.substr(0, name.size() - 1)) +
                        "&per_page=" + std::to_string(kPerPage);
-    for (int page = 1; !next.empty(); ++page) {
-      if (page > kMaxPages) {
-        return Error::Invalid("digitalocean: " + what + ": more than " + std::to_string(kMaxPages) +
-                              " pages of records");
-      }
+    return api_.ReadPages(what, [&](int, std::vector<ApiRecord>& out) -> Result<bool> {
       auto doc = api_.Call("GET", next, nullptr, deadline, what);
       if (!doc) return doc.error();
-      next.clear();
-      try {
-        for (const auto& rec : doc->at("domain_records")) {
-          if (rec.at("name").get<std::string>() != want ||
-              rec.at("type").get<std::string>() != type) {
-            continue;
-          }
-          out.push_back({std::to_string(rec.at("id").get<long long>()),
-                         rec.at("data").get<std::string>(), rec.at("ttl").get<int>(), rec});
+      for (const auto& rec : doc->at("domain_records")) {
+        if (rec.at("name").get<std::string>() != want ||
+            rec.at("type").get<std::string>() != type) {
+          continue;
         }
-        const auto& links = doc->value("links", nlohmann::json::object());
-        if (links.contains("pages") && links["pages"].is_object() &&
-            links["pages"].contains("next")) {
-          next = links["pages"]["next"].get<std::string>();
-        }
-      } catch (const nlohmann::json::exception& e) {
-        return Error::Invalid("digitalocean: " + what + ": unexpected response from " +
-                              api_.base_url() + ": " + e.what());
+        out.push_back({std::to_string(rec.at("id").get<long long>()),
+                       rec.at("data").get<std::string>(), rec.at("ttl").get<int>(), rec});
       }
-    }
-    return out;
+      next.clear();
+      const auto& links = doc->value("links", nlohmann::json::object());
+      if (links.contains("pages") && links["pages"].contains("next")) {
+        next = links["pages"]["next"].get<std::string>();
+      }
+      return !next.empty();
+    });
   }
 
   RestApi api_;
@@ -123,11 +107,9 @@ Result<std::shared_ptr<DnsProvider>> NewDigitalOceanProvider(const YamlNode& bod
   if (auto s = body.ExpectKeys({"url", "token", "token_file", "token_env", "domain"}); !s) {
     return s.error();
   }
-  auto url = ParseBaseUrl(body, "https://api.digitalocean.com");
-  if (!url) return url.error();
-  auto token = SecretRef::FromYaml(body, "token");
-  if (!token) return token.error();
-  if (!*token) return body.Fail("the DigitalOcean API needs token, token_file or token_env");
+  auto o = ParseRestApiOptions(body, "digitalocean", "DigitalOcean", "https://api.digitalocean.com",
+                               "token", ctx);
+  if (!o) return o.error();
   auto domain_node = body.Require("domain");
   if (!domain_node) return domain_node.error();
   auto domain = domain_node->AsString();
@@ -139,18 +121,9 @@ Result<std::shared_ptr<DnsProvider>> NewDigitalOceanProvider(const YamlNode& bod
     return domain_node->Fail("expected a domain name such as example.com, found \"" + *domain +
                              "\"");
   }
-  if (ctx.http == nullptr) {
-    return Error::Internal("digitalocean provider built without an HTTP client");
-  }
-  RestApiOptions o;
-  o.provider = "digitalocean";
-  o.base_url = *url;
-  o.token = **token;
-  o.http = ctx.http;
-  o.clock = ctx.clock;
-  o.error_text = &DigitalOceanErrorText;
+  o->error_text = &DigitalOceanErrorText;
   return std::shared_ptr<DnsProvider>(
-      std::make_shared<DigitalOceanProvider>(std::move(o), std::move(d)));
+      std::make_shared<DigitalOceanProvider>(std::move(*o), std::move(d)));
 }
 
 }  // namespace failover

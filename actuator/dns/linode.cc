@@ -10,7 +10,6 @@ namespace failover {
 namespace {
 
 constexpr int kPageSize = 500;
-constexpr int kMaxPages = 1000;
 constexpr int kAllowedTtls[] = {30,    120,   300,    3600,   7200,   14400,   28800,
                                 57600, 86400, 172800, 345600, 604800, 1209600, 2419200};
 
@@ -64,22 +63,23 @@ class LinodeProvider final : public DnsProvider {
     }
     auto existing = List(zone, desired.name, desired.type, deadline);
     if (!existing) return existing.error();
-    for (const RecordChange& c : PlanRecordSet(desired.type, *existing, desired.records, ttl)) {
-      const std::string target = ApiContent(desired.type, c.content, false, false);
-      Result<nlohmann::json> r = nlohmann::json();
-      if (c.kind == RecordChange::kCreate) {
-        nlohmann::json body = {
-            {"type", desired.type}, {"name", *rel}, {"target", target}, {"ttl_sec", ttl}};
-        r = api_.Call("POST", RecordsPath(), &body, deadline, what);
-      } else if (c.kind == RecordChange::kUpdate) {
-        nlohmann::json body = nlohmann::json::object();
-        if (c.content_changes) body["target"] = target;
-        if (c.ttl_changes) body["ttl_sec"] = ttl;
-        r = api_.Call("PUT", RecordsPath() + "/" + c.existing->id, &body, deadline, what);
-      } else {
-        r = api_.Call("DELETE", RecordsPath() + "/" + c.existing->id, nullptr, deadline, what);
-      }
-      if (!r) return r.error();
+    auto target = [&](const RecordChange& c) {
+      return ApiContent(desired.type, c.content, false, false);
+    };
+    auto create = [&](const RecordChange& c) {
+      return nlohmann::json{
+          {"type", desired.type}, {"name", *rel}, {"target", target(c)}, {"ttl_sec", ttl}};
+    };
+    auto update = [&](const RecordChange& c) {
+      nlohmann::json body = nlohmann::json::object();
+      if (c.content_changes) body["target"] = target(c);
+      if (c.ttl_changes) body["ttl_sec"] = ttl;
+      return body;
+    };
+    if (auto s = api_.Apply(PlanRecordSet(desired.type, *existing, desired.records, ttl),
+                            RecordsPath(), "PUT", create, update, deadline, what);
+        !s) {
+      return s;
     }
     std::lock_guard<std::mutex> l(mu_);
     if (ttl != desired.ttl) {
@@ -99,34 +99,22 @@ class LinodeProvider final : public DnsProvider {
     auto rel = RelativeName(name, zone);
     if (!rel) return Error::Invalid("linode: " + what + ": " + rel.error().message);
     const std::string filter = nlohmann::json{{"name", *rel}, {"type", type}}.dump();
-    std::vector<ApiRecord> out;
-    for (int page = 1;; ++page) {
+    return api_.ReadPages(what, [&](int page, std::vector<ApiRecord>& out) -> Result<bool> {
       auto doc = api_.Call("GET",
                            RecordsPath() + "?page=" + std::to_string(page) +
                                "&page_size=" + std::to_string(kPageSize),
                            nullptr, deadline, what, {{"X-Filter", filter}});
       if (!doc) return doc.error();
-      int pages = 1;
-      try {
-        for (const auto& rec : doc->at("data")) {
-          if (rec.at("name").get<std::string>() != *rel ||
-              rec.at("type").get<std::string>() != type) {
-            continue;
-          }
-          out.push_back({std::to_string(rec.at("id").get<long long>()),
-                         rec.at("target").get<std::string>(), rec.at("ttl_sec").get<int>(), rec});
+      for (const auto& rec : doc->at("data")) {
+        if (rec.at("name").get<std::string>() != *rel ||
+            rec.at("type").get<std::string>() != type) {
+          continue;
         }
-        pages = doc->at("pages").get<int>();
-      } catch (const nlohmann::json::exception& e) {
-        return Error::Invalid("linode: " + what + ": unexpected response from " + api_.base_url() +
-                              ": " + e.what());
+        out.push_back({std::to_string(rec.at("id").get<long long>()),
+                       rec.at("target").get<std::string>(), rec.at("ttl_sec").get<int>(), rec});
       }
-      if (page >= pages) return out;
-      if (page >= kMaxPages) {
-        return Error::Invalid("linode: " + what + ": more than " + std::to_string(kMaxPages) +
-                              " pages of records");
-      }
-    }
+      return page < doc->at("pages").get<int>();
+    });
   }
 
   RestApi api_;
@@ -150,29 +138,19 @@ Result<std::shared_ptr<DnsProvider>> NewLinodeProvider(const YamlNode& body,
   if (auto s = body.ExpectKeys({"url", "token", "token_file", "token_env", "domain_id"}); !s) {
     return s.error();
   }
-  auto url = ParseBaseUrl(body, "https://api.linode.com/v4");
-  if (!url) return url.error();
-  auto token = SecretRef::FromYaml(body, "token");
-  if (!token) return token.error();
-  if (!*token) return body.Fail("the Linode API needs token, token_file or token_env");
+  auto o = ParseRestApiOptions(body, "linode", "Linode", "https://api.linode.com/v4", "token", ctx);
+  if (!o) return o.error();
   auto id_node = body.Require("domain_id");
   if (!id_node) return id_node.error();
   auto id = id_node->AsInt();
   if (!id) return id.error();
   if (*id <= 0) return id_node->Fail("expected Linode's numeric domain id (a positive number)");
-  if (ctx.http == nullptr) return Error::Internal("linode provider built without an HTTP client");
-  RestApiOptions o;
-  o.provider = "linode";
-  o.base_url = *url;
-  o.token = **token;
-  o.http = ctx.http;
-  o.clock = ctx.clock;
-  o.error_text = &LinodeErrorText;
+  o->error_text = &LinodeErrorText;
   // A 503 with X-Maintenance-Mode is planned maintenance: retrying within a step is futile.
-  o.retryable = [](const HttpResponse& r) {
+  o->retryable = [](const HttpResponse& r) {
     return r.status >= 500 && !(r.status == 503 && !r.Header("x-maintenance-mode").empty());
   };
-  return std::shared_ptr<DnsProvider>(std::make_shared<LinodeProvider>(std::move(o), *id));
+  return std::shared_ptr<DnsProvider>(std::make_shared<LinodeProvider>(std::move(*o), *id));
 }
 
 }  // namespace failover

@@ -124,6 +124,46 @@ Result<nlohmann::json> RestApi::Call(const std::string& method, const std::strin
   }
 }
 
+Result<std::vector<ApiRecord>> RestApi::ReadPages(const std::string& what, const PageFn& page_fn) {
+  constexpr int kMaxPages = 1000;
+  std::vector<ApiRecord> out;
+  for (int page = 1;; ++page) {
+    if (page > kMaxPages) {
+      return Error::Invalid(o_.provider + ": " + what + ": more than " + std::to_string(kMaxPages) +
+                            " pages of records");
+    }
+    Result<bool> more = false;
+    try {
+      more = page_fn(page, out);
+    } catch (const nlohmann::json::exception& e) {
+      return Error::Invalid(o_.provider + ": " + what + ": unexpected answer from " + o_.base_url +
+                            ": " + e.what());
+    }
+    if (!more) return more.error();
+    if (!*more) return out;
+  }
+}
+
+Status RestApi::Apply(const std::vector<RecordChange>& plan, const std::string& records_path,
+                      const std::string& update_method, const BodyFn& create_body,
+                      const BodyFn& update_body, MonoTime deadline, const std::string& what) {
+  for (const RecordChange& c : plan) {
+    Result<nlohmann::json> r = nlohmann::json();
+    if (c.kind == RecordChange::kCreate) {
+      nlohmann::json body = create_body(c);
+      r = Call("POST", records_path, &body, deadline, what);
+    } else if (c.kind == RecordChange::kUpdate) {
+      nlohmann::json body = update_body(c);
+      r = Call(update_method, records_path + "/" + UrlEncode(c.existing->id), &body, deadline,
+               what);
+    } else {
+      r = Call("DELETE", records_path + "/" + UrlEncode(c.existing->id), nullptr, deadline, what);
+    }
+    if (!r) return r.error();
+  }
+  return {};
+}
+
 Error RestApi::StatusError(const HttpResponse& resp, const std::string& what,
                            const std::string& token) const {
   std::string text;
@@ -152,20 +192,38 @@ Error RestApi::StatusError(const HttpResponse& resp, const std::string& what,
   return e;
 }
 
-Result<std::string> ParseBaseUrl(const YamlNode& body, const std::string& default_url) {
-  auto u = body.Get("url");
-  if (!u) return default_url;
-  auto s = u->AsString();
-  if (!s) return s.error();
-  if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-    return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
+Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::string& provider,
+                                           const std::string& product,
+                                           const std::string& default_url,
+                                           const std::string& token_key,
+                                           const DnsProviderContext& ctx) {
+  RestApiOptions o;
+  o.provider = provider;
+  o.base_url = default_url;
+  if (auto u = body.Get("url")) {
+    auto s = u->AsString();
+    if (!s) return s.error();
+    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
+    }
+    if (s->find('?') != std::string::npos || s->find('#') != std::string::npos) {
+      return u->Fail("the base URL takes no query or fragment");
+    }
+    o.base_url = *s;
+    while (!o.base_url.empty() && o.base_url.back() == '/') o.base_url.pop_back();
   }
-  if (s->find('?') != std::string::npos || s->find('#') != std::string::npos) {
-    return u->Fail("the base URL takes no query or fragment");
+  auto token = SecretRef::FromYaml(body, token_key);
+  if (!token) return token.error();
+  if (!*token) {
+    return body.Fail("the " + product + " API needs " + token_key + ", " + token_key + "_file or " +
+                     token_key + "_env");
   }
-  std::string url = *s;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
+  o.token = **token;
+  if (ctx.http == nullptr)
+    return Error::Internal(provider + " provider built without an HTTP client");
+  o.http = ctx.http;
+  o.clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
+  return o;
 }
 
 std::string UrlEncode(const std::string& s) {

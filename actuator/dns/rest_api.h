@@ -15,6 +15,24 @@
 
 namespace failover {
 
+// One record of a record set as a hosted API holds it (the set is several records there).
+struct ApiRecord {
+  std::string id;
+  std::string content;
+  int ttl = 0;
+  nlohmann::json raw;  // the record as the API answered it
+};
+
+// One step of PlanRecordSet's plan.
+struct RecordChange {
+  enum Kind { kUpdate, kCreate, kDelete };
+  Kind kind;
+  const ApiRecord* existing = nullptr;  // kUpdate, kDelete
+  std::string content;                  // kUpdate, kCreate: the wanted content
+  bool content_changes = false;         // kUpdate
+  bool ttl_changes = false;             // kUpdate
+};
+
 struct RestApiOptions {
   std::string provider;  // "cloudflare": the prefix of every message
   std::string base_url;  // without a trailing slash
@@ -43,6 +61,20 @@ class RestApi {
                               const std::string& what,
                               std::vector<std::pair<std::string, std::string>> headers = {});
 
+  // Every record of a paged list: `page_fn(page, out)` reads page 1, 2, ... into `out`
+  // and says whether more pages follow. An answer of the wrong shape (a JSON exception in
+  // `page_fn`) is an error naming `what`; so is a list of more than 1000 pages.
+  using PageFn = std::function<Result<bool>(int page, std::vector<ApiRecord>& out)>;
+  Result<std::vector<ApiRecord>> ReadPages(const std::string& what, const PageFn& page_fn);
+
+  // Carries out `plan` (see PlanRecordSet) below `records_path`: POST `records_path` with
+  // create_body(change), `update_method` `records_path/{id}` with update_body(change),
+  // DELETE `records_path/{id}`; stops at the first error.
+  using BodyFn = std::function<nlohmann::json(const RecordChange&)>;
+  Status Apply(const std::vector<RecordChange>& plan, const std::string& records_path,
+               const std::string& update_method, const BodyFn& create_body,
+               const BodyFn& update_body, MonoTime deadline, const std::string& what);
+
   const std::string& base_url() const { return o_.base_url; }
   const std::string& provider() const { return o_.provider; }
   Clock& clock() const { return *o_.clock; }
@@ -54,8 +86,15 @@ class RestApi {
   RestApiOptions o_;
 };
 
-// The `url:` option of a provider: http(s), no query; trailing slashes dropped.
-Result<std::string> ParseBaseUrl(const YamlNode& body, const std::string& default_url);
+// What every hosted provider's config has: `url:` (http or https, no query; default
+// `default_url`) and the token under `token_key` (`token`, `token_file` or `token_env`;
+// one is required, `product` names the API in that error). Fills all but error_text and
+// retryable.
+Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::string& provider,
+                                           const std::string& product,
+                                           const std::string& default_url,
+                                           const std::string& token_key,
+                                           const DnsProviderContext& ctx);
 
 // Query-string encoding of one value.
 std::string UrlEncode(const std::string& s);
@@ -73,14 +112,6 @@ std::string ApiContent(const std::string& type, const std::string& content, bool
 // Whether two contents are the same record (compared in canonical form).
 bool SameContent(const std::string& type, const std::string& a, const std::string& b);
 
-// One record of a record set as a hosted API holds it (the set is several records there).
-struct ApiRecord {
-  std::string id;
-  std::string content;
-  int ttl = 0;
-  nlohmann::json raw;  // the record as the API answered it
-};
-
 // The record set the step sees: the records' contents sorted, the highest TTL among them
 // (a record with another TTL then makes the step rewrite); nullopt for no records.
 std::optional<DnsRecordSet> ToRecordSet(const std::string& name, const std::string& type,
@@ -91,14 +122,6 @@ std::optional<DnsRecordSet> ToRecordSet(const std::string& name, const std::stri
 // `stale` says so), a record no longer wanted takes over a wanted content (update), any
 // further wanted content is created and the rest deleted. Updates and creations come
 // before deletions, so the name never answers nothing in between.
-struct RecordChange {
-  enum Kind { kUpdate, kCreate, kDelete };
-  Kind kind;
-  const ApiRecord* existing = nullptr;  // kUpdate, kDelete
-  std::string content;                  // kUpdate, kCreate: the wanted content
-  bool content_changes = false;         // kUpdate
-  bool ttl_changes = false;             // kUpdate
-};
 std::vector<RecordChange> PlanRecordSet(
     const std::string& type, const std::vector<ApiRecord>& existing,
     const std::vector<std::string>& desired, int ttl,

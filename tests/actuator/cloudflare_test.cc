@@ -70,7 +70,7 @@ TEST_F(CloudflareTest, GetReadsTheRecordsOfNameAndType) {
   auto log = cf_.Log();
   ASSERT_FALSE(log.empty());
   EXPECT_TRUE(Contains(log[0], std::string("GET /client/v4/zones/") + FakeCloudflare::kZoneId +
-                                   "/dns_records?type=A&name=www.example.com&page=1"))
+                                   "/dns_records?type=A&name=www.example.com&per_page=100&page=1"))
       << log[0];
 }
 
