@@ -312,5 +312,29 @@ TEST(CloudflareStep, DnsUpdateSwitchesAndASecondRunIsANoOp) {
   EXPECT_EQ(limited.status, StepStatus::kRetryable) << limited.message;
 }
 
+TEST(FakeCloudflareShape, RejectsWhatTheApiRejects) {
+  FakeCloudflare cf;
+  const std::string records = cf.base_url() + "/zones/" + FakeCloudflare::kZoneId + "/dns_records";
+  auto unknown = testing::SendRaw(
+      "POST", records, FakeCloudflare::kToken,
+      R"({"type":"A","name":"www.example.com","content":"192.0.2.1","ttl":60,"data":"x"})");
+  EXPECT_EQ(unknown.status, 400);
+  auto doc = nlohmann::json::parse(unknown.body);
+  EXPECT_EQ(doc["success"], false);
+  EXPECT_TRUE(Contains(doc["errors"][0]["message"].get<std::string>(), "data"));
+  auto missing = testing::SendRaw("POST", records, FakeCloudflare::kToken,
+                                  R"({"type":"A","name":"www.example.com","ttl":60})");
+  EXPECT_EQ(missing.status, 400);
+  auto outside =
+      testing::SendRaw("POST", records, FakeCloudflare::kToken,
+                       R"({"type":"A","name":"www.example.org","content":"192.0.2.1","ttl":60})");
+  EXPECT_EQ(outside.status, 400);
+  auto no_auth = testing::SendRaw("GET", records, "nope", "");
+  EXPECT_EQ(no_auth.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(no_auth.body)["errors"][0]["code"], 10000);
+  EXPECT_EQ(cf.Rejected(), 4);
+  EXPECT_EQ(cf.Writes(), 0);
+}
+
 }  // namespace
 }  // namespace failover

@@ -216,5 +216,25 @@ TEST(DigitalOceanStep, DnsUpdateSwitchesAndASecondRunIsANoOp) {
   EXPECT_EQ(rig.Run(**step).status, StepStatus::kRetryable);
 }
 
+TEST(FakeDigitalOceanShape, RejectsWhatTheApiRejects) {
+  FakeDigitalOcean fake;
+  const std::string records = fake.base_url() + "/v2/domains/example.com/records";
+  auto cname =
+      testing::SendRaw("POST", records, FakeDigitalOcean::kToken,
+                       R"({"type":"CNAME","name":"alias","data":"www.example.com","ttl":60})");
+  EXPECT_EQ(cname.status, 422);
+  auto doc = nlohmann::json::parse(cname.body);
+  EXPECT_EQ(doc["id"], "unprocessable_entity");
+  EXPECT_EQ(doc["message"], "Data needs to end with a dot (.)");
+  auto fqdn = testing::SendRaw("POST", records, FakeDigitalOcean::kToken,
+                               R"({"type":"A","name":"www.example.com","data":"192.0.2.1"})");
+  EXPECT_EQ(fqdn.status, 422);
+  auto no_auth = testing::SendRaw("GET", records, "nope", "");
+  EXPECT_EQ(no_auth.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(no_auth.body)["id"], "unauthorized");
+  EXPECT_EQ(fake.Rejected(), 3);
+  EXPECT_EQ(fake.Writes(), 0);
+}
+
 }  // namespace
 }  // namespace failover

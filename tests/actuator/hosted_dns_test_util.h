@@ -113,3 +113,22 @@ class LogCapture {
 };
 
 }  // namespace failover::testing
+
+namespace failover::testing {
+
+// Sends `method` `url` with the bearer `token` and a JSON `body` straight to a fake, to
+// show it rejects what a buggy client would send.
+inline HttpResponse SendRaw(const std::string& method, const std::string& url,
+                            const std::string& token, const std::string& body) {
+  CurlHttpClient http;
+  HttpRequest req;
+  req.method = method;
+  req.url = url;
+  req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  req.body = body;
+  auto resp = http.Send(req);
+  EXPECT_TRUE(resp) << resp.error().message;
+  return resp ? *resp : HttpResponse{};
+}
+
+}  // namespace failover::testing

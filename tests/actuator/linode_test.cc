@@ -251,5 +251,22 @@ TEST(LinodeStep, DnsUpdateWithARoundedTtlConvergesAndASecondRunIsANoOp) {
   EXPECT_TRUE(Contains(fourth.message, "nothing to do")) << fourth.message;
 }
 
+TEST(FakeLinodeShape, RejectsWhatTheApiRejects) {
+  FakeLinode lin;
+  const std::string records = lin.base_url() + "/domains/1234/records";
+  auto fqdn = testing::SendRaw("POST", records, FakeLinode::kToken,
+                               R"({"type":"A","name":"www.example.com","target":"192.0.2.1"})");
+  EXPECT_EQ(fqdn.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(fqdn.body)["errors"][0]["field"], "name");
+  auto mistyped = testing::SendRaw("POST", records, FakeLinode::kToken,
+                                   R"({"type":"A","name":"www","target":"192.0.2.1","ttl":30})");
+  EXPECT_EQ(mistyped.status, 400);
+  auto no_auth = testing::SendRaw("GET", records + "?page=1&page_size=25", "nope", "");
+  EXPECT_EQ(no_auth.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(no_auth.body)["errors"][0]["reason"], "Invalid Token");
+  EXPECT_EQ(lin.Rejected(), 3);
+  EXPECT_EQ(lin.Writes(), 0);
+}
+
 }  // namespace
 }  // namespace failover
