@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "actuator/dns/rest_api.h"
-#include "common/log.h"
 
 namespace failover {
 namespace {
@@ -25,6 +24,11 @@ std::string CloudflareErrorText(const nlohmann::json& doc) {
     }
   }
   return out;
+}
+
+bool Proxied(const ApiRecord& r) {
+  auto it = r.raw.find("proxied");
+  return it != r.raw.end() && it->is_boolean() && it->get<bool>();
 }
 
 class CloudflareProvider final : public DnsProvider {
@@ -48,12 +52,10 @@ class CloudflareProvider final : public DnsProvider {
     const std::string what = "updating " + desired.name + " " + desired.type + " in zone " + zone;
     auto existing = List(zone, desired.name, desired.type, deadline);
     if (!existing) return existing.error();
-    auto stale = [this](const ApiRecord& r) {
-      return proxied_ && r.raw.value("proxied", false) != *proxied_;
-    };
+    auto stale = [this](const ApiRecord& r) { return proxied_ && Proxied(r) != *proxied_; };
     // A new record of a proxied set is proxied too, unless `proxied:` says otherwise.
     std::optional<bool> inherit = proxied_;
-    if (!inherit && !existing->empty()) inherit = existing->front().raw.value("proxied", false);
+    if (!inherit && !existing->empty()) inherit = Proxied(existing->front());
     auto content = [&](const RecordChange& c) {
       return ApiContent(desired.type, c.content, false, true);
     };
