@@ -70,6 +70,27 @@ TEST_F(DigitalOceanTest, GetFollowsTheNextLinks) {
   EXPECT_EQ((*apex)->records, std::vector<std::string>{"192.0.2.50"});
 }
 
+TEST_F(DigitalOceanTest, NextLinksElsewhereAreNotFollowed) {
+  do_.SetPageSize(1);
+  Add("www", "A", "192.0.2.1");
+  Add("www", "A", "192.0.2.2");
+  do_.SetLinkBase("http://127.0.0.2:1");
+  auto got = provider_->Get(kZone, "www.example.com.", "A", Deadline());
+  ASSERT_FALSE(got);
+  EXPECT_FALSE(got.error().retryable);
+  EXPECT_TRUE(Contains(got.error().message, "refusing to follow a link outside " + do_.base_url()))
+      << got.error().message;
+  EXPECT_EQ(do_.Requests(), 1);
+}
+
+TEST_F(DigitalOceanTest, PassedDeadlineSendsNothing) {
+  auto got = provider_->Get(kZone, "www.example.com.", "A", clock_.Now());
+  ASSERT_FALSE(got);
+  EXPECT_TRUE(got.error().retryable);
+  EXPECT_EQ(got.error().code, ErrorCode::kTimeout);
+  EXPECT_EQ(do_.Requests(), 0);
+}
+
 TEST_F(DigitalOceanTest, SetCreatesReplacesAndDeletesSingleRecords) {
   ASSERT_TRUE(
       provider_->Set(kZone, {"www.example.com.", "A", 60, {"192.0.2.1", "192.0.2.2"}}, Deadline()));

@@ -37,6 +37,11 @@ FakeDigitalOcean::FakeDigitalOcean() : FakeDnsApi(kToken, "", 401, "Unable to au
   Start();
 }
 
+void FakeDigitalOcean::SetLinkBase(std::string base) {
+  std::lock_guard<std::mutex> l(mu_);
+  link_base_ = std::move(base);
+}
+
 HttpServerResponse FakeDigitalOcean::ErrorResponse(int status, const std::string& message, int) {
   json out = {{"id", ErrorId(status)},
               {"message", message},
@@ -79,8 +84,8 @@ HttpServerResponse FakeDigitalOcean::Serve(const HttpServerRequest& req, const s
       std::string q;
       if (!type.empty()) q += "type=" + type + "&";
       if (!name.empty()) q += "name=" + name + "&";
-      return base_url() + path + "?" + q + "page=" + std::to_string(p) +
-             "&per_page=" + std::to_string(per_page);
+      return (link_base_.empty() ? base_url() : link_base_) + path + "?" + q +
+             "page=" + std::to_string(p) + "&per_page=" + std::to_string(per_page);
     };
     json pages_json = json::object();
     if (page > 1) pages_json["first"] = link(1), pages_json["prev"] = link(page - 1);

@@ -21,9 +21,16 @@ class FakeDigitalOcean final : public FakeDnsApi {
 
   FakeDigitalOcean();
 
+  // Pagination links start with `base` instead of base_url() (a client must not follow
+  // them elsewhere with its token).
+  void SetLinkBase(std::string base);
+
  protected:
   HttpServerResponse ErrorResponse(int status, const std::string& message, int code) override;
   HttpServerResponse Serve(const HttpServerRequest& req, const std::string& path) override;
+
+ private:
+  std::string link_base_;
 };
 
 }  // namespace failover::testing
