@@ -31,7 +31,7 @@ bool Proxied(const ApiRecord& r) {
   return it != r.raw.end() && it->is_boolean() && it->get<bool>();
 }
 
-class CloudflareProvider final : public DnsProvider {
+class CloudflareProvider final : public RecordListProvider {
  public:
   CloudflareProvider(RestApiOptions options, std::string zone_id, std::optional<bool> proxied)
       : api_(std::move(options)), zone_id_(std::move(zone_id)), proxied_(proxied) {}
@@ -39,13 +39,6 @@ class CloudflareProvider final : public DnsProvider {
   const std::string& kind() const override {
     static const std::string k = "cloudflare";
     return k;
-  }
-
-  Result<std::optional<DnsRecordSet>> Get(const std::string& zone, const std::string& name,
-                                          const std::string& type, MonoTime deadline) override {
-    auto records = List(zone, name, type, deadline);
-    if (!records) return records.error();
-    return ToRecordSet(name, type, *records);
   }
 
   Status Set(const std::string& zone, const DnsRecordSet& desired, MonoTime deadline) override {
@@ -86,7 +79,7 @@ class CloudflareProvider final : public DnsProvider {
 
   // Every record of the name and type, all pages.
   Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
-                                      const std::string& type, MonoTime deadline) {
+                                      const std::string& type, MonoTime deadline) override {
     const std::string what = "reading " + name + " " + type + " in zone " + zone;
     const std::string query = RecordsPath() + "?type=" + UrlEncode(type) +
                               "&name=" + UrlEncode(Bare(name)) +

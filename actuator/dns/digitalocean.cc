@@ -15,7 +15,7 @@ std::string DigitalOceanErrorText(const nlohmann::json& doc) {
   return out;
 }
 
-class DigitalOceanProvider final : public DnsProvider {
+class DigitalOceanProvider final : public RecordListProvider {
  public:
   DigitalOceanProvider(RestApiOptions options, std::string domain)
       : api_(std::move(options)), domain_(std::move(domain)) {}
@@ -23,13 +23,6 @@ class DigitalOceanProvider final : public DnsProvider {
   const std::string& kind() const override {
     static const std::string k = "digitalocean";
     return k;
-  }
-
-  Result<std::optional<DnsRecordSet>> Get(const std::string& zone, const std::string& name,
-                                          const std::string& type, MonoTime deadline) override {
-    auto records = List(zone, name, type, deadline);
-    if (!records) return records.error();
-    return ToRecordSet(name, type, *records);
   }
 
   Status Set(const std::string& zone, const DnsRecordSet& desired, MonoTime deadline) override {
@@ -62,7 +55,7 @@ class DigitalOceanProvider final : public DnsProvider {
   std::string RecordsPath() const { return "/v2/domains/" + UrlEncode(domain_) + "/records"; }
 
   Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
-                                      const std::string& type, MonoTime deadline) {
+                                      const std::string& type, MonoTime deadline) override {
     const std::string what = "reading " + name + " " + type + " in zone " + zone;
     if (zone != Fqdn(domain_)) {
       return Error::Invalid("digitalocean: " + what + ": the provider manages domain " + domain_ +

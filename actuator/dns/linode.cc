@@ -26,7 +26,7 @@ std::string LinodeErrorText(const nlohmann::json& doc) {
   return out;
 }
 
-class LinodeProvider final : public DnsProvider {
+class LinodeProvider final : public RecordListProvider {
  public:
   LinodeProvider(RestApiOptions options, long long domain_id)
       : api_(std::move(options)), domain_id_(domain_id) {}
@@ -38,9 +38,9 @@ class LinodeProvider final : public DnsProvider {
 
   Result<std::optional<DnsRecordSet>> Get(const std::string& zone, const std::string& name,
                                           const std::string& type, MonoTime deadline) override {
-    auto records = List(zone, name, type, deadline);
-    if (!records) return records.error();
-    auto set = ToRecordSet(name, type, *records);
+    auto got = RecordListProvider::Get(zone, name, type, deadline);
+    if (!got) return got;
+    std::optional<DnsRecordSet> set = *got;
     if (set) {
       // A TTL this provider rounded up reads back as the TTL that was asked for, so the
       // step sees its desired state and does not write again.
@@ -94,7 +94,7 @@ class LinodeProvider final : public DnsProvider {
   std::string RecordsPath() const { return "/domains/" + std::to_string(domain_id_) + "/records"; }
 
   Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
-                                      const std::string& type, MonoTime deadline) {
+                                      const std::string& type, MonoTime deadline) override {
     const std::string what = "reading " + name + " " + type + " in zone " + zone;
     auto rel = RelativeName(name, zone);
     if (!rel) return Error::Invalid("linode: " + what + ": " + rel.error().message);

@@ -269,6 +269,15 @@ bool SameContent(const std::string& type, const std::string& a, const std::strin
   return (ca ? *ca : a) == (cb ? *cb : b);
 }
 
+Result<std::optional<DnsRecordSet>> RecordListProvider::Get(const std::string& zone,
+                                                            const std::string& name,
+                                                            const std::string& type,
+                                                            MonoTime deadline) {
+  auto records = List(zone, name, type, deadline);
+  if (!records) return records.error();
+  return ToRecordSet(name, type, *records);
+}
+
 std::optional<DnsRecordSet> ToRecordSet(const std::string& name, const std::string& type,
                                         const std::vector<ApiRecord>& records) {
   if (records.empty()) return std::nullopt;

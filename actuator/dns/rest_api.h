@@ -86,6 +86,18 @@ class RestApi {
   RestApiOptions o_;
 };
 
+// A provider whose record set is the records List() finds (Get returns ToRecordSet of
+// them); the hosted providers implement List with their API's paged lookup.
+class RecordListProvider : public DnsProvider {
+ public:
+  Result<std::optional<DnsRecordSet>> Get(const std::string& zone, const std::string& name,
+                                          const std::string& type, MonoTime deadline) override;
+
+ protected:
+  virtual Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
+                                              const std::string& type, MonoTime deadline) = 0;
+};
+
 // What every hosted provider's config has: `url:` (http or https, no query; default
 // `default_url`) and the token under `token_key` (`token`, `token_file` or `token_env`;
 // one is required, `product` names the API in that error). Fills all but error_text and
