@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "actuator/dns/cloudflare.h"
+#include "actuator/dns/digitalocean.h"
+#include "actuator/dns/linode.h"
 #include "actuator/dns/powerdns.h"
 #include "actuator/dns/provider.h"
 #include "actuator/dns/rfc2136.h"
@@ -15,6 +18,9 @@ std::vector<DnsProviderKind> BuiltinDnsProviders() {
       {"powerdns", &NewPowerDnsProvider},
       {"rfc2136", &NewRfc2136Provider},
       {"route53", &NewRoute53Provider},
+      {"cloudflare", &NewCloudflareProvider},
+      {"linode", &NewLinodeProvider},
+      {"digitalocean", &NewDigitalOceanProvider},
   };
 }
 

@@ -1,0 +1,145 @@
+#include "actuator/dns/cloudflare.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include "actuator/dns/rest_api.h"
+
+namespace failover {
+namespace {
+
+constexpr int kPerPage = 100;
+
+// Cloudflare's envelope: {"success":false,"errors":[{"code":10000,"message":"..."}]}.
+std::string CloudflareErrorText(const nlohmann::json& doc) {
+  std::string out;
+  if (!doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array()) return out;
+  for (const auto& e : doc["errors"]) {
+    if (!e.is_object() || !e.contains("message") || !e["message"].is_string()) continue;
+    if (!out.empty()) out += "; ";
+    out += e["message"].get<std::string>();
+    if (e.contains("code") && e["code"].is_number_integer()) {
+      out += " (code " + std::to_string(e["code"].get<long long>()) + ")";
+    }
+  }
+  return out;
+}
+
+bool Proxied(const ApiRecord& r) {
+  auto it = r.raw.find("proxied");
+  return it != r.raw.end() && it->is_boolean() && it->get<bool>();
+}
+
+class CloudflareProvider final : public RecordListProvider {
+ public:
+  CloudflareProvider(RestApiOptions options, std::string zone_id, std::optional<bool> proxied)
+      : api_(std::move(options)), zone_id_(std::move(zone_id)), proxied_(proxied) {}
+
+  const std::string& kind() const override {
+    static const std::string k = "cloudflare";
+    return k;
+  }
+
+  Status Set(const std::string& zone, const DnsRecordSet& desired, MonoTime deadline) override {
+    const std::string what = "updating " + desired.name + " " + desired.type + " in zone " + zone;
+    auto existing = List(zone, desired.name, desired.type, deadline);
+    if (!existing) return existing.error();
+    auto stale = [this](const ApiRecord& r) { return proxied_ && Proxied(r) != *proxied_; };
+    // A new record of a proxied set is proxied too, unless `proxied:` says otherwise.
+    std::optional<bool> inherit = proxied_;
+    if (!inherit && !existing->empty()) inherit = Proxied(existing->front());
+    auto content = [&](const RecordChange& c) {
+      return ApiContent(desired.type, c.content, false, true);
+    };
+    auto create = [&](const RecordChange& c) {
+      nlohmann::json body = {{"type", desired.type},
+                             {"name", Bare(desired.name)},
+                             {"content", content(c)},
+                             {"ttl", desired.ttl}};
+      if (inherit) body["proxied"] = *inherit;
+      return body;
+    };
+    auto update = [&](const RecordChange& c) {
+      nlohmann::json body = nlohmann::json::object();
+      if (c.content_changes) body["content"] = content(c);
+      if (c.ttl_changes) body["ttl"] = desired.ttl;
+      if (stale(*c.existing)) body["proxied"] = *proxied_;
+      return body;
+    };
+    return api_.Apply(PlanRecordSet(desired.type, *existing, desired.records, desired.ttl, stale),
+                      RecordsPath(), "PATCH", create, update, deadline, what);
+  }
+
+ private:
+  static std::string Bare(const std::string& fqdn) {
+    return fqdn.empty() || fqdn.back() != '.' ? fqdn : fqdn.substr(0, fqdn.size() - 1);
+  }
+  std::string RecordsPath() const { return "/zones/" + UrlEncode(zone_id_) + "/dns_records"; }
+
+  // Every record of the name and type, all pages.
+  Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
+                                      const std::string& type, MonoTime deadline) override {
+    const std::string what = "reading " + name + " " + type + " in zone " + zone;
+    const std::string query = RecordsPath() + "?type=" + UrlEncode(type) +
+                              "&name=" + UrlEncode(Bare(name)) +
+                              "&per_page=" + std::to_string(kPerPage) + "&page=";
+    return api_.ReadPages(what, [&](int page, std::vector<ApiRecord>& out) -> Result<bool> {
+      auto doc = api_.Call("GET", query + std::to_string(page), nullptr, deadline, what);
+      if (!doc) return doc.error();
+      for (const auto& rec : doc->at("result")) {
+        // The name filter is exact, but compare anyway: a wrong record must not be touched.
+        if (Fqdn(rec.at("name").get<std::string>()) != name ||
+            rec.at("type").get<std::string>() != type) {
+          continue;
+        }
+        out.push_back({rec.at("id").get<std::string>(), rec.at("content").get<std::string>(),
+                       rec.at("ttl").get<int>(), rec});
+      }
+      return page < doc->at("result_info").at("total_pages").get<int>();
+    });
+  }
+
+  RestApi api_;
+  std::string zone_id_;
+  std::optional<bool> proxied_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<DnsProvider>> NewCloudflareProvider(const YamlNode& body,
+                                                           const DnsProviderContext& ctx) {
+  if (auto s = body.ExpectKeys(
+          {"url", "api_token", "api_token_file", "api_token_env", "zone_id", "proxied"});
+      !s) {
+    return s.error();
+  }
+  auto o = ParseRestApiOptions(body, "cloudflare", "Cloudflare",
+                               "https://api.cloudflare.com/client/v4", "api_token", ctx);
+  if (!o) return o.error();
+  auto zone_node = body.Require("zone_id");
+  if (!zone_node) return zone_node.error();
+  auto zone_id = zone_node->AsString();
+  if (!zone_id) return zone_id.error();
+  if (zone_id->size() != 32 || !std::all_of(zone_id->begin(), zone_id->end(), [](unsigned char c) {
+        return std::isxdigit(c) != 0;
+      })) {
+    return zone_node->Fail("expected Cloudflare's 32-character hex zone id, found \"" + *zone_id +
+                           "\"");
+  }
+  std::optional<bool> proxied;
+  if (auto p = body.Get("proxied")) {
+    auto b = p->AsBool();
+    if (!b) return b.error();
+    proxied = *b;
+  }
+  o->error_text = &CloudflareErrorText;
+  // Cloudflare asks to retry 408 and 409 as well.
+  o->retryable = [](const HttpResponse& r) {
+    return r.status == 408 || r.status == 409 || r.status >= 500;
+  };
+  return std::shared_ptr<DnsProvider>(
+      std::make_shared<CloudflareProvider>(std::move(*o), *zone_id, proxied));
+}
+
+}  // namespace failover

@@ -1,0 +1,134 @@
+// What the tests of the hosted DNS providers (cloudflare_test, linode_test,
+// digitalocean_test) share: building a provider from YAML through the provider registry,
+// loading a whole actuator.yml with a dns_update runbook and running its step, capturing
+// log lines.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "actuator/config.h"
+#include "actuator/dns/provider.h"
+#include "actuator/steps/step.h"
+#include "common/http_client.h"
+#include "common/log.h"
+
+namespace failover::testing {
+
+inline bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// The provider of kind `kind` from `yaml` (the mapping under the kind), as actuator.yml
+// builds it.
+inline Result<std::shared_ptr<DnsProvider>> MakeProvider(const std::string& kind,
+                                                         const std::string& yaml, HttpClient* http,
+                                                         Clock* clock) {
+  auto node = YamlNode::LoadString(yaml, "actuator.yml");
+  if (!node) return node.error();
+  DnsProviderContext ctx{http, clock};
+  for (const DnsProviderKind& k : BuiltinDnsProviders()) {
+    if (k.name == kind) return k.factory(*node, ctx);
+  }
+  return Error::Internal("no DNS provider kind " + kind);
+}
+
+// An actuator.yml with `providers_yaml` (the lines under providers:) and one runbook whose
+// only step is `step_yaml` (one dns_update mapping), loaded as the daemon loads it.
+class DnsStepRig {
+ public:
+  explicit DnsStepRig(HttpClient* http) {
+    RegisterBuiltinSteps(steps_);
+    deps_.steps = &steps_;
+    deps_.provider_ctx.http = http;
+    deps_.provider_ctx.clock = &SystemClock::Get();
+    http_ = http;
+  }
+
+  Result<std::shared_ptr<Step>> Load(const std::string& providers_yaml,
+                                     const std::string& step_yaml) {
+    const std::string text = "journal: /tmp/failover-unused-journal.db\nproviders:\n" +
+                             providers_yaml +
+                             "\nrunbooks:\n  - name: switch\n    match: {alertname: RegionDown}\n"
+                             "    steps:\n      - dns_update: " +
+                             step_yaml + "\n";
+    auto root = YamlNode::LoadString(text, "actuator.yml");
+    if (!root) return root.error();
+    auto cfg = LoadActuatorConfig(*root, deps_);
+    if (!cfg) return cfg.error();
+    cfg_ = std::move(*cfg);
+    return cfg_.runbooks.at(0).steps.at(0).step;
+  }
+
+  StepOutcome Run(Step& step) {
+    StepContext ctx;
+    ctx.clock = &SystemClock::Get();
+    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
+    ctx.http = http_;
+    return step.Run(ctx);
+  }
+
+ private:
+  StepRegistry steps_;
+  ConfigDeps deps_;
+  ActuatorConfig cfg_;
+  HttpClient* http_ = nullptr;
+};
+
+// Collects the log lines written while it lives (one at a time per process).
+class LogCapture {
+ public:
+  LogCapture() {
+    std::lock_guard<std::mutex> l(mu());
+    lines().clear();
+    log::SetSink(&Sink);
+  }
+  ~LogCapture() { log::SetSink(nullptr); }
+  std::vector<std::string> Lines() const {
+    std::lock_guard<std::mutex> l(mu());
+    return lines();
+  }
+  std::string All() const {
+    std::string out;
+    for (const auto& s : Lines()) out += s + "\n";
+    return out;
+  }
+
+ private:
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<std::string>& lines() {
+    static std::vector<std::string> v;
+    return v;
+  }
+  static void Sink(std::string_view line) {
+    std::lock_guard<std::mutex> l(mu());
+    lines().emplace_back(line);
+  }
+};
+
+}  // namespace failover::testing
+
+namespace failover::testing {
+
+// Sends `method` `url` with the bearer `token` and a JSON `body` straight to a fake, to
+// show it rejects what a buggy client would send.
+inline HttpResponse SendRaw(const std::string& method, const std::string& url,
+                            const std::string& token, const std::string& body) {
+  CurlHttpClient http;
+  HttpRequest req;
+  req.method = method;
+  req.url = url;
+  req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  req.body = body;
+  auto resp = http.Send(req);
+  EXPECT_TRUE(resp) << resp.error().message;
+  return resp ? *resp : HttpResponse{};
+}
+
+}  // namespace failover::testing
