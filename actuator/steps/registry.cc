@@ -1,3 +1,5 @@
+#include "actuator/steps/db_fence.h"
+#include "actuator/steps/db_promote.h"
 #include "actuator/steps/dns_update.h"
 #include "actuator/steps/exec.h"
 #include "actuator/steps/http.h"
@@ -18,6 +20,9 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
   registry.Register({"wait", "wait a fixed time", &NewWaitStep});
   registry.Register({"wait_for", "wait until a PromQL query returns a result", &NewWaitForStep});
   registry.Register({"pagerduty", "send a PagerDuty Events API v2 event", &NewPagerDutyStep});
+  registry.Register(
+      {"db_promote", "promote a database replica to a writable primary", &NewDbPromoteStep});
+  registry.Register({"db_fence", "make the old primary database read-only", &NewDbFenceStep});
 }
 
 }  // namespace failover
