@@ -37,11 +37,9 @@ struct SqlFailure {
   unsigned code = 0;              // the client library's / server's error number, if any
   std::string sqlstate;           // PostgreSQL's SQLSTATE, if any
 
-  // The server could not be reached at all (nothing was sent to it).
-  bool unreachable() const {
-    return reason == "connection_refused" || reason == "connect_failed" || reason == "resolve" ||
-           (reason == "timeout" && connect_phase);
-  }
+  // No session could be established: refused, no route, unknown host, or no answer to
+  // the handshake in time (a hung server). Not: the server refused the credentials.
+  bool unreachable() const { return connect_phase && reason != "auth_failed" && reason != "error"; }
   bool connect_phase = false;  // failed while connecting
 };
 

@@ -96,8 +96,8 @@ class MysqlDatabase final : public Database {
             StepOutcome::Ok(where() + " is already a primary and writable, nothing to do", details);
         return result;
       }
-      if (auto s = MakeWritable(conn, *state); !s) {
-        result.outcome = StepOutcome::Retry(s.error().message);
+      if (auto f = MakeWritable(conn, *state)) {
+        result.outcome = Failed(*f);
         return result;
       }
       return Verified(conn, details, "was not replicating but read-only: made it writable",
@@ -162,8 +162,8 @@ class MysqlDatabase final : public Database {
         return result;
       }
     }
-    if (auto s = MakeWritable(conn, *state); !s) {
-      result.outcome = StepOutcome::Retry(s.error().message);
+    if (auto f = MakeWritable(conn, *state)) {
+      result.outcome = Failed(*f);
       return result;
     }
     std::string lag_text =
@@ -295,14 +295,16 @@ class MysqlDatabase final : public Database {
     return {};
   }
 
-  Status MakeWritable(MysqlConn& conn, const MysqlState& st) {
+  // Turns super_read_only (MySQL) and read_only off; the failure of the first statement
+  // that did not work.
+  std::optional<SqlFailure> MakeWritable(MysqlConn& conn, const MysqlState& st) {
     std::vector<std::string> sqls;
     if (!st.mariadb) sqls.push_back("SET GLOBAL super_read_only = OFF");
     sqls.push_back("SET GLOBAL read_only = OFF");
     for (const std::string& sql : sqls) {
-      if (auto r = conn.Query(sql); !r) return Error::Unavailable(r.error().detail);
+      if (auto r = conn.Query(sql); !r) return r.error();
     }
-    return {};
+    return std::nullopt;
   }
 
   PromoteResult Verified(MysqlConn& conn, nlohmann::json details, const std::string& what,

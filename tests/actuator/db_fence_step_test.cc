@@ -108,6 +108,48 @@ TEST_F(DbFenceTest, UnreachablePostgresContinues) {
   EXPECT_THAT(out.message, HasSubstr("unreachable"));
 }
 
+// A server that accepts TCP connections (the kernel does) but never says anything: the
+// step must give up by its deadline, not hang.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd_, 16), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~SilentServer() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST_F(DbFenceTest, SilentServersAreUnreachableWithinTheStepTimeout) {
+  SilentServer mysql, pg;
+  AddDatabase("silent-db", "{mysql: {address: \"127.0.0.1:" + std::to_string(mysql.port()) +
+                               "\", user: failover}}");
+  AddDatabase("silent-pg", "{postgres: {conninfo: \"host=127.0.0.1 port=" +
+                               std::to_string(pg.port()) + " user=failover dbname=postgres\"}}");
+  for (const char* id : {"silent-db", "silent-pg"}) {
+    auto step = Make(std::string("{database: ") + id + ", timeout: 1s}");
+    ASSERT_TRUE(step);
+    auto start = std::chrono::steady_clock::now();
+    StepOutcome out = Run(*step);
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(out.status, StepStatus::kOk) << id << ": " << out.message;
+    EXPECT_THAT(out.message, HasSubstr("unreachable, not fenced")) << id;
+    // The deadline (1 s) holds; the MySQL client counts in whole seconds, hence the margin.
+    EXPECT_LT(took, std::chrono::milliseconds(2500)) << id;
+  }
+}
+
 // ---- MariaDB -----------------------------------------------------------------------
 
 int AppInsert(const Stack& stack, std::string* out) {
