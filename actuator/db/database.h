@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/result.h"
+#include "common/sql.h"
 #include "common/yaml.h"
 
 namespace failover {
@@ -73,6 +74,13 @@ Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
 // The step's deadline on the steady clock the database clients use (a test's fake clock
 // only says how much time is left).
 MonoTime DatabaseDeadline(const StepContext& ctx);
+
+// A lag for messages: "3600s", "1.5s" (one decimal).
+std::string FormatLag(double seconds);
+
+// The outcome of a failed database call: refused statements and credentials fail the step,
+// lost connections and timeouts are retryable.
+StepOutcome OutcomeOf(const SqlFailure& failure);
 
 // Seconds from now until `deadline` (0 when past).
 double SecondsLeft(MonoTime deadline);

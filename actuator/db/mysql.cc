@@ -14,12 +14,6 @@ namespace {
 
 std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
 
-std::string Seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%gs", std::round(s * 10) / 10);
-  return buf;
-}
-
 // A SQL string literal: the values quoted here come from the server itself (GTID
 // positions, binlog file names), but are escaped all the same.
 std::string Quote(const std::string& s) {
@@ -77,7 +71,7 @@ class MysqlDatabase final : public Database {
     }
     auto state = Read(conn);
     if (!state) {
-      result.outcome = Failed(state.error());
+      result.outcome = OutcomeOf(state.error());
       return result;
     }
     nlohmann::json details = {{"before", state->Json()}};
@@ -97,7 +91,7 @@ class MysqlDatabase final : public Database {
         return result;
       }
       if (auto f = MakeWritable(conn, *state)) {
-        result.outcome = Failed(*f);
+        result.outcome = OutcomeOf(*f);
         return result;
       }
       return Verified(conn, details, "was not replicating but read-only: made it writable",
@@ -123,7 +117,7 @@ class MysqlDatabase final : public Database {
       details["lag_seconds"] = *behind;
       if (*behind > ToSeconds(options.max_lag)) {
         result.outcome = StepOutcome::Fail("refusing to promote " + where() + ": replication lag " +
-                                           Seconds(*behind) + " exceeds " + limit);
+                                           FormatLag(*behind) + " exceeds " + limit);
         result.outcome.details = details;
         return result;
       }
@@ -138,12 +132,12 @@ class MysqlDatabase final : public Database {
     std::string thread_kw = state->replica_syntax ? "REPLICA" : "SLAVE";
     if (io) {
       if (auto r = conn.Query("STOP " + thread_kw + " IO_THREAD"); !r) {
-        result.outcome = Failed(r.error());
+        result.outcome = OutcomeOf(r.error());
         return result;
       }
       auto again = Read(conn);
       if (!again) {
-        result.outcome = Failed(again.error());
+        result.outcome = OutcomeOf(again.error());
         return result;
       }
       if (again->replica_rows.size() == 1) state = std::move(again);
@@ -158,16 +152,16 @@ class MysqlDatabase final : public Database {
     }
     for (const std::string& sql_text : {"STOP " + thread_kw, "RESET " + thread_kw + " ALL"}) {
       if (auto r = conn.Query(sql_text); !r) {
-        result.outcome = Failed(r.error());
+        result.outcome = OutcomeOf(r.error());
         return result;
       }
     }
     if (auto f = MakeWritable(conn, *state)) {
-      result.outcome = Failed(*f);
+      result.outcome = OutcomeOf(*f);
       return result;
     }
     std::string lag_text =
-        behind ? "lag at promotion " + Seconds(*behind) : "lag unknown (source unreachable)";
+        behind ? "lag at promotion " + FormatLag(*behind) : "lag unknown (source unreachable)";
     return Verified(conn, details, "promoted: replication stopped and reset, writable; " + lag_text,
                     behind);
   }
@@ -183,7 +177,7 @@ class MysqlDatabase final : public Database {
     }
     auto state = Read(conn);
     if (!state) {
-      result.outcome = Failed(state.error());
+      result.outcome = OutcomeOf(state.error());
       return result;
     }
     nlohmann::json details = {{"before", state->Json()}};
@@ -197,12 +191,12 @@ class MysqlDatabase final : public Database {
     std::string sql =
         state->mariadb ? "SET GLOBAL read_only = ON" : "SET GLOBAL super_read_only = ON";
     if (auto r = conn.Query(sql); !r) {
-      result.outcome = Failed(r.error());
+      result.outcome = OutcomeOf(r.error());
       return result;
     }
     auto after = Read(conn);
     if (!after) {
-      result.outcome = Failed(after.error());
+      result.outcome = OutcomeOf(after.error());
       return result;
     }
     details["after"] = after->Json();
@@ -224,14 +218,6 @@ class MysqlDatabase final : public Database {
     if (left <= 0) return SqlFailure{"timeout", where() + ": the step's deadline has passed"};
     return conn.Connect(target_,
                         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(left)));
-  }
-
-  StepOutcome Failed(const SqlFailure& f) const {
-    // Lost connections and timeouts may go better on a retry; refused statements will not.
-    if (f.reason == "query_failed" || f.reason == "auth_failed") {
-      return StepOutcome::Fail(f.detail);
-    }
-    return StepOutcome::Retry(f.detail);
   }
 
   SqlOutcome<MysqlState> Read(MysqlConn& conn) {
@@ -312,7 +298,7 @@ class MysqlDatabase final : public Database {
     PromoteResult result;
     auto after = Read(conn);
     if (!after) {
-      result.outcome = Failed(after.error());
+      result.outcome = OutcomeOf(after.error());
       return result;
     }
     details["after"] = after->Json();

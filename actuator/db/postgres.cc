@@ -14,12 +14,6 @@ namespace {
 std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
 bool IsTrue(const std::optional<std::string>& v) { return v && (*v == "t" || *v == "on"); }
 
-std::string Seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%gs", std::round(s * 10) / 10);
-  return buf;
-}
-
 const char kStateSql[] =
     "SELECT pg_is_in_recovery() AS in_recovery,"
     " current_setting('default_transaction_read_only') AS read_only,"
@@ -82,7 +76,7 @@ class PostgresDatabase final : public Database {
     }
     auto state = Read(conn, deadline);
     if (!state) {
-      result.outcome = Failed(state.error());
+      result.outcome = OutcomeOf(state.error());
       return result;
     }
     nlohmann::json details = {{"before", state->Json()}};
@@ -111,7 +105,7 @@ class PostgresDatabase final : public Database {
       details["lag_seconds"] = *lag;
       if (*lag > ToSeconds(options.max_lag)) {
         result.outcome = StepOutcome::Fail("refusing to promote " + where() + ": replication lag " +
-                                           Seconds(*lag) + " exceeds " + limit +
+                                           FormatLag(*lag) + " exceeds " + limit +
                                            (state->replay_paused ? " (WAL replay is paused)" : ""));
         result.outcome.details = details;
         return result;
@@ -135,12 +129,12 @@ class PostgresDatabase final : public Database {
                            ") AS promoted",
                        deadline);
     if (!r) {
-      result.outcome = Failed(r.error());
+      result.outcome = OutcomeOf(r.error());
       return result;
     }
     auto after = Read(conn, deadline);
     if (!after) {
-      result.outcome = Failed(after.error());
+      result.outcome = OutcomeOf(after.error());
       return result;
     }
     if (after->in_recovery) {
@@ -160,7 +154,7 @@ class PostgresDatabase final : public Database {
     result.lag_seconds = lag;
     result.outcome = StepOutcome::Ok(
         where() + " promoted: out of recovery, writable; " +
-            (lag ? "lag at promotion " + Seconds(*lag) : "lag unknown (primary unreachable)"),
+            (lag ? "lag at promotion " + FormatLag(*lag) : "lag unknown (primary unreachable)"),
         details);
     return result;
   }
@@ -176,7 +170,7 @@ class PostgresDatabase final : public Database {
     }
     auto state = Read(conn, deadline);
     if (!state) {
-      result.outcome = Failed(state.error());
+      result.outcome = OutcomeOf(state.error());
       return result;
     }
     nlohmann::json details = {{"before", state->Json()}};
@@ -198,7 +192,7 @@ class PostgresDatabase final : public Database {
       for (const char* sql :
            {"ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()"}) {
         if (auto r = conn.Exec(sql, deadline); !r) {
-          result.outcome = Failed(r.error());
+          result.outcome = OutcomeOf(r.error());
           return result;
         }
       }
@@ -219,7 +213,7 @@ class PostgresDatabase final : public Database {
             which,
         deadline);
     if (!t) {
-      result.outcome = Failed(t.error());
+      result.outcome = OutcomeOf(t.error());
       return result;
     }
     std::string n = (t->size() == 1 && (*t)[0].size() == 1)
@@ -240,11 +234,6 @@ class PostgresDatabase final : public Database {
     if (left <= 0) return SqlFailure{"timeout", where() + ": the step's deadline has passed"};
     return conn.Connect(target_, "failover_actuator", deadline,
                         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(left)));
-  }
-
-  StepOutcome Failed(const SqlFailure& f) const {
-    if (f.reason == "query_failed" || f.reason == "auth_failed") return StepOutcome::Fail(f.detail);
-    return StepOutcome::Retry(f.detail);
   }
 
   SqlOutcome<PgState> Read(PgConn& conn, MonoTime deadline) {

@@ -1,6 +1,8 @@
 // The single list of database kinds: config validation and docs go by it. A new kind is
 // one line here plus its db/<kind>.{h,cc}.
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 
 #include "actuator/db/database.h"
 #include "actuator/db/mysql.h"
@@ -66,6 +68,19 @@ Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
 MonoTime DatabaseDeadline(const StepContext& ctx) {
   if (ctx.clock == nullptr) return ctx.deadline;
   return std::chrono::steady_clock::now() + (ctx.deadline - ctx.clock->Now());
+}
+
+std::string FormatLag(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gs", std::round(seconds * 10) / 10);
+  return buf;
+}
+
+StepOutcome OutcomeOf(const SqlFailure& failure) {
+  if (failure.reason == "query_failed" || failure.reason == "auth_failed") {
+    return StepOutcome::Fail(failure.detail);
+  }
+  return StepOutcome::Retry(failure.detail);
 }
 
 double SecondsLeft(MonoTime deadline) {
