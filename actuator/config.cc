@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <set>
 
+#include "actuator/db/database.h"
+
 namespace failover {
 namespace {
 
@@ -166,7 +168,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
   ActuatorConfig cfg;
   if (root.IsNull()) return root.Fail("the config is empty");
   if (auto s = root.ExpectKeys({"webhook", "api", "prometheus", "journal", "lock_dir", "pagerduty",
-                                "brake", "providers", "runbooks"});
+                                "brake", "providers", "databases", "runbooks"});
       !s) {
     return s.error();
   }
@@ -274,8 +276,14 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
       cfg.providers[id] = *provider;
     }
   }
+  if (auto d = root.Get("databases")) {
+    auto dbs = LoadDatabases(*d);
+    if (!dbs) return dbs.error();
+    cfg.databases = std::move(*dbs);
+  }
   StepFactoryContext ctx;
   ctx.providers = &cfg.providers;
+  ctx.databases = &cfg.databases;
   ctx.have_prometheus = !cfg.prometheus_url.empty();
   ctx.have_pagerduty = cfg.pagerduty_routing_key.has_value();
   std::set<std::string> names;

@@ -59,6 +59,7 @@ struct ActuatorConfig {
   int brake_max_executions = 1;  // automatic executions per window, all runbooks together
   Duration brake_window = std::chrono::hours(1);
   ProviderMap providers;
+  DatabaseMap databases;
   std::vector<RunbookConfig> runbooks;
 
   const RunbookConfig* FindRunbook(const std::string& name) const;

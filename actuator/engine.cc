@@ -606,6 +606,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       ctx.http = &http_;
       ctx.prometheus = prom.get();
       ctx.pagerduty = pd.get();
+      ctx.metrics = &metrics_;
       ctx.cancelled = [this] { return stopping_.load(); };
       MonoTime start = clock_.Now();
       StepOutcome outcome = sc.step->Run(ctx);

@@ -15,12 +15,9 @@ namespace failover {
 
 std::vector<DnsProviderKind> BuiltinDnsProviders() {
   return {
-      {"powerdns", &NewPowerDnsProvider},
-      {"rfc2136", &NewRfc2136Provider},
-      {"route53", &NewRoute53Provider},
-      {"cloudflare", &NewCloudflareProvider},
-      {"linode", &NewLinodeProvider},
-      {"digitalocean", &NewDigitalOceanProvider},
+      {"powerdns", &NewPowerDnsProvider}, {"rfc2136", &NewRfc2136Provider},
+      {"route53", &NewRoute53Provider},   {"cloudflare", &NewCloudflareProvider},
+      {"linode", &NewLinodeProvider},     {"digitalocean", &NewDigitalOceanProvider},
   };
 }
 

@@ -1,4 +1,6 @@
 #include "actuator/steps/aurora_global_failover.h"
+#include "actuator/steps/db_fence.h"
+#include "actuator/steps/db_promote.h"
 #include "actuator/steps/digitalocean_db_promote.h"
 #include "actuator/steps/dns_update.h"
 #include "actuator/steps/exec.h"
@@ -26,6 +28,9 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
   registry.Register({"digitalocean_db_promote",
                      "promote a DigitalOcean managed database read replica",
                      &NewDigitalOceanDbPromoteStep});
+  registry.Register(
+      {"db_promote", "promote a database replica to a writable primary", &NewDbPromoteStep});
+  registry.Register({"db_fence", "make the old primary database read-only", &NewDbFenceStep});
 }
 
 }  // namespace failover

@@ -22,6 +22,8 @@ namespace failover {
 class PromClient;
 class PagerDutyClient;
 class DnsProvider;
+class Database;
+class ActuatorMetrics;
 
 enum class StepStatus {
   kOk,         // done (or nothing to do): the desired state holds
@@ -50,6 +52,7 @@ struct StepContext {
   HttpClient* http = nullptr;
   PromClient* prometheus = nullptr;                        // null when no prometheus is configured
   PagerDutyClient* pagerduty = nullptr;                    // null when no pagerduty is configured
+  ActuatorMetrics* metrics = nullptr;                      // null in tests that do not look
   std::function<bool()> cancelled = [] { return false; };  // shutdown requested
 };
 
@@ -76,10 +79,12 @@ class Step {
 };
 
 using ProviderMap = std::map<std::string, std::shared_ptr<DnsProvider>>;
+using DatabaseMap = std::map<std::string, std::shared_ptr<Database>>;
 
 // What a factory may look up while building a step from config.
 struct StepFactoryContext {
   const ProviderMap* providers = nullptr;
+  const DatabaseMap* databases = nullptr;
   bool have_prometheus = false;
   bool have_pagerduty = false;
 };

@@ -85,15 +85,6 @@ void AddRoleSamples(std::vector<Sample>& samples, bool primary, bool read_only) 
   samples.push_back({&kDbReadOnlyMetric, {}, read_only ? 1.0 : 0.0});
 }
 
-std::optional<double> SqlNumber(const std::optional<std::string>& value) {
-  if (!value || value->empty()) return std::nullopt;
-  const char* begin = value->c_str();
-  char* end = nullptr;
-  double d = std::strtod(begin, &end);
-  if (end != begin + value->size()) return std::nullopt;
-  return d;
-}
-
 void RunOnWorkers(ProbeEnv& env, MonoTime deadline, Duration timeout, BlockingProbe work,
                   ProbeDone done) {
   if (env.workers == nullptr || env.loop == nullptr) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sql.h"
 #include "exporter/prober.h"
 
 namespace failover {
@@ -33,13 +34,6 @@ std::string ErrorLabelValue(std::string_view text);
 // failover_db_role{role="primary"|"replica"} (1 for the current role, 0 for the other) and
 // failover_db_read_only.
 void AddRoleSamples(std::vector<Sample>& samples, bool primary, bool read_only);
-
-// One result row by column name; nullopt is SQL NULL.
-using SqlRow = std::map<std::string, std::optional<std::string>>;
-
-// Parses a whole decimal number (optionally signed, optionally with a fraction); nullopt
-// for NULL or anything else.
-std::optional<double> SqlNumber(const std::optional<std::string>& value);
 
 // Runs `work(deadline)` on env.workers and hands its result to `done` on the loop thread.
 // If no result has come by `deadline` (the database hangs, or every worker is busy with

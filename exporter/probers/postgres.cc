@@ -1,15 +1,11 @@
 #include "exporter/probers/postgres.h"
 
-#include <libpq-fe.h>
-#include <poll.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <set>
 
-#include "common/secret.h"
+#include "common/pg_conn.h"
 
 namespace failover {
 
@@ -38,41 +34,15 @@ const char kPostgresStatusSql[] =
 namespace {
 
 std::optional<std::string> Get(const SqlRow& row, const char* column) {
-  auto it = row.find(column);
-  return it == row.end() ? std::nullopt : it->second;
+  return SqlColumn(row, {column});
 }
 
 std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
 
 bool IsTrue(const std::optional<std::string>& v) { return v && (*v == "t" || *v == "on"); }
 
-// The first line of a libpq message, without the "ERROR:  " / "FATAL:  " prefix.
-std::string FirstLine(const char* message) {
-  std::string s = message == nullptr ? "" : message;
-  size_t nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  for (const char* prefix : {"ERROR:  ", "FATAL:  "}) {
-    if (s.rfind(prefix, 0) == 0) s.erase(0, std::char_traits<char>::length(prefix));
-  }
-  return s;
-}
-
-std::string ConnectReason(const std::string& message) {
-  auto has = [&](const char* part) { return message.find(part) != std::string::npos; };
-  if (has("Connection refused")) return "connection_refused";
-  if (has("timeout expired") || has("timed out")) return "timeout";
-  if (has("password authentication failed") || has("no password supplied") ||
-      has("authentication failed") || has("no pg_hba.conf entry")) {
-    return "auth_failed";
-  }
-  if (has("could not translate host name")) return "resolve";
-  return "connect_failed";
-}
-
 struct PostgresSpec {
-  std::string conninfo;
-  std::string where;  // host:port from the conninfo, for details
-  std::optional<SecretRef> password;
+  PgTarget target;
   Duration timeout{0};
 };
 
@@ -88,22 +58,16 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
   }
 
  private:
-  struct Failure {
-    std::string reason;
-    std::string detail;
-    bool connection_broken = true;
-  };
-
   ProbeResult RunBlocking(MonoTime deadline) {
     std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
     if (!lock.owns_lock()) {
-      return ProbeResult::Failure(
-          "timeout", "the previous run is still waiting for " + spec_.where + " (no answer)");
+      return ProbeResult::Failure("timeout", "the previous run is still waiting for " +
+                                                 spec_.target.where + " (no answer)");
     }
     auto start = std::chrono::steady_clock::now();
-    bool reused = conn_ != nullptr;
+    bool reused = conn_.connected();
     std::vector<std::vector<SqlRow>> results;
-    std::optional<Failure> failure = Observe(deadline, results);
+    std::optional<SqlFailure> failure = Observe(deadline, results);
     if (failure && failure->connection_broken && reused &&
         std::chrono::steady_clock::now() - start < spec_.timeout / 2) {
       Close();
@@ -117,68 +81,17 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
     // A fresh connection's first answer starts with the SET's (empty) result.
     if (results.size() == 3) results.erase(results.begin());
     if (results.size() != 2 || results[0].size() != 1) {
-      return ProbeResult::Failure("error", spec_.where + ": unexpected answer to the status query");
+      return ProbeResult::Failure("error",
+                                  spec_.target.where + ": unexpected answer to the status query");
     }
     return PostgresProbeResult(results[0][0], results[1]);
   }
 
-  // Waits until the connection's socket is ready for `events`; false at the deadline.
-  bool WaitSocket(short events, MonoTime deadline) {
-    while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - std::chrono::steady_clock::now())
-                      .count();
-      if (left <= 0) return false;
-      pollfd p{PQsocket(conn_), events, 0};
-      int n = poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)) + 1);
-      if (n > 0) return true;
-      if (n < 0 && errno != EINTR) return true;  // let libpq report the error
-    }
-  }
-
-  Failure TimeoutFailure(const char* doing) const {
-    return {"timeout",
-            spec_.where + ": no answer " + doing + " within " + FormatDuration(spec_.timeout)};
-  }
-
-  std::optional<Failure> Connect(MonoTime deadline) {
-    std::string password;
-    std::vector<const char*> keys = {"fallback_application_name", "dbname"};
-    std::vector<const char*> values = {"failover_exporter", spec_.conninfo.c_str()};
-    if (spec_.password) {
-      auto pw = spec_.password->Resolve();
-      if (!pw) return Failure{"error", "password: " + pw.error().message};
-      password = std::move(*pw);
-      keys.push_back("password");
-      values.push_back(password.c_str());
-    }
-    keys.push_back(nullptr);
-    values.push_back(nullptr);
-    conn_ = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/1);
-    if (conn_ == nullptr) return Failure{"error", "libpq: out of memory"};
-    if (PQstatus(conn_) == CONNECTION_BAD) {
-      std::string msg = FirstLine(PQerrorMessage(conn_));
-      return Failure{ConnectReason(msg), spec_.where + ": " + msg};
-    }
-    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-    while (st != PGRES_POLLING_OK) {
-      if (st == PGRES_POLLING_FAILED) {
-        std::string msg = FirstLine(PQerrorMessage(conn_));
-        return Failure{ConnectReason(msg), spec_.where + ": " + msg};
-      }
-      if (!WaitSocket(st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline)) {
-        return TimeoutFailure("while connecting");
-      }
-      st = PQconnectPoll(conn_);
-    }
-    PQsetnonblocking(conn_, 1);
-    fresh_ = true;
-    return std::nullopt;
-  }
-
-  std::optional<Failure> Observe(MonoTime deadline, std::vector<std::vector<SqlRow>>& results) {
-    if (conn_ == nullptr) {
-      if (auto f = Connect(deadline)) return f;
+  std::optional<SqlFailure> Observe(MonoTime deadline, std::vector<std::vector<SqlRow>>& results) {
+    if (!conn_.connected()) {
+      auto c = conn_.Connect(spec_.target, "failover_exporter", deadline, spec_.timeout);
+      if (!c) return c.error();
+      fresh_ = true;
     }
     std::string sql = kPostgresStatusSql;
     if (fresh_) {
@@ -187,67 +100,19 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
           1, std::chrono::duration_cast<std::chrono::milliseconds>(spec_.timeout).count());
       sql = "SET statement_timeout = " + std::to_string(ms) + "; " + sql;
     }
-    if (PQsendQuery(conn_, sql.c_str()) == 0) {
-      return Failure{"connection_reset", spec_.where + ": " + FirstLine(PQerrorMessage(conn_))};
-    }
     fresh_ = false;
-    while (true) {
-      int f = PQflush(conn_);
-      if (f == 0) break;
-      if (f < 0) {
-        return Failure{"connection_reset", spec_.where + ": " + FirstLine(PQerrorMessage(conn_))};
-      }
-      if (!WaitSocket(POLLOUT, deadline)) return TimeoutFailure("to the status query");
-    }
-    std::optional<Failure> query_error;
-    while (true) {
-      if (PQconsumeInput(conn_) == 0) {
-        return Failure{"connection_reset", spec_.where + ": " + FirstLine(PQerrorMessage(conn_))};
-      }
-      while (PQisBusy(conn_) == 0) {
-        PGresult* res = PQgetResult(conn_);
-        if (res == nullptr) {
-          if (query_error) return query_error;
-          return std::nullopt;
-        }
-        ExecStatusType status = PQresultStatus(res);
-        if (status == PGRES_TUPLES_OK) {
-          std::vector<SqlRow> rows;
-          int nf = PQnfields(res);
-          for (int r = 0; r < PQntuples(res); ++r) {
-            SqlRow row;
-            for (int c = 0; c < nf; ++c) {
-              if (PQgetisnull(res, r, c)) {
-                row[PQfname(res, c)] = std::nullopt;
-              } else {
-                row[PQfname(res, c)] = std::string(PQgetvalue(res, r, c), PQgetlength(res, r, c));
-              }
-            }
-            rows.push_back(std::move(row));
-          }
-          results.push_back(std::move(rows));
-        } else if (status == PGRES_COMMAND_OK) {
-          results.emplace_back();
-        } else if (!query_error) {
-          query_error =
-              Failure{"query_failed", spec_.where + ": " + FirstLine(PQresultErrorMessage(res)),
-                      PQstatus(conn_) == CONNECTION_BAD};
-        }
-        PQclear(res);
-      }
-      if (!WaitSocket(POLLIN, deadline)) return TimeoutFailure("to the status query");
-    }
+    auto r = conn_.Exec(sql, deadline);
+    if (!r) return r.error();
+    results = std::move(*r);
+    return std::nullopt;
   }
 
-  void Close() {
-    if (conn_ != nullptr) PQfinish(conn_);
-    conn_ = nullptr;
-  }
+  void Close() { conn_.Close(); }
 
   PostgresSpec spec_;
-  std::mutex mu_;           // one run at a time touches the connection
-  PGconn* conn_ = nullptr;  // under mu_
-  bool fresh_ = false;      // under mu_: connected, statement_timeout not yet set
+  std::mutex mu_;       // one run at a time touches the connection
+  PgConn conn_;         // under mu_
+  bool fresh_ = false;  // under mu_: connected, statement_timeout not yet set
 };
 
 }  // namespace
@@ -324,34 +189,9 @@ Result<std::shared_ptr<Prober>> NewPostgresProber(const YamlNode& node, const Pr
   }
   PostgresSpec spec;
   spec.timeout = ctx.timeout;
-  auto ci = node.Require("conninfo");
-  if (!ci) return ci.error();
-  auto ci_s = ci->AsString();
-  if (!ci_s) return ci_s.error();
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(ci_s->c_str(), &err);
-  if (opts == nullptr) {
-    std::string msg = err != nullptr ? FirstLine(err) : "out of memory";
-    if (err != nullptr) PQfreemem(err);
-    return ci->Fail("invalid conninfo: " + msg);
-  }
-  std::string host, port, password;
-  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr) continue;
-    std::string k = o->keyword;
-    if (k == "host" || (k == "hostaddr" && host.empty())) host = o->val;
-    if (k == "port") port = o->val;
-    if (k == "password") password = o->val;
-  }
-  PQconninfoFree(opts);
-  if (!password.empty()) {
-    return ci->Fail("conninfo contains a password: use password_file (or password_env) instead");
-  }
-  spec.conninfo = *ci_s;
-  spec.where = (host.empty() ? "localhost" : host) + (port.empty() ? "" : ":" + port);
-  auto pw = SecretRef::FromYaml(node, "password");
-  if (!pw) return pw.error();
-  spec.password = *pw;
+  auto target = PgTargetFromYaml(node);
+  if (!target) return target.error();
+  spec.target = std::move(*target);
   return std::shared_ptr<Prober>(std::make_shared<PostgresProber>(std::move(spec)));
 }
 

@@ -17,6 +17,7 @@ env = os.environ
 WORK, EXPORTER, ACTUATOR, TOKEN = env["DEMO_WORK"], env["DEMO_EXPORTER"], env["DEMO_ACTUATOR"], env["DEMO_TOKEN"]
 PROM, PDNS_DNS = env["PROMETHEUS_URL"], env["PDNS_DNS_ADDR"]
 US, EU = env["REGION_US_EAST_ADDR"], env["REGION_EU_WEST_ADDR"]
+DB_US, DB_EU = env["MARIADB_PRIMARY_ADDR"], env["MARIADB_REPLICA_ADDR"]
 
 
 def get(url, token=None, data=None):
@@ -87,6 +88,15 @@ def wait(what, cond, limit=120):
     return False
 
 
+def app_insert(addr, note):
+    """INSERT as the stack's `app` user (no SUPER: read_only stops it). Returns (ok, output)."""
+    pw = open(env["MARIADB_APP_PASSWORD_FILE"]).read()
+    r = subprocess.run(["mariadb", "--no-defaults", "-h" + addr.rsplit(":", 1)[0], "-P" + addr.rsplit(":", 1)[1],
+                        "-uapp", "-p" + pw, "shop", "-e", f"INSERT INTO orders (note) VALUES ('{note}')"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    return r.returncode == 0, r.stdout.strip()
+
+
 def executions():
     return json.loads(get(ACTUATOR + "/api/v1/executions", TOKEN))["executions"]
 
@@ -136,6 +146,10 @@ def main():
                 done = [s for s in e["steps"] if s["state"] in ("ok", "failed")]
                 for s in done[steps_seen:]:
                     mark(f"step{s['index']}", f"step {s['index'] + 1} ({s['kind']}) {s['state']}: {s['message']}")
+                    if s["kind"] == "db_promote" and s["state"] == "ok":
+                        lag = (s.get("details") or {}).get("promotion_lag_seconds")
+                        mark("promoted", f"replica promoted: eu-west-db is the primary (lag at promotion "
+                                         f"{'unknown' if lag is None else f'{lag:g}s'})")
                 steps_seen = len(done)
                 if e["state"] in ("succeeded", "failed", "refused"):
                     mark("finished", f"execution {e['state']}")
@@ -171,6 +185,17 @@ def main():
         failures.append(f"expected exactly one succeeded execution, got {[e['state'] for e in runs]}")
     if not any(ev["payload"]["severity"] == "info" and ev["event_action"] == "trigger" for ev in pd):
         failures.append("PagerDuty did not get the info event")
+    if "promoted" not in seen:
+        failures.append("the runbook did not report the replica promoted")
+    # The DR database takes the application's writes; the fenced old primary refuses them.
+    ok_eu, out_eu = app_insert(DB_EU, "written-in-dr-after-failover")
+    print(f"drill: DR database eu-west-db ({DB_EU}) " + ("writable: INSERT as app succeeded" if ok_eu else "NOT writable: " + out_eu))
+    if not ok_eu:
+        failures.append(f"the DR database {DB_EU} refuses writes after the failover: {out_eu}")
+    ok_us, out_us = app_insert(DB_US, "written-in-fenced-primary")
+    print(f"drill: old primary us-east-db ({DB_US}) " + ("still takes writes" if ok_us else "fenced: " + out_us.splitlines()[-1]))
+    if ok_us:
+        failures.append(f"the old primary {DB_US} still takes writes after db_fence")
     for f in failures:
         print("drill: FAILED — " + f, file=sys.stderr)
     if failures:

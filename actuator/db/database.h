@@ -1,0 +1,88 @@
+// Database: what the db_promote and db_fence steps need from a database server. One
+// implementation per kind in db/<kind>.{h,cc} (mysql: MySQL 8 and MariaDB; postgres),
+// registered in db/registry.cc; configured under `databases:` in actuator.yml.
+// Every call opens its own connection, bounded by the step's deadline, and is
+// desired-state: it reads first and changes only what differs.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actuator/steps/step.h"
+#include "common/clock.h"
+#include "common/duration.h"
+#include "common/result.h"
+#include "common/sql.h"
+#include "common/yaml.h"
+
+namespace failover {
+
+struct PromoteOptions {
+  Duration max_lag{0};           // refuse when the replica is further behind
+  Duration catch_up_timeout{0};  // how long to wait for received changes to be applied
+};
+
+struct PromoteResult {
+  StepOutcome outcome;
+  // The lag the replica had when it was promoted (nullopt: not promoted, or not
+  // measurable because its source was unreachable).
+  std::optional<double> lag_seconds;
+};
+
+struct FenceResult {
+  StepOutcome outcome;
+  bool unreachable = false;  // could not connect at all: the step applies on_unreachable
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual const std::string& kind() const = 0;  // mysql | postgres
+  // Where the server is, for messages: "127.0.0.1:3307". Never a secret.
+  virtual const std::string& where() const = 0;
+  // Kind, address, user for Render(): never the password.
+  virtual nlohmann::json Describe() const = 0;
+  // Makes this replica a writable primary (no-op if it already is one).
+  virtual PromoteResult Promote(const PromoteOptions& options, MonoTime deadline) = 0;
+  // Makes this server refuse writes (no-op if it already does).
+  virtual FenceResult Fence(MonoTime deadline) = 0;
+};
+
+using DatabaseFactory = std::function<Result<std::shared_ptr<Database>>(const YamlNode& body)>;
+
+struct DatabaseKind {
+  std::string name;  // the key under databases.<id>: mysql, postgres
+  DatabaseFactory factory;
+};
+
+// The single list of database kinds.
+std::vector<DatabaseKind> BuiltinDatabases();
+
+// Parses the `databases:` section: id → {<kind>: {...}}.
+Result<DatabaseMap> LoadDatabases(const YamlNode& section);
+
+// The `database:` key of a step: an id under `databases:`; unknown ids are a located
+// config error listing the known ones. Sets `id`.
+Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
+                                                 const StepFactoryContext& ctx, std::string& id);
+
+// The step's deadline on the steady clock the database clients use (a test's fake clock
+// only says how much time is left).
+MonoTime DatabaseDeadline(const StepContext& ctx);
+
+// A lag for messages: "3600s", "1.5s" (one decimal).
+std::string FormatLag(double seconds);
+
+// The outcome of a failed database call: refused statements and credentials fail the step,
+// lost connections and timeouts are retryable.
+StepOutcome OutcomeOf(const SqlFailure& failure);
+
+// Seconds from now until `deadline` (0 when past).
+double SecondsLeft(MonoTime deadline);
+
+}  // namespace failover

@@ -1,0 +1,333 @@
+#include "actuator/db/mysql.h"
+
+#include <mysqld_error.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "common/mysql_conn.h"
+
+namespace failover {
+namespace {
+
+std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
+
+// A SQL string literal: the values quoted here come from the server itself (GTID
+// positions, binlog file names), but are escaped all the same.
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+// What one look at the server shows.
+struct MysqlState {
+  bool mariadb = false;
+  bool replica_syntax = false;  // STOP/RESET/SHOW REPLICA (MySQL 8.0.22+) instead of SLAVE
+  std::string version;
+  bool read_only = false;
+  bool super_read_only = false;  // MySQL only
+  std::vector<SqlRow> replica_rows;
+
+  nlohmann::json Json() const {
+    nlohmann::json j = {
+        {"version", version}, {"read_only", read_only}, {"replica", !replica_rows.empty()}};
+    if (!mariadb) j["super_read_only"] = super_read_only;
+    if (replica_rows.size() == 1) {
+      const SqlRow& r = replica_rows[0];
+      j["io_running"] = Text(SqlColumn(r, {"Replica_IO_Running", "Slave_IO_Running"}));
+      j["sql_running"] = Text(SqlColumn(r, {"Replica_SQL_Running", "Slave_SQL_Running"}));
+      auto sb = SqlColumn(r, {"Seconds_Behind_Source", "Seconds_Behind_Master"});
+      j["seconds_behind"] = sb ? nlohmann::json(SqlNumber(sb).value_or(0)) : nlohmann::json();
+      j["source"] = Text(SqlColumn(r, {"Source_Host", "Master_Host"})) + ":" +
+                    Text(SqlColumn(r, {"Source_Port", "Master_Port"}));
+    }
+    return j;
+  }
+};
+
+class MysqlDatabase final : public Database {
+ public:
+  explicit MysqlDatabase(MysqlTarget target) : target_(std::move(target)) {}
+
+  const std::string& kind() const override { return kind_; }
+  const std::string& where() const override { return target_.address; }
+  nlohmann::json Describe() const override {
+    return {{"kind", kind_}, {"address", target_.address}, {"user", target_.user}};
+  }
+
+  PromoteResult Promote(const PromoteOptions& options, MonoTime deadline) override {
+    PromoteResult result;
+    MysqlConn conn;
+    if (auto c = Connect(conn, deadline); !c) {
+      result.outcome = StepOutcome::Retry("cannot connect to " + c.error().detail);
+      if (c.error().reason == "auth_failed") result.outcome.status = StepStatus::kFailed;
+      return result;
+    }
+    auto state = Read(conn);
+    if (!state) {
+      result.outcome = OutcomeOf(state.error());
+      return result;
+    }
+    nlohmann::json details = {{"before", state->Json()}};
+    if (state->replica_rows.size() > 1) {
+      result.outcome = StepOutcome::Fail(where() + " replicates from " +
+                                         std::to_string(state->replica_rows.size()) +
+                                         " sources (multi-source): promote it by hand");
+      return result;
+    }
+    if (state->replica_rows.empty()) {
+      // Not a replica: already promoted, possibly by an earlier run that stopped before
+      // making it writable.
+      if (!state->read_only && !state->super_read_only) {
+        details["changed"] = false;
+        result.outcome =
+            StepOutcome::Ok(where() + " is already a primary and writable, nothing to do", details);
+        return result;
+      }
+      if (auto f = MakeWritable(conn, *state)) {
+        result.outcome = OutcomeOf(*f);
+        return result;
+      }
+      return Verified(conn, details, "was not replicating but read-only: made it writable",
+                      std::nullopt);
+    }
+    const SqlRow& row = state->replica_rows[0];
+    bool io = Text(SqlColumn(row, {"Replica_IO_Running", "Slave_IO_Running"})) == "Yes";
+    bool sql = Text(SqlColumn(row, {"Replica_SQL_Running", "Slave_SQL_Running"})) == "Yes";
+    auto behind = SqlNumber(SqlColumn(row, {"Seconds_Behind_Source", "Seconds_Behind_Master"}));
+    std::string limit = "max_lag " + FormatDuration(options.max_lag);
+    // The RPO guard, before anything changes.
+    if (!sql) {
+      std::string err = Text(SqlColumn(row, {"Last_SQL_Error"}));
+      result.outcome = StepOutcome::Fail(
+          "refusing to promote " + where() +
+          ": replication lag unknown, the SQL thread is stopped so received transactions are "
+          "not applied (" +
+          limit + ")" + (err.empty() ? "" : "; Last_SQL_Error: " + err));
+      result.outcome.details = details;
+      return result;
+    }
+    if (behind) {
+      details["lag_seconds"] = *behind;
+      if (*behind > ToSeconds(options.max_lag)) {
+        result.outcome = StepOutcome::Fail("refusing to promote " + where() + ": replication lag " +
+                                           FormatLag(*behind) + " exceeds " + limit);
+        result.outcome.details = details;
+        return result;
+      }
+    } else {
+      // The receiver is not connected (the source is unreachable: the outage itself). The
+      // server cannot tell how far behind it is; what it received is applied below.
+      details["lag_seconds"] = nullptr;
+      details["lag_note"] = "unknown: the replica is not connected to its source (" +
+                            Text(SqlColumn(row, {"Last_IO_Error"})) + ")";
+    }
+    // Catch up: stop receiving, then wait until everything received is applied.
+    std::string thread_kw = state->replica_syntax ? "REPLICA" : "SLAVE";
+    if (io) {
+      if (auto r = conn.Query("STOP " + thread_kw + " IO_THREAD"); !r) {
+        result.outcome = OutcomeOf(r.error());
+        return result;
+      }
+      auto again = Read(conn);
+      if (!again) {
+        result.outcome = OutcomeOf(again.error());
+        return result;
+      }
+      if (again->replica_rows.size() == 1) state = std::move(again);
+    }
+    double wait_s = std::min(ToSeconds(options.catch_up_timeout), SecondsLeft(deadline) - 1);
+    if (auto s = CatchUp(conn, *state, std::max(1.0, std::floor(wait_s))); !s) {
+      // Leave replication as it was found.
+      if (io) (void)conn.Query("START " + thread_kw + " IO_THREAD");
+      result.outcome = StepOutcome::Fail(s.error().message);
+      result.outcome.details = details;
+      return result;
+    }
+    for (const std::string& sql_text : {"STOP " + thread_kw, "RESET " + thread_kw + " ALL"}) {
+      if (auto r = conn.Query(sql_text); !r) {
+        result.outcome = OutcomeOf(r.error());
+        return result;
+      }
+    }
+    if (auto f = MakeWritable(conn, *state)) {
+      result.outcome = OutcomeOf(*f);
+      return result;
+    }
+    std::string lag_text =
+        behind ? "lag at promotion " + FormatLag(*behind) : "lag unknown (source unreachable)";
+    return Verified(conn, details, "promoted: replication stopped and reset, writable; " + lag_text,
+                    behind);
+  }
+
+  FenceResult Fence(MonoTime deadline) override {
+    FenceResult result;
+    MysqlConn conn;
+    if (auto c = Connect(conn, deadline); !c) {
+      result.unreachable = c.error().unreachable();
+      result.outcome = StepOutcome::Retry("cannot connect to " + c.error().detail);
+      if (c.error().reason == "auth_failed") result.outcome.status = StepStatus::kFailed;
+      return result;
+    }
+    auto state = Read(conn);
+    if (!state) {
+      result.outcome = OutcomeOf(state.error());
+      return result;
+    }
+    nlohmann::json details = {{"before", state->Json()}};
+    bool fenced = state->read_only && (state->mariadb || state->super_read_only);
+    if (fenced) {
+      details["changed"] = false;
+      result.outcome = StepOutcome::Ok(where() + " is already read-only, nothing to do", details);
+      return result;
+    }
+    // super_read_only turns read_only on as well and also stops users with SUPER.
+    std::string sql =
+        state->mariadb ? "SET GLOBAL read_only = ON" : "SET GLOBAL super_read_only = ON";
+    if (auto r = conn.Query(sql); !r) {
+      result.outcome = OutcomeOf(r.error());
+      return result;
+    }
+    auto after = Read(conn);
+    if (!after) {
+      result.outcome = OutcomeOf(after.error());
+      return result;
+    }
+    details["after"] = after->Json();
+    details["changed"] = true;
+    if (!after->read_only) {
+      result.outcome = StepOutcome::Retry(where() + ": read_only is still off after " + sql);
+      return result;
+    }
+    result.outcome = StepOutcome::Ok(
+        "fenced " + where() + ": " + (state->mariadb ? "read_only" : "super_read_only") + " on",
+        details);
+    return result;
+  }
+
+ private:
+  SqlOutcome<bool> Connect(MysqlConn& conn, MonoTime deadline) {
+    // The client library's read timeout bounds every statement, MASTER_GTID_WAIT included.
+    double left = SecondsLeft(deadline);
+    if (left <= 0) return SqlFailure{"timeout", where() + ": the step's deadline has passed"};
+    return conn.Connect(target_,
+                        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(left)));
+  }
+
+  SqlOutcome<MysqlState> Read(MysqlConn& conn) {
+    MysqlState st;
+    auto v = conn.Query("SELECT VERSION() AS version, @@global.read_only AS read_only");
+    if (!v) return v.error();
+    if (v->size() != 1)
+      return SqlFailure{"error", where() + ": unexpected answer to SELECT VERSION()"};
+    st.version = Text(SqlColumn((*v)[0], {"version"}));
+    st.read_only = SqlNumber(SqlColumn((*v)[0], {"read_only"})).value_or(0) != 0;
+    st.mariadb = st.version.find("MariaDB") != std::string::npos;
+    if (!st.mariadb) {
+      int major = 0, minor = 0, patch = 0;
+      std::sscanf(st.version.c_str(), "%d.%d.%d", &major, &minor, &patch);
+      st.replica_syntax = major > 8 || (major == 8 && (minor > 0 || patch >= 22));
+      auto s = conn.Query("SELECT @@global.super_read_only AS super_read_only");
+      if (!s) return s.error();
+      if (s->size() == 1) {
+        st.super_read_only = SqlNumber(SqlColumn((*s)[0], {"super_read_only"})).value_or(0) != 0;
+      }
+    }
+    auto rows = conn.Query(st.replica_syntax ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS");
+    if (!rows) return rows.error();
+    st.replica_rows = std::move(*rows);
+    return st;
+  }
+
+  // Waits (at most `seconds`) until everything the replica received is applied.
+  Status CatchUp(MysqlConn& conn, const MysqlState& st, double seconds) {
+    const SqlRow& row = st.replica_rows[0];
+    std::string secs = std::to_string(static_cast<long long>(seconds));
+    std::string sql;
+    if (st.mariadb) {
+      std::string pos = Text(SqlColumn(row, {"Gtid_IO_Pos"}));
+      if (!pos.empty()) sql = "SELECT MASTER_GTID_WAIT(" + Quote(pos) + ", " + secs + ") AS r";
+    } else {
+      std::string set = Text(SqlColumn(row, {"Retrieved_Gtid_Set"}));
+      if (!set.empty()) {
+        sql = "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(set) + ", " + secs + ") AS r";
+      }
+    }
+    if (sql.empty()) {
+      // No GTIDs: the position in the source's binlog that was received.
+      std::string file = Text(SqlColumn(row, {"Source_Log_File", "Master_Log_File"}));
+      std::string pos = Text(SqlColumn(row, {"Read_Source_Log_Pos", "Read_Master_Log_Pos"}));
+      if (file.empty() || pos.empty()) return {};  // nothing received yet
+      std::string fn = st.replica_syntax ? "SOURCE_POS_WAIT" : "MASTER_POS_WAIT";
+      sql = "SELECT " + fn + "(" + Quote(file) + ", " + pos + ", " + secs + ") AS r";
+    }
+    auto r = conn.Query(sql);
+    if (!r) return Error::Unavailable("catch-up: " + r.error().detail);
+    auto v = r->size() == 1 ? SqlNumber(SqlColumn((*r)[0], {"r"})) : std::nullopt;
+    // MASTER_GTID_WAIT / WAIT_FOR_EXECUTED_GTID_SET: 0 done, -1 / 1 timeout;
+    // *_POS_WAIT: the number of events waited for (>= 0), -1 timeout, NULL error.
+    bool done = v && (st.mariadb || sql.find("POS_WAIT") != std::string::npos ? *v >= 0 : *v == 0);
+    if (!done) {
+      return Error::Invalid("refusing to promote " + where() +
+                            ": received transactions were not applied within " + secs +
+                            "s (catch_up_timeout); replication is left running");
+    }
+    return {};
+  }
+
+  // Turns super_read_only (MySQL) and read_only off; the failure of the first statement
+  // that did not work.
+  std::optional<SqlFailure> MakeWritable(MysqlConn& conn, const MysqlState& st) {
+    std::vector<std::string> sqls;
+    if (!st.mariadb) sqls.push_back("SET GLOBAL super_read_only = OFF");
+    sqls.push_back("SET GLOBAL read_only = OFF");
+    for (const std::string& sql : sqls) {
+      if (auto r = conn.Query(sql); !r) return r.error();
+    }
+    return std::nullopt;
+  }
+
+  PromoteResult Verified(MysqlConn& conn, nlohmann::json details, const std::string& what,
+                         std::optional<double> lag) {
+    PromoteResult result;
+    auto after = Read(conn);
+    if (!after) {
+      result.outcome = OutcomeOf(after.error());
+      return result;
+    }
+    details["after"] = after->Json();
+    details["changed"] = true;
+    if (!after->replica_rows.empty() || after->read_only) {
+      result.outcome = StepOutcome::Retry(where() + ": still " +
+                                          (after->read_only ? "read-only" : "replicating") +
+                                          " after the promotion statements");
+      return result;
+    }
+    result.lag_seconds = lag;
+    result.outcome = StepOutcome::Ok(where() + " " + what, details);
+    return result;
+  }
+
+  MysqlTarget target_;
+  std::string kind_ = "mysql";
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Database>> NewMysqlDatabase(const YamlNode& body) {
+  if (auto s = body.ExpectKeys({"address", "user", "password", "password_file", "password_env"});
+      !s) {
+    return s.error();
+  }
+  auto target = MysqlTargetFromYaml(body);
+  if (!target) return target.error();
+  return std::shared_ptr<Database>(std::make_shared<MysqlDatabase>(std::move(*target)));
+}
+
+}  // namespace failover

@@ -1,0 +1,91 @@
+// The single list of database kinds: config validation and docs go by it. A new kind is
+// one line here plus its db/<kind>.{h,cc}.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "actuator/db/database.h"
+#include "actuator/db/mysql.h"
+#include "actuator/db/postgres.h"
+
+namespace failover {
+
+std::vector<DatabaseKind> BuiltinDatabases() {
+  return {
+      {"mysql", &NewMysqlDatabase},
+      {"postgres", &NewPostgresDatabase},
+  };
+}
+
+Result<DatabaseMap> LoadDatabases(const YamlNode& section) {
+  DatabaseMap out;
+  auto entries = section.Entries();
+  if (!entries) return entries.error();
+  auto kinds = BuiltinDatabases();
+  for (const auto& [id, body] : *entries) {
+    auto inner = body.Entries();
+    if (!inner) return inner.error();
+    if (inner->size() != 1) {
+      return body.Fail("a database is a mapping with exactly one key, its kind (e.g. mysql:)");
+    }
+    const auto& [kind_name, kind_body] = (*inner)[0];
+    const DatabaseKind* kind = nullptr;
+    std::string known;
+    for (const auto& k : kinds) {
+      if (k.name == kind_name) kind = &k;
+      known += (known.empty() ? "" : ", ") + k.name;
+    }
+    if (kind == nullptr) {
+      return kind_body.Fail("unknown database kind \"" + kind_name + "\" (known: " + known + ")");
+    }
+    auto db = kind->factory(kind_body);
+    if (!db) return db.error();
+    out[id] = *db;
+  }
+  return out;
+}
+
+Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
+                                                 const StepFactoryContext& ctx, std::string& id) {
+  auto node = body.Require("database");
+  if (!node) return node.error();
+  auto v = node->AsString();
+  if (!v) return v.error();
+  id = *v;
+  if (ctx.databases == nullptr || ctx.databases->empty()) {
+    return node->Fail("unknown database \"" + id +
+                      "\": there is no databases: section in the config");
+  }
+  auto it = ctx.databases->find(id);
+  if (it == ctx.databases->end()) {
+    std::string known;
+    for (const auto& [k, d] : *ctx.databases) known += (known.empty() ? "" : ", ") + k;
+    return node->Fail("unknown database \"" + id + "\" (known: " + known + ")");
+  }
+  return it->second;
+}
+
+MonoTime DatabaseDeadline(const StepContext& ctx) {
+  if (ctx.clock == nullptr) return ctx.deadline;
+  return std::chrono::steady_clock::now() + (ctx.deadline - ctx.clock->Now());
+}
+
+std::string FormatLag(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gs", std::round(seconds * 10) / 10);
+  return buf;
+}
+
+StepOutcome OutcomeOf(const SqlFailure& failure) {
+  if (failure.reason == "query_failed" || failure.reason == "auth_failed") {
+    return StepOutcome::Fail(failure.detail);
+  }
+  return StepOutcome::Retry(failure.detail);
+}
+
+double SecondsLeft(MonoTime deadline) {
+  double s = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+  return s > 0 ? s : 0;
+}
+
+}  // namespace failover

@@ -1,0 +1,182 @@
+#include "common/pg_conn.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+namespace failover {
+namespace {
+
+std::string ConnectReason(const std::string& message) {
+  auto has = [&](const char* part) { return message.find(part) != std::string::npos; };
+  if (has("Connection refused")) return "connection_refused";
+  if (has("timeout expired") || has("timed out")) return "timeout";
+  if (has("password authentication failed") || has("no password supplied") ||
+      has("authentication failed") || has("no pg_hba.conf entry")) {
+    return "auth_failed";
+  }
+  if (has("could not translate host name")) return "resolve";
+  return "connect_failed";
+}
+
+}  // namespace
+
+Result<PgTarget> PgTargetFromYaml(const YamlNode& node) {
+  PgTarget t;
+  auto ci = node.Require("conninfo");
+  if (!ci) return ci.error();
+  auto ci_s = ci->AsString();
+  if (!ci_s) return ci_s.error();
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(ci_s->c_str(), &err);
+  if (opts == nullptr) {
+    std::string msg = err != nullptr ? SqlFirstLine(err) : "out of memory";
+    if (err != nullptr) PQfreemem(err);
+    return ci->Fail("invalid conninfo: " + msg);
+  }
+  std::string host, port, password;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    std::string k = o->keyword;
+    if (k == "host" || (k == "hostaddr" && host.empty())) host = o->val;
+    if (k == "port") port = o->val;
+    if (k == "password") password = o->val;
+  }
+  PQconninfoFree(opts);
+  if (!password.empty()) {
+    return ci->Fail("conninfo contains a password: use password_file (or password_env) instead");
+  }
+  t.conninfo = *ci_s;
+  t.where = (host.empty() ? "localhost" : host) + (port.empty() ? "" : ":" + port);
+  auto pw = SecretRef::FromYaml(node, "password");
+  if (!pw) return pw.error();
+  t.password = *pw;
+  return t;
+}
+
+bool PgConn::WaitSocket(short events, MonoTime deadline) {
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return false;
+    pollfd p{PQsocket(conn_), events, 0};
+    int n = poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)) + 1);
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return true;  // let libpq report the error
+  }
+}
+
+SqlFailure PgConn::TimeoutFailure(const char* doing) const {
+  return {"timeout", where_ + ": no answer " + doing + " within " + FormatDuration(timeout_)};
+}
+
+SqlOutcome<bool> PgConn::Connect(const PgTarget& target, const std::string& application_name,
+                                 MonoTime deadline, Duration timeout) {
+  Close();
+  where_ = target.where;
+  timeout_ = timeout;
+  std::string password;
+  std::vector<const char*> keys = {"fallback_application_name", "dbname"};
+  std::vector<const char*> values = {application_name.c_str(), target.conninfo.c_str()};
+  if (target.password) {
+    auto pw = target.password->Resolve();
+    if (!pw) return SqlFailure{"error", "password: " + pw.error().message};
+    password = std::move(*pw);
+    keys.push_back("password");
+    values.push_back(password.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_ = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  if (conn_ == nullptr) return SqlFailure{"error", "libpq: out of memory"};
+  auto fail = [&](SqlFailure f) {
+    f.connect_phase = true;
+    Close();
+    return f;
+  };
+  if (PQstatus(conn_) == CONNECTION_BAD) {
+    std::string msg = SqlFirstLine(PQerrorMessage(conn_));
+    return fail({ConnectReason(msg), where_ + ": " + msg});
+  }
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  while (st != PGRES_POLLING_OK) {
+    if (st == PGRES_POLLING_FAILED) {
+      std::string msg = SqlFirstLine(PQerrorMessage(conn_));
+      return fail({ConnectReason(msg), where_ + ": " + msg});
+    }
+    if (!WaitSocket(st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline)) {
+      return fail(TimeoutFailure("while connecting"));
+    }
+    st = PQconnectPoll(conn_);
+  }
+  PQsetnonblocking(conn_, 1);
+  return true;
+}
+
+SqlOutcome<std::vector<std::vector<SqlRow>>> PgConn::Exec(const std::string& sql,
+                                                          MonoTime deadline) {
+  if (conn_ == nullptr) return SqlFailure{"error", where_ + ": not connected"};
+  if (PQsendQuery(conn_, sql.c_str()) == 0) {
+    return SqlFailure{"connection_reset", where_ + ": " + SqlFirstLine(PQerrorMessage(conn_))};
+  }
+  while (true) {
+    int f = PQflush(conn_);
+    if (f == 0) break;
+    if (f < 0) {
+      return SqlFailure{"connection_reset", where_ + ": " + SqlFirstLine(PQerrorMessage(conn_))};
+    }
+    if (!WaitSocket(POLLOUT, deadline)) return TimeoutFailure("to the query");
+  }
+  std::vector<std::vector<SqlRow>> results;
+  std::optional<SqlFailure> query_error;
+  while (true) {
+    if (PQconsumeInput(conn_) == 0) {
+      return SqlFailure{"connection_reset", where_ + ": " + SqlFirstLine(PQerrorMessage(conn_))};
+    }
+    while (PQisBusy(conn_) == 0) {
+      PGresult* res = PQgetResult(conn_);
+      if (res == nullptr) {
+        if (query_error) return *query_error;
+        return results;
+      }
+      ExecStatusType status = PQresultStatus(res);
+      if (status == PGRES_TUPLES_OK) {
+        std::vector<SqlRow> rows;
+        int nf = PQnfields(res);
+        for (int r = 0; r < PQntuples(res); ++r) {
+          SqlRow row;
+          for (int c = 0; c < nf; ++c) {
+            if (PQgetisnull(res, r, c)) {
+              row[PQfname(res, c)] = std::nullopt;
+            } else {
+              row[PQfname(res, c)] = std::string(PQgetvalue(res, r, c), PQgetlength(res, r, c));
+            }
+          }
+          rows.push_back(std::move(row));
+        }
+        results.push_back(std::move(rows));
+      } else if (status == PGRES_COMMAND_OK) {
+        results.emplace_back();
+      } else if (!query_error) {
+        SqlFailure f{"query_failed", where_ + ": " + SqlFirstLine(PQresultErrorMessage(res)),
+                     PQstatus(conn_) == CONNECTION_BAD};
+        const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state != nullptr) f.sqlstate = state;
+        query_error = f;
+      }
+      PQclear(res);
+    }
+    if (!WaitSocket(POLLIN, deadline)) return TimeoutFailure("to the query");
+  }
+}
+
+void PgConn::Close() {
+  if (conn_ != nullptr) PQfinish(conn_);
+  conn_ = nullptr;
+}
+
+}  // namespace failover
