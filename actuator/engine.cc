@@ -26,6 +26,10 @@ struct HeldLock {
 };
 thread_local HeldLock* tl_held = nullptr;
 
+// Once this worker's lock is lost, its journal writes would be refused (fenced) or, worse,
+// wait for an unreachable etcd: they are skipped; the next holder writes instead.
+bool WorkerLockLost() { return tl_held != nullptr && tl_held->Lost(); }
+
 std::string StepLabel(const std::string& phase, size_t i, const std::string& kind) {
   return (phase == "main" ? "step " : "on_failure step ") + std::to_string(i + 1) + " (" + kind +
          ")";
@@ -55,6 +59,7 @@ std::string Engine::HaltReason() const {
 }
 
 void Engine::PutStep(const StepRecord& rec) {
+  if (WorkerLockLost()) return;
   if (auto s = journal_.PutStep(rec); !s) {
     if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;
     log::Error("journal write failed",
@@ -102,6 +107,7 @@ std::string Engine::ScopeOf(const std::string& runbook) const {
 }
 
 void Engine::Event(const std::string& id, const std::string& kind, const std::string& message) {
+  if (WorkerLockLost()) return;
   if (auto s = journal_.AddEvent({id, Now(), kind, message}); !s) {
     if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;
     log::Error("journal write failed", {{"execution", id}, {"err", s.error().message}});
@@ -109,6 +115,7 @@ void Engine::Event(const std::string& id, const std::string& kind, const std::st
 }
 
 void Engine::Save(ExecutionRecord& e) {
+  if (WorkerLockLost()) return;
   e.updated_at = Now();
   if (auto s = journal_.Update(e); !s) {
     if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;

@@ -61,21 +61,41 @@ class EtcdLock final : public ExecutionLock {
     return SteadyClock::time_point(SteadyClock::duration(last_ok_.load())) + ttl_ - Margin();
   }
 
+  // Refreshes the lease every ttl/3; wakes up at the deadline too, so the loss is
+  // declared (and logged) when it happens, not after a slow request.
   void KeepAlive() {
-    Duration period = ttl_ / 3;
+    const Duration period = ttl_ / 3;
     bool warned = false;
+    std::string last_error;
+    auto next = SteadyClock::now() + period;
     std::unique_lock<std::mutex> l(mu_);
     while (!done_) {
-      cv_.wait_for(l, period, [&] { return done_; });
+      cv_.wait_until(l, std::min(next, Deadline()), [&] { return done_; });
       if (done_) return;
+      auto now = SteadyClock::now();
+      if (now >= Deadline()) {
+        reason_ =
+            "etcd unreachable: the lease of the execution lock could not be refreshed "
+            "for " +
+            FormatDuration(ttl_ - Margin()) + " (lease TTL " + FormatDuration(ttl_) +
+            "); stopped acting before it can expire" +
+            (last_error.empty() ? "" : " (" + last_error + ")");
+        expired_ = true;
+        log::Error("lost the execution lock", {{"scope", scope_}, {"reason", reason_}});
+        return;
+      }
+      if (now < next) continue;
+      next = now + period;
+      Duration timeout = std::min<Duration>(period, Deadline() - now);
       l.unlock();
-      auto sent = SteadyClock::now();
-      auto r = etcd_.LeaseKeepAlive(lease_, period);
+      auto r =
+          etcd_.LeaseKeepAlive(lease_, std::max<Duration>(timeout, std::chrono::milliseconds(50)));
       l.lock();
       if (r && *r > 0) {
-        last_ok_ = sent.time_since_epoch().count();
+        last_ok_ = now.time_since_epoch().count();
         if (warned) log::Info("etcd lease refreshed again", {{"scope", scope_}});
         warned = false;
+        last_error.clear();
         continue;
       }
       if (r) {
@@ -84,20 +104,11 @@ class EtcdLock final : public ExecutionLock {
         log::Error("lost the execution lock", {{"scope", scope_}, {"reason", reason_}});
         return;
       }
+      last_error = r.error().message;
       if (!warned) {
         log::Warn("cannot refresh the etcd lease of the execution lock",
-                  {{"scope", scope_}, {"err", r.error().message}});
+                  {{"scope", scope_}, {"err", last_error}});
         warned = true;
-      }
-      if (SteadyClock::now() >= Deadline()) {
-        reason_ =
-            "etcd unreachable: the lease of the execution lock could not be refreshed "
-            "for " +
-            FormatDuration(ttl_ - Margin()) + " (lease TTL " + FormatDuration(ttl_) +
-            "); stopped acting before it can expire (" + r.error().message + ")";
-        expired_ = true;
-        log::Error("lost the execution lock", {{"scope", scope_}, {"reason", reason_}});
-        return;
       }
     }
   }
