@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "common/http_client.h"
@@ -183,6 +185,17 @@ TEST_F(ActuatorHaTest, BothGetEveryWebhookAndTheRunbookRunsOnce) {
   EXPECT_EQ(ExecutionCount(b), 1u);
   EXPECT_NE(Started(a, id), Started(b, id)) << "exactly one actuator started it";
   EXPECT_EQ(Execution(a, id)["resumes"], 0);
+
+  // The journal (export reads etcd): one execution, four steps, two webhook requests.
+  auto exported = Subprocess::Run(
+      {Binary("failover_actuator"), "journal", "export", "--config.file=" + config_path_}, d_);
+  ASSERT_EQ(exported.status, 0) << exported.err;
+  std::map<std::string, int> types;
+  std::istringstream in(exported.out);
+  for (std::string line; std::getline(in, line);) ++types[json::parse(line)["type"]];
+  EXPECT_EQ(types["execution"], 1) << exported.out;
+  EXPECT_EQ(types["step"], 4) << exported.out;
+  EXPECT_EQ(types["webhook"], 4) << "each actuator journals each request it accepted";
 }
 
 TEST_F(ActuatorHaTest, SigkilledHolderIsReplacedAfterTheLeaseAndTheRunFinishesOnce) {
