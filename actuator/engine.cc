@@ -441,6 +441,7 @@ bool Engine::SleepUntil(MonoTime t) {
 }
 
 void Engine::Finish(ExecutionRecord& e, const std::string& state, const std::string& message) {
+  if (WorkerLockLost()) return;  // the next holder decides
   e.state = state;
   e.message = message;
   e.finished_at = Now();
@@ -459,6 +460,7 @@ void Engine::Finish(ExecutionRecord& e, const std::string& state, const std::str
 }
 
 void Engine::Escalate(const ExecutionRecord& e, const std::string& summary) {
+  if (WorkerLockLost()) return;  // the next holder decides (and pages if it must)
   auto cfg = config();
   if (!cfg->pagerduty_routing_key) {
     metrics_.Escalation("not_configured");
