@@ -147,5 +147,6 @@ Result<std::unique_ptr<Journal>> OpenEtcdJournal(HttpClient& http,
 nlohmann::json ToJson(const ExecutionRecord& e);
 nlohmann::json ToJson(const StepRecord& s);
 nlohmann::json ToJson(const EventRecord& e);
+nlohmann::json ToJson(const WebhookRecord& w);  // without type and id
 
 }  // namespace failover

@@ -115,9 +115,14 @@ class EtcdJournal final : public Journal {
       }
     }
     std::string wkey = p_ + "webhook/" + Seq(w.received_at);
-    json wj = {{"received_at", w.received_at}, {"group_key", w.group_key}, {"status", w.status},
-               {"receiver", w.receiver},       {"alerts", w.alerts},       {"body", w.body}};
+    json wj = ToJson(w);
     std::vector<bool> inserted(candidates.size(), true);
+    // The same key twice in one request: the first wins.
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      for (size_t k = 0; k < i; ++k) {
+        if (candidates[k].dedup_key == candidates[i].dedup_key) inserted[i] = false;
+      }
+    }
     // Each round drops the candidates whose dedup key turned out to exist; a candidate
     // found to exist stays a duplicate, so this ends within candidates.size() + 1 rounds.
     for (size_t round = 0; round <= candidates.size(); ++round) {
@@ -141,9 +146,14 @@ class EtcdJournal final : public Journal {
       if (t->ranges.size() != idx.size()) {
         return Error::Internal("journal (etcd): accept: unexpected txn answer");
       }
+      bool progress = false;
       for (size_t k = 0; k < idx.size(); ++k) {
-        if (!t->ranges[k].empty()) inserted[idx[k]] = false;
+        if (!t->ranges[k].empty()) {
+          inserted[idx[k]] = false;
+          progress = true;
+        }
       }
+      if (!progress) return Error::Internal("journal (etcd): accept: txn failed with no duplicate");
     }
     return Error::Unavailable("journal (etcd): accept: too much contention, retry");
   }
