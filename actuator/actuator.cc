@@ -1,11 +1,13 @@
 #include "actuator/actuator.h"
 
 #include <prometheus/text_serializer.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "actuator/auth.h"
+#include "actuator/lock_etcd.h"
 #include "actuator/status_page.h"
 #include "common/build_info.h"
 #include "common/log.h"
@@ -83,9 +85,20 @@ Status Actuator::Start() {
     return cfg.error();
   }
   config_ = std::make_shared<const ActuatorConfig>(std::move(*cfg));
-  auto journal = OpenSqliteJournal(config_->journal_path);
+  auto journal = config_->journal_etcd ? OpenEtcdJournal(http_, config_->journal_etcd->endpoints,
+                                                         config_->journal_etcd->prefix)
+                                       : OpenSqliteJournal(config_->journal_path);
   if (!journal) return journal.error();
   journal_ = std::move(*journal);
+  EngineOptions engine_options{options_.force_dry_run};
+  if (const auto& etcd = config_->journal_etcd) {
+    etcd_ = std::make_unique<EtcdClient>(http_, etcd->endpoints);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    locks_ = MakeEtcdLockManager(
+        *etcd_, {etcd->prefix, etcd->ttl, std::string(host) + ":" + std::to_string(getpid())});
+    engine_options.locks = locks_.get();
+  }
   std::vector<std::string> names;
   for (const auto& rb : config_->runbooks) names.push_back(rb.name);
   metrics_.SetRunbooks(names, steps_.Names());
@@ -96,14 +109,15 @@ Status Actuator::Start() {
   if (!config_->api_auth.configured()) {
     log::Warn("the API accepts unauthenticated requests: set api.bearer_token_file");
   }
-  engine_ = std::make_unique<Engine>(*journal_, clock_, http_, metrics_,
-                                     EngineOptions{options_.force_dry_run});
+  engine_ = std::make_unique<Engine>(*journal_, clock_, http_, metrics_, engine_options);
   engine_->SetConfig(config_);
   if (auto s = engine_->Start(); !s) return s.error();
-  log::Info("loaded config", {{"file", options_.config_file},
-                              {"runbooks", config_->runbooks.size()},
-                              {"journal", config_->journal_path},
-                              {"dry_run", options_.force_dry_run}});
+  log::Info("loaded config",
+            {{"file", options_.config_file},
+             {"runbooks", config_->runbooks.size()},
+             {"journal", config_->journal_etcd ? "etcd " + config_->journal_etcd->prefix
+                                               : config_->journal_path},
+             {"dry_run", options_.force_dry_run}});
 
   HttpServerOptions http;
   http.listen_address = options_.listen_address;
@@ -161,6 +175,9 @@ void Actuator::Stop() {
 Status Actuator::Reload() {
   std::lock_guard<std::mutex> lock(reload_mu_);
   auto cfg = LoadActuatorConfigFile(options_.config_file, Deps());
+  if (cfg && cfg->journal_etcd != config_->journal_etcd) {
+    cfg = Error::Invalid("journal: changing the journal's etcd settings needs a restart");
+  }
   if (cfg && cfg->journal_path != config_->journal_path) {
     cfg = Error::Invalid("journal: changing the journal path (" + config_->journal_path + " -> " +
                          cfg->journal_path + ") needs a restart");

@@ -8,6 +8,7 @@
 
 #include "actuator/config.h"
 #include "actuator/engine.h"
+#include "actuator/etcd_client.h"
 #include "actuator/journal.h"
 #include "actuator/metrics.h"
 #include "actuator/steps/step.h"
@@ -57,6 +58,8 @@ class Actuator {
   std::mutex reload_mu_;
   std::shared_ptr<const ActuatorConfig> config_;
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<EtcdClient> etcd_;    // journal: {etcd: ...}: the execution locks' client
+  std::unique_ptr<LockManager> locks_;  // etcd leases; null = the engine's file locks
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<HttpServer> server_;
   bool ready_ = false;

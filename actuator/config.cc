@@ -155,6 +155,59 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
   return rb;
 }
 
+// journal: PATH | {path: PATH} | {etcd: {endpoints: [URL...], ttl: 15s, prefix: /failover/}}
+Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
+  if (j.IsScalar()) {
+    auto s = j.AsString();
+    if (!s) return s.error();
+    if (s->empty()) return j.Fail("journal path is empty");
+    cfg.journal_path = *s;
+    return {};
+  }
+  if (!j.IsMap()) return j.Fail("journal must be a path or a map with path: or etcd:");
+  if (auto s = j.ExpectKeys({"path", "etcd"}); !s) return s;
+  auto path = j.Get("path");
+  auto etcd = j.Get("etcd");
+  if (path && etcd) return j.Fail("journal takes path: or etcd:, not both");
+  if (path) return LoadJournal(*path, cfg);
+  if (!etcd) return j.Fail("journal needs path: or etcd:");
+  if (auto s = etcd->ExpectKeys({"endpoints", "ttl", "prefix"}); !s) return s;
+  EtcdJournalConfig e;
+  auto eps = etcd->Require("endpoints");
+  if (!eps) return eps.error();
+  auto items = eps->Items();
+  if (!items) return items.error();
+  if (items->empty()) return eps->Fail("endpoints must list at least one etcd client URL");
+  for (const YamlNode& it : *items) {
+    auto u = it.AsString();
+    if (!u) return u.error();
+    if ((u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) ||
+        u->find('/', u->find("//") + 2) != std::string::npos || u->size() < 9) {
+      return it.Fail("must be an etcd client URL like http://127.0.0.1:2379 (no path)");
+    }
+    e.endpoints.push_back(*u);
+  }
+  if (auto t = etcd->Get("ttl")) {
+    auto d = t->AsDuration();
+    if (!d) return d.error();
+    if (*d < std::chrono::seconds(2) || *d > std::chrono::hours(1) ||
+        *d % std::chrono::seconds(1) != Duration::zero()) {
+      return t->Fail("ttl must be whole seconds between 2s and 1h");
+    }
+    e.ttl = *d;
+  }
+  if (auto p = etcd->Get("prefix")) {
+    auto s = p->AsString();
+    if (!s) return s.error();
+    if (s->empty() || s->front() != '/' || s->back() != '/') {
+      return p->Fail("prefix must start and end with / (e.g. /failover/)");
+    }
+    e.prefix = *s;
+  }
+  cfg.journal_etcd = std::move(e);
+  return {};
+}
+
 }  // namespace
 
 const RunbookConfig* ActuatorConfig::FindRunbook(const std::string& name) const {
@@ -209,10 +262,8 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
     }
   }
   if (auto j = root.Get("journal")) {
-    auto s = j->AsString();
+    auto s = LoadJournal(*j, cfg);
     if (!s) return s.error();
-    if (s->empty()) return j->Fail("journal path is empty");
-    cfg.journal_path = *s;
   }
   cfg.lock_dir = (std::filesystem::path(cfg.journal_path).parent_path() / "locks").string();
   if (auto l = root.Get("lock_dir")) {

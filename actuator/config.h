@@ -46,6 +46,14 @@ struct RunbookConfig {
   std::vector<StepConfig> on_failure;
 };
 
+// journal: {etcd: {...}}: the journal and the execution locks in etcd (several actuators).
+struct EtcdJournalConfig {
+  std::vector<std::string> endpoints;       // http(s)://host:port, tried in turn
+  Duration ttl = std::chrono::seconds(15);  // lease of an execution lock
+  std::string prefix = "/failover/";        // every key starts with it; ends with "/"
+  bool operator==(const EtcdJournalConfig&) const = default;
+};
+
 struct ActuatorConfig {
   AuthConfig webhook_auth;
   size_t webhook_max_body_bytes = 1 << 20;
@@ -53,7 +61,8 @@ struct ActuatorConfig {
   std::string prometheus_url;  // "" = none configured
   Duration prometheus_timeout = std::chrono::seconds(5);
   std::string journal_path = "/var/lib/failover/journal.db";
-  std::string lock_dir;  // default: <journal dir>/locks
+  std::string lock_dir;                           // default: <journal dir>/locks
+  std::optional<EtcdJournalConfig> journal_etcd;  // set: etcd instead of SQLite + file locks
   std::optional<SecretRef> pagerduty_routing_key;
   std::string pagerduty_url = "https://events.pagerduty.com/v2/enqueue";
   int brake_max_executions = 1;  // automatic executions per window, all runbooks together

@@ -17,6 +17,19 @@ const std::vector<std::string> kActiveStates = {exec_state::kQueued, exec_state:
                                                 exec_state::kRunning, exec_state::kSucceeded,
                                                 exec_state::kFailed};
 
+// What the worker thread running an execution holds: its lock, and whether a journal
+// write was refused because the lock is lost. Set by WorkerLoop for Execute.
+struct HeldLock {
+  ExecutionLock* lock = nullptr;
+  std::atomic<bool> lost_write{false};
+  bool Lost() const { return lost_write || (lock != nullptr && lock->Lost()); }
+};
+thread_local HeldLock* tl_held = nullptr;
+
+// Once this worker's lock is lost, its journal writes would be refused (fenced) or, worse,
+// wait for an unreachable etcd: they are skipped; the next holder writes instead.
+bool WorkerLockLost() { return tl_held != nullptr && tl_held->Lost(); }
+
 std::string StepLabel(const std::string& phase, size_t i, const std::string& kind) {
   return (phase == "main" ? "step " : "on_failure step ") + std::to_string(i + 1) + " (" + kind +
          ")";
@@ -28,7 +41,31 @@ enum class PhaseResult { kDone, kFailed, kInterrupted };
 
 Engine::Engine(Journal& journal, Clock& clock, HttpClient& http, ActuatorMetrics& metrics,
                EngineOptions options)
-    : journal_(journal), clock_(clock), http_(http), metrics_(metrics), options_(options) {}
+    : journal_(journal), clock_(clock), http_(http), metrics_(metrics), options_(options) {
+  locks_ = options_.locks;
+  if (locks_ == nullptr) {
+    file_locks_ = MakeFileLockManager([this] { return config()->lock_dir; });
+    locks_ = file_locks_.get();
+  }
+}
+
+bool Engine::Halted() const { return stopping_ || (tl_held != nullptr && tl_held->Lost()); }
+
+std::string Engine::HaltReason() const {
+  if (stopping_) return "shutdown";
+  if (tl_held != nullptr && tl_held->lock != nullptr && tl_held->lock->Lost())
+    return tl_held->lock->LostReason();
+  return kLostLockMessage;
+}
+
+void Engine::PutStep(const StepRecord& rec) {
+  if (WorkerLockLost()) return;
+  if (auto s = journal_.PutStep(rec); !s) {
+    if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;
+    log::Error("journal write failed",
+               {{"execution", rec.execution_id}, {"err", s.error().message}});
+  }
+}
 
 Engine::~Engine() { Stop(); }
 
@@ -70,14 +107,18 @@ std::string Engine::ScopeOf(const std::string& runbook) const {
 }
 
 void Engine::Event(const std::string& id, const std::string& kind, const std::string& message) {
+  if (WorkerLockLost()) return;
   if (auto s = journal_.AddEvent({id, Now(), kind, message}); !s) {
+    if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;
     log::Error("journal write failed", {{"execution", id}, {"err", s.error().message}});
   }
 }
 
 void Engine::Save(ExecutionRecord& e) {
+  if (WorkerLockLost()) return;
   e.updated_at = Now();
   if (auto s = journal_.Update(e); !s) {
+    if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;
     log::Error("journal write failed", {{"execution", e.id}, {"err", s.error().message}});
   }
 }
@@ -261,23 +302,67 @@ Status Engine::Start() {
   auto unfinished = journal_.List(q);
   if (!unfinished) return unfinished.error();
   std::reverse(unfinished->begin(), unfinished->end());  // oldest first
-  for (ExecutionRecord& e : *unfinished) {
-    if (e.state == exec_state::kRunning) {
-      ++e.resumes;
-      Save(e);
-      std::string where = e.phase == "main" ? "step " + std::to_string(e.next_step + 1)
-                                            : "on_failure step " + std::to_string(e.next_step + 1);
-      Event(e.id, "resumed", "resumed after a restart at " + where);
-      log::Warn("resuming interrupted execution",
-                {{"execution", e.id}, {"runbook", e.runbook}, {"at", where}});
-    }
-  }
   std::lock_guard<std::mutex> lock(mu_);
   started_ = true;
   for (const ExecutionRecord& e : *unfinished) Enqueue(ScopeOf(e.runbook), e.id);
   UpdatePendingGauge();
   metrics_.SetBrake(false);
+  if (locks_->ScanInterval() > Duration::zero()) scanner_ = std::thread([this] { ScanLoop(); });
   return {};
+}
+
+void Engine::ScanLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, locks_->ScanInterval(), [&] { return stopping_.load(); });
+    if (stopping_) return;
+    lock.unlock();
+    ScanOrphans();
+    lock.lock();
+  }
+}
+
+// Executions another process accepted (or was running) whose lock nobody holds: that
+// process died or lost the lock before finishing them. They are resumed here.
+void Engine::ScanOrphans() {
+  ExecutionQuery q;
+  q.states = {exec_state::kQueued, exec_state::kRunning};
+  q.limit = 100000;
+  auto unfinished = journal_.List(q);
+  if (!unfinished) {
+    log::Warn("cannot scan the journal for orphaned executions",
+              {{"err", unfinished.error().message}});
+    return;
+  }
+  std::reverse(unfinished->begin(), unfinished->end());  // oldest first
+  std::map<std::string, bool> held;
+  for (const ExecutionRecord& e : *unfinished) {
+    std::string scope;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      scope = ScopeOf(e.runbook);
+      auto it = scopes_.find(scope);
+      if (it != scopes_.end() &&
+          (it->second.current == e.id || std::find(it->second.queue.begin(), it->second.queue.end(),
+                                                   e.id) != it->second.queue.end())) {
+        continue;  // ours already
+      }
+    }
+    if (!held.count(scope)) {
+      auto h = locks_->Held(scope);
+      if (!h) {
+        log::Warn("cannot check the execution lock",
+                  {{"scope", scope}, {"err", h.error().message}});
+        return;
+      }
+      held[scope] = *h;
+    }
+    if (held[scope]) continue;  // a live process runs this scope; it will get to it
+    log::Info("taking over an execution no live actuator runs",
+              {{"execution", e.id}, {"runbook", e.runbook}, {"state", e.state}, {"scope", scope}});
+    std::lock_guard<std::mutex> lock(mu_);
+    Enqueue(scope, e.id);
+  }
 }
 
 void Engine::Stop() {
@@ -286,6 +371,7 @@ void Engine::Stop() {
     stopping_ = true;
     cv_.notify_all();
   }
+  if (scanner_.joinable()) scanner_.join();
   for (auto& [name, scope] : scopes_) {
     if (scope.thread.joinable()) scope.thread.join();
   }
@@ -320,30 +406,42 @@ void Engine::WorkerLoop(const std::string& scope) {
       id = scopes_[scope].queue.front();
       scopes_[scope].queue.pop_front();
       scopes_[scope].busy = true;
+      scopes_[scope].current = id;
     }
-    std::string lock_dir = config()->lock_dir;
-    auto file_lock = FileLock::Acquire(lock_dir, scope, [this] { return stopping_.load(); });
-    if (!file_lock) {
+    auto held = locks_->Acquire(scope, [this] { return stopping_.load(); });
+    if (!held) {
       log::Error("cannot take the execution lock",
-                 {{"scope", scope}, {"err", file_lock.error().message}});
+                 {{"scope", scope}, {"err", held.error().message}});
     } else {
+      HeldLock h;
+      h.lock = held->get();
+      tl_held = &h;
+      journal_.Fence(id, (*held)->fence_key(), (*held)->epoch());
       Execute(id);
+      journal_.Fence(id, "", 0);
+      if (h.Lost() && !stopping_) {
+        log::Error("execution stopped: lost the execution lock; left for the next holder to resume",
+                   {{"execution", id}, {"scope", scope}, {"reason", HaltReason()}});
+      }
+      tl_held = nullptr;
     }
     std::lock_guard<std::mutex> lock(mu_);
     scopes_[scope].busy = false;
+    scopes_[scope].current.clear();
     cv_.notify_all();
   }
 }
 
 bool Engine::SleepUntil(MonoTime t) {
   while (clock_.Now() < t) {
-    if (stopping_) return false;
+    if (Halted()) return false;
     clock_.SleepUntil(std::min(t, clock_.Now() + std::chrono::milliseconds(50)));
   }
-  return !stopping_;
+  return !Halted();
 }
 
 void Engine::Finish(ExecutionRecord& e, const std::string& state, const std::string& message) {
+  if (WorkerLockLost()) return;  // the next holder decides
   e.state = state;
   e.message = message;
   e.finished_at = Now();
@@ -362,6 +460,7 @@ void Engine::Finish(ExecutionRecord& e, const std::string& state, const std::str
 }
 
 void Engine::Escalate(const ExecutionRecord& e, const std::string& summary) {
+  if (WorkerLockLost()) return;  // the next holder decides (and pages if it must)
   auto cfg = config();
   if (!cfg->pagerduty_routing_key) {
     metrics_.Escalation("not_configured");
@@ -454,9 +553,7 @@ void Engine::RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateV
         if (render_error.empty())
           render_error = StepLabel(phase, i, sc.kind) + ": " + r.error().message;
       }
-      if (auto s = journal_.PutStep(rec); !s) {
-        log::Error("journal write failed", {{"execution", e.id}, {"err", s.error().message}});
-      }
+      PutStep(rec);
     }
   }
   std::string msg =
@@ -473,6 +570,18 @@ void Engine::Execute(const std::string& id) {
   }
   ExecutionRecord e = **got;
   if (IsTerminalState(e.state) || e.state == exec_state::kPendingApproval) return;
+  if (e.state == exec_state::kRunning) {
+    // Nobody else runs it (we hold its lock): its last holder was interrupted (restart,
+    // crash, lost lock). Steps are desired-state, so it resumes at its next step.
+    ++e.resumes;
+    Save(e);
+    std::string where = e.phase == "main" ? "step " + std::to_string(e.next_step + 1)
+                                          : "on_failure step " + std::to_string(e.next_step + 1);
+    Event(e.id, "resumed",
+          "resumed after an interruption (restart, crash or lost lock) at " + where);
+    log::Warn("resuming interrupted execution",
+              {{"execution", e.id}, {"runbook", e.runbook}, {"at", where}});
+  }
   auto cfg = config();
   const RunbookConfig* rb = cfg->FindRunbook(e.runbook);
   if (rb == nullptr) {
@@ -537,9 +646,9 @@ void Engine::Execute(const std::string& id) {
   if (e.phase == "main") {
     PhaseResult r =
         RunPhase(e, rb->steps, "main", vars) ? PhaseResult::kDone : PhaseResult::kFailed;
-    if (stopping_ && e.state == exec_state::kRunning && r == PhaseResult::kFailed &&
+    if (Halted() && e.state == exec_state::kRunning && r == PhaseResult::kFailed &&
         e.message == "interrupted") {
-      return;  // shutting down mid-step: resumed at this step after the restart
+      return;  // shutting down or lock lost mid-step: resumed at this step by the next holder
     }
     if (r == PhaseResult::kDone) {
       Finish(e, exec_state::kSucceeded,
@@ -553,7 +662,7 @@ void Engine::Execute(const std::string& id) {
   std::string failure = e.message;
   if (!rb->on_failure.empty()) {
     RunPhase(e, rb->on_failure, "on_failure", vars);
-    if (stopping_ && e.message == "interrupted") return;
+    if (Halted() && e.message == "interrupted") return;
   }
   Finish(e, exec_state::kFailed, failure);
   Escalate(e, "failover runbook " + e.runbook + " failed: " + failure);
@@ -574,6 +683,10 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
   std::string failure_keep = e.message;
   for (size_t i = static_cast<size_t>(e.next_step); i < steps.size(); ++i) {
     const StepConfig& sc = steps[i];
+    if (Halted()) {  // no new step once the lock is lost (or on shutdown)
+      e.message = "interrupted";
+      return false;
+    }
     std::string label = StepLabel(phase, i, sc.kind);
     StepRecord rec;
     rec.execution_id = e.id;
@@ -586,7 +699,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       rec.state = "failed";
       rec.message = rendered.error().message;
       rec.finished_at = Now();
-      (void)journal_.PutStep(rec);
+      PutStep(rec);
       Event(e.id, "step", label + " failed: " + rec.message);
       if (phase == "main") e.message = label + " failed: " + rec.message;
       if (phase == "main") return false;
@@ -598,7 +711,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
     for (;;) {
       ++rec.attempts;
       rec.state = "running";
-      (void)journal_.PutStep(rec);
+      PutStep(rec);
       StepContext ctx;
       ctx.vars = &vars;
       ctx.clock = &clock_;
@@ -607,7 +720,9 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       ctx.prometheus = prom.get();
       ctx.pagerduty = pd.get();
       ctx.metrics = &metrics_;
-      ctx.cancelled = [this] { return stopping_.load(); };
+      ctx.cancelled = [this, held = tl_held] {
+        return stopping_.load() || (held != nullptr && held->Lost());
+      };
       MonoTime start = clock_.Now();
       StepOutcome outcome = sc.step->Run(ctx);
       metrics_.StepDuration(sc.kind, std::chrono::duration<double>(clock_.Now() - start).count());
@@ -616,7 +731,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       if (outcome.status == StepStatus::kOk) {
         rec.state = "ok";
         rec.finished_at = Now();
-        (void)journal_.PutStep(rec);
+        PutStep(rec);
         Event(e.id, "step", label + " ok: " + outcome.message);
         log::Info("step succeeded",
                   {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
@@ -624,10 +739,10 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
         Save(e);
         break;
       }
-      if (stopping_) {
+      if (Halted()) {
         rec.state = "interrupted";
-        (void)journal_.PutStep(rec);
-        Event(e.id, "step", label + " interrupted by shutdown; resumes at restart");
+        PutStep(rec);
+        Event(e.id, "step", label + " interrupted (" + HaltReason() + "); resumes at this step");
         e.message = "interrupted";
         return false;
       }
@@ -635,7 +750,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
           outcome.status == StepStatus::kRetryable && rec.attempts <= sc.step->common().retries;
       if (retry) {
         rec.state = "retrying";
-        (void)journal_.PutStep(rec);
+        PutStep(rec);
         Event(e.id, "step",
               label + " attempt " + std::to_string(rec.attempts) + " failed (retrying in " +
                   FormatDuration(backoff) + "): " + outcome.message);
@@ -652,7 +767,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       }
       rec.state = "failed";
       rec.finished_at = Now();
-      (void)journal_.PutStep(rec);
+      PutStep(rec);
       Event(e.id, "step",
             label + " failed after " + std::to_string(rec.attempts) +
                 " attempt(s): " + outcome.message);

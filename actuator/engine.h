@@ -17,6 +17,7 @@
 #include "actuator/alert.h"
 #include "actuator/config.h"
 #include "actuator/journal.h"
+#include "actuator/lock.h"
 #include "actuator/metrics.h"
 #include "common/clock.h"
 #include "common/http_client.h"
@@ -25,6 +26,9 @@ namespace failover {
 
 struct EngineOptions {
   bool force_dry_run = false;  // --dry-run: every runbook behaves as mode dry-run
+  // Execution locks; nullptr = file locks in the config's lock_dir. A manager with a scan
+  // interval (etcd) also makes the engine take over executions no live process runs.
+  LockManager* locks = nullptr;
 };
 
 class Engine {
@@ -75,6 +79,7 @@ class Engine {
     std::deque<std::string> queue;
     std::thread thread;
     bool busy = false;
+    std::string current;  // the execution the worker holds (or waits for) the lock of
   };
 
   void Enqueue(const std::string& scope, const std::string& id);  // mu_ held
@@ -94,6 +99,11 @@ class Engine {
   bool SleepUntil(MonoTime t);  // false when stopping
   std::string ScopeOf(const std::string& runbook) const;
   void UpdatePendingGauge();
+  void PutStep(const StepRecord& rec);
+  bool Halted() const;  // stopping, or the execution lock of this worker is lost
+  std::string HaltReason() const;
+  void ScanLoop();
+  void ScanOrphans();
 
   Journal& journal_;
   Clock& clock_;
@@ -108,6 +118,9 @@ class Engine {
   std::mutex accept_mu_;  // serialises dedup/cooldown decisions with their journal writes
   std::atomic<bool> stopping_{false};
   bool started_ = false;
+  std::unique_ptr<LockManager> file_locks_;
+  LockManager* locks_;
+  std::thread scanner_;
 };
 
 }  // namespace failover

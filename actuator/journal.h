@@ -1,9 +1,10 @@
 // The durable record of everything the actuator accepted and did. An execution is
 // written before the webhook is answered 202, and every state and step transition after;
-// a restart resumes from it. SqliteJournal is the default; the interface leaves room for
-// a distributed backend (etcd) with the same semantics.
+// a restart resumes from it. SqliteJournal is the default; EtcdJournal (journal_etcd.cc)
+// has the same semantics for several actuators sharing one etcd cluster.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "actuator/alert.h"
+#include "common/http_client.h"
 #include "common/result.h"
 
 namespace failover {
@@ -118,15 +120,33 @@ class Journal {
   // Everything, as JSON lines (one object per line, with a "type" field: webhook,
   // execution, step, event), oldest first: `failover_actuator journal export`.
   virtual Status ExportJsonLines(std::ostream& out) = 0;
+
+  // Backends shared by several processes (etcd): from now on every write of this
+  // execution's records (Update, PutStep, AddEvent) is made only while `fence_key` still
+  // has create_revision `epoch` (the execution lock is still this process'); otherwise it
+  // fails with a kLostLockMessage error and writes nothing. epoch 0 removes the fence.
+  virtual void Fence(const std::string& /*execution_id*/, const std::string& /*fence_key*/,
+                     std::int64_t /*epoch*/) {}
 };
+
+inline constexpr const char* kLostLockMessage = "lost the execution lock";
+// A write refused because this process no longer holds the execution's lock.
+bool IsLostLock(const Error& e);
 
 // SQLite in WAL mode with synchronous=FULL: a committed transaction survives a crash or
 // power loss. Creates the file (and schema) if missing. Thread-safe.
 Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path);
 
+// etcd through its v3 JSON gateway (endpoints tried in turn); every key under `prefix`
+// (which ends with "/"). Fails when no endpoint answers. `http` must outlive the journal.
+Result<std::unique_ptr<Journal>> OpenEtcdJournal(HttpClient& http,
+                                                 const std::vector<std::string>& endpoints,
+                                                 const std::string& prefix);
+
 // JSON forms used by the API and the export.
 nlohmann::json ToJson(const ExecutionRecord& e);
 nlohmann::json ToJson(const StepRecord& s);
 nlohmann::json ToJson(const EventRecord& e);
+nlohmann::json ToJson(const WebhookRecord& w);  // without type and id
 
 }  // namespace failover

@@ -893,6 +893,17 @@ json ToJson(const StepRecord& s) {
   return j;
 }
 
+json ToJson(const WebhookRecord& w) {
+  json j;
+  PutTime(j, "received", w.received_at);
+  j["group_key"] = w.group_key;
+  j["status"] = w.status;
+  j["receiver"] = w.receiver;
+  j["alerts"] = w.alerts;
+  j["body"] = w.body;
+  return j;
+}
+
 json ToJson(const EventRecord& e) {
   json j = {{"execution_id", e.execution_id}, {"kind", e.kind}, {"message", e.message}};
   PutTime(j, "", e.at);

@@ -44,3 +44,36 @@ FileLock::~FileLock() {
 }
 
 }  // namespace failover
+
+namespace failover {
+namespace {
+
+class FileExecutionLock final : public ExecutionLock {
+ public:
+  explicit FileExecutionLock(FileLock lock) : lock_(std::move(lock)) {}
+
+ private:
+  FileLock lock_;
+};
+
+class FileLockManager final : public LockManager {
+ public:
+  explicit FileLockManager(std::function<std::string()> dir) : dir_(std::move(dir)) {}
+  Result<std::unique_ptr<ExecutionLock>> Acquire(const std::string& scope,
+                                                 const std::function<bool()>& cancelled) override {
+    auto l = FileLock::Acquire(dir_(), scope, cancelled);
+    if (!l) return l.error();
+    return std::unique_ptr<ExecutionLock>(std::make_unique<FileExecutionLock>(std::move(*l)));
+  }
+
+ private:
+  std::function<std::string()> dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<LockManager> MakeFileLockManager(std::function<std::string()> dir) {
+  return std::make_unique<FileLockManager>(std::move(dir));
+}
+
+}  // namespace failover

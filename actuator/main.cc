@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "actuator/actuator.h"
 #include "actuator/config.h"
@@ -21,6 +23,8 @@ namespace {
 
 int ExportJournal(const std::string& config_file, const std::string& journal_flag) {
   std::string path = journal_flag;
+  std::vector<std::string> etcd_endpoints;
+  std::string etcd_prefix = "/failover/";
   if (path.empty()) {
     auto root = YamlNode::LoadFile(config_file);
     if (!root) {
@@ -28,16 +32,40 @@ int ExportJournal(const std::string& config_file, const std::string& journal_fla
       return 1;
     }
     path = "/var/lib/failover/journal.db";
+    // journal: PATH | {path: PATH} | {etcd: {endpoints: [...], prefix: ...}}
+    auto fail = [](const Error& e) {
+      std::fprintf(stderr, "%s\n", e.message.c_str());
+      return 1;
+    };
     if (auto j = root->Get("journal")) {
-      auto s = j->AsString();
-      if (!s) {
-        std::fprintf(stderr, "%s\n", s.error().message.c_str());
-        return 1;
+      std::optional<YamlNode> p = j->IsMap() ? j->Get("path") : j;
+      std::optional<YamlNode> etcd = j->IsMap() ? j->Get("etcd") : std::nullopt;
+      if (p) {
+        auto s = p->AsString();
+        if (!s) return fail(s.error());
+        path = *s;
+      } else if (etcd) {
+        auto eps = etcd->Require("endpoints");
+        if (!eps) return fail(eps.error());
+        auto items = eps->Items();
+        if (!items) return fail(items.error());
+        for (const auto& it : *items) {
+          auto u = it.AsString();
+          if (!u) return fail(u.error());
+          etcd_endpoints.push_back(*u);
+        }
+        if (auto pf = etcd->Get("prefix")) {
+          auto s = pf->AsString();
+          if (!s) return fail(s.error());
+          etcd_prefix = *s;
+        }
       }
-      path = *s;
     }
   }
-  auto journal = OpenSqliteJournal(path);
+  if (!etcd_endpoints.empty()) InitCurl();
+  CurlHttpClient http;
+  auto journal = etcd_endpoints.empty() ? OpenSqliteJournal(path)
+                                        : OpenEtcdJournal(http, etcd_endpoints, etcd_prefix);
   if (!journal) {
     std::fprintf(stderr, "failover_actuator: %s\n", journal.error().message.c_str());
     return 1;

@@ -65,6 +65,32 @@ TEST_F(ActuatorConfigTest, EveryBadFixtureFailsWithItsLocatedMessage) {
   EXPECT_GE(checked, 20);
 }
 
+TEST_F(ActuatorConfigTest, JournalIsAPathOrEtcd) {
+  auto load = [&](const std::string& journal) {
+    auto root = YamlNode::LoadString("journal: " + journal + "\n", "actuator.yml");
+    EXPECT_TRUE(root);
+    return LoadActuatorConfig(*root, deps_);
+  };
+  auto path = load("/var/lib/x/j.db");
+  ASSERT_TRUE(path) << path.error().message;
+  EXPECT_EQ(path->journal_path, "/var/lib/x/j.db");
+  EXPECT_FALSE(path->journal_etcd);
+  auto map = load("{path: /var/lib/y/j.db}");
+  ASSERT_TRUE(map) << map.error().message;
+  EXPECT_EQ(map->journal_path, "/var/lib/y/j.db");
+  EXPECT_EQ(map->lock_dir, "/var/lib/y/locks");
+  auto etcd = load("{etcd: {endpoints: [http://127.0.0.1:2379, http://127.0.0.1:2479]}}");
+  ASSERT_TRUE(etcd) << etcd.error().message;
+  ASSERT_TRUE(etcd->journal_etcd);
+  EXPECT_EQ(etcd->journal_etcd->endpoints.size(), 2u);
+  EXPECT_EQ(etcd->journal_etcd->ttl, std::chrono::seconds(15));
+  EXPECT_EQ(etcd->journal_etcd->prefix, "/failover/");
+  auto custom = load("{etcd: {endpoints: [https://etcd-1:2379], ttl: 5s, prefix: /ha/}}");
+  ASSERT_TRUE(custom) << custom.error().message;
+  EXPECT_EQ(custom->journal_etcd->ttl, std::chrono::seconds(5));
+  EXPECT_EQ(custom->journal_etcd->prefix, "/ha/");
+}
+
 TEST_F(ActuatorConfigTest, SecretsNeverAppearInErrors) {
   auto root = YamlNode::LoadString(
       "webhook: {bearer_token: sup3r-s3cret-t0ken}\nrunbooks:\n  - name: a\n    match: {x: y}\n"

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/http_client.h"
+#include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 
 namespace failover {
@@ -217,8 +219,28 @@ class JournalTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
-TEST_F(JournalTest, AcceptInsertsCandidatesAndReportsDuplicates) {
-  auto journal = Open(DbPath());
+// The Journal semantics every backend shares, run on SQLite and on a real etcd
+// (scripts/stack component etcd; each test its own key prefix).
+class JournalBackendTest : public JournalTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::unique_ptr<Journal> OpenBackend() {
+    if (GetParam() == "sqlite") return Open(DbPath());
+    std::string endpoint = testing::Stack::Get({"etcd"}).Env("ETCD_ENDPOINTS");
+    std::string prefix =
+        "/journal-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+        "/";
+    auto j = OpenEtcdJournal(http_, {endpoint}, prefix);
+    EXPECT_TRUE(j) << j.error().message;
+    return j ? std::move(*j) : nullptr;
+  }
+  CurlHttpClient http_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, JournalBackendTest, ::testing::Values("sqlite", "etcd"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(JournalBackendTest, AcceptInsertsCandidatesAndReportsDuplicates) {
+  auto journal = OpenBackend();
   ASSERT_TRUE(journal);
   auto a = MakeExecution("e1", "failover-us-east|0123456789abcdef|2027-01-15T07:59:00Z");
   auto b = MakeExecution("e2", "page-oncall|0123456789abcdef|2027-01-15T07:59:00Z");
@@ -329,8 +351,8 @@ TEST_F(JournalTest, LockedJournalIsARetryableError) {
   ASSERT_TRUE(retry) << retry.error().message;
 }
 
-TEST_F(JournalTest, RecordsRoundTrip) {
-  auto journal = Open(DbPath());
+TEST_P(JournalBackendTest, RecordsRoundTrip) {
+  auto journal = OpenBackend();
   ASSERT_TRUE(journal);
   ExecutionRecord e = MakeExecution("api-1", "api|api-1");
   e.trigger = "api";
@@ -420,8 +442,8 @@ TEST_F(JournalTest, RecordsRoundTrip) {
   EXPECT_TRUE(journal->Events("nope").value().empty());
 }
 
-TEST_F(JournalTest, WritesThatBreakTheRecordAreRefused) {
-  auto journal = Open(DbPath());
+TEST_P(JournalBackendTest, WritesThatBreakTheRecordAreRefused) {
+  auto journal = OpenBackend();
   ASSERT_TRUE(journal);
   ASSERT_TRUE(journal->Insert(MakeExecution("e1", "k1")));
 
@@ -446,7 +468,12 @@ TEST_F(JournalTest, WritesThatBreakTheRecordAreRefused) {
   orphan.phase = "main";
   auto step = journal->PutStep(orphan);
   ASSERT_FALSE(step);
-  EXPECT_NE(step.error().message.find("FOREIGN KEY"), std::string::npos) << step.error().message;
+  if (GetParam() == "sqlite") {
+    EXPECT_NE(step.error().message.find("FOREIGN KEY"), std::string::npos) << step.error().message;
+  } else {
+    EXPECT_NE(step.error().message.find("no such execution"), std::string::npos)
+        << step.error().message;
+  }
   EXPECT_FALSE(journal->AddEvent({"nope", kT0, "step", "x"}));
 
   // Events of the journal itself (no execution) are allowed.
@@ -457,8 +484,8 @@ TEST_F(JournalTest, WritesThatBreakTheRecordAreRefused) {
   EXPECT_EQ((*global)[0].kind, "brake");
 }
 
-TEST_F(JournalTest, ListFiltersAndOrdersNewestFirst) {
-  auto journal = Open(DbPath());
+TEST_P(JournalBackendTest, ListFiltersAndOrdersNewestFirst) {
+  auto journal = OpenBackend();
   ASSERT_TRUE(journal);
   struct Row {
     const char* id;
@@ -522,7 +549,7 @@ TEST_F(JournalTest, ListFiltersAndOrdersNewestFirst) {
   EXPECT_EQ((*full)[0].mode, "dry-run");
 }
 
-TEST_F(JournalTest, EverythingSurvivesReopen) {
+TEST_P(JournalBackendTest, EverythingSurvivesReopen) {
   ExecutionRecord e = MakeExecution("e1", "k1");
   e.labels["ü"] = "✓";
   StepRecord s;
@@ -535,7 +562,7 @@ TEST_F(JournalTest, EverythingSurvivesReopen) {
   s.started_at = kT0 + 1;
   s.finished_at = kT0 + 2;
   {
-    auto journal = Open(DbPath());
+    auto journal = OpenBackend();
     ASSERT_TRUE(journal);
     ASSERT_TRUE(journal->Accept(MakeWebhook(), {e}));
     e.state = exec_state::kSucceeded;
@@ -544,7 +571,7 @@ TEST_F(JournalTest, EverythingSurvivesReopen) {
     ASSERT_TRUE(journal->PutStep(s));
     ASSERT_TRUE(journal->AddEvent({"e1", kT0 + 3, "finished", "ok"}));
   }
-  auto journal = Open(DbPath());
+  auto journal = OpenBackend();
   ASSERT_TRUE(journal);
   auto got = journal->Get("e1");
   ASSERT_TRUE(got && got->has_value());
@@ -785,8 +812,8 @@ TEST_F(JournalTest, UsesWalSynchronousFullAndAVersionedSchema) {
   EXPECT_EQ(raw.Query("PRAGMA user_version"), "1");
 }
 
-TEST_F(JournalTest, ExportsEveryRecordAsJsonLinesOldestFirst) {
-  auto journal = Open(DbPath());
+TEST_P(JournalBackendTest, ExportsEveryRecordAsJsonLinesOldestFirst) {
+  auto journal = OpenBackend();
   ASSERT_TRUE(journal);
   WebhookRecord w = MakeWebhook(R"({"version":"4","status":"firing"})");
   w.received_at = kT0 + 100;

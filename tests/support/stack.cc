@@ -19,7 +19,7 @@ namespace failover::testing {
 namespace {
 
 const char* const kAllComponents[] = {"powerdns", "bind",     "alertmanager", "prometheus",
-                                      "mariadb",  "postgres", "nginx"};
+                                      "mariadb",  "postgres", "nginx",        "etcd"};
 // Readiness is bounded inside the script (FAILOVER_STACK_TIMEOUT, 60 s per wait); this
 // only guards against a hung script.
 constexpr int kScriptLimitSeconds = 600;
