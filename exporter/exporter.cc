@@ -246,12 +246,17 @@ void Exporter::LoopMain() {
 }
 
 std::string Exporter::RenderMetrics() const {
-  std::vector<prometheus::MetricFamily> families = store_->Collect();
-  for (auto& f : self_->Collect()) families.push_back(std::move(f));
+  // The probe series (tens of thousands of lines for 1000 probes) are written straight
+  // into one string, reserved once for the whole page (see WriteText), never copied.
+  std::string out;
+  store_->WriteText(out);
+  // The exporter's own few dozen lines go through prometheus-cpp.
+  std::vector<prometheus::MetricFamily> families = self_->Collect();
   for (auto& f : process_->Collect()) families.push_back(std::move(f));
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  std::ostringstream own;
+  prometheus::TextSerializer().Serialize(own, families);
+  out += own.view();
+  return out;
 }
 
 std::string Exporter::RenderLandingPage() const {

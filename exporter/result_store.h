@@ -1,11 +1,13 @@
-// The latest result of every probe, turned into metric families at scrape time. A probe
-// removed by a reload disappears from /metrics at once; a probe that stays keeps its
-// counters and latency histogram.
+// The latest result of every probe, written as Prometheus text at scrape time. A probe
+// removed by a reload disappears from /metrics at once (with every family that only it
+// had); a probe that stays keeps its counters and latency histogram.
 #pragma once
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <array>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -40,7 +42,8 @@ struct ProbeStatus {
 
 class ResultStore : public prometheus::Collectable {
  public:
-  // Latency histogram buckets, seconds.
+  // Latency histogram buckets, seconds (+Inf implied).
+  static constexpr size_t kBucketCount = 14;
   static const std::vector<double>& Buckets();
 
   // Sets the probes to report. Entries of probes that are gone are dropped; a probe whose
@@ -50,14 +53,24 @@ class ResultStore : public prometheus::Collectable {
   void Record(const std::string& name, const ProbeResult& result, double duration_seconds,
               WallTime when);
 
+  // Appends the text exposition (format 0.0.4) of every probe series to `out`: the same
+  // families, HELP/TYPE lines, series order and values as prometheus-cpp's TextSerializer
+  // gives for Collect() (except that a newline in a label value is written as \n, which
+  // is what the format wants). Written straight from the store under its lock, without
+  // building MetricFamily objects: this is what /metrics serves.
+  void WriteText(std::string& out) const;
+  // The same content as MetricFamily objects (costly for thousands of probes: one
+  // ClientMetric with its own label vector per series). Kept for the Collectable
+  // interface and as the reference WriteText is tested against.
   std::vector<prometheus::MetricFamily> Collect() const override;
   std::vector<ProbeStatus> Snapshot() const;
 
  private:
   struct Entry {
     ProbeStatus status;
+    std::string labels;  // rendered once: probe="..",region="..",kind="..",<own labels>
     std::vector<Sample> samples;
-    std::vector<std::uint64_t> bucket_counts;  // non-cumulative, one per bucket (+Inf last)
+    std::array<std::uint64_t, kBucketCount + 1> bucket_counts{};  // non-cumulative, +Inf last
     double latency_sum = 0;
   };
 
