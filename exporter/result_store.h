@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -50,14 +51,45 @@ class ResultStore : public prometheus::Collectable {
   // identity (labels) changed starts afresh.
   void SetProbes(const std::vector<ProbeIdentity>& probes);
 
-  void Record(const std::string& name, const ProbeResult& result, double duration_seconds,
+  // Takes result.samples (moved out); leaves the rest of `result` as it was.
+  void Record(const std::string& name, ProbeResult&& result, double duration_seconds,
               WallTime when);
+  void Record(const std::string& name, const ProbeResult& result, double duration_seconds,
+              WallTime when) {
+    Record(name, ProbeResult(result), duration_seconds, when);
+  }
 
-  // Appends the text exposition (format 0.0.4) of every probe series to `out`: the same
-  // families, HELP/TYPE lines, series order and values as prometheus-cpp's TextSerializer
-  // gives for Collect() (except that a newline in a label value is written as \n, which
-  // is what the format wants). Written straight from the store under its lock, without
-  // building MetricFamily objects: this is what /metrics serves.
+  // A consistent copy of every probe's series, taken under the store's lock (cheap:
+  // numbers and shared pointers to immutable label strings and samples), written out as
+  // Prometheus text (format 0.0.4) afterwards, piece by piece, without the lock. The text
+  // has the same families, HELP/TYPE lines, series order and values as prometheus-cpp's
+  // TextSerializer gives for Collect(), except that a newline in a label value is written
+  // as \n, which is what the format wants.
+  class Page {
+   public:
+    // Appends the next lines to `out`, until it holds at least `min_bytes` or the page
+    // ends; returns false once the page is complete.
+    bool Next(std::string& out, size_t min_bytes);
+
+   private:
+    friend class ResultStore;
+    struct Row {
+      std::shared_ptr<const std::string> labels;
+      std::shared_ptr<const std::vector<Sample>> samples;
+      std::array<std::uint64_t, kBucketCount + 1> bucket_counts;
+      double latency_sum, duration, last_run;
+      std::uint64_t successes, failures;
+      bool has_run, success;
+      std::string reason;
+    };
+    void WriteRow(std::string& out, size_t family, const Row& row);
+    std::vector<Row> rows_;
+    std::vector<const MetricDesc*> extra_;  // probe-specific families, in order of appearance
+    bool any_run_ = false, any_failure_ = false;
+    size_t family_ = 0, row_ = 0;
+  };
+  Page TakePage() const;
+  // The whole page at once (tests, and HTTP/1.0 clients).
   void WriteText(std::string& out) const;
   // The same content as MetricFamily objects (costly for thousands of probes: one
   // ClientMetric with its own label vector per series). Kept for the Collectable
@@ -68,8 +100,9 @@ class ResultStore : public prometheus::Collectable {
  private:
   struct Entry {
     ProbeStatus status;
-    std::string labels;  // rendered once: probe="..",region="..",kind="..",<own labels>
-    std::vector<Sample> samples;
+    // Rendered once: probe="..",region="..",kind="..",<own labels>.
+    std::shared_ptr<const std::string> labels;
+    std::shared_ptr<const std::vector<Sample>> samples;  // replaced (not changed) by Record
     std::array<std::uint64_t, kBucketCount + 1> bucket_counts{};  // non-cumulative, +Inf last
     double latency_sum = 0;
   };
