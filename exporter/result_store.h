@@ -89,7 +89,7 @@ class ResultStore : public prometheus::Collectable {
     size_t family_ = 0, row_ = 0;
   };
   Page TakePage() const;
-  // The whole page at once (tests, and HTTP/1.0 clients).
+  // The whole page at once, into one string reserved for it (Exporter::RenderMetrics).
   void WriteText(std::string& out) const;
   // The same content as MetricFamily objects (costly for thousands of probes: one
   // ClientMetric with its own label vector per series). Kept for the Collectable
