@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "common/log.h"
@@ -422,14 +423,39 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
     }
   }
   for (const auto& h : web.config->headers) resp.headers.push_back(h);
+  bool chunked = false;
+  if (resp.stream) {
+    if (ri->http_version != nullptr && std::string_view(ri->http_version) == "1.1") {
+      chunked = true;
+    } else {
+      while (resp.stream(resp.body)) {
+      }
+      resp.stream = nullptr;
+    }
+  }
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " + StatusText(resp.status) +
                      "\r\nContent-Type: " + resp.content_type +
-                     "\r\nContent-Length: " + std::to_string(resp.body.size()) +
+                     (chunked ? std::string("\r\nTransfer-Encoding: chunked")
+                              : "\r\nContent-Length: " + std::to_string(resp.body.size())) +
                      "\r\nCache-Control: no-store\r\n";
   for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
   head += "\r\n";
   mg_write(conn, head.data(), head.size());
-  if (!resp.body.empty()) mg_write(conn, resp.body.data(), resp.body.size());
+  if (chunked) {
+    std::string part;
+    bool more = true;
+    while (more) {
+      part.clear();
+      more = resp.stream(part);
+      if (!part.empty() &&
+          mg_send_chunk(conn, part.data(), static_cast<unsigned>(part.size())) < 0) {
+        return resp.status;  // the client went away
+      }
+    }
+    mg_send_chunk(conn, "", 0);
+  } else if (!resp.body.empty()) {
+    mg_write(conn, resp.body.data(), resp.body.size());
+  }
   return resp.status;
 }
 
@@ -486,7 +512,10 @@ HttpServerResponse HttpServer::Handle(mg_connection* conn) {
     }
   }
   HttpServerResponse resp = match->handler(req);
-  if (req.method == "HEAD") resp.body.clear();
+  if (req.method == "HEAD") {
+    resp.body.clear();
+    resp.stream = nullptr;
+  }
   return resp;
 }
 

@@ -37,6 +37,11 @@ struct HttpServerResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Optional, instead of `body`: called until it returns false, each call appending the
+  // next part of the body to its (emptied) argument. Sent with chunked transfer encoding,
+  // part by part, so a large answer is never held in memory whole (an HTTP/1.0 client
+  // gets it whole, with Content-Length).
+  std::function<bool(std::string&)> stream;
 
   static HttpServerResponse Text(int status, std::string body);
   static HttpServerResponse Json(int status, std::string body);

@@ -82,6 +82,8 @@ void EventLoop::Post(std::function<void()> task) {
 }
 
 void EventLoop::ArmTimerFd(MonoTime when) {
+  if (armed_ == when) return;
+  armed_ = when;
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
   if (ns <= 0) ns = 1;
   itimerspec spec{};
@@ -112,6 +114,7 @@ void EventLoop::RunOnce(MonoTime wake_by) {
       uint64_t expirations;
       ssize_t r = read(timerfd_, &expirations, sizeof expirations);
       (void)r;
+      armed_.reset();
       continue;
     }
     if (tag == kWakeTag) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "common/clock.h"
@@ -44,6 +45,9 @@ class EventLoop {
 
   int epfd_ = -1;
   int timerfd_ = -1;
+  // What timerfd_ is set to, while it has not fired: setting it again to the same time
+  // (the common case: many loop turns before the next due probe) is a syscall saved.
+  std::optional<MonoTime> armed_;
   int wakefd_ = -1;
   std::map<int, std::shared_ptr<FdCallback>> watchers_;
   std::multimap<MonoTime, std::pair<TimerId, std::function<void()>>> timers_;

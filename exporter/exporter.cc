@@ -97,7 +97,14 @@ Status Exporter::Start() {
        [this](const HttpServerRequest&) {
          HttpServerResponse r;
          r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-         r.body = RenderMetrics();
+         // Sent in parts of ~64 KiB as they are written: the whole page (megabytes for
+         // thousands of probes) never sits in memory at once.
+         r.stream = [page = std::make_shared<ResultStore::Page>(store_->TakePage()),
+                     own = RenderOwnMetrics()](std::string& part) mutable {
+           if (page->Next(part, 64 << 10)) return true;
+           part += own;
+           return false;
+         };
          return r;
        }},
       {"GET", "/", false,
@@ -214,7 +221,8 @@ void Exporter::StartRun(const std::string& name, MonoTime due) {
         bool still_configured = current != probes_.end() && current->second == live;
         scheduler_.Finished(c.name);  // a successor of a probe replaced by a reload may run now
         if (still_configured) {
-          store_->Record(c.name, r, seconds, clock_.WallNow());
+          // Takes r's samples; the reason and detail logged below stay.
+          store_->Record(c.name, std::move(r), seconds, clock_.WallNow());
           if (!live->has_run || live->last_success != r.success) {
             if (r.success) {
               log::Info("probe succeeded", {{"probe", c.name},
@@ -253,12 +261,19 @@ void Exporter::LoopMain() {
 }
 
 std::string Exporter::RenderMetrics() const {
-  std::vector<prometheus::MetricFamily> families = store_->Collect();
-  for (auto& f : self_->Collect()) families.push_back(std::move(f));
+  std::string out;
+  store_->WriteText(out);
+  out += RenderOwnMetrics();
+  return out;
+}
+
+std::string Exporter::RenderOwnMetrics() const {
+  // A few dozen lines: prometheus-cpp's registry and serializer are fine for these.
+  std::vector<prometheus::MetricFamily> families = self_->Collect();
   for (auto& f : process_->Collect()) families.push_back(std::move(f));
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  std::ostringstream own;
+  prometheus::TextSerializer().Serialize(own, families);
+  return std::move(own).str();
 }
 
 std::string Exporter::RenderLandingPage() const {

@@ -53,6 +53,7 @@ class Exporter {
   Status Reload();
 
   int port() const { return server_ ? server_->port() : 0; }
+  // The whole /metrics page (the HTTP route sends the same text in parts).
   std::string RenderMetrics() const;
   std::string RenderLandingPage() const;
 
@@ -67,6 +68,7 @@ class Exporter {
   void StartRun(const std::string& name, MonoTime due);
   void LoopMain();
   void RecordReload(bool ok);
+  std::string RenderOwnMetrics() const;  // the exporter's own and process_* families
 
   ExporterOptions options_;
   const ProberRegistry& registry_;

@@ -1,6 +1,9 @@
 #include "exporter/result_store.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
 #include <unordered_map>
 
 namespace failover {
@@ -25,11 +28,84 @@ ClientMetric Metric(std::vector<ClientMetric::Label> labels) {
   return m;
 }
 
+// A label value in the text format: backslash, double quote and newline escaped.
+void AppendEscaped(std::string& out, std::string_view value) {
+  for (;;) {
+    size_t i = value.find_first_of("\\\"\n");
+    out.append(value.substr(0, i));
+    if (i == std::string_view::npos) return;
+    out += '\\';
+    out += value[i] == '\n' ? 'n' : value[i];
+    value.remove_prefix(i + 1);
+  }
+}
+
+void AppendLabel(std::string& out, const std::string& name, const std::string& value) {
+  if (!out.empty() && out.back() != '{') out += ',';
+  out += name;
+  out += "=\"";
+  AppendEscaped(out, value);
+  out += '"';
+}
+
+// Numbers as prometheus-cpp writes them: printf's %.16g (std::to_chars with precision
+// 16 is defined as exactly that, without the locale and much faster), Nan, +Inf, -Inf.
+void AppendDouble(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "Nan";
+  } else if (std::isinf(v)) {
+    out += v < 0 ? "-Inf" : "+Inf";
+  } else {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general,
+                           std::numeric_limits<double>::max_digits10 - 1);
+    out.append(buf, r.ptr);
+  }
+}
+
+void AppendUint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void AppendHeader(std::string& out, const char* name, const char* help, const char* type) {
+  if (help[0] != '\0') {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += '\n';
+  }
+  out += "# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+// `name{labels[,extra]} ` -- the caller appends the value and the newline.
+void AppendSeries(std::string& out, std::string_view name, std::string_view suffix,
+                  const std::string& labels, std::string_view extra = {}) {
+  out += name;
+  out += suffix;
+  if (!labels.empty() || !extra.empty()) {
+    out += '{';
+    out += labels;
+    if (!labels.empty() && !extra.empty()) out += ',';
+    out += extra;
+    out += '}';
+  }
+  out += ' ';
+}
+
+constexpr std::array<double, ResultStore::kBucketCount> kLatencyBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
 }  // namespace
 
 const std::vector<double>& ResultStore::Buckets() {
-  static const std::vector<double> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                               0.25,  0.5,    1,     2.5,  5,     10,   30};
+  static const std::vector<double> kBuckets(kLatencyBuckets.begin(), kLatencyBuckets.end());
   return kBuckets;
 }
 
@@ -44,14 +120,19 @@ void ResultStore::SetProbes(const std::vector<ProbeIdentity>& probes) {
     }
     Entry e;
     e.status.id = id;
-    e.bucket_counts.assign(Buckets().size() + 1, 0);
+    std::string labels;
+    AppendLabel(labels, "probe", id.name);
+    if (!id.region.empty()) AppendLabel(labels, "region", id.region);
+    AppendLabel(labels, "kind", id.kind);
+    for (const auto& [k, v] : id.labels) AppendLabel(labels, k, v);
+    e.labels = std::make_shared<const std::string>(std::move(labels));
     next[id.name] = std::move(e);
   }
   entries_ = std::move(next);
 }
 
-void ResultStore::Record(const std::string& name, const ProbeResult& result,
-                         double duration_seconds, WallTime when) {
+void ResultStore::Record(const std::string& name, ProbeResult&& result, double duration_seconds,
+                         WallTime when) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(name);
   if (it == entries_.end()) return;  // removed by a reload while the run was in flight
@@ -67,8 +148,10 @@ void ResultStore::Record(const std::string& name, const ProbeResult& result,
   } else {
     ++e.status.failures;
   }
-  e.samples = result.samples;
-  const auto& b = Buckets();
+  // A new vector, not an assignment into the old one: a page taken before still holds
+  // (and reads, without the lock) the previous samples.
+  e.samples = std::make_shared<const std::vector<Sample>>(std::move(result.samples));
+  const auto& b = kLatencyBuckets;
   size_t i = std::lower_bound(b.begin(), b.end(), duration_seconds) - b.begin();
   ++e.bucket_counts[i];
   e.latency_sum += duration_seconds;
@@ -80,6 +163,179 @@ std::vector<ProbeStatus> ResultStore::Snapshot() const {
   out.reserve(entries_.size());
   for (const auto& [name, e] : entries_) out.push_back(e.status);
   return out;
+}
+
+ResultStore::Page ResultStore::TakePage() const {
+  Page page;
+  std::lock_guard<std::mutex> lock(mu_);
+  page.rows_.reserve(entries_.size());
+  for (const auto& [name, e] : entries_) {
+    page.rows_.push_back({e.labels, e.samples, e.bucket_counts, e.latency_sum,
+                          e.status.duration_seconds, e.status.last_run_unix, e.status.successes,
+                          e.status.failures, e.status.has_run, e.status.success,
+                          e.status.success ? std::string() : e.status.reason});
+    if (!e.status.has_run) continue;
+    page.any_run_ = true;
+    page.any_failure_ = page.any_failure_ || !e.status.success;
+    if (!e.samples) continue;
+    for (const Sample& s : *e.samples) {
+      if (std::find(page.extra_.begin(), page.extra_.end(), s.desc) == page.extra_.end()) {
+        page.extra_.push_back(s.desc);
+      }
+    }
+  }
+  return page;
+}
+
+void ResultStore::WriteText(std::string& out) const {
+  Page page = TakePage();
+  // Reserve generously: pages of the reserve that are never written are never resident,
+  // and growing a multi-megabyte string by doubling would copy it and hold both copies.
+  size_t estimate = 0;
+  for (const Page::Row& r : page.rows_) estimate += 32 * (r.labels->size() + 64);
+  out.reserve(out.size() + estimate);
+  while (page.Next(out, std::numeric_limits<size_t>::max())) {
+  }
+}
+
+namespace {
+
+// The fixed families, in the order of Collect(); probe-specific ones follow.
+enum Family : size_t { kSuccess, kDuration, kLatency, kRuns, kFailure, kLastRun, kFixed };
+
+const std::string& LeLabel(size_t i) {
+  static const auto* kLe = [] {
+    auto* le = new std::array<std::string, ResultStore::kBucketCount + 1>;
+    for (size_t j = 0; j < le->size(); ++j) {
+      (*le)[j] = "le=\"";
+      AppendDouble((*le)[j], j < ResultStore::kBucketCount
+                                 ? kLatencyBuckets[j]
+                                 : std::numeric_limits<double>::infinity());
+      (*le)[j] += '"';
+    }
+    return le;
+  }();
+  return (*kLe)[i];
+}
+
+}  // namespace
+
+bool ResultStore::Page::Next(std::string& out, size_t min_bytes) {
+  static const struct {
+    const char* name;
+    const char* help;
+    const char* type;
+  } kFamilies[kFixed] = {
+      {"failover_probe_success", "1 if the last run of the probe succeeded, 0 if it failed.",
+       "gauge"},
+      {"failover_probe_duration_seconds", "How long the last run of the probe took.", "gauge"},
+      {"failover_probe_latency_seconds",
+       "Duration of every run of the probe since it was configured.", "histogram"},
+      {"failover_probe_runs_total", "Runs of the probe by result.", "counter"},
+      {"failover_probe_failure_info",
+       "Present with value 1 while the last run failed; reason says why.", "gauge"},
+      {"failover_probe_last_run_timestamp_seconds",
+       "When the last run of the probe finished, as a Unix timestamp.", "gauge"},
+  };
+  while (family_ < kFixed + extra_.size()) {
+    if (row_ == 0) {
+      bool present = family_ >= kFixed || (family_ == kRuns && !rows_.empty()) ||
+                     (family_ == kFailure && any_failure_) ||
+                     (family_ != kRuns && family_ != kFailure && any_run_);
+      if (!present) {
+        ++family_;
+        continue;
+      }
+      if (family_ < kFixed) {
+        AppendHeader(out, kFamilies[family_].name, kFamilies[family_].help,
+                     kFamilies[family_].type);
+      } else {
+        AppendHeader(out, extra_[family_ - kFixed]->name, extra_[family_ - kFixed]->help, "gauge");
+      }
+    }
+    while (row_ < rows_.size()) {
+      const Row& row = rows_[row_++];
+      if (family_ == kRuns) {
+        const char* runs = kFamilies[kRuns].name;
+        AppendSeries(out, runs, {}, *row.labels, "result=\"success\"");
+        AppendUint(out, row.successes);
+        out += '\n';
+        AppendSeries(out, runs, {}, *row.labels, "result=\"failure\"");
+        AppendUint(out, row.failures);
+        out += '\n';
+      } else if (row.has_run) {
+        WriteRow(out, family_, row);
+      }
+      if (out.size() >= min_bytes) return true;
+    }
+    ++family_;
+    row_ = 0;
+  }
+  return false;
+}
+
+void ResultStore::Page::WriteRow(std::string& out, size_t family, const Row& row) {
+  const std::string& labels = *row.labels;
+  auto gauge = [&](const char* name, double value) {
+    AppendSeries(out, name, {}, labels);
+    AppendDouble(out, value);
+    out += '\n';
+  };
+  switch (family) {
+    case kSuccess:
+      gauge("failover_probe_success", row.success ? 1 : 0);
+      return;
+    case kDuration:
+      gauge("failover_probe_duration_seconds", row.duration);
+      return;
+    case kLastRun:
+      gauge("failover_probe_last_run_timestamp_seconds", row.last_run);
+      return;
+    case kLatency: {
+      const char* latency = "failover_probe_latency_seconds";
+      std::uint64_t count = 0;
+      for (std::uint64_t c : row.bucket_counts) count += c;
+      AppendSeries(out, latency, "_count", labels);
+      AppendUint(out, count);
+      out += '\n';
+      AppendSeries(out, latency, "_sum", labels);
+      AppendDouble(out, row.latency_sum);
+      out += '\n';
+      std::uint64_t cumulative = 0;
+      for (size_t i = 0; i < kBucketCount + 1; ++i) {
+        cumulative += row.bucket_counts[i];
+        AppendSeries(out, latency, "_bucket", labels, LeLabel(i));
+        AppendUint(out, cumulative);
+        out += '\n';
+      }
+      return;
+    }
+    case kFailure: {
+      if (row.success) return;
+      std::string reason;
+      AppendLabel(reason, "reason", row.reason.empty() ? "error" : row.reason);
+      AppendSeries(out, "failover_probe_failure_info", {}, labels, reason);
+      out += "1\n";
+      return;
+    }
+    default: {
+      if (!row.samples) return;
+      const MetricDesc* d = extra_[family - kFixed];
+      std::string with_sample_labels;
+      for (const Sample& s : *row.samples) {
+        if (s.desc != d) continue;
+        if (s.labels.empty()) {
+          AppendSeries(out, d->name, {}, labels);
+        } else {
+          with_sample_labels = labels;
+          for (const auto& [k, v] : s.labels) AppendLabel(with_sample_labels, k, v);
+          AppendSeries(out, d->name, {}, with_sample_labels);
+        }
+        AppendDouble(out, s.value);
+        out += '\n';
+      }
+    }
+  }
 }
 
 std::vector<MetricFamily> ResultStore::Collect() const {
@@ -148,7 +404,8 @@ std::vector<MetricFamily> ResultStore::Collect() const {
       f.gauge.value = 1;
       failure.metric.push_back(std::move(f));
     }
-    for (const Sample& sample : e.samples) {
+    if (!e.samples) continue;
+    for (const Sample& sample : *e.samples) {
       auto [it, inserted] = extra.try_emplace(
           sample.desc, MetricFamily{sample.desc->name, sample.desc->help, MetricType::Gauge, {}});
       if (inserted) extra_order.push_back(sample.desc);

@@ -1,12 +1,15 @@
-// The latest result of every probe, turned into metric families at scrape time. A probe
-// removed by a reload disappears from /metrics at once; a probe that stays keeps its
-// counters and latency histogram.
+// The latest result of every probe, written as Prometheus text at scrape time. A probe
+// removed by a reload disappears from /metrics at once (with every family that only it
+// had); a probe that stays keeps its counters and latency histogram.
 #pragma once
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <array>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,24 +43,67 @@ struct ProbeStatus {
 
 class ResultStore : public prometheus::Collectable {
  public:
-  // Latency histogram buckets, seconds.
+  // Latency histogram buckets, seconds (+Inf implied).
+  static constexpr size_t kBucketCount = 14;
   static const std::vector<double>& Buckets();
 
   // Sets the probes to report. Entries of probes that are gone are dropped; a probe whose
   // identity (labels) changed starts afresh.
   void SetProbes(const std::vector<ProbeIdentity>& probes);
 
-  void Record(const std::string& name, const ProbeResult& result, double duration_seconds,
+  // Takes result.samples (moved out); leaves the rest of `result` as it was.
+  void Record(const std::string& name, ProbeResult&& result, double duration_seconds,
               WallTime when);
+  void Record(const std::string& name, const ProbeResult& result, double duration_seconds,
+              WallTime when) {
+    Record(name, ProbeResult(result), duration_seconds, when);
+  }
 
+  // A consistent copy of every probe's series, taken under the store's lock (cheap:
+  // numbers and shared pointers to immutable label strings and samples), written out as
+  // Prometheus text (format 0.0.4) afterwards, piece by piece, without the lock. The text
+  // has the same families, HELP/TYPE lines, series order and values as prometheus-cpp's
+  // TextSerializer gives for Collect(), except that a newline in a label value is written
+  // as \n, which is what the format wants.
+  class Page {
+   public:
+    // Appends the next lines to `out`, until it holds at least `min_bytes` or the page
+    // ends; returns false once the page is complete.
+    bool Next(std::string& out, size_t min_bytes);
+
+   private:
+    friend class ResultStore;
+    struct Row {
+      std::shared_ptr<const std::string> labels;
+      std::shared_ptr<const std::vector<Sample>> samples;
+      std::array<std::uint64_t, kBucketCount + 1> bucket_counts;
+      double latency_sum, duration, last_run;
+      std::uint64_t successes, failures;
+      bool has_run, success;
+      std::string reason;
+    };
+    void WriteRow(std::string& out, size_t family, const Row& row);
+    std::vector<Row> rows_;
+    std::vector<const MetricDesc*> extra_;  // probe-specific families, in order of appearance
+    bool any_run_ = false, any_failure_ = false;
+    size_t family_ = 0, row_ = 0;
+  };
+  Page TakePage() const;
+  // The whole page at once, into one string reserved for it (Exporter::RenderMetrics).
+  void WriteText(std::string& out) const;
+  // The same content as MetricFamily objects (costly for thousands of probes: one
+  // ClientMetric with its own label vector per series). Kept for the Collectable
+  // interface and as the reference WriteText is tested against.
   std::vector<prometheus::MetricFamily> Collect() const override;
   std::vector<ProbeStatus> Snapshot() const;
 
  private:
   struct Entry {
     ProbeStatus status;
-    std::vector<Sample> samples;
-    std::vector<std::uint64_t> bucket_counts;  // non-cumulative, one per bucket (+Inf last)
+    // Rendered once: probe="..",region="..",kind="..",<own labels>.
+    std::shared_ptr<const std::string> labels;
+    std::shared_ptr<const std::vector<Sample>> samples;  // replaced (not changed) by Record
+    std::array<std::uint64_t, kBucketCount + 1> bucket_counts{};  // non-cumulative, +Inf last
     double latency_sum = 0;
   };
 

@@ -1,6 +1,10 @@
 // failover_exporter as an operator runs it: flags, exit codes, endpoints, reloads.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <regex>
 
@@ -25,6 +29,27 @@ Result<HttpResponse> Get(int port, const std::string& path, const std::string& m
   req.url = "http://127.0.0.1:" + std::to_string(port) + path;
   req.timeout = std::chrono::seconds(5);
   return CurlHttpClient().Send(req);
+}
+
+// One raw request on a new connection, "Connection: close"; returns everything the server
+// sent until it closed (status line, headers and the body as sent, chunked or not).
+std::string RawGet(int port, const std::string& path, const std::string& version) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string req =
+        "GET " + path + " HTTP/" + version + "\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[65536];
+      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return out;
 }
 
 // Reads the port from the "listening" log line.
@@ -168,6 +193,61 @@ TEST_F(ExporterProcessTest, ServesMetricsAndReloads) {
   EXPECT_EQ(p.Wait(), 0);
   EXPECT_NE(p.Stderr().find("msg=\"config reload failed; keeping the running config\""),
             std::string::npos);
+}
+
+// /metrics goes out in parts (chunked) to HTTP/1.1 clients, so a page of megabytes is
+// never held whole; HTTP/1.0 clients, which cannot take chunks, get it whole.
+TEST_F(ExporterProcessTest, MetricsChunkedForHttp11WholeForHttp10) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 100; ++i) names.push_back("p" + std::to_string(1000 + i));
+  std::string cfg = dir_.Write("exporter.yml", Config(names));
+  Subprocess p(
+      {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
+      dir_.path());
+  int port = WaitForPort(p);
+  ASSERT_NE(port, 0) << p.Stderr();
+  const std::string last =
+      "failover_probe_success{probe=\"p1099\",region=\"us-east\",kind=\"http\"} 1";
+  // Until every probe has run: ~2 KiB of series each, a page of several 64 KiB parts.
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = Get(port, "/metrics");  // libcurl decodes the chunks
+    return r && r->status == 200 &&
+           r->body.find("kind=\"http\",result=\"success\"} 0\n") == std::string::npos &&
+           r->body.find(last + "\n") != std::string::npos;
+  }));
+
+  std::string chunked = RawGet(port, "/metrics", "1.1");
+  size_t head_end = chunked.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << chunked.substr(0, 500);
+  std::string head = chunked.substr(0, head_end);
+  EXPECT_NE(head.find("Transfer-Encoding: chunked"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+  // Decode: the page is more than one part, and it ends with the last chunk.
+  std::string body;
+  int parts = 0;
+  for (size_t pos = head_end + 4;;) {
+    size_t eol = chunked.find("\r\n", pos);
+    ASSERT_NE(eol, std::string::npos);
+    size_t len = std::stoul(chunked.substr(pos, eol - pos), nullptr, 16);
+    if (len == 0) break;
+    body += chunked.substr(eol + 2, len);
+    ++parts;
+    pos = eol + 2 + len + 2;
+  }
+  EXPECT_GT(parts, 1);
+  EXPECT_NE(body.find(last + "\n"), std::string::npos);
+  EXPECT_NE(body.find("\nfailover_exporter_build_info{"), std::string::npos);
+
+  std::string whole = RawGet(port, "/metrics", "1.0");
+  head_end = whole.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  std::smatch m;
+  std::string head10 = whole.substr(0, head_end);
+  ASSERT_TRUE(std::regex_search(head10, m, std::regex("Content-Length: ([0-9]+)"))) << head10;
+  EXPECT_EQ(std::stoul(m[1]), whole.size() - head_end - 4);
+  EXPECT_NE(whole.find(last + "\n"), std::string::npos);
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
 }
 
 TEST_F(ExporterProcessTest, JsonLogs) {

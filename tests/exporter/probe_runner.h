@@ -51,9 +51,9 @@ inline std::string RenderSamples(const ProbeResult& r) {
   ResultStore store;
   store.SetProbes({{"p", "", "k", {}}});
   store.Record("p", r, 0.001, WallTime());
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, store.Collect());
-  return out.str();
+  std::string out;
+  store.WriteText(out);
+  return out;
 }
 
 inline bool HasLine(const std::string& text, const std::string& line) {

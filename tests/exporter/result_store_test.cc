@@ -5,12 +5,24 @@
 
 #include <sstream>
 
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
 namespace failover {
 namespace {
 
 const MetricDesc kStatus = {"failover_probe_http_status_code", "Status."};
 
+// What /metrics serves for the probes.
 std::string Render(const ResultStore& store) {
+  std::string out;
+  store.WriteText(out);
+  return out;
+}
+
+// The same store through prometheus-cpp's serializer: the format /metrics had before
+// the direct writer, which dashboards, rules and Prometheus were built against.
+std::string RenderWithPrometheusCpp(const ResultStore& store) {
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, store.Collect());
   return out.str();
@@ -119,6 +131,95 @@ TEST(ResultStoreTest, SampleSeriesFollowTheLatestResult) {
   std::string text = Render(store);
   EXPECT_EQ(text.find("target=\"127.0.0.2\""), std::string::npos) << "stale series left behind";
   EXPECT_NE(text.find("target=\"127.0.0.3\""), std::string::npos);
+}
+
+TEST(ResultStoreTest, ReloadRemovesTheFamiliesOnlyRemovedProbesHad) {
+  static const MetricDesc kLookup = {"failover_dns_lookup_seconds", "Lookup."};
+  ResultStore store;
+  store.SetProbes({{"web", "r", "http", {}}, {"dns", "", "dns", {}}});
+  ProbeResult bad = ProbeResult::Failure("timeout", "timeout after 5s");
+  bad.samples.push_back({&kStatus, {}, 0});
+  store.Record("web", bad, 5, WallTime());
+  ProbeResult ok;
+  ok.success = true;
+  ok.samples.push_back({&kLookup, {{"nameserver", "127.0.0.1:53"}}, 0.001});
+  store.Record("dns", ok, 0.001, WallTime());
+  std::string text = Render(store);
+  EXPECT_NE(text.find("# TYPE failover_probe_http_status_code gauge"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE failover_probe_failure_info gauge"), std::string::npos);
+
+  store.SetProbes({{"dns", "", "dns", {}}});
+  text = Render(store);
+  // No orphaned HELP/TYPE lines either: the families go with their last series.
+  EXPECT_EQ(text.find("failover_probe_http_status_code"), std::string::npos) << text;
+  EXPECT_EQ(text.find("failover_probe_failure_info"), std::string::npos) << text;
+  EXPECT_EQ(text.find("probe=\"web\""), std::string::npos) << text;
+  EXPECT_TRUE(Has(text,
+                  "failover_dns_lookup_seconds{probe=\"dns\",kind=\"dns\",nameserver=\"127.0.0."
+                  "1:53\"} 0.001"));
+
+  store.SetProbes({});
+  EXPECT_EQ(Render(store), "") << "no probes, no probe families";
+}
+
+// A store with every kind of series: probes with and without region, own labels with
+// characters that need escaping, not yet run, failed, and probe-specific families.
+void FillVariedStore(ResultStore& store) {
+  static const MetricDesc kPhase = {"failover_probe_http_phase_seconds", "Phase."};
+  static const MetricDesc kTarget = {"failover_dns_record_target", "Target."};
+  store.SetProbes({{"a-web", "us-east", "http", {{"tier", "web"}, {"note", R"(say "hi" \o/)"}}},
+                   {"b-new", "eu-west", "http", {}},
+                   {"c-dns", "", "dns", {}},
+                   {"d-down", "eu-west", "tcp", {}}});
+  ProbeResult ok;
+  ok.success = true;
+  ok.samples.push_back({&kStatus, {}, 200});
+  ok.samples.push_back({&kPhase, {{"phase", "connect"}}, 0.000123});
+  ok.samples.push_back({&kPhase, {{"phase", "transfer"}}, 1.0 / 3});
+  for (double d : {0.0004, 0.003, 0.07, 2.0, 45.0}) {
+    store.Record("a-web", ok, d, WallTime() + std::chrono::microseconds(1795314825895473));
+  }
+  ProbeResult dns;
+  dns.success = true;
+  dns.samples.push_back({&kTarget, {{"target", "127.0.0.2"}, {"nameserver", "[::1]:53"}}, 1});
+  store.Record("c-dns", dns, 0.0015, WallTime());
+  ProbeResult down = ProbeResult::Failure("connection_refused", "refused");
+  store.Record("d-down", down, 1e-5, WallTime() + std::chrono::seconds(7));
+  ProbeResult unknown = ProbeResult::Failure("", "no reason given");
+  store.Record("d-down", unknown, 123456.789, WallTime() + std::chrono::seconds(8));
+}
+
+TEST(ResultStoreTest, WrittenTextIsWhatPrometheusCppSerializes) {
+  ResultStore store;
+  FillVariedStore(store);
+  std::string text = Render(store);
+  EXPECT_EQ(text, RenderWithPrometheusCpp(store));
+  EXPECT_TRUE(Has(text, R"(failover_probe_success{probe="a-web",region="us-east",kind="http",)"
+                        R"(note="say \"hi\" \\o/",tier="web"} 1)"))
+      << text;
+  EXPECT_TRUE(Has(text,
+                  "failover_probe_failure_info{probe=\"d-down\",region=\"eu-west\",kind=\"tcp\","
+                  "reason=\"error\"} 1"));
+}
+
+TEST(ResultStoreTest, PromtoolAcceptsTheText) {
+  ResultStore store;
+  FillVariedStore(store);
+  // A newline in a label value (a database error text, say) is escaped as \n.
+  static const MetricDesc kError = {"failover_replication_last_error_info", "Error."};
+  store.SetProbes({{"a-web", "us-east", "http", {{"tier", "web"}, {"note", R"(say "hi" \o/)"}}},
+                   {"e-db", "", "mysql", {}}});
+  ProbeResult db;
+  db.success = true;
+  db.samples.push_back({&kError, {{"thread", "sql"}, {"error", "line one\nline two"}}, 1});
+  store.Record("e-db", db, 0.002, WallTime());
+  std::string text = Render(store);
+  EXPECT_NE(text.find(R"(error="line one\nline two")"), std::string::npos) << text;
+  testing::TempDir dir;
+  std::string file = dir.Write("metrics.txt", text);
+  auto r =
+      testing::Subprocess::Run({"/bin/sh", "-c", "promtool check metrics < " + file}, dir.path());
+  EXPECT_EQ(r.status, 0) << r.out << r.err << text;
 }
 
 }  // namespace
