@@ -113,12 +113,20 @@ std::string UrlEncode(std::string_view s) {
   return out;
 }
 
+// The string member `key` of an object, or `fallback` when it is absent or not a string
+// (json::value would throw on a number: the body comes from the network).
+std::string StringMember(const json& obj, const char* key, const std::string& fallback = "") {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return fallback;
+  return it->get<std::string>();
+}
+
 // "bad_data: parse error at char 3: ..." from an error envelope, or "" if none.
 std::string EnvelopeError(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return "";
-  std::string type = j.value("errorType", "");
-  std::string text = j.value("error", "");
+  std::string type = StringMember(j, "errorType");
+  std::string text = StringMember(j, "error");
   if (type.empty() && text.empty()) return "";
   if (type.empty()) return text;
   return type + ": " + text;
@@ -170,10 +178,10 @@ Result<PromQueryResult> ParsePromQueryResponse(std::string_view body) {
   if (j.is_discarded() || !j.is_object()) {
     return Error::Invalid("Prometheus answer is not a JSON object: " + Excerpt(body));
   }
-  std::string status = j.value("status", "");
+  std::string status = StringMember(j, "status");
   if (status == "error") {
-    std::string type = j.value("errorType", "unknown");
-    std::string text = j.value("error", "");
+    std::string type = StringMember(j, "errorType", "unknown");
+    std::string text = StringMember(j, "error");
     return Error::Invalid("Prometheus error (" + type + "): " + text);
   }
   if (status != "success") {

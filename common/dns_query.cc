@@ -248,6 +248,12 @@ Result<std::pair<std::string, int>> ParseDnsServer(const std::string& server) {
   return std::make_pair(host, port);
 }
 
+Result<DnsAnswer> ParseDnsAnswer(const unsigned char* packet, size_t len, int qtype) {
+  if (len > static_cast<size_t>(INT_MAX))
+    return Error::Invalid("malformed DNS response (too long)");
+  return ParseResponse(packet, static_cast<int>(len), qtype);
+}
+
 Result<DnsAnswer> QueryDns(const std::string& server, const std::string& name,
                            const std::string& type, Duration timeout, bool tcp) {
   InitAres();

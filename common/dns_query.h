@@ -3,6 +3,7 @@
 // what it answers right now (dns_update's verification, wait_for on a DNS answer).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct DnsAnswer {
 // arguments (kInvalidArgument).
 Result<DnsAnswer> QueryDns(const std::string& server, const std::string& name,
                            const std::string& type, Duration timeout, bool tcp = false);
+
+// Parses one DNS response message as QueryDns does: the rcode, the AA bit and the records
+// of type `qtype` (numeric: 1 A, 2 NS, 5 CNAME, 6 SOA, 16 TXT, 28 AAAA), class IN, in the
+// answer section. Errors name what is malformed. Pure (tests and tests/fuzz call it).
+Result<DnsAnswer> ParseDnsAnswer(const unsigned char* packet, size_t len, int qtype);
 
 // TXT character-strings in the presentation format above: "\"a\" \"b\"".
 std::string QuoteTxt(const std::vector<std::string>& strings);

@@ -189,7 +189,7 @@ TEST_F(ActuatorProcessTest, SigkillMidRunbookResumesAndFinishesExactlyOnce) {
   int lines = 0;
   std::istringstream in(exported.out);
   for (std::string line; std::getline(in, line);) {
-    EXPECT_NO_THROW(json::parse(line)) << line;
+    EXPECT_TRUE(json::accept(line)) << line;
     ++lines;
   }
   EXPECT_GT(lines, 8);

@@ -107,6 +107,11 @@ TEST(ParsePromQueryResponseTest, MalformedAnswers) {
           R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":1},"value":[1,"1"]}]}})",
           R"({"status":"success","data":{"resultType":"scalar","result":"1"}})",
           R"({"status":"success","data":{"resultType":"weird","result":[]}})",
+          // Found by tests/fuzz/prom_query_fuzz: a non-string status threw out of the parser
+          // (json::value), which terminated the actuator.
+          R"({"status":1})",
+          R"({"status":["success"],"data":{"resultType":"vector","result":[]}})",
+          R"({"status":"error","errorType":7,"error":{"x":1}})",
       }) {
     auto r = ParsePromQueryResponse(body);
     EXPECT_FALSE(r) << body;
@@ -222,6 +227,25 @@ TEST(PromClientTest, UnavailableIsRetryable) {
   auto g = client.Query("up");
   ASSERT_FALSE(g);
   EXPECT_TRUE(g.error().retryable);
+}
+
+// Found by tests/fuzz/prom_query_fuzz: an error envelope whose fields are not strings (a
+// proxy in front of Prometheus, say) threw instead of failing the query.
+TEST(PromClientTest, ErrorEnvelopeWithNonStringFieldsFailsTheQuery) {
+  FakePrometheus prom;
+  prom.Answer(200, R"({"status":1,"errorType":2,"error":3})");
+  CurlHttpClient http;
+  PromClient client(http, prom.url(), std::chrono::seconds(5));
+  auto ok = client.Query("up");
+  ASSERT_FALSE(ok);
+  EXPECT_NE(ok.error().message.find("status \"\""), std::string::npos) << ok.error().message;
+
+  prom.Answer(503, R"({"status":"error","errorType":["x"],"error":null})");
+  auto unavailable = client.Query("up");
+  ASSERT_FALSE(unavailable);
+  EXPECT_TRUE(unavailable.error().retryable);
+  EXPECT_NE(unavailable.error().message.find("HTTP 503"), std::string::npos)
+      << unavailable.error().message;
 }
 
 TEST(PromClientTest, TransportErrorIsRetryable) {

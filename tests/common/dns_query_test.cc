@@ -205,5 +205,69 @@ TEST(DnsQueryFailures, QuoteTxtEscapes) {
   EXPECT_EQ(QuoteTxt({""}), R"("")");
 }
 
+// ParseDnsAnswer: the parser QueryDns uses, on messages built by hand (tests/fuzz feeds it
+// arbitrary ones).
+std::vector<unsigned char> AnswerMessage(bool aa, std::vector<std::vector<unsigned char>> as,
+                                         std::vector<unsigned> ttls) {
+  std::vector<unsigned char> m = {0x12,
+                                  0x34,
+                                  static_cast<unsigned char>(0x80 | (aa ? 0x04 : 0)),
+                                  0,
+                                  0,
+                                  1,
+                                  0,
+                                  static_cast<unsigned char>(as.size()),
+                                  0,
+                                  0,
+                                  0,
+                                  0,
+                                  3,
+                                  'w',
+                                  'w',
+                                  'w',
+                                  0,
+                                  0,
+                                  1,
+                                  0,
+                                  1};
+  for (size_t i = 0; i < as.size(); ++i) {
+    unsigned t = ttls[i];
+    m.insert(m.end(), {0xc0, 0x0c, 0, 1, 0, 1, static_cast<unsigned char>(t >> 24),
+                       static_cast<unsigned char>(t >> 16), static_cast<unsigned char>(t >> 8),
+                       static_cast<unsigned char>(t), 0, static_cast<unsigned char>(as[i].size())});
+    m.insert(m.end(), as[i].begin(), as[i].end());
+  }
+  return m;
+}
+
+TEST(ParseDnsAnswerTest, RecordsSortedWithSmallestTtlAndTheAaBit) {
+  auto m = AnswerMessage(true, {{127, 0, 0, 3}, {127, 0, 0, 2}}, {60, 30});
+  auto a = ParseDnsAnswer(m.data(), m.size(), 1);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->rcode, "NOERROR");
+  EXPECT_TRUE(a->authoritative);
+  EXPECT_EQ(a->records, (std::vector<std::string>{"127.0.0.2", "127.0.0.3"}));
+  EXPECT_EQ(a->ttl, 30);
+  auto aaaa = ParseDnsAnswer(m.data(), m.size(), 28);
+  ASSERT_TRUE(aaaa);
+  EXPECT_TRUE(aaaa->records.empty());
+  EXPECT_EQ(aaaa->ttl, 0);
+}
+
+TEST(ParseDnsAnswerTest, MalformedMessagesAreErrors) {
+  auto m = AnswerMessage(false, {{127, 0, 0, 2}}, {30});
+  for (size_t cut : {0ul, 11ul, 15ul, m.size() - 1}) {
+    EXPECT_FALSE(ParseDnsAnswer(m.data(), cut, 1)) << "cut at " << cut;
+  }
+  auto short_a = AnswerMessage(false, {{127, 0, 0}}, {30});
+  auto r = ParseDnsAnswer(short_a.data(), short_a.size(), 1);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("A of length != 4"), std::string::npos) << r.error().message;
+  auto loop = m;
+  loop[12] = 0xc0;  // the question name points at itself
+  loop[13] = 0x0c;
+  EXPECT_FALSE(ParseDnsAnswer(loop.data(), loop.size(), 1));
+}
+
 }  // namespace
 }  // namespace failover
