@@ -3,24 +3,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/encoding.h"
+
 namespace failover {
-namespace {
-
-std::string Base64Decode(const std::string& in) {
-  if (in.empty() || in.size() % 4 != 0 || in.size() > 4096) return "";
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return "";
-  size_t pad = 0;
-  if (in.back() == '=') ++pad;
-  if (in.size() >= 2 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
-}  // namespace
 
 bool ConstantTimeEquals(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;

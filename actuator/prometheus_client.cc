@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.h"
+
 namespace failover {
 namespace {
 
@@ -96,21 +98,6 @@ std::string FormatSample(const PromSample& s) {
   }
   if (!inner.empty() || out.empty()) out += "{" + inner + "}";
   return out + " " + FormatValue(s.value);
-}
-
-std::string UrlEncode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 // The string member `key` of an object, or `fallback` when it is absent or not a string

@@ -11,6 +11,8 @@
 #include <ctime>
 #include <map>
 
+#include "common/encoding.h"
+
 namespace failover {
 namespace {
 
@@ -117,18 +119,7 @@ std::string AwsSigningKey(std::string_view secret, std::string_view yyyymmdd,
 }
 
 std::string AwsUriEncode(std::string_view s, bool encode_slash) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' ||
-        (c == '/' && !encode_slash)) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned>(c));
-      out += buf;
-    }
-  }
-  return out;
+  return UrlEncode(s, encode_slash ? "" : "/");
 }
 
 std::string AwsAmzDate(WallTime t) {

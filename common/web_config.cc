@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "common/encoding.h"
 #include "common/flags.h"
 
 namespace failover {
@@ -108,20 +109,6 @@ Result<TlsServerConfig> ParseTls(const YamlNode& n) {
     if (tls.max_version < tls.min_version) return v->Fail("max_version is below min_version");
   }
   return tls;
-}
-
-std::string Base64Decode(const std::string& in) {
-  if (in.empty() || in.size() % 4 != 0 || in.size() > 4096) return "";
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return "";
-  size_t pad = 0;
-  if (in.back() == '=') ++pad;
-  if (in.size() >= 2 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
 }
 
 bool IsBcrypt(const std::string& h) {

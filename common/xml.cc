@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "common/encoding.h"
+
 namespace failover {
 namespace {
 
@@ -228,30 +230,6 @@ const XmlElement* XmlElement::Find(std::string_view n) const {
 
 Result<XmlElement> ParseXml(std::string_view doc) { return Parser(doc).Document(); }
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string XmlEscape(std::string_view s) { return EscapeMarkup(s, "&apos;"); }
 
 }  // namespace failover

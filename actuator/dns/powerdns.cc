@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.h"
 #include "common/log.h"
 #include "common/secret.h"
 
@@ -12,20 +13,6 @@ namespace failover {
 namespace {
 
 constexpr Duration kMaxRequestTimeout = std::chrono::seconds(30);
-
-std::string PercentEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned>(c));
-      out += buf;
-    }
-  }
-  return out;
-}
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), ::tolower);
@@ -51,8 +38,7 @@ class PowerDnsProvider final : public DnsProvider {
                                           const std::string& type, MonoTime deadline) override {
     const std::string what = "reading " + name + " " + type + " in zone " + zone;
     auto resp = Send(
-        "GET",
-        ZoneUrl(zone) + "?rrset_name=" + PercentEncode(name) + "&rrset_type=" + PercentEncode(type),
+        "GET", ZoneUrl(zone) + "?rrset_name=" + UrlEncode(name) + "&rrset_type=" + UrlEncode(type),
         "", deadline, what);
     if (!resp) return resp.error();
     if (resp->status != 200) return StatusError(*resp, what, zone);
@@ -107,7 +93,7 @@ class PowerDnsProvider final : public DnsProvider {
 
  private:
   std::string ZoneUrl(const std::string& zone) const {
-    return url_ + "/api/v1/servers/" + PercentEncode(server_id_) + "/zones/" + PowerDnsZoneId(zone);
+    return url_ + "/api/v1/servers/" + UrlEncode(server_id_) + "/zones/" + PowerDnsZoneId(zone);
   }
 
   Result<HttpResponse> Send(const std::string& method, const std::string& url, std::string body,

@@ -226,20 +226,6 @@ Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::stri
   return o;
 }
 
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned>(c));
-      out += buf;
-    }
-  }
-  return out;
-}
-
 Result<std::string> RelativeName(const std::string& name, const std::string& zone) {
   if (name == zone) return std::string();
   if (name.size() > zone.size() + 1 &&

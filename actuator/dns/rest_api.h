@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "actuator/dns/provider.h"
+#include "common/encoding.h"
 #include "common/secret.h"
 
 namespace failover {
@@ -107,9 +108,6 @@ Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::stri
                                            const std::string& default_url,
                                            const std::string& token_key,
                                            const DnsProviderContext& ctx);
-
-// Query-string encoding of one value.
-std::string UrlEncode(const std::string& s);
 
 // `name` relative to `zone` (both fully qualified): "www" for www.example.com. in
 // example.com., "" for the apex; an error when it lies outside.

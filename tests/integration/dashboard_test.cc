@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/encoding.h"
 #include "common/http_client.h"
 #include "tests/support/stack.h"
 #include "tests/support/subprocess.h"
@@ -119,20 +120,6 @@ std::string Substitute(std::string expr, const std::map<std::string, std::string
     replace_all("$" + n, all[n]);
   }
   return expr;
-}
-
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  char buf[4];
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 Result<HttpResponse> Http(const std::string& method, const std::string& url,
