@@ -187,6 +187,11 @@ std::string FaultName(const ::testing::TestParamInfo<ProviderFault>& info) {
   return "";
 }
 
+// For gtest's (and ctest's) test names.
+void PrintTo(ProviderFault f, std::ostream* os) {
+  *os << FaultName(::testing::TestParamInfo<ProviderFault>(f, 0));
+}
+
 class DnsProviderFaultTest : public ::testing::TestWithParam<ProviderFault> {};
 
 TEST_P(DnsProviderFaultTest, StepRetriesFailsRunsOnFailurePagesAndIsJournaled) {
@@ -422,6 +427,10 @@ class BrokenJournal {
   std::vector<std::string> immutable_;
 };
 
+void PrintTo(JournalFault f, std::ostream* os) {
+  *os << (f == JournalFault::kReadOnly ? "ReadOnly" : "DiskFull");
+}
+
 class JournalFaultTest : public ::testing::TestWithParam<JournalFault> {};
 
 TEST_P(JournalFaultTest, WebhookAnswers503AcceptsNothingThenTheRetryRunsOnce) {
@@ -478,7 +487,7 @@ TEST_P(JournalFaultTest, WebhookAnswers503AcceptsNothingThenTheRetryRunsOnce) {
 INSTANTIATE_TEST_SUITE_P(Faults, JournalFaultTest,
                          ::testing::Values(JournalFault::kReadOnly, JournalFault::kDiskFull),
                          [](const ::testing::TestParamInfo<JournalFault>& info) {
-                           return info.param == JournalFault::kReadOnly ? "ReadOnly" : "DiskFull";
+                           return ::testing::PrintToString(info.param);
                          });
 
 // ---- SIGKILL at every step boundary -----------------------------------------------------
