@@ -7,9 +7,11 @@
 #include <regex>
 
 #include "common/http_client.h"
+#include "tests/support/fake_cloudflare.h"
 #include "tests/support/fake_pagerduty.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
 
 namespace failover {
@@ -23,6 +25,8 @@ using testing::WaitFor;
 
 constexpr const char* kWebhookToken = "wh-T0KEN-5ecret-9f8e7d";
 constexpr const char* kAdminToken = "adm-T0KEN-5ecret-1a2b3c";
+constexpr const char* kDbPassword = "dbPa55-5ecret-4d4d4d";
+constexpr const char* kFlushToken = "flush-T0KEN-5ecret-5e5e";
 
 int CountLines(const std::string& path) {
   std::string s = ReadFile(path);
@@ -51,13 +55,22 @@ class ActuatorProcessTest : public ::testing::Test {
     dir_.Write("webhook.token", std::string(kWebhookToken) + "\n");
     dir_.Write("admin.token", kAdminToken);
     dir_.Write("pd.key", testing::FakePagerDuty::kRoutingKey);
+    dir_.Write("cf.token", cf_.token());
+    dir_.Write("db.password", kDbPassword);
+    dir_.Write("flush.token", kFlushToken);
+    web_.SetBearerToken(kFlushToken);
+    cf_.AddRecord({0, "A", "www.example.com", "127.0.0.2", 60});
     // Four steps that leave traces: step 2 waits for a gate file so a test can kill the
     // process while it runs.
     std::string sh = "/bin/sh";
     config_ = "webhook: {bearer_token_file: " + d_ + "/webhook.token, max_body_bytes: 4096}\n" +
               "api: {bearer_token_file: " + d_ + "/admin.token}\n" + "journal: " + d_ +
               "/journal.db\n" + "pagerduty: {routing_key_file: " + d_ + "/pd.key, url: \"" +
-              pd_.url() + "\"}\n" +
+              pd_.url() + "\"}\n" + "providers:\n  cf: {cloudflare: {api_token_file: " + d_ +
+              "/cf.token, zone_id: " + testing::FakeCloudflare::kZoneId + ", url: \"" +
+              cf_.base_url() + "\"}}\n" + "databases:\n  old-db: {mysql: {address: 127.0.0.1:" +
+              std::to_string(testing::ClosedPort()) + ", user: failover, password_file: " + d_ +
+              "/db.password}}\n" +
               "runbooks:\n"
               "  - name: failover-us-east\n"
               "    match: {alertname: RegionDown, region: us-east}\n"
@@ -73,7 +86,23 @@ class ActuatorProcessTest : public ::testing::Test {
               sh + ", -c, 'echo {{execution_id}} >> " + d_ +
               "/s3.log']}\n"
               "      - exec: {argv: [" +
-              sh + ", -c, 'echo done >> " + d_ + "/s4.log']}\n";
+              sh + ", -c, 'echo done >> " + d_ + "/s4.log']}\n" +
+              // Every kind of secret in use, and a failure that pages.
+              "  - name: secrets-drill\n"
+              "    match: {alertname: SecretsDrill}\n"
+              "    steps:\n"
+              "      - dns_update: {provider: cf, zone: example.com., name: www.example.com., "
+              "type: A, records: [127.0.0.3], ttl: 60}\n"
+              "      - db_fence: {database: old-db, on_unreachable: continue, timeout: 5s}\n"
+              "      - http: {method: POST, url: \"" +
+              web_.url("/auth") + "\", bearer_token_file: " + d_ +
+              "/flush.token, expect_status: [200]}\n"
+              "      - pagerduty: {severity: info, summary: \"drill {{labels.region}}\"}\n"
+              "      - http: {url: \"" +
+              web_.url("/status/503") + "\", bearer_token_file: " + d_ +
+              "/flush.token, retries: 0}\n"
+              "    on_failure:\n"
+              "      - pagerduty: {severity: critical}\n";
     config_path_ = dir_.Write("actuator.yml", config_);
   }
 
@@ -114,6 +143,8 @@ class ActuatorProcessTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakePagerDuty pd_;
+  testing::FakeCloudflare cf_;
+  testing::TestHttpServer web_;
   std::string d_, config_, config_path_;
   int port_ = 0;
 };
@@ -219,19 +250,50 @@ TEST_F(ActuatorProcessTest, ManualRunDryRunAndSecretsStayOut) {
       Call("POST", "/api/v1/runbooks/failover-us-east/run", "[]", Bearer(kAdminToken))->status,
       400);
 
+  // A webhook (suppressed: the runbook is within its cooldown) and a drill that uses every
+  // kind of secret (DNS provider token, database password, an http step's bearer token,
+  // PagerDuty's routing key) and fails at its last step, so on_failure and the escalation
+  // page too.
+  EXPECT_EQ(Call("POST", "/webhook", Payload(), Bearer(kWebhookToken))->status, 202);
+  auto drill = Call("POST", "/api/v1/runbooks/secrets-drill/run",
+                    R"({"labels":{"region":"us-east"}})", Bearer(kAdminToken));
+  ASSERT_EQ(drill->status, 202) << drill->body;
+  std::string drill_id = json::parse(drill->body)["id"];
+  ASSERT_TRUE(WaitFor([&] { return Execution(drill_id)["state"] == "failed"; }))
+      << Execution(drill_id).dump(2);
+  json d = Execution(drill_id);
+  ASSERT_EQ(d["steps"].size(), 6u) << d.dump(2);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(d["steps"][i]["state"], "ok") << d.dump(2);
+  EXPECT_EQ(cf_.Find("www.example.com", "A").at(0).content, "127.0.0.3");
+  EXPECT_EQ(web_.RequestCount("/auth"), 1);
+  ASSERT_TRUE(WaitFor([&] { return pd_.Events().size() >= 3; }));  // step, on_failure, page
+
   // Nothing the operator can see contains a secret.
   std::vector<std::string> outputs = {
       Call("GET", "/")->body, Call("GET", "/metrics")->body,
-      Call("GET", "/api/v1/executions", "", Bearer(kAdminToken))->body, Execution(id).dump()};
+      Call("GET", "/api/v1/status", "", Bearer(kAdminToken))->body,
+      Call("GET", "/api/v1/executions", "", Bearer(kAdminToken))->body};
+  json all = json::parse(Call("GET", "/api/v1/executions", "", Bearer(kAdminToken))->body);
+  for (const auto& e : all["executions"]) outputs.push_back(Execution(e["id"]).dump());
+  EXPECT_GE(outputs.size(), 7u);
+  // PagerDuty gets the routing key where it belongs, and no other secret anywhere.
+  for (auto ev : pd_.Events()) {
+    EXPECT_EQ(ev.body["routing_key"], testing::FakePagerDuty::kRoutingKey);
+    ev.body.erase("routing_key");
+    outputs.push_back(ev.body.dump());
+  }
   p->Signal(SIGTERM);
   p->Wait();
   outputs.push_back(p->Stderr());
+  outputs.push_back(p->Stdout());
+  EXPECT_TRUE(p->Stderr().find("secrets-drill") != std::string::npos) << "the log is not empty";
   outputs.push_back(
       Subprocess::Run(
           {Binary("failover_actuator"), "journal", "export", "--config.file=" + config_path_}, d_)
           .out);
   for (const std::string& out : outputs) {
-    for (const char* secret : {kWebhookToken, kAdminToken, testing::FakePagerDuty::kRoutingKey}) {
+    for (const char* secret : {kWebhookToken, kAdminToken, testing::FakePagerDuty::kRoutingKey,
+                               testing::FakeCloudflare::kToken, kDbPassword, kFlushToken}) {
       EXPECT_EQ(out.find(secret), std::string::npos)
           << "secret leaked into: " << out.substr(0, 300);
     }

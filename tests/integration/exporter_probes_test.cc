@@ -24,6 +24,7 @@
 #include "tests/support/stack.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_dns_server.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
 
@@ -145,6 +146,7 @@ class RunningExporter {
   }
 
   std::string Log() const { return process_.Stderr(); }
+  int port() const { return port_; }
 
  private:
   TempDir dir_;
@@ -671,6 +673,137 @@ TEST(ExporterDatabaseIntegrationTest, UnreachableDatabasesFailWithinTheirTimeout
   EXPECT_EQ(RunningExporter::Find(m, "failover_probe_runs_total",
                                   {{"probe", "replica"}, {"result", "failure"}}),
             0.0);
+}
+
+// A database that hangs in the middle of a query (its heartbeat table is locked: the probe
+// connects, authenticates, and its SELECT waits for the lock) and a nameserver that never
+// answers, at the same time: /metrics keeps answering every scrape and the healthy probes
+// (another database, a nameserver, an HTTP target) keep their schedule. When the lock goes,
+// the database probe succeeds again. (1000 hanging HTTP targets: tests/exporter/outage_test.cc.)
+TEST(ExporterDatabaseIntegrationTest, DatabaseHangingMidQueryAndSilentNameserverDelayNothing) {
+  auto& stack = Stack::Get({"mariadb"});
+  ASSERT_EQ(OnPrimary(stack,
+                      "CREATE DATABASE IF NOT EXISTS percona; CREATE TABLE IF NOT EXISTS "
+                      "percona.heartbeat (ts varchar(26) NOT NULL, server_id int unsigned NOT NULL "
+                      "PRIMARY KEY); REPLACE INTO percona.heartbeat (ts, server_id) VALUES "
+                      "(DATE_FORMAT(NOW(6), '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)"),
+            0);
+  // A client that takes the table's write lock and keeps its session open.
+  std::string primary_port = stack.Env("MARIADB_PRIMARY_ADDR");
+  primary_port = primary_port.substr(primary_port.rfind(':') + 1);
+  TempDir locker_dir;
+  Subprocess locker({"/bin/sh", "-c",
+                     std::string("exec ") + kMariaDbRoot + "-P" + primary_port +
+                         " -e 'LOCK TABLES percona.heartbeat WRITE; SELECT SLEEP(3600)'"},
+                    locker_dir.path());
+  auto on_primary_out = [&](const std::string& sql) {
+    std::string out;
+    stack.Shell(
+        std::string(kMariaDbRoot) + "-N -P\"${MARIADB_PRIMARY_ADDR#*:}\" -e \"" + sql + "\"", &out);
+    return out;
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    return on_primary_out(
+               "SELECT COUNT(*) FROM information_schema.processlist WHERE info "
+               "LIKE 'SELECT SLEEP(3600)%'") == "1\n";
+  })) << locker.Stderr();
+
+  SilentUdpPort silent;
+  TestDnsServer dns;
+  dns.SetRecords("www.example.test", "A", {"127.0.0.2"});
+  TestHttpServer web;
+  const std::string pw = stack.Env("MARIADB_MONITOR_PASSWORD_FILE");
+  RunningExporter exporter(
+      "probes:\n"
+      "  - name: locked-db\n    interval: 2s\n    timeout: 1s\n    mysql:\n"
+      "      address: " +
+      stack.Env("MARIADB_PRIMARY_ADDR") + "\n      user: monitor\n      password_file: " + pw +
+      "\n      heartbeat: {table: percona.heartbeat, max_age: 24h}\n"
+      "  - name: silent-ns\n    interval: 2s\n    timeout: 1s\n    dns:\n"
+      "      name: www.example.test\n      nameservers: [127.0.0.1:" +
+      std::to_string(silent.port()) +
+      "]\n"
+      "  - name: replica\n    interval: 250ms\n    timeout: 200ms\n    mysql:\n"
+      "      address: " +
+      stack.Env("MARIADB_REPLICA_ADDR") + "\n      user: monitor\n      password_file: " + pw +
+      "\n"
+      "  - name: ns\n    interval: 250ms\n    timeout: 200ms\n    dns:\n"
+      "      name: www.example.test\n      nameservers: [" +
+      dns.address() +
+      "]\n"
+      "  - name: web\n    interval: 250ms\n    timeout: 200ms\n    http:\n"
+      "      url: \"" +
+      web.url("/healthz") + "\"\n");
+
+  // Scrapes with a generous 1 s bound: "keeps answering", not a latency target.
+  int scrapes = 0, unanswered = 0;
+  auto scrape = [&] {
+    HttpRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(exporter.port()) + "/metrics";
+    req.timeout = seconds(1);
+    auto resp = CurlHttpClient().Send(req);
+    ++scrapes;
+    if (!resp || resp->status != 200) {
+      ++unanswered;
+      return std::vector<SeriesValue>{};
+    }
+    return ParseMetrics(resp->body);
+  };
+  auto runs = [](const std::vector<SeriesValue>& m, const std::string& probe,
+                 const std::string& result) {
+    return RunningExporter::Find(m, "failover_probe_runs_total",
+                                 {{"probe", probe}, {"result", result}})
+        .value_or(0);
+  };
+  std::vector<SeriesValue> m;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = scrape();
+        return runs(m, "locked-db", "failure") >= 1 && runs(m, "silent-ns", "failure") >= 1;
+      },
+      seconds(30)))
+      << exporter.Log();
+  // The database probe really waits mid-query: connected, its SELECT waiting for the lock.
+  EXPECT_NE(on_primary_out("SELECT COUNT(*) FROM information_schema.processlist WHERE user = "
+                           "'monitor' AND state LIKE '%lock%'"),
+            "0\n");
+  std::vector<SeriesValue> m0 = m;
+  // Two more hung runs of each while scraping all along.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = scrape();
+        return runs(m, "locked-db", "failure") >= runs(m0, "locked-db", "failure") + 2 &&
+               runs(m, "silent-ns", "failure") >= runs(m0, "silent-ns", "failure") + 2;
+      },
+      seconds(30)))
+      << exporter.Log();
+  EXPECT_EQ(unanswered, 0) << "of " << scrapes << " scrapes";
+  EXPECT_GT(scrapes, 10);
+  for (const char* probe : {"locked-db", "silent-ns"}) {
+    EXPECT_EQ(RunningExporter::Find(m, "failover_probe_failure_info",
+                                    {{"probe", probe}, {"reason", "timeout"}}),
+              1.0)
+        << Describe(m, probe);
+  }
+  // ~4 s at 250 ms is ~16 runs each; at least 8 more successes and no failure.
+  for (const char* probe : {"replica", "ns", "web"}) {
+    EXPECT_GE(runs(m, probe, "success") - runs(m0, probe, "success"), 8)
+        << probe << " was held up\n"
+        << Describe(m, probe);
+    EXPECT_EQ(runs(m, probe, "failure"), 0) << Describe(m, probe);
+  }
+  EXPECT_EQ(RunningExporter::Find(m, "failover_exporter_probe_runs_skipped_total", {}), 0.0);
+
+  // The lock goes: the database probe succeeds again.
+  std::string id = on_primary_out(
+      "SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(3600)%'");
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(OnPrimary(stack, "KILL " + id.substr(0, id.find('\n'))), 0);
+  double ok_before = runs(scrape(), "locked-db", "success");
+  EXPECT_TRUE(
+      WaitFor([&] { return runs(scrape(), "locked-db", "success") > ok_before; }, seconds(30)))
+      << Describe(scrape(), "locked-db");
+  EXPECT_EQ(unanswered, 0);
 }
 
 }  // namespace

@@ -482,8 +482,10 @@ struct TestHttpServer::Impl {
       c.state = State::kParked;
       c.wake_at = Clock::now() + std::chrono::milliseconds(ms < 0 ? 0 : ms);
       parked.emplace(c.wake_at, c.fd);
-    } else if (path == "/hang") {
+    } else if (path == "/hang" || path.rfind("/hang/", 0) == 0) {
       c.state = State::kHanging;
+    } else if (path == "/drop" || path.rfind("/drop/", 0) == 0) {
+      c.dead = true;  // read the whole request, then close without a word
     } else if (path == "/redirect") {
       std::string to = QueryParam(req.query, "to");
       if (to.empty()) to = "/healthz";

@@ -8,8 +8,10 @@
 //   /status/NNN              status NNN (200..599), body "status NNN\n" (none for 204, 304)
 //   /body?text=...           200 with the percent-decoded text ('+' is a space)
 //   /slow?ms=N               200 "ok\n" after N milliseconds
-//   /hang                    reads the request, never answers (the connection is kept
+//   /hang, /hang/...         reads the request, never answers (the connection is kept
 //                            until the client goes away or the server is destroyed)
+//   /drop, /drop/...         reads the whole request, then closes the connection
+//                            without answering (a server that dies mid-request)
 //   /redirect?to=/x          302 with Location: /x (default /healthz)
 //   /redirect-loop           302 with Location: /redirect-loop
 //   /auth                    200 "authorized\n" when Authorization matches what the test set
