@@ -34,7 +34,7 @@ mariadb_launch() {  # ROLE
     --port="$port" --socket="$d/mysqld.sock" --pid-file="$d/mariadbd.pid"
     --log-error="$d/error.log" --log-bin=mysql-bin --binlog-format=ROW
     --gtid-strict-mode=1 --skip-name-resolve --innodb-buffer-pool-size=64M
-    --innodb-log-file-size=16M
+    --innodb-log-file-size=16M --innodb-use-native-aio=0
     --relay-log=relay-bin --log-slave-updates)
   if [[ $role == primary ]]; then
     args+=(--server-id=1)
@@ -62,7 +62,10 @@ mariadb_start() {
     log "mariadb: mariadb-install-db"
     (cd / && mariadb-install-db --no-defaults --user=root --datadir="$d/primary/data" \
       --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
-      --innodb-log-file-size=16M </dev/null >"$d/primary/install.log" 2>&1 9>&-) || {
+      --innodb-log-file-size=16M --innodb-use-native-aio=0 </dev/null \
+      >"$d/primary/install.log" 2>&1 9>&-) || {
+      # The tail of the log is mariadb-install-db's generic advice; the cause is above it.
+      grep -i -m 10 -E '\[ERROR\]|error|fatal|abort' "$d/primary/install.log" >&2 || true
       show_log "$d/primary/install.log"
       die "mariadb: mariadb-install-db failed"
     }
