@@ -2,6 +2,7 @@
 """The failover drill behind scripts/demo: injects the failure, watches every stage from
 the exporter's probes to the authoritative DNS answer, prints the timeline, then fails back
 through the actuator's API. Standard library only; every wait is bounded."""
+import datetime
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -103,11 +105,33 @@ def executions():
     return json.loads(get(ACTUATOR + "/api/v1/executions", TOKEN))["executions"]
 
 
-def print_phases(t0, timeline, switched, runs):
+def rfc3339_epoch(text):
+    """'2026-11-22T04:00:15.123456789Z' (Prometheus' activeAt) -> epoch seconds."""
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text or "")
+    if not m:
+        return None
+    tz = datetime.timezone.utc if m.group(3) == "Z" else datetime.datetime.strptime(
+        m.group(3).replace(":", ""), "%z").tzinfo
+    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=tz).timestamp()
+    return t + (float("0." + m.group(2)) if m.group(2) else 0.0)
+
+
+def region_down_rule():
+    """(for seconds, group evaluation interval seconds) of RegionDown, from Prometheus."""
+    for g in json.loads(get(PROM + "/api/v1/rules"))["data"]["groups"]:
+        for r in g["rules"]:
+            if r.get("name") == "RegionDown" and r.get("type") == "alerting":
+                return float(r.get("duration", 0)), float(g.get("interval", 0))
+    return None, None
+
+
+def print_phases(t0, timeline, switched, runs, active_at):
     """Machine-readable lines for bench/drill: `drill: phase <name> <seconds>` (the phases add
-    up to the detection-to-switch time) and `drill: step <n> <kind> <seconds>`. The poll-based
-    marks (first failed probe, pending, firing) are seen by this script every ~50 ms plus the
-    time of one poll round; the actuator's own timestamps (same wall clock) are exact."""
+    up to the detection-to-switch time) and `drill: step <n> <kind> <seconds>`. Pending is
+    Prometheus' activeAt (the evaluation that made the alert pending); firing is the first
+    evaluation `for` later on the group's grid; the webhook's receipt is the execution's
+    created_at: all exact, on the same wall clock. The first failed probe is seen by this
+    script's polling (every ~50 ms plus the time of one poll round)."""
     at = {}
     for t, text in timeline:
         for key, prefix in (("probe", "first failed probe"), ("pending", "RegionDown{region=us-east} pending"),
@@ -119,8 +143,18 @@ def print_phases(t0, timeline, switched, runs):
         return
     e = json.loads(get(ACTUATOR + "/api/v1/executions/" + runs[0]["id"], TOKEN))
     received = e["created_at"] - t0
-    firing = min(at["firing"], received)  # a poll round can see the webhook first
-    pending = min(at["pending"], firing)
+    pending, firing = at["pending"], at["firing"]
+    try:
+        for_s, every = region_down_rule()
+        t_active = rfc3339_epoch(active_at)
+        if t_active is not None and for_s is not None:
+            pending = t_active - t0
+            steps = -(-for_s // every) if every > 0 else 0  # evaluations until for: has passed
+            firing = pending + (steps * every if every > 0 else for_s)
+    except Exception as exc:  # fall back to the marks the poll saw
+        print(f"drill: exact alert times unavailable ({exc}); using the polled marks")
+    firing = min(firing, received)
+    pending = min(pending, firing)
     probe = min(at["probe"], pending)
     dns_step = next((s for s in e["steps"] if s["kind"] == "dns_update"), None)
     phases = [
@@ -154,12 +188,27 @@ def main():
     timeline = [(0.0, "failure injected: us-east answers 503 (scripts/stack region-down us-east)")]
     subprocess.run(["scripts/stack", "region-down", US], check=True, stdout=subprocess.DEVNULL)
     seen = set()
+    active_at = {}  # Prometheus' activeAt of the alert: the evaluation that made it pending
 
-    def mark(key, text):
+    def mark(key, text, at=None):
         if key not in seen:
             seen.add(key)
-            timeline.append((time.time() - t0, text))
-            print(f"  +{time.time() - t0:6.2f}s  {text}", flush=True)
+            at = time.time() - t0 if at is None else at
+            timeline.append((at, text))
+            print(f"  +{at:6.2f}s  {text}", flush=True)
+
+    # The DNS answer is watched on its own every 10 ms, so the switch time does not depend
+    # on the length of the poll round below.
+    dns_switched, stop_watch = {}, threading.Event()
+
+    def watch_dns():
+        while not stop_watch.is_set():
+            if dns_a(PDNS_DNS) == [EU]:
+                dns_switched["t"] = time.time() - t0
+                return
+            stop_watch.wait(0.01)
+    watcher = threading.Thread(target=watch_dns, daemon=True)
+    watcher.start()
 
     print(f"  +  0.00s  {timeline[0][1]}")
     steps_seen = 0
@@ -173,6 +222,7 @@ def main():
             alerts = json.loads(get(PROM + "/api/v1/alerts"))["data"]["alerts"]
             for a in alerts:
                 if a["labels"].get("alertname") == "RegionDown" and a["labels"].get("region") == "us-east":
+                    active_at.setdefault("t", a.get("activeAt"))
                     mark("pending", "RegionDown{region=us-east} pending in Prometheus")
                     if a["state"] == "firing":
                         mark("firing", "RegionDown{region=us-east} firing, sent to Alertmanager")
@@ -193,8 +243,8 @@ def main():
                 steps_seen = len(done)
                 if e["state"] in ("succeeded", "failed", "refused"):
                     mark("finished", f"execution {e['state']}")
-            if dns_a(PDNS_DNS) == [EU]:
-                mark("dns", f"authoritative DNS answers {EU} (eu-west)")
+            if "t" in dns_switched:
+                mark("dns", f"authoritative DNS answers {EU} (eu-west)", dns_switched["t"])
             if metric(m, "failover_dns_record_target", probe="www-dns", target=EU) == 1:
                 mark("exporter-dns", "the exporter's DNS probe sees the new target")
         except Exception as exc:  # a server still starting: keep polling
@@ -202,6 +252,8 @@ def main():
         if {"dns", "finished", "exporter-dns"} <= seen:
             break
         time.sleep(0.05)
+    stop_watch.set()
+    watcher.join(timeout=5)
 
     switched = next((t for t, text in timeline if "authoritative DNS answers" in text), None)
     print()
@@ -213,7 +265,7 @@ def main():
     print(f"drill: detection-to-switch {switched:.2f}s from the injected failure "
           f"({switched - first_fail:.2f}s from the first failed probe)")
     runs = [e for e in executions() if e["runbook"] == "failover-us-east"]
-    print_phases(t0, timeline, switched, runs)
+    print_phases(t0, timeline, switched, runs, active_at.get("t"))
     print(f"drill: executions of failover-us-east: {len(runs)} ({', '.join(e['state'] for e in runs)})")
     pd = [json.loads(l) for l in open(os.path.join(WORK, "pagerduty.log")) if l.startswith("{")]
     for ev in pd:
