@@ -2,6 +2,7 @@
 """The failover drill behind scripts/demo: injects the failure, watches every stage from
 the exporter's probes to the authoritative DNS answer, prints the timeline, then fails back
 through the actuator's API. Standard library only; every wait is bounded."""
+import datetime
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -18,6 +20,8 @@ WORK, EXPORTER, ACTUATOR, TOKEN = env["DEMO_WORK"], env["DEMO_EXPORTER"], env["D
 PROM, PDNS_DNS = env["PROMETHEUS_URL"], env["PDNS_DNS_ADDR"]
 US, EU = env["REGION_US_EAST_ADDR"], env["REGION_EU_WEST_ADDR"]
 DB_US, DB_EU = env["MARIADB_PRIMARY_ADDR"], env["MARIADB_REPLICA_ADDR"]
+# How long the drill waits for the DNS switch (the default rules profile needs ~1.5 min).
+LIMIT = float(env.get("DEMO_DRILL_LIMIT", "120"))
 
 
 def get(url, token=None, data=None):
@@ -101,6 +105,76 @@ def executions():
     return json.loads(get(ACTUATOR + "/api/v1/executions", TOKEN))["executions"]
 
 
+def rfc3339_epoch(text):
+    """'2026-11-22T04:00:15.123456789Z' (Prometheus' activeAt) -> epoch seconds."""
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text or "")
+    if not m:
+        return None
+    tz = datetime.timezone.utc if m.group(3) == "Z" else datetime.datetime.strptime(
+        m.group(3).replace(":", ""), "%z").tzinfo
+    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=tz).timestamp()
+    return t + (float("0." + m.group(2)) if m.group(2) else 0.0)
+
+
+def region_down_rule():
+    """(for seconds, group evaluation interval seconds) of RegionDown, from Prometheus."""
+    for g in json.loads(get(PROM + "/api/v1/rules"))["data"]["groups"]:
+        for r in g["rules"]:
+            if r.get("name") == "RegionDown" and r.get("type") == "alerting":
+                return float(r.get("duration", 0)), float(g.get("interval", 0))
+    return None, None
+
+
+def print_phases(t0, timeline, switched, runs, active_at):
+    """Machine-readable lines for bench/drill: `drill: phase <name> <seconds>` (the phases add
+    up to the detection-to-switch time) and `drill: step <n> <kind> <seconds>`. Pending is
+    Prometheus' activeAt (the evaluation that made the alert pending); firing is the first
+    evaluation `for` later on the group's grid; the webhook's receipt is the execution's
+    created_at: all exact, on the same wall clock. The first failed probe is seen by this
+    script's polling (every ~50 ms plus the time of one poll round)."""
+    at = {}
+    for t, text in timeline:
+        for key, prefix in (("probe", "first failed probe"), ("pending", "RegionDown{region=us-east} pending"),
+                            ("firing", "RegionDown{region=us-east} firing")):
+            if text.startswith(prefix) and key not in at:
+                at[key] = t
+    if not runs or not {"probe", "pending", "firing"} <= set(at):
+        print("drill: phases unavailable (a stage was not observed)")
+        return
+    e = json.loads(get(ACTUATOR + "/api/v1/executions/" + runs[0]["id"], TOKEN))
+    received = e["created_at"] - t0
+    pending, firing = at["pending"], at["firing"]
+    try:
+        for_s, every = region_down_rule()
+        t_active = rfc3339_epoch(active_at)
+        if t_active is not None and for_s is not None:
+            pending = t_active - t0
+            steps = -(-for_s // every) if every > 0 else 0  # evaluations until for: has passed
+            firing = pending + (steps * every if every > 0 else for_s)
+    except Exception as exc:  # fall back to the marks the poll saw
+        print(f"drill: exact alert times unavailable ({exc}); using the polled marks")
+    firing = min(firing, received)
+    pending = min(pending, firing)
+    probe = min(at["probe"], pending)
+    dns_step = next((s for s in e["steps"] if s["kind"] == "dns_update"), None)
+    phases = [
+        ("probe", probe),                    # next probe run + its failure (probe interval, timeout)
+        ("evaluation", pending - probe),     # scrape + rule evaluation to pending
+        ("for", firing - pending),           # the alert's for: on the evaluation grid
+        ("alertmanager", received - firing),  # group_wait + webhook delivery + journal
+        ("runbook", switched - received),    # steps before dns_update, then its read + write
+    ]
+    for name, secs in phases:
+        print(f"drill: phase {name} {secs:.3f}")
+    if dns_step and dns_step.get("finished_at"):
+        # After the answer changed: read back and verify_nameserver until the step is done.
+        print(f"drill: phase verify {max(0.0, dns_step['finished_at'] - t0 - switched):.3f}")
+    print(f"drill: phase total {switched:.3f}")
+    for s in e["steps"]:
+        if s.get("started_at") and s.get("finished_at"):
+            print(f"drill: step {s['index'] + 1} {s['kind']} {s['finished_at'] - s['started_at']:.3f}")
+
+
 def main():
     # Ready: both regions healthy as Prometheus sees them, DNS on us-east.
     ok = wait("both regions healthy in Prometheus", lambda: len(json.loads(get(
@@ -114,16 +188,31 @@ def main():
     timeline = [(0.0, "failure injected: us-east answers 503 (scripts/stack region-down us-east)")]
     subprocess.run(["scripts/stack", "region-down", US], check=True, stdout=subprocess.DEVNULL)
     seen = set()
+    active_at = {}  # Prometheus' activeAt of the alert: the evaluation that made it pending
 
-    def mark(key, text):
+    def mark(key, text, at=None):
         if key not in seen:
             seen.add(key)
-            timeline.append((time.time() - t0, text))
-            print(f"  +{time.time() - t0:6.2f}s  {text}", flush=True)
+            at = time.time() - t0 if at is None else at
+            timeline.append((at, text))
+            print(f"  +{at:6.2f}s  {text}", flush=True)
+
+    # The DNS answer is watched on its own every 10 ms, so the switch time does not depend
+    # on the length of the poll round below.
+    dns_switched, stop_watch = {}, threading.Event()
+
+    def watch_dns():
+        while not stop_watch.is_set():
+            if dns_a(PDNS_DNS) == [EU]:
+                dns_switched["t"] = time.time() - t0
+                return
+            stop_watch.wait(0.01)
+    watcher = threading.Thread(target=watch_dns, daemon=True)
+    watcher.start()
 
     print(f"  +  0.00s  {timeline[0][1]}")
     steps_seen = 0
-    end = t0 + 120
+    end = t0 + LIMIT
     while time.time() < end:
         try:
             m = get(EXPORTER + "/metrics")
@@ -133,6 +222,7 @@ def main():
             alerts = json.loads(get(PROM + "/api/v1/alerts"))["data"]["alerts"]
             for a in alerts:
                 if a["labels"].get("alertname") == "RegionDown" and a["labels"].get("region") == "us-east":
+                    active_at.setdefault("t", a.get("activeAt"))
                     mark("pending", "RegionDown{region=us-east} pending in Prometheus")
                     if a["state"] == "firing":
                         mark("firing", "RegionDown{region=us-east} firing, sent to Alertmanager")
@@ -153,8 +243,8 @@ def main():
                 steps_seen = len(done)
                 if e["state"] in ("succeeded", "failed", "refused"):
                     mark("finished", f"execution {e['state']}")
-            if dns_a(PDNS_DNS) == [EU]:
-                mark("dns", f"authoritative DNS answers {EU} (eu-west)")
+            if "t" in dns_switched:
+                mark("dns", f"authoritative DNS answers {EU} (eu-west)", dns_switched["t"])
             if metric(m, "failover_dns_record_target", probe="www-dns", target=EU) == 1:
                 mark("exporter-dns", "the exporter's DNS probe sees the new target")
         except Exception as exc:  # a server still starting: keep polling
@@ -162,17 +252,20 @@ def main():
         if {"dns", "finished", "exporter-dns"} <= seen:
             break
         time.sleep(0.05)
+    stop_watch.set()
+    watcher.join(timeout=5)
 
     switched = next((t for t, text in timeline if "authoritative DNS answers" in text), None)
     print()
     if switched is None:
-        print("drill: FAILED — the DNS answer did not switch within 120 s", file=sys.stderr)
+        print(f"drill: FAILED — the DNS answer did not switch within {LIMIT:g} s", file=sys.stderr)
         print(open(os.path.join(WORK, "actuator.log")).read()[-3000:], file=sys.stderr)
         return 1
     first_fail = next((t for t, text in timeline if text.startswith("first failed probe")), 0.0)
     print(f"drill: detection-to-switch {switched:.2f}s from the injected failure "
           f"({switched - first_fail:.2f}s from the first failed probe)")
     runs = [e for e in executions() if e["runbook"] == "failover-us-east"]
+    print_phases(t0, timeline, switched, runs, active_at.get("t"))
     print(f"drill: executions of failover-us-east: {len(runs)} ({', '.join(e['state'] for e in runs)})")
     pd = [json.loads(l) for l in open(os.path.join(WORK, "pagerduty.log")) if l.startswith("{")]
     for ev in pd:
