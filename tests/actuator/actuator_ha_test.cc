@@ -18,6 +18,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
+#include "tests/support/webhook_payload.h"
 
 namespace failover {
 namespace {
@@ -25,6 +26,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 using testing::Binary;
+using testing::CountLines;
 using testing::ReadFile;
 using testing::Subprocess;
 using testing::WaitFor;
@@ -32,25 +34,7 @@ using testing::WaitFor;
 constexpr const char* kWebhookToken = "wh-T0KEN-ha-5ecret";
 constexpr const char* kAdminToken = "adm-T0KEN-ha-5ecret";
 
-int CountLines(const std::string& path) {
-  std::string s = ReadFile(path);
-  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-}
-
-std::string Payload() {
-  return json{{"version", "4"},
-              {"groupKey", "{}:{alertname=\"RegionDown\"}"},
-              {"status", "firing"},
-              {"receiver", "failover"},
-              {"alerts",
-               {{{"status", "firing"},
-                 {"labels", {{"alertname", "RegionDown"}, {"region", "us-east"}}},
-                 {"annotations", {{"summary", "us-east is down"}}},
-                 {"startsAt", "2026-11-21T22:40:00Z"},
-                 {"endsAt", "0001-01-01T00:00:00Z"},
-                 {"fingerprint", "3f2a9c1d0b7e4a55"}}}}}
-      .dump();
-}
+std::string Payload() { return testing::RegionDownWebhook(); }
 
 struct Actuator {
   std::unique_ptr<Subprocess> proc;

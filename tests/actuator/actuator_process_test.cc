@@ -13,12 +13,14 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
+#include "tests/support/webhook_payload.h"
 
 namespace failover {
 namespace {
 
 using nlohmann::json;
 using testing::Binary;
+using testing::CountLines;
 using testing::ReadFile;
 using testing::Subprocess;
 using testing::WaitFor;
@@ -28,24 +30,8 @@ constexpr const char* kAdminToken = "adm-T0KEN-5ecret-1a2b3c";
 constexpr const char* kDbPassword = "dbPa55-5ecret-4d4d4d";
 constexpr const char* kFlushToken = "flush-T0KEN-5ecret-5e5e";
 
-int CountLines(const std::string& path) {
-  std::string s = ReadFile(path);
-  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-}
-
 std::string Payload(const std::string& starts = "2026-11-21T22:40:00Z") {
-  return json{{"version", "4"},
-              {"groupKey", "{}:{alertname=\"RegionDown\"}"},
-              {"status", "firing"},
-              {"receiver", "failover"},
-              {"alerts",
-               {{{"status", "firing"},
-                 {"labels", {{"alertname", "RegionDown"}, {"region", "us-east"}}},
-                 {"annotations", {{"summary", "us-east is down"}}},
-                 {"startsAt", starts},
-                 {"endsAt", "0001-01-01T00:00:00Z"},
-                 {"fingerprint", "3f2a9c1d0b7e4a55"}}}}}
-      .dump();
+  return testing::RegionDownWebhook({.starts_at = starts});
 }
 
 class ActuatorProcessTest : public ::testing::Test {

@@ -29,6 +29,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
+#include "tests/support/webhook_payload.h"
 
 namespace failover {
 namespace {
@@ -36,6 +37,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 using testing::Binary;
+using testing::CountLines;
 using testing::FakeCloudflare;
 using testing::FakePagerDuty;
 using testing::ReadFile;
@@ -48,31 +50,15 @@ using testing::WaitFor;
 constexpr const char* kWebhookToken = "wh-T0KEN-faults-77aa";
 constexpr const char* kAdminToken = "adm-T0KEN-faults-88bb";
 
-int CountLines(const std::string& path) {
-  std::string s = ReadFile(path);
-  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-}
-
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
 // An Alertmanager webhook; `annotation_bytes` pads it with a large annotation.
 std::string Payload(size_t annotation_bytes = 0) {
-  json annotations = {{"summary", "us-east is down"}};
-  if (annotation_bytes > 0) annotations["details"] = std::string(annotation_bytes, 'x');
-  return json{{"version", "4"},
-              {"groupKey", "{}:{alertname=\"RegionDown\"}"},
-              {"status", "firing"},
-              {"receiver", "failover"},
-              {"alerts",
-               {{{"status", "firing"},
-                 {"labels", {{"alertname", "RegionDown"}, {"region", "us-east"}}},
-                 {"annotations", annotations},
-                 {"startsAt", "2026-11-22T03:00:00Z"},
-                 {"endsAt", "0001-01-01T00:00:00Z"},
-                 {"fingerprint", "9c1d0b7e4a553f2a"}}}}}
-      .dump();
+  return testing::RegionDownWebhook({.starts_at = "2026-11-22T03:00:00Z",
+                                     .fingerprint = "9c1d0b7e4a553f2a",
+                                     .annotation_bytes = annotation_bytes});
 }
 
 // One failover_actuator process on a config in `dir`, restartable.
