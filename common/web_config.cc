@@ -142,7 +142,7 @@ Result<WebConfig> ParseWebConfig(const YamlNode& root) {
   if (root.IsNull()) return cfg;
   if (auto s = root.ExpectKeys({"tls_server_config", "http_server_config", "basic_auth_users"});
       !s) {
-    if (root.IsMap() && root.raw()["rate_limit"]) {
+    if (root.IsMap() && root.HasKey("rate_limit")) {
       auto rl = root.Get("rate_limit");
       return (rl ? *rl : root).Fail("\"rate_limit\" is not supported by failover");
     }

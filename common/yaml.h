@@ -3,8 +3,7 @@
 // Every config loader reads through this so that a bad config always points at the line.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +16,15 @@
 
 namespace failover {
 
+namespace yaml_detail {
+struct Doc;
+struct Data;
+}  // namespace yaml_detail
+
+// A parsed document is a compact immutable tree (about 80 bytes per node), built from
+// yaml-cpp's parser events rather than yaml-cpp's own node graph, which costs several
+// times that per node: a 10,000-probe exporter config peaked at ~24 MiB of yaml-cpp
+// nodes. YamlNode values share the document and are cheap to copy.
 class YamlNode {
  public:
   // Reads and parses a file; syntax errors carry the file, line and column.
@@ -24,16 +32,15 @@ class YamlNode {
   // Parses text; `source` names it in errors (a file name or "<inline>").
   static Result<YamlNode> LoadString(const std::string& text, const std::string& source);
 
-  const YAML::Node& raw() const { return node_; }
   const std::string& path() const { return path_; }  // "probes[1].http"
-  const std::string& source() const { return *source_; }
-  int line() const { return node_.Mark().line + 1; }
-  int column() const { return node_.Mark().column + 1; }
+  const std::string& source() const;
+  int line() const;    // 1-based
+  int column() const;  // 1-based
 
-  bool IsMap() const { return node_.IsMap(); }
-  bool IsSequence() const { return node_.IsSequence(); }
-  bool IsScalar() const { return node_.IsScalar(); }
-  bool IsNull() const { return !node_ || node_.IsNull(); }
+  bool IsMap() const;
+  bool IsSequence() const;
+  bool IsScalar() const;
+  bool IsNull() const;
 
   // An error located at this node: "<file>:<line>:<col>: <path>: <message>".
   Error Fail(std::string_view message) const;
@@ -46,6 +53,8 @@ class YamlNode {
   std::optional<YamlNode> Get(std::string_view key) const;
   Result<YamlNode> Require(std::string_view key) const;
   bool Has(std::string_view key) const { return Get(key).has_value(); }
+  // Whether a mapping has the key at all, even with a null value.
+  bool HasKey(std::string_view key) const;
 
   // Items of a sequence (fails on anything else).
   Result<std::vector<YamlNode>> Items() const;
@@ -64,12 +73,15 @@ class YamlNode {
   std::string Fingerprint() const;
 
  private:
-  YamlNode(YAML::Node node, std::shared_ptr<const std::string> source, std::string path)
-      : node_(std::move(node)), source_(std::move(source)), path_(std::move(path)) {}
-  YamlNode Child(const YAML::Node& n, std::string_view key) const;
+  static Result<YamlNode> Parse(std::istream& in, const std::string& source);
 
-  YAML::Node node_;
-  std::shared_ptr<const std::string> source_;
+  YamlNode(std::shared_ptr<const yaml_detail::Doc> doc, const yaml_detail::Data* node,
+           std::string path)
+      : doc_(std::move(doc)), node_(node), path_(std::move(path)) {}
+  YamlNode Child(const yaml_detail::Data* n, std::string_view key) const;
+
+  std::shared_ptr<const yaml_detail::Doc> doc_;  // owns every node and the source name
+  const yaml_detail::Data* node_;
   std::string path_;
 };
 

@@ -181,6 +181,7 @@ Result<ExporterConfig> LoadExporterConfig(const YamlNode& root, const ProberRegi
   if (auto p = root.Get("probes")) {
     auto items = p->Items();
     if (!items) return items.error();
+    cfg.probes.reserve(items->size());
     for (const YamlNode& item : *items) {
       auto probe = LoadProbe(item, cfg, registry);
       if (!probe) return probe.error();

@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <malloc.h>
+
 #include <future>
 #include <sstream>
 
@@ -15,6 +17,11 @@ namespace {
 std::vector<double> LateBuckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 }
+
+// Loading a config allocates the parsed YAML next to the probes built from it; once the
+// YAML is freed, its pages sit in the middle of the heap and glibc keeps them. Giving
+// them back keeps the steady RSS at what the probes need (at 10,000 probes: several MiB).
+void ReleaseFreedHeap() { malloc_trim(0); }
 
 }  // namespace
 
@@ -85,6 +92,7 @@ Status Exporter::Start() {
   }
   size_t n = cfg->probes.size();
   ApplyConfig(std::move(*cfg));
+  ReleaseFreedHeap();
   RecordReload(true);
   log::Info("loaded config", {{"file", options_.config_file}, {"probes", n}});
 
@@ -170,6 +178,7 @@ Status Exporter::Reload() {
   } else {
     ApplyConfig(std::move(*cfg));
   }
+  ReleaseFreedHeap();
   RecordReload(true);
   log::Info("reloaded config", {{"file", options_.config_file}, {"probes", n}});
   return {};

@@ -73,6 +73,63 @@ TEST(YamlTest, NullValuesCountAsAbsent) {
   EXPECT_FALSE(root.Has("c"));
 }
 
+TEST(YamlTest, HasKeySeesNullValuesGetDoesNot) {
+  YamlNode root = Load("a: ~\nb: 1\n");
+  EXPECT_TRUE(root.HasKey("a"));
+  EXPECT_TRUE(root.HasKey("b"));
+  EXPECT_FALSE(root.HasKey("c"));
+  EXPECT_FALSE(Load("- a\n").HasKey("a"));
+}
+
+TEST(YamlTest, AliasesResolveToTheAnchoredNode) {
+  YamlNode root = Load("base: &b\n  interval: 5s\nprobe: *b\n");
+  auto probe = root.Require("probe");
+  ASSERT_TRUE(probe);
+  ASSERT_TRUE(probe->IsMap());
+  EXPECT_EQ(*probe->Require("interval")->AsString(), "5s");
+  // Errors in an alias point at the anchored text, under the alias's path.
+  auto s = probe->ExpectKeys({"timeout"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message,
+            "test.yml:2:3: probe.interval: unknown key \"interval\" (known keys: timeout)");
+}
+
+TEST(YamlTest, UnknownAliasIsASyntaxError) {
+  auto n = YamlNode::LoadString("a: *nope\n", "cfg.yml");
+  ASSERT_FALSE(n);
+  EXPECT_NE(n.error().message.find("cfg.yml:1:"), std::string::npos) << n.error().message;
+}
+
+TEST(YamlTest, EmptyDocumentIsNullWithoutAPosition) {
+  YamlNode root = Load("");
+  EXPECT_TRUE(root.IsNull());
+  EXPECT_EQ(root.ExpectMap().error().message,
+            "test.yml: (top level): expected a mapping, found nothing");
+  EXPECT_TRUE(Load("# only a comment\n").IsNull());
+}
+
+TEST(YamlTest, OnlyTheFirstDocumentIsRead) {
+  YamlNode root = Load("a: 1\n---\nb: 2\n");
+  EXPECT_TRUE(root.Has("a"));
+  EXPECT_FALSE(root.Has("b"));
+}
+
+TEST(YamlTest, NullSpellingsAndQuotedNull) {
+  YamlNode root = Load("a: null\nb: NULL\nc: \"null\"\nd: ''\n");
+  EXPECT_FALSE(root.Get("a"));
+  EXPECT_FALSE(root.Get("b"));
+  EXPECT_EQ(*root.Get("c")->AsString(), "null");
+  EXPECT_EQ(*root.Get("d")->AsString(), "");
+}
+
+TEST(YamlTest, FingerprintTellsScalarsFromStructure) {
+  EXPECT_NE(Load("a: '[1]'").Fingerprint(), Load("a: [1]").Fingerprint());
+  EXPECT_NE(Load("a: '~'").Fingerprint(), Load("a: ~").Fingerprint());
+  EXPECT_NE(Load("a: [1, 2]").Fingerprint(), Load("a: ['1, 2']").Fingerprint());
+  EXPECT_NE(Load("a: {x: 1}").Fingerprint(), Load("a: [x, 1]").Fingerprint());
+  EXPECT_EQ(Load("a: &x 1\nb: *x").Fingerprint(), Load("a: 1\nb: 1").Fingerprint());
+}
+
 TEST(YamlTest, FingerprintChangesWithContentOnly) {
   EXPECT_EQ(Load("a: {x: 1, y: [1, 2]}").Fingerprint(),
             Load("a:\n  x: 1\n  y:\n    - 1\n    - 2\n").Fingerprint());
