@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 namespace failover {
 namespace yaml_detail {
@@ -125,7 +126,17 @@ const char* TypeName(const Data* n) {
   }
 }
 
-void AppendFingerprint(std::string& out, const Data* n) {
+// `seen` numbers the nodes already written: a node reached again (through an alias) is
+// written as a back-reference, so that a document of nested aliases (a "billion laughs")
+// costs its size, not its expansion.
+void AppendFingerprint(std::string& out, const Data* n,
+                       std::unordered_map<const Data*, size_t>& seen) {
+  auto [it, first] = seen.emplace(n, seen.size());
+  if (!first) {
+    out += '*';
+    out += std::to_string(it->second);
+    return;
+  }
   switch (n->type) {
     case Data::Type::kNull:
       out += '~';
@@ -140,7 +151,7 @@ void AppendFingerprint(std::string& out, const Data* n) {
     case Data::Type::kMap:
       out += n->type == Data::Type::kMap ? '{' : '[';
       for (const Data* c : n->children) {
-        AppendFingerprint(out, c);
+        AppendFingerprint(out, c, seen);
         out += ',';
       }
       out += n->type == Data::Type::kMap ? '}' : ']';
@@ -349,7 +360,8 @@ Result<std::map<std::string, std::string>> YamlNode::AsStringMap() const {
 
 std::string YamlNode::Fingerprint() const {
   std::string out;
-  AppendFingerprint(out, node_);
+  std::unordered_map<const Data*, size_t> seen;
+  AppendFingerprint(out, node_, seen);
   return out;
 }
 

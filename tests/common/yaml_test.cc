@@ -127,7 +127,21 @@ TEST(YamlTest, FingerprintTellsScalarsFromStructure) {
   EXPECT_NE(Load("a: '~'").Fingerprint(), Load("a: ~").Fingerprint());
   EXPECT_NE(Load("a: [1, 2]").Fingerprint(), Load("a: ['1, 2']").Fingerprint());
   EXPECT_NE(Load("a: {x: 1}").Fingerprint(), Load("a: [x, 1]").Fingerprint());
-  EXPECT_EQ(Load("a: &x 1\nb: *x").Fingerprint(), Load("a: 1\nb: 1").Fingerprint());
+  EXPECT_NE(Load("a: &x [1]\nb: *x").Fingerprint(), Load("a: &x [1]\nb: [2]").Fingerprint());
+}
+
+TEST(YamlTest, NestedAliasesCostTheirSizeNotTheirExpansion) {
+  // Nine levels of ten aliases each would expand to 10^9 scalars.
+  std::string text = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    text += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) text += (j ? ", " : "") + prev;
+    text += "]\n";
+  }
+  YamlNode root = Load(text);
+  EXPECT_LT(root.Fingerprint().size(), 1000u);
+  EXPECT_TRUE(root.Get("l9")->IsSequence());
 }
 
 TEST(YamlTest, FingerprintChangesWithContentOnly) {
