@@ -1,8 +1,7 @@
 #include "exporter/exporter.h"
 
-#include <prometheus/text_serializer.h>
-
 #include <malloc.h>
+#include <prometheus/text_serializer.h>
 
 #include <future>
 #include <sstream>
