@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "common/aws_api.h"
+#include "common/config_fields.h"
 #include "common/log.h"
 
 namespace failover {
@@ -212,22 +213,16 @@ Result<std::shared_ptr<DnsProvider>> NewRoute53Provider(const YamlNode& body,
       url.resize(url.size() - 11);
     }
   }
-  Duration poll = std::chrono::seconds(3);
-  if (auto p = body.Get("poll_interval")) {
-    auto d = p->AsDuration();
-    if (!d) return d.error();
-    if (*d <= Duration::zero() || *d > std::chrono::minutes(5)) {
-      return p->Fail("poll_interval must be greater than zero and at most 5m");
-    }
-    poll = *d;
-  }
+  auto poll = ParsePositiveDuration(body, "poll_interval", std::chrono::minutes(5),
+                                    std::chrono::seconds(3));
+  if (!poll) return poll.error();
   auto creds = AwsCredentialSource::FromYaml(body);
   if (!creds) return creds.error();
   if (ctx.http == nullptr) return Error::Internal("route53 provider built without an HTTP client");
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   AwsApi api("route53", url, "us-east-1", "route53", *creds, ctx.http, clock);
   return std::shared_ptr<DnsProvider>(
-      std::make_shared<Route53Provider>(zone_id, poll, std::move(api), clock));
+      std::make_shared<Route53Provider>(zone_id, *poll, std::move(api), clock));
 }
 
 }  // namespace failover

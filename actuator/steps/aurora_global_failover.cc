@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/aws_api.h"
+#include "common/config_fields.h"
 #include "common/log.h"
 
 namespace failover {
@@ -263,26 +264,14 @@ Result<std::unique_ptr<Step>> NewAuroraGlobalFailoverStep(const YamlNode& body,
   }
 
   step->url = "https://rds." + step->region + ".amazonaws.com";
-  if (auto u = body.Get("url")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if ((s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) ||
-        s->find_first_of("?#") != std::string::npos) {
-      return u->Fail("expected an http:// or https:// base URL without query, found \"" + *s +
-                     "\"");
-    }
-    step->url = *s;
-    while (!step->url.empty() && step->url.back() == '/') step->url.pop_back();
-  }
+  auto url = ParseBaseUrl(body, "url");
+  if (!url) return url.error();
+  if (*url) step->url = **url;
 
-  if (auto p = body.Get("poll_interval")) {
-    auto d = p->AsDuration();
-    if (!d) return d.error();
-    if (*d <= Duration::zero() || *d > std::chrono::minutes(5)) {
-      return p->Fail("poll_interval must be greater than zero and at most 5m");
-    }
-    step->poll_interval = *d;
-  }
+  auto poll =
+      ParsePositiveDuration(body, "poll_interval", std::chrono::minutes(5), step->poll_interval);
+  if (!poll) return poll.error();
+  step->poll_interval = *poll;
 
   auto creds = AwsCredentialSource::FromYaml(body);
   if (!creds) return creds.error();

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "common/config_fields.h"
 #include "common/log.h"
 #include "common/secret.h"
 
@@ -227,17 +228,9 @@ Result<std::unique_ptr<Step>> NewDigitalOceanDbPromoteStep(const YamlNode& body,
     }
     *field = *s;
   }
-  if (auto u = body.Get("url")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if ((s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) ||
-        s->find_first_of("?#") != std::string::npos) {
-      return u->Fail("expected an http:// or https:// base URL without query, found \"" + *s +
-                     "\"");
-    }
-    step->url = *s;
-    while (!step->url.empty() && step->url.back() == '/') step->url.pop_back();
-  }
+  auto url = ParseBaseUrl(body, "url");
+  if (!url) return url.error();
+  if (*url) step->url = **url;
   if (auto m = body.Get("if_missing")) {
     auto s = m->AsString();
     if (!s) return s.error();
@@ -245,14 +238,10 @@ Result<std::unique_ptr<Step>> NewDigitalOceanDbPromoteStep(const YamlNode& body,
       return m->Fail("if_missing must be ok or fail, found \"" + *s + "\"");
     step->missing_ok = *s == "ok";
   }
-  if (auto p = body.Get("poll_interval")) {
-    auto d = p->AsDuration();
-    if (!d) return d.error();
-    if (*d <= Duration::zero() || *d > std::chrono::minutes(5)) {
-      return p->Fail("poll_interval must be greater than zero and at most 5m");
-    }
-    step->poll_interval = *d;
-  }
+  auto poll =
+      ParsePositiveDuration(body, "poll_interval", std::chrono::minutes(5), step->poll_interval);
+  if (!poll) return poll.error();
+  step->poll_interval = *poll;
   auto token = SecretRef::FromYaml(body, "token");
   if (!token) return token.error();
   if (!*token) {
