@@ -362,6 +362,15 @@ int OnReplica(const Stack& stack, const std::string& sql) {
                      "\"");
 }
 
+// A probe entry (YAML, under probes:) named "replica" that checks the healthy MariaDB
+// replica every 250 ms: the fault tests watch it keep its schedule.
+std::string HealthyReplicaProbe(const Stack& stack) {
+  return "  - name: replica\n    interval: 250ms\n    timeout: 200ms\n    mysql:\n"
+         "      address: " +
+         stack.Env("MARIADB_REPLICA_ADDR") + "\n      user: monitor\n      password_file: " +
+         stack.Env("MARIADB_MONITOR_PASSWORD_FILE") + "\n";
+}
+
 // Writes a pt-heartbeat row on the primary every 200 ms while it lives.
 class HeartbeatWriter {
  public:
@@ -632,7 +641,6 @@ TEST(ExporterPostgresIntegrationTest, PausedReplayShowsLagIdlePrimaryDoesNot) {
 TEST(ExporterDatabaseIntegrationTest, UnreachableDatabasesFailWithinTheirTimeout) {
   auto& stack = Stack::Get({"mariadb"});
   BlackholeListener hung;  // accepts, never says a word
-  const std::string pw = stack.Env("MARIADB_MONITOR_PASSWORD_FILE");
   RunningExporter exporter(
       "probes:\n"
       "  - name: refused-mysql\n    interval: 2s\n    timeout: 1s\n    mysql:\n"
@@ -645,12 +653,8 @@ TEST(ExporterDatabaseIntegrationTest, UnreachableDatabasesFailWithinTheirTimeout
       "\n      user: monitor\n"
       "  - name: hung-pg\n    interval: 2s\n    timeout: 1s\n    postgres:\n"
       "      conninfo: \"host=127.0.0.1 port=" +
-      std::to_string(hung.port()) +
-      " user=monitor sslmode=disable\"\n"
-      "  - name: replica\n    interval: 250ms\n    timeout: 200ms\n    mysql:\n"
-      "      address: " +
-      stack.Env("MARIADB_REPLICA_ADDR") + "\n      user: monitor\n      password_file: " + pw +
-      "\n");
+      std::to_string(hung.port()) + " user=monitor sslmode=disable\"\n" +
+      HealthyReplicaProbe(stack));
   ASSERT_TRUE(WaitFor([&] { return exporter.Runs("hung-mysql", "failure") >= 1; }, seconds(30)));
   double healthy_before = exporter.Runs("replica", "success");
   ASSERT_TRUE(WaitFor([&] { return exporter.Runs("hung-mysql", "failure") >= 2; }, seconds(30)));
@@ -721,12 +725,7 @@ TEST(ExporterDatabaseIntegrationTest, DatabaseHangingMidQueryAndSilentNameserver
       "\n      heartbeat: {table: percona.heartbeat, max_age: 24h}\n"
       "  - name: silent-ns\n    interval: 2s\n    timeout: 1s\n    dns:\n"
       "      name: www.example.test\n      nameservers: [127.0.0.1:" +
-      std::to_string(silent.port()) +
-      "]\n"
-      "  - name: replica\n    interval: 250ms\n    timeout: 200ms\n    mysql:\n"
-      "      address: " +
-      stack.Env("MARIADB_REPLICA_ADDR") + "\n      user: monitor\n      password_file: " + pw +
-      "\n"
+      std::to_string(silent.port()) + "]\n" + HealthyReplicaProbe(stack) +
       "  - name: ns\n    interval: 250ms\n    timeout: 200ms\n    dns:\n"
       "      name: www.example.test\n      nameservers: [" +
       dns.address() +
