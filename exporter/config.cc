@@ -1,6 +1,7 @@
 #include "exporter/config.h"
 
 #include <arpa/inet.h>
+#include <openssl/sha.h>
 
 #include <set>
 
@@ -49,7 +50,7 @@ Result<std::map<std::string, RegionConfig>> LoadRegions(const YamlNode& node) {
 }
 
 Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
-                              const ProberRegistry& registry) {
+                              const ProberRegistry& registry, const std::string& regions_fp) {
   std::vector<std::string> kinds = registry.Names();
   std::vector<std::string_view> allowed = {"name", "region", "interval", "timeout", "labels"};
   for (const std::string& k : kinds) allowed.push_back(k);
@@ -131,8 +132,10 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
   auto prober = kind->factory(*body, ctx);
   if (!prober) return prober.error();
   p.prober = *prober;
-  p.fingerprint =
-      node.Fingerprint() + "|" + FormatDuration(p.interval) + "|" + FormatDuration(p.timeout);
+  std::string text = node.Fingerprint() + "|" + FormatDuration(p.interval) + "|" +
+                     FormatDuration(p.timeout) + "|" + regions_fp;
+  static_assert(sizeof p.fingerprint == SHA256_DIGEST_LENGTH);
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), p.fingerprint.data());
   return p;
 }
 
@@ -176,6 +179,8 @@ Result<ExporterConfig> LoadExporterConfig(const YamlNode& root, const ProberRegi
     if (!regions) return regions.error();
     cfg.regions = *regions;
   }
+  // The regions are part of what a probe is: a region's addresses changing must rebuild
+  // probes that map answers to regions.
   std::string regions_fp = root.Get("regions") ? root.Get("regions")->Fingerprint() : "";
   std::set<std::string> names;
   if (auto p = root.Get("probes")) {
@@ -183,14 +188,11 @@ Result<ExporterConfig> LoadExporterConfig(const YamlNode& root, const ProberRegi
     if (!items) return items.error();
     cfg.probes.reserve(items->size());
     for (const YamlNode& item : *items) {
-      auto probe = LoadProbe(item, cfg, registry);
+      auto probe = LoadProbe(item, cfg, registry, regions_fp);
       if (!probe) return probe.error();
       if (!names.insert(probe->name).second) {
         return item.Require("name")->Fail("duplicate probe name \"" + probe->name + "\"");
       }
-      // The region is part of what the probe is: a region's addresses changing must
-      // rebuild probes that map answers to regions.
-      probe->fingerprint += "|" + regions_fp;
       cfg.probes.push_back(std::move(*probe));
     }
   }

@@ -2,6 +2,7 @@
 // validated here, at load time, with errors naming file:line:column and the key path.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,7 +23,10 @@ struct ProbeConfig {
   Duration interval;
   Duration timeout;
   std::map<std::string, std::string> labels;  // extra labels on every series of the probe
-  std::string fingerprint;                    // changes whenever anything about the probe changes
+  // SHA-256 of everything the probe is made of (its YAML, interval, timeout, the regions):
+  // a reload keeps a probe, with its prober and history, while this stays the same.
+  // 32 bytes instead of the text, which is ~130 bytes a probe at 10,000 probes.
+  std::array<unsigned char, 32> fingerprint{};
   std::shared_ptr<Prober> prober;
 };
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,9 +35,40 @@ struct MetricDesc {
   const char* help;
 };
 
+// A sample's own labels, in addition to the probe's. Immutable and shared: a fixed set
+// (an HTTP phase, a database role) is built once and every result only points at it,
+// instead of each of 10,000 probes keeping its own copy of "phase"="resolve".
+class SampleLabels {
+ public:
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+  SampleLabels() = default;
+  SampleLabels(std::initializer_list<std::pair<std::string, std::string>> pairs)
+      : SampleLabels(Pairs(pairs)) {}
+  SampleLabels(Pairs pairs)  // NOLINT(google-explicit-constructor): a label list is one
+      : pairs_(pairs.empty() ? nullptr : std::make_shared<const Pairs>(std::move(pairs))) {}
+
+  bool empty() const { return pairs_ == nullptr; }
+  size_t size() const { return pairs_ == nullptr ? 0 : pairs_->size(); }
+  Pairs::const_iterator begin() const { return pairs().begin(); }
+  Pairs::const_iterator end() const { return pairs().end(); }
+  const Pairs& pairs() const {
+    static const Pairs kNone;
+    return pairs_ == nullptr ? kNone : *pairs_;
+  }
+
+  friend bool operator==(const SampleLabels& a, const SampleLabels& b) {
+    return a.pairs() == b.pairs();
+  }
+  friend bool operator==(const SampleLabels& a, const Pairs& b) { return a.pairs() == b; }
+
+ private:
+  std::shared_ptr<const Pairs> pairs_;  // null: no labels
+};
+
 struct Sample {
   const MetricDesc* desc;
-  std::vector<std::pair<std::string, std::string>> labels;  // in addition to the probe's own
+  SampleLabels labels;  // in addition to the probe's own
   double value;
 };
 

@@ -80,8 +80,9 @@ std::string ErrorLabelValue(std::string_view text) {
 }
 
 void AddRoleSamples(std::vector<Sample>& samples, bool primary, bool read_only) {
-  samples.push_back({&kDbRoleMetric, {{"role", "primary"}}, primary ? 1.0 : 0.0});
-  samples.push_back({&kDbRoleMetric, {{"role", "replica"}}, primary ? 0.0 : 1.0});
+  static const SampleLabels kPrimary({{"role", "primary"}}), kReplica({{"role", "replica"}});
+  samples.push_back({&kDbRoleMetric, kPrimary, primary ? 1.0 : 0.0});
+  samples.push_back({&kDbRoleMetric, kReplica, primary ? 0.0 : 1.0});
   samples.push_back({&kDbReadOnlyMetric, {}, read_only ? 1.0 : 0.0});
 }
 

@@ -23,21 +23,34 @@ namespace {
 
 constexpr size_t kDefaultBodyLimit = 1 << 20;
 
-struct HttpSpec {
-  std::string url;
-  std::string method = "GET";
+// What most probes leave unset. Kept out of line, and only when one of them is set:
+// at 10,000 probes of a plain URL that is ~400 bytes less per probe.
+struct HttpOptions {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::vector<int> valid_status_codes;  // empty: any 2xx
   std::vector<std::shared_ptr<RE2>> must_match;
   std::vector<std::shared_ptr<RE2>> must_not_match;
-  bool follow_redirects = true;
-  size_t body_size_limit = kDefaultBodyLimit;
   TlsClientOptions tls;
   std::optional<SecretRef> bearer_token;
   std::string basic_user;
   std::optional<SecretRef> basic_password;
+
+  bool AllDefault() const {
+    return headers.empty() && body.empty() && valid_status_codes.empty() && must_match.empty() &&
+           must_not_match.empty() && tls.ca_file.empty() && tls.cert_file.empty() &&
+           tls.key_file.empty() && tls.server_name.empty() && !tls.insecure_skip_verify &&
+           !bearer_token && basic_user.empty() && !basic_password;
+  }
+};
+
+// The URL itself lives in the prober's CurlTlsState, as libcurl is given it.
+struct HttpSpec {
+  std::string method = "GET";
+  bool follow_redirects = true;
+  size_t body_size_limit = kDefaultBodyLimit;
   Duration timeout;
+  std::shared_ptr<const HttpOptions> options;  // null: all at their defaults
 };
 
 class HttpProber final : public Prober, public std::enable_shared_from_this<HttpProber> {
@@ -46,9 +59,9 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
   ~HttpProber() override { curl_slist_free_all(static_headers_); }
 
   // Validates what libcurl will be given; runs once, at config load.
-  Status Init() {
-    if (auto s = PrepareUrlAndTls(spec_.url, spec_.tls, tls_state_); !s) return s;
-    for (const auto& [k, v] : spec_.headers) {
+  Status Init(const std::string& url) {
+    if (auto s = PrepareUrlAndTls(url, opt().tls, tls_state_); !s) return s;
+    for (const auto& [k, v] : opt().headers) {
       static_headers_ = curl_slist_append(static_headers_, (k + ": " + v).c_str());
     }
     return {};
@@ -57,7 +70,8 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
   // Sets this probe's options on a (reset) handle: a handful of setopt calls per run.
   void Configure(CURL* h) const {
     SetCommonCurlOptions(h);
-    SetUrlAndTlsOptions(h, spec_.tls, tls_state_);
+    const HttpOptions& o = opt();
+    SetUrlAndTlsOptions(h, o.tls, tls_state_);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, spec_.follow_redirects ? 1L : 0L);
@@ -74,15 +88,15 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
     } else if (spec_.method != "GET") {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
     }
-    if (!spec_.body.empty() || spec_.method == "POST") {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, spec_.body.c_str());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(spec_.body.size()));
+    if (!o.body.empty() || spec_.method == "POST") {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, o.body.c_str());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(o.body.size()));
       if (spec_.method == "GET") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "GET");
     }
     if (static_headers_ != nullptr) curl_easy_setopt(h, CURLOPT_HTTPHEADER, static_headers_);
-    if (spec_.basic_password) {
+    if (o.basic_password) {
       curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(h, CURLOPT_USERNAME, spec_.basic_user.c_str());
+      curl_easy_setopt(h, CURLOPT_USERNAME, o.basic_user.c_str());
     }
   }
 
@@ -102,9 +116,9 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
   static size_t OnBody(char* data, size_t size, size_t n, void* user) {
     auto* run = static_cast<Run*>(user);
     size_t len = size * n;
-    const HttpSpec& spec = run->prober->spec_;
-    if (spec.must_match.empty() && spec.must_not_match.empty()) return len;  // not kept
-    if (run->body.size() + len > spec.body_size_limit) {
+    const HttpProber& p = *run->prober;
+    if (p.opt().must_match.empty() && p.opt().must_not_match.empty()) return len;  // not kept
+    if (run->body.size() + len > p.spec_.body_size_limit) {
       run->body_too_large = true;
       return 0;
     }
@@ -113,6 +127,11 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
   }
 
   ProbeResult Finish(CURL* h, CURLcode rc, Run& run) const;
+
+  const HttpOptions& opt() const {
+    static const HttpOptions kDefaults;
+    return spec_.options != nullptr ? *spec_.options : kDefaults;
+  }
 
   HttpSpec spec_;
   curl_slist* static_headers_ = nullptr;
@@ -130,9 +149,10 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, run->errbuf);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, MillisUntil(deadline));
   // Secrets are read per run, so a rotated token file is used without a reload.
-  if (spec_.bearer_token || spec_.basic_password) {
-    if (spec_.bearer_token) {
-      auto token = spec_.bearer_token->Resolve();
+  const HttpOptions& o = opt();
+  if (o.bearer_token || o.basic_password) {
+    if (o.bearer_token) {
+      auto token = o.bearer_token->Resolve();
       if (!token) {
         env.curl->Release(h);
         run->done(ProbeResult::Failure("error", "bearer token: " + token.error().message));
@@ -145,8 +165,8 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
           curl_slist_append(run->auth_headers, ("Authorization: Bearer " + *token).c_str());
       curl_easy_setopt(h, CURLOPT_HTTPHEADER, run->auth_headers);
     }
-    if (spec_.basic_password) {
-      auto pw = spec_.basic_password->Resolve();
+    if (o.basic_password) {
+      auto pw = o.basic_password->Resolve();
       if (!pw) {
         env.curl->Release(h);
         run->done(ProbeResult::Failure("error", "basic auth password: " + pw.error().message));
@@ -176,19 +196,20 @@ ProbeResult HttpProber::Finish(CURL* h, CURLcode rc, Run& run) const {
     result = CurlFailure(h, rc, run.errbuf, spec_.timeout);
   } else {
     bool status_ok = false;
-    if (spec_.valid_status_codes.empty()) {
+    const HttpOptions& o = opt();
+    if (o.valid_status_codes.empty()) {
       status_ok = status >= 200 && status < 300;
     } else {
-      for (int c : spec_.valid_status_codes) status_ok = status_ok || c == status;
+      for (int c : o.valid_status_codes) status_ok = status_ok || c == status;
     }
     result.success = true;
     if (!status_ok) {
       result = ProbeResult::Failure(
           "http_status",
           "status " + std::to_string(status) +
-              (spec_.valid_status_codes.empty() ? " is not 2xx" : " is not in valid_status_codes"));
+              (o.valid_status_codes.empty() ? " is not 2xx" : " is not in valid_status_codes"));
     } else {
-      for (const auto& re : spec_.must_match) {
+      for (const auto& re : o.must_match) {
         if (!RE2::PartialMatch(run.body, *re)) {
           result = ProbeResult::Failure("body_not_matched",
                                         "body does not match \"" + re->pattern() + "\"");
@@ -196,7 +217,7 @@ ProbeResult HttpProber::Finish(CURL* h, CURLcode rc, Run& run) const {
         }
       }
       if (result.success) {
-        for (const auto& re : spec_.must_not_match) {
+        for (const auto& re : o.must_not_match) {
           if (RE2::PartialMatch(run.body, *re)) {
             result = ProbeResult::Failure("body_matched", "body matches \"" + re->pattern() + "\"");
             break;
@@ -205,6 +226,11 @@ ProbeResult HttpProber::Finish(CURL* h, CURLcode rc, Run& run) const {
       }
     }
   }
+  // The phases' label sets are made once, shared by every probe's results.
+  static const SampleLabels kResolve({{"phase", "resolve"}}), kConnect({{"phase", "connect"}}),
+      kTls({{"phase", "tls"}}), kProcessing({{"phase", "processing"}}),
+      kTransfer({{"phase", "transfer"}});
+  result.samples.reserve(7);
   result.samples.push_back({&kHttpStatusMetric, {}, static_cast<double>(status)});
   curl_off_t t_dns = 0, t_conn = 0, t_app = 0, t_pre = 0, t_start = 0, t_total = 0;
   curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &t_dns);
@@ -217,15 +243,13 @@ ProbeResult HttpProber::Finish(CURL* h, CURLcode rc, Run& run) const {
     return a > b ? static_cast<double>(a - b) / 1e6 : 0.0;
   };
   curl_off_t connected = t_app > 0 ? t_app : t_conn;
-  result.samples.push_back({&kHttpPhaseMetric, {{"phase", "resolve"}}, sec(t_dns, 0)});
-  result.samples.push_back({&kHttpPhaseMetric, {{"phase", "connect"}}, sec(t_conn, t_dns)});
-  result.samples.push_back(
-      {&kHttpPhaseMetric, {{"phase", "tls"}}, t_app > 0 ? sec(t_app, t_conn) : 0.0});
-  result.samples.push_back({&kHttpPhaseMetric,
-                            {{"phase", "processing"}},
+  result.samples.push_back({&kHttpPhaseMetric, kResolve, sec(t_dns, 0)});
+  result.samples.push_back({&kHttpPhaseMetric, kConnect, sec(t_conn, t_dns)});
+  result.samples.push_back({&kHttpPhaseMetric, kTls, t_app > 0 ? sec(t_app, t_conn) : 0.0});
+  result.samples.push_back({&kHttpPhaseMetric, kProcessing,
                             t_start > 0 ? sec(t_start, std::max(t_pre, connected)) : 0.0});
   result.samples.push_back(
-      {&kHttpPhaseMetric, {{"phase", "transfer"}}, t_start > 0 ? sec(t_total, t_start) : 0.0});
+      {&kHttpPhaseMetric, kTransfer, t_start > 0 ? sec(t_total, t_start) : 0.0});
   if (auto expiry = CertExpiry(h)) result.samples.push_back({&kTlsExpiryMetric, {}, *expiry});
   return result;
 }
@@ -259,13 +283,13 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
     return s.error();
   }
   HttpSpec spec;
+  HttpOptions opt;
   spec.timeout = ctx.timeout;
   auto url = node.Require("url");
   if (!url) return url.error();
   auto url_s = url->AsString();
   if (!url_s) return url_s.error();
   if (auto v = ValidateHttpUrl(*url_s); !v) return url->Fail(v.error().message);
-  spec.url = *url_s;
   if (auto m = node.Get("method")) {
     auto s = m->AsString();
     if (!s) return s.error();
@@ -288,13 +312,13 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
       }
       if (s->find_first_of("\r\n") != std::string::npos)
         return v.Fail("header value has a newline");
-      spec.headers.emplace_back(k, *s);
+      opt.headers.emplace_back(k, *s);
     }
   }
   if (auto b = node.Get("body")) {
     auto s = b->AsString();
     if (!s) return s.error();
-    spec.body = *s;
+    opt.body = *s;
   }
   if (auto v = node.Get("valid_status_codes")) {
     auto items = v->Items();
@@ -303,16 +327,16 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
       auto code = item.AsInt();
       if (!code) return code.error();
       if (*code < 100 || *code > 599) return item.Fail("status code must be 100..599");
-      spec.valid_status_codes.push_back(static_cast<int>(*code));
+      opt.valid_status_codes.push_back(static_cast<int>(*code));
     }
-    if (spec.valid_status_codes.empty()) return v->Fail("list is empty; omit it for any 2xx");
+    if (opt.valid_status_codes.empty()) return v->Fail("list is empty; omit it for any 2xx");
   }
   auto must = ParseRegexes(node, "fail_if_body_not_matches_regexp");
   if (!must) return must.error();
-  spec.must_match = *must;
+  opt.must_match = *must;
   auto must_not = ParseRegexes(node, "fail_if_body_matches_regexp");
   if (!must_not) return must_not.error();
-  spec.must_not_match = *must_not;
+  opt.must_not_match = *must_not;
   if (auto f = node.Get("follow_redirects")) {
     auto b = f->AsBool();
     if (!b) return b.error();
@@ -327,11 +351,11 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
   if (auto t = node.Get("tls")) {
     auto tls = ParseTlsOptions(*t);
     if (!tls) return tls.error();
-    spec.tls = *tls;
+    opt.tls = *tls;
   }
   auto bearer = SecretRef::FromYaml(node, "bearer_token");
   if (!bearer) return bearer.error();
-  spec.bearer_token = *bearer;
+  opt.bearer_token = *bearer;
   if (auto ba = node.Get("basic_auth")) {
     if (auto s = ba->ExpectKeys({"username", "password", "password_file", "password_env"}); !s) {
       return s.error();
@@ -340,15 +364,16 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
     if (!user) return user.error();
     auto u = user->AsString();
     if (!u) return u.error();
-    spec.basic_user = *u;
+    opt.basic_user = *u;
     auto pw = SecretRef::FromYaml(*ba, "password");
     if (!pw) return pw.error();
     if (!*pw) return ba->Fail("basic_auth needs password, password_file or password_env");
-    spec.basic_password = *pw;
-    if (spec.bearer_token) return ba->Fail("set either bearer_token or basic_auth, not both");
+    opt.basic_password = *pw;
+    if (opt.bearer_token) return ba->Fail("set either bearer_token or basic_auth, not both");
   }
+  if (!opt.AllDefault()) spec.options = std::make_shared<const HttpOptions>(std::move(opt));
   auto prober = std::make_shared<HttpProber>(std::move(spec));
-  if (auto s = prober->Init(); !s) return node.Fail(s.error().message);
+  if (auto s = prober->Init(*url_s); !s) return node.Fail(s.error().message);
   return std::shared_ptr<Prober>(prober);
 }
 

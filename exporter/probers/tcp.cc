@@ -11,13 +11,15 @@ namespace {
 
 class TcpProber final : public Prober, public std::enable_shared_from_this<TcpProber> {
  public:
-  TcpProber(std::string url, bool tls, TlsClientOptions tls_opts, Duration timeout)
-      : url_(std::move(url)), tls_(tls), tls_opts_(std::move(tls_opts)), timeout_(timeout) {}
-  Status Init() { return PrepareUrlAndTls(url_, tls_opts_, tls_state_); }
+  // `tls_opts`: null when tls_config is not given (most probes; saves ~130 bytes each).
+  TcpProber(bool tls, std::shared_ptr<const TlsClientOptions> tls_opts, Duration timeout)
+      : tls_(tls), tls_opts_(std::move(tls_opts)), timeout_(timeout) {}
+  // The URL is kept only in tls_state_, as libcurl is given it.
+  Status Init(const std::string& url) { return PrepareUrlAndTls(url, opts(), tls_state_); }
 
   void Configure(CURL* h) const {
     SetCommonCurlOptions(h);
-    SetUrlAndTlsOptions(h, tls_opts_, tls_state_);
+    SetUrlAndTlsOptions(h, opts(), tls_state_);
     // Connect (and handshake for https://) only; nothing is sent.
     curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
     if (tls_) curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
@@ -56,9 +58,13 @@ class TcpProber final : public Prober, public std::enable_shared_from_this<TcpPr
   }
 
  private:
-  std::string url_;
+  const TlsClientOptions& opts() const {
+    static const TlsClientOptions kDefaults;
+    return tls_opts_ != nullptr ? *tls_opts_ : kDefaults;
+  }
+
   bool tls_;
-  TlsClientOptions tls_opts_;
+  std::shared_ptr<const TlsClientOptions> tls_opts_;
   Duration timeout_;
   CurlTlsState tls_state_;
 };
@@ -79,18 +85,18 @@ Result<std::shared_ptr<Prober>> NewTcpProber(const YamlNode& node, const ProberC
     if (!b) return b.error();
     tls = *b;
   }
-  TlsClientOptions opts;
+  std::shared_ptr<const TlsClientOptions> opts;
   if (auto tc = node.Get("tls_config")) {
     if (!tls) return tc->Fail("tls_config needs tls: true");
     auto o = ParseTlsOptions(*tc);
     if (!o) return o.error();
-    opts = *o;
+    opts = std::make_shared<const TlsClientOptions>(std::move(*o));
   }
   std::string host = hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
   std::string url =
       std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(hp->second) + "/";
-  auto prober = std::make_shared<TcpProber>(url, tls, opts, ctx.timeout);
-  if (auto s = prober->Init(); !s) return node.Fail(s.error().message);
+  auto prober = std::make_shared<TcpProber>(tls, std::move(opts), ctx.timeout);
+  if (auto s = prober->Init(url); !s) return node.Fail(s.error().message);
   return std::shared_ptr<Prober>(prober);
 }
 
