@@ -104,15 +104,18 @@ mariadb_start() {
     MASTER_USER='repl', MASTER_PASSWORD='$pw_repl', MASTER_USE_GTID=slave_pos,
     MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1; START SLAVE;" ||
     die "mariadb: configuring replication on the replica failed"
-  wait_until "mariadb replica: shop.orders replicated" "${MARIADB_LAUNCHED[replica]:-}" \
-    "$d/replica/error.log" mariadb_has_orders replica
+  # Everything above, not just its first statements: the users come after the table, and
+  # a test that stops the replica's SQL thread at once must find them there.
+  wait_until "mariadb replica: shop.orders and the users replicated" \
+    "${MARIADB_LAUNCHED[replica]:-}" "$d/replica/error.log" mariadb_has_setup replica
   touch "$d/initialized"
   log "mariadb: replica replicates from the primary (GTID)"
 }
 
-mariadb_has_orders() {
-  [[ $(mariadb_sql "$1" "SELECT COUNT(*) FROM information_schema.tables
-    WHERE table_schema='shop' AND table_name='orders'") == 1 ]]
+mariadb_has_setup() {  # ROLE: the setup's table and its last statement (app@localhost's grant)
+  [[ $(mariadb_sql "$1" "SELECT (SELECT COUNT(*) FROM information_schema.tables
+    WHERE table_schema='shop' AND table_name='orders')
+    + (SELECT COUNT(*) FROM mysql.db WHERE User='app' AND Host='localhost' AND Db='shop')") == 2 ]]
 }
 
 mariadb_stop_node() {  # ROLE: clean shutdown via mariadb-admin, signals as fallback

@@ -2,6 +2,10 @@
 // from the test thread: connect success, refusal, a listener that never answers, and
 // `tls: true` handshakes with certificate verification and expiry.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +13,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "common/yaml.h"
 #include "exporter/curl_multi.h"
@@ -127,6 +132,106 @@ TEST(TcpProberTest, ListenerThatNeverAnswersStillConnects) {
   ProbeResult r = runner.RunYaml("tcp:\n  address: " + blackhole.address() + "\n");
   EXPECT_TRUE(r.success) << Describe(r);
   EXPECT_EQ(blackhole.PendingConnections(), 1);
+}
+
+// A listener with a full accept queue (backlog 0, filled): the kernel drops every later
+// SYN, so a connect is never answered -- a region that has gone dark.
+class SynDropListener {
+ public:
+  SynDropListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 0), 0);
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    port_ = ntohs(a.sin_port);
+    for (int i = 0; i < 4; ++i) {
+      int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);  // EINPROGRESS, or queued
+      fillers_.push_back(c);
+    }
+    // The first filler completes at once; the queue is then full.
+    EXPECT_TRUE(WaitFor([&] {
+      tcp_info info{};
+      socklen_t n = sizeof info;
+      ::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &n);
+      return info.tcpi_unacked >= 1;  // for a listener: connections in the accept queue
+    }));
+  }
+  ~SynDropListener() {
+    for (int c : fillers_) ::close(c);
+    ::close(fd_);
+  }
+  SynDropListener(const SynDropListener&) = delete;
+  SynDropListener& operator=(const SynDropListener&) = delete;
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::vector<int> fillers_;
+};
+
+TEST(TcpProberTest, UnansweredConnectTimesOutAtTheDeadline) {
+  SynDropListener dark;
+  ProbeRunner runner;
+  auto started = std::chrono::steady_clock::now();
+  ProbeResult r = runner.RunYaml("tcp:\n  address: " + dark.address() + "\n", milliseconds(300));
+  EXPECT_FALSE(r.success) << Describe(r);
+  EXPECT_EQ(r.reason, "timeout");
+  EXPECT_TRUE(HasSubstr(r.detail, "timeout after 300ms"));
+  EXPECT_TRUE(HasSubstr(r.detail, dark.address()));
+  // Not before the deadline: a probe that gives up early would call a slow region dead.
+  EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(300));
+}
+
+TEST(TcpProberTest, Ipv6AddressConnects) {
+  int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  socklen_t len = sizeof a;
+  ProbeRunner runner;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    // No IPv6 loopback here (some containers): the attempt must still fail as a connect
+    // failure with its reason, not as an internal error.
+    ::close(fd);
+    ProbeResult r = runner.RunYaml("tcp:\n  address: \"[::1]:9\"\n");
+    EXPECT_FALSE(r.success);
+    EXPECT_EQ(r.reason, "connect_failed") << Describe(r);
+    return;
+  }
+  ASSERT_EQ(::listen(fd, 16), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  ProbeResult r =
+      runner.RunYaml("tcp:\n  address: \"[::1]:" + std::to_string(ntohs(a.sin6_port)) + "\"\n");
+  EXPECT_TRUE(r.success) << Describe(r);
+  ::close(fd);
+  ProbeResult refused =
+      runner.RunYaml("tcp:\n  address: \"[::1]:" + std::to_string(ntohs(a.sin6_port)) + "\"\n");
+  EXPECT_EQ(refused.reason, "connection_refused") << Describe(refused);
+}
+
+TEST(TcpProberTest, HostNameIsResolvedAndConnects) {
+  // A name goes through libcurl's resolver; an IP address is connected directly.
+  TestHttpServer server;
+  ProbeRunner runner;
+  ProbeResult r =
+      runner.RunYaml("tcp:\n  address: localhost:" + std::to_string(server.port()) + "\n");
+  EXPECT_TRUE(r.success) << Describe(r);
+  EXPECT_TRUE(WaitFor([&] { return server.AcceptedConnections() == 1; }));
+}
+
+TEST(TcpProberTest, RefusedPortNamesTheTarget) {
+  ProbeRunner runner;
+  int port = ClosedPort();
+  std::string target = "127.0.0.1:" + std::to_string(port);
+  ProbeResult r = runner.RunYaml("tcp:\n  address: " + target + "\n");
+  EXPECT_EQ(r.reason, "connection_refused");
+  EXPECT_TRUE(HasSubstr(r.detail, "connect to " + target));
 }
 
 TEST(TcpProberTest, TlsHandshakeWithNoAnswerTimesOut) {
