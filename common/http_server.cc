@@ -240,8 +240,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   std::string max_request = std::to_string(options.max_header_bytes);
   const char* opts[] = {"listening_ports", ports.c_str(), "num_threads", threads.c_str(),
                         // Accepted connections waiting for a worker; when full, further
-                        // ones wait in the kernel's listen backlog.
-                        "connection_queue", threads.c_str(), "listen_backlog", "128",
+                        // ones wait in the kernel's listen backlog. That backlog is as long
+                        // as the kernel allows (net.core.somaxconn): with 128, 200 clients
+                        // at once overflowed it, and a connection it drops is a SYN resent
+                        // after 1 s, then 3 s, 7 s (a webhook p99 of 8 s in bench/).
+                        "connection_queue", threads.c_str(), "listen_backlog", "4096",
                         "request_timeout_ms", timeout.c_str(), "max_request_size",
                         max_request.c_str(), "enable_keep_alive", options.keep_alive ? "yes" : "no",
                         nullptr};
