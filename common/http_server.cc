@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -442,6 +443,13 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
                               : "\r\nContent-Length: " + std::to_string(resp.body.size())) +
                      "\r\nCache-Control: no-store\r\n";
   for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
+  // Say so when civetweb will close the connection after this answer (keep-alive off, as
+  // for the actuator's webhook; or the client asked): an HTTP/1.1 client otherwise sends
+  // its next request on a socket that is being closed, and that request is lost.
+  const char* conn_header = mg_get_header(conn, "Connection");
+  bool client_closes = conn_header != nullptr && strcasecmp(conn_header, "close") == 0;
+  bool http10 = ri->http_version != nullptr && std::string_view(ri->http_version) == "1.0";
+  if (!server->options_.keep_alive || client_closes || http10) head += "Connection: close\r\n";
   head += "\r\n";
   mg_write(conn, head.data(), head.size());
   if (chunked) {

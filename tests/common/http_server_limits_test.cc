@@ -311,6 +311,33 @@ TEST_F(HttpServerLimitsTest, ReloadAppliesNewUsersAndRefusesTlsChanges) {
   EXPECT_EQ(Get(Url("http", "/metrics"), {}, two)->status, 200);
 }
 
+TEST_F(HttpServerLimitsTest, WithoutKeepAliveEveryAnswerSaysConnectionClose) {
+  HttpServerOptions opts;
+  opts.keep_alive = false;
+  StartServer("", opts);
+  RawConn c(server_->port());
+  ASSERT_TRUE(c.connected());
+  // An HTTP/1.1 client keeps the connection unless told otherwise.
+  c.Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(WaitFor([&] { return c.ClosedByServer(50); }));
+  EXPECT_NE(c.answer().find("Healthy."), std::string::npos) << c.answer();
+  EXPECT_NE(c.answer().find("\r\nConnection: close\r\n"), std::string::npos) << c.answer();
+}
+
+TEST_F(HttpServerLimitsTest, WithKeepAliveTwoRequestsShareOneConnection) {
+  StartServer("");
+  RawConn c(server_->port());
+  ASSERT_TRUE(c.connected());
+  c.Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_FALSE(c.ClosedByServer(300));  // reads what came; the connection stays open
+  ASSERT_TRUE(WaitFor([&] {
+    c.ClosedByServer(20);
+    return c.answer().find("up 1") != std::string::npos;
+  })) << c.answer();
+  EXPECT_NE(c.answer().find("Healthy."), std::string::npos);
+  EXPECT_EQ(c.answer().find("Connection: close"), std::string::npos) << c.answer();
+}
+
 TEST_F(HttpServerLimitsTest, HugeHeadersAreRefusedNotFatal) {
   HttpServerOptions opts;
   opts.max_header_bytes = 4096;
