@@ -18,6 +18,7 @@ struct TlsClientOptions {
   std::string key_file;
   std::string server_name;  // name to verify (and send as SNI) instead of the URL's host
   bool insecure_skip_verify = false;
+  bool operator==(const TlsClientOptions&) const = default;
 };
 
 struct HttpRequest {

@@ -32,6 +32,7 @@ class SecretRef {
 
   // Where the secret comes from, safe to log: "file /etc/x", "env TOKEN", "inline".
   std::string Describe() const;
+  bool operator==(const SecretRef&) const = default;
 
  private:
   SecretRef(Source s, std::string v) : source_(s), ref_(std::move(v)) {}

@@ -36,12 +36,7 @@ struct HttpOptions {
   std::string basic_user;
   std::optional<SecretRef> basic_password;
 
-  bool AllDefault() const {
-    return headers.empty() && body.empty() && valid_status_codes.empty() && must_match.empty() &&
-           must_not_match.empty() && tls.ca_file.empty() && tls.cert_file.empty() &&
-           tls.key_file.empty() && tls.server_name.empty() && !tls.insecure_skip_verify &&
-           !bearer_token && basic_user.empty() && !basic_password;
-  }
+  bool operator==(const HttpOptions&) const = default;
 };
 
 // The URL itself lives in the prober's CurlTlsState, as libcurl is given it.
@@ -371,7 +366,7 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
     opt.basic_password = *pw;
     if (opt.bearer_token) return ba->Fail("set either bearer_token or basic_auth, not both");
   }
-  if (!opt.AllDefault()) spec.options = std::make_shared<const HttpOptions>(std::move(opt));
+  if (!(opt == HttpOptions{})) spec.options = std::make_shared<const HttpOptions>(std::move(opt));
   auto prober = std::make_shared<HttpProber>(std::move(spec));
   if (auto s = prober->Init(*url_s); !s) return node.Fail(s.error().message);
   return std::shared_ptr<Prober>(prober);
