@@ -176,7 +176,8 @@ class HttpStep final : public Step {
       auto v = t.Render(*ctx.vars);
       if (!v) return StepOutcome::Fail("headers." + name + ": " + v.error().message);
       if (v->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-        return StepOutcome::Fail("headers." + name + ": rendered value contains a line break");
+        return StepOutcome::Fail("headers." + name +
+                                 ": rendered value contains a line break or NUL");
       }
       req.headers.emplace_back(name, *v);
     }
