@@ -1,11 +1,14 @@
 #include "common/log.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
-#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 namespace failover::log {
 namespace {
@@ -42,27 +45,60 @@ std::string Timestamp() {
   return buf;
 }
 
-bool NeedsQuotes(std::string_view v) {
-  if (v.empty()) return true;
-  for (char c : v) {
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) >= 0x7f) {
-      return true;
-    }
+// Length of the valid UTF-8 sequence at v[i] (1 for ASCII), 0 when the bytes there are
+// not valid UTF-8 (stray continuation, truncated, overlong, surrogate, above U+10FFFF).
+size_t Utf8Length(std::string_view v, size_t i, uint32_t* cp) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(v[i + k]); };
+  unsigned char c = b(0);
+  size_t len = c < 0x80             ? 1
+               : (c & 0xE0) == 0xC0 ? 2
+               : (c & 0xF0) == 0xE0 ? 3
+               : (c & 0xF8) == 0xF0 ? 4
+                                    : 0;
+  if (len == 0 || i + len > v.size()) return 0;
+  uint32_t x = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+    x = (x << 6) | (b(k) & 0x3F);
   }
-  return false;
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (x < kMin[len] || x > 0x10FFFF || (x >= 0xD800 && x <= 0xDFFF)) return 0;
+  *cp = x;
+  return len;
 }
 
-void AppendLogfmt(std::string& out, std::string_view key, std::string_view v) {
-  if (!out.empty()) out += ' ';
-  out += key;
-  out += '=';
-  if (!NeedsQuotes(v)) {
-    out += v;
-    return;
-  }
-  out += '"';
-  for (char c : v) {
-    switch (c) {
+// Code points a terminal or log viewer may act on instead of showing: C0 controls, DEL, C1
+// controls (U+0080..U+009F; U+009B is a one-byte CSI on some terminals), the line and
+// paragraph separators and the bidirectional overrides/isolates.
+bool IsControl(uint32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+void AppendHex(std::string& out, const char* prefix, uint32_t v, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%s%0*x", prefix, digits, static_cast<unsigned>(v));
+  out += buf;
+}
+
+// Appends `v` for use inside double quotes: `"` and `\` escaped, \n \t \r as such,
+// every other control character as \u00XX (\u202E etc.). Bytes that are not UTF-8 become
+// \xHH in logfmt and U+FFFD in JSON (which has no byte escape). The result never holds a
+// control byte, so a value cannot forge a line, move the cursor or ring a bell.
+void AppendEscaped(std::string& out, std::string_view v, bool json) {
+  for (size_t i = 0; i < v.size();) {
+    uint32_t cp = 0;
+    size_t len = Utf8Length(v, i, &cp);
+    if (len == 0) {
+      if (json) {
+        out += "\\ufffd";
+      } else {
+        AppendHex(out, "\\x", static_cast<unsigned char>(v[i]), 2);
+      }
+      ++i;
+      continue;
+    }
+    switch (cp) {
       case '"':
         out += "\\\"";
         break;
@@ -79,9 +115,50 @@ void AppendLogfmt(std::string& out, std::string_view key, std::string_view v) {
         out += "\\r";
         break;
       default:
-        out += c;
+        if (IsControl(cp)) {
+          AppendHex(out, "\\u", cp, 4);
+        } else {
+          out.append(v.substr(i, len));
+        }
+    }
+    i += len;
+  }
+}
+
+bool NeedsQuotes(std::string_view v) {
+  if (v.empty()) return true;
+  for (char c : v) {
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) >= 0x7f) {
+      return true;
     }
   }
+  return false;
+}
+
+void AppendLogfmt(std::string& out, std::string_view key, std::string_view v) {
+  if (!out.empty()) out += ' ';
+  // Keys come from the code; anything odd in one is still made harmless.
+  if (NeedsQuotes(key)) {
+    for (char c : key)
+      out += (c > ' ' && c != '"' && c != '=' && c != '\\' && static_cast<unsigned char>(c) < 0x7f)
+                 ? c
+                 : '_';
+  } else {
+    out += key;
+  }
+  out += '=';
+  if (!NeedsQuotes(v)) {
+    out += v;
+    return;
+  }
+  out += '"';
+  AppendEscaped(out, v, /*json=*/false);
+  out += '"';
+}
+
+void AppendJsonString(std::string& out, std::string_view v) {
+  out += '"';
+  AppendEscaped(out, v, /*json=*/true);
   out += '"';
 }
 
@@ -119,12 +196,30 @@ void SetSink(Sink sink) { g_sink = sink; }
 
 std::string Render(Format format, Level level, std::string_view msg, Fields fields) {
   if (format == Format::kJson) {
-    nlohmann::ordered_json j;
-    j["ts"] = Timestamp();
-    j["level"] = LevelName(level);
-    j["msg"] = std::string(msg);
-    for (const Field& f : fields) j[f.key] = f.value;
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // Written by hand rather than by nlohmann, which leaves DEL, C1 controls and bidi
+    // overrides raw. A key given twice keeps its first place and its last value.
+    std::vector<std::pair<std::string_view, std::string_view>> kv;
+    std::string ts = Timestamp();
+    kv.emplace_back("ts", ts);
+    kv.emplace_back("level", LevelName(level));
+    kv.emplace_back("msg", msg);
+    for (const Field& f : fields) {
+      auto it = std::find_if(kv.begin(), kv.end(), [&](const auto& p) { return p.first == f.key; });
+      if (it != kv.end()) {
+        it->second = f.value;
+      } else {
+        kv.emplace_back(f.key, f.value);
+      }
+    }
+    std::string out = "{";
+    for (const auto& [k, v] : kv) {
+      if (out.size() > 1) out += ',';
+      AppendJsonString(out, k);
+      out += ':';
+      AppendJsonString(out, v);
+    }
+    out += '}';
+    return out;
   }
   std::string out;
   AppendLogfmt(out, "ts", Timestamp());

@@ -208,6 +208,9 @@ Result<DnsTarget> ParseTarget(const YamlNode& body, const StepFactoryContext& ct
   if (!n) return n.error();
   auto tmpl = Template::Parse(*n);
   if (!tmpl) return name->Fail(tmpl.error().message);
+  // Each value is one DNS label: it cannot add labels and reach another record.
+  if (auto c = tmpl->SetContext(TemplateContext::kDnsName); !c)
+    return name->Fail(c.error().message);
   t.name = std::move(*tmpl);
   if (!t.name.has_variables()) {
     if (auto c = t.CheckName(*n); !c) return name->Fail(c.error().message);
@@ -554,6 +557,11 @@ Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
     if (!text) return text.error();
     auto tmpl = Template::Parse(*text);
     if (!tmpl) return item.Fail(tmpl.error().message);
+    if (target->type == "CNAME") {  // a host name: values are single labels, as in `name`
+      if (auto c = tmpl->SetContext(TemplateContext::kDnsName); !c) {
+        return item.Fail(c.error().message);
+      }
+    }
     if (!tmpl->has_variables()) {
       auto c = CanonicalDnsRecord(target->type, *text);
       if (!c) return item.Fail(c.error().message);

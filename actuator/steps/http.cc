@@ -122,6 +122,8 @@ class HttpStep final : public Step {
   std::vector<std::pair<std::string, Template>> headers;
   Template body;
   bool has_body = false;
+  // A body that looks like JSON and has no Content-Type header is sent as JSON.
+  bool add_json_content_type = false;
   std::vector<int> expect_status;  // empty: any 2xx
   std::optional<SecretRef> bearer_token;
 
@@ -140,6 +142,7 @@ class HttpStep final : public Step {
       if (!v) return Error::Invalid("headers." + name + ": " + v.error().message);
       h[name] = SecretHeader(name) ? std::string("<redacted>") : SanitizeUtf8(*v);
     }
+    if (add_json_content_type) h["Content-Type"] = "application/json";
     if (bearer_token) h["Authorization"] = "<redacted>";
     if (!h.empty()) out["headers"] = std::move(h);
     if (has_body) {
@@ -172,11 +175,13 @@ class HttpStep final : public Step {
     for (const auto& [name, t] : headers) {
       auto v = t.Render(*ctx.vars);
       if (!v) return StepOutcome::Fail("headers." + name + ": " + v.error().message);
-      if (v->find_first_of("\r\n") != std::string::npos) {
-        return StepOutcome::Fail("headers." + name + ": rendered value contains a line break");
+      if (v->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        return StepOutcome::Fail("headers." + name +
+                                 ": rendered value contains a line break or NUL");
       }
       req.headers.emplace_back(name, *v);
     }
+    if (add_json_content_type) req.headers.emplace_back("Content-Type", "application/json");
     std::string token;
     if (bearer_token) {
       auto t = bearer_token->Resolve();
@@ -265,9 +270,12 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
   auto url = ParseTemplate(*url_node);
   if (!url) return url.error();
   const std::string& src = url->source();
-  if (src.rfind("{{", 0) != 0 && src.rfind("http://", 0) != 0 && src.rfind("https://", 0) != 0) {
-    return url_node->Fail("url must start with http:// or https://");
+  if (src.rfind("http://", 0) != 0 && src.rfind("https://", 0) != 0) {
+    return url_node->Fail(
+        "url must start with http:// or https:// (a placeholder cannot choose "
+        "the scheme)");
   }
+  if (auto c = url->SetContext(TemplateContext::kUrl); !c) return url_node->Fail(c.error().message);
   step->url = *url;
 
   if (auto h = body.Get("headers")) {
@@ -277,6 +285,8 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
       if (!ValidHeaderName(name)) return value.Fail("invalid header name \"" + name + "\"");
       auto t = ParseTemplate(value);
       if (!t) return t.error();
+      if (auto c = t->SetContext(TemplateContext::kHeader); !c)
+        return value.Fail(c.error().message);
       step->headers.emplace_back(name, *t);
     }
   }
@@ -284,6 +294,29 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
   if (auto b = body.Get("body")) {
     auto t = ParseTemplate(*b);
     if (!t) return t.error();
+    // How values are escaped follows what the receiver is told the body is
+    // (docs/actuator-steps.md, "Templates and escaping").
+    std::optional<std::string> content_type;
+    for (const auto& [name, h] : step->headers) {
+      if (Lower(name) == "content-type") content_type = Lower(h.source());
+    }
+    TemplateContext context = TemplateContext::kText;
+    if (content_type) {
+      if (content_type->find("json") != std::string::npos) {
+        context = TemplateContext::kJson;
+      } else if (content_type->find("x-www-form-urlencoded") != std::string::npos) {
+        context = TemplateContext::kForm;
+      }
+    } else {
+      size_t first = t->source().find_first_not_of(" \t\r\n");
+      if (first != std::string::npos && (t->source()[first] == '{' || t->source()[first] == '[')) {
+        context = TemplateContext::kJson;
+        step->add_json_content_type = true;
+      } else {
+        context = TemplateContext::kForm;  // libcurl sends it as form data
+      }
+    }
+    if (auto c = t->SetContext(context); !c) return b->Fail(c.error().message);
     step->body = *t;
     step->has_body = true;
   }

@@ -93,6 +93,8 @@ Result<std::unique_ptr<Step>> NewWaitForStep(const YamlNode& body, const StepFac
   if (text->find_first_not_of(" \t\n") == std::string::npos) return q->Fail("promql is empty");
   auto t = Template::Parse(*text);
   if (!t) return q->Fail(t.error().message);
+  // Values only ever inside string literals, escaped for them (actuator/template.h).
+  if (auto c = t->SetContext(TemplateContext::kPromql); !c) return q->Fail(c.error().message);
   step->promql = *t;
   if (auto i = body.Get("interval")) {
     auto d = i->AsDuration();

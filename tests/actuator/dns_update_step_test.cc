@@ -183,6 +183,45 @@ TEST_F(DnsStepTest, TemplatedNameAndRecordsFromLabels) {
   EXPECT_TRUE(Contains(not_ip.message, "127.0.0.x")) << not_ip.message;
 }
 
+// Issue 14 point 3: a value in a name is one DNS label. A value that would reach another
+// record of the zone (the nameserver's own "ns1.example.test.", or a name below the one
+// intended) fails the step before anything is sent, naming the variable.
+TEST_F(DnsStepTest, ValuesInNamesAreSingleLabels) {
+  const long long serial = SoaSerial();
+  ASSERT_GT(serial, 0);
+  struct Case {
+    std::string yaml;
+    std::string variable;
+    std::string value;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"{provider: pdns, zone: example.test., name: '{{labels.target}}', type: A, "
+            "records: ['127.0.0.9'], ttl: 30}",
+            "labels.target", "ns1.example.test."},
+           {"{provider: pdns, zone: example.test., name: '{{labels.region}}-db.example.test', "
+            "type: A, records: ['127.0.0.9'], ttl: 30}",
+            "labels.region", "x.ns1"},
+           {"{provider: pdns, zone: example.test., name: 'alias.example.test', type: CNAME, "
+            "records: ['{{labels.region}}.lb.example.test.'], ttl: 30}",
+            "labels.region", "ns1.example.test."},
+       }) {
+    auto step = Make("dns_update", c.yaml);
+    ASSERT_TRUE(step) << step.error().message;
+    TemplateVars vars;
+    vars.labels = {{"target", c.value}, {"region", c.value}};
+    StepOutcome out = Run(**step, vars);
+    EXPECT_EQ(out.status, StepStatus::kFailed) << c.yaml << ": " << out.message;
+    EXPECT_TRUE(Contains(out.message, c.variable + " = \"" + c.value + "\"")) << out.message;
+    EXPECT_TRUE(Contains(out.message, "DNS label")) << out.message;
+    EXPECT_FALSE((*step)->Render(vars));
+  }
+  auto ns1 = Held("ns1.example.test.", "A");
+  ASSERT_TRUE(ns1);
+  EXPECT_EQ(ns1->records, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_FALSE(Held("x.ns1-db.example.test.", "A"));
+  EXPECT_EQ(SoaSerial(), serial);  // nothing was written
+}
+
 TEST_F(DnsStepTest, TxtAndAaaaAreComparedInCanonicalForm) {
   auto txt = Make("dns_update",
                   "{provider: pdns, zone: example.test., name: spf.example.test., type: TXT, "

@@ -185,6 +185,104 @@ TEST_F(HttpStepTest, MissingLabelFailsAtRender) {
   EXPECT_EQ(server_.TotalRequests(), 0);
 }
 
+// Issue 14 point 3: a label value is encoded for the URL component it lands in (libcurl
+// would otherwise turn /notify/../../admin into /admin, and '?', '&', '#' would add query
+// parameters or cut the path), and for the JSON string it stands in (no added keys).
+TEST_F(HttpStepTest, HostileValuesStayInTheirUrlComponentAndJsonString) {
+  vars_.labels["evil"] = "../../admin?x=1&y=2#frag";
+  vars_.labels["inject"] = "us\", \"admin\": true, \"x\": \"";
+  auto step = MustLoad("{method: POST, url: \"" + server_.url("/notify/{{labels.evil}}/send") +
+                       "?dc={{labels.evil}}&a=1\", "
+                       "body: '{\"region\": \"{{labels.inject}}\"}', expect_status: [404]}");
+  ASSERT_TRUE(step);
+  StepOutcome o = Run(*step);
+  EXPECT_EQ(o.status, StepStatus::kOk) << o.message;
+  auto req = server_.LastRequest();
+  EXPECT_EQ(req.path, "/notify/..%2F..%2Fadmin%3Fx%3D1%26y%3D2%23frag/send");
+  EXPECT_EQ(req.query, "dc=..%2F..%2Fadmin%3Fx%3D1%26y%3D2%23frag&a=1");
+  EXPECT_EQ(server_.RequestCount("/admin"), 0);
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << req.body;
+  EXPECT_EQ(body, (nlohmann::json{{"region", vars_.labels["inject"]}})) << req.body;
+  // A body that looks like JSON and has no Content-Type is declared JSON.
+  EXPECT_EQ(req.Header("content-type"), "application/json");
+  auto r = step->Render(vars_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ((*r)["url"], server_.url("/notify/..%2F..%2Fadmin%3Fx%3D1%26y%3D2%23frag/send") +
+                             "?dc=..%2F..%2Fadmin%3Fx%3D1%26y%3D2%23frag&a=1");
+
+  // A form body (what libcurl declares a body without Content-Type that is not JSON).
+  auto form = MustLoad("{method: POST, url: \"" + server_.url("/healthz") +
+                       "\", body: 'region={{labels.evil}}&a=1'}");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(Run(*form).status, StepStatus::kOk);
+  EXPECT_EQ(server_.LastRequest().body, "region=..%2F..%2Fadmin%3Fx%3D1%26y%3D2%23frag&a=1");
+}
+
+// Values that cannot be made safe fail the step before anything is sent, and the message
+// names the variable: a ".." path segment, a host that is not a host name, a header value
+// with a control character (CR/LF would split the header, NUL would cut it).
+TEST_F(HttpStepTest, UnsafeValuesFailBeforeSending) {
+  vars_.labels["dots"] = "..";
+  vars_.labels["host"] = "127.0.0.1:1@evil.test";
+  vars_.labels["nul"] = std::string("a\0X-Admin: 1", 13);
+  vars_.labels["esc"] = "a\x1b[2J";
+  vars_.labels["crlf"] = "a\r\nX-Admin: 1";
+  struct Case {
+    std::string body;
+    std::string variable;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"{url: \"" + server_.url("/notify/{{labels.dots}}/admin") + "\"}", "labels.dots"},
+           {"{url: \"http://{{labels.host}}:" + std::to_string(server_.port()) + "/healthz\"}",
+            "labels.host"},
+           {"{url: \"" + server_.url("/healthz") + "\", headers: {X-Region: \"{{labels.nul}}\"}}",
+            "labels.nul"},
+           {"{url: \"" + server_.url("/healthz") + "\", headers: {X-Region: \"{{labels.esc}}\"}}",
+            "labels.esc"},
+           {"{url: \"" + server_.url("/healthz") + "\", headers: {X-Region: \"{{labels.crlf}}\"}}",
+            "labels.crlf"},
+       }) {
+    auto step = MustLoad(c.body);
+    ASSERT_TRUE(step) << c.body;
+    StepOutcome o = Run(*step);
+    EXPECT_EQ(o.status, StepStatus::kFailed) << c.body << ": " << o.message;
+    EXPECT_NE(o.message.find(c.variable), std::string::npos) << o.message;
+    EXPECT_FALSE(step->Render(vars_)) << c.body;
+  }
+  EXPECT_EQ(server_.TotalRequests(), 0);
+}
+
+// Where no value could be made safe, the config is refused at load: a placeholder outside
+// a JSON string in a JSON body, or choosing the URL's scheme.
+TEST(HttpStepConfigTest, PlaceholdersWhereNoEscapingHelpsAreRefusedAtLoad) {
+  struct Case {
+    std::string body;
+    std::string want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"{url: \"http://x\", body: '{\"n\": {{labels.n}}}'}",
+            "steps[0].http.body: template \"{\"n\": {{labels.n}}}\": {{labels.n}} stands outside "
+            "a JSON string"},
+           {"{url: \"http://x\", headers: {Content-Type: application/json}, "
+            "body: '[{{labels.n}}]'}",
+            "{{labels.n}} stands outside a JSON string"},
+           {"{url: \"http://x\", headers: {content-type: application/merge-patch+json}, "
+            "body: '{\"a\": \"{{labels.n}}\"'}",
+            "is not valid JSON"},
+           {"{url: \"{{annotations.url}}\"}", "steps[0].http.url: url must start with http://"},
+       }) {
+    auto s = Load(c.body);
+    ASSERT_FALSE(s) << c.body;
+    EXPECT_NE(s.error().message.find(c.want), std::string::npos)
+        << c.body << "\n  got: " << s.error().message;
+  }
+  // A body declared as something else is taken as text.
+  EXPECT_TRUE(
+      Load("{url: \"http://x\", headers: {Content-Type: text/plain}, "
+           "body: 'n={{labels.n}}}'}"));
+}
+
 TEST_F(HttpStepTest, CommonKeys) {
   auto step = MustLoad("{url: \"" + server_.url("/healthz") +
                        "\", timeout: 10s, retries: 3, backoff: 500ms}");

@@ -168,6 +168,28 @@ TEST_F(WaitForStepTest, RealClockShortTimeout) {
   EXPECT_GE(o.details["polls"].get<int>(), 2);
 }
 
+// Issue 14 point 3: a label value cannot close its PromQL string and make the condition
+// always true ("... or vector(1)"); in a regex matcher it matches only itself.
+TEST_F(WaitForStepTest, LabelValuesStayInsideTheirStringLiteral) {
+  prom_.Script({{200, kEmpty}});
+  vars_.labels["region"] = "x\"} or vector(1) or up{region=\"";
+  vars_.labels["job"] = ".*";
+  auto step = Load(
+      "{promql: 'failover_dns_record_matches_expected{region=\"{{labels.region}}\", "
+      "job=~\"{{labels.job}}\"} == 1', timeout: 2s, interval: 1s}");
+  ASSERT_TRUE(step) << step.error().message;
+  StepOutcome o = Run(**step, clock_);
+  EXPECT_EQ(o.status, StepStatus::kFailed) << o.message;
+  auto q = prom_.queries();
+  ASSERT_FALSE(q.empty());
+  EXPECT_EQ(q[0],
+            R"(failover_dns_record_matches_expected{region="x\"} or vector(1) or up{region=\"", )"
+            R"(job=~"\\.\\*"} == 1)");
+  auto r = (*step)->Render(vars_);
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["promql"], q[0]);
+}
+
 TEST_F(WaitForStepTest, WithoutAPromClientFails) {
   auto step = Load("{promql: 'up'}");
   ASSERT_TRUE(step);
@@ -189,6 +211,10 @@ TEST(WaitForStepConfigTest, LocatedErrors) {
            {"{timeout: 5s}", true, "steps[0].wait_for: missing required key \"promql\""},
            {"{promql: ' '}", true, "steps[0].wait_for.promql: promql is empty"},
            {"{promql: 'up{x=\"{{labels}}\"}'}", true, "steps[0].wait_for.promql: "},
+           {"{promql: 'up > {{labels.threshold}}'}", true,
+            "steps[0].wait_for.promql: template \"up > {{labels.threshold}}\": "
+            "{{labels.threshold}} stands outside a PromQL string literal"},
+           {"{promql: 'up{a=`{{labels.a}}`}'}", true, "stands in a `raw string`"},
            {"{promql: up, interval: 0s}", true,
             "steps[0].wait_for.interval: interval must be greater"},
            {"{promql: up, dns: {name: x}}", true, "steps[0].wait_for.dns: unknown key"},

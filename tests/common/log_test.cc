@@ -45,6 +45,46 @@ TEST_F(LogTest, JsonIsOneParsableObject) {
   EXPECT_TRUE(j.contains("ts"));
 }
 
+// ESC and BEL (and every other control character: C0, DEL, C1, bidi overrides, bytes
+// that are not UTF-8) are escaped in both formats: a logged value cannot move the cursor,
+// clear the screen, ring a bell or forge a line.
+TEST_F(LogTest, EveryControlCharacterIsEscaped) {
+  const std::string hostile = std::string(
+                                  "a\x1b[2J\x07"
+                                  "b\x7f\x01") +
+                              "\xc2\x9b" + "\xe2\x80\xae" + "\xff\x9b" + "\r\nlevel=error";
+  auto no_raw_controls = [](const std::string& line) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(line[i]);
+      if (c < 0x20 || c == 0x7f) return false;
+      if (c == 0xc2 && i + 1 < line.size() &&
+          (static_cast<unsigned char>(line[i + 1]) & 0xe0) == 0x80)
+        return false;  // U+0080..U+009F
+      if (c == 0xff || (c == 0x9b && (i == 0 || static_cast<unsigned char>(line[i - 1]) < 0x80)))
+        return false;
+    }
+    return line.find("\xe2\x80\xae") == std::string::npos;
+  };
+
+  std::string logfmt =
+      log::Render(log::Format::kLogfmt, log::Level::kInfo, hostile, {{"label", hostile}});
+  EXPECT_TRUE(no_raw_controls(logfmt)) << logfmt;
+  EXPECT_NE(logfmt.find("msg=\"a\\u001b[2J\\u0007b\\u007f\\u0001\\u009b\\u202e\\xff\\x9b\\r\\n"
+                        "level=error\""),
+            std::string::npos)
+      << logfmt;
+
+  std::string json =
+      log::Render(log::Format::kJson, log::Level::kInfo, hostile, {{"label", hostile}});
+  EXPECT_TRUE(no_raw_controls(json)) << json;
+  auto j = nlohmann::json::parse(json);
+  EXPECT_EQ(j["msg"],
+            "a\x1b[2J\x07"
+            "b\x7f\x01\xc2\x9b\xe2\x80\xae\xef\xbf\xbd\xef\xbf\xbd\r\nlevel=error");
+  EXPECT_EQ(j["label"], j["msg"]);
+  EXPECT_EQ(j["level"], "info");
+}
+
 TEST_F(LogTest, LevelFilters) {
   log::Configure(log::Level::kWarn, log::Format::kLogfmt);
   log::Info("hidden");

@@ -1,6 +1,7 @@
 // libFuzzer target: "{{labels.region}}" templates (actuator/template.cc). The first line of
 // the input is the template; the lines after it are label values ("name=value"). Parsing
-// and rendering must never crash; a template without variables renders as itself.
+// and rendering must never crash; a template without variables renders as itself, in every
+// escaping context that accepts it (escaping touches values only).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -31,5 +32,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (t->source() != text) std::abort();
   auto out = t->Render(vars);
   if (!t->has_variables() && (!out || *out != text)) std::abort();
+  using failover::TemplateContext;
+  for (TemplateContext c : {TemplateContext::kText, TemplateContext::kUrl, TemplateContext::kJson,
+                            TemplateContext::kForm, TemplateContext::kHeader,
+                            TemplateContext::kPromql, TemplateContext::kDnsName}) {
+    failover::Template copy = *t;
+    if (!copy.SetContext(c)) continue;
+    auto escaped = copy.Render(vars);
+    if (!t->has_variables() && (!escaped || *escaped != text)) std::abort();
+  }
   return 0;
 }
