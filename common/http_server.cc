@@ -866,8 +866,9 @@ std::optional<HttpServerResponse> HttpServer::Shared::PreBody(Conn& c, const Web
           std::string(server->ssl_ctx_ != nullptr ? "https" : "http") + "://" + req.Header("host"));
       std::string theirs = NormalizedOrigin(source);
       if (req.Header("host").empty() || theirs.empty() || theirs != own) {
+        // Only the site goes to the log: a Referer's path and query may hold anything.
         log::Warn("cross-site request refused",
-                  {{"remote", c.remote}, {"path", req.path}, {"origin", source}});
+                  {{"remote", c.remote}, {"path", req.path}, {"origin", theirs}});
         return HttpServerResponse::Text(
             403, std::string("cross-site request refused: the ") + which + " is not this server\n");
       }
