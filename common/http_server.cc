@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -206,6 +207,7 @@ struct HttpServer::Conn {
   ~Conn() {
     if (ssl != nullptr) SSL_free(ssl);
     if (fd >= 0) close(fd);
+    if (open_count != nullptr) --*open_count;
   }
   // Ready for the next request on the same connection.
   void ResetRequest() {
@@ -225,6 +227,7 @@ struct HttpServer::Conn {
 
   int fd = -1;
   SSL* ssl = nullptr;
+  std::atomic<size_t>* open_count = nullptr;  // the server's count of open connections
   std::string remote;
   Phase phase = Phase::kHead;
   SteadyClock::time_point deadline;  // of the request being received, or of the linger
@@ -291,6 +294,7 @@ struct HttpServer::Shared {
   int listen_fd = -1;
   int epoll_fd = -1;
   int wake_fd = -1;
+  std::atomic<size_t> open{0};  // connections, wherever they are (see Conn::open_count)
   std::thread loop;
   std::vector<std::thread> workers;
 
@@ -302,7 +306,6 @@ struct HttpServer::Shared {
 
   // Event loop only.
   std::unordered_map<int, std::unique_ptr<Conn>> conns;
-  size_t open = 0;  // connections, wherever they are (atomic enough: loop-only counter)
   bool accepting = true;
   SteadyClock::time_point accept_resume;
   SteadyClock::time_point next_expire;
@@ -376,6 +379,7 @@ void HttpServer::Shared::Accept() {
     c->remote = addr;
     c->deadline = SteadyClock::now() + RequestTimeout();
     ++open;
+    c->open_count = &open;
     Conn* raw = c.get();
     conns[fd] = std::move(c);
     if (server->ssl_ctx_ != nullptr) {
@@ -411,7 +415,6 @@ void HttpServer::Shared::Disarm(Conn* c) {
 
 void HttpServer::Shared::Close(Conn* c) {
   Disarm(c);
-  --open;
   conns.erase(c->fd);  // closes the socket
 }
 
@@ -769,7 +772,13 @@ void HttpServer::Shared::WorkerMain() {
       c = std::move(jobs.front());
       jobs.pop_front();
     }
-    Work(std::move(c));
+    try {
+      Work(std::move(c));
+    } catch (const std::exception& e) {
+      // A route's check or a streamed body threw: the connection (owned by Work's
+      // argument) is closed when the stack unwinds, the server goes on.
+      log::Error("http request failed", {{"err", e.what()}});
+    }
   }
 }
 
