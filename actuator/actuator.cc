@@ -155,6 +155,35 @@ Status Actuator::Start() {
          return HttpServerResponse::Text(200, "config reloaded\n");
        }},
   };
+  // Credentials are checked on the headers, before any of the body is read: a client
+  // without them is answered 401 at once and cannot hold the connection by trickling a
+  // body. With API credentials configured, the status page (runbooks, match rules, step
+  // messages) and /-/reload (config errors with paths) need them too.
+  auto api_auth = [this](const HttpServerRequest& r) -> std::optional<HttpServerResponse> {
+    auto cfg = engine_->config();
+    AuthResult a = CheckAuth(cfg->api_auth, r.Header("authorization"));
+    if (a == AuthResult::kOk) return std::nullopt;
+    return Unauthorized(a, cfg->api_auth);
+  };
+  for (auto& route : routes) {
+    if (route.path == "/webhook") {
+      route.authorize = [this](const HttpServerRequest& r) -> std::optional<HttpServerResponse> {
+        auto cfg = engine_->config();
+        AuthResult a = CheckAuth(cfg->webhook_auth, r.Header("authorization"));
+        if (a == AuthResult::kOk) return std::nullopt;
+        log::Warn("webhook request rejected",
+                  {{"remote", r.remote_addr}, {"reason", "authentication"}});
+        return Unauthorized(a, cfg->webhook_auth);
+      };
+      // Answers the server writes itself (401 above, 413 for the body size, 403, 415)
+      // count like the handler's.
+      route.on_reject = [this](int status) { metrics_.WebhookRequest(status); };
+      route.json_body = true;
+    } else if (route.path == "/api/v1/" || route.path == "/" || route.path == "/-/reload") {
+      route.authorize = api_auth;
+      route.json_body = route.path == "/api/v1/" && route.method == "POST";
+    }
+  }
   auto server = HttpServer::Start(http, std::move(routes));
   if (!server) return server.error();
   if (auto s = CheckListenerAuth(*config_, (*server)->basic_auth_enabled()); !s) {

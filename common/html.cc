@@ -4,6 +4,26 @@
 
 namespace failover {
 
-std::string HtmlEscape(const std::string& s) { return EscapeMarkup(s, "&#39;"); }
+std::string HtmlEscape(const std::string& s) {
+  // Control characters (a step's message may quote a command's output, escape sequences
+  // and all) are shown as U+FFFD, never sent raw: C0 controls but tab and newline, DEL,
+  // and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F).
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";
+  std::string clean;
+  clean.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+      clean += kReplacement;
+    } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      clean += kReplacement;
+      ++i;
+    } else {
+      clean += s[i];
+    }
+  }
+  return EscapeMarkup(clean, "&#39;");
+}
 
 }  // namespace failover

@@ -1,21 +1,24 @@
-// HTTP server glue over civetweb: routes registered up front, a request read whole
-// (bounded by max_body_bytes), handlers return a response value. Used by both daemons for
-// the landing page, /metrics, /-/healthy, /-/ready, /-/reload and their APIs.
+// The HTTP/1.1 server of both daemons (the landing page, /metrics, /-/healthy, /-/ready,
+// /-/reload and their APIs): routes registered up front, handlers return a response value.
+// One event thread accepts connections, does TLS handshakes and reads each request whole
+// (request line, headers, body) under one deadline; a slow client costs a socket, never a
+// thread. A complete request goes to a fixed pool of worker threads, which run the route's
+// checks and handler and write the answer. See docs/security.md.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "common/web_config.h"
 
-struct mg_context;
-struct mg_connection;
 struct ssl_st;
+struct ssl_ctx_st;
 
 namespace failover {
 
@@ -54,20 +57,20 @@ struct HttpServerOptions {
   // Prometheus notation: ":9807" (all interfaces), "127.0.0.1:9807", "127.0.0.1:0"
   // (a free port; read it back with port()).
   std::string listen_address = ":9807";
-  // Connections served at once (one civetweb worker thread each); as many more wait in
-  // the accept queue, further ones in the kernel's listen backlog.
+  // Worker threads: requests handled (handler run, answer written) at once. Requests
+  // still being received cost no thread; complete ones wait in a queue for a worker.
   int num_threads = 8;
   size_t max_body_bytes = 1 << 20;
   // Time a client has to send a whole request (request line, headers, body): a client
   // trickling bytes (slowloris) is disconnected after it.
   int request_timeout_ms = 10000;
-  // Largest request line plus headers; a larger request is refused (civetweb answers
-  // 413 and closes) before any handler runs.
+  // Largest request line plus headers; a larger request is refused (431, connection
+  // closed) before any handler runs.
   size_t max_header_bytes = 16 << 10;
   // --web.config.file (exporter-toolkit format): TLS, basic auth, headers. "" = none.
   std::string web_config_file;
-  // Keep-alive pins a worker thread to a client for as long as it keeps sending; servers
-  // that must stay fair to many clients (the actuator's webhook) turn it off.
+  // Off: every answer closes its connection (`Connection: close`), as the actuator's
+  // webhook wants (each Alertmanager notification on a connection of its own).
   bool keep_alive = true;
 };
 
@@ -79,11 +82,23 @@ class HttpServer {
 
   // Routes: exact path, or a prefix when `path` ends with '/' and prefix is true.
   // Requests to a known path with another method get 405 with an Allow header.
+  // A state-changing request (POST, PUT, PATCH, DELETE) whose Origin (or, without one,
+  // Referer) names another site than the request's Host is refused 403 on every route.
   struct Route {
     std::string method;
     std::string path;
     bool prefix = false;
     HttpHandler handler;
+    // Optional: runs on the request line and headers (the body is empty), before any of
+    // the body is read. A response refuses the request: it is sent and the connection
+    // closed without reading the body (e.g. 401 for missing credentials).
+    std::function<std::optional<HttpServerResponse>(const HttpServerRequest&)> authorize = {};
+    // Optional: told the status of every answer the server writes itself for this route
+    // instead of running the handler (authorize's refusal, 400, 403, 413, 415).
+    std::function<void(int status)> on_reject = {};
+    // A JSON endpoint: a non-empty body with another Content-Type than application/json
+    // is refused 415.
+    bool json_body = false;
   };
 
   static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
@@ -101,11 +116,11 @@ class HttpServer {
   Status ReloadWebConfig();
 
  private:
+  struct Conn;
+  struct Shared;
   HttpServer() = default;
-  static int Dispatch(mg_connection* conn, void* self);
-  static int InitSsl(void* ssl_ctx, void* self);
   static int CertCallback(ssl_st* ssl, void* self);
-  HttpServerResponse Handle(mg_connection* conn);
+  Status InitTls();
   struct WebState {
     std::shared_ptr<const WebConfig> config;
     std::shared_ptr<BasicAuthVerifier> auth;
@@ -115,9 +130,9 @@ class HttpServer {
   HttpServerOptions options_;
   mutable std::mutex web_mu_;
   WebState web_;
-  std::string tls_error_;  // why init_ssl failed, for Start's error
   std::vector<Route> routes_;
-  mg_context* ctx_ = nullptr;
+  ssl_ctx_st* ssl_ctx_ = nullptr;
+  std::unique_ptr<Shared> shared_;  // the event loop and the workers (http_server.cc)
   int port_ = 0;
   std::string bound_;
 };

@@ -156,8 +156,8 @@ Result<WebConfig> ParseWebConfig(const YamlNode& root) {
   if (auto h = root.Get("http_server_config")) {
     if (auto s = h->ExpectKeys({"http2", "headers"}); !s) return s.error();
     if (auto v = h->Get("http2")) {
-      // HTTP/2 is not served (civetweb is built without it here); the key is accepted so
-      // exporter-toolkit files load unchanged.
+      // HTTP/2 is not served (common/http_server.cc speaks HTTP/1.1); the key is accepted
+      // so exporter-toolkit files load unchanged.
       if (auto b = v->AsBool(); !b) return b.error();
     }
     if (auto hd = h->Get("headers")) {
@@ -281,11 +281,11 @@ void WebFlags::Register(Flags& flags, int default_max_connections) {
                "Web config (exporter-toolkit format): TLS, client certificates, basic auth, "
                "response headers. See docs/security.md.");
   flags.String("web.max-connections", &max_connections,
-               "Connections served at once (one worker thread each); as many more wait in "
-               "a queue, the rest in the kernel's listen backlog.");
+               "Worker threads: requests handled at once. Requests still being received "
+               "hold none; complete ones wait in a queue for a worker.");
   flags.String("web.request-timeout", &request_timeout,
-               "Time a client has to send a whole request; slower clients are "
-               "disconnected.");
+               "Time a client has to send a whole request (TLS handshake, line, headers, "
+               "body) and to take the answer; slower clients are disconnected.");
   flags.String("web.max-header-bytes", &max_header_bytes,
                "Largest request line plus headers; larger requests are refused.");
 }

@@ -211,9 +211,9 @@ TEST(PowerDnsRequests, ShapeOfGetAndPatch) {
   auto reqs = api.requests();
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[0].method, "GET");
-  // civetweb drops the zone's trailing dot from the path it hands us; curl sends it (the
-  // real PowerDNS tests above depend on that).
-  EXPECT_EQ(reqs[0].path, "/api/v1/servers/srv/zones/example.test");
+  // The zone id keeps its trailing dot in the path (the real PowerDNS tests above depend
+  // on that); the server hands the path over as sent.
+  EXPECT_EQ(reqs[0].path, "/api/v1/servers/srv/zones/example.test.");
   EXPECT_EQ(reqs[0].QueryParam("rrset_name"), "www.example.test.");
   EXPECT_EQ(reqs[0].QueryParam("rrset_type"), "A");
   for (const auto& r : reqs) {
@@ -221,7 +221,7 @@ TEST(PowerDnsRequests, ShapeOfGetAndPatch) {
     EXPECT_EQ(r.Header("accept"), "application/json");
   }
   EXPECT_EQ(reqs[1].method, "PATCH");
-  EXPECT_EQ(reqs[1].path, "/api/v1/servers/srv/zones/example.test");
+  EXPECT_EQ(reqs[1].path, "/api/v1/servers/srv/zones/example.test.");
   auto body = nlohmann::json::parse(reqs[1].body);
   EXPECT_EQ(body, nlohmann::json::parse(R"({"rrsets":[{"name":"www.example.test.","type":"A",
       "ttl":30,"changetype":"REPLACE","records":[{"content":"127.0.0.3","disabled":false}]}]})"));

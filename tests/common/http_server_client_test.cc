@@ -1,4 +1,5 @@
-// The civetweb glue and the libcurl client, against each other on loopback.
+// The HTTP server (common/http_server.cc) and the libcurl client, against each other on
+// loopback.
 #include <gtest/gtest.h>
 
 #include "common/http_client.h"

@@ -1,4 +1,4 @@
-// The listener's protections, against the real civetweb server and libcurl on loopback:
+// The listener's protections, against the real server and libcurl on loopback:
 // TLS and client certificates from --web.config.file, basic_auth_users, response headers,
 // the header-size limit, the request timeout against slowloris and a flood of idle
 // connections.
@@ -346,7 +346,7 @@ TEST_F(HttpServerLimitsTest, HugeHeadersAreRefusedNotFatal) {
   ASSERT_TRUE(c.connected());
   c.Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 << 10, 'a') + "\r\n\r\n");
   ASSERT_TRUE(WaitFor([&] { return c.ClosedByServer(50); }));
-  // Refused (civetweb answers 400 "Malformed message" and closes), never served.
+  // Refused (431, connection closed), never served.
   EXPECT_EQ(c.answer().find("Healthy."), std::string::npos) << c.answer();
   if (!c.answer().empty()) {
     std::string status = c.answer().substr(0, 12);  // "HTTP/1.x NNN"
