@@ -10,6 +10,7 @@
 #include "actuator/lock_etcd.h"
 #include "actuator/status_page.h"
 #include "common/build_info.h"
+#include "common/json_limits.h"
 #include "common/log.h"
 
 namespace failover {
@@ -340,9 +341,10 @@ HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
   if (req.method == "POST" && parts.size() == 3 && parts[0] == "runbooks" && parts[2] == "run") {
     json body = json::object();
     if (!req.body.empty()) {
-      body = json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object())
-        return JsonError(400, "body must be a JSON object");
+      auto parsed = ParseJsonBounded(req.body);
+      if (!parsed) return JsonError(400, parsed.error().message);
+      body = std::move(*parsed);
+      if (!body.is_object()) return JsonError(400, "body must be a JSON object");
     }
     auto labels = LabelsFrom(body, "labels");
     if (!labels) return JsonError(400, labels.error().message);

@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/json_limits.h"
 #include "common/log.h"
 
 namespace failover {
@@ -828,6 +829,11 @@ void HttpServer::Shared::Work(std::unique_ptr<Conn> c) {
   HttpServerResponse resp = RunHandler(*c);
   bool close = !server->options_.keep_alive || c->client_close || c->http10;
   bool ok = Respond(*c, std::move(resp), close, web);
+  // A big body (and what its handler parsed) leaves freed heap behind that glibc would
+  // keep: give it back once the answer is out (common/json_limits.h).
+  size_t body_bytes = c->req.body.size();
+  std::string().swap(c->req.body);
+  ReleaseHeapAfterBigBody(body_bytes);
   Finish(std::move(c), close || !ok);
 }
 
