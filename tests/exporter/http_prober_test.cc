@@ -422,8 +422,7 @@ TEST_F(HttpProberTest, EndlessBodyStopsAtTheLimitWithARegex) {
   auto start = std::chrono::steady_clock::now();
   ProbeResult r =
       runner_.RunYaml(HttpYaml(server_.url("/endless"),
-                               "  body_size_limit: 64KiB
-                               "
+                               "  body_size_limit: 64KiB\n"
                                "  fail_if_body_not_matches_regexp: [\"never there\"]\n"),
                       seconds(20));
   EXPECT_EQ(r.reason, "body_too_large") << Describe(r);
