@@ -189,8 +189,9 @@ void PgConn::Close() {
 
 // ---- PgAsyncConn -------------------------------------------------------------------------
 
-SqlWait PgAsyncConn::StartConnect(const PgTarget& target, const std::string& application_name,
-                                  const std::string& hostaddr) {
+SqlWait PgAsyncConn::StartConnect(
+    const PgTarget& target, const std::string& application_name,
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
   Close();
   failure_.reset();
   results_.clear();
@@ -198,9 +199,10 @@ SqlWait PgAsyncConn::StartConnect(const PgTarget& target, const std::string& app
   std::string password;
   std::vector<const char*> keys = {"fallback_application_name", "dbname"};
   std::vector<const char*> values = {application_name.c_str(), target.conninfo.c_str()};
-  if (!hostaddr.empty()) {
-    keys.push_back("hostaddr");
-    values.push_back(hostaddr.c_str());
+  // After dbname (the expanded conninfo): libpq keeps the last value of a keyword.
+  for (const auto& [key, value] : overrides) {
+    keys.push_back(key.c_str());
+    values.push_back(value.c_str());
   }
   if (target.password) {
     auto pw = target.password->Resolve();

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -64,11 +65,11 @@ class PgAsyncConn {
   PgAsyncConn(const PgAsyncConn&) = delete;
   PgAsyncConn& operator=(const PgAsyncConn&) = delete;
 
-  // Starts connecting (closing any previous connection). `hostaddr`: the numeric
-  // address(es) the caller resolved for the conninfo's host names (libpq's keyword; empty:
-  // none, libpq connects to the conninfo as it is).
+  // Starts connecting (closing any previous connection). `overrides`: libpq keywords that
+  // replace the conninfo's (e.g. host, hostaddr and port lists with the addresses the
+  // caller resolved, so that libpq looks nothing up itself).
   SqlWait StartConnect(const PgTarget& target, const std::string& application_name,
-                       const std::string& hostaddr);
+                       const std::vector<std::pair<std::string, std::string>>& overrides = {});
   // Sends `sql` (one or more statements); the result is one row list per statement.
   SqlWait StartExec(const std::string& sql);
   // Goes on with the operation in progress once the socket is readable and/or writable.

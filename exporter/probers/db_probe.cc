@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -177,7 +178,7 @@ void DriveDbRun(ProbeEnv& env, MonoTime deadline, Duration timeout,
 struct HostLookup::Shared {
   mutable std::mutex mu;
   bool finished = false;
-  std::string address;
+  std::vector<std::string> addresses;
   std::string error;
   int efd = -1;
   ~Shared() {
@@ -192,21 +193,27 @@ std::shared_ptr<HostLookup> HostLookup::Start(const std::string& host) {
   auto work = [shared, host] {
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
     addrinfo* res = nullptr;
     int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-    std::string address, error;
-    if (rc != 0 || res == nullptr) {
-      error = "could not resolve \"" + host + "\": " + gai_strerror(rc);
-    } else {
+    std::vector<std::string> addresses;
+    std::string error;
+    for (addrinfo* ai = rc == 0 ? res : nullptr; ai != nullptr; ai = ai->ai_next) {
       char buf[INET6_ADDRSTRLEN] = {0};
-      getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST);
-      address = buf;
+      if (getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST) !=
+          0) {
+        continue;
+      }
+      if (std::find(addresses.begin(), addresses.end(), buf) == addresses.end()) {
+        addresses.push_back(buf);
+      }
+    }
+    if (addresses.empty()) {
+      error = "could not resolve \"" + host + "\": " + (rc != 0 ? gai_strerror(rc) : "no address");
     }
     if (res != nullptr) freeaddrinfo(res);
     std::lock_guard<std::mutex> lock(shared->mu);
     shared->finished = true;
-    shared->address = std::move(address);
+    shared->addresses = std::move(addresses);
     shared->error = std::move(error);
     uint64_t one = 1;
     if (shared->efd >= 0) {
@@ -235,11 +242,11 @@ bool HostLookup::finished() const {
   return shared_->finished;
 }
 
-Result<std::string> HostLookup::address() const {
+Result<std::vector<std::string>> HostLookup::addresses() const {
   std::lock_guard<std::mutex> lock(shared_->mu);
   if (!shared_->finished) return Error::Invalid("lookup not finished");
   if (!shared_->error.empty()) return Error::Invalid(shared_->error);
-  return shared_->address;
+  return shared_->addresses;
 }
 
 bool IsIpLiteral(const std::string& host) {

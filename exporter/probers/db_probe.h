@@ -58,7 +58,7 @@ class DbRunSteps {
 void DriveDbRun(ProbeEnv& env, MonoTime deadline, Duration timeout,
                 std::shared_ptr<DbRunSteps> steps, ProbeDone done);
 
-// Turns a host name into a numeric address on a thread of its own: getaddrinfo() blocks
+// Turns a host name into numeric addresses on a thread of its own: getaddrinfo() blocks
 // (for as long as the system's resolver waits on a silent name server), and that must not
 // stop the loop. The thread lives only as long as the lookup; a run whose deadline comes
 // first just stops waiting for it.
@@ -69,8 +69,9 @@ class HostLookup {
   // Readable once the lookup has finished.
   int fd() const;
   bool finished() const;
-  // The first address (IPv4 or IPv6 text), or the resolver's error text.
-  Result<std::string> address() const;
+  // The addresses (IPv4 or IPv6 text) in getaddrinfo()'s order of preference, or the
+  // resolver's error text.
+  Result<std::vector<std::string>> addresses() const;
 
  private:
   struct Shared;

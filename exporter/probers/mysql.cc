@@ -50,13 +50,15 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
           return reused_ ? ReadReplicaStatus() : Resolve();
         case State::kLookup: {
           if (!lookup_->finished()) return SqlWait::On(lookup_->fd(), true, false);
-          auto address = lookup_->address();
+          auto addresses = lookup_->addresses();
           lookup_.reset();
-          if (!address) {
-            return ProbeResult::Failure("resolve",
-                                        p_->spec_.target.address + ": " + address.error().message);
+          if (!addresses) {
+            return ProbeResult::Failure(
+                "resolve", p_->spec_.target.address + ": " + addresses.error().message);
           }
-          return Connect(*address);
+          addresses_ = std::move(*addresses);
+          next_address_ = 0;
+          return Connect(addresses_[next_address_++]);
         }
         case State::kConnect:
         case State::kReplica:
@@ -79,6 +81,8 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
 
     Outcome Resolve() {
       const MysqlTarget& t = p_->spec_.target;
+      addresses_.clear();
+      next_address_ = 0;
       if (!t.socket.empty() || IsIpLiteral(t.host)) return Connect(t.host);
       state_ = State::kLookup;
       lookup_ = HostLookup::Start(t.host);
@@ -127,6 +131,11 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
       const std::optional<SqlFailure>& failure = conn.failure();
       switch (state_) {
         case State::kConnect:
+          // A name with several addresses: the next one, as the blocking client would.
+          if (failure && failure->unreachable() && failure->reason != "timeout" &&
+              next_address_ < addresses_.size()) {
+            return Connect(addresses_[next_address_++]);
+          }
           if (failure) return ProbeResult::Failure(failure->reason, failure->detail);
           p_->replica_syntax_ = 0;
           return ReadReplicaStatus();
@@ -184,6 +193,8 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
     MonoTime start_ = std::chrono::steady_clock::now();
     bool reused_ = false;
     std::shared_ptr<HostLookup> lookup_;
+    std::vector<std::string> addresses_;  // of the configured host name
+    size_t next_address_ = 0;
     MysqlStatus status_;
     std::string status_sql_;
   };

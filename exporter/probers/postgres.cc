@@ -50,6 +50,7 @@ struct PostgresSpec {
   // names, or the conninfo sets hostaddr itself).
   std::vector<std::string> lookups;
   std::vector<std::string> hosts;
+  std::vector<std::string> ports;  // the conninfo's port list, split
 };
 
 class PostgresProber final : public Prober, public std::enable_shared_from_this<PostgresProber> {
@@ -85,22 +86,41 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
           for (auto& lookup : lookups_) {
             if (lookup && !lookup->finished()) return SqlWait::On(lookup->fd(), true, false);
           }
-          std::string hostaddr;
+          // Every address of a name becomes an entry of its own (libpq tries them in
+          // order, as it would have tried the name's addresses).
+          const PostgresSpec& spec = p_->spec_;
+          std::string hosts, hostaddrs, ports;
+          bool first = true;
           for (size_t i = 0; i < lookups_.size(); ++i) {
-            if (i > 0) hostaddr += ",";
-            if (lookups_[i] == nullptr) {
-              hostaddr += p_->spec_.hosts[i];
-              continue;
+            std::vector<std::string> addresses = {""};
+            if (lookups_[i] != nullptr) {
+              auto found = lookups_[i]->addresses();
+              if (!found) {
+                return ProbeResult::Failure("resolve",
+                                            spec.target.where + ": " + found.error().message);
+              }
+              addresses = std::move(*found);
             }
-            auto address = lookups_[i]->address();
-            if (!address) {
-              return ProbeResult::Failure("resolve",
-                                          p_->spec_.target.where + ": " + address.error().message);
+            for (const std::string& address : addresses) {
+              if (!first) {
+                hosts += ",";
+                hostaddrs += ",";
+                ports += ",";
+              }
+              first = false;
+              // An IP address or a socket directory stays as it is, without a hostaddr.
+              hosts += lookups_[i] != nullptr ? spec.lookups[i] : spec.hosts[i];
+              hostaddrs += address;
+              if (spec.ports.size() == lookups_.size()) ports += spec.ports[i];
             }
-            hostaddr += *address;
           }
           lookups_.clear();
-          return Connect(hostaddr);
+          std::vector<std::pair<std::string, std::string>> overrides = {{"host", hosts},
+                                                                        {"hostaddr", hostaddrs}};
+          if (spec.ports.size() == spec.lookups.size() && spec.ports.size() > 1) {
+            overrides.push_back({"port", ports});
+          }
+          return Connect(overrides);
         }
         case State::kConnect:
         case State::kExec: {
@@ -122,7 +142,7 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
 
     Outcome Resolve() {
       const PostgresSpec& spec = p_->spec_;
-      if (spec.lookups.empty()) return Connect("");
+      if (spec.lookups.empty()) return Connect({});
       state_ = State::kLookup;
       for (const std::string& name : spec.lookups) {
         lookups_.push_back(name.empty() ? nullptr : HostLookup::Start(name));
@@ -130,9 +150,9 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
       return Step(false, false);
     }
 
-    Outcome Connect(const std::string& hostaddr) {
+    Outcome Connect(const std::vector<std::pair<std::string, std::string>>& overrides) {
       state_ = State::kConnect;
-      SqlWait wait = p_->conn_.StartConnect(p_->spec_.target, "failover_exporter", hostaddr);
+      SqlWait wait = p_->conn_.StartConnect(p_->spec_.target, "failover_exporter", overrides);
       if (!wait.done) return wait;
       return Finished();
     }
@@ -201,11 +221,12 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
 void PlanLookups(PostgresSpec& spec) {
   PQconninfoOption* opts = PQconninfoParse(spec.target.conninfo.c_str(), nullptr);
   if (opts == nullptr) return;  // checked at load: does not happen
-  std::string host, hostaddr;
+  std::string host, hostaddr, port;
   for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
     if (o->val == nullptr) continue;
     if (std::string(o->keyword) == "host") host = o->val;
     if (std::string(o->keyword) == "hostaddr") hostaddr = o->val;
+    if (std::string(o->keyword) == "port") port = o->val;
   }
   PQconninfoFree(opts);
   if (!hostaddr.empty() || host.empty()) return;
@@ -226,6 +247,12 @@ void PlanLookups(PostgresSpec& spec) {
   if (!any) return;
   spec.hosts = std::move(hosts);
   spec.lookups = std::move(lookups);
+  for (size_t start = 0; !port.empty();) {
+    size_t comma = port.find(',', start);
+    spec.ports.push_back(port.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
 }
 
 }  // namespace
