@@ -52,6 +52,7 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
           if (!lookup_->finished()) return SqlWait::On(lookup_->fd(), true, false);
           auto addresses = lookup_->addresses();
           lookup_.reset();
+          p_->pending_lookup_.reset();
           if (!addresses) {
             return ProbeResult::Failure(
                 "resolve", p_->spec_.target.address + ": " + addresses.error().message);
@@ -85,7 +86,10 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
       next_address_ = 0;
       if (!t.socket.empty() || IsIpLiteral(t.host)) return Connect(t.host);
       state_ = State::kLookup;
-      lookup_ = HostLookup::Start(t.host);
+      // A lookup an earlier run gave up on is still the one to wait for: one thread per
+      // name however long the name server hangs.
+      if (p_->pending_lookup_ == nullptr) p_->pending_lookup_ = HostLookup::Start(t.host);
+      lookup_ = p_->pending_lookup_;
       return Step(false, false);
     }
 
@@ -204,6 +208,7 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
   MysqlAsyncConn conn_;
   int replica_syntax_ = 0;  // 0 unknown, 1 SHOW REPLICA STATUS, 2 SHOW SLAVE STATUS
   bool running_ = false;
+  std::shared_ptr<HostLookup> pending_lookup_;  // not yet used by a run
 };
 
 }  // namespace

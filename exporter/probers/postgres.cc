@@ -115,6 +115,7 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
             }
           }
           lookups_.clear();
+          p_->pending_lookups_.clear();
           std::vector<std::pair<std::string, std::string>> overrides = {{"host", hosts},
                                                                         {"hostaddr", hostaddrs}};
           if (spec.ports.size() == spec.lookups.size() && spec.ports.size() > 1) {
@@ -144,9 +145,14 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
       const PostgresSpec& spec = p_->spec_;
       if (spec.lookups.empty()) return Connect({});
       state_ = State::kLookup;
-      for (const std::string& name : spec.lookups) {
-        lookups_.push_back(name.empty() ? nullptr : HostLookup::Start(name));
+      // Lookups an earlier run gave up on are still the ones to wait for: one thread per
+      // name however long the name server hangs.
+      if (p_->pending_lookups_.empty()) {
+        for (const std::string& name : spec.lookups) {
+          p_->pending_lookups_.push_back(name.empty() ? nullptr : HostLookup::Start(name));
+        }
       }
+      lookups_ = p_->pending_lookups_;
       return Step(false, false);
     }
 
@@ -214,6 +220,7 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
   PgAsyncConn conn_;
   bool fresh_ = false;  // connected, statement_timeout not yet set
   bool running_ = false;
+  std::vector<std::shared_ptr<HostLookup>> pending_lookups_;  // not yet used by a run
 };
 
 // Which of the conninfo's hosts need a lookup before libpq connects (libpq would look
