@@ -1,10 +1,11 @@
-// A connection to a PostgreSQL server (libpq, non-blocking underneath so every call is
-// bounded by a deadline), shared by the exporter's `postgres:` probe and the actuator's
-// `postgres:` databases.
+// Connections to a PostgreSQL server (libpq). PgConn waits on its socket itself, each call
+// bounded by a deadline (the actuator's `postgres:` databases); PgAsyncConn never waits
+// and leaves that to the caller's event loop (the exporter's `postgres:` probe).
 #pragma once
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -52,6 +53,45 @@ class PgConn {
   PGconn* conn_ = nullptr;
   std::string where_;
   Duration timeout_{0};
+};
+
+// The same client without any waiting: every call returns at once, saying what the socket
+// must become before Continue() goes on. The caller keeps the deadline (and closes at it).
+// One operation at a time.
+class PgAsyncConn {
+ public:
+  PgAsyncConn() = default;
+  ~PgAsyncConn() { Close(); }
+  PgAsyncConn(const PgAsyncConn&) = delete;
+  PgAsyncConn& operator=(const PgAsyncConn&) = delete;
+
+  // Starts connecting (closing any previous connection). `overrides`: libpq keywords that
+  // replace the conninfo's (e.g. host, hostaddr and port lists with the addresses the
+  // caller resolved, so that libpq looks nothing up itself).
+  SqlWait StartConnect(const PgTarget& target, const std::string& application_name,
+                       const std::vector<std::pair<std::string, std::string>>& overrides = {});
+  // Sends `sql` (one or more statements); the result is one row list per statement.
+  SqlWait StartExec(const std::string& sql);
+  // Goes on with the operation in progress once the socket is readable and/or writable.
+  SqlWait Continue();
+
+  const std::optional<SqlFailure>& failure() const { return failure_; }
+  std::vector<std::vector<SqlRow>>& results() { return results_; }
+  bool connected() const { return conn_ != nullptr && op_ != Op::kConnect; }
+  bool busy() const { return op_ != Op::kNone; }
+  void Close();
+
+ private:
+  enum class Op { kNone, kConnect, kSend, kReceive };
+  SqlWait Finish(std::optional<SqlFailure> failure);
+
+  PGconn* conn_ = nullptr;
+  Op op_ = Op::kNone;
+  int poll_ = 0;  // the last PostgresPollingStatusType while connecting
+  std::string where_;
+  std::optional<SqlFailure> failure_;
+  std::optional<SqlFailure> query_error_;
+  std::vector<std::vector<SqlRow>> results_;
 };
 
 }  // namespace failover

@@ -57,6 +57,19 @@ struct SqlOutcome {
   const SqlFailure& error() const { return failure; }
 };
 
+// Where a non-blocking database call stands (common/mysql_conn.h MysqlAsyncConn,
+// common/pg_conn.h PgAsyncConn): finished, or waiting until `fd` is readable and/or
+// writable. The caller's event loop waits; the call itself never blocks.
+struct SqlWait {
+  bool done = true;
+  int fd = -1;
+  bool read = false;
+  bool write = false;
+
+  static SqlWait Done() { return {}; }
+  static SqlWait On(int fd, bool read, bool write) { return {false, fd, read, write}; }
+};
+
 // The first line of a server message, without a "ERROR:  " / "FATAL:  " prefix.
 std::string SqlFirstLine(const char* message);
 

@@ -35,7 +35,6 @@ Exporter::Exporter(ExporterOptions options, const ProberRegistry& registry, Cloc
   env_.loop = &loop_;
   env_.curl = &curl_;
   env_.ares = &ares_;
-  env_.workers = &workers_;
   reload_ok_ = &prometheus::BuildGauge()
                     .Name("failover_exporter_config_last_reload_successful")
                     .Help("Whether the last configuration load or reload succeeded (1) or not (0).")

@@ -25,7 +25,6 @@
 #include "exporter/prober_registry.h"
 #include "exporter/result_store.h"
 #include "exporter/scheduler.h"
-#include "exporter/worker_pool.h"
 
 namespace failover {
 
@@ -37,9 +36,6 @@ struct ExporterOptions {
 
 class Exporter {
  public:
-  // Threads for database probes: each blocks at most one probe timeout on a hung server.
-  static constexpr size_t kDatabaseWorkers = 4;
-
   Exporter(ExporterOptions options, const ProberRegistry& registry, Clock& clock);
   ~Exporter();
 
@@ -77,9 +73,6 @@ class Exporter {
   EventLoop loop_;
   CurlMulti curl_;
   AresDriver ares_;
-  // Database probes' blocking client calls. Declared after the loop (its tasks post to it)
-  // and before the probes (it is drained, joined and destroyed after them).
-  WorkerPool workers_{kDatabaseWorkers};
   ProbeEnv env_;
   Scheduler scheduler_;
   std::map<std::string, std::shared_ptr<LiveProbe>> probes_;  // loop thread only

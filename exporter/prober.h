@@ -27,7 +27,6 @@ namespace failover {
 class EventLoop;
 class CurlMulti;
 class AresDriver;
-class WorkerPool;
 
 // A probe-specific metric. All are gauges holding the value of the last run.
 struct MetricDesc {
@@ -94,13 +93,11 @@ struct ProbeResult {
 
 using ProbeDone = std::function<void(ProbeResult)>;
 
-// What a run may use; all of it lives on the loop thread (the worker pool takes tasks from
-// it; their results come back through EventLoop::Post).
+// What a run may use; all of it lives on the loop thread.
 struct ProbeEnv {
   EventLoop* loop = nullptr;
   CurlMulti* curl = nullptr;
-  AresDriver* ares = nullptr;     // DNS queries on the loop (c-ares)
-  WorkerPool* workers = nullptr;  // blocking work: database client libraries
+  AresDriver* ares = nullptr;  // DNS queries on the loop (c-ares)
 };
 
 class Prober {

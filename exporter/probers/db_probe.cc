@@ -1,11 +1,20 @@
 #include "exporter/probers/db_probe.h"
 
-#include <atomic>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 
 #include "exporter/event_loop.h"
-#include "exporter/worker_pool.h"
 
 namespace failover {
 
@@ -86,43 +95,163 @@ void AddRoleSamples(std::vector<Sample>& samples, bool primary, bool read_only) 
   samples.push_back({&kDbReadOnlyMetric, {}, read_only ? 1.0 : 0.0});
 }
 
-void RunOnWorkers(ProbeEnv& env, MonoTime deadline, Duration timeout, BlockingProbe work,
-                  ProbeDone done) {
-  if (env.workers == nullptr || env.loop == nullptr) {
-    done(ProbeResult::Failure("error", "no worker pool in this exporter (internal error)"));
+namespace {
+
+// The loop side of one DriveDbRun.
+struct DbRunDriver : std::enable_shared_from_this<DbRunDriver> {
+  EventLoop* loop = nullptr;
+  std::shared_ptr<DbRunSteps> steps;
+  ProbeDone done;
+  Duration timeout{0};
+  EventLoop::TimerId timer = 0;
+  int fd = -1;  // watched now
+  bool finished = false;
+
+  void Advance(bool readable, bool writable) {
+    // Unwatched before the client library runs: it may close this socket, and its number
+    // may come back for another socket at once.
+    if (fd >= 0) loop->Unwatch(fd);
+    fd = -1;
+    DbRunSteps::Outcome out = steps->Step(readable, writable);
+    if (finished) return;
+    if (auto* result = std::get_if<ProbeResult>(&out)) {
+      Finish(std::move(*result));
+      return;
+    }
+    const SqlWait& wait = std::get<SqlWait>(out);
+    if (wait.done || wait.fd < 0) {
+      Finish(ProbeResult::Failure("error", "database client stopped without a result"));
+      return;
+    }
+    fd = wait.fd;
+    uint32_t events = (wait.read ? EPOLLIN : 0u) | (wait.write ? EPOLLOUT : 0u);
+    bool want_read = wait.read, want_write = wait.write;
+    loop->Watch(fd, events, [self = shared_from_this(), want_read, want_write](uint32_t ev) {
+      // An error or hang-up wakes both directions: the library reads the error.
+      bool bad = (ev & (EPOLLERR | EPOLLHUP)) != 0;
+      self->Advance(want_read && ((ev & EPOLLIN) != 0 || bad),
+                    want_write && ((ev & EPOLLOUT) != 0 || bad));
+    });
+  }
+
+  void Finish(ProbeResult result) {
+    finished = true;
+    if (fd >= 0) loop->Unwatch(fd);
+    fd = -1;
+    if (timer != 0) loop->CancelTimer(timer);
+    timer = 0;
+    steps.reset();
+    ProbeDone d = std::move(done);
+    d(std::move(result));
+  }
+
+  void Deadline() {
+    timer = 0;
+    if (finished) return;
+    if (fd >= 0) loop->Unwatch(fd);
+    fd = -1;
+    steps->Abandon();
+    Finish(ProbeResult::Failure("timeout",
+                                "no answer from the database within " + FormatDuration(timeout)));
+  }
+};
+
+}  // namespace
+
+void DriveDbRun(ProbeEnv& env, MonoTime deadline, Duration timeout,
+                std::shared_ptr<DbRunSteps> steps, ProbeDone done) {
+  if (env.loop == nullptr) {
+    done(ProbeResult::Failure("error", "no event loop in this exporter (internal error)"));
     return;
   }
-  struct Run {
-    EventLoop* loop = nullptr;
-    ProbeDone done;                      // loop thread only
-    bool finished = false;               // loop thread only
-    EventLoop::TimerId timer = 0;        // loop thread only
-    std::atomic<bool> abandoned{false};  // set on the loop, read by the worker
+  auto driver = std::make_shared<DbRunDriver>();
+  driver->loop = env.loop;
+  driver->steps = std::move(steps);
+  driver->done = std::move(done);
+  driver->timeout = timeout;
+  driver->timer = env.loop->AddTimer(deadline, [driver] { driver->Deadline(); });
+  driver->Advance(false, false);
+}
+
+// ---- HostLookup --------------------------------------------------------------------------
+
+struct HostLookup::Shared {
+  mutable std::mutex mu;
+  bool finished = false;
+  std::vector<std::string> addresses;
+  std::string error;
+  int efd = -1;
+  ~Shared() {
+    if (efd >= 0) close(efd);
+  }
+};
+
+std::shared_ptr<HostLookup> HostLookup::Start(const std::string& host) {
+  auto shared = std::make_shared<Shared>();
+  shared->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  auto lookup = std::shared_ptr<HostLookup>(new HostLookup(shared));
+  auto work = [shared, host] {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+    std::vector<std::string> addresses;
+    std::string error;
+    for (addrinfo* ai = rc == 0 ? res : nullptr; ai != nullptr; ai = ai->ai_next) {
+      char buf[INET6_ADDRSTRLEN] = {0};
+      if (getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST) !=
+          0) {
+        continue;
+      }
+      if (std::find(addresses.begin(), addresses.end(), buf) == addresses.end()) {
+        addresses.push_back(buf);
+      }
+    }
+    if (addresses.empty()) {
+      error = "could not resolve \"" + host + "\": " + (rc != 0 ? gai_strerror(rc) : "no address");
+    }
+    if (res != nullptr) freeaddrinfo(res);
+    std::lock_guard<std::mutex> lock(shared->mu);
+    shared->finished = true;
+    shared->addresses = std::move(addresses);
+    shared->error = std::move(error);
+    uint64_t one = 1;
+    if (shared->efd >= 0) {
+      ssize_t n = write(shared->efd, &one, sizeof one);
+      (void)n;
+    }
   };
-  auto run = std::make_shared<Run>();
-  run->loop = env.loop;
-  run->done = std::move(done);
-  run->timer = env.loop->AddTimer(deadline, [run, timeout] {
-    run->timer = 0;
-    if (run->finished) return;
-    run->finished = true;
-    run->abandoned = true;
-    ProbeDone d = std::move(run->done);
-    d(ProbeResult::Failure("timeout",
-                           "no answer from the database within " + FormatDuration(timeout)));
-  });
-  env.workers->Submit([run, work = std::move(work), deadline] {
-    // Waited in the queue past the deadline: the run is over, do not touch the database.
-    if (run->abandoned) return;
-    ProbeResult result = work(deadline);
-    run->loop->Post([run, result = std::move(result)]() mutable {
-      if (run->finished) return;
-      run->finished = true;
-      if (run->timer != 0) run->loop->CancelTimer(run->timer);
-      ProbeDone d = std::move(run->done);
-      d(std::move(result));
-    });
-  });
+  if (shared->efd < 0) {
+    work();  // no eventfd: the answer is there before anyone waits
+  } else {
+    try {
+      std::thread(work).detach();
+    } catch (const std::system_error&) {
+      work();
+    }
+  }
+  return lookup;
+}
+
+HostLookup::~HostLookup() = default;
+
+int HostLookup::fd() const { return shared_->efd; }
+
+bool HostLookup::finished() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->finished;
+}
+
+Result<std::vector<std::string>> HostLookup::addresses() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  if (!shared_->finished) return Error::Invalid("lookup not finished");
+  if (!shared_->error.empty()) return Error::Invalid(shared_->error);
+  return shared_->addresses;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 }  // namespace failover

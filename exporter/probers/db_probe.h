@@ -1,14 +1,16 @@
 // What the database probers (mysql, postgres) share: the replication metric families
 // (one MetricDesc each, so both kinds land in the same family), label hygiene for error
-// texts, and running a blocking probe on the worker pool with its deadline kept on the
-// event loop.
+// texts, host name lookups off the loop, and driving a non-blocking client (one run's
+// state machine) on the event loop with the run's deadline.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/sql.h"
@@ -35,12 +37,49 @@ std::string ErrorLabelValue(std::string_view text);
 // failover_db_read_only.
 void AddRoleSamples(std::vector<Sample>& samples, bool primary, bool read_only);
 
-// Runs `work(deadline)` on env.workers and hands its result to `done` on the loop thread.
-// If no result has come by `deadline` (the database hangs, or every worker is busy with
-// hanging databases), `done` gets a `timeout` failure at the deadline and the late result
-// is dropped. `done` runs exactly once.
-using BlockingProbe = std::function<ProbeResult(MonoTime deadline)>;
-void RunOnWorkers(ProbeEnv& env, MonoTime deadline, Duration timeout, BlockingProbe work,
-                  ProbeDone done);
+// One run of a database probe as a state machine on the event loop. Step() goes as far as
+// it can without waiting and returns either the socket to wait for or the run's result;
+// the driver (DriveDbRun) calls it again when that socket is ready. Nothing blocks, so a
+// database that never answers costs a socket until the deadline, not a thread.
+class DbRunSteps {
+ public:
+  using Outcome = std::variant<SqlWait, ProbeResult>;
+  virtual ~DbRunSteps() = default;
+  // `readable`/`writable`: what the awaited socket became (both false on the first call).
+  virtual Outcome Step(bool readable, bool writable) = 0;
+  // The deadline came first: close whatever the run has open, without waiting.
+  virtual void Abandon() = 0;
+};
+
+// Runs `steps` until it gives a result, which goes to `done`; if none has come by
+// `deadline`, `done` gets a `timeout` failure ("no answer from the database within
+// <timeout>") at the deadline and the run is abandoned (its connection closed). `done`
+// runs exactly once, on the loop thread (maybe before DriveDbRun returns).
+void DriveDbRun(ProbeEnv& env, MonoTime deadline, Duration timeout,
+                std::shared_ptr<DbRunSteps> steps, ProbeDone done);
+
+// Turns a host name into numeric addresses on a thread of its own: getaddrinfo() blocks
+// (for as long as the system's resolver waits on a silent name server), and that must not
+// stop the loop. The thread lives only as long as the lookup; a run whose deadline comes
+// first just stops waiting for it.
+class HostLookup {
+ public:
+  static std::shared_ptr<HostLookup> Start(const std::string& host);
+  ~HostLookup();
+  // Readable once the lookup has finished.
+  int fd() const;
+  bool finished() const;
+  // The addresses (IPv4 or IPv6 text) in getaddrinfo()'s order of preference, or the
+  // resolver's error text.
+  Result<std::vector<std::string>> addresses() const;
+
+ private:
+  struct Shared;
+  explicit HostLookup(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+  std::shared_ptr<Shared> shared_;
+};
+
+// Whether `host` is an IPv4 or IPv6 literal (needs no lookup).
+bool IsIpLiteral(const std::string& host);
 
 }  // namespace failover

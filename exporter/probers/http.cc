@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <re2/re2.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -22,6 +23,36 @@ const MetricDesc kHttpPhaseMetric = {
 namespace {
 
 constexpr size_t kDefaultBodyLimit = 1 << 20;
+
+// A byte count as blackbox_exporter's body_size_limit takes it: a plain number of bytes,
+// or a number with a unit B, KiB, MiB, GiB, or KB, MB, GB (which, as in blackbox, are
+// powers of 1024 too). nullopt for anything else, 0 and overflow included.
+std::optional<size_t> ParseByteSize(const std::string& text) {
+  size_t i = 0;
+  unsigned long long n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (n > (~0ULL) / 10) return std::nullopt;
+    n = n * 10 + static_cast<unsigned>(text[i] - '0');
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  std::string unit = text.substr(i);
+  if (!unit.empty() && unit[0] == ' ') unit.erase(0, 1);
+  unsigned long long mult = 0;
+  if (unit.empty() || unit == "B") {
+    mult = 1;
+  } else if (unit == "KiB" || unit == "KB") {
+    mult = 1ULL << 10;
+  } else if (unit == "MiB" || unit == "MB") {
+    mult = 1ULL << 20;
+  } else if (unit == "GiB" || unit == "GB") {
+    mult = 1ULL << 30;
+  } else {
+    return std::nullopt;
+  }
+  if (n == 0 || n > static_cast<unsigned long long>(SIZE_MAX) / mult) return std::nullopt;
+  return static_cast<size_t>(n * mult);
+}
 
 // What most probes leave unset. Kept out of line, and only when one of them is set:
 // at 10,000 probes of a plain URL that is ~400 bytes less per probe.
@@ -102,6 +133,7 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
     std::shared_ptr<HttpProber> prober;
     ProbeDone done;
     std::string body;
+    size_t received = 0;  // body bytes so far, kept or not
     bool body_too_large = false;
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_slist* auth_headers = nullptr;
@@ -112,11 +144,14 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
     auto* run = static_cast<Run*>(user);
     size_t len = size * n;
     const HttpProber& p = *run->prober;
-    if (p.opt().must_match.empty() && p.opt().must_not_match.empty()) return len;  // not kept
-    if (run->body.size() + len > p.spec_.body_size_limit) {
+    // Past the limit the transfer stops, kept for the regexes or not: a body that never
+    // ends (or a huge one) fails now instead of downloading until the timeout.
+    if (len > p.spec_.body_size_limit - run->received) {
       run->body_too_large = true;
-      return 0;
+      return 0;  // libcurl ends the transfer with CURLE_WRITE_ERROR
     }
+    run->received += len;
+    if (p.opt().must_match.empty() && p.opt().must_not_match.empty()) return len;  // not kept
     run->body.append(data, len);
     return len;
   }
@@ -141,6 +176,8 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
   Configure(h);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpProber::OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, run.get());
+  // A Content-Length over the limit fails before the body is read.
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(spec_.body_size_limit));
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, run->errbuf);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, MillisUntil(deadline));
   // Secrets are read per run, so a rotated token file is used without a reload.
@@ -183,7 +220,7 @@ ProbeResult HttpProber::Finish(CURL* h, CURLcode rc, Run& run) const {
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   ProbeResult result;
-  if (rc == CURLE_WRITE_ERROR && run.body_too_large) {
+  if ((rc == CURLE_WRITE_ERROR && run.body_too_large) || rc == CURLE_FILESIZE_EXCEEDED) {
     result = ProbeResult::Failure("body_too_large", "response body exceeds body_size_limit of " +
                                                         std::to_string(spec_.body_size_limit) +
                                                         " bytes");
@@ -338,10 +375,15 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
     spec.follow_redirects = *b;
   }
   if (auto l = node.Get("body_size_limit")) {
-    auto n = l->AsInt();
-    if (!n) return n.error();
-    if (*n <= 0) return l->Fail("must be a positive number of bytes");
-    spec.body_size_limit = static_cast<size_t>(*n);
+    auto text = l->AsString();
+    if (!text) return text.error();
+    auto n = ParseByteSize(*text);
+    if (!n) {
+      return l->Fail("\"" + *text +
+                     "\" is not a positive byte size (a number of bytes, or with a unit: 512KiB, "
+                     "1MiB, 1MB, ...)");
+    }
+    spec.body_size_limit = *n;
   }
   if (auto t = node.Get("tls")) {
     auto tls = ParseTlsOptions(*t);

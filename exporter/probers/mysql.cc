@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <mutex>
 
 #include "common/mysql_conn.h"
 
@@ -23,111 +22,193 @@ struct MysqlSpec {
 class MysqlProber final : public Prober, public std::enable_shared_from_this<MysqlProber> {
  public:
   explicit MysqlProber(MysqlSpec spec) : spec_(std::move(spec)) {}
-  ~MysqlProber() override { Close(); }
 
   void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override {
-    RunOnWorkers(
-        env, deadline, spec_.timeout,
-        [self = shared_from_this()](MonoTime d) { return self->RunBlocking(d); }, std::move(done));
+    if (running_) {
+      // Only when runs are started by hand: the scheduler waits for the previous one.
+      done(ProbeResult::Failure("timeout", "the previous run is still waiting for " +
+                                               spec_.target.address + " (no answer)"));
+      return;
+    }
+    running_ = true;
+    DriveDbRun(env, deadline, spec_.timeout, std::make_shared<Run>(shared_from_this()),
+               std::move(done));
   }
 
  private:
-  ProbeResult RunBlocking(MonoTime deadline) {
-    std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-    if (!lock.owns_lock()) {
-      return ProbeResult::Failure("timeout", "the previous run is still waiting for " +
-                                                 spec_.target.address + " (no answer)");
-    }
-    auto start = std::chrono::steady_clock::now();
-    bool reused = conn_.connected();
-    auto status = Observe();
-    // A kept connection may have died since the last run (server restarted, idle timeout):
-    // reconnect once, if there is time left.
-    if (!status && status.error().connection_broken && reused &&
-        std::chrono::steady_clock::now() - start < spec_.timeout / 2 &&
-        std::chrono::steady_clock::now() < deadline) {
-      Close();
-      status = Observe();
-    }
-    if (!status) {
-      if (status.error().connection_broken) Close();
-      return ProbeResult::Failure(status.error().reason, status.error().detail);
-    }
-    return MysqlProbeResult(*status, spec_.heartbeat);
-  }
+  // One run: (look up the host,) connect unless the kept connection is there, read the
+  // replica status, then read_only and the heartbeat's age. Every step is non-blocking.
+  class Run final : public DbRunSteps {
+   public:
+    explicit Run(std::shared_ptr<MysqlProber> p) : p_(std::move(p)) {}
+    ~Run() override { p_->running_ = false; }
 
-  SqlOutcome<MysqlStatus> Observe() {
-    SqlOutcome<MysqlStatus> out;
-    if (!conn_.connected()) {
-      auto c = conn_.Connect(spec_.target, spec_.timeout);
-      if (!c) {
-        out.failure = c.error();
-        return out;
+    Outcome Step(bool readable, bool writable) override {
+      switch (state_) {
+        case State::kBegin:
+          reused_ = p_->conn_.connected();
+          return reused_ ? ReadReplicaStatus() : Resolve();
+        case State::kLookup: {
+          if (!lookup_->finished()) return SqlWait::On(lookup_->fd(), true, false);
+          auto addresses = lookup_->addresses();
+          lookup_.reset();
+          p_->pending_lookup_.reset();
+          if (!addresses) {
+            return ProbeResult::Failure(
+                "resolve", p_->spec_.target.address + ": " + addresses.error().message);
+          }
+          addresses_ = std::move(*addresses);
+          next_address_ = 0;
+          return Connect(addresses_[next_address_++]);
+        }
+        case State::kConnect:
+        case State::kReplica:
+        case State::kStatus: {
+          SqlWait wait = p_->conn_.Continue(readable, writable);
+          if (!wait.done) return wait;
+          return Finished();
+        }
       }
-      replica_syntax_ = 0;
+      return ProbeResult::Failure("error", "mysql probe: unknown state (internal error)");
     }
-    MysqlStatus status;
-    // SHOW REPLICA STATUS: MySQL 8.0.22+ (8.4 has nothing else) and MariaDB 10.5.1+;
-    // SHOW SLAVE STATUS for older servers. Decided once per connection.
-    if (replica_syntax_ != 2) {
-      auto rows = conn_.Query("SHOW REPLICA STATUS");
-      if (rows) {
-        replica_syntax_ = 1;
-        status.replica_rows = std::move(*rows);
-      } else if (replica_syntax_ == 0 && rows.error().code == ER_PARSE_ERROR) {
-        replica_syntax_ = 2;
-      } else {
-        out.failure = rows.error();
-        return out;
-      }
-    }
-    if (replica_syntax_ == 2) {
-      auto rows = conn_.Query("SHOW SLAVE STATUS");
-      if (!rows) {
-        out.failure = rows.error();
-        return out;
-      }
-      status.replica_rows = std::move(*rows);
-    }
-    std::string sql = "SELECT @@global.read_only AS read_only";
-    if (spec_.heartbeat) {
-      std::string where;
-      if (status.replica_rows.size() == 1) {
-        auto id =
-            SqlNumber(SqlColumn(status.replica_rows[0], {"Source_Server_Id", "Master_Server_Id"}));
-        if (id && *id > 0)
-          where = " WHERE server_id = " + std::to_string(static_cast<long long>(*id));
-      }
-      sql += ", (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), NOW(6)) FROM " +
-             spec_.heartbeat_sql_table + where + ") AS heartbeat_age_us";
-    }
-    auto rows = conn_.Query(sql);
-    if (!rows) {
-      out.failure = rows.error();
-      return out;
-    }
-    if (rows->size() != 1) {
-      out.failure = {"error", spec_.target.address + ": unexpected answer to " + sql, false};
-      return out;
-    }
-    const SqlRow& row = (*rows)[0];
-    auto ro = SqlNumber(SqlColumn(row, {"read_only"}));
-    status.read_only = ro && *ro != 0;
-    if (spec_.heartbeat) {
-      if (auto us = SqlNumber(SqlColumn(row, {"heartbeat_age_us"}))) {
-        status.heartbeat_age_seconds = *us / 1e6;
-      }
-    }
-    out.value = std::move(status);
-    return out;
-  }
 
-  void Close() { conn_.Close(); }
+    void Abandon() override {
+      lookup_.reset();
+      p_->conn_.Close();
+    }
+
+   private:
+    enum class State { kBegin, kLookup, kConnect, kReplica, kStatus };
+
+    Outcome Resolve() {
+      const MysqlTarget& t = p_->spec_.target;
+      addresses_.clear();
+      next_address_ = 0;
+      if (!t.socket.empty() || IsIpLiteral(t.host)) return Connect(t.host);
+      state_ = State::kLookup;
+      // A lookup an earlier run gave up on is still the one to wait for: one thread per
+      // name however long the name server hangs.
+      if (p_->pending_lookup_ == nullptr) p_->pending_lookup_ = HostLookup::Start(t.host);
+      lookup_ = p_->pending_lookup_;
+      return Step(false, false);
+    }
+
+    Outcome Connect(const std::string& host) {
+      state_ = State::kConnect;
+      return Started(p_->conn_.StartConnect(p_->spec_.target, host));
+    }
+
+    Outcome ReadReplicaStatus() {
+      // SHOW REPLICA STATUS: MySQL 8.0.22+ (8.4 has nothing else) and MariaDB 10.5.1+;
+      // SHOW SLAVE STATUS for older servers. Decided once per connection.
+      state_ = State::kReplica;
+      return Started(p_->conn_.StartQuery(p_->replica_syntax_ == 2 ? "SHOW SLAVE STATUS"
+                                                                   : "SHOW REPLICA STATUS"));
+    }
+
+    Outcome ReadServerStatus() {
+      std::string sql = "SELECT @@global.read_only AS read_only";
+      if (p_->spec_.heartbeat) {
+        std::string where;
+        if (status_.replica_rows.size() == 1) {
+          auto id = SqlNumber(
+              SqlColumn(status_.replica_rows[0], {"Source_Server_Id", "Master_Server_Id"}));
+          if (id && *id > 0)
+            where = " WHERE server_id = " + std::to_string(static_cast<long long>(*id));
+        }
+        sql += ", (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), NOW(6)) FROM " +
+               p_->spec_.heartbeat_sql_table + where + ") AS heartbeat_age_us";
+      }
+      status_sql_ = sql;
+      state_ = State::kStatus;
+      return Started(p_->conn_.StartQuery(sql));
+    }
+
+    Outcome Started(SqlWait wait) {
+      if (!wait.done) return wait;
+      return Finished();
+    }
+
+    // The operation of the current state has finished.
+    Outcome Finished() {
+      MysqlAsyncConn& conn = p_->conn_;
+      const std::optional<SqlFailure>& failure = conn.failure();
+      switch (state_) {
+        case State::kConnect:
+          // A name with several addresses: the next one, as the blocking client would.
+          if (failure && failure->unreachable() && failure->reason != "timeout" &&
+              next_address_ < addresses_.size()) {
+            return Connect(addresses_[next_address_++]);
+          }
+          if (failure) return ProbeResult::Failure(failure->reason, failure->detail);
+          p_->replica_syntax_ = 0;
+          return ReadReplicaStatus();
+        case State::kReplica:
+          if (failure) {
+            if (p_->replica_syntax_ == 0 && failure->code == ER_PARSE_ERROR) {
+              p_->replica_syntax_ = 2;
+              return ReadReplicaStatus();
+            }
+            return Failed(*failure);
+          }
+          if (p_->replica_syntax_ == 0) p_->replica_syntax_ = 1;
+          status_.replica_rows = std::move(conn.rows());
+          return ReadServerStatus();
+        case State::kStatus: {
+          if (failure) return Failed(*failure);
+          std::vector<SqlRow>& rows = conn.rows();
+          if (rows.size() != 1) {
+            return ProbeResult::Failure(
+                "error", p_->spec_.target.address + ": unexpected answer to " + status_sql_);
+          }
+          const SqlRow& row = rows[0];
+          auto ro = SqlNumber(SqlColumn(row, {"read_only"}));
+          status_.read_only = ro && *ro != 0;
+          if (p_->spec_.heartbeat) {
+            if (auto us = SqlNumber(SqlColumn(row, {"heartbeat_age_us"}))) {
+              status_.heartbeat_age_seconds = *us / 1e6;
+            }
+          }
+          return MysqlProbeResult(status_, p_->spec_.heartbeat);
+        }
+        case State::kBegin:
+        case State::kLookup:
+          break;
+      }
+      return ProbeResult::Failure("error", "mysql probe: unknown state (internal error)");
+    }
+
+    Outcome Failed(const SqlFailure& failure) {
+      // A kept connection may have died since the last run (server restarted, idle
+      // timeout): reconnect once, if there is time left.
+      if (failure.connection_broken && reused_ &&
+          std::chrono::steady_clock::now() - start_ < p_->spec_.timeout / 2) {
+        reused_ = false;
+        p_->conn_.Close();
+        status_ = MysqlStatus();
+        return Resolve();
+      }
+      if (failure.connection_broken) p_->conn_.Close();
+      return ProbeResult::Failure(failure.reason, failure.detail);
+    }
+
+    std::shared_ptr<MysqlProber> p_;
+    State state_ = State::kBegin;
+    MonoTime start_ = std::chrono::steady_clock::now();
+    bool reused_ = false;
+    std::shared_ptr<HostLookup> lookup_;
+    std::vector<std::string> addresses_;  // of the configured host name
+    size_t next_address_ = 0;
+    MysqlStatus status_;
+    std::string status_sql_;
+  };
 
   MysqlSpec spec_;
-  std::mutex mu_;           // one run at a time touches the connection
-  MysqlConn conn_;          // under mu_
-  int replica_syntax_ = 0;  // under mu_: 0 unknown, 1 SHOW REPLICA STATUS, 2 SHOW SLAVE STATUS
+  // Loop thread only: the connection kept between runs, and whether a run is going.
+  MysqlAsyncConn conn_;
+  int replica_syntax_ = 0;  // 0 unknown, 1 SHOW REPLICA STATUS, 2 SHOW SLAVE STATUS
+  bool running_ = false;
+  std::shared_ptr<HostLookup> pending_lookup_;  // not yet used by a run
 };
 
 }  // namespace

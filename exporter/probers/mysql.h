@@ -1,5 +1,6 @@
 // `mysql:` probes: replication state of a MySQL 8.0/8.4 or MariaDB server, read over one
-// connection per probe (kept between runs, reopened after a failure) on the worker pool.
+// connection per probe (kept between runs, reopened after a failure), driven non-blocking
+// on the event loop.
 #pragma once
 
 #include <optional>

@@ -1,8 +1,9 @@
 #include "exporter/probers/postgres.h"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 #include <set>
 
 #include "common/pg_conn.h"
@@ -44,76 +45,222 @@ bool IsTrue(const std::optional<std::string>& v) { return v && (*v == "t" || *v 
 struct PostgresSpec {
   PgTarget target;
   Duration timeout{0};
+  // The conninfo's hosts (one entry each): the name to look up, or "" for one that needs
+  // no lookup (an IP address, a socket directory). Empty: nothing to look up (no host
+  // names, or the conninfo sets hostaddr itself).
+  std::vector<std::string> lookups;
+  std::vector<std::string> hosts;
+  std::vector<std::string> ports;  // the conninfo's port list, split
 };
 
 class PostgresProber final : public Prober, public std::enable_shared_from_this<PostgresProber> {
  public:
   explicit PostgresProber(PostgresSpec spec) : spec_(std::move(spec)) {}
-  ~PostgresProber() override { Close(); }
 
   void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override {
-    RunOnWorkers(
-        env, deadline, spec_.timeout,
-        [self = shared_from_this()](MonoTime d) { return self->RunBlocking(d); }, std::move(done));
+    if (running_) {
+      // Only when runs are started by hand: the scheduler waits for the previous one.
+      done(ProbeResult::Failure("timeout", "the previous run is still waiting for " +
+                                               spec_.target.where + " (no answer)"));
+      return;
+    }
+    running_ = true;
+    DriveDbRun(env, deadline, spec_.timeout, std::make_shared<Run>(shared_from_this()),
+               std::move(done));
   }
 
  private:
-  ProbeResult RunBlocking(MonoTime deadline) {
-    std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-    if (!lock.owns_lock()) {
-      return ProbeResult::Failure("timeout", "the previous run is still waiting for " +
-                                                 spec_.target.where + " (no answer)");
-    }
-    auto start = std::chrono::steady_clock::now();
-    bool reused = conn_.connected();
-    std::vector<std::vector<SqlRow>> results;
-    std::optional<SqlFailure> failure = Observe(deadline, results);
-    if (failure && failure->connection_broken && reused &&
-        std::chrono::steady_clock::now() - start < spec_.timeout / 2) {
-      Close();
-      results.clear();
-      failure = Observe(deadline, results);
-    }
-    if (failure) {
-      if (failure->connection_broken) Close();
-      return ProbeResult::Failure(failure->reason, failure->detail);
-    }
-    // A fresh connection's first answer starts with the SET's (empty) result.
-    if (results.size() == 3) results.erase(results.begin());
-    if (results.size() != 2 || results[0].size() != 1) {
-      return ProbeResult::Failure("error",
-                                  spec_.target.where + ": unexpected answer to the status query");
-    }
-    return PostgresProbeResult(results[0][0], results[1]);
-  }
+  // One run: (look up the hosts,) connect unless the kept connection is there, then the
+  // status query. Every step is non-blocking.
+  class Run final : public DbRunSteps {
+   public:
+    explicit Run(std::shared_ptr<PostgresProber> p) : p_(std::move(p)) {}
+    ~Run() override { p_->running_ = false; }
 
-  std::optional<SqlFailure> Observe(MonoTime deadline, std::vector<std::vector<SqlRow>>& results) {
-    if (!conn_.connected()) {
-      auto c = conn_.Connect(spec_.target, "failover_exporter", deadline, spec_.timeout);
-      if (!c) return c.error();
-      fresh_ = true;
+    Outcome Step(bool, bool) override {
+      switch (state_) {
+        case State::kBegin:
+          reused_ = p_->conn_.connected();
+          return reused_ ? Query() : Resolve();
+        case State::kLookup: {
+          for (auto& lookup : lookups_) {
+            if (lookup && !lookup->finished()) return SqlWait::On(lookup->fd(), true, false);
+          }
+          // Every address of a name becomes an entry of its own (libpq tries them in
+          // order, as it would have tried the name's addresses).
+          const PostgresSpec& spec = p_->spec_;
+          std::string hosts, hostaddrs, ports;
+          bool first = true;
+          for (size_t i = 0; i < lookups_.size(); ++i) {
+            std::vector<std::string> addresses = {""};
+            if (lookups_[i] != nullptr) {
+              auto found = lookups_[i]->addresses();
+              if (!found) {
+                return ProbeResult::Failure("resolve",
+                                            spec.target.where + ": " + found.error().message);
+              }
+              addresses = std::move(*found);
+            }
+            for (const std::string& address : addresses) {
+              if (!first) {
+                hosts += ",";
+                hostaddrs += ",";
+                ports += ",";
+              }
+              first = false;
+              // An IP address or a socket directory stays as it is, without a hostaddr.
+              hosts += lookups_[i] != nullptr ? spec.lookups[i] : spec.hosts[i];
+              hostaddrs += address;
+              if (spec.ports.size() == lookups_.size()) ports += spec.ports[i];
+            }
+          }
+          lookups_.clear();
+          p_->pending_lookups_.clear();
+          std::vector<std::pair<std::string, std::string>> overrides = {{"host", hosts},
+                                                                        {"hostaddr", hostaddrs}};
+          if (spec.ports.size() == spec.lookups.size() && spec.ports.size() > 1) {
+            overrides.push_back({"port", ports});
+          }
+          return Connect(overrides);
+        }
+        case State::kConnect:
+        case State::kExec: {
+          SqlWait wait = p_->conn_.Continue();
+          if (!wait.done) return wait;
+          return Finished();
+        }
+      }
+      return ProbeResult::Failure("error", "postgres probe: unknown state (internal error)");
     }
-    std::string sql = kPostgresStatusSql;
-    if (fresh_) {
-      // Server side too, a status query never runs longer than the probe waits for it.
-      long long ms = std::max<long long>(
-          1, std::chrono::duration_cast<std::chrono::milliseconds>(spec_.timeout).count());
-      sql = "SET statement_timeout = " + std::to_string(ms) + "; " + sql;
-    }
-    fresh_ = false;
-    auto r = conn_.Exec(sql, deadline);
-    if (!r) return r.error();
-    results = std::move(*r);
-    return std::nullopt;
-  }
 
-  void Close() { conn_.Close(); }
+    void Abandon() override {
+      lookups_.clear();
+      p_->conn_.Close();
+    }
+
+   private:
+    enum class State { kBegin, kLookup, kConnect, kExec };
+
+    Outcome Resolve() {
+      const PostgresSpec& spec = p_->spec_;
+      if (spec.lookups.empty()) return Connect({});
+      state_ = State::kLookup;
+      // Lookups an earlier run gave up on are still the ones to wait for: one thread per
+      // name however long the name server hangs.
+      if (p_->pending_lookups_.empty()) {
+        for (const std::string& name : spec.lookups) {
+          p_->pending_lookups_.push_back(name.empty() ? nullptr : HostLookup::Start(name));
+        }
+      }
+      lookups_ = p_->pending_lookups_;
+      return Step(false, false);
+    }
+
+    Outcome Connect(const std::vector<std::pair<std::string, std::string>>& overrides) {
+      state_ = State::kConnect;
+      SqlWait wait = p_->conn_.StartConnect(p_->spec_.target, "failover_exporter", overrides);
+      if (!wait.done) return wait;
+      return Finished();
+    }
+
+    Outcome Query() {
+      std::string sql = kPostgresStatusSql;
+      if (p_->fresh_) {
+        // Server side too, a status query never runs longer than the probe waits for it.
+        long long ms = std::max<long long>(
+            1, std::chrono::duration_cast<std::chrono::milliseconds>(p_->spec_.timeout).count());
+        sql = "SET statement_timeout = " + std::to_string(ms) + "; " + sql;
+      }
+      p_->fresh_ = false;
+      state_ = State::kExec;
+      SqlWait wait = p_->conn_.StartExec(sql);
+      if (!wait.done) return wait;
+      return Finished();
+    }
+
+    Outcome Finished() {
+      PgAsyncConn& conn = p_->conn_;
+      const std::optional<SqlFailure>& failure = conn.failure();
+      if (state_ == State::kConnect) {
+        if (failure) return ProbeResult::Failure(failure->reason, failure->detail);
+        p_->fresh_ = true;
+        return Query();
+      }
+      if (failure) {
+        // A kept connection may have died since the last run: reconnect once, if there
+        // is time left.
+        if (failure->connection_broken && reused_ &&
+            std::chrono::steady_clock::now() - start_ < p_->spec_.timeout / 2) {
+          reused_ = false;
+          conn.Close();
+          return Resolve();
+        }
+        if (failure->connection_broken) conn.Close();
+        return ProbeResult::Failure(failure->reason, failure->detail);
+      }
+      std::vector<std::vector<SqlRow>>& results = conn.results();
+      // A fresh connection's first answer starts with the SET's (empty) result.
+      if (results.size() == 3) results.erase(results.begin());
+      if (results.size() != 2 || results[0].size() != 1) {
+        return ProbeResult::Failure(
+            "error", p_->spec_.target.where + ": unexpected answer to the status query");
+      }
+      return PostgresProbeResult(results[0][0], results[1]);
+    }
+
+    std::shared_ptr<PostgresProber> p_;
+    State state_ = State::kBegin;
+    MonoTime start_ = std::chrono::steady_clock::now();
+    bool reused_ = false;
+    std::vector<std::shared_ptr<HostLookup>> lookups_;
+  };
 
   PostgresSpec spec_;
-  std::mutex mu_;       // one run at a time touches the connection
-  PgConn conn_;         // under mu_
-  bool fresh_ = false;  // under mu_: connected, statement_timeout not yet set
+  // Loop thread only: the connection kept between runs, and whether a run is going.
+  PgAsyncConn conn_;
+  bool fresh_ = false;  // connected, statement_timeout not yet set
+  bool running_ = false;
+  std::vector<std::shared_ptr<HostLookup>> pending_lookups_;  // not yet used by a run
 };
+
+// Which of the conninfo's hosts need a lookup before libpq connects (libpq would look
+// them up itself, blocking). Fills spec.hosts and spec.lookups (see PostgresSpec).
+void PlanLookups(PostgresSpec& spec) {
+  PQconninfoOption* opts = PQconninfoParse(spec.target.conninfo.c_str(), nullptr);
+  if (opts == nullptr) return;  // checked at load: does not happen
+  std::string host, hostaddr, port;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    if (std::string(o->keyword) == "host") host = o->val;
+    if (std::string(o->keyword) == "hostaddr") hostaddr = o->val;
+    if (std::string(o->keyword) == "port") port = o->val;
+  }
+  PQconninfoFree(opts);
+  if (!hostaddr.empty() || host.empty()) return;
+  std::vector<std::string> hosts, lookups;
+  bool any = false;
+  size_t start = 0;
+  while (true) {
+    size_t comma = host.find(',', start);
+    std::string h =
+        host.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    bool name = !h.empty() && h[0] != '/' && h[0] != '@' && !IsIpLiteral(h);
+    hosts.push_back(name ? "" : h);
+    lookups.push_back(name ? h : "");
+    any = any || name;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (!any) return;
+  spec.hosts = std::move(hosts);
+  spec.lookups = std::move(lookups);
+  for (size_t start = 0; !port.empty();) {
+    size_t comma = port.find(',', start);
+    spec.ports.push_back(port.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+}
 
 }  // namespace
 
@@ -192,6 +339,7 @@ Result<std::shared_ptr<Prober>> NewPostgresProber(const YamlNode& node, const Pr
   auto target = PgTargetFromYaml(node);
   if (!target) return target.error();
   spec.target = std::move(*target);
+  PlanLookups(spec);
   return std::shared_ptr<Prober>(std::make_shared<PostgresProber>(std::move(spec)));
 }
 

@@ -1,6 +1,6 @@
 // `postgres:` probes: replication state of a PostgreSQL server (standby: receive/replay
 // position and lag; primary: every standby in pg_stat_replication), one connection per
-// probe kept between runs, on the worker pool, with the run's deadline enforced client side.
+// probe kept between runs, driven non-blocking on the event loop up to the run's deadline.
 #pragma once
 
 #include <vector>

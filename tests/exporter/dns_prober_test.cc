@@ -480,7 +480,7 @@ TEST(AresDriverTest, DestroyedWithQueriesInFlight) {
     auto prober =
         MustBuild("  name: www.example.test\n  nameservers: [" + silent.address() + "]\n");
     CurlMulti curl(loop);
-    ProbeEnv env{&loop, &curl, &driver, nullptr};
+    ProbeEnv env{&loop, &curl, &driver};
     prober->Start(env, std::chrono::steady_clock::now() + seconds(10),
                   [&](ProbeResult) { called = true; });
     EXPECT_TRUE(testing::WaitFor([&] {

@@ -406,6 +406,58 @@ TEST_F(HttpProberTest, BodySizeLimit) {
   EXPECT_TRUE(HasSubstr(r.detail, "8 bytes"));
 }
 
+// Issue 14 point 7: a body that never ends stops at body_size_limit (default 1 MiB) with
+// body_too_large, long before the timeout, whether or not a regex needs the body.
+TEST_F(HttpProberTest, EndlessBodyStopsAtTheDefaultLimitWithoutARegex) {
+  auto start = std::chrono::steady_clock::now();
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/endless")), seconds(20));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "body_too_large") << Describe(r);
+  EXPECT_TRUE(HasSubstr(r.detail, "1048576 bytes"));
+  EXPECT_LT(took, seconds(10)) << "read until (near) the timeout instead of stopping at 1 MiB";
+}
+
+TEST_F(HttpProberTest, EndlessBodyStopsAtTheLimitWithARegex) {
+  auto start = std::chrono::steady_clock::now();
+  ProbeResult r =
+      runner_.RunYaml(HttpYaml(server_.url("/endless"),
+                               "  body_size_limit: 64KiB\n"
+                               "  fail_if_body_not_matches_regexp: [\"never there\"]\n"),
+                      seconds(20));
+  EXPECT_EQ(r.reason, "body_too_large") << Describe(r);
+  EXPECT_TRUE(HasSubstr(r.detail, "65536 bytes"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(10));
+}
+
+TEST_F(HttpProberTest, BodySizeLimitTakesUnits) {
+  for (const auto& [value, bytes] :
+       std::vector<std::pair<std::string, std::string>>{{"2048", "2048"},
+                                                        {"512KiB", "524288"},
+                                                        {"2MB", "2097152"},
+                                                        {"1MiB", "1048576"},
+                                                        {"3 KB", "3072"}}) {
+    ProbeResult r = runner_.RunYaml(
+        HttpYaml(server_.url("/endless"), "  body_size_limit: \"" + value + "\"\n"), seconds(20));
+    EXPECT_EQ(r.reason, "body_too_large") << value << ": " << Describe(r);
+    EXPECT_TRUE(HasSubstr(r.detail, " " + bytes + " bytes")) << value;
+  }
+  // A body within the limit is fine.
+  ProbeResult ok = runner_.RunYaml(HttpYaml(server_.url("/healthz"), "  body_size_limit: 3\n"));
+  EXPECT_TRUE(ok.success) << Describe(ok);
+}
+
+TEST(HttpProberConfigTest, BadBodySizeLimitNamesTheKey) {
+  for (const char* bad : {"0", "-1", "1.5MiB", "12XB", "lots", "99999999999999999999"}) {
+    auto p =
+        BuildHttp(HttpYaml("http://127.0.0.1:1/", std::string("  body_size_limit: ") + bad + "\n"));
+    ASSERT_FALSE(p) << bad;
+    EXPECT_TRUE(HasSubstr(p.error().message, "probe.yml:3:")) << p.error().message;
+    EXPECT_TRUE(HasSubstr(p.error().message, "body_size_limit")) << p.error().message;
+    EXPECT_TRUE(HasSubstr(p.error().message, "byte size")) << p.error().message;
+  }
+}
+
 class HttpsProberTest : public ::testing::Test {
  protected:
   TempDir dir_;

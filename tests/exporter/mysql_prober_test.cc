@@ -1,6 +1,6 @@
 // The mysql prober: config validation, the row -> metrics mapping on canned SHOW SLAVE
 // STATUS (MariaDB, MySQL < 8.0.22) and SHOW REPLICA STATUS (MySQL 8.0.22+/8.4) rows, and
-// unreachable servers on the real worker pool.
+// unreachable servers on the real event loop.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -347,10 +347,29 @@ TEST(MysqlProberRunTest, SilentServerTimesOutByTheDeadlineAndOthersGoOn) {
   EXPECT_EQ(hang_result->detail, "no answer from the database within 500ms");
   EXPECT_GE(took, milliseconds(450));
   EXPECT_LT(took, milliseconds(1500)) << "done came long after the deadline";
-  // The next run, while the client library still waits on the old connection, fails at
-  // once instead of queueing behind it.
+  // The hung connection was closed at the deadline: nothing of the run is left on the loop,
+  // and the next run starts afresh (and hangs again until its own deadline).
+  EXPECT_EQ(runner.loop().watched_fds(), 0u);
   ProbeResult again = runner.Run(**hanging, milliseconds(500));
   EXPECT_EQ(again.reason, "timeout");
+}
+
+// A host name is looked up off the loop, then connected to like an address.
+TEST(MysqlProberRunTest, HostNameIsLookedUpAndConnectedTo) {
+  ProbeRunner runner;
+  auto refused = BuildMysql("  address: localhost:" + std::to_string(testing::ClosedPort()) +
+                            "\n  user: monitor\n");
+  ASSERT_TRUE(refused);
+  ProbeResult r = runner.Run(**refused, seconds(5));
+  EXPECT_EQ(r.reason, "connection_refused") << Describe(r);
+  testing::BlackholeListener hung;
+  auto hanging =
+      BuildMysql("  address: localhost:" + std::to_string(hung.port()) + "\n  user: monitor\n",
+                 milliseconds(500));
+  ASSERT_TRUE(hanging);
+  r = runner.Run(**hanging, milliseconds(500));
+  EXPECT_EQ(r.reason, "timeout") << Describe(r);
+  EXPECT_EQ(runner.loop().watched_fds(), 0u);
 }
 
 }  // namespace

@@ -223,8 +223,28 @@ TEST(PostgresProberRunTest, SilentServerTimesOutByTheDeadline) {
   EXPECT_EQ(r.reason, "timeout") << Describe(r);
   EXPECT_GE(took, milliseconds(350));
   EXPECT_LT(took, milliseconds(1500));
-  // libpq was driven with the same deadline: the worker is free again right away.
-  EXPECT_TRUE(testing::WaitFor([&] { return runner.workers().busy() == 0; }, seconds(2)));
+  // The run is over at the deadline: nothing of it is left on the loop.
+  EXPECT_EQ(runner.loop().watched_fds(), 0u);
+}
+
+// The conninfo's host name is looked up off the loop and handed to libpq as hostaddr.
+TEST(PostgresProberRunTest, HostNameIsLookedUpAndConnectedTo) {
+  ProbeRunner runner;
+  auto refused =
+      BuildPg("  conninfo: \"host=localhost port=" + std::to_string(testing::ClosedPort()) +
+              " user=monitor sslmode=disable\"\n");
+  ASSERT_TRUE(refused) << refused.error().message;
+  ProbeResult r = runner.Run(**refused, seconds(5));
+  EXPECT_EQ(r.reason, "connection_refused") << Describe(r);
+  EXPECT_TRUE(HasSubstr(r.detail, "127.0.0.1")) << "libpq connected to the looked-up address";
+  testing::BlackholeListener hung;
+  auto hanging = BuildPg("  conninfo: \"host=localhost port=" + std::to_string(hung.port()) +
+                             " user=monitor sslmode=disable\"\n",
+                         milliseconds(400));
+  ASSERT_TRUE(hanging);
+  r = runner.Run(**hanging, milliseconds(400));
+  EXPECT_EQ(r.reason, "timeout") << Describe(r);
+  EXPECT_EQ(runner.loop().watched_fds(), 0u);
 }
 
 }  // namespace

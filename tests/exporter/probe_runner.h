@@ -1,5 +1,5 @@
 // Test harness for probers: the exporter's run-time environment (event loop, curl multi,
-// c-ares driver, worker pool) driven from the test thread, plus helpers to build a prober
+// c-ares driver) driven from the test thread, plus helpers to build a prober
 // from YAML and to render results the way /metrics shows them.
 #pragma once
 
@@ -20,7 +20,6 @@
 #include "exporter/event_loop.h"
 #include "exporter/prober.h"
 #include "exporter/result_store.h"
-#include "exporter/worker_pool.h"
 #include "tests/support/wait.h"
 
 namespace failover::testing {
@@ -97,15 +96,13 @@ class ProbeRunner {
   }
 
   EventLoop& loop() { return loop_; }
-  WorkerPool& workers() { return workers_; }
   AresDriver& ares() { return ares_; }
 
  private:
   EventLoop loop_;
   CurlMulti curl_{loop_};
   AresDriver ares_{loop_};
-  WorkerPool workers_{4};
-  ProbeEnv env_{&loop_, &curl_, &ares_, &workers_};
+  ProbeEnv env_{&loop_, &curl_, &ares_};
 };
 
 }  // namespace failover::testing

@@ -10,10 +10,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -147,6 +151,18 @@ class RunningExporter {
 
   std::string Log() const { return process_.Stderr(); }
   int port() const { return port_; }
+  // Sockets the exporter has open now (from /proc/<pid>/fd).
+  int OpenSockets() const {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(
+             "/proc/" + std::to_string(process_.pid()) + "/fd", ec)) {
+      std::error_code ec2;
+      auto target = std::filesystem::read_symlink(e.path(), ec2);
+      if (!ec2 && target.string().rfind("socket:", 0) == 0) ++n;
+    }
+    return n;
+  }
 
  private:
   TempDir dir_;
@@ -808,6 +824,152 @@ TEST(ExporterDatabaseIntegrationTest, DatabaseHangingMidQueryAndSilentNameserver
       WaitFor([&] { return runs(scrape(), "locked-db", "success") > ok_before; }, seconds(30)))
       << Describe(scrape(), "locked-db");
   EXPECT_EQ(unanswered, 0);
+}
+
+// Issue 14 point 10: hung databases starve healthy ones. 16 mysql and 16 postgres
+// endpoints that accept and never speak, and 4 mysql probes whose query waits for a locked
+// heartbeat table (36 hung runs at a time; database probes once shared 4 threads), beside a
+// healthy MariaDB replica and a healthy PostgreSQL standby: every run of the healthy ones
+// succeeds on schedule, every hung one fails with `timeout` at its deadline, and a hung
+// run's connection is closed at that deadline (the sockets do not pile up).
+TEST(ExporterDatabaseIntegrationTest, ManyHungDatabasesDoNotStarveHealthyOnes) {
+  auto& stack = Stack::Get({"mariadb", "postgres"});
+  ASSERT_EQ(OnPrimary(stack,
+                      "CREATE DATABASE IF NOT EXISTS percona; CREATE TABLE IF NOT EXISTS "
+                      "percona.heartbeat (ts varchar(26) NOT NULL, server_id int unsigned NOT NULL "
+                      "PRIMARY KEY)"),
+            0);
+  auto on_primary_out = [&](const std::string& sql) {
+    std::string out;
+    stack.Shell(
+        std::string(kMariaDbRoot) + "-N -P\"${MARIADB_PRIMARY_ADDR#*:}\" -e \"" + sql + "\"", &out);
+    return out;
+  };
+  // A client that holds the heartbeat table's write lock until the end of the test.
+  std::string primary_port = stack.Env("MARIADB_PRIMARY_ADDR");
+  primary_port = primary_port.substr(primary_port.rfind(':') + 1);
+  TempDir locker_dir;
+  Subprocess locker({"/bin/sh", "-c",
+                     std::string("exec ") + kMariaDbRoot + "-P" + primary_port +
+                         " -e 'LOCK TABLES percona.heartbeat WRITE; SELECT SLEEP(3601)'"},
+                    locker_dir.path());
+  struct Unlock {
+    std::function<void()> run;
+    ~Unlock() { run(); }
+  } unlock{[&] {
+    std::string id = on_primary_out(
+        "SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(3601)%'");
+    if (!id.empty()) OnPrimary(stack, "KILL " + id.substr(0, id.find('\n')));
+  }};
+  ASSERT_TRUE(WaitFor([&] {
+    return on_primary_out(
+               "SELECT COUNT(*) FROM information_schema.processlist WHERE info "
+               "LIKE 'SELECT SLEEP(3601)%'") == "1\n";
+  })) << locker.Stderr();
+
+  const std::string mysql_pw = stack.Env("MARIADB_MONITOR_PASSWORD_FILE");
+  const std::string pg_pw = stack.Env("PG_MONITOR_PASSWORD_FILE");
+  std::string standby = stack.Env("PG_STANDBY_ADDR");
+  std::vector<std::unique_ptr<BlackholeListener>> listeners;
+  std::vector<std::string> hung;
+  std::string config = "probes:\n";
+  for (int i = 0; i < 16; ++i) {
+    listeners.push_back(std::make_unique<BlackholeListener>());
+    hung.push_back("hung-mysql-" + std::to_string(i));
+    config += "  - name: " + hung.back() +
+              "\n    interval: 2s\n    timeout: 1500ms\n    mysql:\n      address: " +
+              listeners.back()->address() + "\n      user: monitor\n";
+    listeners.push_back(std::make_unique<BlackholeListener>());
+    hung.push_back("hung-pg-" + std::to_string(i));
+    config += "  - name: " + hung.back() +
+              "\n    interval: 2s\n    timeout: 1500ms\n    postgres:\n"
+              "      conninfo: \"host=127.0.0.1 port=" +
+              std::to_string(listeners.back()->port()) + " user=monitor sslmode=disable\"\n";
+  }
+  for (int i = 0; i < 4; ++i) {
+    hung.push_back("locked-db-" + std::to_string(i));
+    config += "  - name: " + hung.back() +
+              "\n    interval: 2s\n    timeout: 1500ms\n    mysql:\n      address: " +
+              stack.Env("MARIADB_PRIMARY_ADDR") +
+              "\n      user: monitor\n      password_file: " + mysql_pw +
+              "\n      heartbeat: {table: percona.heartbeat, max_age: 24h}\n";
+  }
+  config +=
+      "  - name: replica\n    interval: 1s\n    timeout: 900ms\n    mysql:\n"
+      "      address: " +
+      stack.Env("MARIADB_REPLICA_ADDR") +
+      "\n      user: monitor\n      password_file: " + mysql_pw +
+      "\n"
+      "  - name: standby\n    interval: 1s\n    timeout: 900ms\n    postgres:\n"
+      "      conninfo: \"host=127.0.0.1 port=" +
+      standby.substr(standby.find(':') + 1) +
+      " user=monitor dbname=postgres sslmode=disable\"\n      password_file: " + pg_pw + "\n";
+  RunningExporter exporter(config);
+
+  std::vector<SeriesValue> m;
+  auto runs = [&](const std::string& probe, const std::string& result) {
+    return RunningExporter::Find(m, "failover_probe_runs_total",
+                                 {{"probe", probe}, {"result", result}})
+        .value_or(0);
+  };
+  // Every hung probe has failed once: from now on all of them hang all the time.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = exporter.Scrape();
+        for (const std::string& probe : hung) {
+          if (runs(probe, "failure") < 1) return false;
+        }
+        return true;
+      },
+      seconds(30)))
+      << exporter.Log();
+  std::vector<SeriesValue> m0 = m;
+  int most_sockets = 0;
+  // ~10 s: about 10 runs of each healthy probe, 5 of each hung one.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = exporter.Scrape();
+        most_sockets = std::max(most_sockets, exporter.OpenSockets());
+        return runs("replica", "success") + runs("replica", "failure") >=
+                   RunningExporter::Find(m0, "failover_probe_runs_total",
+                                         {{"probe", "replica"}, {"result", "success"}})
+                           .value_or(0) +
+                       10 &&
+               runs("hung-mysql-0", "failure") >=
+                   RunningExporter::Find(m0, "failover_probe_runs_total",
+                                         {{"probe", "hung-mysql-0"}, {"result", "failure"}})
+                           .value_or(0) +
+                       4;
+      },
+      seconds(40)))
+      << exporter.Log();
+  for (const char* probe : {"replica", "standby"}) {
+    EXPECT_EQ(runs(probe, "failure"), 0) << probe << " failed beside the hung databases\n"
+                                         << Describe(m, probe);
+    double before = RunningExporter::Find(m0, "failover_probe_runs_total",
+                                          {{"probe", probe}, {"result", "success"}})
+                        .value_or(0);
+    EXPECT_GE(runs(probe, "success") - before, 8) << probe << " was held up\n"
+                                                  << Describe(m, probe);
+    EXPECT_EQ(RunningExporter::Find(m, "failover_probe_success", {{"probe", probe}}), 1.0);
+  }
+  EXPECT_EQ(RunningExporter::Find(m, "failover_exporter_probe_runs_skipped_total", {}), 0.0);
+  for (const std::string& probe : hung) {
+    EXPECT_EQ(runs(probe, "success"), 0) << probe;
+    EXPECT_EQ(RunningExporter::Find(m, "failover_probe_failure_info",
+                                    {{"probe", probe}, {"reason", "timeout"}}),
+              1.0)
+        << Describe(m, probe);
+    auto took = RunningExporter::Find(m, "failover_probe_duration_seconds", {{"probe", probe}});
+    ASSERT_TRUE(took) << probe;
+    EXPECT_GE(*took, 1.45) << probe << ": failed before its deadline";
+    EXPECT_LE(*took, 2.0) << probe << ": the timeout is 1500ms";
+  }
+  // Each hung run's connection is closed at its deadline: at most one per hung probe is
+  // open at any time (plus the listener's, the scrapes' and the healthy probes'), however
+  // many rounds of hung runs went by.
+  EXPECT_GT(most_sockets, 0);
+  EXPECT_LE(most_sockets, static_cast<int>(hung.size()) + 20);
 }
 
 }  // namespace

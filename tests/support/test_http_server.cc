@@ -176,8 +176,9 @@ struct TestHttpServer::Impl {
     bool ssl_wants_read = false;   // the last SSL_write needs the socket readable
     uint32_t events = 0;           // what epoll watches now
     Clock::time_point wake_at;
-    bool head = false;  // a HEAD request: the response has no body
-    bool dead = false;  // to be closed once the current handler returns
+    bool head = false;     // a HEAD request: the response has no body
+    bool endless = false;  // /endless: the body never ends
+    bool dead = false;     // to be closed once the current handler returns
   };
 
   int listen_fd = -1;
@@ -477,6 +478,14 @@ struct TestHttpServer::Impl {
       }
     } else if (path == "/body") {
       Respond(c, Response{200, QueryParam(req.query, "text"), {}});
+    } else if (path == "/endless") {
+      // No Content-Length: the body lasts until the connection closes, which it never does.
+      c.endless = !c.head;
+      c.out = c.out.substr(std::min(c.out_off, c.out.size())) +
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n";
+      c.out_off = 0;
+      c.state = State::kWriting;
+      Write(c);
     } else if (path == "/slow") {
       long ms = std::atol(QueryParam(req.query, "ms").c_str());
       c.state = State::kParked;
@@ -525,7 +534,11 @@ struct TestHttpServer::Impl {
 
   // Sends what the socket takes.
   void Write(Conn& c) {
-    while (c.out_off < c.out.size()) {
+    while (c.out_off < c.out.size() || c.endless) {
+      if (c.out_off >= c.out.size()) {
+        c.out.assign(64 << 10, 'x');
+        c.out_off = 0;
+      }
       const char* data = c.out.data() + c.out_off;
       size_t len = c.out.size() - c.out_off;
       if (c.ssl != nullptr) {

@@ -8,6 +8,8 @@
 //   /status/NNN              status NNN (200..599), body "status NNN\n" (none for 204, 304)
 //   /body?text=...           200 with the percent-decoded text ('+' is a space)
 //   /slow?ms=N               200 "ok\n" after N milliseconds
+//   /endless                 200 with a body that never ends (no Content-Length; 'x' as
+//                            fast as the client reads)
 //   /hang, /hang/...         reads the request, never answers (the connection is kept
 //                            until the client goes away or the server is destroyed)
 //   /drop, /drop/...         reads the whole request, then closes the connection
