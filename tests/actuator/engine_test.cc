@@ -142,10 +142,11 @@ class EngineTest : public ::testing::Test {
 
   void Load(const std::string& runbooks, const std::string& extra = "",
             EngineOptions options = {}) {
-    std::string text = "prometheus: {url: \"" + prom_.url() + "\", timeout: 2s}\n" +
-                       "journal: " + dir_.path() + "/journal.db\n" +
-                       "pagerduty: {routing_key: " + testing::FakePagerDuty::kRoutingKey +
-                       ", url: \"" + pd_.url() + "\"}\n" + extra + "runbooks:\n" + runbooks;
+    std::string text =
+        "prometheus: {url: \"" + prom_.url() + "\", timeout: 2s}\n" +
+        "journal: " + (journal_yaml_.empty() ? dir_.path() + "/journal.db" : journal_yaml_) + "\n" +
+        "pagerduty: {routing_key: " + testing::FakePagerDuty::kRoutingKey + ", url: \"" +
+        pd_.url() + "\"}\n" + extra + "runbooks:\n" + runbooks;
     auto root = YamlNode::LoadString(text, "actuator.yml");
     ASSERT_TRUE(root) << root.error().message;
     ConfigDeps deps;
@@ -216,6 +217,7 @@ class EngineTest : public ::testing::Test {
   testing::FakePagerDuty pd_;
   std::unique_ptr<Journal> journal_;
   Journal* engine_journal_ = nullptr;  // the engine's journal when not journal_
+  std::string journal_yaml_;           // the config's journal: when not the plain path
   std::unique_ptr<Engine> engine_;
 
   std::string Scrape() {
@@ -547,6 +549,7 @@ TEST_F(EngineTest, NoStepRunsWhileTheJournalCannotRecordItAndItResumesAfterwards
     std::unique_ptr<Engine>& e;
     ~Reset() { e.reset(); }
   } reset{engine_};
+  journal_yaml_ = "{path: " + dir_.path() + "/journal.db, page_after: 30s}";
   recorder_.after_run = [&](const std::string& name) {
     if (name == "one") failing.broken = true;
   };
@@ -556,8 +559,7 @@ TEST_F(EngineTest, NoStepRunsWhileTheJournalCannotRecordItAndItResumesAfterwards
       - record: {name: one}
       - record: {name: two}
       - record: {name: three}
-)",
-       "journal: {path: " + dir_.path() + "/journal.db, page_after: 30s}\n");
+)");
   AlertGroup g;
   g.version = "4";
   g.status = "firing";
