@@ -569,8 +569,8 @@ TEST_F(EngineTest, NoStepRunsWhileTheJournalCannotRecordItAndItResumesAfterwards
   ASSERT_EQ(r->execution_ids.size(), 1u);
   ASSERT_TRUE(testing::WaitFor([&] { return failing.failed > 20; }, std::chrono::seconds(20)));
   std::string metrics = Scrape();
-  EXPECT_NE(metrics.find("failover_actuator_journal_failing 1"), std::string::npos) << metrics;
-  EXPECT_EQ(metrics.find("failover_actuator_journal_write_failures_total 0"), std::string::npos)
+  EXPECT_NE(metrics.find("\nfailover_actuator_journal_failing 1"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("\nfailover_actuator_journal_write_failures_total 0"), std::string::npos)
       << metrics;
   EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"one:"})
       << "a step ran while the journal could not record it";
@@ -593,7 +593,7 @@ TEST_F(EngineTest, NoStepRunsWhileTheJournalCannotRecordItAndItResumesAfterwards
   EXPECT_EQ(recorder_.Runs(), (std::vector<std::string>{"one:", "two:", "three:"}));
   EXPECT_EQ(Get(r->execution_ids[0]).state, exec_state::kSucceeded);
   metrics = Scrape();
-  EXPECT_NE(metrics.find("failover_actuator_journal_failing 0"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nfailover_actuator_journal_failing 0"), std::string::npos) << metrics;
   // The page is resolved.
   ASSERT_TRUE(testing::WaitFor([&] { return pd_.Events().size() == 2; }));
   EXPECT_EQ(pd_.Events()[1].body["event_action"], "resolve");
@@ -652,15 +652,15 @@ TEST_F(EngineTest, AHugeAlertGroupIsAcceptedWithDistinctIds) {
 // and released once the window has passed, with no further execution considered.
 TEST_F(EngineTest, BrakeGaugeIsComputedAtScrapeTime) {
   Load(kRunbook);
-  EXPECT_NE(Scrape().find("failover_actuator_brake_engaged 0"), std::string::npos);
+  EXPECT_NE(Scrape().find("\nfailover_actuator_brake_engaged 0"), std::string::npos);
   auto out = Send({MakeAlert("us-east")});
   ASSERT_EQ(out.execution_ids.size(), 1u);
   ASSERT_EQ(Get(out.execution_ids[0]).state, "succeeded");
   EXPECT_TRUE(engine_->Brake().engaged);
-  EXPECT_NE(Scrape().find("failover_actuator_brake_engaged 1"), std::string::npos) << Scrape();
+  EXPECT_NE(Scrape().find("\nfailover_actuator_brake_engaged 1"), std::string::npos) << Scrape();
   clock_.Advance(std::chrono::minutes(61));
   EXPECT_FALSE(engine_->Brake().engaged);
-  EXPECT_NE(Scrape().find("failover_actuator_brake_engaged 0"), std::string::npos) << Scrape();
+  EXPECT_NE(Scrape().find("\nfailover_actuator_brake_engaged 0"), std::string::npos) << Scrape();
 }
 
 // Issue 14, point 8: a runbook that only notifies (pagerduty, wait, wait_for) does not
