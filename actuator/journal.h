@@ -144,7 +144,7 @@ inline constexpr const char* kIdExistsMessage = "execution id exists";
 // A write refused because this process no longer holds the execution's lock.
 bool IsLostLock(const Error& e);
 
-// SQLite with a rollback journal (journal_mode=TRUNCATE) and synchronous=FULL: a committed
+// SQLite with a rollback journal (journal_mode=PERSIST) and synchronous=FULL: a committed
 // transaction survives a crash or power loss, and no file is memory-mapped, so no I/O
 // error on the journal's files can kill the process (a WAL's -shm index is mmapped: a
 // write into it when the file cannot be written raises SIGBUS). Creates the file (and

@@ -1,5 +1,5 @@
 // SqliteJournal: the Journal on one SQLite database with a rollback journal
-// (journal_mode=TRUNCATE) and synchronous=FULL. Not WAL: WAL's index (-shm) is a
+// (journal_mode=PERSIST) and synchronous=FULL. Not WAL: WAL's index (-shm) is a
 // memory-mapped file, and a write into it when the file cannot be written (made
 // immutable, its file system full) kills the process with SIGBUS. With a rollback journal
 // nothing is mapped (mmap_size=0), so every I/O error is an error code.
@@ -419,13 +419,18 @@ class SqliteJournal final : public Journal {
     if (auto s = Exec("PRAGMA mmap_size = 0", "disable mmap"); !s) return s;
     // Journals written by earlier releases are in WAL mode; this leaves it (checkpointing
     // the WAL into the database) when no other process has the journal open.
-    auto mode = PragmaText("PRAGMA journal_mode = TRUNCATE");
+    auto mode = PragmaText("PRAGMA journal_mode = PERSIST");
     if (!mode) return mode.error();
-    if (*mode != "truncate") {
-      return Error::Internal(Prefix() + "cannot set journal_mode=TRUNCATE (journal_mode is \"" +
+    if (*mode != "persist") {
+      return Error::Internal(Prefix() + "cannot set journal_mode=PERSIST (journal_mode is \"" +
                              *mode +
                              "\"); stop every other process that has the journal open, and "
                              "put it on a local file system");
+    }
+    // PERSIST keeps the rollback journal file (its header zeroed) between transactions,
+    // cheaper than truncating it; this bounds what it keeps after a big one.
+    if (auto s = Exec("PRAGMA journal_size_limit = 4194304", "set journal_size_limit"); !s) {
+      return s;
     }
     if (auto s = Exec("PRAGMA synchronous = FULL", "set synchronous=FULL"); !s) return s;
     if (auto s = Exec("PRAGMA foreign_keys = ON", "enable foreign keys"); !s) return s;

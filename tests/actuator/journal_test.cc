@@ -812,7 +812,7 @@ TEST_F(JournalTest, UsesARollbackJournalSynchronousFullNoMmapAndAVersionedSchema
   EXPECT_EQ(PragmaOn(conn, "PRAGMA mmap_size"), "0");
   EXPECT_FALSE(std::filesystem::exists(DbPath() + "-shm"));
   EXPECT_FALSE(std::filesystem::exists(DbPath() + "-wal"));
-  EXPECT_EQ(PragmaOn(conn, "PRAGMA journal_mode"), "truncate");  // per connection
+  EXPECT_EQ(PragmaOn(conn, "PRAGMA journal_mode"), "persist");  // per connection
   RawDb raw(DbPath());
   EXPECT_NE(raw.Query("PRAGMA journal_mode"), "wal");  // a WAL (mmapped -shm) is gone for good
   EXPECT_EQ(raw.Query("PRAGMA user_version"), "2");
