@@ -237,7 +237,7 @@ Status Actuator::Reload() {
 }
 
 std::string Actuator::RenderMetrics() const {
-  auto families = metrics_.registry()->Collect();
+  auto families = metrics_.Collect();  // the brake gauge computed at scrape time
   for (auto& f : process_.Collect()) families.push_back(std::move(f));
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);

@@ -63,8 +63,8 @@ Result<std::vector<StepConfig>> LoadSteps(const YamlNode& list, const ConfigDeps
 
 Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
                                   const StepFactoryContext& ctx, bool have_prometheus) {
-  if (auto s = node.ExpectKeys(
-          {"name", "match", "on", "mode", "cooldown", "lock", "guards", "steps", "on_failure"});
+  if (auto s = node.ExpectKeys({"name", "match", "on", "mode", "cooldown", "lock", "guards",
+                                "steps", "on_failure", "brake"});
       !s) {
     return s.error();
   }
@@ -152,10 +152,18 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
     if (!of) return of.error();
     rb.on_failure = *of;
   }
+  rb.brake = rb.ChangesSomething();
+  if (auto b = node.Get("brake")) {
+    auto v = b->AsBool();
+    if (!v) return v.error();
+    rb.brake = *v;
+    rb.brake_explicit = true;
+  }
   return rb;
 }
 
-// journal: PATH | {path: PATH} | {etcd: {endpoints: [URL...], ttl: 15s, prefix: /failover/}}
+// journal: PATH | {path: PATH | etcd: {endpoints: [URL...], ttl: 15s, prefix: /failover/},
+//                  retention: 30d, page_after: 1m}
 Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
   if (j.IsScalar()) {
     auto s = j.AsString();
@@ -165,12 +173,29 @@ Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
     return {};
   }
   if (!j.IsMap()) return j.Fail("journal must be a path or a map with path: or etcd:");
-  if (auto s = j.ExpectKeys({"path", "etcd"}); !s) return s;
+  if (auto s = j.ExpectKeys({"path", "etcd", "retention", "page_after"}); !s) return s;
+  if (auto r = j.Get("retention")) {
+    auto d = r->AsDuration();
+    if (!d) return d.error();
+    if (*d < std::chrono::hours(1)) return r->Fail("retention must be at least 1h");
+    cfg.journal_retention = *d;
+  }
+  if (auto p = j.Get("page_after")) {
+    auto d = p->AsDuration();
+    if (!d) return d.error();
+    if (*d < std::chrono::seconds(1) || *d > std::chrono::hours(24)) {
+      return p->Fail("page_after must be between 1s and 24h");
+    }
+    cfg.journal_page_after = *d;
+  }
   auto path = j.Get("path");
   auto etcd = j.Get("etcd");
   if (path && etcd) return j.Fail("journal takes path: or etcd:, not both");
   if (path) return LoadJournal(*path, cfg);
-  if (!etcd) return j.Fail("journal needs path: or etcd:");
+  if (!etcd) {
+    if (!j.Get("retention") && !j.Get("page_after")) return j.Fail("journal needs path: or etcd:");
+    return {};  // the default path, with retention or page_after set
+  }
   if (auto s = etcd->ExpectKeys({"endpoints", "ttl", "prefix"}); !s) return s;
   EtcdJournalConfig e;
   auto eps = etcd->Require("endpoints");
@@ -209,6 +234,15 @@ Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
 }
 
 }  // namespace
+
+bool RunbookConfig::ChangesSomething() const {
+  for (const auto* list : {&steps, &on_failure}) {
+    for (const StepConfig& sc : *list) {
+      if (sc.kind != "pagerduty" && sc.kind != "wait" && sc.kind != "wait_for") return true;
+    }
+  }
+  return false;
+}
 
 const RunbookConfig* ActuatorConfig::FindRunbook(const std::string& name) const {
   for (const RunbookConfig& rb : runbooks) {

@@ -44,6 +44,12 @@ struct RunbookConfig {
   std::vector<GuardConfig> guards;
   std::vector<StepConfig> steps;
   std::vector<StepConfig> on_failure;
+  // Whether an automatic execution counts against (and is stopped by) the global brake.
+  // Default: true when any step changes something (a kind other than pagerduty, wait,
+  // wait_for); `brake: false` opts out explicitly.
+  bool brake = true;
+  bool brake_explicit = false;  // `brake:` was set in the file
+  bool ChangesSomething() const;
 };
 
 // journal: {etcd: {...}}: the journal and the execution locks in etcd (several actuators).
@@ -63,6 +69,10 @@ struct ActuatorConfig {
   std::string journal_path = "/var/lib/failover/journal.db";
   std::string lock_dir;                           // default: <journal dir>/locks
   std::optional<EtcdJournalConfig> journal_etcd;  // set: etcd instead of SQLite + file locks
+  // journal: {retention: 30d}: webhooks and finished executions older than this are pruned.
+  Duration journal_retention = std::chrono::hours(24 * 30);
+  // journal: {page_after: 1m}: a journal write failing this long pages PagerDuty (once).
+  Duration journal_page_after = std::chrono::minutes(1);
   std::optional<SecretRef> pagerduty_routing_key;
   std::string pagerduty_url = "https://events.pagerduty.com/v2/enqueue";
   int brake_max_executions = 1;  // automatic executions per window, all runbooks together

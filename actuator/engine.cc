@@ -1,6 +1,7 @@
 #include "actuator/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -58,18 +59,143 @@ std::string Engine::HaltReason() const {
   return kLostLockMessage;
 }
 
-void Engine::PutStep(const StepRecord& rec) {
-  if (WorkerLockLost()) return;
-  if (auto s = journal_.PutStep(rec); !s) {
-    if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;
-    log::Error("journal write failed",
-               {{"execution", rec.execution_id}, {"err", s.error().message}});
+bool Engine::PutStep(const StepRecord& rec) {
+  return Durable("step " + rec.phase + "/" + std::to_string(rec.index + 1) + " " + rec.state,
+                 rec.execution_id, [&] { return journal_.PutStep(rec); });
+}
+
+// Backoff between attempts of a failing journal write.
+constexpr Duration kJournalRetryFirst = std::chrono::milliseconds(100);
+constexpr Duration kJournalRetryMax = std::chrono::seconds(5);
+
+bool Engine::Durable(const std::string& what, const std::string& execution,
+                     const std::function<Status()>& write) {
+  Duration backoff = kJournalRetryFirst;
+  bool failing = false;
+  bool written = false;
+  struct Recovered {
+    Engine* engine;
+    bool& failing;
+    bool& written;
+    ~Recovered() {
+      if (failing) engine->JournalRecovered(written);
+    }
+  } recovered{this, failing, written};
+  for (int attempt = 1;; ++attempt) {
+    if (WorkerLockLost()) return false;
+    Status s = write();
+    if (s) {
+      written = true;
+      if (failing) {
+        log::Info("journal write succeeded again; the execution goes on",
+                  {{"execution", execution}, {"write", what}, {"attempts", attempt}});
+      }
+      return true;
+    }
+    if (IsLostLock(s.error())) {
+      if (tl_held != nullptr) tl_held->lost_write = true;
+      log::Error("journal write refused: lost the execution lock",
+                 {{"execution", execution}, {"err", s.error().message}});
+      return false;
+    }
+    metrics_.JournalWriteFailure();
+    bool first = !failing;
+    failing = true;
+    JournalFailing(s.error().message, first);
+    if (Halted()) {
+      log::Error(
+          "journal write failed; stopping without it: the journal's last record is where "
+          "this execution resumes",
+          {{"execution", execution}, {"write", what}, {"err", s.error().message}});
+      return false;
+    }
+    log::Error("journal write failed; the execution waits until it is recorded",
+               {{"execution", execution},
+                {"write", what},
+                {"attempt", attempt},
+                {"retry_in", FormatDuration(backoff)},
+                {"err", s.error().message}});
+    if (!SleepUntil(clock_.Now() + backoff)) return false;
+    backoff = std::min(backoff * 2, kJournalRetryMax);
   }
+}
+
+void Engine::PublishJournalFailing() {
+  metrics_.SetJournalFailing(failing_writers_ > 0 || accept_failing_);
+}
+
+void Engine::JournalFailing(const std::string& err, bool first) {
+  std::string page;
+  {
+    std::lock_guard<std::mutex> l(journal_mu_);
+    // Called once per failed attempt; the first attempt of a writer registers it.
+    if (first && failing_writers_++ == 0) failing_since_ = clock_.Now();
+    failing_error_ = err;
+    PublishJournalFailing();
+    if (failing_paged_ || failing_writers_ == 0) return;
+    if (clock_.Now() - failing_since_ < config()->journal_page_after) return;
+    failing_paged_ = true;
+    page = "failover_actuator cannot write its journal for " +
+           FormatDuration(config()->journal_page_after) +
+           "; executions are paused until it can (last error: " + err + ")";
+  }
+  auto cfg = config();
+  if (!cfg->pagerduty_routing_key) {
+    metrics_.Escalation("not_configured");
+    log::Error("journal failing, PagerDuty is not configured; nobody was paged", {{"err", err}});
+    return;
+  }
+  PagerDutyClient pd(http_, clock_, cfg->pagerduty_url, *cfg->pagerduty_routing_key);
+  PagerDutyEvent ev;
+  ev.action = "trigger";
+  ev.dedup_key = "failover/journal";
+  ev.summary = page;
+  ev.severity = "critical";
+  ev.component = "journal";
+  ev.group = "failover";
+  ev.event_class = "journal_write_failed";
+  ev.custom_details = {{"error", err}};
+  if (auto s = pd.Enqueue(ev, clock_.Now() + std::chrono::seconds(30)); s) {
+    metrics_.Escalation("sent");
+    log::Error("journal failing: paged PagerDuty", {{"err", err}});
+  } else {
+    metrics_.Escalation("failed");
+    log::Error("journal failing: paging PagerDuty failed",
+               {{"err", err}, {"pagerduty_err", s.error().message}});
+  }
+}
+
+void Engine::JournalRecovered(bool written) {
+  bool resolve = false;
+  {
+    std::lock_guard<std::mutex> l(journal_mu_);
+    if (failing_writers_ > 0) --failing_writers_;
+    if (failing_writers_ == 0 && written) {
+      resolve = failing_paged_;
+      failing_paged_ = false;
+    }
+    PublishJournalFailing();
+  }
+  if (!resolve) return;
+  auto cfg = config();
+  if (!cfg->pagerduty_routing_key) return;
+  PagerDutyClient pd(http_, clock_, cfg->pagerduty_url, *cfg->pagerduty_routing_key);
+  PagerDutyEvent ev;
+  ev.action = "resolve";
+  ev.dedup_key = "failover/journal";
+  ev.summary = "failover_actuator writes its journal again";
+  (void)pd.Enqueue(ev, clock_.Now() + std::chrono::seconds(30));
 }
 
 Engine::~Engine() { Stop(); }
 
 void Engine::SetConfig(std::shared_ptr<const ActuatorConfig> config) {
+  for (const RunbookConfig& rb : config->runbooks) {
+    if (rb.brake_explicit && !rb.brake && rb.ChangesSomething()) {
+      log::Warn("runbook changes things but does not count against the brake (brake: false)",
+                {{"runbook", rb.name}});
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   config_ = std::move(config);
 }
@@ -81,21 +207,20 @@ std::shared_ptr<const ActuatorConfig> Engine::config() const {
 
 double Engine::Now() const { return UnixSeconds(clock_.WallNow()); }
 
+// <UTC second>-<6 hex digits>: the digits are a per-process random start plus a counter,
+// so ids of one process never repeat (2^24 per second), and two processes (HA, a restart
+// within the second) rarely meet; HandleWebhook and RunManually retry with new ids if
+// the journal says an id exists.
 std::string Engine::NewId() {
-  static std::mutex m;
-  static std::mt19937_64 rng{std::random_device{}()};
+  static const std::uint32_t base = std::random_device{}();
+  static std::atomic<std::uint32_t> counter{0};
   std::time_t t = std::chrono::system_clock::to_time_t(clock_.WallNow());
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[48];
-  std::uint64_t r;
-  {
-    std::lock_guard<std::mutex> l(m);
-    r = rng();
-  }
-  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ-%06llx", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<unsigned long long>(r & 0xffffff));
+  std::uint32_t r = (base + counter.fetch_add(1)) & 0xffffff;
+  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ-%06x", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, r);
   return buf;
 }
 
@@ -106,21 +231,16 @@ std::string Engine::ScopeOf(const std::string& runbook) const {
   return "default";
 }
 
-void Engine::Event(const std::string& id, const std::string& kind, const std::string& message) {
-  if (WorkerLockLost()) return;
-  if (auto s = journal_.AddEvent({id, Now(), kind, message}); !s) {
-    if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;
-    log::Error("journal write failed", {{"execution", id}, {"err", s.error().message}});
-  }
+bool Engine::Event(const std::string& id, const std::string& kind, const std::string& message) {
+  EventRecord ev{id, Now(), kind, message};
+  return Durable("event " + kind, id, [&] { return journal_.AddEvent(ev); });
 }
 
-void Engine::Save(ExecutionRecord& e) {
-  if (WorkerLockLost()) return;
+bool Engine::Save(ExecutionRecord& e) {
   e.updated_at = Now();
-  if (auto s = journal_.Update(e); !s) {
-    if (IsLostLock(s.error()) && tl_held != nullptr) tl_held->lost_write = true;
-    log::Error("journal write failed", {{"execution", e.id}, {"err", s.error().message}});
-  }
+  return Durable(
+      "execution " + e.state + " at " + e.phase + " step " + std::to_string(e.next_step + 1), e.id,
+      [&] { return journal_.Update(e); });
 }
 
 Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
@@ -182,8 +302,33 @@ Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
   WebhookRecord w{
       now,     group.group_key, group.status, group.receiver, static_cast<int>(group.alerts.size()),
       raw_body};
+  // One transaction for the whole group. An id that exists (another process' id of this
+  // second) is drawn again.
   auto inserted = journal_.Accept(w, candidates);
-  if (!inserted) return inserted.error();
+  for (int retry = 0; retry < 5 && !inserted &&
+                      inserted.error().message.find(kIdExistsMessage) != std::string::npos;
+       ++retry) {
+    std::map<std::string, std::string> renamed;
+    for (ExecutionRecord& e : candidates) e.id = renamed[e.id] = NewId();
+    for (ExecutionRecord& e : candidates) {  // a cooldown message naming an id of this group
+      if (e.state != exec_state::kSuppressed) continue;
+      for (const auto& [from, to] : renamed) {
+        if (auto at = e.message.find(from); at != std::string::npos) {
+          e.message.replace(at, from.size(), to);
+        }
+      }
+    }
+    inserted = journal_.Accept(w, candidates);
+  }
+  {
+    std::lock_guard<std::mutex> l(journal_mu_);
+    accept_failing_ = !inserted;
+    PublishJournalFailing();
+  }
+  if (!inserted) {
+    metrics_.JournalWriteFailure();
+    return inserted.error();
+  }
   out.unmatched = unmatched;
   for (size_t i = 0; i < candidates.size(); ++i) {
     const ExecutionRecord& e = candidates[i];
@@ -196,14 +341,12 @@ Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
     }
     if (suppressed[i]) {
       ++out.deduplicated;
-      Event(e.id, "suppressed", e.message);
       log::Info("alert suppressed by cooldown",
                 {{"runbook", e.runbook}, {"execution", e.id}, {"reason", e.message}});
       continue;
     }
     ++out.matched;
     out.execution_ids.push_back(e.id);
-    Event(e.id, "accepted", e.message);
     log::Info("execution accepted", {{"execution", e.id},
                                      {"runbook", e.runbook},
                                      {"mode", e.mode},
@@ -240,8 +383,17 @@ Result<ExecutionRecord> Engine::RunManually(const std::string& runbook, const La
   e.state = exec_state::kQueued;
   e.requested_by = requested_by;
   e.message = "requested through the API by " + requested_by;
-  if (auto s = journal_.Insert(e); !s) return s.error();
-  Event(e.id, "accepted", e.message);
+  auto s = journal_.Insert(e);
+  for (int retry = 0;
+       retry < 5 && !s && s.error().message.find(kIdExistsMessage) != std::string::npos; ++retry) {
+    e.id = NewId();
+    e.dedup_key = "api|" + e.id;
+    s = journal_.Insert(e);
+  }
+  if (!s) return s.error();
+  if (auto ev = journal_.AddEvent({e.id, Now(), "accepted", e.message}); !ev) {
+    log::Error("journal write failed", {{"execution", e.id}, {"err", ev.error().message}});
+  }
   log::Info("manual execution requested",
             {{"execution", e.id}, {"runbook", runbook}, {"mode", e.mode}, {"by", requested_by}});
   std::lock_guard<std::mutex> lock(mu_);
@@ -261,8 +413,11 @@ Result<ExecutionRecord> Engine::Approve(const std::string& id, const std::string
   e.approved = true;
   e.state = exec_state::kQueued;
   e.message = "approved by " + approved_by;
-  Save(e);
-  Event(id, "approved", e.message);
+  e.updated_at = Now();
+  if (auto s = journal_.Update(e); !s) return s.error();  // not approved: nothing runs
+  if (auto ev = journal_.AddEvent({id, Now(), "approved", e.message}); !ev) {
+    log::Error("journal write failed", {{"execution", id}, {"err", ev.error().message}});
+  }
   log::Info("execution approved", {{"execution", id}, {"by", approved_by}});
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -275,6 +430,7 @@ Result<ExecutionRecord> Engine::Approve(const std::string& id, const std::string
 Engine::BrakeState Engine::Brake() {
   auto cfg = config();
   BrakeState b;
+  if (!cfg) return b;
   b.max_executions = cfg->brake_max_executions;
   b.window = cfg->brake_window;
   ExecutionQuery q;
@@ -282,10 +438,49 @@ Engine::BrakeState Engine::Brake() {
   q.mode = "auto";
   q.states = {exec_state::kRunning, exec_state::kSucceeded, exec_state::kFailed};
   q.created_since = Now() - ToSeconds(cfg->brake_window);
-  q.limit = b.max_executions + 1;
-  if (auto r = journal_.List(q)) b.executions_in_window = static_cast<int>(r->size());
+  q.limit = 10000;
+  if (auto r = journal_.List(q)) {
+    for (const ExecutionRecord& e : *r) {
+      // Runbooks that only notify or wait do not count; nor do runbooks no longer
+      // configured that did not count when they ran (unknown now: they count).
+      const RunbookConfig* rb = cfg->FindRunbook(e.runbook);
+      if (rb != nullptr && !rb->brake) continue;
+      if (++b.executions_in_window > b.max_executions) break;
+    }
+  }
   b.engaged = b.executions_in_window >= b.max_executions;
   return b;
+}
+
+Result<std::int64_t> Engine::PruneJournal(int max_records) {
+  auto cfg = config();
+  if (!cfg) return std::int64_t{0};
+  double before = Now() - ToSeconds(cfg->journal_retention);
+  auto n = journal_.Prune(before, max_records);
+  if (!n) {
+    log::Warn("cannot prune the journal", {{"err", n.error().message}});
+    return n;
+  }
+  if (*n > 0) {
+    metrics_.JournalPruned(*n);
+    log::Info("pruned the journal",
+              {{"records", *n}, {"retention", FormatDuration(cfg->journal_retention)}});
+  }
+  return n;
+}
+
+void Engine::PruneLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    // Bounded passes; one more right away while a pass removed all it was allowed to.
+    for (int pass = 0; pass < 10 && !stopping_; ++pass) {
+      auto n = PruneJournal(1000);
+      if (!n || *n < 1000) break;
+    }
+    lock.lock();
+    cv_.wait_for(lock, std::chrono::hours(1), [&] { return stopping_.load(); });
+  }
 }
 
 void Engine::UpdatePendingGauge() {
@@ -306,7 +501,8 @@ Status Engine::Start() {
   started_ = true;
   for (const ExecutionRecord& e : *unfinished) Enqueue(ScopeOf(e.runbook), e.id);
   UpdatePendingGauge();
-  metrics_.SetBrake(false);
+  metrics_.SetBrakeSource([this] { return Brake().engaged; });
+  pruner_ = std::thread([this] { PruneLoop(); });
   if (locks_->ScanInterval() > Duration::zero()) scanner_ = std::thread([this] { ScanLoop(); });
   return {};
 }
@@ -371,7 +567,9 @@ void Engine::Stop() {
     stopping_ = true;
     cv_.notify_all();
   }
+  metrics_.SetBrakeSource(nullptr);
   if (scanner_.joinable()) scanner_.join();
+  if (pruner_.joinable()) pruner_.join();
   for (auto& [name, scope] : scopes_) {
     if (scope.thread.joinable()) scope.thread.join();
   }
@@ -440,12 +638,16 @@ bool Engine::SleepUntil(MonoTime t) {
   return !Halted();
 }
 
-void Engine::Finish(ExecutionRecord& e, const std::string& state, const std::string& message) {
-  if (WorkerLockLost()) return;  // the next holder decides
+bool Engine::Finish(ExecutionRecord& e, const std::string& state, const std::string& message) {
+  if (WorkerLockLost()) return false;  // the next holder decides
+  ExecutionRecord before = e;
   e.state = state;
   e.message = message;
   e.finished_at = Now();
-  Save(e);
+  if (!Save(e)) {
+    e = before;  // not recorded: resumed from the journal's last record
+    return false;
+  }
   Event(e.id, state, message);
   metrics_.ExecutionFinished(e.runbook, state, e.finished_at);
   if (state == exec_state::kSucceeded || state == exec_state::kDryRun) {
@@ -457,6 +659,7 @@ void Engine::Finish(ExecutionRecord& e, const std::string& state, const std::str
         "execution finished",
         {{"execution", e.id}, {"runbook", e.runbook}, {"state", state}, {"message", message}});
   }
+  return true;
 }
 
 void Engine::Escalate(const ExecutionRecord& e, const std::string& summary) {
@@ -516,8 +719,8 @@ bool Engine::EvaluateGuards(ExecutionRecord& e, const RunbookConfig& rb, const T
       e.message = "would refuse: " + refusal;
       return false;
     }
-    Finish(e, exec_state::kRefused, refusal);
-    Escalate(e, "failover runbook " + e.runbook + " refused to act: " + refusal);
+    if (Finish(e, exec_state::kRefused, refusal))
+      Escalate(e, "failover runbook " + e.runbook + " refused to act: " + refusal);
     return false;
   }
   return true;
@@ -574,7 +777,7 @@ void Engine::Execute(const std::string& id) {
     // Nobody else runs it (we hold its lock): its last holder was interrupted (restart,
     // crash, lost lock). Steps are desired-state, so it resumes at its next step.
     ++e.resumes;
-    Save(e);
+    if (!Save(e)) return;
     std::string where = e.phase == "main" ? "step " + std::to_string(e.next_step + 1)
                                           : "on_failure step " + std::to_string(e.next_step + 1);
     Event(e.id, "resumed",
@@ -585,8 +788,8 @@ void Engine::Execute(const std::string& id) {
   auto cfg = config();
   const RunbookConfig* rb = cfg->FindRunbook(e.runbook);
   if (rb == nullptr) {
-    Finish(e, exec_state::kFailed, "runbook \"" + e.runbook + "\" is no longer configured");
-    Escalate(e, "failover execution " + e.id + " cannot run: " + e.message);
+    if (Finish(e, exec_state::kFailed, "runbook \"" + e.runbook + "\" is no longer configured"))
+      Escalate(e, "failover execution " + e.id + " cannot run: " + e.message);
     return;
   }
   TemplateVars vars{e.labels, e.annotations, e.runbook, e.id};
@@ -596,17 +799,16 @@ void Engine::Execute(const std::string& id) {
       RunDry(e, *rb, vars);
       return;
     }
-    if (e.trigger == "webhook" && e.mode == "auto") {
+    if (e.trigger == "webhook" && e.mode == "auto" && rb->brake) {
       BrakeState b = Brake();
-      metrics_.SetBrake(b.engaged);
       if (b.engaged) {
         std::string msg = "brake engaged: " + std::to_string(b.executions_in_window) +
                           " automatic execution(s) in the last " + FormatDuration(b.window) +
                           " (max " + std::to_string(b.max_executions) +
                           "); only a human can run it now (POST /api/v1/runbooks/" + e.runbook +
                           "/run)";
-        Finish(e, exec_state::kRefused, msg);
-        Escalate(e, "failover runbook " + e.runbook + " not run: " + msg);
+        if (Finish(e, exec_state::kRefused, msg))
+          Escalate(e, "failover runbook " + e.runbook + " not run: " + msg);
         return;
       }
     }
@@ -614,7 +816,7 @@ void Engine::Execute(const std::string& id) {
     if (e.mode == "approve" && !e.approved) {
       e.state = exec_state::kPendingApproval;
       e.message = "waiting for approval: POST /api/v1/executions/" + e.id + "/approve";
-      Save(e);
+      if (!Save(e)) return;
       nlohmann::json plan = nlohmann::json::array();
       for (size_t i = 0; i < rb->steps.size(); ++i) {
         auto r = rb->steps[i].step->Render(vars);
@@ -631,8 +833,9 @@ void Engine::Execute(const std::string& id) {
     e.phase = "main";
     e.next_step = 0;
     e.message = "running";
-    Save(e);
-    Event(e.id, "started", "running " + std::to_string(rb->steps.size()) + " steps");
+    // No step starts before `running` is recorded (else a restart would not know).
+    if (!Save(e)) return;
+    if (!Event(e.id, "started", "running " + std::to_string(rb->steps.size()) + " steps")) return;
     log::Info("execution started", {{"execution", e.id}, {"runbook", e.runbook}});
   }
 
@@ -657,15 +860,15 @@ void Engine::Execute(const std::string& id) {
     }
     e.phase = "on_failure";
     e.next_step = 0;
-    Save(e);
+    if (!Save(e)) return;
   }
   std::string failure = e.message;
   if (!rb->on_failure.empty()) {
     RunPhase(e, rb->on_failure, "on_failure", vars);
     if (Halted() && e.message == "interrupted") return;
   }
-  Finish(e, exec_state::kFailed, failure);
-  Escalate(e, "failover runbook " + e.runbook + " failed: " + failure);
+  if (Finish(e, exec_state::kFailed, failure))
+    Escalate(e, "failover runbook " + e.runbook + " failed: " + failure);
 }
 
 bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
@@ -699,8 +902,10 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       rec.state = "failed";
       rec.message = rendered.error().message;
       rec.finished_at = Now();
-      PutStep(rec);
-      Event(e.id, "step", label + " failed: " + rec.message);
+      if (!PutStep(rec) || !Event(e.id, "step", label + " failed: " + rec.message)) {
+        e.message = "interrupted";
+        return false;
+      }
       if (phase == "main") e.message = label + " failed: " + rec.message;
       if (phase == "main") return false;
       e.next_step = static_cast<int>(i) + 1;
@@ -711,7 +916,11 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
     for (;;) {
       ++rec.attempts;
       rec.state = "running";
-      PutStep(rec);
+      // The step starts only once its start is committed.
+      if (!PutStep(rec)) {
+        e.message = "interrupted";
+        return false;
+      }
       StepContext ctx;
       ctx.vars = &vars;
       ctx.clock = &clock_;
@@ -731,12 +940,16 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       if (outcome.status == StepStatus::kOk) {
         rec.state = "ok";
         rec.finished_at = Now();
-        PutStep(rec);
-        Event(e.id, "step", label + " ok: " + outcome.message);
         log::Info("step succeeded",
                   {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
+        // Until these are committed the next step waits; interrupted before, this step
+        // runs again on resume (the one step in flight).
         e.next_step = static_cast<int>(i) + 1;
-        Save(e);
+        if (!PutStep(rec) || !Event(e.id, "step", label + " ok: " + outcome.message) || !Save(e)) {
+          e.next_step = static_cast<int>(i);
+          e.message = "interrupted";
+          return false;
+        }
         break;
       }
       if (Halted()) {
@@ -750,10 +963,13 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
           outcome.status == StepStatus::kRetryable && rec.attempts <= sc.step->common().retries;
       if (retry) {
         rec.state = "retrying";
-        PutStep(rec);
-        Event(e.id, "step",
-              label + " attempt " + std::to_string(rec.attempts) + " failed (retrying in " +
-                  FormatDuration(backoff) + "): " + outcome.message);
+        if (!PutStep(rec) ||
+            !Event(e.id, "step",
+                   label + " attempt " + std::to_string(rec.attempts) + " failed (retrying in " +
+                       FormatDuration(backoff) + "): " + outcome.message)) {
+          e.message = "interrupted";
+          return false;
+        }
         log::Warn("step failed, retrying", {{"execution", e.id},
                                             {"step", label},
                                             {"attempt", rec.attempts},
@@ -767,10 +983,12 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       }
       rec.state = "failed";
       rec.finished_at = Now();
-      PutStep(rec);
-      Event(e.id, "step",
-            label + " failed after " + std::to_string(rec.attempts) +
-                " attempt(s): " + outcome.message);
+      if (!PutStep(rec) || !Event(e.id, "step",
+                                  label + " failed after " + std::to_string(rec.attempts) +
+                                      " attempt(s): " + outcome.message)) {
+        e.message = "interrupted";
+        return false;
+      }
       log::Error("step failed",
                  {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
       if (phase == "main") {
@@ -778,7 +996,10 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
         return false;
       }
       e.next_step = static_cast<int>(i) + 1;  // on_failure: best effort, go on
-      Save(e);
+      if (!Save(e)) {
+        e.message = "interrupted";
+        return false;
+      }
       break;
     }
   }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,7 +70,15 @@ class Engine {
     int max_executions = 0;
     Duration window{};
   };
+  // From the journal, now: what the status page, /api/v1/status and (at every scrape)
+  // failover_actuator_brake_engaged show. Only executions of runbooks that count against
+  // the brake (RunbookConfig::brake) are counted.
   BrakeState Brake();
+
+  // Removes what the retention (journal: {retention: ...}) lets go: webhooks and finished
+  // executions older than it, at most `max_records` of each per pass. Runs at Start and
+  // hourly; returns how many records went.
+  Result<std::int64_t> PruneJournal(int max_records = 1000);
 
   // For tests: blocks until no execution is queued or running (or the limit passes).
   bool WaitIdle(Duration limit);
@@ -90,19 +99,31 @@ class Engine {
   void RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars);
   bool RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps, const std::string& phase,
                 const TemplateVars& vars);
-  void Finish(ExecutionRecord& e, const std::string& state, const std::string& message);
+  bool Finish(ExecutionRecord& e, const std::string& state, const std::string& message);
   void Escalate(const ExecutionRecord& e, const std::string& summary);
-  void Event(const std::string& id, const std::string& kind, const std::string& message);
-  void Save(ExecutionRecord& e);
+  // Journal writes of a running execution. Each returns once the write is committed,
+  // retrying with backoff while the journal fails (the execution does not advance); false
+  // only when the worker must stop (shutdown, lost lock) before it could be written.
+  bool Event(const std::string& id, const std::string& kind, const std::string& message);
+  bool Save(ExecutionRecord& e);
+  bool Durable(const std::string& what, const std::string& execution,
+               const std::function<Status()>& write);
+  // A writer's attempt failed (`first`: its first failed attempt); pages once when the
+  // journal has failed for journal_page_after.
+  void JournalFailing(const std::string& err, bool first);
+  // A writer that had failed is done: it wrote (`written`) or stopped.
+  void JournalRecovered(bool written);
   std::string NewId();
   double Now() const;
   bool SleepUntil(MonoTime t);  // false when stopping
   std::string ScopeOf(const std::string& runbook) const;
   void UpdatePendingGauge();
-  void PutStep(const StepRecord& rec);
+  bool PutStep(const StepRecord& rec);
   bool Halted() const;  // stopping, or the execution lock of this worker is lost
   std::string HaltReason() const;
   void ScanLoop();
+  void PruneLoop();
+  void PublishJournalFailing();  // journal_mu_ held
   void ScanOrphans();
 
   Journal& journal_;
@@ -121,6 +142,14 @@ class Engine {
   std::unique_ptr<LockManager> file_locks_;
   LockManager* locks_;
   std::thread scanner_;
+  std::thread pruner_;
+
+  std::mutex journal_mu_;  // guards the journal-failure state below
+  int failing_writers_ = 0;
+  bool accept_failing_ = false;
+  MonoTime failing_since_{};
+  bool failing_paged_ = false;
+  std::string failing_error_;
 };
 
 }  // namespace failover

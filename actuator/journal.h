@@ -99,9 +99,13 @@ class Journal {
   virtual ~Journal() = default;
 
   // One atomic, durable transaction: records the webhook request and inserts each
-  // candidate execution whose dedup_key is not yet in the journal. Returns, per
-  // candidate, whether it was inserted (false: a duplicate, nothing written for it).
-  // An error means nothing was written (the caller answers 503).
+  // candidate execution whose dedup_key is not yet in the journal, with its first event
+  // (kind "suppressed" for a candidate in state suppressed, else "accepted"; message: the
+  // candidate's message). Returns, per candidate, whether it was inserted (false: a
+  // duplicate, nothing written for it). An error means nothing was written (the caller
+  // answers 503); an id that exists already is an error naming kIdExistsMessage.
+  // (etcd: candidates beyond what one etcd txn takes go in further txns, each atomic; a
+  // failure after the first leaves the earlier ones, which a retry deduplicates.)
   virtual Result<std::vector<bool>> Accept(const WebhookRecord& webhook,
                                            const std::vector<ExecutionRecord>& candidates) = 0;
   // Inserts one execution (API runs); fails if the id or dedup_key exists.
@@ -117,6 +121,12 @@ class Journal {
   virtual Result<std::vector<EventRecord>> Events(const std::string& execution_id) = 0;
   virtual Result<std::vector<ExecutionRecord>> List(const ExecutionQuery& query) = 0;
 
+  // Removes webhooks received before `before` and executions in a terminal state that
+  // finished before it (with their steps and events), at most `max_records` of each kind
+  // per call; never a queued, running or pending one. Returns how many records went
+  // (webhooks + executions); fewer than asked for means nothing more is due.
+  virtual Result<std::int64_t> Prune(double before, int max_records) = 0;
+
   // Everything, as JSON lines (one object per line, with a "type" field: webhook,
   // execution, step, event), oldest first: `failover_actuator journal export`.
   virtual Status ExportJsonLines(std::ostream& out) = 0;
@@ -130,11 +140,15 @@ class Journal {
 };
 
 inline constexpr const char* kLostLockMessage = "lost the execution lock";
+inline constexpr const char* kIdExistsMessage = "execution id exists";
 // A write refused because this process no longer holds the execution's lock.
 bool IsLostLock(const Error& e);
 
-// SQLite in WAL mode with synchronous=FULL: a committed transaction survives a crash or
-// power loss. Creates the file (and schema) if missing. Thread-safe.
+// SQLite with a rollback journal (journal_mode=PERSIST) and synchronous=FULL: a committed
+// transaction survives a crash or power loss, and no file is memory-mapped, so no I/O
+// error on the journal's files can kill the process (a WAL's -shm index is mmapped: a
+// write into it when the file cannot be written raises SIGBUS). Creates the file (and
+// schema) if missing. Thread-safe.
 Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path);
 
 // etcd through its v3 JSON gateway (endpoints tried in turn); every key under `prefix`

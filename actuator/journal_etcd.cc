@@ -25,8 +25,10 @@ namespace {
 
 using nlohmann::json;
 
-// etcd's default --max-txn-ops is 128; Accept uses two puts per candidate and one more.
-constexpr size_t kMaxCandidates = 60;
+// etcd's default --max-txn-ops is 128; Accept uses four puts per candidate (dedup key,
+// execution, its webhook, its first event) and one more (the webhook). A webhook with more
+// candidates is written in several txns of at most this many, each atomic.
+constexpr size_t kMaxCandidates = 30;
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -104,45 +106,63 @@ class EtcdJournal final : public Journal {
 
   Result<std::vector<bool>> Accept(const WebhookRecord& w,
                                    const std::vector<ExecutionRecord>& candidates) override {
-    if (candidates.size() > kMaxCandidates) {
-      return Error::Invalid("journal (etcd): " + std::to_string(candidates.size()) +
-                            " executions in one webhook request; at most " +
-                            std::to_string(kMaxCandidates) + " fit in one etcd transaction");
-    }
     for (const auto& c : candidates) {
       if (c.id.empty() || c.dedup_key.empty()) {
         return Error::Invalid("journal (etcd): insert execution: empty id or dedup_key");
       }
     }
     std::string wkey = p_ + "webhook/" + Seq(w.received_at);
-    json wj = ToJson(w);
+    std::string wvalue = Dump(ToJson(w));
     std::vector<bool> inserted(candidates.size(), true);
     // The same key twice in one request: the first wins.
+    std::map<std::string, size_t> first;
     for (size_t i = 0; i < candidates.size(); ++i) {
-      for (size_t k = 0; k < i; ++k) {
-        if (candidates[k].dedup_key == candidates[i].dedup_key) inserted[i] = false;
-      }
+      if (!first.emplace(candidates[i].dedup_key, i).second) inserted[i] = false;
     }
+    for (size_t begin = 0; begin < candidates.size() || begin == 0; begin += kMaxCandidates) {
+      size_t end = std::min(candidates.size(), begin + kMaxCandidates);
+      if (auto s =
+              AcceptBatch(wkey, begin == 0 ? &wvalue : nullptr, candidates, begin, end, inserted);
+          !s) {
+        return s.error();
+      }
+      if (candidates.empty()) break;
+    }
+    return inserted;
+  }
+
+  // One txn: candidates [begin, end) not yet known as duplicates (and the webhook record
+  // when `wvalue` is set).
+  Status AcceptBatch(const std::string& wkey, const std::string* wvalue,
+                     const std::vector<ExecutionRecord>& candidates, size_t begin, size_t end,
+                     std::vector<bool>& inserted) {
     // Each round drops the candidates whose dedup key turned out to exist; a candidate
-    // found to exist stays a duplicate, so this ends within candidates.size() + 1 rounds.
-    for (size_t round = 0; round <= candidates.size(); ++round) {
+    // found to exist stays a duplicate, so this ends within end - begin + 1 rounds.
+    for (size_t round = 0; round <= end - begin; ++round) {
       std::vector<EtcdCompare> cmp;
-      std::vector<EtcdOp> ok = {{EtcdOp::kPut, wkey, Dump(wj), 0, false}};
+      std::vector<EtcdOp> ok;
+      if (wvalue != nullptr) ok.push_back({EtcdOp::kPut, wkey, *wvalue, 0, false});
       std::vector<EtcdOp> fail;
       std::vector<size_t> idx;
-      for (size_t i = 0; i < candidates.size(); ++i) {
+      for (size_t i = begin; i < end; ++i) {
         if (!inserted[i]) continue;
         const auto& c = candidates[i];
         cmp.push_back({DedupKey(c.dedup_key), "CREATE", "EQUAL", 0});
+        cmp.push_back({ExecKey(c.id), "CREATE", "EQUAL", 0});
         ok.push_back({EtcdOp::kPut, DedupKey(c.dedup_key), c.id, 0, false});
         ok.push_back({EtcdOp::kPut, ExecKey(c.id), Dump(ToJson(c)), 0, false});
         ok.push_back({EtcdOp::kPut, p_ + "webhook_of/" + c.id, wkey, 0, false});
+        EventRecord ev{c.id, c.created_at,
+                       c.state == exec_state::kSuppressed ? "suppressed" : "accepted", c.message};
+        ok.push_back(
+            {EtcdOp::kPut, p_ + "event/" + c.id + "/" + Seq(ev.at), Dump(ToJson(ev)), 0, false});
         fail.push_back({EtcdOp::kRange, DedupKey(c.dedup_key), "", 0, false});
         idx.push_back(i);
       }
+      if (ok.empty()) return {};
       auto t = etcd_.Txn(cmp, ok, fail);
       if (!t) return Prefixed(t.error());
-      if (t->succeeded) return inserted;
+      if (t->succeeded) return {};
       if (t->ranges.size() != idx.size()) {
         return Error::Internal("journal (etcd): accept: unexpected txn answer");
       }
@@ -153,9 +173,53 @@ class EtcdJournal final : public Journal {
           progress = true;
         }
       }
-      if (!progress) return Error::Internal("journal (etcd): accept: txn failed with no duplicate");
+      if (!progress) {
+        return Error::Invalid(std::string("journal (etcd): accept: ") + kIdExistsMessage);
+      }
     }
     return Error::Unavailable("journal (etcd): accept: too much contention, retry");
+  }
+
+  Result<std::int64_t> Prune(double before, int max_records) override {
+    auto execs = ReadAll<ExecutionRecord>(p_ + "exec/", &ExecutionFrom);
+    if (!execs) return execs.error();
+    std::int64_t removed = 0;
+    std::map<std::string, bool> kept_webhooks;  // webhook keys of executions left
+    auto links = etcd_.Range(p_ + "webhook_of/", true);
+    if (!links) return Prefixed(links.error());
+    std::map<std::string, std::string> webhook_of;
+    for (const EtcdKv& kv : *links) webhook_of[kv.key.substr(p_.size() + 11)] = kv.value;
+    for (const ExecutionRecord& e : *execs) {
+      double done = e.finished_at != 0 ? e.finished_at : e.updated_at;
+      bool prunable = IsTerminalState(e.state) && done < before && removed < max_records;
+      if (!prunable) {
+        if (auto it = webhook_of.find(e.id); it != webhook_of.end())
+          kept_webhooks[it->second] = true;
+        continue;
+      }
+      // The dedup key stays (a few bytes), so a resend of the alert never runs twice.
+      auto t = etcd_.Txn({},
+                         {{EtcdOp::kDelete, p_ + "step/" + e.id + "/", "", 0, true},
+                          {EtcdOp::kDelete, p_ + "event/" + e.id + "/", "", 0, true},
+                          {EtcdOp::kDelete, p_ + "webhook_of/" + e.id, "", 0, false},
+                          {EtcdOp::kDelete, ExecKey(e.id), "", 0, false}},
+                         {});
+      if (!t) return Prefixed(t.error());
+      ++removed;
+    }
+    auto hooks = etcd_.Range(p_ + "webhook/", true);
+    if (!hooks) return Prefixed(hooks.error());
+    int webhooks = 0;
+    for (const EtcdKv& kv : *hooks) {
+      if (webhooks >= max_records) break;
+      json j = json::parse(kv.value, nullptr, false);
+      double at = j.is_object() ? j.value("received_at", 0.0) : 0.0;
+      if (at >= before || kept_webhooks.count(kv.key)) continue;
+      auto t = etcd_.Txn({}, {{EtcdOp::kDelete, kv.key, "", 0, false}}, {});
+      if (!t) return Prefixed(t.error());
+      ++webhooks;
+    }
+    return removed + webhooks;
   }
 
   Status Insert(const ExecutionRecord& e) override {

@@ -1,4 +1,8 @@
-// SqliteJournal: the Journal on one SQLite database in WAL mode with synchronous=FULL.
+// SqliteJournal: the Journal on one SQLite database with a rollback journal
+// (journal_mode=PERSIST) and synchronous=FULL. Not WAL: WAL's index (-shm) is a
+// memory-mapped file, and a write into it when the file cannot be written (made
+// immutable, its file system full) kills the process with SIGBUS. With a rollback journal
+// nothing is mapped (mmap_size=0), so every I/O error is an error code.
 //
 // One connection, guarded by a mutex, serves every thread of the process; other processes
 // (`failover_actuator journal export`, a second actuator during a restart) open their own
@@ -99,6 +103,12 @@ CREATE TABLE events (
 );
 CREATE INDEX events_execution ON events(execution_id, id);
 )sql",
+    // 1 -> 2: pruning (journal retention) looks up the executions of a webhook, and keeps
+    // the dedup keys of the executions it removes, so a resend never runs twice.
+    R"sql(
+CREATE INDEX executions_webhook ON executions(webhook_id);
+CREATE TABLE pruned_dedup_keys (dedup_key TEXT PRIMARY KEY) WITHOUT ROWID;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -136,6 +146,29 @@ constexpr const char* kPutStep =
     "state = excluded.state, attempts = excluded.attempts, rendered = excluded.rendered, "
     "message = excluded.message, details = excluded.details, "
     "started_at = excluded.started_at, finished_at = excluded.finished_at";
+// Pruning (see Journal::Prune): ?1 the cut-off time, ?2 how many at most.
+#define FAILOVER_PRUNABLE_EXECUTIONS                                                \
+  "SELECT id FROM executions WHERE state IN ('succeeded', 'failed', 'refused', "    \
+  "'suppressed', 'dry_run') AND COALESCE(NULLIF(finished_at, 0), updated_at) < ?1 " \
+  "ORDER BY seq LIMIT ?2"
+constexpr const char* kPruneKeepDedupKeys =
+    "INSERT OR IGNORE INTO pruned_dedup_keys (dedup_key) SELECT dedup_key FROM executions "
+    "WHERE id IN (" FAILOVER_PRUNABLE_EXECUTIONS ")";
+constexpr const char* kIsPrunedDedupKey = "SELECT 1 FROM pruned_dedup_keys WHERE dedup_key = ?1";
+constexpr const char* kPruneEvents =
+    "DELETE FROM events WHERE execution_id IN (" FAILOVER_PRUNABLE_EXECUTIONS ")";
+constexpr const char* kPruneSteps =
+    "DELETE FROM steps WHERE execution_id IN (" FAILOVER_PRUNABLE_EXECUTIONS ")";
+constexpr const char* kPruneExecutions =
+    "DELETE FROM executions WHERE id IN (" FAILOVER_PRUNABLE_EXECUTIONS ")";
+// A webhook goes once none of its executions is left.
+constexpr const char* kPruneWebhooks =
+    "DELETE FROM webhooks WHERE id IN (SELECT w.id FROM webhooks w WHERE w.received_at < ?1 "
+    "AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.webhook_id = w.id) ORDER BY w.id "
+    "LIMIT ?2)";
+constexpr const char* kPruneGlobalEvents =
+    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE execution_id IS NULL AND "
+    "at < ?1 ORDER BY id LIMIT ?2)";
 constexpr const char* kAddEvent =
     "INSERT INTO events (execution_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)";
 constexpr const char* kGetExecution =
@@ -172,6 +205,8 @@ bool IsRetryableCode(int rc) {
     case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
       return true;
     default:
       return false;
@@ -381,11 +416,21 @@ class SqliteJournal final : public Journal {
     if (int rc = sqlite3_busy_timeout(db_, kBusyTimeoutMs); rc != SQLITE_OK) {
       return SqlError("set busy timeout", rc);
     }
-    auto mode = PragmaText("PRAGMA journal_mode = WAL");
+    if (auto s = Exec("PRAGMA mmap_size = 0", "disable mmap"); !s) return s;
+    // Journals written by earlier releases are in WAL mode; this leaves it (checkpointing
+    // the WAL into the database) when no other process has the journal open.
+    auto mode = PragmaText("PRAGMA journal_mode = PERSIST");
     if (!mode) return mode.error();
-    if (*mode != "wal") {
-      return Error::Internal(Prefix() + "cannot enable WAL mode (journal_mode is \"" + *mode +
-                             "\"); put the journal on a local file system");
+    if (*mode != "persist") {
+      return Error::Internal(Prefix() + "cannot set journal_mode=PERSIST (journal_mode is \"" +
+                             *mode +
+                             "\"); stop every other process that has the journal open, and "
+                             "put it on a local file system");
+    }
+    // PERSIST keeps the rollback journal file (its header zeroed) between transactions,
+    // cheaper than truncating it; this bounds what it keeps after a big one.
+    if (auto s = Exec("PRAGMA journal_size_limit = 4194304", "set journal_size_limit"); !s) {
+      return s;
     }
     if (auto s = Exec("PRAGMA synchronous = FULL", "set synchronous=FULL"); !s) return s;
     if (auto s = Exec("PRAGMA foreign_keys = ON", "enable foreign keys"); !s) return s;
@@ -454,6 +499,39 @@ class SqliteJournal final : public Journal {
 
   Status AddEvent(const EventRecord& e) override {
     std::lock_guard<std::mutex> l(mu_);
+    return AddEventLocked(e);
+  }
+
+  Result<std::int64_t> Prune(double before, int max_records) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto s = Exec("BEGIN IMMEDIATE", "prune: begin"); !s) return s.error();
+    std::int64_t removed = 0;
+    Status s;
+    for (const char* sql : {kPruneKeepDedupKeys, kPruneEvents, kPruneSteps, kPruneExecutions,
+                            kPruneWebhooks, kPruneGlobalEvents}) {
+      auto st = Prepare(sql);
+      if (!st) {
+        s = st.error();
+        break;
+      }
+      st->Bind(1, before);
+      st->Bind(2, max_records);
+      if (int rc = st->Step(); rc != SQLITE_DONE) {
+        s = SqlError("prune", rc);
+        break;
+      }
+      if (sql == kPruneExecutions || sql == kPruneWebhooks) removed += sqlite3_changes(db_);
+    }
+    if (s) s = Exec("COMMIT", "prune: commit");
+    if (!s) {
+      Rollback();
+      return s.error();
+    }
+    return removed;
+  }
+
+ private:
+  Status AddEventLocked(const EventRecord& e) {
     auto st = Prepare(kAddEvent);
     if (!st) return st.error();
     st->BindOrNull(1, e.execution_id);  // "" = an event of the journal, not of an execution
@@ -466,6 +544,7 @@ class SqliteJournal final : public Journal {
     return {};
   }
 
+ public:
   Result<std::optional<ExecutionRecord>> Get(const std::string& id) override {
     std::lock_guard<std::mutex> l(mu_);
     auto st = Prepare(kGetExecution);
@@ -552,9 +631,13 @@ class SqliteJournal final : public Journal {
     bool retryable = IsRetryableCode(rc);
     if (retryable) {
       code = ErrorCode::kUnavailable;
+    } else if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      code = ErrorCode::kInvalidArgument;
+      if (msg.find("executions.id") != std::string::npos)
+        msg += std::string(" (") + kIdExistsMessage + ")";
     } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
       code = ErrorCode::kInvalidArgument;
-    } else if ((rc & 0xff) == SQLITE_PERM || (rc & 0xff) == SQLITE_AUTH) {
+    } else if ((rc & 0xff) == SQLITE_AUTH) {
       code = ErrorCode::kPermissionDenied;
     }
     return Error{code, std::move(msg), retryable};
@@ -669,6 +752,10 @@ class SqliteJournal final : public Journal {
       bool ok = false;
       if (auto s = InsertExecution(c, webhook_id, /*if_new=*/true, &ok); !s) return s.error();
       inserted.push_back(ok);
+      if (!ok) continue;
+      EventRecord ev{c.id, c.created_at,
+                     c.state == exec_state::kSuppressed ? "suppressed" : "accepted", c.message};
+      if (auto s = AddEventLocked(ev); !s) return s.error();
     }
     return inserted;
   }
@@ -678,6 +765,17 @@ class SqliteJournal final : public Journal {
     if (e.id.empty()) return Error::Invalid(Prefix() + "insert execution: empty id");
     if (e.dedup_key.empty()) {
       return Error::Invalid(Prefix() + "insert execution " + e.id + ": empty dedup_key");
+    }
+    if (if_new) {  // the key of a pruned execution is still known
+      auto seen = Prepare(kIsPrunedDedupKey);
+      if (!seen) return seen.error();
+      seen->Bind(1, e.dedup_key);
+      int rc = seen->Step();
+      if (rc == SQLITE_ROW) {
+        *inserted = false;
+        return {};
+      }
+      if (rc != SQLITE_DONE) return SqlError("look up pruned dedup keys", rc);
     }
     auto st = Prepare(if_new ? kInsertExecutionIfNew : kInsertExecution);
     if (!st) return st.error();

@@ -56,6 +56,27 @@ ActuatorMetrics::ActuatorMetrics() {
                 .Help("1 while the global brake stops automatic executions.")
                 .Register(*registry_)
                 .Add({});
+  journal_write_failures_ = &BuildCounter()
+                                 .Name("failover_actuator_journal_write_failures_total")
+                                 .Help(
+                                     "Journal writes that failed (each attempt); an execution "
+                                     "waits, retrying, until its write succeeds.")
+                                 .Register(*registry_)
+                                 .Add({});
+  journal_failing_ = &BuildGauge()
+                          .Name("failover_actuator_journal_failing")
+                          .Help(
+                              "1 while journal writes fail: executions are paused until their "
+                              "next transition is recorded, webhooks get 503.")
+                          .Register(*registry_)
+                          .Add({});
+  journal_pruned_ = &BuildCounter()
+                         .Name("failover_actuator_journal_pruned_records_total")
+                         .Help(
+                             "Webhooks and finished executions removed from the journal after "
+                             "the retention.")
+                         .Register(*registry_)
+                         .Add({});
   pending_approvals_ = &BuildGauge()
                             .Name("failover_actuator_pending_approvals")
                             .Help("Executions waiting for a human approval.")
@@ -133,7 +154,22 @@ void ActuatorMetrics::InProgress(const std::string& runbook, int delta) {
 void ActuatorMetrics::Escalation(const std::string& result) {
   escalations_->Add({{"result", result}}).Increment();
 }
-void ActuatorMetrics::SetBrake(bool engaged) { brake_->Set(engaged ? 1 : 0); }
+void ActuatorMetrics::SetBrakeSource(std::function<bool()> engaged) {
+  std::lock_guard<std::mutex> l(brake_mu_);
+  brake_source_ = std::move(engaged);
+}
+std::vector<prometheus::MetricFamily> ActuatorMetrics::Collect() const {
+  {
+    std::lock_guard<std::mutex> l(brake_mu_);
+    brake_->Set(brake_source_ && brake_source_() ? 1 : 0);
+  }
+  return registry_->Collect();
+}
+void ActuatorMetrics::JournalWriteFailure() { journal_write_failures_->Increment(); }
+void ActuatorMetrics::SetJournalFailing(bool failing) { journal_failing_->Set(failing ? 1 : 0); }
+void ActuatorMetrics::JournalPruned(std::int64_t records) {
+  journal_pruned_->Increment(static_cast<double>(records));
+}
 void ActuatorMetrics::SetPendingApprovals(int n) { pending_approvals_->Set(n); }
 void ActuatorMetrics::ConfigReload(bool ok, double unix_time) {
   reload_ok_->Set(ok ? 1 : 0);

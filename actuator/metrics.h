@@ -7,7 +7,10 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,9 @@ class ActuatorMetrics {
  public:
   ActuatorMetrics();
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  // What /metrics serves: the registry, with the gauges computed at scrape time (the brake)
+  // brought up to date first.
+  std::vector<prometheus::MetricFamily> Collect() const;
 
   // Creates the per-runbook series (value 0) and removes those of runbooks that are gone.
   void SetRunbooks(const std::vector<std::string>& runbooks,
@@ -28,7 +34,12 @@ class ActuatorMetrics {
   void StepDuration(const std::string& kind, double seconds);
   void InProgress(const std::string& runbook, int delta);
   void Escalation(const std::string& result);  // sent | failed | not_configured
-  void SetBrake(bool engaged);
+  // failover_actuator_brake_engaged is computed from this at every Collect() (the same
+  // state the status page and /api/v1/status show); nullptr: 0.
+  void SetBrakeSource(std::function<bool()> engaged);
+  void JournalWriteFailure();
+  void SetJournalFailing(bool failing);
+  void JournalPruned(std::int64_t records);
   void SetPendingApprovals(int n);
   void ConfigReload(bool ok, double unix_time);
   void PromotionLag(const std::string& database, double seconds);
@@ -45,6 +56,11 @@ class ActuatorMetrics {
   prometheus::Family<prometheus::Gauge>* last_execution_;
   prometheus::Family<prometheus::Counter>* escalations_;
   prometheus::Gauge* brake_;
+  mutable std::mutex brake_mu_;
+  std::function<bool()> brake_source_;
+  prometheus::Counter* journal_write_failures_;
+  prometheus::Gauge* journal_failing_;
+  prometheus::Counter* journal_pruned_;
   prometheus::Gauge* pending_approvals_;
   prometheus::Gauge* reload_ok_;
   prometheus::Gauge* reload_ts_;

@@ -91,6 +91,63 @@ TEST_F(ActuatorConfigTest, JournalIsAPathOrEtcd) {
   EXPECT_EQ(custom->journal_etcd->prefix, "/ha/");
 }
 
+// Issue 14, point 7: journal: {retention: ...} in the map form, with a default; both forms
+// still load.
+TEST_F(ActuatorConfigTest, JournalRetentionHasADefaultAndTheMapFormTakesIt) {
+  auto load = [&](const std::string& journal) {
+    auto root = YamlNode::LoadString("journal: " + journal + "\n", "actuator.yml");
+    EXPECT_TRUE(root);
+    return LoadActuatorConfig(*root, deps_);
+  };
+  auto plain = load("/var/lib/x/j.db");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->journal_retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(plain->journal_page_after, std::chrono::minutes(1));
+  auto map = load("{path: /var/lib/y/j.db, retention: 7d, page_after: 10s}");
+  ASSERT_TRUE(map) << map.error().message;
+  EXPECT_EQ(map->journal_path, "/var/lib/y/j.db");
+  EXPECT_EQ(map->journal_retention, std::chrono::hours(24 * 7));
+  EXPECT_EQ(map->journal_page_after, std::chrono::seconds(10));
+  auto only = load("{retention: 90d}");
+  ASSERT_TRUE(only) << only.error().message;
+  EXPECT_EQ(only->journal_retention, std::chrono::hours(24 * 90));
+  auto etcd = load("{etcd: {endpoints: [http://127.0.0.1:2379]}, retention: 2d}");
+  ASSERT_TRUE(etcd) << etcd.error().message;
+  EXPECT_EQ(etcd->journal_retention, std::chrono::hours(48));
+}
+
+// Issue 14, point 8: a runbook's brake default follows its step kinds.
+TEST_F(ActuatorConfigTest, BrakeDefaultsFromTheStepKinds) {
+  auto root = YamlNode::LoadString(R"(prometheus: {url: "http://127.0.0.1:9090"}
+pagerduty: {routing_key: k}
+runbooks:
+  - name: notify
+    match: {alertname: X}
+    on: resolved
+    steps:
+      - pagerduty: {action: trigger, severity: info, summary: back}
+      - wait: {duration: 1s}
+      - wait_for: {promql: up == 1, timeout: 10s}
+  - name: change
+    match: {alertname: X}
+    steps:
+      - wait: {duration: 1s}
+      - exec: {argv: [/bin/true]}
+  - name: opted-out
+    match: {alertname: X}
+    brake: false
+    steps: [{exec: {argv: [/bin/true]}}]
+)",
+                                   "actuator.yml");
+  ASSERT_TRUE(root) << root.error().message;
+  auto cfg = LoadActuatorConfig(*root, deps_);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_FALSE(cfg->FindRunbook("notify")->brake);
+  EXPECT_TRUE(cfg->FindRunbook("change")->brake);
+  EXPECT_FALSE(cfg->FindRunbook("opted-out")->brake);
+  EXPECT_TRUE(cfg->FindRunbook("opted-out")->brake_explicit);
+}
+
 TEST_F(ActuatorConfigTest, SecretsNeverAppearInErrors) {
   auto root = YamlNode::LoadString(
       "webhook: {bearer_token: sup3r-s3cret-t0ken}\nrunbooks:\n  - name: a\n    match: {x: y}\n"

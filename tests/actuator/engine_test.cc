@@ -3,14 +3,21 @@
 #include "actuator/engine.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <atomic>
+#include <functional>
 #include <mutex>
+#include <set>
+#include <sstream>
 
 #include "actuator/steps/step.h"
 #include "common/http_server.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_pagerduty.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace failover {
 namespace {
@@ -20,6 +27,7 @@ struct Recorder {
   std::mutex mu;
   std::vector<std::string> runs;
   std::map<std::string, int> fail_remaining;
+  std::function<void(const std::string&)> after_run;  // called after each run, unlocked
   std::vector<std::string> Runs() {
     std::lock_guard<std::mutex> l(mu);
     return runs;
@@ -42,12 +50,14 @@ class RecordStep : public Step {
     std::lock_guard<std::mutex> l(g_recorder->mu);
     g_recorder->runs.push_back(name_ + ":" + (a ? *a : "?"));
     int& left = g_recorder->fail_remaining[name_];
+    StepOutcome out = StepOutcome::Ok(name_ + " done");
     if (left > 0) {
       --left;
-      return retryable_ ? StepOutcome::Retry(name_ + " flaked")
-                        : StepOutcome::Fail(name_ + " broke");
+      out =
+          retryable_ ? StepOutcome::Retry(name_ + " flaked") : StepOutcome::Fail(name_ + " broke");
     }
-    return StepOutcome::Ok(name_ + " done");
+    if (g_recorder->after_run) g_recorder->after_run(name_);
+    return out;
   }
 
  private:
@@ -132,10 +142,11 @@ class EngineTest : public ::testing::Test {
 
   void Load(const std::string& runbooks, const std::string& extra = "",
             EngineOptions options = {}) {
-    std::string text = "prometheus: {url: \"" + prom_.url() + "\", timeout: 2s}\n" +
-                       "journal: " + dir_.path() + "/journal.db\n" +
-                       "pagerduty: {routing_key: " + testing::FakePagerDuty::kRoutingKey +
-                       ", url: \"" + pd_.url() + "\"}\n" + extra + "runbooks:\n" + runbooks;
+    std::string text =
+        "prometheus: {url: \"" + prom_.url() + "\", timeout: 2s}\n" +
+        "journal: " + (journal_yaml_.empty() ? dir_.path() + "/journal.db" : journal_yaml_) + "\n" +
+        "pagerduty: {routing_key: " + testing::FakePagerDuty::kRoutingKey + ", url: \"" +
+        pd_.url() + "\"}\n" + extra + "runbooks:\n" + runbooks;
     auto root = YamlNode::LoadString(text, "actuator.yml");
     ASSERT_TRUE(root) << root.error().message;
     ConfigDeps deps;
@@ -145,7 +156,8 @@ class EngineTest : public ::testing::Test {
     auto cfg = LoadActuatorConfig(*root, deps);
     ASSERT_TRUE(cfg) << cfg.error().message;
     if (!engine_) {
-      engine_ = std::make_unique<Engine>(*journal_, clock_, http_, metrics_, options);
+      engine_ = std::make_unique<Engine>(engine_journal_ ? *engine_journal_ : *journal_, clock_,
+                                         http_, metrics_, options);
       engine_->SetConfig(std::make_shared<ActuatorConfig>(std::move(*cfg)));
       ASSERT_TRUE(engine_->Start());
     } else {
@@ -204,7 +216,15 @@ class EngineTest : public ::testing::Test {
   FakePrometheus prom_;
   testing::FakePagerDuty pd_;
   std::unique_ptr<Journal> journal_;
+  Journal* engine_journal_ = nullptr;  // the engine's journal when not journal_
+  std::string journal_yaml_;           // the config's journal: when not the plain path
   std::unique_ptr<Engine> engine_;
+
+  std::string Scrape() {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, metrics_.Collect());
+    return out.str();
+  }
 };
 
 TEST_F(EngineTest, MatchingAlertRunsTheRunbookOnce) {
@@ -442,18 +462,34 @@ TEST_F(EngineTest, RestartResumesAnInterruptedExecutionAtItsStep) {
 namespace failover {
 namespace {
 
-// A journal whose writes fail the way a full or read-only disk makes SQLite fail.
+// A journal whose writes fail the way a full or read-only disk makes SQLite fail: the
+// accept always; the writes of running executions while `broken` is set.
 class FailingJournal : public Journal {
  public:
   explicit FailingJournal(Journal& real) : real_(real) {}
-  Result<std::vector<bool>> Accept(const WebhookRecord&,
-                                   const std::vector<ExecutionRecord>&) override {
-    return Error{ErrorCode::kUnavailable, "journal: database or disk is full", true};
+  std::atomic<bool> broken{false};
+  std::atomic<int> failed{0};
+
+  Result<std::vector<bool>> Accept(const WebhookRecord& w,
+                                   const std::vector<ExecutionRecord>& c) override {
+    if (accept_works) return real_.Accept(w, c);
+    return Full();
   }
   Status Insert(const ExecutionRecord& e) override { return real_.Insert(e); }
-  Status Update(const ExecutionRecord& e) override { return real_.Update(e); }
-  Status PutStep(const StepRecord& s) override { return real_.PutStep(s); }
-  Status AddEvent(const EventRecord& e) override { return real_.AddEvent(e); }
+  Status Update(const ExecutionRecord& e) override {
+    if (broken) return Full();
+    return real_.Update(e);
+  }
+  Status PutStep(const StepRecord& s) override {
+    if (broken) return Full();
+    return real_.PutStep(s);
+  }
+  Status AddEvent(const EventRecord& e) override {
+    if (broken) return Full();
+    return real_.AddEvent(e);
+  }
+  Result<std::int64_t> Prune(double before, int max) override { return real_.Prune(before, max); }
+  bool accept_works = false;
   Result<std::optional<ExecutionRecord>> Get(const std::string& id) override {
     return real_.Get(id);
   }
@@ -467,6 +503,10 @@ class FailingJournal : public Journal {
   Status ExportJsonLines(std::ostream& out) override { return real_.ExportJsonLines(out); }
 
  private:
+  Error Full() {
+    ++failed;
+    return Error{ErrorCode::kUnavailable, "journal: database or disk is full", true};
+  }
   Journal& real_;
 };
 
@@ -488,6 +528,188 @@ TEST_F(EngineTest, UnwritableJournalRefusesTheWebhookSoAlertmanagerRetries) {
   EXPECT_TRUE(recorder_.Runs().empty()) << "something ran that was never journaled";
   EXPECT_TRUE(All().empty());
   engine.Stop();
+}
+
+}  // namespace
+}  // namespace failover
+
+namespace failover {
+namespace {
+
+// Issue 14, point 2: the journal fails once the first step has run. The second step must
+// not run while its start cannot be recorded; the execution waits (retrying, counted in
+// failover_actuator_journal_write_failures_total, failover_actuator_journal_failing 1),
+// PagerDuty is told once, and once the journal works again the execution goes on from
+// where it was: every step ran exactly once.
+TEST_F(EngineTest, NoStepRunsWhileTheJournalCannotRecordItAndItResumesAfterwards) {
+  FailingJournal failing(*journal_);
+  failing.accept_works = true;
+  engine_journal_ = &failing;
+  struct Reset {
+    std::unique_ptr<Engine>& e;
+    ~Reset() { e.reset(); }
+  } reset{engine_};
+  journal_yaml_ = "{path: " + dir_.path() + "/journal.db, page_after: 30s}";
+  recorder_.after_run = [&](const std::string& name) {
+    if (name == "one") failing.broken = true;
+  };
+  Load(R"(  - name: three
+    match: {alertname: RegionDown}
+    steps:
+      - record: {name: one}
+      - record: {name: two}
+      - record: {name: three}
+)");
+  AlertGroup g;
+  g.version = "4";
+  g.status = "firing";
+  g.alerts = {MakeAlert("us-east")};
+  auto r = engine_->HandleWebhook(g, "{}");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->execution_ids.size(), 1u);
+  ASSERT_TRUE(testing::WaitFor([&] { return failing.failed > 20; }, std::chrono::seconds(20)));
+  std::string metrics = Scrape();
+  EXPECT_NE(metrics.find("\nfailover_actuator_journal_failing 1"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("\nfailover_actuator_journal_write_failures_total 0"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"one:"})
+      << "a step ran while the journal could not record it";
+  // Paged once (the fake clock runs past page_after at once), however long it lasts.
+  ASSERT_TRUE(testing::WaitFor([&] { return !pd_.Events().empty(); }, std::chrono::seconds(20)));
+  int before = failing.failed;
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return failing.failed > before + 10; }, std::chrono::seconds(20)));
+  auto pages = pd_.Events();
+  ASSERT_EQ(pages.size(), 1u);
+  EXPECT_EQ(pages[0].body["dedup_key"], "failover/journal");
+  EXPECT_NE(pages[0].body["payload"]["summary"].get<std::string>().find("cannot write its journal"),
+            std::string::npos);
+  EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"one:"});
+  EXPECT_EQ(Get(r->execution_ids[0]).state, exec_state::kRunning);
+
+  failing.broken = false;
+  ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+  // Without a restart nothing runs twice: step one's "ok" was written late, then two, three.
+  EXPECT_EQ(recorder_.Runs(), (std::vector<std::string>{"one:", "two:", "three:"}));
+  EXPECT_EQ(Get(r->execution_ids[0]).state, exec_state::kSucceeded);
+  metrics = Scrape();
+  EXPECT_NE(metrics.find("\nfailover_actuator_journal_failing 0"), std::string::npos) << metrics;
+  // The page is resolved.
+  ASSERT_TRUE(testing::WaitFor([&] { return pd_.Events().size() == 2; }));
+  EXPECT_EQ(pd_.Events()[1].body["event_action"], "resolve");
+}
+
+}  // namespace
+}  // namespace failover
+
+namespace failover {
+namespace {
+
+// Issue 14, point 5: a big alert group is one journal transaction and its execution ids
+// never collide. (With ids of one second plus 24 random bits, 20,000 alerts of one
+// webhook collide almost surely: UNIQUE constraint failed, every retry.)
+TEST_F(EngineTest, AHugeAlertGroupIsAcceptedWithDistinctIds) {
+  Load(R"(  - name: per-instance
+    match: {alertname: InstanceDown}
+    cooldown: 0s
+    steps:
+      - record: {name: one, arg: "{{labels.instance}}"}
+)");
+  constexpr int kAlerts = 20000;
+  AlertGroup g;
+  g.version = "4";
+  g.status = "firing";
+  g.group_key = "{}:{alertname=\"InstanceDown\"}";
+  for (int i = 0; i < kAlerts; ++i) {
+    Alert a;
+    a.status = "firing";
+    a.labels = {{"alertname", "InstanceDown"}, {"instance", "host-" + std::to_string(i)}};
+    a.starts_at = "2026-11-21T22:40:00Z";
+    a.fingerprint = "fp" + std::to_string(i);
+    g.alerts.push_back(a);
+  }
+  auto r = engine_->HandleWebhook(g, "{}");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->matched + r->deduplicated, kAlerts);
+  ExecutionQuery q;
+  q.limit = 100000;
+  auto all = journal_->List(q);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), static_cast<size_t>(kAlerts));
+  std::set<std::string> ids;
+  for (const auto& e : *all) ids.insert(e.id);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kAlerts));
+  // Each has its first event, written in the same transaction.
+  auto events = journal_->Events(all->front().id);
+  ASSERT_TRUE(events);
+  ASSERT_FALSE(events->empty());
+  EXPECT_TRUE((*events)[0].kind == "accepted" || (*events)[0].kind == "suppressed");
+  EXPECT_TRUE(engine_->WaitIdle(std::chrono::seconds(60)));
+}
+
+// Issue 14, point 9: failover_actuator_brake_engaged is what Brake() (the status page,
+// /api/v1/status) says, at every scrape: engaged right after the automatic execution ran,
+// and released once the window has passed, with no further execution considered.
+TEST_F(EngineTest, BrakeGaugeIsComputedAtScrapeTime) {
+  Load(kRunbook);
+  EXPECT_NE(Scrape().find("\nfailover_actuator_brake_engaged 0"), std::string::npos);
+  auto out = Send({MakeAlert("us-east")});
+  ASSERT_EQ(out.execution_ids.size(), 1u);
+  ASSERT_EQ(Get(out.execution_ids[0]).state, "succeeded");
+  EXPECT_TRUE(engine_->Brake().engaged);
+  EXPECT_NE(Scrape().find("\nfailover_actuator_brake_engaged 1"), std::string::npos) << Scrape();
+  clock_.Advance(std::chrono::minutes(61));
+  EXPECT_FALSE(engine_->Brake().engaged);
+  EXPECT_NE(Scrape().find("\nfailover_actuator_brake_engaged 0"), std::string::npos) << Scrape();
+}
+
+// Issue 14, point 8: a runbook that only notifies (pagerduty, wait, wait_for) does not
+// spend the brake: the recovery page on `resolved` leaves the next real failover free.
+// `brake: false` opts a changing runbook out explicitly; `brake: true` opts a notifying
+// one in.
+TEST_F(EngineTest, NotificationOnlyRunbooksDoNotSpendTheBrake) {
+  Load(R"(  - name: recovered
+    match: {alertname: RegionDown, region: us-east}
+    on: resolved
+    cooldown: 0s
+    steps:
+      - pagerduty: {action: trigger, severity: info, summary: "{{labels.region}} answers again"}
+      - wait: {duration: 1s}
+)" + std::string(kRunbook));
+  const RunbookConfig* recovered = engine_->config()->FindRunbook("recovered");
+  ASSERT_NE(recovered, nullptr);
+  EXPECT_FALSE(recovered->brake);
+  EXPECT_TRUE(engine_->config()->FindRunbook("failover-us-east")->brake);
+
+  auto resolved = Send({MakeAlert("us-east", "2026-11-21T22:00:00Z", "resolved")});
+  ASSERT_EQ(resolved.execution_ids.size(), 1u);
+  EXPECT_EQ(Get(resolved.execution_ids[0]).state, "succeeded");
+  EXPECT_FALSE(engine_->Brake().engaged) << "a notification spent the brake";
+  auto firing = Send({MakeAlert("us-east")});
+  ASSERT_EQ(firing.execution_ids.size(), 1u);
+  ExecutionRecord e = Get(firing.execution_ids[0]);
+  EXPECT_EQ(e.state, "succeeded") << e.message;
+  EXPECT_TRUE(engine_->Brake().engaged);
+  // With the brake engaged a notification still goes out.
+  auto again = Send({MakeAlert("us-east", "2026-11-21T22:55:00Z", "resolved")});
+  ASSERT_EQ(again.execution_ids.size(), 1u);
+  EXPECT_EQ(Get(again.execution_ids[0]).state, "succeeded");
+}
+
+TEST_F(EngineTest, BrakeKeyOverridesTheDefault) {
+  Load(R"(  - name: notify-counted
+    match: {alertname: A}
+    brake: true
+    steps:
+      - wait: {duration: 1s}
+  - name: change-uncounted
+    match: {alertname: B}
+    brake: false
+    steps:
+      - record: {name: x}
+)");
+  EXPECT_TRUE(engine_->config()->FindRunbook("notify-counted")->brake);
+  EXPECT_FALSE(engine_->config()->FindRunbook("change-uncounted")->brake);
 }
 
 }  // namespace

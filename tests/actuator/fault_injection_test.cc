@@ -390,7 +390,8 @@ class BrokenJournal {
       RunShell("df --output=avail -B1 '" + dir_ + "' | tail -1", &df);
       return std::atoll(df.c_str()) == 0 ? "" : "the tmpfs did not fill up: " + df;
     }
-    for (const char* f : {"/journal.db", "/journal.db-wal", "/journal.db-journal"}) {
+    for (const char* f :
+         {"/journal.db", "/journal.db-wal", "/journal.db-shm", "/journal.db-journal"}) {
       std::string path = dir_ + f;
       if (access(path.c_str(), F_OK) != 0) continue;
       if (RunShell("chattr +i '" + path + "' 2>/dev/null") != 0) {
@@ -475,6 +476,121 @@ INSTANTIATE_TEST_SUITE_P(Faults, JournalFaultTest,
                          [](const ::testing::TestParamInfo<JournalFault>& info) {
                            return ::testing::PrintToString(info.param);
                          });
+
+// ---- the journal becomes read-only while an execution runs --------------------------------
+
+// Issue 14, point 2. Step 2 of 4 is running when the journal's files are made immutable
+// (chattr +i, root too). Step 2 ends, but its end cannot be recorded: the execution stops
+// advancing (step 3 never starts), retries the write with backoff (metrics, log), the API
+// shows what the journal holds (step 2 running), the process stays up. Killed and
+// restarted on a writable journal, it resumes at step 2 (the one step in flight runs
+// again) and every other step ran exactly once.
+TEST(JournalBreaksMidExecutionTest, NoStepRunsUntilRecordedAndARestartResumesOnce) {
+  TempDir dir;
+  const std::string d = dir.path();
+  RunShell("mkdir -p '" + d + "/journal'");
+  BrokenJournal broken(JournalFault::kReadOnly, d + "/journal");
+  std::string steps;
+  for (int i = 1; i <= 4; ++i) {
+    std::string n = std::to_string(i);
+    std::string gate = i == 2 ? "while [ ! -f " + d + "/gate ]; do sleep 0.02; done" : "true";
+    steps += "      - exec: {argv: [/bin/sh, -c, 'echo {{execution_id}} >> " + d + "/s" + n +
+             ".log; " + gate + "'], timeout: 60s}\n";
+  }
+  Actuator a(dir,
+             "runbooks:\n"
+             "  - name: four-steps\n"
+             "    match: {alertname: RegionDown}\n"
+             "    steps:\n" +
+                 steps,
+             "", d + "/journal/journal.db");
+  a.Start();
+  std::string id;
+  ASSERT_EQ(a.Webhook(&id), 202);
+  ASSERT_TRUE(WaitFor([&] { return CountLines(d + "/s2.log") == 1; })) << a.proc().Stderr();
+  std::string why = broken.Break();
+  ASSERT_TRUE(why.empty()) << "cannot inject the journal fault: " << why;
+  dir.Write("gate", "");  // step 2 ends now; its end cannot be recorded
+
+  auto metric = [&](const std::string& name) {
+    auto m = a.Call("GET", "/metrics");
+    if (!m) return -1.0;
+    std::smatch match;
+    std::regex re("\n" + name + " ([0-9.e+]+)");
+    return std::regex_search(m->body, match, re) ? std::stod(match[1]) : -1.0;
+  };
+  // Retried with backoff (100ms, 200ms, ...): five failed attempts take about 2 s.
+  WaitFor(
+      [&] {
+        return CountLines(d + "/s3.log") > 0 ||
+               metric("failover_actuator_journal_write_failures_total") >= 5;
+      },
+      seconds(30));
+  ASSERT_EQ(ReadFile(d + "/s3.log"), "") << "step 3 ran while the journal could not record it";
+  EXPECT_GE(metric("failover_actuator_journal_write_failures_total"), 5) << a.proc().Stderr();
+  EXPECT_EQ(metric("failover_actuator_journal_failing"), 1);
+  EXPECT_TRUE(a.proc().Running()) << "the actuator died of it";
+  EXPECT_TRUE(Contains(a.proc().Stderr(), "journal write failed; the execution waits"))
+      << a.proc().Stderr();
+  json e = a.Execution(id);
+  EXPECT_EQ(e["state"], "running") << e.dump(2);
+  ASSERT_EQ(e["steps"].size(), 2u) << e.dump(2);
+  EXPECT_EQ(e["steps"][1]["state"], "running") << "the API shows what the journal holds";
+
+  a.Kill();
+  broken.Recover();
+  a.Start();
+  ASSERT_TRUE(WaitFor([&] { return a.Execution(id)["state"] == "succeeded"; }))
+      << a.Execution(id).dump(2) << a.proc().Stderr();
+  EXPECT_EQ(ReadFile(d + "/s1.log"), id + "\n");
+  EXPECT_EQ(ReadFile(d + "/s2.log"), id + "\n" + id + "\n") << "the step in flight, once more";
+  EXPECT_EQ(ReadFile(d + "/s3.log"), id + "\n");
+  EXPECT_EQ(ReadFile(d + "/s4.log"), id + "\n");
+  EXPECT_EQ(a.Execution(id)["resumes"], 1);
+  EXPECT_EQ(a.Stop(), 0);
+}
+
+// The same, and the journal comes back while the process still runs: the execution goes on
+// by itself, nothing runs twice.
+TEST(JournalBreaksMidExecutionTest, GoesOnWhenTheJournalIsWritableAgain) {
+  TempDir dir;
+  const std::string d = dir.path();
+  RunShell("mkdir -p '" + d + "/journal'");
+  BrokenJournal broken(JournalFault::kReadOnly, d + "/journal");
+  Actuator a(dir,
+             "runbooks:\n"
+             "  - name: three-steps\n"
+             "    match: {alertname: RegionDown}\n"
+             "    steps:\n"
+             "      - exec: {argv: [/bin/sh, -c, 'echo x >> " +
+                 d + "/s1.log; while [ ! -f " + d +
+                 "/gate ]; do sleep 0.02; done'], timeout: 60s}\n"
+                 "      - wait: {duration: 1s}\n"
+                 "      - exec: " +
+                 Exec("echo x >> " + d + "/s3.log") + "\n",
+             "", d + "/journal/journal.db");
+  a.Start();
+  std::string id;
+  ASSERT_EQ(a.Webhook(&id), 202);
+  ASSERT_TRUE(WaitFor([&] { return CountLines(d + "/s1.log") == 1; })) << a.proc().Stderr();
+  std::string why = broken.Break();
+  ASSERT_TRUE(why.empty()) << "cannot inject the journal fault: " << why;
+  dir.Write("gate", "");
+  WaitFor([&] {
+    return CountLines(d + "/s3.log") > 0 ||
+           Contains(a.proc().Stderr(), "journal write failed; the execution waits");
+  });
+  ASSERT_EQ(ReadFile(d + "/s3.log"), "") << "step 3 ran while the journal could not record it";
+  EXPECT_TRUE(Contains(a.proc().Stderr(), "journal write failed; the execution waits"))
+      << a.proc().Stderr();
+  broken.Recover();
+  ASSERT_TRUE(WaitFor([&] { return a.Execution(id)["state"] == "succeeded"; }, seconds(30)))
+      << a.Execution(id).dump(2) << a.proc().Stderr();
+  EXPECT_EQ(ReadFile(d + "/s1.log"), "x\n");
+  EXPECT_EQ(ReadFile(d + "/s3.log"), "x\n");
+  EXPECT_EQ(a.Execution(id)["resumes"], 0);
+  EXPECT_EQ(a.Stop(), 0);
+}
 
 // ---- SIGKILL at every step boundary -----------------------------------------------------
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -580,8 +581,9 @@ TEST_P(JournalBackendTest, EverythingSurvivesReopen) {
   ASSERT_TRUE(steps && steps->size() == 1);
   ExpectSameStep((*steps)[0], s);
   auto events = journal->Events("e1");
-  ASSERT_TRUE(events && events->size() == 1);
-  EXPECT_EQ((*events)[0].kind, "finished");
+  ASSERT_TRUE(events && events->size() == 2);
+  EXPECT_EQ((*events)[0].kind, "accepted");  // written by Accept
+  EXPECT_EQ((*events)[1].kind, "finished");
   EXPECT_EQ(Ids(journal->List({}).value()), std::vector<std::string>{"e1"});
   // Dedup holds across restarts.
   auto again = journal->Accept(MakeWebhook(), {MakeExecution("e9", "k1")});
@@ -632,7 +634,6 @@ TEST_P(JournalCrashTest, AcknowledgedAcceptSurvivesTheProcessDying) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   if (end == ChildEnd::kSigkill) {
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    EXPECT_TRUE(std::filesystem::exists(path + "-wal"));  // the commit lives in the WAL
   } else {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
@@ -798,7 +799,9 @@ TEST_F(JournalTest, UnwritableDirectoryIsAClearError) {
                           "journal file accepted or error without path / reason";
 }
 
-TEST_F(JournalTest, UsesWalSynchronousFullAndAVersionedSchema) {
+// Issue 14, point 2: no journal file is memory-mapped (WAL's -shm index was: made
+// immutable, a write into it killed the process with SIGBUS).
+TEST_F(JournalTest, UsesARollbackJournalSynchronousFullNoMmapAndAVersionedSchema) {
   sqlite3* conn = nullptr;
   auto journal = OpenCapturing(DbPath(), &conn);
   ASSERT_TRUE(journal && conn);
@@ -806,10 +809,13 @@ TEST_F(JournalTest, UsesWalSynchronousFullAndAVersionedSchema) {
   EXPECT_EQ(PragmaOn(conn, "PRAGMA foreign_keys"), "1");
   EXPECT_NE(PragmaOn(conn, "PRAGMA busy_timeout"), "0");
   ASSERT_TRUE(journal->Accept(MakeWebhook(), {MakeExecution("e1", "k1")}));
-  EXPECT_TRUE(std::filesystem::exists(DbPath() + "-wal"));
+  EXPECT_EQ(PragmaOn(conn, "PRAGMA mmap_size"), "0");
+  EXPECT_FALSE(std::filesystem::exists(DbPath() + "-shm"));
+  EXPECT_FALSE(std::filesystem::exists(DbPath() + "-wal"));
+  EXPECT_EQ(PragmaOn(conn, "PRAGMA journal_mode"), "persist");  // per connection
   RawDb raw(DbPath());
-  EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw.Query("PRAGMA user_version"), "1");
+  EXPECT_NE(raw.Query("PRAGMA journal_mode"), "wal");  // a WAL (mmapped -shm) is gone for good
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "2");
 }
 
 TEST_P(JournalBackendTest, ExportsEveryRecordAsJsonLinesOldestFirst) {
@@ -843,9 +849,10 @@ TEST_P(JournalBackendTest, ExportsEveryRecordAsJsonLinesOldestFirst) {
       order.push_back(type + ":" + l.value("execution_id", l.value("id", std::string())));
     }
   }
-  ASSERT_EQ(lines.size(), 6u);
-  EXPECT_EQ(order, (std::vector<std::string>{"execution:early", "event:early", "step:early",
-                                             "webhook", "execution:late", "event:late"}));
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"execution:early", "event:early", "step:early", "webhook",
+                                      "execution:late", "event:late", "event:late"}));
   const json& webhook = lines[3];
   EXPECT_EQ(webhook["body"], w.body);
   EXPECT_EQ(webhook["group_key"], w.group_key);
@@ -928,6 +935,116 @@ TEST(JournalStateTest, TerminalStates) {
     EXPECT_FALSE(IsTerminalState(s)) << s;
   }
   EXPECT_FALSE(IsTerminalState(""));
+}
+
+}  // namespace
+}  // namespace failover
+
+namespace failover {
+namespace {
+
+// Issue 14, point 5: a webhook's candidates are one Accept however many (etcd: in batches
+// of what one txn takes), each with its first event; an id that exists is reported as such
+// (the engine draws a new one) and writes nothing.
+TEST_P(JournalBackendTest, AcceptOfABigGroupWritesEveryExecutionWithItsFirstEvent) {
+  auto journal = OpenBackend();
+  ASSERT_TRUE(journal);
+  std::vector<ExecutionRecord> group;
+  for (int i = 0; i < 200; ++i) {
+    auto e = MakeExecution("big-" + std::to_string(i), "big-key-" + std::to_string(i));
+    if (i % 2) {
+      e.state = exec_state::kSuppressed;
+      e.message = "within the cooldown";
+    } else {
+      e.message = "accepted from Alertmanager";
+    }
+    group.push_back(e);
+  }
+  auto r = journal->Accept(MakeWebhook(), group);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(std::count(r->begin(), r->end(), true), 200);
+  ExecutionQuery q;
+  q.limit = 1000;
+  EXPECT_EQ(journal->List(q)->size(), 200u);
+  auto ev0 = journal->Events("big-0");
+  ASSERT_TRUE(ev0 && ev0->size() == 1);
+  EXPECT_EQ((*ev0)[0].kind, "accepted");
+  EXPECT_EQ((*ev0)[0].message, "accepted from Alertmanager");
+  auto ev1 = journal->Events("big-1");
+  ASSERT_TRUE(ev1 && ev1->size() == 1);
+  EXPECT_EQ((*ev1)[0].kind, "suppressed");
+
+  auto clash = journal->Accept(MakeWebhook(), {MakeExecution("big-7", "a-new-key")});
+  ASSERT_FALSE(clash);
+  EXPECT_NE(clash.error().message.find(kIdExistsMessage), std::string::npos)
+      << clash.error().message;
+  EXPECT_EQ(journal->List(q)->size(), 200u);
+}
+
+// Issue 14, point 7 (retention): Prune removes webhooks and finished executions (with
+// their steps and events) older than the cut-off, at most N per call, and never a queued,
+// running or pending one, however old.
+TEST_P(JournalBackendTest, PruneRemovesOldFinishedRecordsNeverUnfinishedOnes) {
+  auto journal = OpenBackend();
+  ASSERT_TRUE(journal);
+  std::vector<std::string> states = {exec_state::kSucceeded, exec_state::kFailed,
+                                     exec_state::kRefused,   exec_state::kRunning,
+                                     exec_state::kQueued,    exec_state::kPendingApproval};
+  for (size_t i = 0; i < states.size(); ++i) {
+    std::string id = "old-" + states[i];
+    ASSERT_TRUE(journal->Accept(MakeWebhook(), {MakeExecution(id, "k-" + id, kT0)}));
+    ExecutionRecord e = MakeExecution(id, "k-" + id, kT0);
+    e.state = states[i];
+    if (IsTerminalState(e.state)) e.finished_at = kT0 + 10;
+    ASSERT_TRUE(journal->Update(e));
+    StepRecord s;
+    s.execution_id = id;
+    s.phase = "main";
+    s.kind = "exec";
+    s.state = "ok";
+    ASSERT_TRUE(journal->PutStep(s));
+    ASSERT_TRUE(journal->AddEvent({id, kT0 + 5, "step", "ok"}));
+  }
+  WebhookRecord recent = MakeWebhook();
+  recent.received_at = kT0 + 1000;
+  ExecutionRecord fresh = MakeExecution("fresh", "k-fresh", kT0 + 1000);
+  ASSERT_TRUE(journal->Accept(recent, {fresh}));
+  fresh.state = exec_state::kSucceeded;
+  fresh.finished_at = kT0 + 1001;
+  ASSERT_TRUE(journal->Update(fresh));
+
+  // At most 2 executions per pass; the cut-off lies between the old and the fresh records.
+  auto first = journal->Prune(kT0 + 500, 2);
+  ASSERT_TRUE(first) << first.error().message;
+  auto rest = journal->Prune(kT0 + 500, 1000);
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_EQ(*first + *rest, 3 + 3) << "three old finished executions and their webhooks";
+  auto again = journal->Prune(kT0 + 500, 1000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 0);
+
+  ExecutionQuery q;
+  q.limit = 100;
+  std::set<std::string> left;
+  for (const auto& e : *journal->List(q)) left.insert(e.id);
+  EXPECT_EQ(left,
+            (std::set<std::string>{"old-running", "old-queued", "old-pending_approval", "fresh"}));
+  EXPECT_TRUE(journal->Steps("old-succeeded")->empty());
+  EXPECT_TRUE(journal->Events("old-succeeded")->empty());
+  EXPECT_EQ(journal->Steps("old-running")->size(), 1u);
+  EXPECT_EQ(journal->Events("old-running")->size(), 2u);
+  int webhooks = 0;
+  std::ostringstream out;
+  ASSERT_TRUE(journal->ExportJsonLines(out));
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) {
+    webhooks += json::parse(line)["type"] == "webhook" ? 1 : 0;
+  }
+  EXPECT_EQ(webhooks, 4) << "the webhooks of the unfinished executions and the fresh one stay";
+  // A pruned execution's dedup key is kept: Alertmanager resending that alert runs nothing.
+  auto resend = journal->Accept(MakeWebhook(), {MakeExecution("new", "k-old-succeeded")});
+  ASSERT_TRUE(resend) << resend.error().message;
+  EXPECT_EQ(*resend, std::vector<bool>{false});
 }
 
 }  // namespace
