@@ -266,12 +266,16 @@ void RegionAgent::ReadAndRenew() {
   auto ka = lease_->KeepAlive(lease_id_, budget());
   if (!ka) {
     metrics_->RenewFailure();
-    log::Warn("cannot renew the writer lease", {{"region", cfg_->region},
-                                                {"lease", std::to_string(lease_id_)},
-                                                {"err", ka.error().message}});
+    if (renew_ok_) {
+      log::Warn("cannot renew the writer lease", {{"region", cfg_->region},
+                                                  {"lease", std::to_string(lease_id_)},
+                                                  {"err", ka.error().message}});
+    }
+    renew_ok_ = false;
     why_ = "etcd_unreachable";
     return;
   }
+  renew_ok_ = true;
   if (*ka <= 0) {
     authorized_until_ = Steady::time_point::min().time_since_epoch().count();
     why_ = "lease_lost";
@@ -398,7 +402,9 @@ void RegionAgent::FenceRegion() {
   }
   if (!steps_fenced_) steps_fenced_ = RunSteps(cfg_->fence_steps, "fence_steps", 1);
   if (db_fenced_ && steps_fenced_ && !record_.id.empty()) {
-    Finish(true, "fenced " + cfg_->region + ": " + why_text);
+    std::string done = record_.message;
+    if (done.rfind("fencing ", 0) == 0) done = "fenced " + done.substr(8);
+    Finish(true, done);
     metrics_->Action("fence", true);
   }
 }

@@ -95,7 +95,8 @@ class RegionAgent {
   std::atomic<State> state_{State::kUnknown};
   std::atomic<Steady::rep> last_tick_{0};
   std::string holder_;         // as last read ("" = nobody)
-  bool read_ok_ = false;       // the last read answered
+  bool read_ok_ = true;        // the last read answered (a failure is logged once)
+  bool renew_ok_ = true;       // the last renewal answered (a failure is logged once)
   std::string why_;            // why the region may not write (fence reason)
   Duration fence_after_;       // effective: shortened when the lease's TTL is shorter
   bool db_fenced_ = false;     // this fence episode made (or found) the database read-only

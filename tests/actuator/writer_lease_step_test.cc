@@ -10,11 +10,17 @@
 #include <thread>
 
 #include "actuator/config.h"
+#include "actuator/coordination/region_agent_config.h"
 #include "actuator/coordination/writer_lease.h"
+#include "actuator/db/database.h"
+#include "actuator/engine.h"
+#include "actuator/metrics.h"
 #include "actuator/steps/db_promote.h"
 #include "actuator/steps/writer_lease.h"
 #include "common/http_client.h"
+#include "tests/support/fake_pagerduty.h"
 #include "tests/support/stack.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
 namespace failover {
@@ -174,6 +180,69 @@ TEST_F(WriterLeaseStepTest, DbPromoteRefusesWhileAnotherRegionHoldsTheLease) {
   ASSERT_TRUE(lease.Release(us->lease));
 }
 
+// The whole path: a failover runbook whose db_promote is refused by the lease guard fails,
+// and the engine pages PagerDuty with the lease's state.
+TEST_F(WriterLeaseStepTest, RefusedPromotionIsEscalatedWithTheLeaseState) {
+  auto& stack = Stack::Get({"mariadb", "etcd"});
+  EtcdClient etcd(http_, {endpoint_});
+  WriterLease lease(etcd, prefix_);
+  auto us = lease.TryAcquire("us-east", 30);
+  ASSERT_TRUE(us && us->created);
+  testing::FakePagerDuty pd;
+  testing::TempDir dir;
+  std::string text =
+      "journal: " + dir.path() + "/journal.db\n" +
+      "pagerduty: {routing_key: " + testing::FakePagerDuty::kRoutingKey + ", url: \"" + pd.url() +
+      "\"}\n" + "writer_lease: {etcd: {endpoints: [\"" + endpoint_ + "\"], prefix: " + prefix_ +
+      "}, ttl: 10s}\n" + "databases: {eu-west-db: {mysql: {address: \"" +
+      stack.Env("MARIADB_REPLICA_ADDR") + "\", user: failover, password_file: \"" +
+      stack.Env("MARIADB_FAILOVER_PASSWORD_FILE") + "\"}}}\n" +
+      "runbooks:\n"
+      "  - name: failover-us-east\n"
+      "    match: {alertname: RegionDown, region: us-east}\n"
+      "    steps:\n"
+      "      - db_promote: {database: eu-west-db, region: eu-west, max_lag: 5s, retries: 0}\n";
+  auto root = YamlNode::LoadString(text, "actuator.yml");
+  ASSERT_TRUE(root) << root.error().message;
+  StepRegistry steps;
+  RegisterBuiltinSteps(steps);
+  ConfigDeps deps;
+  deps.steps = &steps;
+  deps.provider_ctx.http = &http_;
+  auto cfg = LoadActuatorConfig(*root, deps);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  auto journal = OpenSqliteJournal(dir.path() + "/journal.db");
+  ASSERT_TRUE(journal);
+  ActuatorMetrics metrics;
+  Engine engine(**journal, SystemClock::Get(), http_, metrics, {});
+  engine.SetConfig(std::make_shared<ActuatorConfig>(std::move(*cfg)));
+  ASSERT_TRUE(engine.Start());
+  AlertGroup g;
+  g.version = "4";
+  g.status = "firing";
+  g.group_key = "{}:{alertname=\"RegionDown\"}";
+  Alert a;
+  a.status = "firing";
+  a.labels = {{"alertname", "RegionDown"}, {"region", "us-east"}};
+  a.starts_at = "2026-12-06T07:00:00Z";
+  a.fingerprint = "0000000000000016";
+  g.alerts = {a};
+  auto out = engine.HandleWebhook(g, "{}");
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_TRUE(engine.WaitIdle(seconds(60)));
+  engine.Stop();
+  auto e = (*journal)->Get(out->execution_ids[0]);
+  ASSERT_TRUE(e && *e);
+  EXPECT_EQ((*e)->state, "failed");
+  EXPECT_THAT((*e)->message, HasSubstr("held by us-east"));
+  ASSERT_EQ(pd.Events().size(), 1u);
+  std::string summary = pd.Events()[0].body["payload"]["summary"].get<std::string>();
+  EXPECT_THAT(summary, HasSubstr("guard: refusing to make eu-west-db writable"));
+  EXPECT_THAT(summary, HasSubstr("held by us-east"));
+  EXPECT_THAT(summary, HasSubstr("s left"));
+  ASSERT_TRUE(lease.Release(us->lease));
+}
+
 // ---- configuration -------------------------------------------------------------------
 
 Result<ActuatorConfig> LoadConfig(const std::string& yaml) {
@@ -206,7 +275,7 @@ TEST(WriterLeaseConfigTest, RegionAgentTimingIsValidatedAtLoad) {
                          "  etcd: {endpoints: [\"http://127.0.0.1:2379\"]}\n"
                          "  database: us-east-db\n  ttl: 10s\n  fence_after: 8s\n");
   ASSERT_FALSE(late);
-  EXPECT_THAT(late.error().message, HasSubstr("actuator.yml:6"));
+  EXPECT_THAT(late.error().message, HasSubstr("actuator.yml:7:16: region_agent.fence_after"));
   EXPECT_THAT(late.error().message, HasSubstr("fence_after (8s) + fence_timeout (2s)"));
   EXPECT_THAT(late.error().message, HasSubstr("must not exceed ttl (10s)"));
 
