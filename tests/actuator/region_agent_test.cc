@@ -14,6 +14,7 @@
 #include "actuator/coordination/writer_lease.h"
 #include "common/http_client.h"
 #include "common/mysql_conn.h"
+#include "common/pg_conn.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
@@ -53,13 +54,18 @@ class RegionAgentTest : public ::testing::Test {
   // a region agent for `region`.
   std::shared_ptr<const RegionAgentConfig> Load(const std::string& region,
                                                 const std::vector<std::string>& endpoints,
-                                                const std::string& db_address = "") {
+                                                const std::string& db_address = "",
+                                                const std::string& db_yaml = "") {
     std::string yaml =
         "databases:\n"
-        "  us-east-db: {mysql: {address: \"" +
-        (db_address.empty() ? stack_->Env("MARIADB_PRIMARY_ADDR") : db_address) +
-        "\", user: failover, password_file: \"" + stack_->Env("MARIADB_FAILOVER_PASSWORD_FILE") +
-        "\"}}\n"
+        "  us-east-db: " +
+        (!db_yaml.empty()
+             ? db_yaml
+             : "{mysql: {address: \"" +
+                   (db_address.empty() ? stack_->Env("MARIADB_PRIMARY_ADDR") : db_address) +
+                   "\", user: failover, password_file: \"" +
+                   stack_->Env("MARIADB_FAILOVER_PASSWORD_FILE") + "\"}}") +
+        "\n"
         "region_agent:\n"
         "  region: " +
         region +
@@ -299,6 +305,54 @@ TEST_F(RegionAgentTest, HolderWithADeadDatabaseReleasesTheLease) {
   auto taken = lease.TryAcquire("eu-west", 5);
   ASSERT_TRUE(taken);
   EXPECT_TRUE(taken->created) << taken->Describe();
+}
+
+// PostgreSQL: the same invariant with default_transaction_read_only. A region that does not
+// hold the lease is read-only; once the lease is acquired for it, its agent makes the
+// primary writable again.
+TEST_F(RegionAgentTest, PostgresPrimaryFollowsTheLease) {
+  auto& stack = Stack::Get({"postgres", "etcd"});
+  std::string addr = stack.Env("PG_PRIMARY_ADDR");
+  std::string port = addr.substr(addr.rfind(':') + 1);
+  std::string endpoint = stack.Env("ETCD_ENDPOINTS");
+  EtcdClient admin(http_, {endpoint});
+  WriterLease lease(admin, prefix_);
+  auto other = lease.TryAcquire("eu-west", 30);
+  ASSERT_TRUE(other && other->created);
+  auto node = YamlNode::LoadString(
+      "{conninfo: \"host=127.0.0.1 port=" + port + " user=postgres dbname=shop\"}", "test");
+  PgTarget target = *PgTargetFromYaml(*node);
+  auto deadline = [] { return SystemClock::Get().Now() + seconds(10); };
+  auto insert = [&]() -> std::string {
+    PgConn c;
+    if (!c.Connect(target, "app", deadline(), seconds(10))) return "cannot connect";
+    auto r = c.Exec("INSERT INTO orders (note) VALUES ('region-agent-pg')", deadline());
+    return r ? "" : r.error().detail;
+  };
+  ASSERT_EQ(insert(), "");
+
+  StartAgent(Load("us-east", {endpoint}, "",
+                  "{postgres: {conninfo: \"host=127.0.0.1 port=" + port +
+                      " user=failover dbname=postgres\", password_file: \"" +
+                      stack.Env("PG_FAILOVER_PASSWORD_FILE") + "\"}}"));
+  ASSERT_TRUE(testing::WaitFor([&] { return !insert().empty(); }, seconds(10)))
+      << "the non-holder's PostgreSQL stayed writable";
+  EXPECT_THAT(insert(), HasSubstr("read-only transaction"));
+
+  // The lease moves to us-east (eu-west released it): us-east's primary takes writes again.
+  ASSERT_TRUE(lease.Release(other->lease));
+  auto mine = lease.TryAcquire("us-east", 3);
+  ASSERT_TRUE(mine && mine->created);
+  ASSERT_TRUE(testing::WaitFor([&] { return insert().empty(); }, seconds(10)))
+      << "the holder's agent did not make PostgreSQL writable: " << insert();
+  EXPECT_TRUE(agent_->held());
+  agent_.reset();  // stopping: the agent leaves its database read-only
+  EXPECT_THAT(insert(), HasSubstr("read-only transaction"));
+  PgConn admin_conn;
+  ASSERT_TRUE(admin_conn.Connect(target, "reset", deadline(), seconds(10)));
+  ASSERT_TRUE(admin_conn.Exec("ALTER SYSTEM RESET default_transaction_read_only", deadline()));
+  ASSERT_TRUE(admin_conn.Exec("SELECT pg_reload_conf()", deadline()));
+  ASSERT_TRUE(testing::WaitFor([&] { return insert().empty(); }));
 }
 
 }  // namespace
