@@ -349,6 +349,10 @@ void RegionAgent::Act(bool full) {
 void RegionAgent::FenceRegion() {
   metrics_->Fenced(why_);
   std::string why_text = Explain(why_, holder_, fence_after_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    reason_text_ = why_text;
+  }
   if (state_ != State::kFenced) {
     // Sessions are ended when the region was (or, just started, may have been) writable.
     evict_ = state_ == State::kOpen;

@@ -47,7 +47,7 @@ class RegionAgentTest : public ::testing::Test {
   }
   void TearDown() override {
     agent_.reset();
-    SetReadOnly(false);  // the other cases of this process want a writable primary
+    if (stack_ != nullptr) SetReadOnly(false);  // the other cases want a writable primary
   }
 
   // An actuator.yml with the stack's MariaDB primary as us-east-db (or `db_address`) and
