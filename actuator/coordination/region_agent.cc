@@ -168,9 +168,10 @@ void RegionAgent::Stop() {
   cv_.notify_all();
   if (loop_.joinable()) loop_.join();
   if (watchdog_.joinable()) watchdog_.join();
-  if (state_ == State::kOpen) {
-    // Nobody renews the lease from now on: leave the database read-only. A new agent
-    // started within the lease's TTL finds its region the holder and opens it again.
+  if (state_ != State::kFenced || !db_fenced_) {
+    // Nobody renews the lease from now on: leave the database read-only (unless this
+    // agent knows it is). A new agent started within the lease's TTL finds its region the
+    // holder and opens it again.
     log::Warn("region agent stopping: making the local database read-only until an agent runs",
               {{"region", cfg_->region}, {"database", cfg_->database_id}});
     std::string msg = "agent stopping: " + cfg_->database_id + " made read-only until it runs";
@@ -341,7 +342,8 @@ void RegionAgent::Act(bool full) {
     log::Info("the local database answers again", {{"region", cfg_->region}});
     db_down_since_.reset();
   }
-  if (state_ != State::kOpen || (ws->read_only && !ws->replica && cfg_->make_writable)) {
+  if (state_ != State::kOpen || !steps_opened_ ||
+      (ws->read_only && !ws->replica && cfg_->make_writable)) {
     OpenRegion(*ws);
   }
 }
@@ -356,7 +358,7 @@ void RegionAgent::FenceRegion() {
   if (state_ != State::kFenced) {
     // Sessions are ended when the region was (or, just started, may have been) writable.
     evict_ = state_ == State::kOpen;
-    db_fenced_ = steps_fenced_ = false;
+    db_fenced_ = steps_fenced_ = steps_opened_ = false;
     state_ = State::kFenced;
     log::Warn("fencing this region: its database must not take writes",
               {{"region", cfg_->region}, {"database", cfg_->database_id}, {"reason", why_text}});
@@ -435,8 +437,9 @@ void RegionAgent::OpenRegion(const WriteState& ws) {
     return;
   }
   waiting_logged_ = false;
-  if (!ws.read_only && cfg_->unfence_steps.empty()) {
+  if (!ws.read_only && (cfg_->unfence_steps.empty() || steps_opened_)) {
     state_ = State::kOpen;  // nothing to do
+    steps_opened_ = true;
     return;
   }
   // Opening the region is never done without its journal record.
@@ -451,6 +454,7 @@ void RegionAgent::OpenRegion(const WriteState& ws) {
       return;
     }
   }
+  state_ = State::kOpen;  // the database may take writes from here on
   if (!RunSteps(cfg_->unfence_steps, "unfence_steps", 1)) {
     Finish(false, "unfence_steps failed; retrying");
     metrics_->Action("unfence", false);
@@ -460,7 +464,7 @@ void RegionAgent::OpenRegion(const WriteState& ws) {
   metrics_->Action("unfence", true);
   log::Info("this region holds the writer lease: its database may take writes",
             {{"region", cfg_->region}, {"database", cfg_->database_id}});
-  state_ = State::kOpen;
+  steps_opened_ = true;
 }
 
 void RegionAgent::Release() {

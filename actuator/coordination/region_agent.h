@@ -101,6 +101,7 @@ class RegionAgent {
   Duration fence_after_;       // effective: shortened when the lease's TTL is shorter
   bool db_fenced_ = false;     // this fence episode made (or found) the database read-only
   bool steps_fenced_ = false;  // fence_steps succeeded this episode
+  bool steps_opened_ = false;  // unfence_steps succeeded since the region was last fenced
   bool evict_ = false;         // end sessions: the region was (or may have been) writable
   std::optional<Steady::time_point> db_down_since_;
   bool releasing_ = false;       // database down while holding: stop renewing, revoke
