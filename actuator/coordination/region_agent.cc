@@ -400,11 +400,12 @@ void RegionAgent::FenceRegion() {
       log::Warn("fenced the local database", {{"region", cfg_->region},
                                               {"database", cfg_->database_id},
                                               {"result", r.outcome.message}});
-    } else {
+    } else if (!fence_failing_) {
       log::Error(
           "cannot fence the local database yet; retrying every renew_every",
           {{"region", cfg_->region}, {"database", cfg_->database_id}, {"err", r.outcome.message}});
     }
+    fence_failing_ = !ok;
   }
   if (!steps_fenced_) steps_fenced_ = RunSteps(cfg_->fence_steps, "fence_steps", 1);
   if (db_fenced_ && steps_fenced_ && !record_.id.empty()) {

@@ -94,15 +94,16 @@ class RegionAgent {
   std::atomic<Steady::rep> authorized_until_{Steady::time_point::min().time_since_epoch().count()};
   std::atomic<State> state_{State::kUnknown};
   std::atomic<Steady::rep> last_tick_{0};
-  std::string holder_;         // as last read ("" = nobody)
-  bool read_ok_ = true;        // the last read answered (a failure is logged once)
-  bool renew_ok_ = true;       // the last renewal answered (a failure is logged once)
-  std::string why_;            // why the region may not write (fence reason)
-  Duration fence_after_;       // effective: shortened when the lease's TTL is shorter
-  bool db_fenced_ = false;     // this fence episode made (or found) the database read-only
-  bool steps_fenced_ = false;  // fence_steps succeeded this episode
-  bool steps_opened_ = false;  // unfence_steps succeeded since the region was last fenced
-  bool evict_ = false;         // end sessions: the region was (or may have been) writable
+  std::string holder_;          // as last read ("" = nobody)
+  bool read_ok_ = true;         // the last read answered (a failure is logged once)
+  bool renew_ok_ = true;        // the last renewal answered (a failure is logged once)
+  std::string why_;             // why the region may not write (fence reason)
+  Duration fence_after_;        // effective: shortened when the lease's TTL is shorter
+  bool db_fenced_ = false;      // this fence episode made (or found) the database read-only
+  bool steps_fenced_ = false;   // fence_steps succeeded this episode
+  bool steps_opened_ = false;   // unfence_steps succeeded since the region was last fenced
+  bool fence_failing_ = false;  // the database fence failed at the last attempt (logged once)
+  bool evict_ = false;          // end sessions: the region was (or may have been) writable
   std::optional<Steady::time_point> db_down_since_;
   bool releasing_ = false;       // database down while holding: stop renewing, revoke
   std::int64_t lease_id_ = 0;    // the lease the key carries
