@@ -116,6 +116,13 @@ Result<std::shared_ptr<const RegionAgentConfig>> LoadRegionAgentConfig(
       *field = *d;
     }
   }
+  if (c->fence_timeout < std::chrono::seconds(1) ||
+      c->fence_timeout % std::chrono::seconds(1) != Duration::zero()) {
+    auto where = node.Get("fence_timeout") ? *node.Get("fence_timeout") : node;
+    return where.Fail(
+        "fence_timeout must be whole seconds, at least 1s (the MySQL client "
+        "counts its timeouts in seconds)");
+  }
   if (c->renew_every >= c->fence_after) {
     auto where = node.Get("renew_every") ? *node.Get("renew_every") : node;
     return where.Fail("renew_every (" + FormatDuration(c->renew_every) +

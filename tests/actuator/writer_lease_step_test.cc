@@ -285,6 +285,13 @@ TEST(WriterLeaseConfigTest, RegionAgentTimingIsValidatedAtLoad) {
   ASSERT_FALSE(slow);
   EXPECT_THAT(slow.error().message, HasSubstr("renew_every (6s) must be shorter than fence_after"));
 
+  auto frac =
+      LoadConfig(std::string(kDb) +
+                 "region_agent: {region: us-east, etcd: {endpoints: "
+                 "[\"http://127.0.0.1:2379\"]}, database: us-east-db, fence_timeout: 1500ms}\n");
+  ASSERT_FALSE(frac);
+  EXPECT_THAT(frac.error().message, HasSubstr("fence_timeout must be whole seconds"));
+
   auto unknown = LoadConfig(std::string(kDb) +
                             "region_agent: {region: us-east, etcd: {endpoints: "
                             "[\"http://127.0.0.1:2379\"]}, database: eu-west-db}\n");
