@@ -443,6 +443,8 @@ void RegionAgent::OpenRegion(const WriteState& ws) {
     steps_opened_ = true;
     return;
   }
+  // Making it writable must end before the renewal deadline, where the fence begins.
+  if (ws.read_only && AuthorizedUntil() - Steady::now() <= cfg_->fence_timeout) return;
   // Opening the region is never done without its journal record.
   if (!Begin("unfence", "opening " + cfg_->region + ": it holds the writer lease")) return;
   if (ws.read_only) {
@@ -509,7 +511,15 @@ bool RegionAgent::RunSteps(const std::vector<StepConfig>& steps, const std::stri
     ctx.vars = &vars;
     ctx.clock = &clock_;
     // A step may not hold up the renewals for longer than a tick.
-    ctx.deadline = clock_.Now() + std::min<Duration>(sc.step->common().timeout, cfg_->renew_every);
+    Duration limit = std::min<Duration>(sc.step->common().timeout, cfg_->renew_every);
+    if (phase == "unfence_steps") {
+      // While the region is open, a step ends by the renewal deadline: the loop fences
+      // only when the step has returned.
+      auto left = std::chrono::duration_cast<Duration>(AuthorizedUntil() - Steady::now());
+      if (left <= Duration::zero()) return false;  // the next tick decides
+      limit = std::min(limit, left);
+    }
+    ctx.deadline = clock_.Now() + limit;
     ctx.http = &http_;
     ctx.cancelled = [this] { return stop_.load(); };
     double started = UnixSeconds(clock_.WallNow());
