@@ -166,9 +166,10 @@ void RegionAgent::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  bool started = loop_.joinable();  // an agent that never ran leaves everything as it is
   if (loop_.joinable()) loop_.join();
   if (watchdog_.joinable()) watchdog_.join();
-  if (state_ != State::kFenced || !db_fenced_) {
+  if (started && (state_ != State::kFenced || !db_fenced_)) {
     // Nobody renews the lease from now on: leave the database read-only (unless this
     // agent knows it is). A new agent started within the lease's TTL finds its region the
     // holder and opens it again.
