@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <signal.h>
+
+#include <regex>
 
 #include "actuator/config.h"
 #include "actuator/coordination/writer_lease.h"
@@ -17,6 +20,7 @@
 #include "common/pg_conn.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/stack.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
@@ -305,6 +309,56 @@ TEST_F(RegionAgentTest, HolderWithADeadDatabaseReleasesTheLease) {
   auto taken = lease.TryAcquire("eu-west", 5);
   ASSERT_TRUE(taken);
   EXPECT_TRUE(taken->created) << taken->Describe();
+}
+
+// failover_actuator as an agent only (no runbooks): the process runs the agent, exports its
+// metrics and shows its journal records in the API; SIGTERM stops it cleanly.
+TEST_F(RegionAgentTest, ActuatorProcessRunsTheAgent) {
+  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
+  EtcdClient admin(http_, {endpoint});
+  WriterLease lease(admin, prefix_);
+  auto held = lease.TryAcquire("us-east", 30);
+  ASSERT_TRUE(held && held->created);
+  std::string config = dir_.Write(
+      "agent.yml",
+      "journal: " + dir_.path() + "/agent.db\n" + "databases:\n  eu-west-db: {mysql: {address: \"" +
+          stack_->Env("MARIADB_PRIMARY_ADDR") + "\", user: failover, password_file: \"" +
+          stack_->Env("MARIADB_FAILOVER_PASSWORD_FILE") + "\"}}\n" +
+          "region_agent: {region: eu-west, etcd: {endpoints: [\"" + endpoint +
+          "\"], prefix: " + prefix_ +
+          "}, database: eu-west-db, ttl: 3s, renew_every: 500ms, fence_after: 1500ms, "
+          "fence_timeout: 1s}\n");
+  testing::Subprocess p({testing::Binary("failover_actuator"), "--config.file=" + config,
+                         "--web.listen-address=127.0.0.1:0"},
+                        dir_.path());
+  int port = 0;
+  testing::WaitFor([&] {
+    std::smatch m;
+    std::string err = p.Stderr();
+    static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
+    if (std::regex_search(err, m, re)) port = std::stoi(m[1]);
+    return port != 0 || !p.Running();
+  });
+  ASSERT_NE(port, 0) << p.Stderr();
+  ASSERT_TRUE(testing::WaitFor([&] { return ReadOnly(); }, seconds(10))) << p.Stderr();
+  auto get = [&](const std::string& path) {
+    HttpRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(port) + path;
+    auto r = http_.Send(req);
+    return r ? r->body : std::string();
+  };
+  EXPECT_TRUE(testing::WaitFor([&] {
+    return get("/metrics")
+               .find(
+                   "failover_actuator_region_fenced{reason=\"other_holder\","
+                   "region=\"eu-west\"} 1") != std::string::npos;
+  })) << get("/metrics");
+  std::string api = get("/api/v1/executions");
+  EXPECT_THAT(api, HasSubstr("\"runbook\":\"region_agent\""));
+  EXPECT_THAT(api, HasSubstr("\"action\":\"fence\""));
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), std::optional<int>(0)) << p.Stderr();
+  EXPECT_THAT(p.Stderr(), HasSubstr("fencing this region"));
 }
 
 // PostgreSQL: the same invariant with default_transaction_read_only. A region that does not
