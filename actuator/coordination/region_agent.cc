@@ -527,12 +527,17 @@ bool RegionAgent::RunSteps(const std::vector<StepConfig>& steps, const std::stri
     StepOutcome out = sc.step->Run(ctx);
     StepDone(first_index + static_cast<int>(i), sc.kind, out, started);
     if (out.status != StepStatus::kOk) {
-      log::Error(
-          "region agent step failed; retrying at the next tick",
-          {{"region", cfg_->region}, {"phase", phase}, {"kind", sc.kind}, {"err", out.message}});
+      std::string failure = sc.kind + "/" + out.message;
+      if (failing_step_ != failure) {
+        log::Error(
+            "region agent step failed; retrying at the next tick",
+            {{"region", cfg_->region}, {"phase", phase}, {"kind", sc.kind}, {"err", out.message}});
+      }
+      failing_step_ = failure;
       return false;
     }
   }
+  failing_step_.clear();
   return true;
 }
 

@@ -103,6 +103,7 @@ class RegionAgent {
   bool steps_fenced_ = false;   // fence_steps succeeded this episode
   bool steps_opened_ = false;   // unfence_steps succeeded since the region was last fenced
   bool fence_failing_ = false;  // the database fence failed at the last attempt (logged once)
+  std::string failing_step_;    // the step failure last logged (logged once per streak)
   bool evict_ = false;          // end sessions: the region was (or may have been) writable
   std::optional<Steady::time_point> db_down_since_;
   bool releasing_ = false;       // database down while holding: stop renewing, revoke
