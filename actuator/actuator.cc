@@ -110,9 +110,15 @@ Status Actuator::Start() {
   if (!config_->api_auth.configured()) {
     log::Warn("the API accepts unauthenticated requests: set api.bearer_token_file");
   }
+  if (config_->region_agent) {
+    // Before the engine resumes executions: the agent closes the records it left open.
+    agent_ = std::make_unique<RegionAgent>(config_->region_agent, http_, *journal_, clock_,
+                                           *metrics_.registry());
+  }
   engine_ = std::make_unique<Engine>(*journal_, clock_, http_, metrics_, engine_options);
   engine_->SetConfig(config_);
   if (auto s = engine_->Start(); !s) return s.error();
+  if (agent_) agent_->Start();
   log::Info("loaded config",
             {{"file", options_.config_file},
              {"runbooks", config_->runbooks.size()},
@@ -199,6 +205,7 @@ Status Actuator::Start() {
 void Actuator::Stop() {
   ready_ = false;
   server_.reset();
+  if (agent_) agent_->Stop();
   if (engine_) engine_->Stop();
 }
 

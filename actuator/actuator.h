@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actuator/config.h"
+#include "actuator/coordination/region_agent.h"
 #include "actuator/engine.h"
 #include "actuator/etcd_client.h"
 #include "actuator/journal.h"
@@ -61,6 +62,7 @@ class Actuator {
   std::unique_ptr<EtcdClient> etcd_;    // journal: {etcd: ...}: the execution locks' client
   std::unique_ptr<LockManager> locks_;  // etcd leases; null = the engine's file locks
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<RegionAgent> agent_;  // region_agent: configured
   std::unique_ptr<HttpServer> server_;
   bool ready_ = false;
 };

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "actuator/coordination/region_agent_config.h"
 #include "actuator/db/database.h"
 
 namespace failover {
@@ -255,7 +256,8 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
   ActuatorConfig cfg;
   if (root.IsNull()) return root.Fail("the config is empty");
   if (auto s = root.ExpectKeys({"webhook", "api", "prometheus", "journal", "lock_dir", "pagerduty",
-                                "brake", "providers", "databases", "runbooks"});
+                                "brake", "providers", "databases", "runbooks", "writer_lease",
+                                "region_agent"});
       !s) {
     return s.error();
   }
@@ -371,6 +373,12 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
   ctx.databases = &cfg.databases;
   ctx.have_prometheus = !cfg.prometheus_url.empty();
   ctx.have_pagerduty = cfg.pagerduty_routing_key.has_value();
+  if (auto w = root.Get("writer_lease")) {
+    auto wl = LoadWriterLeaseConfig(*w);
+    if (!wl) return wl.error();
+    cfg.writer_lease = *wl;
+    ctx.writer_lease = &*cfg.writer_lease;
+  }
   std::set<std::string> names;
   if (auto r = root.Get("runbooks")) {
     auto items = r->Items();
@@ -383,6 +391,13 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
       }
       cfg.runbooks.push_back(std::move(*rb));
     }
+  }
+  if (auto a = root.Get("region_agent")) {
+    if (cfg.journal_etcd) return a->Fail("a region agent journals locally (it acts without etcd)");
+    auto ra = LoadRegionAgentConfig(*a, cfg.databases,
+                                    [&](const YamlNode& n) { return LoadSteps(n, deps, ctx); });
+    if (!ra) return ra.error();
+    cfg.region_agent = *ra;
   }
   return cfg;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "actuator/coordination/writer_lease_config.h"
 #include "actuator/dns/provider.h"
 #include "actuator/router.h"
 #include "actuator/steps/step.h"
@@ -60,6 +61,8 @@ struct EtcdJournalConfig {
   bool operator==(const EtcdJournalConfig&) const = default;
 };
 
+struct RegionAgentConfig;  // actuator/coordination/region_agent_config.h
+
 struct ActuatorConfig {
   AuthConfig webhook_auth;
   size_t webhook_max_body_bytes = 1 << 20;
@@ -80,6 +83,8 @@ struct ActuatorConfig {
   ProviderMap providers;
   DatabaseMap databases;
   std::vector<RunbookConfig> runbooks;
+  std::optional<WriterLeaseConfig> writer_lease;          // writer_lease: (the runbooks')
+  std::shared_ptr<const RegionAgentConfig> region_agent;  // region_agent: (null: none)
 
   const RunbookConfig* FindRunbook(const std::string& name) const;
 };

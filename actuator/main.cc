@@ -9,6 +9,7 @@
 
 #include "actuator/actuator.h"
 #include "actuator/config.h"
+#include "actuator/coordination/region_agent_config.h"
 #include "actuator/journal.h"
 #include "common/build_info.h"
 #include "common/flags.h"
@@ -178,8 +179,10 @@ int main(int argc, char** argv) {
       std::printf("%s: OK%s%s\n", web->config_file.c_str(), wc->tls ? ", TLS" : "",
                   wc->basic_auth_users.empty() ? "" : ", basic auth");
     }
-    std::printf("%s: OK, %zu runbooks, %zu providers\n", config_file.c_str(), cfg->runbooks.size(),
-                cfg->providers.size());
+    std::printf(
+        "%s: OK, %zu runbooks, %zu providers%s\n", config_file.c_str(), cfg->runbooks.size(),
+        cfg->providers.size(),
+        cfg->region_agent ? (", region agent of " + cfg->region_agent->region).c_str() : "");
     return 0;
   }
 

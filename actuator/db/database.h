@@ -39,6 +39,13 @@ struct FenceResult {
   bool unreachable = false;  // could not connect at all: the step applies on_unreachable
 };
 
+// What the region agent (actuator/coordination/region_agent.h) reads each tick.
+struct WriteState {
+  bool read_only = false;  // refuses writes as a fence leaves it (MySQL: super_read_only too)
+  bool replica = false;    // replicates from another server (MySQL) / in recovery (PostgreSQL)
+  nlohmann::json details = nlohmann::json::object();
+};
+
 class Database {
  public:
   virtual ~Database() = default;
@@ -51,6 +58,16 @@ class Database {
   virtual PromoteResult Promote(const PromoteOptions& options, MonoTime deadline) = 0;
   // Makes this server refuse writes (no-op if it already does).
   virtual FenceResult Fence(MonoTime deadline) = 0;
+
+  // The region agent's calls. Reads whether the server takes writes; an error when it
+  // cannot be reached or answers wrongly.
+  virtual Result<WriteState> ReadWriteState(MonoTime deadline) = 0;
+  // Fence(), then ends every client session but its own, the replication and the system
+  // threads, so no open transaction keeps writing. details.terminated_sessions: how many.
+  virtual FenceResult FenceAndEvict(MonoTime deadline) = 0;
+  // Makes a read-only primary writable again; refuses a replica (promoting one is
+  // db_promote's job). No-op when it is writable.
+  virtual StepOutcome Unfence(MonoTime deadline) = 0;
 };
 
 using DatabaseFactory = std::function<Result<std::shared_ptr<Database>>(const YamlNode& body)>;

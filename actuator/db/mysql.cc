@@ -211,7 +211,99 @@ class MysqlDatabase final : public Database {
     return result;
   }
 
+  Result<WriteState> ReadWriteState(MonoTime deadline) override {
+    MysqlConn conn;
+    if (auto c = Connect(conn, deadline); !c) {
+      return Error::Unavailable("cannot connect to " + c.error().detail);
+    }
+    auto st = Read(conn);
+    if (!st) return Error::Unavailable(st.error().detail);
+    WriteState ws;
+    ws.read_only = st->read_only && (st->mariadb || st->super_read_only);
+    ws.replica = !st->replica_rows.empty();
+    ws.details = st->Json();
+    return ws;
+  }
+
+  FenceResult FenceAndEvict(MonoTime deadline) override {
+    FenceResult result = Fence(deadline);
+    if (result.unreachable) return result;
+    // Sessions are ended even when read_only could not be set (a statement that waits
+    // for a lock held by one of them): the next attempt then finds them gone.
+    MysqlConn conn;
+    if (auto c = Connect(conn, deadline); !c) {
+      if (result.outcome.status == StepStatus::kOk) {
+        result.outcome = StepOutcome::Retry("cannot connect to " + c.error().detail);
+      }
+      return result;
+    }
+    auto killed = EvictClients(conn);
+    if (!result.outcome.details.is_object()) result.outcome.details = nlohmann::json::object();
+    if (!killed) {
+      if (result.outcome.status == StepStatus::kOk) result.outcome = OutcomeOf(killed.error());
+      return result;
+    }
+    result.outcome.details["terminated_sessions"] = *killed;
+    if (result.outcome.status == StepStatus::kOk) {
+      result.outcome.message += ", " + std::to_string(*killed) + " client session(s) killed";
+    }
+    return result;
+  }
+
+  StepOutcome Unfence(MonoTime deadline) override {
+    MysqlConn conn;
+    if (auto c = Connect(conn, deadline); !c) {
+      return StepOutcome::Retry("cannot connect to " + c.error().detail);
+    }
+    auto state = Read(conn);
+    if (!state) return OutcomeOf(state.error());
+    nlohmann::json details = {{"before", state->Json()}};
+    if (!state->replica_rows.empty()) {
+      return StepOutcome::Fail(where() +
+                               " is a replica: making it writable is db_promote's job, not done");
+    }
+    if (!state->read_only && !state->super_read_only) {
+      details["changed"] = false;
+      return StepOutcome::Ok(where() + " is writable, nothing to do", details);
+    }
+    if (auto f = MakeWritable(conn, *state)) return OutcomeOf(*f);
+    auto after = Read(conn);
+    if (!after) return OutcomeOf(after.error());
+    details["after"] = after->Json();
+    details["changed"] = true;
+    if (after->read_only) return StepOutcome::Retry(where() + ": still read-only after SET GLOBAL");
+    return StepOutcome::Ok("made " + where() + " writable", details);
+  }
+
  private:
+  // Kills every session but ours, the replication threads (replicas' binlog dumps, this
+  // server's own I/O and SQL threads) and the server's system threads.
+  SqlOutcome<int> EvictClients(MysqlConn& conn) {
+    auto rows = conn.Query(
+        "SELECT ID AS id, USER AS user, COMMAND AS command FROM information_schema.PROCESSLIST"
+        " WHERE ID <> CONNECTION_ID()");
+    if (!rows) return rows.error();
+    int killed = 0;
+    for (const SqlRow& row : *rows) {
+      std::string user = Text(SqlColumn(row, {"user"}));
+      std::string command = Text(SqlColumn(row, {"command"}));
+      if (user == "system user" || user == "event_scheduler" || command == "Daemon" ||
+          command == "Killed" || command.rfind("Binlog Dump", 0) == 0 ||
+          command.rfind("Slave_", 0) == 0 || command.rfind("Replica_", 0) == 0) {
+        continue;
+      }
+      auto id = SqlNumber(SqlColumn(row, {"id"}));
+      if (!id) continue;
+      auto k = conn.Query("KILL CONNECTION " + std::to_string(static_cast<long long>(*id)));
+      if (k) {
+        ++killed;
+      } else if (k.error().code != ER_NO_SUCH_THREAD) {
+        return k.error();  // the session may have ended by itself: that one is fine
+      }
+    }
+    return killed;
+  }
+
   SqlOutcome<bool> Connect(MysqlConn& conn, MonoTime deadline) {
     // The client library's read timeout bounds every statement, MASTER_GTID_WAIT included.
     double left = SecondsLeft(deadline);

@@ -228,6 +228,44 @@ class PostgresDatabase final : public Database {
     return result;
   }
 
+  Result<WriteState> ReadWriteState(MonoTime deadline) override {
+    PgConn conn;
+    if (auto c = Connect(conn, deadline); !c) {
+      return Error::Unavailable("cannot connect to " + c.error().detail);
+    }
+    auto st = Read(conn, deadline);
+    if (!st) return Error::Unavailable(st.error().detail);
+    WriteState ws;
+    ws.read_only = st->read_only;
+    ws.replica = st->in_recovery;
+    ws.details = st->Json();
+    return ws;
+  }
+
+  // Fence() already ends the other client sessions.
+  FenceResult FenceAndEvict(MonoTime deadline) override { return Fence(deadline); }
+
+  StepOutcome Unfence(MonoTime deadline) override {
+    PgConn conn;
+    if (auto c = Connect(conn, deadline); !c) {
+      return StepOutcome::Retry("cannot connect to " + c.error().detail);
+    }
+    auto state = Read(conn, deadline);
+    if (!state) return OutcomeOf(state.error());
+    nlohmann::json details = {{"before", state->Json()}};
+    if (state->in_recovery) {
+      return StepOutcome::Fail(where() +
+                               " is a standby: making it writable is db_promote's job, not done");
+    }
+    if (!state->read_only) {
+      details["changed"] = false;
+      return StepOutcome::Ok(where() + " is writable, nothing to do", details);
+    }
+    if (auto s = MakeWritable(conn, deadline); !s) return StepOutcome::Retry(s.error().message);
+    details["changed"] = true;
+    return StepOutcome::Ok("made " + where() + " writable", details);
+  }
+
  private:
   SqlOutcome<bool> Connect(PgConn& conn, MonoTime deadline) {
     double left = SecondsLeft(deadline);

@@ -1,5 +1,6 @@
 #include "actuator/steps/db_promote.h"
 
+#include "actuator/coordination/writer_lease.h"
 #include "actuator/db/database.h"
 #include "actuator/metrics.h"
 
@@ -11,6 +12,8 @@ class DbPromoteStep final : public Step {
   std::string database_id;
   std::shared_ptr<Database> db;
   PromoteOptions options;
+  std::optional<WriterLeaseConfig> lease;  // writer_lease: configured
+  std::string region;                      // where the database is: must hold the lease
 
   const std::string& kind() const override {
     static const std::string k = "db_promote";
@@ -22,11 +25,15 @@ class DbPromoteStep final : public Step {
     j["database"] = database_id;
     j["max_lag"] = FormatDuration(options.max_lag);
     j["catch_up_timeout"] = FormatDuration(options.catch_up_timeout);
+    if (lease) j["region"] = region;
     return j;
   }
 
   StepOutcome Run(StepContext& ctx) override {
     if (ctx.cancelled()) return StepOutcome::Retry("db_promote: cancelled (shutting down)");
+    if (lease) {
+      if (auto refused = CheckLease(ctx)) return std::move(*refused);
+    }
     PromoteResult r = db->Promote(options, DatabaseDeadline(ctx));
     StepOutcome out = std::move(r.outcome);
     out.message = database_id + " (" + db->kind() + "): " + out.message;
@@ -41,16 +48,53 @@ class DbPromoteStep final : public Step {
     }
     return out;
   }
+
+  // The writer lease guard: the database's region must hold the lease. Anything else
+  // (another holder, nobody) refuses the promotion; etcd unreachable is retryable.
+  std::optional<StepOutcome> CheckLease(StepContext& ctx) const {
+    EtcdClient etcd(*ctx.http, lease->endpoints, std::chrono::seconds(2));
+    auto st = WriterLease(etcd, lease->prefix, std::chrono::seconds(2)).Read();
+    if (!st) {
+      return StepOutcome::Retry("db_promote: cannot check the writer lease, not promoting " +
+                                database_id + ": " + st.error().message);
+    }
+    if (st->held && st->holder == region) return std::nullopt;
+    StepOutcome out =
+        StepOutcome::Fail("guard: refusing to make " + database_id + " writable in " + region +
+                          ": the writer lease is " + st->Describe() + "; " + region +
+                          " must hold it first (writer_lease: {acquire: " + region + "})");
+    out.details = {{"database", database_id},
+                   {"region", region},
+                   {"guard", "writer_lease"},
+                   {"holder", st->held ? nlohmann::json(st->holder) : nlohmann::json()},
+                   {"ttl_left_seconds", st->ttl_left}};
+    return out;
+  }
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Step>> NewDbPromoteStep(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"database", "max_lag", "catch_up_timeout"})); !s) {
+  if (auto s =
+          body.ExpectKeys(WithCommonKeys({"database", "max_lag", "catch_up_timeout", "region"}));
+      !s) {
     return s.error();
   }
   auto step = std::make_unique<DbPromoteStep>();
+  if (auto r = body.Get("region")) {
+    if (ctx.writer_lease == nullptr) {
+      return r->Fail("region: is checked against the writer lease: configure writer_lease: first");
+    }
+    auto v = r->AsString();
+    if (!v) return v.error();
+    step->region = *v;
+  } else if (ctx.writer_lease != nullptr) {
+    return body.Fail(
+        "db_promote needs region: (the region the database is in) when "
+        "writer_lease: is configured: it refuses unless that region holds the lease");
+  }
+  if (ctx.writer_lease != nullptr) step->lease = *ctx.writer_lease;
   auto db = LookupDatabase(body, ctx, step->database_id);
   if (!db) return db.error();
   step->db = *db;

@@ -9,6 +9,7 @@
 #include "actuator/steps/step.h"
 #include "actuator/steps/wait.h"
 #include "actuator/steps/wait_for.h"
+#include "actuator/steps/writer_lease.h"
 
 namespace failover {
 
@@ -31,6 +32,10 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
   registry.Register(
       {"db_promote", "promote a database replica to a writable primary", &NewDbPromoteStep});
   registry.Register({"db_fence", "make the old primary database read-only", &NewDbFenceStep});
+  registry.Register({"writer_lease",
+                     "make a region the holder of the writer lease (waits for "
+                     "the old lease to expire)",
+                     &NewWriterLeaseStep});
 }
 
 }  // namespace failover

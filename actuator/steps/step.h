@@ -24,6 +24,7 @@ class PagerDutyClient;
 class DnsProvider;
 class Database;
 class ActuatorMetrics;
+struct WriterLeaseConfig;
 
 enum class StepStatus {
   kOk,         // done (or nothing to do): the desired state holds
@@ -87,6 +88,7 @@ struct StepFactoryContext {
   const DatabaseMap* databases = nullptr;
   bool have_prometheus = false;
   bool have_pagerduty = false;
+  const WriterLeaseConfig* writer_lease = nullptr;  // writer_lease: configured (copy it)
 };
 
 using StepFactory = std::function<Result<std::unique_ptr<Step>>(const YamlNode& body,
