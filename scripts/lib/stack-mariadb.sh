@@ -59,16 +59,28 @@ mariadb_start() {
     # One mariadb-install-db (CPU-bound, seconds) and a copy for the replica: neither has
     # a binlog yet, so the replica then takes everything from the primary's first GTID.
     mkdir -p "$d/primary" "$d/replica"
-    log "mariadb: mariadb-install-db"
-    (cd / && mariadb-install-db --no-defaults --user=root --datadir="$d/primary/data" \
-      --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
-      --innodb-log-file-size=16M --innodb-use-native-aio=0 </dev/null \
-      >"$d/primary/install.log" 2>&1 9>&-) || {
+    # Its bootstrap server gets a private tmpdir. Under heavy parallel load (ctest -j2
+    # with several stacks starting at once) the bootstrap has been seen to crash (signal
+    # 11, "Unknown table mysql.tmp_user_*"); a second attempt on a clean datadir passes.
+    local attempt
+    for attempt in 1 2 3; do
+      rm -rf "$d/primary/data" "$d/primary/tmp"
+      mkdir -p "$d/primary/tmp"
+      log "mariadb: mariadb-install-db (attempt $attempt)"
+      if (cd / && mariadb-install-db --no-defaults --user=root --datadir="$d/primary/data" \
+        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+        --innodb-log-file-size=16M --innodb-use-native-aio=0 --tmpdir="$d/primary/tmp" \
+        </dev/null >"$d/primary/install.log" 2>&1 9>&-); then
+        break
+      fi
       # The tail of the log is mariadb-install-db's generic advice; the cause is above it.
       grep -i -m 10 -E '\[ERROR\]|error|fatal|abort' "$d/primary/install.log" >&2 || true
-      show_log "$d/primary/install.log"
-      die "mariadb: mariadb-install-db failed"
-    }
+      if [[ $attempt == 3 ]]; then
+        show_log "$d/primary/install.log"
+        die "mariadb: mariadb-install-db failed 3 times"
+      fi
+      log "mariadb: mariadb-install-db failed; trying again on a clean datadir"
+    done
     cp -a "$d/primary/data" "$d/replica/data"
   fi
 
