@@ -283,8 +283,8 @@ def cmd_run(a):
         print(f"  {t - r.t0:+8.2f}s  {text}")
     print()
     for k, val in out.items():
-        print(f"lab: {k} {val}")
-    print(f"lab: verdict {sc.name} {a.profile}: " + ", ".join(f"{k}={val}" for k, val in out.items()))
+        print(f"lab: {k} {json.dumps(val)}")
+    print(f"lab: verdict {sc.name} {a.profile}: " + ", ".join(f"{k}={json.dumps(val)}" for k, val in out.items()))
     with open(os.path.join(r.dir, "verdict.json"), "w") as f:
         json.dump(result, f, indent=1)
     if a.json:
