@@ -312,6 +312,8 @@ def main(argv):
         for s in SCENARIOS:
             print(f"{s.name:<26} {s.description}")
         return 0
+    if a.cmd == "run" and a.scenario not in BY_NAME:
+        raise LabError(f"unknown scenario '{a.scenario}' (scripts/lab list)")
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network namespaces)")
     if a.cmd == "status":
