@@ -21,7 +21,6 @@ import net
 import servers
 from common import (LOCK, PY, LIB, PORT, REGIONS, RUNS, SHOP_NAME, STATE, LabError, addr, log, mysql,
                     read_json, state_path, write)
-from dnsq import query_a
 from scenarios import BY_NAME, SCENARIOS, Nemesis
 
 

@@ -7,7 +7,6 @@ partition: connections time out, nothing is refused. Deleting a namespace delete
 veth end, its peer and its nftables table, so `down` needs nothing else."""
 import itertools
 import json
-import os
 
 from common import (BRIDGE, HUB, PREFIX, SITES, LabError, addr, in_ns, log, ns, run,
                     state_path, write)

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 import net
-from common import (ETCD_SITES, EXPORTER_SITES, INITIAL_TTL, LIB, PORT, PREFIX, PROFILES, PY,
+from common import (ETCD_SITES, EXPORTER_SITES, INITIAL_TTL, LIB, PORT, PROFILES, PY,
                     REGIONS, ROOT, SERVER_ID, SHOP_NAME, SITES, ZONE, LabError, addr, http,
                     log, mysql, need, ns, run, secret, secret_value, state_path, wait_until,
                     write)
