@@ -67,8 +67,9 @@ def signal_name(name, sig):
     return None
 
 
-def stop_all(limit=20):
-    """SIGTERM to every process in a lab namespace, SIGKILL after `limit` seconds."""
+def stop_all(limit=10):
+    """SIGTERM to every process in a lab namespace, SIGKILL after `limit` seconds (an etcd
+    member whose peers are gone waits to hand its leadership over; the lab keeps no data)."""
     names = net.namespaces()
     pids = [p for n in names for p in ns_pids(n)]
     for p in pids:
