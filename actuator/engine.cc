@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "actuator/lock.h"
@@ -243,126 +245,253 @@ bool Engine::Save(ExecutionRecord& e) {
       [&] { return journal_.Update(e); });
 }
 
+// One webhook waiting for its group commit (see HandleWebhook). `result` is set by the
+// leader, under gc_mu_.
+struct Engine::PendingAccept {
+  const AlertGroup* group = nullptr;
+  const std::string* body = nullptr;
+  std::optional<Result<WebhookOutcome>> result;
+};
+
 Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
                                                      const std::string& raw_body) {
+  // Group commit: the webhook joins the queue; whichever caller finds no leader becomes
+  // it, takes the queued webhooks (bounded by kMaxGroupAlerts and kMaxGroupBytes), writes
+  // them in one transaction with one commit, then hands each its own result. A caller
+  // returns only once its own webhook's commit is durable (or failed).
+  PendingAccept me;
+  me.group = &group;
+  me.body = &raw_body;
+  std::unique_lock<std::mutex> l(gc_mu_);
+  gc_queue_.push_back(&me);
+  while (!me.result) {
+    if (gc_leading_) {
+      gc_cv_.wait(l);
+      continue;
+    }
+    gc_leading_ = true;
+    std::vector<PendingAccept*> batch;
+    size_t alerts = 0;
+    size_t bytes = 0;
+    while (!gc_queue_.empty()) {
+      PendingAccept* p = gc_queue_.front();
+      size_t a = p->group->alerts.size();
+      size_t b = p->body->size();
+      if (!batch.empty() && (alerts + a > kMaxGroupAlerts || bytes + b > kMaxGroupBytes)) break;
+      batch.push_back(p);
+      gc_queue_.pop_front();
+      alerts += a;
+      bytes += b;
+    }
+    l.unlock();
+    std::vector<Result<WebhookOutcome>> results;
+    try {
+      results = CommitAccepts(batch);
+    } catch (const std::exception& e) {
+      results.assign(batch.size(), Error::Internal(std::string("accept: ") + e.what()));
+    }
+    l.lock();
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
+    gc_leading_ = false;
+    gc_cv_.notify_all();
+  }
+  return std::move(*me.result);
+}
+
+int Engine::AcceptsWaiting() const {
+  std::lock_guard<std::mutex> l(gc_mu_);
+  return static_cast<int>(gc_queue_.size());
+}
+
+std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
+    const std::vector<PendingAccept*>& batch) {
   std::lock_guard<std::mutex> accept(accept_mu_);
   auto cfg = config();
-  WebhookOutcome out;
-  std::vector<ExecutionRecord> candidates;
-  std::vector<bool> suppressed;
-  std::map<std::string, std::string> queued_in_request;  // runbook -> execution id
-  double now = Now();
-  int unmatched = 0;
-  for (const Alert& alert : group.alerts) {
-    bool any = false;
-    for (const RunbookConfig& rb : cfg->runbooks) {
-      if (rb.on != alert.status || !MatchesAll(rb.match, alert.labels)) continue;
-      any = true;
-      ExecutionRecord e;
-      e.id = NewId();
-      e.dedup_key = rb.name + "|" + alert.fingerprint + "|" + alert.starts_at;
-      e.runbook = rb.name;
-      e.trigger = "webhook";
-      e.mode = options_.force_dry_run ? "dry-run" : rb.mode;
-      e.labels = alert.labels;
-      e.annotations = alert.annotations;
-      e.alert_status = alert.status;
-      e.fingerprint = alert.fingerprint;
-      e.starts_at = alert.starts_at;
-      e.created_at = e.updated_at = now;
-      e.state = exec_state::kQueued;
-      e.message = "accepted from Alertmanager (group " + group.group_key + ")";
-      std::string blocker;
-      if (auto it = queued_in_request.find(rb.name); it != queued_in_request.end()) {
-        blocker = it->second;
-      } else if (rb.cooldown.count() > 0 && e.mode != "dry-run") {
-        ExecutionQuery q;
-        q.runbook = rb.name;
-        q.states = kActiveStates;
-        q.created_since = now - ToSeconds(rb.cooldown);
-        q.limit = 1;
-        auto recent = journal_.List(q);
-        if (!recent) return recent.error();
-        if (!recent->empty() && (*recent)[0].mode != "dry-run") blocker = (*recent)[0].id;
+  struct Member {
+    std::optional<Error> error;  // decided before the commit (a cooldown lookup failed)
+    size_t request = 0;          // index into `requests`
+    std::vector<bool> suppressed;
+    int unmatched = 0;
+  };
+  std::vector<Member> members(batch.size());
+  std::vector<Journal::AcceptRequest> requests;
+  // runbook -> id of an execution an earlier webhook of this group queued: the cooldown
+  // lookup of a later one finds it, as it would had that one been committed first.
+  std::map<std::string, std::string> queued_in_group;
+  for (size_t m = 0; m < batch.size(); ++m) {
+    const AlertGroup& group = *batch[m]->group;
+    Member& member = members[m];
+    Journal::AcceptRequest req;
+    std::map<std::string, std::string> queued_in_request;  // runbook -> execution id
+    double now = Now();
+    for (const Alert& alert : group.alerts) {
+      bool any = false;
+      for (const RunbookConfig& rb : cfg->runbooks) {
+        if (rb.on != alert.status || !MatchesAll(rb.match, alert.labels)) continue;
+        any = true;
+        ExecutionRecord e;
+        e.id = NewId();
+        e.dedup_key = rb.name + "|" + alert.fingerprint + "|" + alert.starts_at;
+        e.runbook = rb.name;
+        e.trigger = "webhook";
+        e.mode = options_.force_dry_run ? "dry-run" : rb.mode;
+        e.labels = alert.labels;
+        e.annotations = alert.annotations;
+        e.alert_status = alert.status;
+        e.fingerprint = alert.fingerprint;
+        e.starts_at = alert.starts_at;
+        e.created_at = e.updated_at = now;
+        e.state = exec_state::kQueued;
+        e.message = "accepted from Alertmanager (group " + group.group_key + ")";
+        std::string blocker;
+        if (auto it = queued_in_request.find(rb.name); it != queued_in_request.end()) {
+          blocker = it->second;
+        } else if (rb.cooldown.count() > 0 && e.mode != "dry-run") {
+          if (auto g = queued_in_group.find(rb.name); g != queued_in_group.end()) {
+            blocker = g->second;
+          } else {
+            ExecutionQuery q;
+            q.runbook = rb.name;
+            q.states = kActiveStates;
+            q.created_since = now - ToSeconds(rb.cooldown);
+            q.limit = 1;
+            auto recent = journal_.List(q);
+            if (!recent) {
+              member.error = recent.error();
+              break;
+            }
+            if (!recent->empty() && (*recent)[0].mode != "dry-run") blocker = (*recent)[0].id;
+          }
+        }
+        bool is_suppressed = !blocker.empty();
+        if (is_suppressed) {
+          e.state = exec_state::kSuppressed;
+          e.finished_at = now;
+          e.message = "within the cooldown of " + FormatDuration(rb.cooldown) +
+                      " after execution " + blocker + "; not run";
+        } else if (e.mode != "dry-run") {
+          queued_in_request[rb.name] = e.id;
+        }
+        req.candidates.push_back(std::move(e));
+        member.suppressed.push_back(is_suppressed);
       }
-      bool is_suppressed = !blocker.empty();
-      if (is_suppressed) {
-        e.state = exec_state::kSuppressed;
-        e.finished_at = now;
-        e.message = "within the cooldown of " + FormatDuration(rb.cooldown) + " after execution " +
-                    blocker + "; not run";
-      } else if (e.mode != "dry-run") {
-        queued_in_request[rb.name] = e.id;
-      }
-      candidates.push_back(std::move(e));
-      suppressed.push_back(is_suppressed);
+      if (member.error) break;
+      if (!any) ++member.unmatched;
     }
-    if (!any) ++unmatched;
+    if (member.error) continue;  // this webhook only: it is not in the transaction
+    for (const auto& [runbook, id] : queued_in_request) {
+      const RunbookConfig* rb = cfg->FindRunbook(runbook);
+      if (rb != nullptr && rb->cooldown.count() > 0) queued_in_group[runbook] = id;
+    }
+    req.webhook = WebhookRecord{now,
+                                group.group_key,
+                                group.status,
+                                group.receiver,
+                                static_cast<int>(group.alerts.size()),
+                                *batch[m]->body};
+    member.request = requests.size();
+    requests.push_back(std::move(req));
   }
-  WebhookRecord w{
-      now,     group.group_key, group.status, group.receiver, static_cast<int>(group.alerts.size()),
-      raw_body};
+
   // One transaction for the whole group. An id that exists (another process' id of this
-  // second) is drawn again.
-  auto inserted = journal_.Accept(w, candidates);
-  for (int retry = 0; retry < 5 && !inserted &&
-                      inserted.error().message.find(kIdExistsMessage) != std::string::npos;
-       ++retry) {
+  // second) is drawn again, in every webhook that failed for it.
+  std::vector<Result<std::vector<bool>>> inserted;
+  std::vector<size_t> todo;  // indices into `requests` still to write
+  for (size_t i = 0; i < requests.size(); ++i) todo.push_back(i);
+  inserted.assign(requests.size(), Error::Internal("accept: not written"));
+  for (int attempt = 0; !todo.empty(); ++attempt) {
+    std::vector<Journal::AcceptRequest> part;
+    part.reserve(todo.size());
+    for (size_t i : todo) part.push_back(requests[i]);
+    int commits = 0;
+    auto got = journal_.AcceptGroup(part, &commits);
+    int written = 0;
+    for (size_t k = 0; k < todo.size(); ++k) {
+      if (got[k]) ++written;
+      inserted[todo[k]] = std::move(got[k]);
+    }
+    metrics_.JournalAcceptCommits(commits, written);
+    std::vector<size_t> again;
+    for (size_t i : todo) {
+      if (!inserted[i] && inserted[i].error().message.find(kIdExistsMessage) != std::string::npos)
+        again.push_back(i);
+    }
+    if (again.empty() || attempt >= 4) break;
     std::map<std::string, std::string> renamed;
-    for (ExecutionRecord& e : candidates) e.id = renamed[e.id] = NewId();
-    for (ExecutionRecord& e : candidates) {  // a cooldown message naming an id of this group
-      if (e.state != exec_state::kSuppressed) continue;
-      for (const auto& [from, to] : renamed) {
-        if (auto at = e.message.find(from); at != std::string::npos) {
-          e.message.replace(at, from.size(), to);
+    for (size_t i : again) {
+      for (ExecutionRecord& e : requests[i].candidates) e.id = renamed[e.id] = NewId();
+    }
+    for (size_t i : again) {  // a cooldown message naming a renamed id
+      for (ExecutionRecord& e : requests[i].candidates) {
+        if (e.state != exec_state::kSuppressed) continue;
+        for (const auto& [from, to] : renamed) {
+          if (auto at = e.message.find(from); at != std::string::npos) {
+            e.message.replace(at, from.size(), to);
+          }
         }
       }
     }
-    inserted = journal_.Accept(w, candidates);
+    todo = std::move(again);
   }
   {
+    bool failed = false;
+    for (const auto& r : inserted) failed = failed || !r;
     std::lock_guard<std::mutex> l(journal_mu_);
-    accept_failing_ = !inserted;
+    accept_failing_ = failed;
     PublishJournalFailing();
   }
-  if (!inserted) {
-    metrics_.JournalWriteFailure();
-    return inserted.error();
-  }
-  out.unmatched = unmatched;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    const ExecutionRecord& e = candidates[i];
-    if (!(*inserted)[i]) {
-      ++out.deduplicated;
-      log::Info(
-          "alert deduplicated",
-          {{"runbook", e.runbook}, {"fingerprint", e.fingerprint}, {"starts_at", e.starts_at}});
+
+  std::vector<Result<WebhookOutcome>> results;
+  results.reserve(batch.size());
+  std::vector<const ExecutionRecord*> to_enqueue;
+  for (size_t m = 0; m < batch.size(); ++m) {
+    const Member& member = members[m];
+    if (member.error) {
+      results.emplace_back(*member.error);
       continue;
     }
-    if (suppressed[i]) {
-      ++out.deduplicated;
-      log::Info("alert suppressed by cooldown",
-                {{"runbook", e.runbook}, {"execution", e.id}, {"reason", e.message}});
+    const auto& ins = inserted[member.request];
+    if (!ins) {
+      metrics_.JournalWriteFailure();
+      results.emplace_back(ins.error());
       continue;
     }
-    ++out.matched;
-    out.execution_ids.push_back(e.id);
-    log::Info("execution accepted", {{"execution", e.id},
-                                     {"runbook", e.runbook},
-                                     {"mode", e.mode},
-                                     {"fingerprint", e.fingerprint}});
+    const std::vector<ExecutionRecord>& candidates = requests[member.request].candidates;
+    WebhookOutcome out;
+    out.unmatched = member.unmatched;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const ExecutionRecord& e = candidates[i];
+      if (!(*ins)[i]) {
+        ++out.deduplicated;
+        log::Info(
+            "alert deduplicated",
+            {{"runbook", e.runbook}, {"fingerprint", e.fingerprint}, {"starts_at", e.starts_at}});
+        continue;
+      }
+      if (member.suppressed[i]) {
+        ++out.deduplicated;
+        log::Info("alert suppressed by cooldown",
+                  {{"runbook", e.runbook}, {"execution", e.id}, {"reason", e.message}});
+        continue;
+      }
+      ++out.matched;
+      out.execution_ids.push_back(e.id);
+      to_enqueue.push_back(&e);
+      log::Info("execution accepted", {{"execution", e.id},
+                                       {"runbook", e.runbook},
+                                       {"mode", e.mode},
+                                       {"fingerprint", e.fingerprint}});
+    }
+    for (int i = 0; i < out.matched; ++i) metrics_.Alert("matched");
+    for (int i = 0; i < out.unmatched; ++i) metrics_.Alert("unmatched");
+    for (int i = 0; i < out.deduplicated; ++i) metrics_.Alert("deduplicated");
+    results.emplace_back(std::move(out));
   }
-  for (int i = 0; i < out.matched; ++i) metrics_.Alert("matched");
-  for (int i = 0; i < out.unmatched; ++i) metrics_.Alert("unmatched");
-  for (int i = 0; i < out.deduplicated; ++i) metrics_.Alert("deduplicated");
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      if ((*inserted)[i] && !suppressed[i])
-        Enqueue(ScopeOf(candidates[i].runbook), candidates[i].id);
-    }
+    for (const ExecutionRecord* e : to_enqueue) Enqueue(ScopeOf(e->runbook), e->id);
   }
-  return out;
+  return results;
 }
 
 Result<ExecutionRecord> Engine::RunManually(const std::string& runbook, const LabelSet& labels,

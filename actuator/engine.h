@@ -82,6 +82,13 @@ class Engine {
 
   // For tests: blocks until no execution is queued or running (or the limit passes).
   bool WaitIdle(Duration limit);
+  // For tests: webhooks waiting to join a group commit (not counting the group being
+  // written).
+  int AcceptsWaiting() const;
+
+  // A group commit takes queued webhooks up to these bounds (at least one webhook).
+  static constexpr size_t kMaxGroupAlerts = 1000;
+  static constexpr size_t kMaxGroupBytes = 1 << 20;  // webhook bodies
 
  private:
   struct Scope {
@@ -91,6 +98,10 @@ class Engine {
     std::string current;  // the execution the worker holds (or waits for) the lock of
   };
 
+  struct PendingAccept;
+  // Decides and writes a group of webhooks in one journal transaction (accept_mu_ taken
+  // inside); one result per webhook, in order.
+  std::vector<Result<WebhookOutcome>> CommitAccepts(const std::vector<PendingAccept*>& batch);
   void Enqueue(const std::string& scope, const std::string& id);  // mu_ held
   void WorkerLoop(const std::string& scope);
   void Execute(const std::string& id);
@@ -136,7 +147,11 @@ class Engine {
   std::condition_variable cv_;
   std::shared_ptr<const ActuatorConfig> config_;
   std::map<std::string, Scope> scopes_;
-  std::mutex accept_mu_;  // serialises dedup/cooldown decisions with their journal writes
+  std::mutex accept_mu_;      // serialises dedup/cooldown decisions with their journal writes
+  mutable std::mutex gc_mu_;  // the group commit's queue and leader
+  std::condition_variable gc_cv_;
+  std::deque<PendingAccept*> gc_queue_;
+  bool gc_leading_ = false;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
   std::unique_ptr<LockManager> file_locks_;

@@ -108,6 +108,19 @@ class Journal {
   // failure after the first leaves the earlier ones, which a retry deduplicates.)
   virtual Result<std::vector<bool>> Accept(const WebhookRecord& webhook,
                                            const std::vector<ExecutionRecord>& candidates) = 0;
+  // Group commit: the webhooks of `group` in one transaction and one commit, each as
+  // Accept would write it, in order (a candidate whose dedup_key an earlier member of the
+  // group inserted is a duplicate). Returns one result per member, in order, and sets
+  // `*commits` to the number of commits made. SQLite: all or nothing, one commit; on an
+  // error every member gets it and nothing of any member was written. The default (etcd,
+  // whose txns are bounded in operations) accepts each member in its own txn(s) with
+  // Accept, each with its own result.
+  struct AcceptRequest {
+    WebhookRecord webhook;
+    std::vector<ExecutionRecord> candidates;
+  };
+  virtual std::vector<Result<std::vector<bool>>> AcceptGroup(
+      const std::vector<AcceptRequest>& group, int* commits);
   // Inserts one execution (API runs); fails if the id or dedup_key exists.
   virtual Status Insert(const ExecutionRecord& execution) = 0;
   // Replaces the stored execution with the same id.

@@ -457,6 +457,18 @@ class EtcdJournal final : public Journal {
 
 }  // namespace
 
+std::vector<Result<std::vector<bool>>> Journal::AcceptGroup(const std::vector<AcceptRequest>& group,
+                                                            int* commits) {
+  std::vector<Result<std::vector<bool>>> out;
+  out.reserve(group.size());
+  *commits = 0;
+  for (const AcceptRequest& m : group) {
+    out.push_back(Accept(m.webhook, m.candidates));
+    if (out.back()) ++*commits;
+  }
+  return out;
+}
+
 bool IsLostLock(const Error& e) { return e.message.find(kLostLockMessage) != std::string::npos; }
 
 Result<std::unique_ptr<Journal>> OpenEtcdJournal(HttpClient& http,

@@ -456,6 +456,32 @@ class SqliteJournal final : public Journal {
     return r;
   }
 
+  std::vector<Result<std::vector<bool>>> AcceptGroup(const std::vector<AcceptRequest>& group,
+                                                     int* commits) override {
+    std::lock_guard<std::mutex> l(mu_);
+    *commits = 0;
+    auto fail_all = [&](const Error& e) {
+      return std::vector<Result<std::vector<bool>>>(group.size(), e);
+    };
+    if (auto s = Exec("BEGIN IMMEDIATE", "accept: begin"); !s) return fail_all(s.error());
+    std::vector<Result<std::vector<bool>>> out;
+    out.reserve(group.size());
+    for (const AcceptRequest& m : group) {
+      auto r = AcceptLocked(m.webhook, m.candidates);
+      if (!r) {  // nothing of the group stays
+        Rollback();
+        return fail_all(r.error());
+      }
+      out.push_back(std::move(r));
+    }
+    if (auto s = Exec("COMMIT", "accept: commit"); !s) {
+      Rollback();
+      return fail_all(s.error());
+    }
+    *commits = 1;
+    return out;
+  }
+
   Status Insert(const ExecutionRecord& execution) override {
     std::lock_guard<std::mutex> l(mu_);
     bool inserted = false;

@@ -63,6 +63,19 @@ ActuatorMetrics::ActuatorMetrics() {
                                      "waits, retrying, until its write succeeds.")
                                  .Register(*registry_)
                                  .Add({});
+  journal_commits_ = &BuildCounter()
+                          .Name("failover_actuator_journal_commits_total")
+                          .Help(
+                              "Journal commits that accepted webhooks (one per group commit: "
+                              "concurrent webhooks share one).")
+                          .Register(*registry_)
+                          .Add({});
+  journal_group_size_ =
+      &BuildHistogram()
+           .Name("failover_actuator_journal_group_size")
+           .Help("Webhooks written by one accept commit (group commit).")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200, 500});
   journal_failing_ = &BuildGauge()
                           .Name("failover_actuator_journal_failing")
                           .Help(
@@ -166,6 +179,15 @@ std::vector<prometheus::MetricFamily> ActuatorMetrics::Collect() const {
   return registry_->Collect();
 }
 void ActuatorMetrics::JournalWriteFailure() { journal_write_failures_->Increment(); }
+void ActuatorMetrics::JournalAcceptCommits(int commits, int webhooks) {
+  if (commits <= 0) return;
+  journal_commits_->Increment(commits);
+  if (commits == 1) {
+    journal_group_size_->Observe(webhooks);
+  } else {
+    for (int i = 0; i < commits; ++i) journal_group_size_->Observe(1);
+  }
+}
 void ActuatorMetrics::SetJournalFailing(bool failing) { journal_failing_->Set(failing ? 1 : 0); }
 void ActuatorMetrics::JournalPruned(std::int64_t records) {
   journal_pruned_->Increment(static_cast<double>(records));

@@ -38,6 +38,9 @@ class ActuatorMetrics {
   // state the status page and /api/v1/status show); nullptr: 0.
   void SetBrakeSource(std::function<bool()> engaged);
   void JournalWriteFailure();
+  // A group commit of accepted webhooks: `commits` journal commits wrote `webhooks`
+  // webhooks (SQLite: one commit for the group; etcd: one or more per webhook).
+  void JournalAcceptCommits(int commits, int webhooks);
   void SetJournalFailing(bool failing);
   void JournalPruned(std::int64_t records);
   void SetPendingApprovals(int n);
@@ -59,6 +62,8 @@ class ActuatorMetrics {
   mutable std::mutex brake_mu_;
   std::function<bool()> brake_source_;
   prometheus::Counter* journal_write_failures_;
+  prometheus::Counter* journal_commits_;
+  prometheus::Histogram* journal_group_size_;
   prometheus::Gauge* journal_failing_;
   prometheus::Counter* journal_pruned_;
   prometheus::Gauge* pending_approvals_;

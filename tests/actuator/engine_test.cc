@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "actuator/steps/step.h"
 #include "common/http_server.h"
@@ -710,6 +713,180 @@ TEST_F(EngineTest, BrakeKeyOverridesTheDefault) {
 )");
   EXPECT_TRUE(engine_->config()->FindRunbook("notify-counted")->brake);
   EXPECT_FALSE(engine_->config()->FindRunbook("change-uncounted")->brake);
+}
+
+}  // namespace
+}  // namespace failover
+
+namespace failover {
+namespace {
+
+// The real SQLite journal, with its group commits counted and the first one held until
+// the test opens the gate (so that the webhooks sent meanwhile are known to be queued).
+class GatedJournal : public Journal {
+ public:
+  explicit GatedJournal(Journal& real) : real_(real) {}
+  std::atomic<bool> fail{false};  // every group commit fails, as on a full disk
+
+  std::vector<Result<std::vector<bool>>> AcceptGroup(const std::vector<AcceptRequest>& group,
+                                                     int* commits) override {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      sizes_.push_back(static_cast<int>(group.size()));
+      cv_.wait(l, [&] { return open_; });
+    }
+    if (fail) {
+      *commits = 0;
+      return std::vector<Result<std::vector<bool>>>(
+          group.size(), Error{ErrorCode::kUnavailable, "journal: database or disk is full", true});
+    }
+    return real_.AcceptGroup(group, commits);
+  }
+  void Open() {
+    std::lock_guard<std::mutex> l(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  std::vector<int> Sizes() {
+    std::lock_guard<std::mutex> l(mu_);
+    return sizes_;
+  }
+  Result<std::vector<bool>> Accept(const WebhookRecord& w,
+                                   const std::vector<ExecutionRecord>& c) override {
+    ADD_FAILURE() << "a webhook was accepted outside a group commit";
+    return real_.Accept(w, c);
+  }
+  Status Insert(const ExecutionRecord& e) override { return real_.Insert(e); }
+  Status Update(const ExecutionRecord& e) override { return real_.Update(e); }
+  Status PutStep(const StepRecord& s) override { return real_.PutStep(s); }
+  Status AddEvent(const EventRecord& e) override { return real_.AddEvent(e); }
+  Result<std::int64_t> Prune(double before, int max) override { return real_.Prune(before, max); }
+  Result<std::optional<ExecutionRecord>> Get(const std::string& id) override {
+    return real_.Get(id);
+  }
+  Result<std::vector<StepRecord>> Steps(const std::string& id) override { return real_.Steps(id); }
+  Result<std::vector<EventRecord>> Events(const std::string& id) override {
+    return real_.Events(id);
+  }
+  Result<std::vector<ExecutionRecord>> List(const ExecutionQuery& q) override {
+    return real_.List(q);
+  }
+  Status ExportJsonLines(std::ostream& out) override { return real_.ExportJsonLines(out); }
+
+ private:
+  Journal& real_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  std::vector<int> sizes_;
+};
+
+class GroupCommitTest : public EngineTest {
+ protected:
+  static constexpr int kSenders = 24;  // webhooks sent at once; sender 2k+1 repeats 2k's
+  static constexpr const char* kAnyRegion = R"(  - name: restart
+    match: {alertname: RegionDown}
+    mode: dry-run
+    steps:
+      - record: {name: dns, arg: "{{labels.region}}"}
+)";
+
+  static AlertGroup WebhookOf(int sender) {
+    Alert a;
+    a.status = "firing";
+    std::string region = "region-" + std::to_string(sender / 2);
+    a.labels = {{"alertname", "RegionDown"}, {"region", region}};
+    a.starts_at = "2026-11-21T22:40:00Z";
+    a.fingerprint = "fp-" + region;
+    AlertGroup g;
+    g.version = "4";
+    g.status = "firing";
+    g.group_key = "{}:{region=\"" + region + "\"}";
+    g.alerts = {a};
+    return g;
+  }
+
+  // Sends every webhook at once: the first one's commit is held until all the others
+  // are queued behind it, so they make one group.
+  std::vector<Result<Engine::WebhookOutcome>> SendAllAtOnce(GatedJournal& gated) {
+    std::vector<std::optional<Result<Engine::WebhookOutcome>>> got(kSenders);
+    std::vector<std::thread> senders;
+    senders.emplace_back([&] { got[0] = engine_->HandleWebhook(WebhookOf(0), "{\"n\":0}"); });
+    EXPECT_TRUE(
+        testing::WaitFor([&] { return gated.Sizes().size() == 1; }, std::chrono::seconds(10)));
+    for (int i = 1; i < kSenders; ++i) {
+      senders.emplace_back([&, i] {
+        got[i] = engine_->HandleWebhook(WebhookOf(i), "{\"n\":" + std::to_string(i) + "}");
+      });
+    }
+    EXPECT_TRUE(testing::WaitFor([&] { return engine_->AcceptsWaiting() == kSenders - 1; },
+                                 std::chrono::seconds(10)))
+        << engine_->AcceptsWaiting() << " queued";
+    gated.Open();
+    for (auto& t : senders) t.join();
+    std::vector<Result<Engine::WebhookOutcome>> out;
+    for (auto& r : got) out.push_back(std::move(*r));
+    return out;
+  }
+};
+
+// Issue 19, point 1: concurrent webhooks share one transaction and one commit, each gets
+// its own outcome, and a repeated webhook in the same group is deduplicated as if it had
+// come after the first.
+TEST_F(GroupCommitTest, ConcurrentWebhooksShareOneCommitAndEachGetsItsOwnOutcome) {
+  GatedJournal gated(*journal_);
+  engine_journal_ = &gated;
+  Load(kAnyRegion);
+  auto results = SendAllAtOnce(gated);
+  EXPECT_EQ(gated.Sizes(), (std::vector<int>{1, kSenders - 1}))
+      << "the webhooks queued behind the first commit were not written as one group";
+  std::set<std::string> ids;
+  for (int pair = 0; pair < kSenders / 2; ++pair) {
+    const auto& a = results[2 * pair];
+    const auto& b = results[2 * pair + 1];
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_TRUE(b) << b.error().message;
+    EXPECT_EQ(a->matched + b->matched, 1) << "pair " << pair << ": the alert ran twice or never";
+    EXPECT_EQ(a->deduplicated + b->deduplicated, 1) << "pair " << pair;
+    const auto& first = a->matched == 1 ? *a : *b;
+    ASSERT_EQ(first.execution_ids.size(), 1u);
+    ExecutionRecord e = Get(first.execution_ids[0]);
+    EXPECT_EQ(e.labels["region"], "region-" + std::to_string(pair))
+        << "a webhook was answered with another one's execution";
+    ids.insert(e.id);
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kSenders / 2));
+  EXPECT_EQ(All().size(), static_cast<size_t>(kSenders / 2));
+  std::string text = Scrape();
+  EXPECT_NE(text.find("failover_actuator_journal_commits_total 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("failover_actuator_journal_group_size_count 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("failover_actuator_journal_group_size_sum " + std::to_string(kSenders)),
+            std::string::npos)
+      << text;
+  EXPECT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+}
+
+// A commit that fails fails every webhook of its group with the error that answers 503,
+// and none of them is recorded.
+TEST_F(GroupCommitTest, AFailedCommitFailsTheWholeGroup) {
+  GatedJournal gated(*journal_);
+  gated.fail = true;
+  engine_journal_ = &gated;
+  Load(kAnyRegion);
+  auto results = SendAllAtOnce(gated);
+  ASSERT_EQ(gated.Sizes().size(), 2u);
+  for (int i = 0; i < kSenders; ++i) {
+    ASSERT_FALSE(results[i]) << "webhook " << i << " was acknowledged without a durable record";
+    EXPECT_TRUE(results[i].error().retryable) << "webhook " << i << " would not get a 503";
+  }
+  EXPECT_TRUE(All().empty());
+  EXPECT_NE(Scrape().find("failover_actuator_journal_failing 1"), std::string::npos);
+  // Once the journal works, the same webhooks are accepted (Alertmanager's retry).
+  gated.fail = false;
+  auto again = engine_->HandleWebhook(WebhookOf(0), "{}");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->matched, 1);
+  EXPECT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
 }
 
 }  // namespace

@@ -335,6 +335,63 @@ TEST_F(JournalTest, FullDiskIsARetryableErrorAndWritesNothing) {
   EXPECT_EQ(*retry, std::vector<bool>{true});
 }
 
+// Issue 19, point 1 (group commit): the webhooks of a group in one transaction and one
+// commit; a duplicate of an earlier member of the same group is reported as a duplicate;
+// a failure anywhere fails every member and writes nothing of any of them.
+TEST_F(JournalTest, AcceptGroupIsOneAtomicCommit) {
+  sqlite3* conn = nullptr;
+  auto journal = OpenCapturing(DbPath(), &conn);
+  ASSERT_TRUE(journal && conn);
+  std::vector<Journal::AcceptRequest> group = {
+      {MakeWebhook(R"({"n":0})"), {MakeExecution("a", "key-a")}},
+      {MakeWebhook(R"({"n":1})"), {MakeExecution("a2", "key-a"), MakeExecution("b", "key-b")}},
+      {MakeWebhook(R"({"n":2})"), {}},
+  };
+  int commits = -1;
+  auto r = journal->AcceptGroup(group, &commits);
+  EXPECT_EQ(commits, 1);
+  ASSERT_EQ(r.size(), 3u);
+  ASSERT_TRUE(r[0] && r[1] && r[2]);
+  EXPECT_EQ(*r[0], std::vector<bool>{true});
+  EXPECT_EQ(*r[1], (std::vector<bool>{false, true})) << "the same alert twice in one group";
+  EXPECT_TRUE(r[2]->empty());
+  EXPECT_FALSE(journal->Get("a2").value().has_value());
+  auto before = Export(*journal);
+  EXPECT_EQ(CountType(before, "webhook"), 3);
+  EXPECT_EQ(CountType(before, "execution"), 2);
+
+  // The last member is invalid: the two before it, already written in the transaction,
+  // are rolled back with it.
+  std::vector<Journal::AcceptRequest> bad = {
+      {MakeWebhook(), {MakeExecution("c", "key-c")}},
+      {MakeWebhook(), {MakeExecution("d", "key-d")}},
+      {MakeWebhook(), {MakeExecution("", "key-e")}},
+  };
+  auto f = journal->AcceptGroup(bad, &commits);
+  EXPECT_EQ(commits, 0);
+  ASSERT_EQ(f.size(), 3u);
+  for (const auto& m : f) {
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error().message.find("empty id"), std::string::npos) << m.error().message;
+  }
+  EXPECT_EQ(Export(*journal), before) << "part of a failed group was written";
+
+  // A full disk at the commit: every member gets the retryable error, nothing stays.
+  PragmaOn(conn, "PRAGMA max_page_count = 1");
+  std::string big_body(256 * 1024, 'x');
+  auto full = journal->AcceptGroup({{MakeWebhook(), {MakeExecution("c", "key-c")}},
+                                    {MakeWebhook(big_body), {MakeExecution("d", "key-d")}}},
+                                   &commits);
+  EXPECT_EQ(commits, 0);
+  ASSERT_EQ(full.size(), 2u);
+  for (const auto& m : full) {
+    ASSERT_FALSE(m);
+    EXPECT_TRUE(m.error().retryable) << m.error().message;
+  }
+  PragmaOn(conn, "PRAGMA max_page_count = 1000000");
+  EXPECT_EQ(Export(*journal), before) << "part of a failed group was written";
+}
+
 TEST_F(JournalTest, LockedJournalIsARetryableError) {
   sqlite3* conn = nullptr;
   auto journal = OpenCapturing(DbPath(), &conn);
