@@ -229,7 +229,7 @@ TEST_F(MariaDbPromoteTest, PromotesTheReplicaThenASecondRunDoesNothing) {
   ASSERT_TRUE(rendered);
   EXPECT_EQ((*rendered)["database"], "eu-west-db");
   EXPECT_EQ((*rendered)["kind"], "mysql");
-  EXPECT_EQ((*rendered)["max_lag"], "3600s");
+  EXPECT_EQ((*rendered)["max_lag"], "1h");
   EXPECT_EQ((*rendered)["require_semisync"], true);
   std::string password;
   ASSERT_EQ(stack_->Shell("cat \"$MARIADB_FAILOVER_PASSWORD_FILE\"", &password), 0);
