@@ -25,6 +25,8 @@ namespace failover {
 struct PromoteOptions {
   Duration max_lag{0};           // refuse when the replica is further behind
   Duration catch_up_timeout{0};  // how long to wait for received changes to be applied
+  // mysql only: refuse unless the replica had semi-synchronous replication enabled.
+  bool require_semisync = false;
 };
 
 struct PromoteResult {

@@ -51,6 +51,27 @@ struct MysqlState {
   }
 };
 
+// require_semisync: the replica must have been acknowledging transactions, i.e. have
+// semi-sync enabled (MariaDB and the old MySQL plugin: rpl_semi_sync_slave_enabled; MySQL
+// 8.0.26+: rpl_semi_sync_replica_enabled). The setting, not the status variable: that one
+// goes OFF as soon as the source is gone, which is when a replica gets promoted. nullopt:
+// enabled, go on.
+std::optional<StepOutcome> SemiSyncRefusal(MysqlConn& conn, const std::string& where) {
+  auto rows = conn.Query(
+      "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('rpl_semi_sync_slave_enabled', "
+      "'rpl_semi_sync_replica_enabled')");
+  if (!rows) return OutcomeOf(rows.error());
+  for (const SqlRow& r : *rows) {
+    if (Text(SqlColumn(r, {"Value"})) == "ON") return std::nullopt;
+  }
+  return StepOutcome::Fail(
+      "refusing to promote " + where + ": require_semisync is set but " +
+      (rows->empty() ? "the server has no semi-synchronous replication (plugin not loaded)"
+                     : "semi-synchronous replication is not enabled on this replica "
+                       "(rpl_semi_sync_slave_enabled is OFF)") +
+      ", so the old primary may have acknowledged transactions it never received");
+}
+
 class MysqlDatabase final : public Database {
  public:
   explicit MysqlDatabase(MysqlTarget target) : target_(std::move(target)) {}
@@ -96,6 +117,14 @@ class MysqlDatabase final : public Database {
       }
       return Verified(conn, details, "was not replicating but read-only: made it writable",
                       std::nullopt);
+    }
+    if (options.require_semisync) {
+      if (auto refused = SemiSyncRefusal(conn, where())) {
+        result.outcome = std::move(*refused);
+        result.outcome.details = details;
+        return result;
+      }
+      details["semisync_enabled"] = true;  // what it acknowledged is applied below (catch-up)
     }
     const SqlRow& row = state->replica_rows[0];
     bool io = Text(SqlColumn(row, {"Replica_IO_Running", "Slave_IO_Running"})) == "Yes";

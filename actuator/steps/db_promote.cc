@@ -26,6 +26,7 @@ class DbPromoteStep final : public Step {
     j["max_lag"] = FormatDuration(options.max_lag);
     j["catch_up_timeout"] = FormatDuration(options.catch_up_timeout);
     if (lease) j["region"] = region;
+    if (options.require_semisync) j["require_semisync"] = true;
     return j;
   }
 
@@ -76,8 +77,8 @@ class DbPromoteStep final : public Step {
 
 Result<std::unique_ptr<Step>> NewDbPromoteStep(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
-  if (auto s =
-          body.ExpectKeys(WithCommonKeys({"database", "max_lag", "catch_up_timeout", "region"}));
+  if (auto s = body.ExpectKeys(WithCommonKeys(
+          {"database", "max_lag", "catch_up_timeout", "region", "require_semisync"}));
       !s) {
     return s.error();
   }
@@ -110,6 +111,16 @@ Result<std::unique_ptr<Step>> NewDbPromoteStep(const YamlNode& body,
     if (!d) return d.error();
     if (*d < std::chrono::seconds(1)) return c->Fail("catch_up_timeout must be at least 1s");
     step->options.catch_up_timeout = *d;
+  }
+  if (auto rs = body.Get("require_semisync")) {
+    auto b = rs->AsBool();
+    if (!b) return b.error();
+    if (*b && step->db->kind() != "mysql") {
+      return rs->Fail("require_semisync is for mysql databases; " + step->database_id + " is " +
+                      step->db->kind() +
+                      " (PostgreSQL: list the standby in synchronous_standby_names instead)");
+    }
+    step->options.require_semisync = *b;
   }
   auto common = ParseStepCommon(body);
   if (!common) return common.error();

@@ -38,6 +38,21 @@ const MetricDesc kReplicationLastErrorMetric = {
     "failover_replication_last_error_info",
     "Present (1) while a replication thread reports an error; the text, truncated, is in the "
     "error label."};
+const MetricDesc kSemiSyncEnabledMetric = {
+    "failover_replication_semisync_enabled",
+    "MySQL/MariaDB: 1 if semi-synchronous replication is switched on for this side "
+    "(rpl_semi_sync_*_enabled), else 0. Absent when the server has no semi-sync."};
+const MetricDesc kSemiSyncActiveMetric = {
+    "failover_replication_semisync_active",
+    "MySQL/MariaDB: 1 if semi-synchronous replication is working on this side "
+    "(Rpl_semi_sync_*_status ON), else 0. Absent when the server has no semi-sync."};
+const MetricDesc kSemiSyncClientsMetric = {
+    "failover_replication_semisync_clients",
+    "MySQL/MariaDB source: semi-synchronous replicas connected (Rpl_semi_sync_*_clients)."};
+const MetricDesc kSemiSyncUnackedMetric = {
+    "failover_replication_semisync_unacked_transactions",
+    "MySQL/MariaDB source: commits acknowledged without a replica's acknowledgement since the "
+    "server started (Rpl_semi_sync_*_no_tx; a counter kept by the server)."};
 
 std::string ErrorLabelValue(std::string_view text) {
   std::string out;

@@ -24,6 +24,10 @@ extern const MetricDesc kReplicationRunningMetric;
 extern const MetricDesc kDbRoleMetric;
 extern const MetricDesc kDbReadOnlyMetric;
 extern const MetricDesc kReplicationLastErrorMetric;
+extern const MetricDesc kSemiSyncEnabledMetric;
+extern const MetricDesc kSemiSyncActiveMetric;
+extern const MetricDesc kSemiSyncClientsMetric;
+extern const MetricDesc kSemiSyncUnackedMetric;
 
 // Longest `error` label value, in bytes (longer texts are cut and end in "...").
 constexpr size_t kMaxErrorLabelBytes = 200;

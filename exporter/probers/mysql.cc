@@ -12,6 +12,32 @@ namespace {
 
 std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
 
+// "name=value,name=value" (names lower-case) → map.
+std::map<std::string, std::string> ParseSemiSync(const std::string& text) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    size_t eq = item.find('=');
+    if (eq != std::string::npos) out[item.substr(0, eq)] = item.substr(eq + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
+// The first of `names` the server has.
+const std::string* SemiSyncVar(const std::map<std::string, std::string>& vars,
+                               std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (auto it = vars.find(n); it != vars.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+bool IsOn(const std::string& v) { return v == "ON" || v == "on" || v == "1"; }
+
 struct MysqlSpec {
   MysqlTarget target;
   std::optional<MysqlHeartbeat> heartbeat;
@@ -119,6 +145,28 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
         sql += ", (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), NOW(6)) FROM " +
                p_->spec_.heartbeat_sql_table + where + ") AS heartbeat_age_us";
       }
+      // Semi-sync, in the same round trip: status and system variables from the server's
+      // tables (MariaDB and MySQL 5.7: information_schema; MySQL 8: performance_schema),
+      // tried in that order once per connection. GROUP_CONCAT gives NULL when there are
+      // none (plugin not loaded).
+      if (p_->semisync_table_ < 2) {
+        std::string schema = p_->semisync_table_ == 0 ? "information_schema" : "performance_schema";
+        auto from = [&](const char* table, const char* names) {
+          return "SELECT VARIABLE_NAME AS n, VARIABLE_VALUE AS v FROM " + schema + "." + table +
+                 " WHERE LOWER(VARIABLE_NAME) IN (" + names + ")";
+        };
+        sql += ", (SELECT GROUP_CONCAT(LOWER(n), '=', v SEPARATOR ',') FROM (" +
+               from("GLOBAL_STATUS",
+                    "'rpl_semi_sync_master_status', 'rpl_semi_sync_source_status', "
+                    "'rpl_semi_sync_slave_status', 'rpl_semi_sync_replica_status', "
+                    "'rpl_semi_sync_master_clients', 'rpl_semi_sync_source_clients', "
+                    "'rpl_semi_sync_master_no_tx', 'rpl_semi_sync_source_no_tx'") +
+               " UNION ALL " +
+               from("GLOBAL_VARIABLES",
+                    "'rpl_semi_sync_master_enabled', 'rpl_semi_sync_source_enabled', "
+                    "'rpl_semi_sync_slave_enabled', 'rpl_semi_sync_replica_enabled'") +
+               ") AS semisync_vars) AS semisync";
+      }
       status_sql_ = sql;
       state_ = State::kStatus;
       return Started(p_->conn_.StartQuery(sql));
@@ -142,6 +190,8 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
           }
           if (failure) return ProbeResult::Failure(failure->reason, failure->detail);
           p_->replica_syntax_ = 0;
+          p_->semisync_table_ = 0;
+          p_->semisync_known_ = false;
           return ReadReplicaStatus();
         case State::kReplica:
           if (failure) {
@@ -155,7 +205,19 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
           status_.replica_rows = std::move(conn.rows());
           return ReadServerStatus();
         case State::kStatus: {
-          if (failure) return Failed(*failure);
+          if (failure && !failure->connection_broken && !p_->semisync_known_ &&
+              p_->semisync_table_ < 2) {
+            // Maybe the semi-sync tables (absent, or not readable by this user): the next
+            // place, and at last none. If the error stays, it was not theirs: try them again
+            // next run.
+            ++p_->semisync_table_;
+            return ReadServerStatus();
+          }
+          if (failure) {
+            if (!p_->semisync_known_) p_->semisync_table_ = 0;
+            return Failed(*failure);
+          }
+          p_->semisync_known_ = true;
           std::vector<SqlRow>& rows = conn.rows();
           if (rows.size() != 1) {
             return ProbeResult::Failure(
@@ -169,6 +231,7 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
               status_.heartbeat_age_seconds = *us / 1e6;
             }
           }
+          status_.semisync = ParseSemiSync(Text(SqlColumn(row, {"semisync"})));
           return MysqlProbeResult(status_, p_->spec_.heartbeat);
         }
         case State::kBegin:
@@ -207,6 +270,10 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
   // Loop thread only: the connection kept between runs, and whether a run is going.
   MysqlAsyncConn conn_;
   int replica_syntax_ = 0;  // 0 unknown, 1 SHOW REPLICA STATUS, 2 SHOW SLAVE STATUS
+  // Where semi-sync variables are read: 0 information_schema, 1 performance_schema,
+  // 2 nowhere (neither could be read); known once a status query with it succeeded.
+  int semisync_table_ = 0;
+  bool semisync_known_ = false;
   bool running_ = false;
   std::shared_ptr<HostLookup> pending_lookup_;  // not yet used by a run
 };
@@ -264,6 +331,32 @@ ProbeResult MysqlProbeResult(const MysqlStatus& status,
     }
     if (seconds) {
       result.samples.push_back({&kReplicationLagSecondsMetric, base, std::max(0.0, *seconds)});
+    }
+  }
+  // Semi-sync, for this server's side: a primary waits for acknowledgements (source), a
+  // replica sends them (replica). Absent variables: no series (the server has no semi-sync).
+  const auto& ss = status.semisync;
+  const char* side = primary ? "source" : "replica";
+  const std::string* enabled =
+      primary ? SemiSyncVar(ss, {"rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled"})
+              : SemiSyncVar(ss, {"rpl_semi_sync_replica_enabled", "rpl_semi_sync_slave_enabled"});
+  const std::string* active =
+      primary ? SemiSyncVar(ss, {"rpl_semi_sync_source_status", "rpl_semi_sync_master_status"})
+              : SemiSyncVar(ss, {"rpl_semi_sync_replica_status", "rpl_semi_sync_slave_status"});
+  if (enabled) {
+    result.samples.push_back(
+        {&kSemiSyncEnabledMetric, {{"side", side}}, IsOn(*enabled) ? 1.0 : 0.0});
+  }
+  if (active) {
+    result.samples.push_back({&kSemiSyncActiveMetric, {{"side", side}}, IsOn(*active) ? 1.0 : 0.0});
+  }
+  if (primary) {
+    if (auto n =
+            SemiSyncVar(ss, {"rpl_semi_sync_source_clients", "rpl_semi_sync_master_clients"})) {
+      if (auto v = SqlNumber(*n)) result.samples.push_back({&kSemiSyncClientsMetric, {}, *v});
+    }
+    if (auto n = SemiSyncVar(ss, {"rpl_semi_sync_source_no_tx", "rpl_semi_sync_master_no_tx"})) {
+      if (auto v = SqlNumber(*n)) result.samples.push_back({&kSemiSyncUnackedMetric, {}, *v});
     }
   }
   // A stale heartbeat while replication runs (or on the primary, where it is written)

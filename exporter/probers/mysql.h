@@ -3,6 +3,7 @@
 // on the event loop.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,11 @@ struct MysqlStatus {
   // With a heartbeat table: seconds since the newest heartbeat (the source's row when the
   // replica status names the source's server id); nullopt when there is no row.
   std::optional<double> heartbeat_age_seconds;
+  // The semi-synchronous replication variables the server has (lower-case name → value):
+  // status rpl_semi_sync_{master,source}_{status,clients,no_tx},
+  // rpl_semi_sync_{slave,replica}_status and system rpl_semi_sync_*_enabled. Empty when
+  // semi-sync is not available (plugin not loaded) or could not be read.
+  std::map<std::string, std::string> semisync;
 };
 
 struct MysqlHeartbeat {

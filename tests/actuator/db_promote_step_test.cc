@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <thread>
+
 #include "actuator/config.h"
 #include "actuator/db/database.h"
 #include "actuator/metrics.h"
@@ -169,26 +171,78 @@ TEST_F(MariaDbPromoteTest, RefusesWhenTheLagExceedsMaxLag) {
   WaitCaughtUp();
 }
 
-// Last in the suite: the pair stays split afterwards.
+TEST_F(MariaDbPromoteTest, RequireSemiSyncRefusesAReplicaWithoutItAndChangesNothing) {
+  WaitCaughtUp();
+  auto step = Make("{database: eu-west-db, max_lag: 5s, require_semisync: true}");
+  ASSERT_TRUE(step) << step.error().message;
+  StepOutcome out = Run(**step);
+  EXPECT_EQ(out.status, StepStatus::kFailed) << out.message;
+  EXPECT_THAT(out.message, HasSubstr("refusing to promote"));
+  EXPECT_THAT(out.message, HasSubstr("require_semisync"));
+  EXPECT_THAT(out.message, HasSubstr("rpl_semi_sync_slave_enabled is OFF"));
+  ExpectStillReplica();
+  Root replica(stack_->Env("MARIADB_REPLICA_ADDR"));
+  EXPECT_EQ(SqlColumn(replica.Q("SHOW SLAVE STATUS")[0], {"Slave_IO_Running"}),
+            std::optional<std::string>("Yes"))
+      << "refused before anything changed";
+}
+
+// Last in the suite: the pair stays split afterwards. With require_semisync, on a pair
+// that replicates semi-synchronously: an order the primary acknowledged (the replica has
+// it in its relay log) but the replica has not applied yet (a table lock holds its
+// applier) is applied before the replica becomes writable.
 TEST_F(MariaDbPromoteTest, PromotesTheReplicaThenASecondRunDoesNothing) {
   WaitCaughtUp();
-  auto step = Make("{database: eu-west-db, max_lag: 5s, catch_up_timeout: 20s, timeout: 40s}");
+  Root primary(stack_->Env("MARIADB_PRIMARY_ADDR"));
+  Root semisync_replica(stack_->Env("MARIADB_REPLICA_ADDR"));
+  // The primary stays (asynchronous) for the suites that run after this one.
+  struct Restore {
+    Root& primary;
+    ~Restore() { primary.Q("SET GLOBAL rpl_semi_sync_master_enabled = OFF"); }
+  } restore{primary};
+  primary.Q("SET GLOBAL rpl_semi_sync_master_timeout = 10000");
+  primary.Q("SET GLOBAL rpl_semi_sync_master_enabled = ON");
+  semisync_replica.Q("SET GLOBAL rpl_semi_sync_slave_enabled = ON");
+  semisync_replica.Q("STOP SLAVE IO_THREAD");
+  semisync_replica.Q("START SLAVE IO_THREAD");
+  ASSERT_TRUE(testing::WaitFor([&] {
+    return primary.One("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'", "Value") == "1";
+  })) << "the replica never connected as a semi-sync client";
+  auto yes_tx = [&] {
+    return SqlNumber(primary.One("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_yes_tx'", "Value"))
+        .value_or(-1);
+  };
+  double acked_before = yes_tx();
+  semisync_replica.Q("LOCK TABLES shop.orders WRITE");
+  ASSERT_EQ(AppInsert(*stack_, "MARIADB_PRIMARY_ADDR", "acknowledged-by-semisync"), 0);
+  EXPECT_EQ(yes_tx(), acked_before + 1) << "the replica acknowledged the order";
+  std::thread unlock([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    semisync_replica.Q("UNLOCK TABLES");
+  });
+
+  auto step = Make(
+      "{database: eu-west-db, max_lag: 3600s, catch_up_timeout: 20s, timeout: 40s, "
+      "require_semisync: true}");
   ASSERT_TRUE(step) << step.error().message;
   auto rendered = (*step)->Render({});
   ASSERT_TRUE(rendered);
   EXPECT_EQ((*rendered)["database"], "eu-west-db");
   EXPECT_EQ((*rendered)["kind"], "mysql");
-  EXPECT_EQ((*rendered)["max_lag"], "5s");
+  EXPECT_EQ((*rendered)["max_lag"], "1h");
+  EXPECT_EQ((*rendered)["require_semisync"], true);
   std::string password;
   ASSERT_EQ(stack_->Shell("cat \"$MARIADB_FAILOVER_PASSWORD_FILE\"", &password), 0);
   ASSERT_FALSE(password.empty());
   EXPECT_THAT(rendered->dump(), Not(HasSubstr(password)));
 
   StepOutcome out = Run(**step);
+  unlock.join();
   ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
   EXPECT_THAT(out.message, HasSubstr("promoted"));
-  EXPECT_EQ(out.details["promotion_lag_seconds"], 0.0);
+  EXPECT_TRUE(out.details["promotion_lag_seconds"].is_number()) << out.details.dump();
   EXPECT_EQ(out.details["changed"], true);
+  EXPECT_EQ(out.details["semisync_enabled"], true);
   EXPECT_THAT(out.details.dump() + out.message, Not(HasSubstr(password)));
   EXPECT_THAT(MetricsText(metrics_),
               HasSubstr("failover_actuator_promotion_lag_seconds{database=\"eu-west-db\"} 0"));
@@ -196,6 +250,11 @@ TEST_F(MariaDbPromoteTest, PromotesTheReplicaThenASecondRunDoesNothing) {
   Root replica(stack_->Env("MARIADB_REPLICA_ADDR"));
   EXPECT_EQ(replica.Q("SHOW SLAVE STATUS").size(), 0u);
   EXPECT_EQ(replica.One("SELECT @@global.read_only AS r", "r"), "0");
+  EXPECT_EQ(replica.One("SELECT count(*) AS n FROM shop.orders WHERE note = "
+                        "'acknowledged-by-semisync'",
+                        "n"),
+            "1")
+      << "the acknowledged order was applied before the replica became writable";
   std::string err;
   EXPECT_EQ(AppInsert(*stack_, "MARIADB_REPLICA_ADDR", "written-after-promotion", &err), 0) << err;
   EXPECT_EQ(replica.One("SELECT count(*) AS n FROM shop.orders WHERE note = "
@@ -418,6 +477,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"CatchUpNotShorterThanTimeout",
                 Runbook("db_promote: {database: eu-west-db, max_lag: 5s, catch_up_timeout: 2m}"),
                 "catch_up_timeout (2m) must be shorter than the step's timeout (1m)"},
+        BadCase{"RequireSemiSyncOnPostgres",
+                Runbook("db_promote: {database: eu-west-pg, max_lag: 5s, require_semisync: true}"),
+                "require_semisync is for mysql databases; eu-west-pg is postgres"},
+        BadCase{
+            "RequireSemiSyncNotABool",
+            Runbook(
+                "db_promote: {database: eu-west-db, max_lag: 5s, require_semisync: yes please}"),
+            "require_semisync"},
         BadCase{"UnknownStepKey",
                 Runbook("db_promote: {database: eu-west-db, max_lag: 5s, engine: mysql}"),
                 "engine"},

@@ -1,6 +1,6 @@
 // The mysql prober: config validation, the row -> metrics mapping on canned SHOW SLAVE
-// STATUS (MariaDB, MySQL < 8.0.22) and SHOW REPLICA STATUS (MySQL 8.0.22+/8.4) rows, and
-// unreachable servers on the real event loop.
+// STATUS (MariaDB, MySQL < 8.0.22) and SHOW REPLICA STATUS (MySQL 8.0.22+/8.4) rows,
+// unreachable servers on the real event loop, and semi-sync on the stack's real MariaDB pair.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,6 +8,7 @@
 
 #include "exporter/probers/mysql.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 
@@ -249,6 +250,41 @@ TEST(MysqlMappingTest, BytesOnlyWithinOneBinlogFile) {
   EXPECT_EQ(Render(s).find("failover_replication_lag_bytes"), std::string::npos);
 }
 
+TEST(MysqlMappingTest, SemiSyncOnTheSideOfTheServersRole) {
+  // MariaDB (master/slave names) on a primary that fell back to asynchronous commits.
+  MysqlStatus primary;
+  primary.semisync = {
+      {"rpl_semi_sync_master_enabled", "ON"}, {"rpl_semi_sync_master_status", "OFF"},
+      {"rpl_semi_sync_master_clients", "0"},  {"rpl_semi_sync_master_no_tx", "7"},
+      {"rpl_semi_sync_slave_enabled", "OFF"}, {"rpl_semi_sync_slave_status", "OFF"}};
+  std::string text = Render(primary);
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_semisync_enabled", ",side=\"source\"", "1")))
+      << text;
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_semisync_active", ",side=\"source\"", "0")));
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_semisync_clients", "", "0")));
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_semisync_unacked_transactions", "", "7")));
+  EXPECT_EQ(text.find("side=\"replica\""), std::string::npos)
+      << "a primary reports its source side";
+
+  // MySQL 8.0.26+ (source/replica names) on a replica that acknowledges.
+  MysqlStatus replica;
+  replica.replica_rows = {MySql84Row()};
+  replica.semisync = {{"rpl_semi_sync_replica_enabled", "ON"},
+                      {"rpl_semi_sync_replica_status", "ON"}};
+  text = Render(replica);
+  EXPECT_TRUE(
+      HasLine(text, Line("failover_replication_semisync_enabled", ",side=\"replica\"", "1")))
+      << text;
+  EXPECT_TRUE(
+      HasLine(text, Line("failover_replication_semisync_active", ",side=\"replica\"", "1")));
+  EXPECT_EQ(text.find("semisync_clients"), std::string::npos);
+
+  // No semi-sync plugin: no series at all, not 0.
+  MysqlStatus none;
+  text = Render(none);
+  EXPECT_EQ(text.find("semisync"), std::string::npos) << text;
+}
+
 // ---- configuration ----------------------------------------------------------------------
 
 Result<std::shared_ptr<Prober>> BuildMysql(const std::string& body, Duration timeout = seconds(5)) {
@@ -370,6 +406,109 @@ TEST(MysqlProberRunTest, HostNameIsLookedUpAndConnectedTo) {
   r = runner.Run(**hanging, milliseconds(500));
   EXPECT_EQ(r.reason, "timeout") << Describe(r);
   EXPECT_EQ(runner.loop().watched_fds(), 0u);
+}
+
+// ---- semi-synchronous replication on the real MariaDB pair ----------------------------
+
+// Runs `sql` as root on the stack's MariaDB server whose address is in `addr_var`.
+int RootSql(const testing::Stack& stack, const std::string& addr_var, const std::string& sql) {
+  return stack.Shell("mariadb --no-defaults --connect-timeout=5 -uroot -h127.0.0.1 -P\"${" +
+                     addr_var + "#*:}\" -e \"" + sql + "\"");
+}
+
+TEST(MysqlProberSemiSyncTest, ActiveOnBothSidesThenFallbackThenDisabled) {
+  auto& stack = testing::Stack::Get({"mariadb"});
+  // Whatever happens, the pair goes back to asynchronous replication.
+  struct Restore {
+    const testing::Stack& stack;
+    ~Restore() {
+      RootSql(stack, "MARIADB_PRIMARY_ADDR", "SET GLOBAL rpl_semi_sync_master_enabled = OFF");
+      RootSql(stack, "MARIADB_REPLICA_ADDR",
+              "SET GLOBAL rpl_semi_sync_slave_enabled = OFF; STOP SLAVE IO_THREAD; "
+              "START SLAVE IO_THREAD");
+    }
+  } restore{stack};
+  auto build = [&](const char* addr_var) {
+    return BuildMysql("  address: " + stack.Env(addr_var) + "\n  user: monitor\n  password_file: " +
+                      stack.Env("MARIADB_MONITOR_PASSWORD_FILE") + "\n");
+  };
+  auto primary = build("MARIADB_PRIMARY_ADDR");
+  ASSERT_TRUE(primary) << primary.error().message;
+  auto replica = build("MARIADB_REPLICA_ADDR");
+  ASSERT_TRUE(replica) << replica.error().message;
+  ProbeRunner runner;
+  std::string p_text, r_text;
+  auto scrape = [&] {
+    ProbeResult pr = runner.Run(**primary);
+    ProbeResult rr = runner.Run(**replica);
+    EXPECT_TRUE(pr.success) << Describe(pr);
+    EXPECT_TRUE(rr.success) << Describe(rr);
+    p_text = RenderSamples(pr);
+    r_text = RenderSamples(rr);
+  };
+  auto source_is = [&](const char* metric, const char* value) {
+    return HasLine(p_text, Line(metric, ",side=\"source\"", value));
+  };
+  auto replica_is = [&](const char* metric, const char* value) {
+    return HasLine(r_text, Line(metric, ",side=\"replica\"", value));
+  };
+  const char* kActive = "failover_replication_semisync_active";
+  const char* kEnabled = "failover_replication_semisync_enabled";
+
+  // Off: MariaDB has semi-sync built in, so the series are there, at 0.
+  scrape();
+  EXPECT_TRUE(source_is(kEnabled, "0") && source_is(kActive, "0")) << p_text;
+  EXPECT_TRUE(replica_is(kEnabled, "0") && replica_is(kActive, "0")) << r_text;
+
+  // On: the primary waits for the replica's acknowledgement (1 s at most); the replica's
+  // receiver is restarted to start acknowledging.
+  ASSERT_EQ(RootSql(stack, "MARIADB_PRIMARY_ADDR",
+                    "SET GLOBAL rpl_semi_sync_master_timeout = 1000; "
+                    "SET GLOBAL rpl_semi_sync_master_enabled = ON"),
+            0);
+  ASSERT_EQ(RootSql(stack, "MARIADB_REPLICA_ADDR",
+                    "SET GLOBAL rpl_semi_sync_slave_enabled = ON; STOP SLAVE IO_THREAD; "
+                    "START SLAVE IO_THREAD"),
+            0);
+  ASSERT_TRUE(testing::WaitFor([&] {
+    scrape();
+    return source_is(kActive, "1") && replica_is(kActive, "1") &&
+           HasLine(p_text, Line("failover_replication_semisync_clients", "", "1"));
+  })) << p_text
+      << r_text;
+  EXPECT_TRUE(source_is(kEnabled, "1")) << p_text;
+  EXPECT_TRUE(replica_is(kEnabled, "1")) << r_text;
+  EXPECT_FALSE(HasSubstr(p_text, "side=\"replica\"")) << "a primary reports its source side";
+  EXPECT_FALSE(HasSubstr(r_text, "side=\"source\"")) << "a replica reports its replica side";
+  EXPECT_TRUE(HasSubstr(p_text, "failover_replication_semisync_unacked_transactions{")) << p_text;
+
+  // The replica stops acknowledging: the next commit on the primary waits 1 s, is committed
+  // unacknowledged (counted), and the primary falls back to asynchronous.
+  ASSERT_EQ(RootSql(stack, "MARIADB_REPLICA_ADDR", "STOP SLAVE IO_THREAD"), 0);
+  ASSERT_EQ(RootSql(stack, "MARIADB_PRIMARY_ADDR",
+                    "INSERT INTO shop.orders (note) VALUES ('unacknowledged')"),
+            0);
+  ASSERT_TRUE(testing::WaitFor([&] {
+    scrape();
+    return source_is(kActive, "0") &&
+           !HasLine(p_text, Line("failover_replication_semisync_unacked_transactions", "", "0"));
+  })) << p_text;
+  EXPECT_TRUE(source_is(kEnabled, "1")) << "enabled but not working: the alert's case\n" << p_text;
+  EXPECT_TRUE(replica_is(kActive, "0")) << r_text;
+
+  // Off on both sides: 0 on both.
+  ASSERT_EQ(RootSql(stack, "MARIADB_PRIMARY_ADDR", "SET GLOBAL rpl_semi_sync_master_enabled = OFF"),
+            0);
+  ASSERT_EQ(RootSql(stack, "MARIADB_REPLICA_ADDR",
+                    "SET GLOBAL rpl_semi_sync_slave_enabled = OFF; START SLAVE IO_THREAD"),
+            0);
+  ASSERT_TRUE(testing::WaitFor([&] {
+    scrape();
+    return source_is(kEnabled, "0") && source_is(kActive, "0") && replica_is(kEnabled, "0") &&
+           replica_is(kActive, "0") &&
+           HasLine(r_text, Line("failover_replication_running", ",thread=\"io\"", "1"));
+  })) << p_text
+      << r_text;
 }
 
 }  // namespace
