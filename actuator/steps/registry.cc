@@ -1,6 +1,9 @@
 #include "actuator/steps/aurora_global_failover.h"
+#include "actuator/steps/db_divergence.h"
 #include "actuator/steps/db_fence.h"
 #include "actuator/steps/db_promote.h"
+#include "actuator/steps/db_rejoin.h"
+#include "actuator/steps/db_switchover.h"
 #include "actuator/steps/digitalocean_db_promote.h"
 #include "actuator/steps/dns_update.h"
 #include "actuator/steps/exec.h"
@@ -31,6 +34,12 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
   registry.Register(
       {"db_promote", "promote a database replica to a writable primary", &NewDbPromoteStep});
   registry.Register({"db_fence", "make the old primary database read-only", &NewDbFenceStep});
+  registry.Register(
+      {"db_divergence", "report the transactions only the old primary has", &NewDbDivergenceStep});
+  registry.Register(
+      {"db_rejoin", "make the old primary a replica of the new one", &NewDbRejoinStep});
+  registry.Register({"db_switchover", "planned zero-loss move of the primary to a replica",
+                     &NewDbSwitchoverStep});
 }
 
 }  // namespace failover
