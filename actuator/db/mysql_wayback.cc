@@ -247,13 +247,30 @@ std::string Rfc3339(double ts) {
   return buf;
 }
 
+// The time of an event's header line, "#261206  7:50:01 server id 1 ...": the tool prints
+// it in its own local time, and it runs with TZ=UTC.
+std::optional<double> HeaderTime(const std::string& line) {
+  int yy = 0, mo = 0, dd = 0, hh = 0, mi = 0, ss = 0;
+  if (std::sscanf(line.c_str(), "#%2d%2d%2d %d:%d:%d", &yy, &mo, &dd, &hh, &mi, &ss) != 6) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = yy + 100;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = dd;
+  tm.tm_hour = hh;
+  tm.tm_min = mi;
+  tm.tm_sec = ss;
+  return static_cast<double>(timegm(&tm));
+}
+
 struct TxRows {
   std::optional<double> timestamp;
   json rows = json::array();
 };
 
 // Parses `mariadb-binlog --base64-output=decode-rows --verbose` output: per GTID, the
-// first SET TIMESTAMP and the row images ("### INSERT INTO `db`.`t`", "### SET",
+// time of its GTID event and the row images ("### INSERT INTO `db`.`t`", "### SET",
 // "###   @1=9"). Column numbers are turned into names with `columns`.
 std::map<std::string, TxRows> ParseBinlogText(
     const std::string& text, const std::map<std::string, std::vector<std::string>>& columns,
@@ -264,11 +281,12 @@ std::map<std::string, TxRows> ParseBinlogText(
   json* row = nullptr;
   while (std::getline(in, line)) {
     if (line.rfind("#", 0) == 0 && line.rfind("###", 0) != 0) {
-      auto at = line.find(" GTID ");
-      if (at != std::string::npos) {
-        if (auto g = ParseGtid(line.substr(at + 6))) {
+      // "...CRC32 0x66ebe0cf \tGTID 0-1-17 trans" (a tab before GTID).
+      auto at = line.find("GTID ");
+      if (at != std::string::npos && at > 0 && (line[at - 1] == '\t' || line[at - 1] == ' ')) {
+        if (auto g = ParseGtid(line.substr(at + 5))) {
           gtid = g->text;
-          out[gtid];
+          out[gtid].timestamp = HeaderTime(line);
           row = nullptr;
         }
       }
@@ -276,10 +294,6 @@ std::map<std::string, TxRows> ParseBinlogText(
     }
     if (gtid.empty()) continue;
     TxRows& tx = out[gtid];
-    if (line.rfind("SET TIMESTAMP=", 0) == 0) {
-      if (!tx.timestamp) tx.timestamp = std::strtod(line.c_str() + 14, nullptr);
-      continue;
-    }
     if (line.rfind("### ", 0) != 0) continue;
     std::string body = line.substr(4);
     std::string op;
