@@ -123,3 +123,38 @@ TEST_F(MariaDbRejoinTest, ErrantDiscardRejoinsAfterTheReportAndTheRowsStay) {
 
 }  // namespace
 }  // namespace failover
+
+namespace failover {
+namespace {
+
+// Bad configuration: located errors, nothing connects.
+TEST(DbRejoinConfigTest, BadErrantValueAndSameSourceAreLocatedErrors) {
+  auto node = YamlNode::LoadString(
+      "{a: {mysql: {address: \"127.0.0.1:1\", user: u}}, b: {mysql: {address: \"127.0.0.1:2\", "
+      "user: u}}}",
+      "actuator.yml");
+  auto dbs = LoadDatabases(*node);
+  ASSERT_TRUE(dbs) << dbs.error().message;
+  StepFactoryContext ctx;
+  ctx.databases = &*dbs;
+  auto bad = YamlNode::LoadString(
+      "{database: a, source: b, replication_user: repl,\n errant: keep}", "actuator.yml");
+  auto step = NewDbRejoinStep(*bad, ctx);
+  ASSERT_FALSE(step);
+  EXPECT_THAT(step.error().message, ::testing::HasSubstr("actuator.yml:2"));
+  EXPECT_THAT(step.error().message, ::testing::HasSubstr("errant must be refuse or discard"));
+  auto same = YamlNode::LoadString("{database: a, source: a, replication_user: repl}", "x.yml");
+  auto step2 = NewDbRejoinStep(*same, ctx);
+  ASSERT_FALSE(step2);
+  EXPECT_THAT(step2.error().message, ::testing::HasSubstr("source must differ"));
+  auto slow = YamlNode::LoadString(
+      "{database: a, source: b, replication_user: repl, catch_up_timeout: 90s, timeout: 60s}",
+      "x.yml");
+  auto step3 = NewDbRejoinStep(*slow, ctx);
+  ASSERT_FALSE(step3);
+  EXPECT_THAT(step3.error().message,
+              ::testing::HasSubstr("must be shorter than the step's timeout"));
+}
+
+}  // namespace
+}  // namespace failover
