@@ -122,8 +122,19 @@ ProgramResult RunProgram(const std::vector<std::string>& argv,
   if (r.timed_out) kill(-pid, SIGKILL);
   close(out_pipe[0]);
   close(err_pipe[0]);
+  // Both pipes closed: the program normally exits now; one that lingers (or a timed-out
+  // one) is killed at the deadline, so this wait is bounded too.
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid || (w < 0 && errno != EINTR)) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      r.timed_out = true;
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    usleep(10000);
   }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
