@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/result.h"
+#include "common/secret.h"
 #include "common/sql.h"
 #include "common/yaml.h"
 
@@ -34,6 +35,24 @@ struct PromoteResult {
   // The lag the replica had when it was promoted (nullopt: not promoted, or not
   // measurable because its source was unreachable).
   std::optional<double> lag_seconds;
+};
+
+// How db_rejoin (and db_switchover's re-pointing) makes a server a replica of another.
+struct RejoinOptions {
+  std::string errant = "refuse";  // refuse | discard: transactions only this server has
+  // The errant transactions the execution's divergence report listed for this pair
+  // (GTIDs); nullopt: no report taken. With require_report, a rejoin refuses unless every
+  // errant transaction found now is in it.
+  std::optional<std::vector<std::string>> reported;
+  bool require_report = true;
+  std::string source_address;  // host:port the replica connects to (default: the source's)
+  std::string user;            // replication user on the source
+  std::optional<SecretRef> password;
+  Duration catch_up_timeout{std::chrono::seconds(30)};
+  // Data-directory rejoin (PostgreSQL pg_rewind): the local commands and paths.
+  std::string data_directory;
+  std::string pg_ctl = "pg_ctl";
+  std::string pg_rewind = "pg_rewind";
 };
 
 struct FenceResult {
@@ -70,6 +89,21 @@ class Database {
   // Makes a read-only primary writable again; refuses a replica (promoting one is
   // db_promote's job). No-op when it is writable.
   virtual StepOutcome Unfence(MonoTime deadline) = 0;
+
+  // ---- The way back (issue 17): db_divergence, db_rejoin, db_switchover. The defaults
+  // (db/wayback.cc) fail the step naming the kind; mysql: db/mysql_wayback.cc. ----
+  // this = the old primary. Lists the transactions only it has, compared with
+  // `new_primary`, in details["errant"] (and details["errant_gtids"]).
+  virtual StepOutcome Divergence(Database& new_primary, MonoTime deadline);
+  // this = the old primary (or a replica): makes it a read-only replica of `source` and
+  // verifies that it catches up. Running it again on a replica of `source` changes nothing.
+  virtual StepOutcome Rejoin(Database& source, const RejoinOptions& options, MonoTime deadline);
+  // this = the current primary of a switchover: read-only, client sessions killed; the
+  // position it has written in details["position"]. An aborted switchover undoes it with
+  // Unfence() above.
+  virtual StepOutcome FenceForSwitchover(MonoTime deadline);
+  // this = the switchover target: waits at most `timeout` until it applied `position`.
+  virtual StepOutcome WaitApplied(const std::string& position, Duration timeout, MonoTime deadline);
 };
 
 using DatabaseFactory = std::function<Result<std::shared_ptr<Database>>(const YamlNode& body)>;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "actuator/db/mysql_wayback.h"
 #include "common/mysql_conn.h"
 
 namespace failover {
@@ -302,6 +303,25 @@ class MysqlDatabase final : public Database {
     details["changed"] = true;
     if (after->read_only) return StepOutcome::Retry(where() + ": still read-only after SET GLOBAL");
     return StepOutcome::Ok("made " + where() + " writable", details);
+  }
+
+  // The way back (issue 17): db/mysql_wayback.cc.
+  StepOutcome Divergence(Database& new_primary, MonoTime deadline) override {
+    auto* peer = dynamic_cast<MysqlDatabase*>(&new_primary);
+    if (peer == nullptr) return StepOutcome::Fail("db_divergence: both databases must be mysql");
+    return MysqlDivergence(target_, peer->target_, deadline);
+  }
+  StepOutcome Rejoin(Database& source, const RejoinOptions& options, MonoTime deadline) override {
+    auto* peer = dynamic_cast<MysqlDatabase*>(&source);
+    if (peer == nullptr) return StepOutcome::Fail("db_rejoin: both databases must be mysql");
+    return MysqlRejoin(target_, peer->target_, options, deadline);
+  }
+  StepOutcome FenceForSwitchover(MonoTime deadline) override {
+    return MysqlFenceForSwitchover(target_, deadline);
+  }
+  StepOutcome WaitApplied(const std::string& position, Duration timeout,
+                          MonoTime deadline) override {
+    return MysqlWaitApplied(target_, position, timeout, deadline);
   }
 
  private:

@@ -1,6 +1,9 @@
 #include "actuator/steps/aurora_global_failover.h"
+#include "actuator/steps/db_divergence.h"
 #include "actuator/steps/db_fence.h"
 #include "actuator/steps/db_promote.h"
+#include "actuator/steps/db_rejoin.h"
+#include "actuator/steps/db_switchover.h"
 #include "actuator/steps/digitalocean_db_promote.h"
 #include "actuator/steps/dns_update.h"
 #include "actuator/steps/exec.h"
@@ -36,6 +39,12 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
                      "make a region the holder of the writer lease (waits for "
                      "the old lease to expire)",
                      &NewWriterLeaseStep});
+  registry.Register(
+      {"db_divergence", "report the transactions only the old primary has", &NewDbDivergenceStep});
+  registry.Register(
+      {"db_rejoin", "make the old primary a replica of the new one", &NewDbRejoinStep});
+  registry.Register({"db_switchover", "planned zero-loss move of the primary to a replica",
+                     &NewDbSwitchoverStep});
 }
 
 }  // namespace failover

@@ -1,0 +1,692 @@
+#include "actuator/db/mysql_wayback.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "actuator/db/program.h"
+
+namespace failover {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxReportedRows = 10000;  // rows in one divergence report
+
+std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+struct Gtid {
+  unsigned long domain = 0;
+  unsigned long server = 0;
+  unsigned long long seq = 0;
+  std::string text;
+};
+
+std::optional<Gtid> ParseGtid(const std::string& s) {
+  Gtid g;
+  int used = 0;
+  if (std::sscanf(s.c_str(), "%lu-%lu-%llu%n", &g.domain, &g.server, &g.seq, &used) != 3) {
+    return std::nullopt;
+  }
+  g.text = s.substr(0, static_cast<size_t>(used));
+  return g;
+}
+
+// "0-1-10,1-2-5" → domain → GTID (the last one of each domain).
+std::map<unsigned long, Gtid> ParseGtidList(const std::string& list) {
+  std::map<unsigned long, Gtid> out;
+  std::stringstream ss(list);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    part.erase(0, part.find_first_not_of(" \n\t["));
+    while (!part.empty() && (part.back() == ' ' || part.back() == ']' || part.back() == '\n')) {
+      part.pop_back();
+    }
+    if (auto g = ParseGtid(part)) out[g->domain] = *g;
+  }
+  return out;
+}
+
+std::string JoinGtids(const std::map<unsigned long, Gtid>& m) {
+  std::string out;
+  for (const auto& [d, g] : m) out += (out.empty() ? "" : ",") + g.text;
+  return out;
+}
+
+SqlOutcome<bool> Connect(MysqlConn& conn, const MysqlTarget& t, MonoTime deadline) {
+  double left = SecondsLeft(deadline);
+  if (left <= 0) return SqlFailure{"timeout", t.address + ": the step's deadline has passed"};
+  return conn.Connect(t, std::chrono::duration_cast<Duration>(std::chrono::duration<double>(left)));
+}
+
+StepOutcome ConnectFailure(const SqlFailure& f) {
+  StepOutcome o = StepOutcome::Retry("cannot connect to " + f.detail);
+  if (f.reason == "auth_failed") o.status = StepStatus::kFailed;
+  return o;
+}
+
+SqlOutcome<std::string> One(MysqlConn& conn, const std::string& sql) {
+  auto r = conn.Query(sql);
+  if (!r) return r.error();
+  if (r->size() != 1 || (*r)[0].empty()) return std::string();
+  return Text((*r)[0].begin()->second);
+}
+
+bool IsMariaDb(MysqlConn& conn) {
+  auto v = One(conn, "SELECT VERSION()");
+  return v && v->find("MariaDB") != std::string::npos;
+}
+
+// One transaction that only the old primary has.
+struct Errant {
+  Gtid gtid;
+  std::string file;
+  unsigned long long pos = 0;
+};
+
+struct ErrantScan {
+  std::string old_binlog_pos;
+  std::string new_current_pos, new_slave_pos, new_binlog_pos;
+  // Per domain of the old primary: the last sequence number both servers share.
+  std::map<unsigned long, unsigned long long> fork_seq;
+  // The position both share (what the old primary's gtid_slave_pos becomes on a rejoin).
+  std::map<unsigned long, Gtid> fork;
+  std::vector<Errant> errant;
+  json Json() const {
+    json f = json::object();
+    for (const auto& [d, s] : fork_seq) f[std::to_string(d)] = s;
+    return {{"old_gtid_binlog_pos", old_binlog_pos},
+            {"new_gtid_current_pos", new_current_pos},
+            {"new_gtid_slave_pos", new_slave_pos},
+            {"new_gtid_binlog_pos", new_binlog_pos},
+            {"shared_position", JoinGtids(fork)}};
+  }
+  std::vector<std::string> Gtids() const {
+    std::vector<std::string> out;
+    for (const auto& e : errant) out.push_back(e.gtid.text);
+    return out;
+  }
+};
+
+// The GTID of a Gtid event's Info ("BEGIN GTID 0-1-9", "GTID 0-1-9 cid=12").
+std::optional<Gtid> GtidOfInfo(const std::string& info) {
+  auto at = info.find("GTID ");
+  if (at == std::string::npos) return std::nullopt;
+  return ParseGtid(info.substr(at + 5));
+}
+
+// Finds the transactions in the old primary's binlog that the new primary does not have.
+// The new primary's gtid_slave_pos is what it applied from replication, i.e. from the old
+// primary, up to the moment it was promoted: the fork point of each domain (a domain it
+// never replicated falls back to its gtid_current_pos). With gtid_strict_mode the old
+// primary's sequence numbers grow within a domain, so everything after the fork is errant.
+SqlOutcome<ErrantScan> ScanErrant(MysqlConn& old_conn, MysqlConn& new_conn) {
+  ErrantScan scan;
+  auto ob = One(old_conn, "SELECT @@global.gtid_binlog_pos");
+  if (!ob) return ob.error();
+  scan.old_binlog_pos = *ob;
+  auto nr = new_conn.Query(
+      "SELECT @@global.gtid_current_pos AS c, @@global.gtid_slave_pos AS s, "
+      "@@global.gtid_binlog_pos AS b");
+  if (!nr) return nr.error();
+  if (nr->size() == 1) {
+    scan.new_current_pos = Text(SqlColumn((*nr)[0], {"c"}));
+    scan.new_slave_pos = Text(SqlColumn((*nr)[0], {"s"}));
+    scan.new_binlog_pos = Text(SqlColumn((*nr)[0], {"b"}));
+  }
+  auto old_pos = ParseGtidList(scan.old_binlog_pos);
+  auto new_slave = ParseGtidList(scan.new_slave_pos);
+  auto new_current = ParseGtidList(scan.new_current_pos);
+  std::set<unsigned long> diverged;
+  for (const auto& [d, g] : old_pos) {
+    unsigned long long fork = 0;
+    if (auto it = new_slave.find(d); it != new_slave.end()) {
+      fork = it->second.seq;
+    } else if (auto it2 = new_current.find(d); it2 != new_current.end()) {
+      fork = it2->second.seq;
+    }
+    scan.fork_seq[d] = fork;
+    if (g.seq > fork) {
+      diverged.insert(d);
+    } else {
+      scan.fork[d] = g;
+    }
+  }
+  if (diverged.empty()) return scan;
+  auto logs = old_conn.Query("SHOW BINARY LOGS");
+  if (!logs) return logs.error();
+  std::vector<std::string> files;
+  for (const auto& row : *logs) files.push_back(Text(SqlColumn(row, {"Log_name"})));
+  std::map<unsigned long, Gtid> fork_seen;
+  // Newest file first; stop at the file whose starting state is at or before every fork.
+  for (auto f = files.rbegin(); f != files.rend(); ++f) {
+    auto events = old_conn.Query("SHOW BINLOG EVENTS IN " + Quote(*f));
+    if (!events) return events.error();
+    bool file_starts_before_fork = false;
+    std::vector<Errant> in_file;
+    for (const auto& ev : *events) {
+      std::string type = Text(SqlColumn(ev, {"Event_type"}));
+      std::string info = Text(SqlColumn(ev, {"Info"}));
+      if (type == "Gtid_list") {
+        auto start = ParseGtidList(info);
+        file_starts_before_fork = std::all_of(diverged.begin(), diverged.end(), [&](auto d) {
+          auto it = start.find(d);
+          return it == start.end() ? scan.fork_seq[d] == 0 : it->second.seq <= scan.fork_seq[d];
+        });
+        for (const auto& [d, g] : start) {
+          if (diverged.count(d) && g.seq <= scan.fork_seq[d] && !fork_seen.count(d)) {
+            fork_seen[d] = g;
+          }
+        }
+        continue;
+      }
+      if (type != "Gtid") continue;
+      auto g = GtidOfInfo(info);
+      if (!g || !diverged.count(g->domain)) continue;
+      if (g->seq <= scan.fork_seq[g->domain]) {
+        fork_seen[g->domain] = *g;  // the latest shared one in this file wins
+        continue;
+      }
+      Errant e;
+      e.gtid = *g;
+      e.file = *f;
+      e.pos = static_cast<unsigned long long>(SqlNumber(SqlColumn(ev, {"Pos"})).value_or(0));
+      in_file.push_back(e);
+    }
+    scan.errant.insert(scan.errant.begin(), in_file.begin(), in_file.end());
+    if (file_starts_before_fork) break;
+  }
+  for (const auto& [d, g] : fork_seen) scan.fork[d] = g;
+  return scan;
+}
+
+// ---- Reading the rows of the errant transactions ---------------------------------------
+
+// mariadb-binlog writes a string value as '...' with every byte below 0x20, the quote and
+// the backslash as \xNN.
+json DecodeValue(const std::string& v) {
+  if (v == "NULL") return nullptr;
+  if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') {
+    std::string out;
+    for (size_t i = 1; i + 1 < v.size(); ++i) {
+      if (v[i] == '\\' && i + 3 < v.size() && v[i + 1] == 'x') {
+        out += static_cast<char>(std::strtol(v.substr(i + 2, 2).c_str(), nullptr, 16));
+        i += 3;
+      } else {
+        out += v[i];
+      }
+    }
+    return out;
+  }
+  return v;
+}
+
+std::string Rfc3339(double ts) {
+  std::time_t t = static_cast<std::time_t>(ts);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The time of an event's header line, "#261206  7:50:01 server id 1 ...": the tool prints
+// it in its own local time, and it runs with TZ=UTC.
+std::optional<double> HeaderTime(const std::string& line) {
+  int yy = 0, mo = 0, dd = 0, hh = 0, mi = 0, ss = 0;
+  if (std::sscanf(line.c_str(), "#%2d%2d%2d %d:%d:%d", &yy, &mo, &dd, &hh, &mi, &ss) != 6) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = yy + 100;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = dd;
+  tm.tm_hour = hh;
+  tm.tm_min = mi;
+  tm.tm_sec = ss;
+  return static_cast<double>(timegm(&tm));
+}
+
+struct TxRows {
+  std::optional<double> timestamp;
+  json rows = json::array();
+};
+
+// Parses `mariadb-binlog --base64-output=decode-rows --verbose` output: per GTID, the
+// time of its GTID event and the row images ("### INSERT INTO `db`.`t`", "### SET",
+// "###   @1=9"). Column numbers are turned into names with `columns`.
+std::map<std::string, TxRows> ParseBinlogText(
+    const std::string& text, const std::map<std::string, std::vector<std::string>>& columns,
+    size_t& row_budget, bool& truncated) {
+  std::map<std::string, TxRows> out;
+  std::istringstream in(text);
+  std::string line, gtid, section;
+  json* row = nullptr;
+  while (std::getline(in, line)) {
+    if (line.rfind("#", 0) == 0 && line.rfind("###", 0) != 0) {
+      // "...CRC32 0x66ebe0cf \tGTID 0-1-17 trans" (a tab before GTID).
+      auto at = line.find("GTID ");
+      if (at != std::string::npos && at > 0 && (line[at - 1] == '\t' || line[at - 1] == ' ')) {
+        if (auto g = ParseGtid(line.substr(at + 5))) {
+          gtid = g->text;
+          out[gtid].timestamp = HeaderTime(line);
+          row = nullptr;
+        }
+      }
+      continue;
+    }
+    if (gtid.empty()) continue;
+    TxRows& tx = out[gtid];
+    if (line.rfind("### ", 0) != 0) continue;
+    std::string body = line.substr(4);
+    std::string op;
+    std::string rest;
+    for (const auto& [prefix, name] : std::vector<std::pair<std::string, std::string>>{
+             {"INSERT INTO ", "insert"}, {"UPDATE ", "update"}, {"DELETE FROM ", "delete"}}) {
+      if (body.rfind(prefix, 0) == 0) {
+        op = name;
+        rest = body.substr(prefix.size());
+      }
+    }
+    if (!op.empty()) {
+      if (row_budget == 0) {
+        truncated = true;
+        row = nullptr;
+        continue;
+      }
+      --row_budget;
+      rest.erase(std::remove(rest.begin(), rest.end(), '`'), rest.end());
+      tx.rows.push_back({{"table", rest}, {"operation", op}});
+      row = &tx.rows.back();
+      section = op == "update" ? "before" : "values";
+      continue;
+    }
+    if (row == nullptr) continue;
+    if (body == "SET") {
+      section = (*row)["operation"] == "update" ? "after" : "values";
+      continue;
+    }
+    if (body == "WHERE") {
+      section = (*row)["operation"] == "update" ? "before" : "values";
+      continue;
+    }
+    auto at = body.find('@');
+    auto eq = body.find('=');
+    if (at == std::string::npos || eq == std::string::npos || eq < at) continue;
+    size_t n = std::strtoul(body.c_str() + at + 1, nullptr, 10);
+    std::string value = body.substr(eq + 1);
+    if (auto c = value.find(" /* "); c != std::string::npos) value.erase(c);  // -vv comments
+    std::string name = "@" + std::to_string(n);
+    auto cols = columns.find((*row)["table"].get<std::string>());
+    if (cols != columns.end() && n >= 1 && n <= cols->second.size()) name = cols->second[n - 1];
+    (*row)[section][name] = DecodeValue(value);
+  }
+  return out;
+}
+
+// Column names by table ("shop.orders" → {"id", "note"}), from the old primary.
+std::map<std::string, std::vector<std::string>> Columns(MysqlConn& conn) {
+  std::map<std::string, std::vector<std::string>> out;
+  auto r = conn.Query(
+      "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS "
+      "WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') "
+      "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION");
+  if (!r) return out;
+  for (const auto& row : *r) {
+    out[Text(SqlColumn(row, {"s"})) + "." + Text(SqlColumn(row, {"t"}))].push_back(
+        Text(SqlColumn(row, {"c"})));
+  }
+  return out;
+}
+
+// Runs mariadb-binlog against the old primary for `file` from `pos`. The password goes in
+// a temporary option file (mode 0600), never on the command line.
+Result<std::string> ReadBinlog(const MysqlTarget& t, const std::string& file,
+                               unsigned long long pos, MonoTime deadline) {
+  std::string password;
+  if (t.password) {
+    auto p = t.password->Resolve();
+    if (!p) return p.error();
+    password = *p;
+  }
+  char path[] = "/tmp/failover-binlog-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return Error::Unavailable("mariadb-binlog: cannot create its option file");
+  std::string opts = "[client]\npassword=\"";
+  for (char c : password) {
+    if (c == '"' || c == '\\') opts += '\\';
+    opts += c;
+  }
+  opts += "\"\n";
+  bool written = write(fd, opts.data(), opts.size()) == static_cast<ssize_t>(opts.size());
+  close(fd);
+  if (!written) {
+    unlink(path);
+    return Error::Unavailable("mariadb-binlog: cannot write its option file");
+  }
+  std::vector<std::string> argv = {"mariadb-binlog", std::string("--defaults-file=") + path,
+                                   "--read-from-remote-server", "--user=" + t.user};
+  if (!t.socket.empty()) {
+    argv.push_back("--socket=" + t.socket);
+  } else {
+    argv.push_back("--host=" + t.host);
+    argv.push_back("--port=" + std::to_string(t.port));
+    argv.push_back("--protocol=tcp");
+  }
+  argv.insert(argv.end(), {"--base64-output=decode-rows", "--verbose",
+                           "--start-position=" + std::to_string(pos), file});
+  ProgramResult r = RunProgram(argv, {{"TZ", "UTC"}}, deadline);
+  unlink(path);
+  if (!r.started) return Error::Unavailable("cannot run mariadb-binlog: " + r.error);
+  if (r.timed_out) return Error::Unavailable("mariadb-binlog did not finish before the deadline");
+  if (r.exit_code != 0) {
+    std::string err = r.err;
+    while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+    if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
+    return Error::Unavailable("mariadb-binlog " + file + " exited " + std::to_string(r.exit_code) +
+                              ": " + err);
+  }
+  return r.out;
+}
+
+SqlOutcome<std::vector<SqlRow>> SlaveStatus(MysqlConn& conn) {
+  return conn.Query("SHOW SLAVE STATUS");
+}
+
+}  // namespace
+
+StepOutcome MysqlDivergence(const MysqlTarget& old_t, const MysqlTarget& new_t, MonoTime deadline) {
+  MysqlConn old_conn, new_conn;
+  if (auto c = Connect(old_conn, old_t, deadline); !c) return ConnectFailure(c.error());
+  if (auto c = Connect(new_conn, new_t, deadline); !c) return ConnectFailure(c.error());
+  if (!IsMariaDb(old_conn) || !IsMariaDb(new_conn)) {
+    return StepOutcome::Fail(
+        "db_divergence supports MariaDB GTIDs; MySQL GTID sets are not implemented (" +
+        old_t.address + ", " + new_t.address + ")");
+  }
+  auto scan = ScanErrant(old_conn, new_conn);
+  if (!scan) return OutcomeOf(scan.error());
+  json details = scan->Json();
+  details["errant_gtids"] = scan->Gtids();
+  json errant = json::array();
+  size_t budget = kMaxReportedRows;
+  bool truncated = false;
+  std::map<std::string, TxRows> rows;
+  if (!scan->errant.empty()) {
+    auto columns = Columns(old_conn);
+    // One mariadb-binlog run per binlog file, from its first errant transaction.
+    std::map<std::string, unsigned long long> from;
+    for (const auto& e : scan->errant) {
+      auto it = from.find(e.file);
+      if (it == from.end() || e.pos < it->second) from[e.file] = e.pos;
+    }
+    for (const auto& [file, pos] : from) {
+      auto text = ReadBinlog(old_t, file, pos, deadline);
+      if (!text) {
+        StepOutcome o = StepOutcome::Retry("reading the errant transactions from " + old_t.address +
+                                           ": " + text.error().message);
+        o.details = details;
+        return o;
+      }
+      auto parsed = ParseBinlogText(*text, columns, budget, truncated);
+      rows.insert(parsed.begin(), parsed.end());
+    }
+  }
+  size_t row_count = 0;
+  for (const auto& e : scan->errant) {
+    json tx = {{"gtid", e.gtid.text}, {"binlog", e.file}, {"position", e.pos}};
+    auto it = rows.find(e.gtid.text);
+    if (it != rows.end()) {
+      if (it->second.timestamp) {
+        tx["timestamp"] = *it->second.timestamp;
+        tx["time"] = Rfc3339(*it->second.timestamp);
+      }
+      tx["rows"] = it->second.rows;
+      row_count += it->second.rows.size();
+    } else {
+      tx["rows"] = json::array();
+    }
+    errant.push_back(std::move(tx));
+  }
+  details["errant"] = std::move(errant);
+  details["rows_truncated"] = truncated;
+  std::string msg;
+  if (scan->errant.empty()) {
+    msg = "no errant transactions: " + old_t.address + " has nothing that " + new_t.address +
+          " lacks (old " + scan->old_binlog_pos + ", new " + scan->new_current_pos + ")";
+  } else {
+    std::string list;
+    for (size_t i = 0; i < scan->errant.size() && i < 10; ++i) {
+      list += (i ? ", " : "") + scan->errant[i].gtid.text;
+    }
+    if (scan->errant.size() > 10) list += ", ...";
+    msg = std::to_string(scan->errant.size()) + " errant transaction(s) (" +
+          std::to_string(row_count) + " row change(s)) only on " + old_t.address + ": " + list +
+          (truncated ? " (rows truncated at " + std::to_string(kMaxReportedRows) + ")" : "");
+  }
+  return StepOutcome::Ok(msg, details);
+}
+
+StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
+                        const RejoinOptions& options, MonoTime deadline) {
+  MysqlConn conn, src;
+  if (auto c = Connect(conn, self, deadline); !c) return ConnectFailure(c.error());
+  if (auto c = Connect(src, source, deadline); !c) return ConnectFailure(c.error());
+  if (!IsMariaDb(conn) || !IsMariaDb(src)) {
+    return StepOutcome::Fail("db_rejoin supports MariaDB GTIDs; MySQL is not implemented (" +
+                             self.address + ")");
+  }
+  std::string src_addr = options.source_address.empty() ? source.address : options.source_address;
+  auto hp = src_addr.rfind(':');
+  if (hp == std::string::npos) {
+    return StepOutcome::Fail("source address \"" + src_addr + "\" is not host:port");
+  }
+  std::string src_host = src_addr.substr(0, hp);
+  std::string src_port = src_addr.substr(hp + 1);
+  double wait_s = std::max(
+      1.0, std::floor(std::min(ToSeconds(options.catch_up_timeout), SecondsLeft(deadline) - 1)));
+  std::string secs = std::to_string(static_cast<long long>(wait_s));
+
+  // Waits until this server applied everything the source has written now.
+  auto verify = [&](json details, bool changed, const std::string& what) -> StepOutcome {
+    auto target = One(src, "SELECT @@global.gtid_binlog_pos");
+    if (!target) return OutcomeOf(target.error());
+    details["source_gtid_binlog_pos"] = *target;
+    auto r = One(conn, "SELECT MASTER_GTID_WAIT(" + Quote(*target) + ", " + secs + ")");
+    if (!r) return OutcomeOf(r.error());
+    auto st = SlaveStatus(conn);
+    if (!st) return OutcomeOf(st.error());
+    std::string io, sql, err;
+    if (st->size() == 1) {
+      io = Text(SqlColumn((*st)[0], {"Slave_IO_Running"}));
+      sql = Text(SqlColumn((*st)[0], {"Slave_SQL_Running"}));
+      err = Text(SqlColumn((*st)[0], {"Last_SQL_Error"}));
+      if (err.empty()) err = Text(SqlColumn((*st)[0], {"Last_IO_Error"}));
+    }
+    details["after"] = {{"io_running", io}, {"sql_running", sql}};
+    details["changed"] = changed;
+    if (*r != "0") {
+      StepOutcome o = StepOutcome::Fail(
+          self.address + " did not catch up with " + src_addr + " (" + *target + ") within " +
+          secs + "s (catch_up_timeout); IO " + io + ", SQL " + sql +
+          (err.empty() ? "" : "; error: " + err) + "; replication is left configured");
+      o.details = details;
+      return o;
+    }
+    return StepOutcome::Ok(what + "; caught up with " + src_addr + " at " + *target, details);
+  };
+
+  auto status = SlaveStatus(conn);
+  if (!status) return OutcomeOf(status.error());
+  auto ro = One(conn, "SELECT @@global.read_only");
+  if (!ro) return OutcomeOf(ro.error());
+  json details = {{"source", src_addr}};
+  if (status->size() == 1) {
+    const SqlRow& row = (*status)[0];
+    bool same = Text(SqlColumn(row, {"Master_Host"})) == src_host &&
+                Text(SqlColumn(row, {"Master_Port"})) == src_port &&
+                Text(SqlColumn(row, {"Using_Gtid"})) == "Slave_Pos";
+    bool running = Text(SqlColumn(row, {"Slave_IO_Running"})) == "Yes" &&
+                   Text(SqlColumn(row, {"Slave_SQL_Running"})) == "Yes";
+    if (same && running && *ro == "1") {
+      return verify(details, false,
+                    self.address + " already replicates from " + src_addr + ", nothing to do");
+    }
+  }
+  auto scan = ScanErrant(conn, src);
+  if (!scan) return OutcomeOf(scan.error());
+  details["divergence"] = scan->Json();
+  details["errant_gtids"] = scan->Gtids();
+  std::string errant_list;
+  for (const auto& g : scan->Gtids()) errant_list += (errant_list.empty() ? "" : ", ") + g;
+  if (options.require_report) {
+    if (!options.reported) {
+      StepOutcome o =
+          StepOutcome::Fail("refusing to rejoin " + self.address +
+                            ": no divergence report for this pair in this "
+                            "execution (run db_divergence first, or set require_report: false)");
+      o.details = details;
+      return o;
+    }
+    std::vector<std::string> missing;
+    for (const auto& g : scan->Gtids()) {
+      if (std::find(options.reported->begin(), options.reported->end(), g) ==
+          options.reported->end()) {
+        missing.push_back(g);
+      }
+    }
+    if (!missing.empty()) {
+      std::string m;
+      for (const auto& g : missing) m += (m.empty() ? "" : ", ") + g;
+      StepOutcome o = StepOutcome::Fail("refusing to rejoin " + self.address +
+                                        ": errant transactions not in the divergence report: " + m +
+                                        " (run db_divergence again)");
+      o.details = details;
+      return o;
+    }
+  }
+  std::vector<std::string> sqls;
+  if (!scan->errant.empty()) {
+    if (options.errant != "discard") {
+      StepOutcome o = StepOutcome::Fail(
+          "refusing to rejoin " + self.address + ": " + std::to_string(scan->errant.size()) +
+          " errant transaction(s) only it has: " + errant_list +
+          " (errant: refuse; re-enter them from the divergence report, then re-clone the server "
+          "or rejoin with errant: discard)");
+      o.details = details;
+      return o;
+    }
+    // discard: the binlog (the only record of the errant transactions besides the report)
+    // is reset so the server's GTID history is the shared one; their rows stay in its tables.
+    sqls.push_back("RESET MASTER");
+  }
+  std::string pw;
+  if (options.password) {
+    auto p = options.password->Resolve();
+    if (!p) return StepOutcome::Fail(p.error().message);
+    pw = *p;
+  }
+  std::string slave_pos = JoinGtids(scan->fork);
+  details["gtid_slave_pos"] = slave_pos;
+  sqls.insert(sqls.begin(), {"SET GLOBAL read_only = ON", "STOP SLAVE"});
+  sqls.push_back("SET GLOBAL gtid_slave_pos = " + Quote(slave_pos));
+  std::string change = "CHANGE MASTER TO MASTER_HOST=" + Quote(src_host) +
+                       ", MASTER_PORT=" + std::to_string(std::atoi(src_port.c_str())) +
+                       ", MASTER_USER=" + Quote(options.user) + ", MASTER_PASSWORD=" + Quote(pw) +
+                       ", MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1";
+  sqls.push_back(change);
+  sqls.push_back("START SLAVE");
+  for (const auto& sql : sqls) {
+    auto r = conn.Query(sql);
+    if (!r) {
+      SqlFailure f = r.error();
+      if (!pw.empty()) {
+        for (size_t at; (at = f.detail.find(pw)) != std::string::npos;) {
+          f.detail.replace(at, pw.size(), "<redacted>");
+        }
+      }
+      StepOutcome o = OutcomeOf(f);
+      o.message = (sql == change ? std::string("CHANGE MASTER TO") : sql) + ": " + o.message;
+      o.details = details;
+      return o;
+    }
+  }
+  std::string what = "rejoined " + self.address + " as a read-only replica of " + src_addr +
+                     " from " + (slave_pos.empty() ? "the beginning" : slave_pos);
+  if (!scan->errant.empty()) {
+    what += "; " + std::to_string(scan->errant.size()) + " errant transaction(s) discarded (" +
+            errant_list + "): their rows stay in its tables";
+  }
+  return verify(details, true, what);
+}
+
+StepOutcome MysqlFenceForSwitchover(const MysqlTarget& self, MonoTime deadline) {
+  MysqlConn conn;
+  if (auto c = Connect(conn, self, deadline); !c) return ConnectFailure(c.error());
+  if (auto r = conn.Query("SET GLOBAL read_only = ON"); !r) return OutcomeOf(r.error());
+  // read_only does not stop users with SUPER (or READ_ONLY ADMIN): their sessions go.
+  auto ids = conn.Query(
+      "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND "
+      "USER NOT IN ('system user', 'event_scheduler') AND COMMAND NOT IN ('Binlog Dump', "
+      "'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker')");
+  if (!ids) return OutcomeOf(ids.error());
+  int killed = 0;
+  for (const auto& row : *ids) {
+    auto id = Text(SqlColumn(row, {"id"}));
+    if (id.empty()) continue;
+    if (conn.Query("KILL CONNECTION " + std::to_string(std::atoll(id.c_str())))) ++killed;
+  }
+  auto pos = One(conn, "SELECT @@global.gtid_binlog_pos");
+  if (!pos) return OutcomeOf(pos.error());
+  return StepOutcome::Ok("fenced " + self.address + ": read_only on, " + std::to_string(killed) +
+                             " client session(s) killed; written up to " + *pos,
+                         {{"position", *pos}, {"sessions_killed", killed}});
+}
+
+StepOutcome MysqlWaitApplied(const MysqlTarget& self, const std::string& position, Duration timeout,
+                             MonoTime deadline) {
+  MysqlConn conn;
+  if (auto c = Connect(conn, self, deadline); !c) return ConnectFailure(c.error());
+  double wait_s =
+      std::max(1.0, std::floor(std::min(ToSeconds(timeout), SecondsLeft(deadline) - 1)));
+  std::string secs = std::to_string(static_cast<long long>(wait_s));
+  // Already there (e.g. a second run, after which the target is the primary and its
+  // gtid_slave_pos no longer moves): its binlog has every domain at or past `position`.
+  auto binlog = One(conn, "SELECT @@global.gtid_binlog_pos");
+  if (!binlog) return OutcomeOf(binlog.error());
+  auto have = ParseGtidList(*binlog);
+  auto want = ParseGtidList(position);
+  if (std::all_of(want.begin(), want.end(), [&](const auto& dg) {
+        auto it = have.find(dg.first);
+        return it != have.end() && it->second.seq >= dg.second.seq;
+      })) {
+    return StepOutcome::Ok(self.address + " has everything up to " + position);
+  }
+  auto r = One(conn, "SELECT MASTER_GTID_WAIT(" + Quote(position) + ", " + secs + ")");
+  if (!r) return OutcomeOf(r.error());
+  if (*r != "0") {
+    auto have = One(conn, "SELECT @@global.gtid_slave_pos");
+    return StepOutcome::Fail(self.address + " did not apply " + position + " within " + secs +
+                             "s (it has " + (have ? *have : std::string("?")) + ")");
+  }
+  return StepOutcome::Ok(self.address + " applied everything up to " + position);
+}
+
+}  // namespace failover

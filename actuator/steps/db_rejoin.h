@@ -1,0 +1,25 @@
+// db_rejoin: makes the old primary a read-only replica of the new one and verifies that
+// it catches up (MariaDB: CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos).
+//   db_rejoin: {database: us-east-db, source: eu-west-db, replication_user: repl,
+//               replication_password_file: /etc/failover/repl.password, errant: refuse,
+//               require_report: true, catch_up_timeout: 30s}
+// Refuses without this execution's db_divergence report for the pair (unless
+// require_report: false); errant transactions: refuse (default) or discard. A server that
+// already replicates from the source is left alone. See docs/actuator-steps.md.
+#pragma once
+
+#include <memory>
+
+#include "actuator/steps/step.h"
+
+namespace failover {
+
+struct RejoinOptions;
+
+Result<std::unique_ptr<Step>> NewDbRejoinStep(const YamlNode& body, const StepFactoryContext& ctx);
+
+// The replication keys shared with db_switchover: replication_user,
+// replication_password(_file|_env), source_address, catch_up_timeout.
+Status ParseRejoinKeys(const YamlNode& body, RejoinOptions& options);
+
+}  // namespace failover
