@@ -480,9 +480,10 @@ TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
   auto step = LeaseStep("{acquire: eu-west, timeout: 20s}");
   ASSERT_TRUE(step);
   StepOutcome r = RunStep(*step);
-  ASSERT_TRUE(testing::WaitFor([&] { return seen.load(); }, seconds(5)));
+  bool appeared = testing::WaitFor([&] { return seen.load(); }, seconds(5));
   stop = true;
   watcher.join();
+  ASSERT_TRUE(appeared) << "the key never named eu-west: " << r.message;
   ASSERT_EQ(r.status, StepStatus::kOk) << r.message;
   EXPECT_THAT(r.message, HasSubstr("writer lease acquired for eu-west"));
   EXPECT_THAT(r.message, HasSubstr("after us-east released it on the handover request"));
