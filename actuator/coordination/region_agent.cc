@@ -275,7 +275,7 @@ void RegionAgent::ReadAndRenew() {
   // A handover request naming another region: the region stops writing now (Act fences
   // it as for a lost lease); the lease is kept alive until HandOver() has verified the
   // fence, then revoked.
-  if (std::string to = HandoverRequest(); !to.empty()) {
+  if (std::string to = HandoverRequest(budget()); !to.empty()) {
     if (!handover_ || to != handover_to_) {
       log::Warn("handover requested: fencing this region before releasing the writer lease",
                 {{"region", cfg_->region}, {"to", to}, {"database", cfg_->database_id}});
@@ -504,11 +504,16 @@ void RegionAgent::OpenRegion(const WriteState& ws) {
   steps_opened_ = true;
 }
 
-std::string RegionAgent::HandoverRequest() {
-  // The client's own timeout (EtcdTimeout()) bounds the range.
-  auto kvs = etcd_->Range(cfg_->prefix + "handover", /*prefix=*/false);
-  if (!kvs || kvs->empty()) return "";
-  auto j = nlohmann::json::parse((*kvs)[0].value, nullptr, /*allow_exceptions=*/false);
+std::string RegionAgent::HandoverRequest(Duration timeout) {
+  // Bounded like the lease's read: never past the renewal deadline.
+  auto r = etcd_->Call("/v3/kv/range", {{"key", Base64Encode(cfg_->prefix + "handover")}}, timeout);
+  // Unreadable: a handover under way stays under way (the region stays fenced).
+  if (!r) return handover_ ? handover_to_ : "";
+  auto kvs = r->find("kvs");
+  if (kvs == r->end() || !kvs->is_array() || kvs->empty()) return "";
+  auto value = Base64Decode((*kvs)[0].value("value", ""));
+  if (!value) return "";
+  auto j = nlohmann::json::parse(*value, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("to") || !j["to"].is_string()) {
     if (!bad_request_logged_) {
       log::Error("ignoring a malformed handover request",

@@ -74,8 +74,8 @@ class RegionAgent {
   void FenceRegion();
   void OpenRegion(const WriteState& ws);
   void Release(const std::string& why);  // revokes the lease; why: database_down | handover
-  std::string HandoverRequest();         // the region <prefix>handover names ("": none)
-  void HandOver();                       // a requested handover: verify the fence, then release
+  std::string HandoverRequest(Duration timeout);  // the region <prefix>handover names ("": none)
+  void HandOver();  // a requested handover: verify the fence, then release
   bool RunSteps(const std::vector<StepConfig>& steps, const std::string& phase, int first_index);
 
   // Journal helpers: a record per action; false when it could not be written.

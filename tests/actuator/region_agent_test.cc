@@ -205,6 +205,11 @@ TEST_F(RegionAgentTest, HolderRenewsAndFencesItselfWhenItsEtcdMemberLosesTheQuor
   StartAgent(Load("us-east", {etcd.endpoint(0)}));
   ASSERT_TRUE(testing::WaitFor([&] { return AppInsert(); }, seconds(20)))
       << "the holder's agent did not make its primary writable";
+  // The database is writable a moment before unfence_steps run and the record closes.
+  EXPECT_TRUE(testing::WaitFor([&] {
+    auto u = AgentRecords("unfence");
+    return u.size() == 1 && u[0].state == exec_state::kSucceeded;
+  }));
   EXPECT_EQ(hooks_.RequestCount("/status/204"), 1) << "unfence_steps run once";
   ASSERT_EQ(AgentRecords("unfence").size(), 1u);
   EXPECT_EQ(AgentRecords("unfence")[0].state, exec_state::kSucceeded);
