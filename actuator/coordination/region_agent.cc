@@ -18,11 +18,18 @@ constexpr const char* kRunbook = "region_agent";
 // Why a region is fenced: the values of failover_actuator_region_fenced{reason}.
 const std::vector<std::string>& FenceReasons() {
   static const std::vector<std::string> r = {"other_holder", "no_holder",     "etcd_unreachable",
-                                             "lease_lost",   "database_down", "starting"};
+                                             "lease_lost",   "database_down", "starting",
+                                             "handover"};
   return r;
 }
 
-std::string Explain(const std::string& why, const std::string& holder, Duration fence_after) {
+std::string Explain(const std::string& why, const std::string& holder, Duration fence_after,
+                    const std::string& handover_to = "") {
+  if (why == "handover") {
+    return "the writer lease is being handed over to " +
+           (handover_to.empty() ? std::string("another region") : handover_to) + " on request (" +
+           holder + " stops writing first)";
+  }
   if (why == "other_holder") return "the writer lease is held by " + holder;
   if (why == "no_holder") return "nobody holds the writer lease";
   if (why == "etcd_unreachable") {
@@ -217,7 +224,7 @@ void RegionAgent::Tick() {
   last_tick_ = Steady::now().time_since_epoch().count();
   metrics_->Ticked(UnixSeconds(clock_.WallNow()));
   std::lock_guard<std::mutex> l(mu_);
-  reason_text_ = held() ? "" : Explain(why_, holder_, fence_after_);
+  reason_text_ = held() ? "" : Explain(why_, holder_, fence_after_, handover_to_);
 }
 
 void RegionAgent::ReadAndRenew() {
@@ -254,14 +261,39 @@ void RegionAgent::ReadAndRenew() {
   if (holder != cfg_->region) {
     authorized_until_ = Steady::time_point::min().time_since_epoch().count();
     releasing_ = false;
+    handover_ = false;
+    handover_refused_logged_ = false;
     lease_id_ = 0;
     why_ = holder.empty() ? "no_holder" : "other_holder";
     return;
   }
   lease_id_ = st->lease;
   if (releasing_) {
-    Release();
+    Release("database_down");
     return;
+  }
+  // A handover request naming another region: the region stops writing now (Act fences
+  // it as for a lost lease); the lease is kept alive until HandOver() has verified the
+  // fence, then revoked.
+  if (std::string to = HandoverRequest(budget()); !to.empty()) {
+    if (!handover_ || to != handover_to_) {
+      log::Warn("handover requested: fencing this region before releasing the writer lease",
+                {{"region", cfg_->region}, {"to", to}, {"database", cfg_->database_id}});
+    }
+    handover_ = true;
+    handover_to_ = to;
+    authorized_until_ = Steady::time_point::min().time_since_epoch().count();
+    why_ = "handover";
+    if (auto ka = lease_->KeepAlive(lease_id_, budget()); !ka) metrics_->RenewFailure();
+    return;
+  }
+  if (handover_) {
+    log::Info(
+        "the handover request is gone before the lease was released: this region is the "
+        "writer again",
+        {{"region", cfg_->region}});
+    handover_ = false;
+    handover_refused_logged_ = false;
   }
   auto sent = Steady::now();
   double sent_wall = UnixSeconds(clock_.WallNow());
@@ -315,6 +347,7 @@ void RegionAgent::Act(bool full) {
     // Before the tick's read, only a region that was open is fenced at once (a starting
     // agent reads the lease first).
     if (full || state_ == State::kOpen) FenceRegion();
+    if (full && handover_) HandOver();
     return;
   }
   if (!full) return;
@@ -334,7 +367,7 @@ void RegionAgent::Act(bool full) {
     }
     if (now - *db_down_since_ >= cfg_->fence_after) {
       releasing_ = true;
-      Release();
+      Release("database_down");
       FenceRegion();
     }
     return;
@@ -351,7 +384,7 @@ void RegionAgent::Act(bool full) {
 
 void RegionAgent::FenceRegion() {
   metrics_->Fenced(why_);
-  std::string why_text = Explain(why_, holder_, fence_after_);
+  std::string why_text = Explain(why_, holder_, fence_after_, handover_to_);
   {
     std::lock_guard<std::mutex> l(mu_);
     reason_text_ = why_text;
@@ -471,13 +504,73 @@ void RegionAgent::OpenRegion(const WriteState& ws) {
   steps_opened_ = true;
 }
 
-void RegionAgent::Release() {
-  why_ = "database_down";
+std::string RegionAgent::HandoverRequest(Duration timeout) {
+  // Bounded like the lease's read: never past the renewal deadline.
+  auto r = etcd_->Call("/v3/kv/range", {{"key", Base64Encode(cfg_->prefix + "handover")}}, timeout);
+  // Unreadable: a handover under way stays under way (the region stays fenced).
+  if (!r) return handover_ ? handover_to_ : "";
+  auto kvs = r->find("kvs");
+  if (kvs == r->end() || !kvs->is_array() || kvs->empty()) return "";
+  auto value = Base64Decode((*kvs)[0].value("value", ""));
+  if (!value) return "";
+  auto j = nlohmann::json::parse(*value, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("to") || !j["to"].is_string()) {
+    if (!bad_request_logged_) {
+      log::Error("ignoring a malformed handover request",
+                 {{"region", cfg_->region}, {"key", cfg_->prefix + "handover"}});
+    }
+    bad_request_logged_ = true;
+    return "";
+  }
+  bad_request_logged_ = false;
+  std::string to = j["to"].get<std::string>();
+  return to == cfg_->region ? "" : to;
+}
+
+void RegionAgent::HandOver() {
+  if (lease_id_ == 0) return;
+  auto now = Steady::now();
+  // The fence is verified on the database itself, not taken from the fence's own result.
+  auto ws = cfg_->database->ReadWriteState(now + cfg_->fence_timeout);
+  if (db_fenced_ && ws && ws->read_only) {
+    db_down_since_.reset();
+    Release("handover");
+    return;
+  }
+  if (!ws) {
+    // A database down for fence_after is released as before (the database_down rule).
+    if (!db_down_since_) db_down_since_ = now;
+    if (now - *db_down_since_ >= cfg_->fence_after) {
+      releasing_ = true;
+      Release("database_down");
+      return;
+    }
+  }
+  if (!handover_refused_logged_) {
+    log::Error(
+        "cannot verify the fence of this region: not releasing the writer lease; the "
+        "writer_lease acquire for " +
+            handover_to_ + " will time out and page",
+        {{"region", cfg_->region},
+         {"database", cfg_->database_id},
+         {"err", ws ? std::string("the database is still writable") : ws.error().message}});
+    handover_refused_logged_ = true;
+  }
+}
+
+void RegionAgent::Release(const std::string& why) {
+  why_ = why;
   authorized_until_ = Steady::time_point::min().time_since_epoch().count();
   if (lease_id_ == 0) return;
-  std::string msg = "releasing the writer lease: " + cfg_->database_id + " unreachable for " +
-                    FormatDuration(cfg_->fence_after);
-  log::Error(msg, {{"region", cfg_->region}, {"lease", std::to_string(lease_id_)}});
+  std::string msg = why == "handover" ? "handing the writer lease over to " + handover_to_ + ": " +
+                                            cfg_->database_id + " verified read-only"
+                                      : "releasing the writer lease: " + cfg_->database_id +
+                                            " unreachable for " + FormatDuration(cfg_->fence_after);
+  if (why == "handover") {
+    log::Warn(msg, {{"region", cfg_->region}, {"lease", std::to_string(lease_id_)}});
+  } else {
+    log::Error(msg, {{"region", cfg_->region}, {"lease", std::to_string(lease_id_)}});
+  }
   ExecutionRecord saved = std::move(record_);
   int saved_steps = record_steps_;
   record_ = {};

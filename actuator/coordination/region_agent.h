@@ -11,6 +11,10 @@
 //    without asking anyone: read_only (+ super_read_only on MySQL), client sessions killed
 //    when it may have been writing, fence_steps. Re-checked every tick (desired state):
 //    a database found writable is fenced again.
+//  - holder, and <prefix>handover names another region (a writer_lease step asks for a
+//    handover): the region is fenced as for a lost lease (reason "handover") while the
+//    lease is still renewed; once the database is verified read-only the lease is revoked.
+//    A fence it cannot verify is not released (the acquire times out and pages).
 // A watchdog thread fences from its own thread when the loop has not done it within
 // fence_timeout of the renewal deadline (a stuck loop). Every fence, unfence and release
 // is journaled (runbook "region_agent", trigger "region_agent") before it acts.
@@ -69,7 +73,9 @@ class RegionAgent {
   void Act(bool full);
   void FenceRegion();
   void OpenRegion(const WriteState& ws);
-  void Release();
+  void Release(const std::string& why);  // revokes the lease; why: database_down | handover
+  std::string HandoverRequest(Duration timeout);  // the region <prefix>handover names ("": none)
+  void HandOver();  // a requested handover: verify the fence, then release
   bool RunSteps(const std::vector<StepConfig>& steps, const std::string& phase, int first_index);
 
   // Journal helpers: a record per action; false when it could not be written.
@@ -106,9 +112,13 @@ class RegionAgent {
   std::string failing_step_;    // the step failure last logged (logged once per streak)
   bool evict_ = false;          // end sessions: the region was (or may have been) writable
   std::optional<Steady::time_point> db_down_since_;
-  bool releasing_ = false;       // database down while holding: stop renewing, revoke
-  std::int64_t lease_id_ = 0;    // the lease the key carries
-  bool waiting_logged_ = false;  // "holder but the database is a replica" said once
+  bool releasing_ = false;                // database down while holding: stop renewing, revoke
+  std::int64_t lease_id_ = 0;             // the lease the key carries
+  bool waiting_logged_ = false;           // "holder but the database is a replica" said once
+  bool handover_ = false;                 // a handover request names another region: not writing
+  std::string handover_to_;               // the region it names
+  bool handover_refused_logged_ = false;  // "cannot verify the fence" said once
+  bool bad_request_logged_ = false;
   // The open journal record (empty: none).
   ExecutionRecord record_;
   int record_steps_ = 0;

@@ -1,8 +1,11 @@
 #include "actuator/steps/writer_lease.h"
 
 #include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "actuator/coordination/writer_lease.h"
+#include "common/log.h"
 
 namespace failover {
 namespace {
@@ -13,6 +16,9 @@ class WriterLeaseStep final : public Step {
  public:
   Template acquire;
   WriterLeaseConfig config;
+  // Ask a live holder to hand the lease over (<prefix>handover); false: only an expired or
+  // released lease moves (docs/writer-lease.md).
+  bool handover = true;
 
   const std::string& kind() const override {
     static const std::string k = "writer_lease";
@@ -24,7 +30,29 @@ class WriterLeaseStep final : public Step {
     if (!region) return region.error();
     return nlohmann::json{{"acquire", *region},
                           {"key", config.prefix + "writer"},
-                          {"ttl", FormatDuration(config.ttl)}};
+                          {"ttl", FormatDuration(config.ttl)},
+                          {"handover", handover}};
+  }
+
+  std::string HandoverKey() const { return config.prefix + "handover"; }
+
+  // Writes <prefix>handover = {"to", "execution", "at"} on a lease of the step's timeout, so
+  // a request nobody withdraws goes by itself. Returns that lease.
+  Result<std::int64_t> Request(EtcdClient& etcd, const std::string& region,
+                               const StepContext& ctx) const {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(common().timeout).count();
+    auto lease = etcd.LeaseGrant(std::max<std::int64_t>(secs, 1));
+    if (!lease) return lease.error();
+    nlohmann::json value = {
+        {"to", region},
+        {"execution", ctx.vars != nullptr ? ctx.vars->execution_id : std::string()},
+        {"at", static_cast<std::int64_t>(std::floor(UnixSeconds(ctx.clock->WallNow())))}};
+    auto t = etcd.Txn({}, {{EtcdOp::kPut, HandoverKey(), value.dump(), *lease, false}}, {});
+    if (!t) {
+      (void)etcd.LeaseRevoke(*lease);
+      return t.error();
+    }
+    return *lease;
   }
 
   StepOutcome Run(StepContext& ctx) override {
@@ -37,28 +65,64 @@ class WriterLeaseStep final : public Step {
     auto waited_from = ctx.clock->Now();
     std::string last_error;
     WriterLeaseState last;
+    MonoTime last_at = waited_from;
     bool logged_holder = false;
+    // The handover request this step wrote: its etcd lease (0: none yet).
+    std::int64_t request_lease = 0;
+    std::optional<MonoTime> requested_at;
+    auto withdraw = [&] {
+      // Revoking the request's lease deletes the key attached to it.
+      if (request_lease != 0) (void)etcd.LeaseRevoke(request_lease);
+      request_lease = 0;
+    };
     for (;;) {
-      if (ctx.cancelled()) return StepOutcome::Retry("writer_lease: cancelled (shutting down)");
+      if (ctx.cancelled()) {
+        withdraw();
+        return StepOutcome::Retry("writer_lease: cancelled (shutting down)");
+      }
       auto r = lease.TryAcquire(*region, ttl_s);
       if (r && r->held && r->holder == *region) {
+        withdraw();
         bool now = r->created;
+        // Released early (a handover) or ran out: the old lease had time left when last seen.
+        bool released = !last.holder.empty() && last.ttl_left > 0 &&
+                        ToSeconds(ctx.clock->Now() - last_at) + 1 < last.ttl_left;
+        std::string after;
+        if (!last.holder.empty()) {
+          after = released ? " after " + last.holder + " released it" +
+                                 (requested_at ? std::string(" on the handover request") : "")
+                           : " after " + last.holder + "'s expired";
+        }
         nlohmann::json details = {{"holder", *region},
                                   {"lease", std::to_string(r->lease)},
                                   {"changed", now},
                                   {"waited_seconds", ToSeconds(ctx.clock->Now() - waited_from)}};
         if (!last.holder.empty()) details["previous_holder"] = last.holder;
-        return StepOutcome::Ok(
-            now ? "writer lease acquired for " + *region + " (lease " + std::to_string(r->lease) +
-                      ", ttl " + FormatDuration(config.ttl) + ")" +
-                      (last.holder.empty() ? "" : " after " + last.holder + "'s expired")
-                : "writer lease already held by " + *region + ", nothing to do",
-            details);
+        if (requested_at) {
+          details["handover_requested"] = true;
+          details["handover_seconds"] = ToSeconds(ctx.clock->Now() - *requested_at);
+        }
+        return StepOutcome::Ok(now ? "writer lease acquired for " + *region + " (lease " +
+                                         std::to_string(r->lease) + ", ttl " +
+                                         FormatDuration(config.ttl) + ")" + after
+                                   : "writer lease already held by " + *region + ", nothing to do",
+                               details);
       }
       if (r) {
         last = *r;
+        last_at = ctx.clock->Now();
         last_error.clear();
         logged_holder = true;
+        if (handover && r->held && request_lease == 0) {
+          if (auto s = Request(etcd, *region, ctx); s) {
+            request_lease = *s;
+            requested_at = ctx.clock->Now();
+            log::Info("writer_lease: asked the holder to hand the lease over",
+                      {{"holder", r->holder}, {"to", *region}, {"key", HandoverKey()}});
+          } else {
+            last_error = "cannot write the handover request: " + s.error().message;
+          }
+        }
       } else {
         last_error = r.error().message;
       }
@@ -70,6 +134,7 @@ class WriterLeaseStep final : public Step {
         ctx.clock->SleepUntil(std::min<MonoTime>(next, ctx.clock->Now() + kPoll));
       }
     }
+    withdraw();
     // Timed out: say what holds it, as it is now.
     std::string state;
     if (auto now = lease.Read(); now) {
@@ -78,6 +143,11 @@ class WriterLeaseStep final : public Step {
       state = last.Describe() + " (last seen; etcd: " + now.error().message + ")";
     } else {
       state = "etcd unreachable: " + (last_error.empty() ? now.error().message : last_error);
+    }
+    if (requested_at) {
+      state +=
+          "; the holder did not hand it over on request (its agent could not verify "
+          "its fence, or is cut off from etcd)";
     }
     StepOutcome out = StepOutcome::Fail("writer lease not acquired for " + *region + " within " +
                                         FormatDuration(common().timeout) + ": " + state);
@@ -90,7 +160,7 @@ class WriterLeaseStep final : public Step {
 
 Result<std::unique_ptr<Step>> NewWriterLeaseStep(const YamlNode& body,
                                                  const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"acquire"})); !s) return s.error();
+  if (auto s = body.ExpectKeys(WithCommonKeys({"acquire", "handover"})); !s) return s.error();
   if (ctx.writer_lease == nullptr) {
     return body.Fail(
         "writer_lease steps need the top-level writer_lease: section (etcd endpoints, ttl)");
@@ -105,6 +175,11 @@ Result<std::unique_ptr<Step>> NewWriterLeaseStep(const YamlNode& body,
   auto t = Template::Parse(*text);
   if (!t) return a->Fail(t.error().message);
   step->acquire = std::move(*t);
+  if (auto h = body.Get("handover")) {
+    auto b = h->AsBool();
+    if (!b) return b.error();
+    step->handover = *b;
+  }
   // Retrying a timed-out wait would only wait again: no retries unless asked for.
   auto common =
       ParseStepCommon(body, StepCommon{std::chrono::seconds(60), 0, std::chrono::seconds(1)});

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""The failover drill behind scripts/demo: injects the failure, watches every stage from
-the exporter's probes to the authoritative DNS answer, prints the timeline, then fails back
-through the actuator's API. Standard library only; every wait is bounded."""
+"""The failover drill behind scripts/demo: gives us-east the writer lease (bootstrap-us-east
+through the API), injects the failure, watches every stage from the exporter's probes to the
+authoritative DNS answer (with the writer lease's handover by us-east's region agent),
+prints the timeline, then fails the DNS back through the actuator's API. Standard library
+only; every wait is bounded."""
+import base64
 import datetime
 import json
 import os
@@ -22,6 +25,8 @@ US, EU = env["REGION_US_EAST_ADDR"], env["REGION_EU_WEST_ADDR"]
 DB_US, DB_EU = env["MARIADB_PRIMARY_ADDR"], env["MARIADB_REPLICA_ADDR"]
 # How long the drill waits for the DNS switch (the default rules profile needs ~1.5 min).
 LIMIT = float(env.get("DEMO_DRILL_LIMIT", "120"))
+AGENT_US = env["DEMO_AGENT_US_EAST"]
+ETCD = env["ETCD_ENDPOINTS"].split(",")[0]
 
 
 def get(url, token=None, data=None):
@@ -101,6 +106,41 @@ def app_insert(addr, note):
     return r.returncode == 0, r.stdout.strip()
 
 
+def lease_holder(prefix="/failover/"):
+    """The region the writer lease names in etcd (None: nobody), via etcd's JSON gateway."""
+    body = json.dumps({"key": base64.b64encode((prefix + "writer").encode()).decode()}).encode()
+    kvs = json.loads(get(ETCD + "/v3/kv/range", data=body)).get("kvs") or []
+    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def agent_records(agent):
+    """The region agent's journal records (fence, unfence, release), oldest first."""
+    out = json.loads(get(agent + "/api/v1/executions?runbook=region_agent", TOKEN))["executions"]
+    return sorted(out, key=lambda e: e.get("created_at") or 0)
+
+
+def bootstrap():
+    """us-east becomes the writer region: the bootstrap-us-east runbook takes the lease, then
+    us-east's agent makes its primary writable (eu-west's keeps its replica read-only)."""
+    run = json.loads(get(ACTUATOR + "/api/v1/runbooks/bootstrap-us-east/run", TOKEN, b'{"labels":{"region":"us-east"}}'))
+    done = {}
+
+    def finished():
+        e = json.loads(get(ACTUATOR + "/api/v1/executions/" + run["id"], TOKEN))
+        done.update(e)
+        return e["state"] in ("succeeded", "failed", "refused")
+    if not wait("bootstrap-us-east finished", finished, 60) or done["state"] != "succeeded":
+        print(f"drill: FAILED — bootstrap-us-east: {done.get('state')} {done.get('message')}", file=sys.stderr)
+        return False
+    if not wait("us-east-db writable under the lease", lambda: app_insert(DB_US, "written-before-drill")[0], 30):
+        print("drill: FAILED — us-east's agent did not open us-east-db", file=sys.stderr)
+        return False
+    step = next((s for s in done.get("steps", []) if s["kind"] == "writer_lease"), {})
+    print(f"drill: writer lease: {step.get('message', '?')} (bootstrap-us-east); us-east-db writable, "
+          f"eu-west-db {'read-only' if not app_insert(DB_EU, 'probe')[0] else 'WRITABLE'}")
+    return True
+
+
 def executions():
     return json.loads(get(ACTUATOR + "/api/v1/executions", TOKEN))["executions"]
 
@@ -176,7 +216,10 @@ def print_phases(t0, timeline, switched, runs, active_at):
 
 
 def main():
-    # Ready: both regions healthy as Prometheus sees them, DNS on us-east.
+    # Ready: us-east holds the writer lease, both regions healthy as Prometheus sees them,
+    # DNS on us-east.
+    if not bootstrap():
+        return 1
     ok = wait("both regions healthy in Prometheus", lambda: len(json.loads(get(
         PROM + "/api/v1/query?query=" + urllib.parse.quote("failover_probe_success{kind=\"http\"} == 1")))["data"]["result"]) == 2)
     ok = ok and wait("www.example.test on us-east", lambda: dns_a(PDNS_DNS) == [US])
@@ -243,6 +286,12 @@ def main():
                 steps_seen = len(done)
                 if e["state"] in ("succeeded", "failed", "refused"):
                     mark("finished", f"execution {e['state']}")
+            for r in agent_records(AGENT_US):
+                if r["labels"].get("reason") != "handover" or r["state"] != "succeeded":
+                    continue
+                action = r["labels"].get("action")
+                if action in ("fence", "release"):
+                    mark("agent-" + action, "us-east agent: " + r["message"], (r.get("finished_at") or time.time()) - t0)
             if "t" in dns_switched:
                 mark("dns", f"authoritative DNS answers {EU} (eu-west)", dns_switched["t"])
             if metric(m, "failover_dns_record_target", probe="www-dns", target=EU) == 1:
@@ -280,6 +329,12 @@ def main():
         failures.append("PagerDuty did not get the info event")
     if "promoted" not in seen:
         failures.append("the runbook did not report the replica promoted")
+    if "agent-release" not in seen:
+        failures.append("us-east's agent did not hand the writer lease over (no handover release)")
+    holder = lease_holder()
+    print(f"drill: writer lease held by {holder}")
+    if holder != "eu-west":
+        failures.append(f"the writer lease is held by {holder}, not eu-west")
     # The DR database takes the application's writes; the fenced old primary refuses them.
     ok_eu, out_eu = app_insert(DB_EU, "written-in-dr-after-failover")
     print(f"drill: DR database eu-west-db ({DB_EU}) " + ("writable: INSERT as app succeeded" if ok_eu else "NOT writable: " + out_eu))
@@ -288,14 +343,16 @@ def main():
     ok_us, out_us = app_insert(DB_US, "written-in-fenced-primary")
     print(f"drill: old primary us-east-db ({DB_US}) " + ("still takes writes" if ok_us else "fenced: " + out_us.splitlines()[-1]))
     if ok_us:
-        failures.append(f"the old primary {DB_US} still takes writes after db_fence")
+        failures.append(f"the old primary {DB_US} still takes writes after the handover fence")
     for f in failures:
         print("drill: FAILED — " + f, file=sys.stderr)
     if failures:
         return 1
 
     # Manual failback: the region recovers, a human runs the failback runbook.
-    print("\ndrill: failback — us-east recovers, an operator runs failback-us-east through the API")
+    print("\ndrill: failback — us-east recovers, an operator runs failback-us-east through the API "
+          "(DNS only: the writer lease and the database stay at eu-west; us-east's agent keeps "
+          "us-east-db read-only)")
     subprocess.run(["scripts/stack", "region-up", US], check=True, stdout=subprocess.DEVNULL)
     wait("us-east healthy again", lambda: metric(get(EXPORTER + "/metrics"), "failover_probe_success", probe="us-east-web") == 1)
     tf = time.time()
@@ -303,6 +360,11 @@ def main():
     if not wait("DNS back on us-east", lambda: dns_a(PDNS_DNS) == [US], 60):
         return 1
     print(f"drill: execution {run['id']}: www.example.test A {US} again after {time.time() - tf:.2f}s")
+    ok_us, out_us = app_insert(DB_US, "written-after-failback")
+    print(f"drill: us-east-db after the DNS failback: " + ("TAKES WRITES" if ok_us else "read-only (the writer is still eu-west)"))
+    if ok_us:
+        print("drill: FAILED — us-east-db takes writes while eu-west holds the writer lease", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -11,10 +11,13 @@
 #include <prometheus/text_serializer.h>
 #include <signal.h>
 
+#include <atomic>
 #include <regex>
+#include <thread>
 
 #include "actuator/config.h"
 #include "actuator/coordination/writer_lease.h"
+#include "actuator/steps/writer_lease.h"
 #include "common/http_client.h"
 #include "common/mysql_conn.h"
 #include "common/pg_conn.h"
@@ -59,7 +62,8 @@ class RegionAgentTest : public ::testing::Test {
   std::shared_ptr<const RegionAgentConfig> Load(const std::string& region,
                                                 const std::vector<std::string>& endpoints,
                                                 const std::string& db_address = "",
-                                                const std::string& db_yaml = "") {
+                                                const std::string& db_yaml = "",
+                                                const std::string& timing = "") {
     std::string yaml =
         "databases:\n"
         "  us-east-db: " +
@@ -77,11 +81,12 @@ class RegionAgentTest : public ::testing::Test {
         "  etcd: {endpoints: " +
         Yaml(endpoints) + ", prefix: " + prefix_ +
         "}\n"
-        "  database: us-east-db\n"
-        "  ttl: 3s\n"
-        "  renew_every: 500ms\n"
-        "  fence_after: 1500ms\n"
-        "  fence_timeout: 1s\n"
+        "  database: us-east-db\n" +
+        (timing.empty() ? std::string("  ttl: 3s\n"
+                                      "  renew_every: 500ms\n"
+                                      "  fence_after: 1500ms\n"
+                                      "  fence_timeout: 1s\n")
+                        : timing) +
         "  fence_steps:\n"
         "    - http: {url: \"" +
         hooks_.url("/status/200") +
@@ -145,6 +150,28 @@ class RegionAgentTest : public ::testing::Test {
     }
     return out;
   }
+  // A writer_lease step of a failover runbook (writer_lease: section on the same etcd).
+  std::unique_ptr<Step> LeaseStep(const std::string& yaml) {
+    lease_config_.endpoints = {stack_->Env("ETCD_ENDPOINTS")};
+    lease_config_.prefix = prefix_;
+    lease_config_.ttl = seconds(5);
+    fctx_.writer_lease = &lease_config_;
+    auto node = YamlNode::LoadString(yaml, "actuator.yml");
+    EXPECT_TRUE(node);
+    auto step = NewWriterLeaseStep(*node, fctx_);
+    EXPECT_TRUE(step) << step.error().message;
+    return step ? std::move(*step) : nullptr;
+  }
+  StepOutcome RunStep(Step& step) {
+    StepContext ctx;
+    TemplateVars vars;
+    vars.execution_id = "exec-1";
+    ctx.vars = &vars;
+    ctx.clock = &SystemClock::Get();
+    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
+    ctx.http = &http_;
+    return step.Run(ctx);
+  }
   std::string Metrics() { return prometheus::TextSerializer().Serialize(registry_.Collect()); }
 
   Stack* stack_ = nullptr;
@@ -156,6 +183,8 @@ class RegionAgentTest : public ::testing::Test {
   std::unique_ptr<Journal> journal_;
   prometheus::Registry registry_;
   std::unique_ptr<RegionAgent> agent_;
+  WriterLeaseConfig lease_config_;
+  StepFactoryContext fctx_;
 };
 
 // The writer region: it renews the lease (which outlives its TTL many times over), makes
@@ -176,6 +205,11 @@ TEST_F(RegionAgentTest, HolderRenewsAndFencesItselfWhenItsEtcdMemberLosesTheQuor
   StartAgent(Load("us-east", {etcd.endpoint(0)}));
   ASSERT_TRUE(testing::WaitFor([&] { return AppInsert(); }, seconds(20)))
       << "the holder's agent did not make its primary writable";
+  // The database is writable a moment before unfence_steps run and the record closes.
+  EXPECT_TRUE(testing::WaitFor([&] {
+    auto u = AgentRecords("unfence");
+    return u.size() == 1 && u[0].state == exec_state::kSucceeded;
+  }));
   EXPECT_EQ(hooks_.RequestCount("/status/204"), 1) << "unfence_steps run once";
   ASSERT_EQ(AgentRecords("unfence").size(), 1u);
   EXPECT_EQ(AgentRecords("unfence")[0].state, exec_state::kSucceeded);
@@ -407,6 +441,148 @@ TEST_F(RegionAgentTest, PostgresPrimaryFollowsTheLease) {
   ASSERT_TRUE(admin_conn.Exec("ALTER SYSTEM RESET default_transaction_read_only", deadline()));
   ASSERT_TRUE(admin_conn.Exec("SELECT pg_reload_conf()", deadline()));
   ASSERT_TRUE(testing::WaitFor([&] { return insert().empty(); }));
+}
+
+}  // namespace
+}  // namespace failover
+
+namespace failover {
+namespace {
+
+// Issue 16's common failure: us-east's web tier is down but its database and agent are
+// healthy, so the agent keeps renewing. The failover's writer_lease step asks for a
+// handover; the agent fences its region (read-only, sessions killed, fence_steps),
+// verifies the database is read-only, journals it, and only then revokes its lease. The
+// step takes the lease long before the old lease's 30 s TTL could run out.
+TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
+  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
+  EtcdClient admin(http_, {endpoint});
+  WriterLease lease(admin, prefix_);
+  auto held = lease.TryAcquire("us-east", 30);
+  ASSERT_TRUE(held && held->created);
+  SetReadOnly(true);
+  StartAgent(Load("us-east", {endpoint}));
+  ASSERT_TRUE(testing::WaitFor([&] { return agent_->held() && !ReadOnly(); }, seconds(10)))
+      << "the holder did not open its region";
+  std::string out;
+  ASSERT_TRUE(AppInsert(&out)) << out;
+
+  // Watch the key: the moment it names eu-west, try an order on us-east.
+  std::atomic<bool> stop{false}, seen{false};
+  bool insert_when_seen = true;
+  std::string insert_out;
+  std::thread watcher([&] {
+    while (!stop) {
+      auto st = lease.Read(std::nullopt, /*with_ttl=*/false);
+      if (st && st->holder == "eu-west") {
+        insert_when_seen = AppInsert(&insert_out);
+        seen = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  auto step = LeaseStep("{acquire: eu-west, timeout: 20s}");
+  ASSERT_TRUE(step);
+  StepOutcome r = RunStep(*step);
+  bool appeared = testing::WaitFor([&] { return seen.load(); }, seconds(5));
+  stop = true;
+  watcher.join();
+  ASSERT_TRUE(appeared) << "the key never named eu-west: " << r.message;
+  ASSERT_EQ(r.status, StepStatus::kOk) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("writer lease acquired for eu-west"));
+  EXPECT_THAT(r.message, HasSubstr("after us-east released it on the handover request"));
+  EXPECT_EQ(r.details["handover_requested"], true);
+  EXPECT_FALSE(insert_when_seen) << "us-east took an order when eu-west's key appeared: "
+                                 << insert_out;
+  EXPECT_THAT(insert_out, HasSubstr("read-only"));
+  EXPECT_FALSE(AppInsert(&out)) << "us-east stays read-only as a non-holder";
+  auto st = lease.Read();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->holder, "eu-west");
+  // The step withdrew its request.
+  auto req = admin.Range(prefix_ + "handover", false);
+  ASSERT_TRUE(req);
+  EXPECT_TRUE(req->empty());
+
+  // Journal: the fence (reason handover, database verified read-only) ended before the
+  // release began.
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto rel = AgentRecords("release");
+    return !rel.empty() && rel[0].state == exec_state::kSucceeded;
+  }));
+  auto rel = AgentRecords("release")[0];
+  EXPECT_EQ(rel.labels["reason"], "handover");
+  EXPECT_THAT(rel.message, HasSubstr("handing the writer lease over to eu-west"));
+  EXPECT_THAT(rel.message, HasSubstr("verified read-only"));
+  const ExecutionRecord* fence = nullptr;
+  auto fences = AgentRecords("fence");
+  for (const auto& f : fences) {
+    if (f.labels.at("reason") == "handover") fence = &f;
+  }
+  ASSERT_NE(fence, nullptr);
+  EXPECT_EQ(fence->state, exec_state::kSucceeded) << fence->message;
+  auto fsteps = journal_->Steps(fence->id);
+  ASSERT_TRUE(fsteps);
+  ASSERT_FALSE(fsteps->empty());
+  EXPECT_EQ((*fsteps)[0].kind, "db_fence");
+  EXPECT_EQ((*fsteps)[0].state, "ok");
+  EXPECT_LE((*fsteps)[0].finished_at, rel.created_at);
+  EXPECT_EQ(hooks_.RequestCount("/status/200"), 1) << "fence_steps ran for the handover";
+}
+
+// handover: false: only an expired or released lease moves; a live holder keeps it.
+TEST_F(RegionAgentTest, NoHandoverWithoutTheRequest) {
+  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
+  EtcdClient admin(http_, {endpoint});
+  WriterLease lease(admin, prefix_);
+  auto held = lease.TryAcquire("us-east", 30);
+  ASSERT_TRUE(held && held->created);
+  StartAgent(Load("us-east", {endpoint}));
+  ASSERT_TRUE(testing::WaitFor([&] { return agent_->held(); }, seconds(10)));
+  auto step = LeaseStep("{acquire: eu-west, timeout: 3s, handover: false}");
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->Render(TemplateVars{}).value()["handover"], false);
+  StepOutcome r = RunStep(*step);
+  EXPECT_EQ(r.status, StepStatus::kFailed) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("held by us-east"));
+  auto st = lease.Read();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->holder, "us-east");
+  std::string out;
+  EXPECT_TRUE(AppInsert(&out)) << out;
+  EXPECT_TRUE(AgentRecords("release").empty());
+}
+
+// A holder that cannot verify its fence (its database port closed) keeps the lease on
+// request: the acquire times out (and pages) instead of promoting beside a database that
+// may still take writes. Its fence_after (20 s) is longer than the test, so the
+// database_down release does not come into it.
+TEST_F(RegionAgentTest, HolderThatCannotFenceDoesNotReleaseOnRequest) {
+  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
+  EtcdClient admin(http_, {endpoint});
+  WriterLease lease(admin, prefix_);
+  auto held = lease.TryAcquire("us-east", 30);
+  ASSERT_TRUE(held && held->created);
+  StartAgent(Load("us-east", {endpoint}, "127.0.0.1:" + std::to_string(testing::ClosedPort()), "",
+                  "  ttl: 30s\n  renew_every: 500ms\n  fence_after: 20s\n  fence_timeout: 1s\n"));
+  ASSERT_TRUE(testing::WaitFor([&] { return agent_->held(); }, seconds(10)));
+  auto step = LeaseStep("{acquire: eu-west, timeout: 4s}");
+  ASSERT_TRUE(step);
+  StepOutcome r = RunStep(*step);
+  EXPECT_EQ(r.status, StepStatus::kFailed) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("did not hand it over on request"));
+  auto st = lease.Read();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->holder, "us-east");
+  EXPECT_TRUE(AgentRecords("release").empty()) << AgentRecords("release")[0].message;
+  bool tried = false;
+  for (const auto& f : AgentRecords("fence")) tried |= f.labels.at("reason") == "handover";
+  EXPECT_TRUE(tried) << "the agent did not try to fence on the request";
+  // The request is withdrawn with the step: the region is the writer again.
+  auto req = admin.Range(prefix_ + "handover", false);
+  ASSERT_TRUE(req);
+  EXPECT_TRUE(req->empty());
 }
 
 }  // namespace
