@@ -6,7 +6,7 @@
 // third_party/aws-sig-v4-test-suite/ (get-vanilla-query-order-key, post-x-www-form-
 // urlencoded, post-sts-token/post-sts-header-before, get-vanilla-empty-query-key,
 // get-utf8, get-header-value-trim, get-header-key-duplicate), plus get-vanilla, post-vanilla and
-// the IAM key-derivation example as recorded in ../shared/contracts/dns-providers.md.
+// the IAM key-derivation example of AWS's SigV4 documentation.
 // Every case signs with key AKIDEXAMPLE, secret wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY,
 // region us-east-1, service "service", at 20150830T123600Z.
 #include "common/aws_sigv4.h"

@@ -1,4 +1,4 @@
-// A local fake of Cloudflare's API v4 DNS records (../shared/contracts/dns-providers.md) for
+// A local fake of Cloudflare's API v4 DNS records (from Cloudflare's public API docs) for
 // one zone (kZoneId, example.com), below base_url() = http://127.0.0.1:<port>/client/v4:
 //   GET    /zones/{zone_id}/dns_records?type=&name=&page=&per_page=   exact name+type match
 //   POST   /zones/{zone_id}/dns_records                  {type, name, content, ttl[, proxied]}

@@ -1,4 +1,4 @@
-// A local fake of DigitalOcean's API v2 domain records (../shared/contracts/dns-providers.md)
+// A local fake of DigitalOcean's API v2 domain records (from DigitalOcean's public API docs)
 // for one domain (kDomain), below base_url() = http://127.0.0.1:<port>:
 //   GET    /v2/domains/{domain}/records?type=&name=&page=&per_page=   name is the FQDN
 //   POST   /v2/domains/{domain}/records          {type, name (relative, @ apex), data, ttl}

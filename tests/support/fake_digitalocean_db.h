@@ -1,5 +1,5 @@
-// A local fake of DigitalOcean's managed-database replica API (../shared/contracts/
-// databases.md, "DigitalOcean managed databases") on 127.0.0.1, a free port:
+// A local fake of DigitalOcean's managed-database replica API (from DigitalOcean's public
+// API v2 docs) on 127.0.0.1, a free port:
 //   GET /v2/databases/{cluster_uuid}/replicas/{replica_name}
 //       200 {"replica": {"id","name","region","status","size","created_at","connection"}}
 //   PUT /v2/databases/{cluster_uuid}/replicas/{replica_name}/promote   (no body) -> 204;

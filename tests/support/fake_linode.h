@@ -1,4 +1,4 @@
-// A local fake of Linode's API v4 domain records (../shared/contracts/dns-providers.md) for
+// A local fake of Linode's API v4 domain records (from Linode's public API docs) for
 // one domain (kDomainId, example.com), below base_url() = http://127.0.0.1:<port>/v4:
 //   GET    /domains/{domainId}/records?page=&page_size=   X-Filter: {"name":..,"type":..}
 //   POST   /domains/{domainId}/records          {type, name (relative), target, ttl_sec, ...}

@@ -1,4 +1,4 @@
-// A local fake of PagerDuty's Events API v2 (../shared/contracts/pagerduty.md) on
+// A local fake of PagerDuty's Events API v2 (from PagerDuty's public docs) on
 // 127.0.0.1, a free port:
 //   POST /v2/enqueue          alert events: trigger | acknowledge | resolve
 //   POST /v2/change/enqueue   change events

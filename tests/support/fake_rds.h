@@ -1,5 +1,5 @@
-// A local fake of the RDS Query API's global-cluster actions (../shared/contracts/
-// databases.md, "AWS RDS global clusters") on 127.0.0.1, a free port: POST / with a
+// A local fake of the RDS Query API's global-cluster actions (from AWS's public RDS API
+// reference) on 127.0.0.1, a free port: POST / with a
 // form-encoded body (Action=...&Version=2014-10-31&...), SigV4-signed for service rds in
 // the fake's region with kFakeAwsAccessKeyId / kFakeAwsSecretAccessKey.
 //   DescribeGlobalClusters    [GlobalClusterIdentifier]

@@ -1,4 +1,4 @@
-// A local fake of the Route 53 API (../shared/contracts/dns-providers.md, "AWS Route 53")
+// A local fake of the Route 53 API (from AWS's public Route 53 API reference)
 // on 127.0.0.1, a free port, for one hosted zone:
 //   GET  /2013-04-01/hostedzone/{Id}/rrset?name=&type=&identifier=&maxitems=
 //        ListResourceRecordSets: record sets in Route 53's order (labels reversed, then
