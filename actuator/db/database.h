@@ -119,10 +119,12 @@ std::vector<DatabaseKind> BuiltinDatabases();
 // Parses the `databases:` section: id → {<kind>: {...}}.
 Result<DatabaseMap> LoadDatabases(const YamlNode& section);
 
-// The `database:` key of a step: an id under `databases:`; unknown ids are a located
-// config error listing the known ones. Sets `id`.
+// The `database:` key of a step (or another key naming a database, such as db_rejoin's
+// `source:`): an id under `databases:`; unknown ids are a located config error listing the
+// known ones. Sets `id`.
 Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
-                                                 const StepFactoryContext& ctx, std::string& id);
+                                                 const StepFactoryContext& ctx, std::string& id,
+                                                 std::string_view key = "database");
 
 // The step's deadline on the steady clock the database clients use (a test's fake clock
 // only says how much time is left).

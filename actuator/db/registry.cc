@@ -46,8 +46,9 @@ Result<DatabaseMap> LoadDatabases(const YamlNode& section) {
 }
 
 Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
-                                                 const StepFactoryContext& ctx, std::string& id) {
-  auto node = body.Require("database");
+                                                 const StepFactoryContext& ctx, std::string& id,
+                                                 std::string_view key) {
+  auto node = body.Require(key);
   if (!node) return node.error();
   auto v = node->AsString();
   if (!v) return v.error();

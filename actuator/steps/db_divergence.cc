@@ -68,36 +68,15 @@ std::optional<std::vector<std::string>> FindDivergenceReport(const std::string& 
   return it->second;
 }
 
-Result<std::shared_ptr<Database>> LookupDatabaseKey(const YamlNode& body, std::string_view key,
-                                                    const StepFactoryContext& ctx,
-                                                    std::string& id) {
-  auto node = body.Require(key);
-  if (!node) return node.error();
-  auto v = node->AsString();
-  if (!v) return v.error();
-  id = *v;
-  if (ctx.databases == nullptr || ctx.databases->empty()) {
-    return node->Fail("unknown database \"" + id +
-                      "\": there is no databases: section in the config");
-  }
-  auto it = ctx.databases->find(id);
-  if (it == ctx.databases->end()) {
-    std::string known;
-    for (const auto& [k, d] : *ctx.databases) known += (known.empty() ? "" : ", ") + k;
-    return node->Fail("unknown database \"" + id + "\" (known: " + known + ")");
-  }
-  return it->second;
-}
-
 Result<std::unique_ptr<Step>> NewDbDivergenceStep(const YamlNode& body,
                                                   const StepFactoryContext& ctx) {
   if (auto s = body.ExpectKeys(WithCommonKeys({"old_primary", "new_primary"})); !s) {
     return s.error();
   }
   auto step = std::make_unique<DbDivergenceStep>();
-  auto o = LookupDatabaseKey(body, "old_primary", ctx, step->old_id);
+  auto o = LookupDatabase(body, ctx, step->old_id, "old_primary");
   if (!o) return o.error();
-  auto n = LookupDatabaseKey(body, "new_primary", ctx, step->new_id);
+  auto n = LookupDatabase(body, ctx, step->new_id, "new_primary");
   if (!n) return n.error();
   if (step->old_id == step->new_id) {
     return body.Get("new_primary")->Fail("new_primary must differ from old_primary");

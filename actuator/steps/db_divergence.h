@@ -27,8 +27,4 @@ std::optional<std::vector<std::string>> FindDivergenceReport(const std::string& 
                                                              const std::string& old_id,
                                                              const std::string& new_id);
 
-// The database named by `key` of a step (an id under `databases:`); sets `id`.
-Result<std::shared_ptr<Database>> LookupDatabaseKey(const YamlNode& body, std::string_view key,
-                                                    const StepFactoryContext& ctx, std::string& id);
-
 }  // namespace failover

@@ -82,9 +82,9 @@ Result<std::unique_ptr<Step>> NewDbRejoinStep(const YamlNode& body, const StepFa
     return s.error();
   }
   auto step = std::make_unique<DbRejoinStep>();
-  auto db = LookupDatabaseKey(body, "database", ctx, step->database_id);
+  auto db = LookupDatabase(body, ctx, step->database_id, "database");
   if (!db) return db.error();
-  auto src = LookupDatabaseKey(body, "source", ctx, step->source_id);
+  auto src = LookupDatabase(body, ctx, step->source_id, "source");
   if (!src) return src.error();
   if (step->database_id == step->source_id) {
     return body.Get("source")->Fail("source must differ from database");

@@ -119,9 +119,9 @@ Result<std::unique_ptr<Step>> NewDbSwitchoverStep(const YamlNode& body,
     return s.error();
   }
   auto step = std::make_unique<DbSwitchoverStep>();
-  auto p = LookupDatabaseKey(body, "primary", ctx, step->primary_id);
+  auto p = LookupDatabase(body, ctx, step->primary_id, "primary");
   if (!p) return p.error();
-  auto t = LookupDatabaseKey(body, "target", ctx, step->target_id);
+  auto t = LookupDatabase(body, ctx, step->target_id, "target");
   if (!t) return t.error();
   if (step->primary_id == step->target_id) {
     return body.Get("target")->Fail("target must differ from primary");
