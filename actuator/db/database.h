@@ -126,6 +126,11 @@ Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
                                                  const StepFactoryContext& ctx, std::string& id,
                                                  std::string_view key = "database");
 
+// ParseStepCommon for a database step that waits for a catch-up: refuses (located at
+// catch_up_timeout, or at the step) a catch_up_timeout that is not shorter than the step's
+// timeout.
+Result<StepCommon> ParseStepCommonWithCatchUp(const YamlNode& body, Duration catch_up_timeout);
+
 // The step's deadline on the steady clock the database clients use (a test's fake clock
 // only says how much time is left).
 MonoTime DatabaseDeadline(const StepContext& ctx);

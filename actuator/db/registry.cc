@@ -66,6 +66,18 @@ Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
   return it->second;
 }
 
+Result<StepCommon> ParseStepCommonWithCatchUp(const YamlNode& body, Duration catch_up_timeout) {
+  auto common = ParseStepCommon(body);
+  if (!common) return common.error();
+  if (catch_up_timeout >= common->timeout) {
+    auto where = body.Get("catch_up_timeout") ? *body.Get("catch_up_timeout") : body;
+    return where.Fail("catch_up_timeout (" + FormatDuration(catch_up_timeout) +
+                      ") must be shorter than the step's timeout (" +
+                      FormatDuration(common->timeout) + ")");
+  }
+  return common;
+}
+
 MonoTime DatabaseDeadline(const StepContext& ctx) {
   if (ctx.clock == nullptr) return ctx.deadline;
   return std::chrono::steady_clock::now() + (ctx.deadline - ctx.clock->Now());

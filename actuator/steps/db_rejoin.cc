@@ -106,14 +106,8 @@ Result<std::unique_ptr<Step>> NewDbRejoinStep(const YamlNode& body, const StepFa
     if (!v) return v.error();
     step->options.require_report = *v;
   }
-  auto common = ParseStepCommon(body);
+  auto common = ParseStepCommonWithCatchUp(body, step->options.catch_up_timeout);
   if (!common) return common.error();
-  if (step->options.catch_up_timeout >= common->timeout) {
-    auto where = body.Get("catch_up_timeout") ? *body.Get("catch_up_timeout") : body;
-    return where.Fail("catch_up_timeout (" + FormatDuration(step->options.catch_up_timeout) +
-                      ") must be shorter than the step's timeout (" +
-                      FormatDuration(common->timeout) + ")");
-  }
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

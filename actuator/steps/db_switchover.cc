@@ -146,14 +146,8 @@ Result<std::unique_ptr<Step>> NewDbSwitchoverStep(const YamlNode& body,
     }
   }
   if (auto s = ParseRejoinKeys(body, step->options); !s) return s.error();
-  auto common = ParseStepCommon(body);
+  auto common = ParseStepCommonWithCatchUp(body, step->options.catch_up_timeout);
   if (!common) return common.error();
-  if (step->options.catch_up_timeout >= common->timeout) {
-    auto where = body.Get("catch_up_timeout") ? *body.Get("catch_up_timeout") : body;
-    return where.Fail("catch_up_timeout (" + FormatDuration(step->options.catch_up_timeout) +
-                      ") must be shorter than the step's timeout (" +
-                      FormatDuration(common->timeout) + ")");
-  }
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }
