@@ -1,4 +1,4 @@
-// Alertmanager's webhook payload (version 4), parsed. See contracts/alertmanager-webhook.md.
+// Alertmanager's webhook payload (version 4), parsed. See docs/contracts/alertmanager-webhook.md.
 #pragma once
 
 #include <map>

@@ -1,4 +1,4 @@
-// PagerDuty Events API v2 (contracts/pagerduty.md): trigger / acknowledge / resolve, and
+// PagerDuty Events API v2 (docs/contracts/pagerduty.md): trigger / acknowledge / resolve, and
 // change events. The URL is configurable so tests point it at a local fake.
 #pragma once
 

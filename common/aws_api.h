@@ -1,5 +1,5 @@
 // Signed calls to an AWS API (Route 53's REST-XML, RDS' Query API) with AWS' error
-// envelope and retry rules (contracts/dns-providers.md, contracts/databases.md):
+// envelope and retry rules (docs/contracts/dns-providers.md, docs/contracts/databases.md):
 //   - Throttling, PriorRequestNotComplete and HTTP 429 are retried within the deadline,
 //     honouring Retry-After, with a growing delay otherwise;
 //   - 5xx and transport failures are retried too, unless the call is not idempotent

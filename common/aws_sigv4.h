@@ -1,4 +1,4 @@
-// AWS Signature Version 4 (contracts/dns-providers.md, "Signature Version 4") and AWS
+// AWS Signature Version 4 (docs/contracts/dns-providers.md, "Signature Version 4") and AWS
 // credentials from files or the environment.
 //
 // Why our own signer and not libcurl's CURLOPT_AWS_SIGV4: tried with libcurl 7.88.1 and a

@@ -3,8 +3,8 @@
 // YAML block at config load time; at run time it only probes.
 //
 // Probers are asynchronous: Start() begins a run on the exporter's event loop and calls
-// `done` exactly once, on the loop thread, by the deadline. (DESIGN.md sketched a blocking
-// Probe(); async is what lets one thread carry thousands of in-flight probes.)
+// `done` exactly once, on the loop thread, by the deadline. (Not a blocking Probe(): async is
+// what lets one thread carry thousands of in-flight probes; docs/exporter.md, Scheduling.)
 // The generic metrics (success, duration, latency histogram, runs, failure reason) are
 // produced outside the probers, from the ProbeResult.
 #pragma once

@@ -26,7 +26,8 @@ class ProberRegistry {
   std::map<std::string, ProberKind> kinds_;
 };
 
-// Registers every built-in kind. Adding a kind = one file in probers/ + one line here.
+// Registers every built-in kind. A new kind: probers/<kind>.{h,cc}, a Register line in
+// prober_registry.cc, its .cc in exporter/CMakeLists.txt (docs/development.md lists the rest).
 void RegisterBuiltinProbers(ProberRegistry& registry);
 
 }  // namespace failover

@@ -1,4 +1,4 @@
-// Database for MySQL 8 and MariaDB 10.11 (contracts/databases.md):
+// Database for MySQL 8 and MariaDB 10.11 (docs/contracts/databases.md):
 //   databases:
 //     eu-west-db: {mysql: {address: 127.0.0.1:3307, user: failover, password_file: ...}}
 // The dialect (MariaDB or MySQL, and REPLICA or SLAVE statements) is detected from the

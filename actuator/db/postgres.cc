@@ -33,7 +33,7 @@ struct PgState {
   bool replay_paused = false;
   double old_xacts = 0;  // other sessions in a transaction older than the last reload
 
-  // The standby's lag (contracts/databases.md): 0 when everything received is replayed
+  // The standby's lag (docs/contracts/databases.md): 0 when everything received is replayed
   // and the receiver streams; the age of the last replayed transaction when there is
   // something left to replay; unknown when the receiver is not streaming (the primary is
   // unreachable) and nothing is left.

@@ -1,4 +1,4 @@
-// Database for PostgreSQL 15 (contracts/databases.md):
+// Database for PostgreSQL 15 (docs/contracts/databases.md):
 //   databases:
 //     eu-west-pg: {postgres: {conninfo: "host=127.0.0.1 port=5433 user=failover dbname=postgres",
 //                             password_file: ...}}

@@ -1,4 +1,4 @@
-// DnsProvider for the Cloudflare API v4 (contracts/dns-providers.md):
+// DnsProvider for the Cloudflare API v4 (docs/contracts/dns-providers.md):
 //   providers:
 //     cf: {cloudflare: {api_token_file: /etc/failover/cf.token,
 //                       zone_id: 023e105f4ecef8ad9ca31a8372d0c353, proxied: false}}

@@ -1,4 +1,4 @@
-// DnsProvider for the DigitalOcean API v2 domain records (contracts/dns-providers.md):
+// DnsProvider for the DigitalOcean API v2 domain records (docs/contracts/dns-providers.md):
 //   providers:
 //     do: {digitalocean: {token_file: /etc/failover/do.token, domain: example.com}}
 // The token (token, token_file or token_env) is sent as a bearer token. Records are read

@@ -1,4 +1,4 @@
-// DnsProvider for the Linode API v4 domain records (contracts/dns-providers.md):
+// DnsProvider for the Linode API v4 domain records (docs/contracts/dns-providers.md):
 //   providers:
 //     lin: {linode: {token_file: /etc/failover/linode.token, domain_id: 1234}}
 // The token (token, token_file or token_env) is sent as a bearer token. Records are read

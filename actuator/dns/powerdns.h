@@ -1,4 +1,4 @@
-// DnsProvider for the PowerDNS Authoritative HTTP API (contracts/dns-providers.md):
+// DnsProvider for the PowerDNS Authoritative HTTP API (docs/contracts/dns-providers.md):
 //   providers:
 //     pdns: {powerdns: {url: http://127.0.0.1:8081, api_key_file: /etc/failover/pdns.key,
 //                       server_id: localhost}}

@@ -1,5 +1,5 @@
 // DnsProvider for RFC 2136 dynamic updates signed with TSIG (RFC 8945), e.g. to a BIND
-// primary (contracts/dns-providers.md, "RFC 2136 dynamic update"):
+// primary (docs/contracts/dns-providers.md, "RFC 2136 dynamic update"):
 //   providers:
 //     bind: {rfc2136: {server: 127.0.0.1:53, key_name: failover-key,
 //                      key_secret_file: /etc/failover/tsig.secret, algorithm: hmac-sha256}}

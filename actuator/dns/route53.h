@@ -1,4 +1,4 @@
-// DnsProvider for Amazon Route 53 (contracts/dns-providers.md, "AWS Route 53"):
+// DnsProvider for Amazon Route 53 (docs/contracts/dns-providers.md, "AWS Route 53"):
 //   providers:
 //     r53: {route53: {hosted_zone_id: Z0123, access_key_id_file: /etc/failover/aws.id,
 //                     secret_access_key_file: /etc/failover/aws.secret}}

@@ -1,5 +1,5 @@
 // aurora_global_failover: makes a secondary cluster of an Aurora global database the
-// writer, through the RDS Query API (contracts/databases.md, "AWS RDS global clusters"):
+// writer, through the RDS Query API (docs/contracts/databases.md, "AWS RDS global clusters"):
 //   aurora_global_failover: {global_cluster_id: orders, region: us-west-2,
 //       target_cluster_arn: "arn:aws:rds:us-west-2:123456789012:cluster:orders-west",
 //       mode: failover, access_key_id_file: ..., secret_access_key_file: ...,

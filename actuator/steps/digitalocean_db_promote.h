@@ -1,5 +1,5 @@
 // digitalocean_db_promote: promotes a read replica of a DigitalOcean managed database to a
-// standalone read/write cluster (contracts/databases.md, "DigitalOcean managed databases"):
+// standalone read/write cluster (docs/contracts/databases.md, "DigitalOcean managed databases"):
 //   digitalocean_db_promote: {cluster_id: 9cc10173-e9ea-4176-9dbc-a4cee4c4ff30,
 //                             replica_name: orders-replica-ams3,
 //                             token_file: /etc/failover/do.token}

@@ -3,7 +3,7 @@
 // memory, checks the bearer token of every request, counts requests and writes, pages
 // lists with a page size the test can shrink, and answers the next N requests with an
 // injected 429 (with Retry-After) or 5xx. Each fake adds its API's paths, envelopes,
-// validation and error bodies (see the project's shared contracts, dns-providers.md).
+// validation and error bodies (see docs/contracts/dns-providers.md).
 #pragma once
 
 #include <memory>
