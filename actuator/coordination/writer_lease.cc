@@ -1,5 +1,6 @@
 #include "actuator/coordination/writer_lease.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace failover {
@@ -89,5 +90,19 @@ Result<std::int64_t> WriterLease::KeepAlive(std::int64_t lease, Duration timeout
 }
 
 Status WriterLease::Release(std::int64_t lease) { return etcd_.LeaseRevoke(lease); }
+
+Result<std::int64_t> RequestHandover(EtcdClient& etcd, const std::string& prefix,
+                                     const std::string& to, const std::string& execution,
+                                     std::int64_t ttl_seconds, std::int64_t unix_at) {
+  auto lease = etcd.LeaseGrant(std::max<std::int64_t>(ttl_seconds, 1));
+  if (!lease) return lease.error();
+  nlohmann::json value = {{"to", to}, {"execution", execution}, {"at", unix_at}};
+  auto t = etcd.Txn({}, {{EtcdOp::kPut, prefix + "handover", value.dump(), *lease, false}}, {});
+  if (!t) {
+    (void)etcd.LeaseRevoke(*lease);
+    return t.error();
+  }
+  return *lease;
+}
 
 }  // namespace failover

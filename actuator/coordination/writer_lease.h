@@ -9,6 +9,8 @@
 //  - KeepAlive(lease): what the holder region's agent (actuator/coordination/region_agent.h)
 //    sends every renew_every;
 //  - Release(lease): revokes the lease (the key goes with it).
+// RequestHandover() writes <prefix>handover, which asks the holder's agent to fence its
+// region and release the lease (the writer_lease step and db_switchover use it).
 #pragma once
 
 #include <cstdint>
@@ -62,5 +64,13 @@ class WriterLease {
   std::string key_;
   Duration timeout_;
 };
+
+// Asks the holder's region agent to hand the lease over to `to`: writes
+// <prefix>handover = {"to", "execution", "at"} on an etcd lease of `ttl_seconds`, so a
+// request nobody withdraws goes by itself. Returns that etcd lease: revoking it withdraws
+// the request (the key goes with it).
+Result<std::int64_t> RequestHandover(EtcdClient& etcd, const std::string& prefix,
+                                     const std::string& to, const std::string& execution,
+                                     std::int64_t ttl_seconds, std::int64_t unix_at);
 
 }  // namespace failover

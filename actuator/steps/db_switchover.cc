@@ -1,5 +1,9 @@
 #include "actuator/steps/db_switchover.h"
 
+#include <cmath>
+#include <optional>
+
+#include "actuator/coordination/writer_lease.h"
 #include "actuator/db/database.h"
 #include "actuator/steps/db_divergence.h"
 #include "actuator/steps/db_rejoin.h"
@@ -9,12 +13,18 @@ namespace {
 
 using nlohmann::json;
 
+constexpr auto kLeasePoll = std::chrono::milliseconds(250);
+
 class DbSwitchoverStep final : public Step {
  public:
   std::string primary_id, target_id;
   std::shared_ptr<Database> primary, target;
   std::vector<std::pair<std::string, std::shared_ptr<Database>>> replicas;
   RejoinOptions options;
+  // writer_lease: configured: the lease moves from primary_region to region (the target's).
+  std::optional<WriterLeaseConfig> lease;
+  std::string primary_region, region;
+  Duration lease_timeout = std::chrono::seconds(30);
 
   const std::string& kind() const override {
     static const std::string k = "db_switchover";
@@ -24,11 +34,28 @@ class DbSwitchoverStep final : public Step {
   Result<json> Render(const TemplateVars&) const override {
     json r = json::array();
     for (const auto& [id, db] : replicas) r.push_back(id);
-    return json{{"primary", primary_id},
-                {"target", target_id},
-                {"replicas", r},
-                {"replication_user", options.user},
-                {"catch_up_timeout", FormatDuration(options.catch_up_timeout)}};
+    json j = {{"primary", primary_id},
+              {"target", target_id},
+              {"replicas", r},
+              {"replication_user", options.user},
+              {"catch_up_timeout", FormatDuration(options.catch_up_timeout)}};
+    if (lease) {
+      j["primary_region"] = primary_region;
+      j["region"] = region;
+      j["lease_timeout"] = FormatDuration(lease_timeout);
+      j["writer_lease_key"] = lease->prefix + "writer";
+    }
+    return j;
+  }
+
+  // Sleeps one lease poll, bounded by `until`; false when cancelled.
+  static bool Pause(StepContext& ctx, MonoTime until) {
+    auto next = std::min<MonoTime>(ctx.clock->Now() + kLeasePoll, until);
+    while (ctx.clock->Now() < next) {
+      if (ctx.cancelled()) return false;
+      ctx.clock->SleepUntil(next);
+    }
+    return !ctx.cancelled();
   }
 
   StepOutcome Run(StepContext& ctx) override {
@@ -41,26 +68,86 @@ class DbSwitchoverStep final : public Step {
       o.details = details;
       return o;
     };
-    // 1. Fence.
+    // The writer lease (writer_lease: configured): the etcd client, the handover request
+    // this step wrote (its etcd lease; 0: none) and how an abort leaves the primary.
+    std::optional<EtcdClient> etcd;
+    std::optional<WriterLease> wl;
+    std::int64_t request = 0;
+    auto withdraw = [&] {
+      if (request != 0) (void)etcd->LeaseRevoke(request);  // the request key goes with it
+      request = 0;
+    };
+    // Un-fences the primary after an abort, with the lease: only while its region holds
+    // the lease (a lease nobody holds is taken back for it first). The text says what
+    // became of the primary.
+    auto unfence = [&]() -> std::string {
+      withdraw();
+      if (lease) {
+        auto st = wl->Read();
+        if (st && !st->held) {
+          auto ttl = std::chrono::duration_cast<std::chrono::seconds>(lease->ttl).count();
+          st = wl->TryAcquire(primary_region, ttl);
+        }
+        if (!st || !st->held || st->holder != primary_region) {
+          std::string state = st ? st->Describe() : "unreadable (" + st.error().message + ")";
+          details["writer_lease"] = state;
+          return primary_id + " stays read-only: " + primary_region +
+                 " does not hold the writer lease (" + state + ")";
+        }
+        details["writer_lease"] = st->Describe();
+      }
+      StepOutcome u = primary->Unfence(deadline);
+      details["unfence"] = u.message;
+      std::string where = lease ? " (" + primary_region + " holds the writer lease)" : "";
+      return u.status == StepStatus::kOk
+                 ? primary_id + " un-fenced" + where + ", it is the primary and writable again"
+                 : primary_id + " could NOT be un-fenced (" + u.message +
+                       "): it is still read-only";
+    };
+    if (lease) {
+      etcd.emplace(*ctx.http, lease->endpoints, std::chrono::seconds(2));
+      wl.emplace(*etcd, lease->prefix, std::chrono::seconds(2));
+      StepOutcome moved = ReleaseLease(ctx, *etcd, *wl, request);
+      details["lease_release"] = moved.message;
+      if (moved.status != StepStatus::kOk) {
+        if (moved.status == StepStatus::kRetryable) {
+          withdraw();
+          return fail(moved, "");
+        }
+        if (moved.details.value("refused", false)) return fail(moved, "");
+        return fail(StepOutcome::Fail("switchover aborted: " + moved.message + "; " + unfence()),
+                    "");
+      }
+    }
+    // 1. Fence (with the lease: after its agent fenced the region and released the lease,
+    // so nothing can make the primary writable again behind this step).
     StepOutcome fence = primary->FenceForSwitchover(deadline);
     details["fence"] = {{"message", fence.message}, {"details", fence.details}};
-    if (fence.status != StepStatus::kOk) return fail(fence, "fencing the primary: ");
+    if (fence.status != StepStatus::kOk) {
+      if (lease) {
+        return fail(StepOutcome::Fail("switchover aborted: fencing the primary failed: " +
+                                      fence.message + "; " + unfence()),
+                    "");
+      }
+      return fail(fence, "fencing the primary: ");
+    }
     std::string position = fence.details.value("position", "");
     // 2. Wait until the target has everything the fenced primary wrote.
     StepOutcome wait = target->WaitApplied(position, options.catch_up_timeout, deadline);
     details["catch_up"] = wait.message;
     if (wait.status != StepStatus::kOk) {
-      StepOutcome unfence = primary->Unfence(deadline);
-      details["unfence"] = unfence.message;
-      StepOutcome o =
-          StepOutcome::Fail("switchover aborted: " + wait.message + "; " +
-                            (unfence.status == StepStatus::kOk
-                                 ? primary_id + " un-fenced, it is the primary and writable again"
-                                 : primary_id + " could NOT be un-fenced (" + unfence.message +
-                                       "): it is still read-only"));
-      return fail(o, "");
+      return fail(StepOutcome::Fail("switchover aborted: " + wait.message + "; " + unfence()), "");
     }
-    // 3. The writer lease (issue 16) is not moved here yet: see docs/actuator-steps.md.
+    // 3. The writer lease goes to the target's region (free since step 1).
+    if (lease) {
+      StepOutcome acquired = AcquireLease(ctx, *wl);
+      details["lease_acquire"] = acquired.message;
+      if (acquired.status != StepStatus::kOk) {
+        return fail(StepOutcome::Fail("switchover aborted: " + acquired.message + "; " + unfence()),
+                    "");
+      }
+      withdraw();
+    }
     // 4. Promote the target. It has applied everything the fenced primary wrote (checked
     // above by GTID), so the lag guard of db_promote has nothing left to guard.
     PromoteOptions po;
@@ -71,13 +158,20 @@ class DbSwitchoverStep final : public Step {
                           {"details", promoted.outcome.details}};
     if (promoted.outcome.status != StepStatus::kOk) {
       // The target was not changed (a refused promotion leaves replication as it was).
-      StepOutcome unfence = primary->Unfence(deadline);
-      details["unfence"] = unfence.message;
+      if (lease) {
+        StepOutcome o = StepOutcome::Fail(
+            "promoting the target failed: " + promoted.outcome.message + "; " + region +
+            " holds the writer lease and " + primary_id +
+            " stays read-only: run the step again (or db_promote " + target_id + ")");
+        return fail(o, "");
+      }
+      StepOutcome unfenced = primary->Unfence(deadline);
+      details["unfence"] = unfenced.message;
       StepOutcome o = StepOutcome::Fail(
           "switchover aborted: promoting the target failed: " + promoted.outcome.message + "; " +
-          (unfence.status == StepStatus::kOk
+          (unfenced.status == StepStatus::kOk
                ? primary_id + " un-fenced, writable again"
-               : primary_id + " could NOT be un-fenced (" + unfence.message + ")"));
+               : primary_id + " could NOT be un-fenced (" + unfenced.message + ")"));
       return fail(o, "");
     }
     // 5. Re-point the old primary and the other replicas at the new primary. No divergence
@@ -100,10 +194,93 @@ class DbSwitchoverStep final : public Step {
       changed = changed || r.details.value("changed", false);
     }
     details["changed"] = changed;
+    std::string lease_text = lease ? ", " + region + " holds the writer lease" : "";
     return StepOutcome::Ok(prefix + (changed ? "switched over: " : "nothing to do: ") + target_id +
-                               " is the primary (" + wait.message + "), " +
+                               " is the primary (" + wait.message + ")" + lease_text + ", " +
                                std::to_string(all.size()) + " server(s) replicate from it",
                            details);
+  }
+
+  // Step 1 with the lease: gets the lease away from primary_region. Held by it: writes a
+  // handover request naming `region` (`request` = its etcd lease), which the holder's agent
+  // answers by fencing its region, verifying the fence and revoking the lease; without an
+  // agent the lease expires. Held by `region` already (a second run) or by nobody: nothing
+  // to wait for. Held by a third region: refused (details.refused), nothing changed.
+  StepOutcome ReleaseLease(StepContext& ctx, EtcdClient& etcd, WriterLease& wl,
+                           std::int64_t& request) {
+    MonoTime until = std::min(ctx.clock->Now() + lease_timeout, ctx.deadline);
+    std::string last_error;
+    std::optional<WriterLeaseState> first;
+    for (;;) {
+      auto st = wl.Read();
+      if (st) {
+        if (!first) first = *st;
+        if (!st->held || st->holder != primary_region) {
+          if (st->held && st->holder != region) {
+            StepOutcome o = StepOutcome::Fail(
+                "guard: refusing to switch over: the writer lease is " + st->Describe() +
+                ", neither " + primary_region + " (primary_region) nor " + region + " (region)");
+            o.details = {{"refused", true}};
+            return o;
+          }
+          if (first->held && first->holder == primary_region) {
+            return StepOutcome::Ok(primary_region + " released the writer lease" +
+                                   (request != 0 ? " on the handover request" : "") +
+                                   " (its region fenced)");
+          }
+          return StepOutcome::Ok("the writer lease is " + st->Describe() +
+                                 ": nothing to hand over");
+        }
+        last_error.clear();
+        if (request == 0) {
+          auto secs = std::chrono::duration_cast<std::chrono::seconds>(lease_timeout).count();
+          auto r = RequestHandover(
+              etcd, lease->prefix, region,
+              ctx.vars != nullptr ? ctx.vars->execution_id : std::string(), secs + 1,
+              static_cast<std::int64_t>(std::floor(UnixSeconds(ctx.clock->WallNow()))));
+          if (r) {
+            request = *r;
+          } else {
+            last_error = "cannot write the handover request: " + r.error().message;
+          }
+        }
+      } else {
+        last_error = st.error().message;
+        if (!first) {
+          return StepOutcome::Retry("cannot read the writer lease, nothing changed: " + last_error);
+        }
+      }
+      if (ctx.clock->Now() + kLeasePoll >= until) break;
+      if (!Pause(ctx, until)) return StepOutcome::Retry("db_switchover: cancelled (shutting down)");
+    }
+    auto now = wl.Read();
+    std::string state = now ? now->Describe() : "unreadable (" + now.error().message + ")";
+    if (!last_error.empty()) state += "; " + last_error;
+    return StepOutcome::Fail("the writer lease was not moved within " +
+                             FormatDuration(lease_timeout) + " (lease_timeout): " + state + "; " +
+                             primary_region +
+                             " did not hand it over (its agent could not verify its fence, or is "
+                             "cut off from etcd)");
+  }
+
+  // Step 3 with the lease: creates it for `region` (nobody holds it after step 1).
+  StepOutcome AcquireLease(StepContext& ctx, WriterLease& wl) {
+    MonoTime until = std::min(ctx.clock->Now() + lease_timeout, ctx.deadline);
+    auto ttl = std::chrono::duration_cast<std::chrono::seconds>(lease->ttl).count();
+    std::string state;
+    for (;;) {
+      auto r = wl.TryAcquire(region, ttl);
+      if (r && r->held && r->holder == region) {
+        return StepOutcome::Ok(r->created ? "writer lease acquired for " + region + " (lease " +
+                                                std::to_string(r->lease) + ")"
+                                          : "writer lease already held by " + region);
+      }
+      state = r ? r->Describe() : "unreadable (" + r.error().message + ")";
+      if (ctx.clock->Now() + kLeasePoll >= until) break;
+      if (!Pause(ctx, until)) break;
+    }
+    return StepOutcome::Fail("the writer lease was not acquired for " + region + " within " +
+                             FormatDuration(lease_timeout) + " (lease_timeout): " + state);
   }
 };
 
@@ -111,10 +288,10 @@ class DbSwitchoverStep final : public Step {
 
 Result<std::unique_ptr<Step>> NewDbSwitchoverStep(const YamlNode& body,
                                                   const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(
-          WithCommonKeys({"primary", "target", "replicas", "replication_user",
-                          "replication_password", "replication_password_file",
-                          "replication_password_env", "source_address", "catch_up_timeout"}));
+  if (auto s = body.ExpectKeys(WithCommonKeys(
+          {"primary", "target", "replicas", "replication_user", "replication_password",
+           "replication_password_file", "replication_password_env", "source_address",
+           "catch_up_timeout", "region", "primary_region", "lease_timeout"}));
       !s) {
     return s.error();
   }
@@ -146,8 +323,47 @@ Result<std::unique_ptr<Step>> NewDbSwitchoverStep(const YamlNode& body,
     }
   }
   if (auto s = ParseRejoinKeys(body, step->options); !s) return s.error();
+  // The writer lease: like db_promote, `region:` (the target's) is required with it and
+  // refused without it; so is primary_region (whose agent hands the lease over).
+  for (const char* key : {"region", "primary_region", "lease_timeout"}) {
+    if (auto k = body.Get(key); k && ctx.writer_lease == nullptr) {
+      return k->Fail(std::string(key) + ": is for the writer lease: configure writer_lease: first");
+    }
+  }
+  if (ctx.writer_lease != nullptr) {
+    step->lease = *ctx.writer_lease;
+    const std::pair<const char*, std::string*> keys[] = {{"region", &step->region},
+                                                         {"primary_region", &step->primary_region}};
+    for (const auto& [key, out] : keys) {
+      auto k = body.Get(key);
+      if (!k) {
+        return body.Fail(std::string("db_switchover needs ") + key +
+                         ": when writer_lease: is configured (region: the target's region, "
+                         "primary_region: the primary's): it moves the writer lease between them");
+      }
+      auto v = k->AsString();
+      if (!v) return v.error();
+      if (v->empty()) return k->Fail(std::string(key) + " must not be empty");
+      *out = *v;
+    }
+    if (step->region == step->primary_region) {
+      return body.Get("region")->Fail("region must differ from primary_region");
+    }
+    if (auto t = body.Get("lease_timeout")) {
+      auto d = t->AsDuration();
+      if (!d) return d.error();
+      if (*d < std::chrono::seconds(1)) return t->Fail("lease_timeout must be at least 1s");
+      step->lease_timeout = *d;
+    }
+  }
   auto common = ParseStepCommonWithCatchUp(body, step->options.catch_up_timeout);
   if (!common) return common.error();
+  if (step->lease && step->lease_timeout >= common->timeout) {
+    auto where = body.Get("lease_timeout") ? *body.Get("lease_timeout") : body;
+    return where.Fail("lease_timeout (" + FormatDuration(step->lease_timeout) +
+                      ") must be shorter than the step's timeout (" +
+                      FormatDuration(common->timeout) + ")");
+  }
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -36,23 +36,14 @@ class WriterLeaseStep final : public Step {
 
   std::string HandoverKey() const { return config.prefix + "handover"; }
 
-  // Writes <prefix>handover = {"to", "execution", "at"} on a lease of the step's timeout, so
-  // a request nobody withdraws goes by itself. Returns that lease.
+  // Asks the holder to hand over (RequestHandover, actuator/coordination/writer_lease.h) on
+  // a request of the step's timeout. Returns the request's etcd lease.
   Result<std::int64_t> Request(EtcdClient& etcd, const std::string& region,
                                const StepContext& ctx) const {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(common().timeout).count();
-    auto lease = etcd.LeaseGrant(std::max<std::int64_t>(secs, 1));
-    if (!lease) return lease.error();
-    nlohmann::json value = {
-        {"to", region},
-        {"execution", ctx.vars != nullptr ? ctx.vars->execution_id : std::string()},
-        {"at", static_cast<std::int64_t>(std::floor(UnixSeconds(ctx.clock->WallNow())))}};
-    auto t = etcd.Txn({}, {{EtcdOp::kPut, HandoverKey(), value.dump(), *lease, false}}, {});
-    if (!t) {
-      (void)etcd.LeaseRevoke(*lease);
-      return t.error();
-    }
-    return *lease;
+    return RequestHandover(
+        etcd, config.prefix, region, ctx.vars != nullptr ? ctx.vars->execution_id : std::string(),
+        secs, static_cast<std::int64_t>(std::floor(UnixSeconds(ctx.clock->WallNow()))));
   }
 
   StepOutcome Run(StepContext& ctx) override {

@@ -2,8 +2,11 @@
 """The failover drill behind scripts/demo: gives us-east the writer lease (bootstrap-us-east
 through the API), injects the failure, watches every stage from the exporter's probes to the
 authoritative DNS answer (with the writer lease's handover by us-east's region agent),
-prints the timeline, then fails the DNS back through the actuator's API. Standard library
-only; every wait is bounded."""
+prints the timeline, then runs the way back (the failback-us-east runbook through the
+actuator's API: divergence report, rejoin, caught up, switchover with the writer lease,
+DNS back) and prints its timeline. A shop writes orders throughout, to the database of the
+region DNS points at; at the end every order it got acknowledged must be on us-east.
+Standard library only; every wait is bounded."""
 import base64
 import datetime
 import json
@@ -26,6 +29,7 @@ DB_US, DB_EU = env["MARIADB_PRIMARY_ADDR"], env["MARIADB_REPLICA_ADDR"]
 # How long the drill waits for the DNS switch (the default rules profile needs ~1.5 min).
 LIMIT = float(env.get("DEMO_DRILL_LIMIT", "120"))
 AGENT_US = env["DEMO_AGENT_US_EAST"]
+AGENT_EU = env["DEMO_AGENT_EU_WEST"]
 ETCD = env["ETCD_ENDPOINTS"].split(",")[0]
 
 
@@ -104,6 +108,51 @@ def app_insert(addr, note):
                         "-uapp", "-p" + pw, "shop", "-e", f"INSERT INTO orders (note) VALUES ('{note}')"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
     return r.returncode == 0, r.stdout.strip()
+
+
+def app_notes(addr, like):
+    """The notes of shop.orders matching `like`, read as `app` (None: the query failed)."""
+    pw = open(env["MARIADB_APP_PASSWORD_FILE"]).read()
+    r = subprocess.run(["mariadb", "--no-defaults", "-N", "-B", "-h" + addr.rsplit(":", 1)[0],
+                        "-P" + addr.rsplit(":", 1)[1], "-uapp", "-p" + pw, "shop", "-e",
+                        f"SELECT note FROM orders WHERE note LIKE '{like}'"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    return set(r.stdout.split()) if r.returncode == 0 else None
+
+
+class Shop(threading.Thread):
+    """The application: takes an order every ~100 ms and writes it to the database of the
+    region www.example.test points at (us-east's app writes to us-east-db, eu-west's to
+    eu-west-db). A refused INSERT (read-only: fenced) is not an order taken; every INSERT
+    the server acknowledged is, and is remembered with the drill's phase."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.phase = "before"
+        self.acked, self.refused = [], {}
+        self.stop = threading.Event()
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set():
+            answer = dns_a(PDNS_DNS)
+            addr = DB_US if answer == [US] else DB_EU if answer == [EU] else None
+            if addr:
+                n += 1
+                note = f"drill-order-{n}"
+                ok, _ = app_insert(addr, note)
+                if ok:
+                    self.acked.append((note, self.phase, "us-east" if addr == DB_US else "eu-west"))
+                else:
+                    self.refused[self.phase] = self.refused.get(self.phase, 0) + 1
+            self.stop.wait(0.1)
+
+    def summary(self):
+        out = {}
+        for _, phase, region in self.acked:
+            out.setdefault(phase, {}).setdefault(region, 0)
+            out[phase][region] += 1
+        return out
 
 
 def lease_holder(prefix="/failover/"):
@@ -226,10 +275,15 @@ def main():
     if not ok:
         return 1
     print(f"drill: ready — www.example.test A {dns_a(PDNS_DNS)[0]} (us-east), both regions healthy")
+    shop = Shop()
+    shop.start()
+    if not wait("the shop takes orders on us-east", lambda: len(shop.acked) >= 3, 30):
+        return 1
 
     t0 = time.time()
     timeline = [(0.0, "failure injected: us-east answers 503 (scripts/stack region-down us-east)")]
     subprocess.run(["scripts/stack", "region-down", US], check=True, stdout=subprocess.DEVNULL)
+    shop.phase = "failover"
     seen = set()
     active_at = {}  # Prometheus' activeAt of the alert: the evaluation that made it pending
 
@@ -303,6 +357,7 @@ def main():
         time.sleep(0.05)
     stop_watch.set()
     watcher.join(timeout=5)
+    shop.phase = "in-dr"
 
     switched = next((t for t, text in timeline if "authoritative DNS answers" in text), None)
     print()
@@ -349,22 +404,129 @@ def main():
     if failures:
         return 1
 
-    # Manual failback: the region recovers, a human runs the failback runbook.
-    print("\ndrill: failback — us-east recovers, an operator runs failback-us-east through the API "
-          "(DNS only: the writer lease and the database stay at eu-west; us-east's agent keeps "
-          "us-east-db read-only)")
+    return failback(shop)
+
+
+def failback(shop):
+    """The way back: us-east recovers, an operator runs failback-us-east through the API
+    (approve mode in the config; a run requested through the API is the human's decision and
+    starts at once). Prints its timeline the way the failover's is printed, then checks the
+    end state and the shop's orders."""
+    time.sleep(1.0)  # a few orders in eu-west first
+    print("\ndrill: failback — us-east recovers; an operator runs failback-us-east through the API: "
+          "divergence report, rejoin us-east-db, caught up, switchover (the writer lease moves back), "
+          "DNS back")
     subprocess.run(["scripts/stack", "region-up", US], check=True, stdout=subprocess.DEVNULL)
-    wait("us-east healthy again", lambda: metric(get(EXPORTER + "/metrics"), "failover_probe_success", probe="us-east-web") == 1)
+    if not wait("us-east healthy again", lambda: metric(get(EXPORTER + "/metrics"), "failover_probe_success",
+                                                          probe="us-east-web") == 1, 30):
+        return 1
     tf = time.time()
+    shop.phase = "failback"
     run = json.loads(get(ACTUATOR + "/api/v1/runbooks/failback-us-east/run", TOKEN, b'{"labels":{"region":"us-east"}}'))
-    if not wait("DNS back on us-east", lambda: dns_a(PDNS_DNS) == [US], 60):
-        return 1
-    print(f"drill: execution {run['id']}: www.example.test A {US} again after {time.time() - tf:.2f}s")
+    seen = set()
+
+    def mark(key, text, at=None):
+        if key not in seen:
+            seen.add(key)
+            at = time.time() - tf if at is None else at
+            print(f"  +{at:6.2f}s  {text}", flush=True)
+    print(f"  +  0.00s  failback-us-east requested through the API: execution {run['id']}")
+    dns_back, stop_watch = {}, threading.Event()
+
+    def watch_dns():
+        while not stop_watch.is_set():
+            if dns_a(PDNS_DNS) == [US]:
+                dns_back["t"] = time.time() - tf
+                return
+            stop_watch.wait(0.01)
+    watcher = threading.Thread(target=watch_dns, daemon=True)
+    watcher.start()
+    e, steps_seen, report = {}, 0, None
+    end = tf + 90
+    while time.time() < end:
+        try:
+            e = json.loads(get(ACTUATOR + "/api/v1/executions/" + run["id"], TOKEN))
+            done = [st for st in e["steps"] if st["state"] in ("ok", "failed")]
+            for st in done[steps_seen:]:
+                mark(f"step{st['index']}", f"step {st['index'] + 1} ({st['kind']}) {st['state']}: {st['message']}",
+                     (st.get("finished_at") or time.time()) - tf)
+                if st["kind"] == "db_divergence" and st["state"] == "ok":
+                    report = st.get("details") or {}
+            steps_seen = len(done)
+            for agent, region in ((AGENT_EU, "eu-west"), (AGENT_US, "us-east")):
+                for r in agent_records(agent):
+                    if (r.get("created_at") or 0) < tf or r["state"] != "succeeded":
+                        continue
+                    action = r["labels"].get("action")
+                    if action in ("fence", "release", "unfence"):
+                        mark(f"{region}-{action}", f"{region} agent: {r['message']}",
+                             (r.get("finished_at") or time.time()) - tf)
+            holder = lease_holder()
+            mark(f"lease-{holder}", f"writer lease: {'held by ' + holder if holder else 'released (nobody holds it)'}")
+            if "t" in dns_back:
+                mark("dns", f"authoritative DNS answers {US} (us-east) again", dns_back["t"])
+            if e["state"] in ("succeeded", "failed", "refused"):
+                mark("finished", f"execution {e['state']}")
+        except Exception:  # keep polling
+            pass
+        if "finished" in seen and ("dns" in seen or e.get("state") != "succeeded"):
+            break
+        time.sleep(0.05)
+    stop_watch.set()
+    watcher.join(timeout=5)
+    took = time.time() - tf
+    shop.phase = "back"
+    time.sleep(1.0)  # a few orders in us-east again
+    shop.stop.set()
+    shop.join(timeout=35)
+    print()
+    failures = []
+    if e.get("state") != "succeeded":
+        failures.append(f"failback-us-east {e.get('state')}: {e.get('message')}")
+    for st in e.get("steps", []):
+        if st.get("started_at") and st.get("finished_at"):
+            print(f"drill: failback step {st['index'] + 1} {st['kind']} {st['finished_at'] - st['started_at']:.3f}")
+    if report is not None:
+        errant = report.get("errant_gtids") or []
+        print(f"drill: divergence report: {len(errant)} transaction(s) only on us-east-db"
+              + (f" ({', '.join(errant)})" if errant else " (the handover fenced us-east before eu-west was promoted)"))
+    holder = lease_holder()
+    print(f"drill: writer lease held by {holder}")
+    if holder != "us-east":
+        failures.append(f"the writer lease is held by {holder}, not us-east")
+    if dns_a(PDNS_DNS) != [US]:
+        failures.append(f"DNS answers {dns_a(PDNS_DNS)}, not us-east's {US}")
     ok_us, out_us = app_insert(DB_US, "written-after-failback")
-    print(f"drill: us-east-db after the DNS failback: " + ("TAKES WRITES" if ok_us else "read-only (the writer is still eu-west)"))
-    if ok_us:
-        print("drill: FAILED — us-east-db takes writes while eu-west holds the writer lease", file=sys.stderr)
+    print(f"drill: us-east-db ({DB_US}) " + ("writable: INSERT as app succeeded" if ok_us else "NOT writable: " + out_us))
+    if not ok_us:
+        failures.append(f"us-east-db refuses writes after the failback: {out_us}")
+    ok_eu, out_eu = app_insert(DB_EU, "written-in-eu-west-after-failback")
+    print(f"drill: eu-west-db ({DB_EU}) " + ("STILL TAKES WRITES" if ok_eu else "read-only: " + out_eu.splitlines()[-1]))
+    if ok_eu:
+        failures.append("eu-west-db still takes writes after the failback")
+    # Every order the shop got acknowledged, in either region, is on us-east.
+    on_us = app_notes(DB_US, "drill-order-%")
+    acked = [note for note, _, _ in shop.acked]
+    lost = [n for n in acked if on_us is None or n not in on_us]
+    phases = shop.summary()
+    names = (("before", "before the failure"), ("failover", "during the failover"), ("in-dr", "served from eu-west"),
+             ("failback", "during the failback"), ("back", "after the failback"))
+    print("drill: orders acknowledged: " + "; ".join(
+        f"{text} {sum(phases.get(p, {}).values())} ("
+        + ", ".join(f"{n} in {r}" for r, n in sorted(phases.get(p, {}).items())) + ")"
+        for p, text in names) + f"; refused while fenced: {sum(shop.refused.values())}")
+    print(f"drill: orders on us-east-db: {len(acked) - len(lost)} of {len(acked)} acknowledged")
+    if not acked or not phases.get("in-dr") or not phases.get("back"):
+        failures.append(f"the shop did not take orders in every phase: {phases}")
+    if lost:
+        failures.append(f"{len(lost)} acknowledged order(s) are not on us-east-db: {', '.join(lost[:10])}")
+    for f in failures:
+        print("drill: FAILED — " + f, file=sys.stderr)
+    if failures:
+        print(open(os.path.join(WORK, "actuator.log")).read()[-3000:], file=sys.stderr)
         return 1
+    print(f"drill: round trip complete — failback {took:.2f}s, us-east-db the writable primary, "
+          f"eu-west-db a read-only replica, all {len(acked)} acknowledged orders on us-east")
     return 0
 
 
