@@ -12,6 +12,7 @@
 #include "common/build_info.h"
 #include "common/json_limits.h"
 #include "common/log.h"
+#include "common/metrics_format.h"
 
 namespace failover {
 namespace {
@@ -134,16 +135,27 @@ Status Actuator::Start() {
   http.num_threads = 16;
   http.keep_alive = false;
   ApplyWebOptions(options_.web, &http);
+  HttpHandler reload = [this](const HttpServerRequest&) {
+    auto s = Reload();
+    if (!s)
+      return HttpServerResponse::Text(500, "failed to reload config: " + s.error().message + "\n");
+    return HttpServerResponse::Text(200, "config reloaded\n");
+  };
   std::vector<HttpServer::Route> routes = {
       {"POST", "/webhook", false, [this](const HttpServerRequest& r) { return HandleWebhook(r); }},
       {"GET", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
       {"POST", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
       {"GET", "/metrics", false,
-       [this](const HttpServerRequest&) {
+       [this, started = UnixSeconds(clock_.WallNow())](const HttpServerRequest& req) {
          HttpServerResponse r;
-         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+         r.content_type = kTextContentType;
          r.body = RenderMetrics();
-         return r;
+         // OpenMetrics _created: the actuator's counters count from its start.
+         return NegotiateMetrics(req, std::move(r),
+                                 [started](std::string_view family) -> std::optional<double> {
+                                   if (family.rfind("failover_actuator_", 0) == 0) return started;
+                                   return std::nullopt;
+                                 });
        }},
       {"GET", "/", false, [this](const HttpServerRequest&) { return StatusPage(); }},
       {"GET", "/-/healthy", false,
@@ -153,14 +165,9 @@ Status Actuator::Start() {
          return ready_ ? HttpServerResponse::Text(200, "Ready.\n")
                        : HttpServerResponse::Text(503, "Not ready.\n");
        }},
-      {"POST", "/-/reload", false,
-       [this](const HttpServerRequest&) {
-         auto s = Reload();
-         if (!s)
-           return HttpServerResponse::Text(500,
-                                           "failed to reload config: " + s.error().message + "\n");
-         return HttpServerResponse::Text(200, "config reloaded\n");
-       }},
+      {"POST", "/-/reload", false, reload},
+      // As Prometheus accepts it too.
+      {"PUT", "/-/reload", false, reload},
   };
   // Credentials are checked on the headers, before any of the body is read: a client
   // without them is answered 401 at once and cannot hold the connection by trickling a
@@ -198,7 +205,7 @@ Status Actuator::Start() {
   }
   server_ = std::move(*server);
   ready_ = true;
-  log::Info("listening", {{"address", server_->bound_address()}});
+  for (const std::string& a : server_->bound_addresses()) log::Info("listening", {{"address", a}});
   return {};
 }
 

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   // threads would each keep one holding a /metrics page. Two arenas are plenty here.
   mallopt(M_ARENA_MAX, 2);
   std::string config_file = "actuator.yml";
-  std::string listen = ":9808";
+  std::vector<std::string> listen = {":9808"};
   std::string level = "info";
   std::string format = "logfmt";
   std::string journal_path;
@@ -93,12 +93,12 @@ int main(int argc, char** argv) {
   Flags flags("failover_actuator",
               "Receives Alertmanager webhooks on POST /webhook and runs the configured failover\n"
               "runbooks with guards, approvals, cooldowns and a durable journal.\n"
-              "Reload with SIGHUP or POST /-/reload.\n\n"
+              "Reload with SIGHUP or POST (or PUT) /-/reload.\n\n"
               "Commands:\n"
               "  journal export    print the journal as JSON lines (for audits) and exit");
   flags.String("config.file", &config_file, "Configuration file.");
-  flags.String("web.listen-address", &listen,
-               "Address for the webhook, API, status page and /metrics.");
+  flags.Strings("web.listen-address", &listen,
+                "Address for the webhook, API, status page and /metrics.");
   WebFlags web_flags;
   web_flags.Register(flags, 16);
   flags.Bool("config.check", &check, "Validate the configuration file and exit (0 if valid).");
@@ -124,8 +124,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "failover_actuator: %s\n", web.error().message.c_str());
     return 2;
   }
+  web->more_listen_addresses.assign(listen.begin() + 1, listen.end());
   if (version) {
-    std::printf("failover_actuator, version %s (revision: %s)\n", kVersion, kRevision);
+    std::printf("%s", VersionText("failover_actuator").c_str());
     return 0;
   }
   auto lv = log::ParseLevel(level);
@@ -189,7 +190,7 @@ int main(int argc, char** argv) {
   sigset_t signals = BlockDaemonSignals();  // before any thread starts
 
   log::Info("starting failover_actuator", {{"version", kVersion}, {"revision", kRevision}});
-  Actuator actuator({config_file, listen, dry_run, *web}, SystemClock::Get(), http);
+  Actuator actuator({config_file, listen[0], dry_run, *web}, SystemClock::Get(), http);
   if (auto s = actuator.Start(); !s) {
     log::Error("cannot start", {{"err", s.error().message}});
     return 1;

@@ -107,9 +107,11 @@ ActuatorMetrics::ActuatorMetrics() {
                     .Add({});
   BuildGauge()
       .Name("failover_actuator_build_info")
-      .Help("Version and revision of failover_actuator; always 1.")
+      .Help(
+          "Version, revision, branch, build date, compiler and platform of failover_actuator; "
+          "always 1.")
       .Register(*registry_)
-      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Add(BuildInfoLabels())
       .Set(1);
   promotion_lag_ = &BuildGauge()
                         .Name("failover_actuator_promotion_lag_seconds")

@@ -1,13 +1,22 @@
 #include "common/flags.h"
 
+#include <algorithm>
+
 namespace failover {
 
 void Flags::String(std::string name, std::string* target, std::string help) {
-  defs_.push_back({std::move(name), std::move(help), target, nullptr, *target});
+  defs_.push_back({std::move(name), std::move(help), target, nullptr, nullptr, *target});
 }
 
 void Flags::Bool(std::string name, bool* target, std::string help) {
-  defs_.push_back({std::move(name), std::move(help), nullptr, target, *target ? "true" : ""});
+  defs_.push_back({std::move(name), std::move(help), nullptr, target, nullptr, *target ? "true" : ""});
+}
+
+void Flags::Strings(std::string name, std::vector<std::string>* target, std::string help) {
+  std::string defaults;
+  for (const std::string& v : *target) defaults += (defaults.empty() ? "" : ", ") + v;
+  Def d{std::move(name), std::move(help), nullptr, nullptr, target, defaults};
+  defs_.push_back(std::move(d));
 }
 
 Result<std::vector<std::string>> Flags::Parse(int argc, const char* const* argv) {
@@ -60,21 +69,54 @@ Result<std::vector<std::string>> Flags::Parse(int argc, const char* const* argv)
       if (i + 1 >= argc) return Error::Invalid("flag --" + name + " needs a value");
       value = argv[++i];
     }
-    *def->str = value;
+    if (def->list != nullptr) {
+      if (!def->seen) def->list->clear();
+      def->seen = true;
+      def->list->push_back(value);
+    } else {
+      *def->str = value;
+    }
   }
   return positional;
 }
 
 std::string Flags::Usage() const {
-  std::string out = "usage: " + program_ + " [<flags>]\n\n" + summary_ + "\n\nFlags:\n";
+  // One column for every help text (the longest flag decides where), wrapped at 80
+  // characters with continuation lines under the column, as kingpin's --help looks.
+  struct Row {
+    std::string left, help;
+  };
+  std::vector<Row> rows;
   for (const Def& d : defs_) {
-    std::string left = "  --" + d.name + (d.str != nullptr ? "=VALUE" : "");
-    if (left.size() < 34) left.resize(34, ' ');
-    out += left + " " + d.help;
-    if (!d.default_value.empty()) out += " (default: " + d.default_value + ")";
-    out += "\n";
+    std::string help = d.help;
+    if (d.list != nullptr) help += " Repeatable.";
+    if (!d.default_value.empty()) help += " (default: " + d.default_value + ")";
+    rows.push_back({"--" + d.name + (d.flag == nullptr ? "=VALUE" : ""), help});
   }
-  out += "  --help                             Show this help and exit.\n";
+  rows.push_back({"--help", "Show this help and exit."});
+  size_t column = 0;
+  for (const Row& r : rows) column = std::max(column, r.left.size());
+  column += 4;  // two spaces before the flag, two after the longest one
+  const size_t width = std::max<size_t>(80, column + 30);
+  std::string out = "usage: " + program_ + " [<flags>]\n\n" + summary_ + "\n\nFlags:\n";
+  for (const Row& r : rows) {
+    std::string line = "  " + r.left;
+    line.resize(column, ' ');
+    size_t pos = 0;
+    while (pos < r.help.size()) {
+      size_t room = width - column;
+      size_t end = r.help.size();
+      if (end - pos > room) {
+        end = r.help.rfind(' ', pos + room);
+        if (end == std::string::npos || end <= pos) end = std::min(r.help.size(), pos + room);
+      }
+      line += r.help.substr(pos, end - pos);
+      out += line + "\n";
+      pos = end;
+      while (pos < r.help.size() && r.help[pos] == ' ') ++pos;
+      line.assign(column, ' ');
+    }
+  }
   return out;
 }
 

@@ -1,5 +1,5 @@
 // Command-line flags in the Prometheus style: --name=value or --name value, boolean
-// flags as --name / --name=false, --help generated from the definitions.
+// flags as --name / --name=false, repeatable flags, --help generated from the definitions.
 #pragma once
 
 #include <string>
@@ -16,6 +16,9 @@ class Flags {
 
   void String(std::string name, std::string* target, std::string help);
   void Bool(std::string name, bool* target, std::string help);
+  // Repeatable (--web.listen-address=a --web.listen-address=b): the first value given
+  // replaces the defaults in *target, later ones are added.
+  void Strings(std::string name, std::vector<std::string>* target, std::string help);
 
   // Parses argv; positional (non-flag) arguments are returned. An unknown flag or a
   // missing value is an error naming the flag. `--help` sets help_requested().
@@ -29,7 +32,9 @@ class Flags {
     std::string help;
     std::string* str = nullptr;
     bool* flag = nullptr;
+    std::vector<std::string>* list = nullptr;
     std::string default_value;
+    bool seen = false;
   };
   std::string program_;
   std::string summary_;

@@ -1,6 +1,7 @@
 #include "common/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -256,12 +258,12 @@ struct HttpServer::Shared {
   ~Shared() {
     if (epoll_fd >= 0) close(epoll_fd);
     if (wake_fd >= 0) close(wake_fd);
-    if (listen_fd >= 0) close(listen_fd);
+    for (int fd : listen_fds) close(fd);
   }
 
   // Event loop (one thread).
   void Loop();
-  void Accept();
+  void Accept(int listen_fd);
   void OnEvent(Conn* c, uint32_t events);
   void Handshake(Conn* c);
   void ReadInput(Conn* c);
@@ -292,7 +294,7 @@ struct HttpServer::Shared {
   }
 
   HttpServer* server;
-  int listen_fd = -1;
+  std::vector<int> listen_fds;  // one per listen address (or socket systemd passed)
   int epoll_fd = -1;
   int wake_fd = -1;
   std::atomic<size_t> open{0};  // connections, wherever they are (see Conn::open_count)
@@ -322,8 +324,8 @@ void HttpServer::Shared::Loop() {
     }
     for (int i = 0; i < n; ++i) {
       int fd = evs[i].data.fd;
-      if (fd == listen_fd) {
-        Accept();
+      if (std::find(listen_fds.begin(), listen_fds.end(), fd) != listen_fds.end()) {
+        Accept(fd);
       } else if (fd == wake_fd) {
         uint64_t v;
         [[maybe_unused]] ssize_t r = read(wake_fd, &v, sizeof v);
@@ -335,10 +337,12 @@ void HttpServer::Shared::Loop() {
     TakeReturned();
     auto now = SteadyClock::now();
     if (!accepting && now >= accept_resume && open < kMaxOpenConnections) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = listen_fd;
-      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev);
+      for (int lfd : listen_fds) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = lfd;
+        epoll_ctl(epoll_fd, EPOLL_CTL_ADD, lfd, &ev);
+      }
       accepting = true;
     }
     if (now >= next_expire) {
@@ -349,15 +353,15 @@ void HttpServer::Shared::Loop() {
   conns.clear();
 }
 
-void HttpServer::Shared::Accept() {
+void HttpServer::Shared::Accept(int listen_fd) {
   for (;;) {
     if (open >= kMaxOpenConnections) {
-      epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
+      for (int lfd : listen_fds) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, lfd, nullptr);
       accepting = false;
       accept_resume = SteadyClock::now();
       return;
     }
-    sockaddr_in peer{};
+    sockaddr_storage peer{};
     socklen_t len = sizeof peer;
     int fd =
         accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -365,7 +369,7 @@ void HttpServer::Shared::Accept() {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // Out of descriptors: stop accepting for a moment instead of spinning.
         log::Warn("http server: cannot accept a connection", {{"err", std::strerror(errno)}});
-        epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
+        for (int lfd : listen_fds) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, lfd, nullptr);
         accepting = false;
         accept_resume = SteadyClock::now() + std::chrono::milliseconds(100);
       }
@@ -375,8 +379,12 @@ void HttpServer::Shared::Accept() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto c = std::make_unique<Conn>();
     c->fd = fd;
-    char addr[INET_ADDRSTRLEN] = {0};
-    inet_ntop(AF_INET, &peer.sin_addr, addr, sizeof addr);
+    char addr[INET6_ADDRSTRLEN] = {0};
+    if (peer.ss_family == AF_INET6) {  // a socket systemd passed may be IPv6
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, addr, sizeof addr);
+    } else {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, addr, sizeof addr);
+    }
     c->remote = addr;
     c->deadline = SteadyClock::now() + RequestTimeout();
     ++open;
@@ -1038,6 +1046,8 @@ void ApplyWebOptions(const WebOptions& web, HttpServerOptions* options) {
   options->request_timeout_ms = static_cast<int>(
       std::chrono::duration_cast<std::chrono::milliseconds>(web.request_timeout).count());
   options->max_header_bytes = web.max_header_bytes;
+  options->more_listen_addresses = web.more_listen_addresses;
+  options->listen_fds = web.listen_fds;
 }
 
 std::string HttpServerRequest::Header(const std::string& lower_name) const {
@@ -1123,8 +1133,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   // A write to a connection the client has closed must fail, not kill the process (TLS
   // writes go through write(2), which has no MSG_NOSIGNAL).
   std::call_once(g_init_once, [] { signal(SIGPIPE, SIG_IGN); });
-  auto hp = ParseListenAddress(options.listen_address);
-  if (!hp) return hp.error();
+  for (const std::string& address : options.more_listen_addresses) {
+    if (auto hp = ParseListenAddress(address); !hp) return hp.error();
+  }
+  if (options.listen_fds.empty()) {
+    if (auto hp = ParseListenAddress(options.listen_address); !hp) return hp.error();
+  }
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->options_ = options;
   server->options_.num_threads = std::max(1, options.num_threads);
@@ -1142,48 +1156,92 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
       return Error::Invalid(options.web_config_file + ": " + s.error().message);
   }
 
-  auto cannot_listen = [&](const std::string& why) {
-    return Error::Unavailable("cannot listen on " + options.listen_address + ": " + why);
-  };
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(hp->second));
-  if (hp->first.empty()) {
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  } else if (inet_pton(AF_INET, hp->first.c_str(), &addr.sin_addr) != 1) {
-    addrinfo hints{};
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    if (getaddrinfo(hp->first.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
-      return cannot_listen("cannot resolve \"" + hp->first + "\" to an IPv4 address");
-    }
-    addr.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
-    freeaddrinfo(res);
-  }
   auto shared = std::make_unique<Shared>(server.get());
-  shared->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (shared->listen_fd < 0) return cannot_listen(std::strerror(errno));
-  int one = 1;
-  setsockopt(shared->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(shared->listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return cannot_listen(std::strerror(errno));
+  // Opens one listening socket; its fd goes to shared->listen_fds (closed with it).
+  auto listen_on = [&](const std::string& address) -> Result<std::string> {
+    auto cannot_listen = [&](const std::string& why) {
+      return Error::Unavailable("cannot listen on " + address + ": " + why);
+    };
+    auto hp = ParseListenAddress(address);
+    if (!hp) return hp.error();
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(hp->second));
+    if (hp->first.empty()) {
+      addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    } else if (inet_pton(AF_INET, hp->first.c_str(), &addr.sin_addr) != 1) {
+      addrinfo hints{};
+      hints.ai_family = AF_INET;
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* res = nullptr;
+      if (getaddrinfo(hp->first.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
+        return cannot_listen("cannot resolve \"" + hp->first + "\" to an IPv4 address");
+      }
+      addr.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
+      freeaddrinfo(res);
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return cannot_listen(std::strerror(errno));
+    shared->listen_fds.push_back(fd);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      return cannot_listen(std::strerror(errno));
+    }
+    // The kernel caps the backlog at net.core.somaxconn. With 128, 200 clients at once
+    // overflowed it, and a connection it drops is a SYN resent after 1 s, then 3 s, 7 s (a
+    // webhook p99 of 8 s in bench/).
+    if (listen(fd, 4096) != 0) return cannot_listen(std::strerror(errno));
+    sockaddr_in bound{};
+    socklen_t len = sizeof bound;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+    return (hp->first.empty() ? std::string("0.0.0.0") : hp->first) + ":" +
+           std::to_string(ntohs(bound.sin_port));
+  };
+  if (!options.listen_fds.empty()) {
+    // Sockets systemd passed (--web.systemd-socket): already bound and listening.
+    for (int fd : options.listen_fds) {
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      shared->listen_fds.push_back(fd);
+      sockaddr_storage bound{};
+      socklen_t len = sizeof bound;
+      getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+      char host[INET6_ADDRSTRLEN] = "?";
+      int port = 0;
+      if (bound.ss_family == AF_INET6) {
+        auto* a6 = reinterpret_cast<sockaddr_in6*>(&bound);
+        inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof host);
+        port = ntohs(a6->sin6_port);
+      } else if (bound.ss_family == AF_INET) {
+        auto* a4 = reinterpret_cast<sockaddr_in*>(&bound);
+        inet_ntop(AF_INET, &a4->sin_addr, host, sizeof host);
+        port = ntohs(a4->sin_port);
+      }
+      if (server->port_ == 0) server->port_ = port;
+      server->bound_all_.push_back(bound.ss_family == AF_INET6
+                                       ? "[" + std::string(host) + "]:" + std::to_string(port)
+                                       : std::string(host) + ":" + std::to_string(port));
+    }
+  } else {
+    std::vector<std::string> addresses = {options.listen_address};
+    addresses.insert(addresses.end(), options.more_listen_addresses.begin(),
+                     options.more_listen_addresses.end());
+    for (const std::string& address : addresses) {
+      auto bound = listen_on(address);
+      if (!bound) return bound.error();
+      server->bound_all_.push_back(*bound);
+    }
+    server->port_ = std::stoi(server->bound_all_[0].substr(server->bound_all_[0].rfind(':') + 1));
   }
-  // The kernel caps the backlog at net.core.somaxconn. With 128, 200 clients at once
-  // overflowed it, and a connection it drops is a SYN resent after 1 s, then 3 s, 7 s (a
-  // webhook p99 of 8 s in bench/).
-  if (listen(shared->listen_fd, 4096) != 0) return cannot_listen(std::strerror(errno));
-  sockaddr_in bound{};
-  socklen_t len = sizeof bound;
-  getsockname(shared->listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  server->port_ = ntohs(bound.sin_port);
-  server->bound_ = (hp->first.empty() ? std::string("0.0.0.0") : hp->first) + ":" +
-                   std::to_string(server->port_);
+  server->bound_ = server->bound_all_[0];
 
   shared->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   shared->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (shared->epoll_fd < 0 || shared->wake_fd < 0) return cannot_listen(std::strerror(errno));
-  for (int fd : {shared->listen_fd, shared->wake_fd}) {
+  if (shared->epoll_fd < 0 || shared->wake_fd < 0)
+    return Error::Unavailable(std::string("cannot start the HTTP server: ") + std::strerror(errno));
+  std::vector<int> watched = shared->listen_fds;
+  watched.push_back(shared->wake_fd);
+  for (int fd : watched) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;

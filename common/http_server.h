@@ -57,6 +57,11 @@ struct HttpServerOptions {
   // Prometheus notation: ":9807" (all interfaces), "127.0.0.1:9807", "127.0.0.1:0"
   // (a free port; read it back with port()).
   std::string listen_address = ":9807";
+  // More addresses served by the same server (--web.listen-address given several times).
+  std::vector<std::string> more_listen_addresses;
+  // Listening sockets to serve instead of the addresses (--web.systemd-socket); the
+  // server closes them when it stops.
+  std::vector<int> listen_fds;
   // Worker threads: requests handled (handler run, answer written) at once. Requests
   // still being received cost no thread; complete ones wait in a queue for a worker.
   int num_threads = 8;
@@ -103,8 +108,9 @@ class HttpServer {
 
   static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                    std::vector<Route> routes);
-  int port() const { return port_; }
-  const std::string& bound_address() const { return bound_; }
+  int port() const { return port_; }                           // of the first listener
+  const std::string& bound_address() const { return bound_; }  // the first listener's
+  const std::vector<std::string>& bound_addresses() const { return bound_all_; }
   bool tls() const;
   // True when basic_auth_users protect every route of this listener.
   bool basic_auth_enabled() const;
@@ -135,6 +141,7 @@ class HttpServer {
   std::unique_ptr<Shared> shared_;  // the event loop and the workers (http_server.cc)
   int port_ = 0;
   std::string bound_;
+  std::vector<std::string> bound_all_;
 };
 
 // Copies the --web.* flag values into server options (max_connections 0 keeps

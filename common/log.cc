@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -168,6 +169,7 @@ Field::Field(std::string_view k, double v) : key(k) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   value = buf;
+  literal = std::isfinite(v);  // JSON has no NaN or Inf: those stay strings ("nan", "inf")
 }
 
 Result<Level> ParseLevel(std::string_view s) {
@@ -198,25 +200,35 @@ std::string Render(Format format, Level level, std::string_view msg, Fields fiel
   if (format == Format::kJson) {
     // Written by hand rather than by nlohmann, which leaves DEL, C1 controls and bidi
     // overrides raw. A key given twice keeps its first place and its last value.
-    std::vector<std::pair<std::string_view, std::string_view>> kv;
+    // Numbers and booleans (Field::literal) are written bare.
+    struct Kv {
+      std::string_view key, value;
+      bool literal;
+    };
+    std::vector<Kv> kv;
     std::string ts = Timestamp();
-    kv.emplace_back("ts", ts);
-    kv.emplace_back("level", LevelName(level));
-    kv.emplace_back("msg", msg);
+    kv.push_back({"ts", ts, false});
+    kv.push_back({"level", LevelName(level), false});
+    kv.push_back({"msg", msg, false});
     for (const Field& f : fields) {
-      auto it = std::find_if(kv.begin(), kv.end(), [&](const auto& p) { return p.first == f.key; });
+      auto it = std::find_if(kv.begin(), kv.end(), [&](const Kv& p) { return p.key == f.key; });
       if (it != kv.end()) {
-        it->second = f.value;
+        it->value = f.value;
+        it->literal = f.literal;
       } else {
-        kv.emplace_back(f.key, f.value);
+        kv.push_back({f.key, f.value, f.literal});
       }
     }
     std::string out = "{";
-    for (const auto& [k, v] : kv) {
+    for (const Kv& e : kv) {
       if (out.size() > 1) out += ',';
-      AppendJsonString(out, k);
+      AppendJsonString(out, e.key);
       out += ':';
-      AppendJsonString(out, v);
+      if (e.literal) {
+        out += e.value;
+      } else {
+        AppendJsonString(out, e.value);
+      }
     }
     out += '}';
     return out;

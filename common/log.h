@@ -18,13 +18,15 @@ struct Field {
   Field(std::string_view k, const char* v) : key(k), value(v) {}
   Field(std::string_view k, const std::string& v) : key(k), value(v) {}
   Field(std::string_view k, double v);
-  Field(std::string_view k, long long v) : key(k), value(std::to_string(v)) {}
-  Field(std::string_view k, int v) : key(k), value(std::to_string(v)) {}
-  Field(std::string_view k, unsigned long v) : key(k), value(std::to_string(v)) {}
-  Field(std::string_view k, long v) : key(k), value(std::to_string(v)) {}
-  Field(std::string_view k, bool v) : key(k), value(v ? "true" : "false") {}
+  Field(std::string_view k, long long v) : key(k), value(std::to_string(v)), literal(true) {}
+  Field(std::string_view k, int v) : key(k), value(std::to_string(v)), literal(true) {}
+  Field(std::string_view k, unsigned long v) : key(k), value(std::to_string(v)), literal(true) {}
+  Field(std::string_view k, long v) : key(k), value(std::to_string(v)), literal(true) {}
+  Field(std::string_view k, bool v) : key(k), value(v ? "true" : "false"), literal(true) {}
   std::string key;
   std::string value;
+  // A number or boolean: JSON lines write it bare (42, 0.5, true), not as a string.
+  bool literal = false;
 };
 using Fields = std::initializer_list<Field>;
 

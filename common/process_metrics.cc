@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <prometheus/metric_family.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -62,6 +63,18 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   out.push_back(Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", rss));
   out.push_back(Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", vsize));
   out.push_back(Gauge("process_open_fds", "Number of open file descriptors.", fds));
+  // The soft limits, as client_golang reads them from /proc/self/limits: "unlimited" is
+  // RLIM_INFINITY (2^64-1, written 1.8446744073709552e+19).
+  rlimit nofile{}, as{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    out.push_back(Gauge("process_max_fds", "Maximum number of open file descriptors.",
+                        static_cast<double>(nofile.rlim_cur)));
+  }
+  if (getrlimit(RLIMIT_AS, &as) == 0) {
+    out.push_back(Gauge("process_virtual_memory_max_bytes",
+                        "Maximum amount of virtual memory available in bytes.",
+                        static_cast<double>(as.rlim_cur)));
+  }
   out.push_back(Gauge("process_start_time_seconds",
                       "Start time of the process since unix epoch in seconds.", boot + starttime));
   return out;

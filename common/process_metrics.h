@@ -1,4 +1,5 @@
-// Standard process_* metrics (CPU, RSS, open fds, start time) read from /proc/self,
+// Standard process_* metrics (CPU, RSS, virtual memory and its limit, open fds and their
+// limit, start time) read from /proc/self and getrlimit(2),
 // as every Prometheus exporter exposes them.
 #pragma once
 

@@ -1,11 +1,15 @@
 #include "common/web_config.h"
 
 #include <crypt.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "common/encoding.h"
@@ -288,6 +292,51 @@ void WebFlags::Register(Flags& flags, int default_max_connections) {
                "body) and to take the answer; slower clients are disconnected.");
   flags.String("web.max-header-bytes", &max_header_bytes,
                "Largest request line plus headers; larger requests are refused.");
+  flags.Bool("web.systemd-socket", &systemd_socket,
+             "Serve the sockets systemd passes (a .socket unit) instead of "
+             "--web.listen-address.");
+}
+
+Result<std::vector<int>> SystemdListenFds() {
+  // sd_listen_fds(3) by hand: the sockets are descriptors 3..3+LISTEN_FDS-1 when
+  // LISTEN_PID is this process. The variables are removed so children do not see them.
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* n = std::getenv("LISTEN_FDS");
+  if (pid == nullptr || n == nullptr) {
+    return Error::Invalid(
+        "flag --web.systemd-socket: systemd passed no sockets (LISTEN_PID and LISTEN_FDS "
+        "are not set); start the daemon through its .socket unit, or drop the flag");
+  }
+  if (std::string(pid) != std::to_string(getpid())) {
+    return Error::Invalid("flag --web.systemd-socket: LISTEN_PID=" + std::string(pid) +
+                          " names another process than this one (" + std::to_string(getpid()) +
+                          ")");
+  }
+  char* end = nullptr;
+  long count = std::strtol(n, &end, 10);
+  if (end == n || *end != '\0' || count < 1 || count > 64) {
+    return Error::Invalid("flag --web.systemd-socket: LISTEN_FDS=\"" + std::string(n) +
+                          "\" is not a number of sockets from 1 to 64");
+  }
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  std::vector<int> fds;
+  for (int fd = 3; fd < 3 + count; ++fd) {
+    int type = 0, listening = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+        (len = sizeof listening, getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len)) !=
+            0 ||
+        listening == 0) {
+      return Error::Invalid("flag --web.systemd-socket: descriptor " + std::to_string(fd) +
+                            " from systemd is not a listening stream socket "
+                            "(ListenStream= in the .socket unit)");
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fds.push_back(fd);
+  }
+  return fds;
 }
 
 Result<WebOptions> WebFlags::Parse() const {
@@ -321,6 +370,11 @@ Result<WebOptions> WebFlags::Parse() const {
         request_timeout + "\"");
   }
   o.request_timeout = *rt;
+  if (systemd_socket) {
+    auto fds = SystemdListenFds();
+    if (!fds) return fds.error();
+    o.listen_fds = std::move(*fds);
+  }
   return o;
 }
 

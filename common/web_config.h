@@ -93,6 +93,11 @@ struct WebOptions {
   int max_connections = 0;  // 0 = the daemon's default
   Duration request_timeout = std::chrono::seconds(10);
   size_t max_header_bytes = 16 << 10;
+  // --web.listen-address given more than once: the addresses after the first.
+  std::vector<std::string> more_listen_addresses;
+  // --web.systemd-socket: the listening sockets systemd passed (sd_listen_fds(3):
+  // LISTEN_PID, LISTEN_FDS, descriptors from 3), served instead of --web.listen-address.
+  std::vector<int> listen_fds;
 };
 
 // The --web.* flags shared by both daemons: register them, then Parse() after
@@ -102,9 +107,15 @@ struct WebFlags {
   std::string max_connections;
   std::string request_timeout = "10s";
   std::string max_header_bytes = "16384";
+  bool systemd_socket = false;
 
   void Register(Flags& flags, int default_max_connections);
+  // With --web.systemd-socket, also takes the sockets systemd passed (SystemdListenFds).
   Result<WebOptions> Parse() const;
 };
+
+// The listening sockets systemd passed to this process (LISTEN_PID, LISTEN_FDS), with the
+// variables removed from the environment; an error names what is missing or wrong.
+Result<std::vector<int>> SystemdListenFds();
 
 }  // namespace failover

@@ -8,6 +8,7 @@
 
 #include "common/build_info.h"
 #include "common/log.h"
+#include "common/metrics_format.h"
 #include "exporter/landing_page.h"
 
 namespace failover {
@@ -47,9 +48,11 @@ Exporter::Exporter(ExporterOptions options, const ProberRegistry& registry, Cloc
                     .Add({});
   prometheus::BuildGauge()
       .Name("failover_exporter_build_info")
-      .Help("Version and revision of failover_exporter; value is always 1.")
+      .Help(
+          "Version, revision, branch, build date, compiler and platform of failover_exporter; "
+          "value is always 1.")
       .Register(*self_)
-      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Add(BuildInfoLabels())
       .Set(1);
   late_ = &prometheus::BuildHistogram()
                .Name("failover_exporter_probe_late_seconds")
@@ -98,11 +101,24 @@ Status Exporter::Start() {
   http.listen_address = options_.listen_address;
   http.max_body_bytes = 64 << 10;
   ApplyWebOptions(options_.web, &http);
+  // OpenMetrics _created of the exporter's own counters (they count from the start; the
+  // probes' failover_probe_runs_total restart with each probe's config, so have none).
+  CreatedLookup created =
+      [started = UnixSeconds(clock_.WallNow())](std::string_view family) -> std::optional<double> {
+    if (family.rfind("failover_exporter_", 0) == 0) return started;
+    return std::nullopt;
+  };
+  HttpHandler reload = [this](const HttpServerRequest&) {
+    auto s = Reload();
+    if (!s)
+      return HttpServerResponse::Text(500, "failed to reload config: " + s.error().message + "\n");
+    return HttpServerResponse::Text(200, "config reloaded\n");
+  };
   std::vector<HttpServer::Route> routes = {
       {"GET", "/metrics", false,
-       [this](const HttpServerRequest&) {
+       [this, created](const HttpServerRequest& req) {
          HttpServerResponse r;
-         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+         r.content_type = kTextContentType;
          // Sent in parts of ~64 KiB as they are written: the whole page (megabytes for
          // thousands of probes) never sits in memory at once.
          r.stream = [page = std::make_shared<ResultStore::Page>(store_->TakePage()),
@@ -111,7 +127,7 @@ Status Exporter::Start() {
            part += own;
            return false;
          };
-         return r;
+         return NegotiateMetrics(req, std::move(r), created);
        }},
       {"GET", "/", false,
        [this](const HttpServerRequest&) { return HttpServerResponse::Html(RenderLandingPage()); }},
@@ -122,21 +138,16 @@ Status Exporter::Start() {
          return running_ ? HttpServerResponse::Text(200, "Ready.\n")
                          : HttpServerResponse::Text(503, "Not ready.\n");
        }},
-      {"POST", "/-/reload", false,
-       [this](const HttpServerRequest&) {
-         auto s = Reload();
-         if (!s)
-           return HttpServerResponse::Text(500,
-                                           "failed to reload config: " + s.error().message + "\n");
-         return HttpServerResponse::Text(200, "config reloaded\n");
-       }},
+      {"POST", "/-/reload", false, reload},
+      // As Prometheus accepts it too.
+      {"PUT", "/-/reload", false, reload},
   };
   auto server = HttpServer::Start(http, std::move(routes));
   if (!server) return server.error();
   server_ = std::move(*server);
   running_ = true;
   thread_ = std::thread([this] { LoopMain(); });
-  log::Info("listening", {{"address", server_->bound_address()}});
+  for (const std::string& a : server_->bound_addresses()) log::Info("listening", {{"address", a}});
   return {};
 }
 

@@ -27,15 +27,15 @@ int main(int argc, char** argv) {
   // then on each arena keeps a hole of that size in its heap, resident between scrapes.
   mallopt(M_MMAP_THRESHOLD, 128 << 10);
   std::string config_file = "exporter.yml";
-  std::string listen = ":9807";
+  std::vector<std::string> listen = {":9807"};
   std::string level = "info";
   std::string format = "logfmt";
   bool check = false, version = false, list_kinds = false;
   Flags flags("failover_exporter",
               "Probes every region (HTTP, TCP, ...) in the background and exposes the results\n"
-              "for Prometheus on /metrics. Reload with SIGHUP or POST /-/reload.");
+              "for Prometheus on /metrics. Reload with SIGHUP or POST (or PUT) /-/reload.");
   flags.String("config.file", &config_file, "Configuration file.");
-  flags.String("web.listen-address", &listen, "Address to listen on for /metrics and the UI.");
+  flags.Strings("web.listen-address", &listen, "Address to listen on for /metrics and the UI.");
   WebFlags web_flags;
   web_flags.Register(flags, 8);
   flags.Bool("config.check", &check, "Validate the configuration file and exit (0 if valid).");
@@ -57,13 +57,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "failover_exporter: %s\n", web.error().message.c_str());
     return 2;
   }
+  web->more_listen_addresses.assign(listen.begin() + 1, listen.end());
   if (!args->empty()) {
     std::fprintf(stderr, "failover_exporter: unexpected argument \"%s\" (see --help)\n",
                  (*args)[0].c_str());
     return 2;
   }
   if (version) {
-    std::printf("failover_exporter, version %s (revision: %s)\n", kVersion, kRevision);
+    std::printf("%s", VersionText("failover_exporter").c_str());
     return 0;
   }
   auto lv = log::ParseLevel(level);
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
   sigset_t signals = BlockDaemonSignals();  // before any thread starts
 
   log::Info("starting failover_exporter", {{"version", kVersion}, {"revision", kRevision}});
-  Exporter exporter({config_file, listen, *web}, registry, SystemClock::Get());
+  Exporter exporter({config_file, listen[0], *web}, registry, SystemClock::Get());
   if (auto s = exporter.Start(); !s) {
     log::Error("cannot start", {{"err", s.error().message}});
     return 1;

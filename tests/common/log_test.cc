@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -43,6 +44,29 @@ TEST_F(LogTest, JsonIsOneParsableObject) {
   EXPECT_EQ(j["msg"], "hello");
   EXPECT_EQ(j["k"], "v\"x");
   EXPECT_TRUE(j.contains("ts"));
+}
+
+// Numbers and booleans are JSON numbers and booleans, so a log pipeline can compare and
+// sum them (`duration_seconds > 1`) without parsing strings; strings stay strings, and a
+// NaN (which JSON cannot write) stays a string too.
+TEST_F(LogTest, JsonWritesNumbersAsNumbers) {
+  size_t probes = 12;
+  std::string line = log::Render(log::Format::kJson, log::Level::kInfo, "loaded",
+                                 {{"probes", probes},
+                                  {"port", 9807},
+                                  {"duration_seconds", 0.25},
+                                  {"ok", true},
+                                  {"text", "42"},
+                                  {"nan", std::nan("")}});
+  auto j = nlohmann::json::parse(line);
+  EXPECT_TRUE(j["probes"].is_number_integer()) << line;
+  EXPECT_EQ(j["probes"], 12);
+  EXPECT_EQ(j["port"], 9807);
+  EXPECT_TRUE(j["duration_seconds"].is_number_float()) << line;
+  EXPECT_DOUBLE_EQ(j["duration_seconds"].get<double>(), 0.25);
+  EXPECT_TRUE(j["ok"].is_boolean()) << line;
+  EXPECT_EQ(j["text"], "42");
+  EXPECT_TRUE(j["nan"].is_string()) << line;
 }
 
 // ESC and BEL (and every other control character: C0, DEL, C1, bidi overrides, bytes

@@ -94,8 +94,16 @@ class ExporterProcessTest : public ::testing::Test {
 TEST_F(ExporterProcessTest, VersionAndHelp) {
   auto v = Subprocess::Run({Binary("failover_exporter"), "--version"}, dir_.path());
   EXPECT_EQ(v.status, 0);
-  EXPECT_TRUE(
-      std::regex_search(v.out, std::regex("^failover_exporter, version [0-9.]+ \\(revision: ")));
+  // As Prometheus' version package prints it: version (from git describe), branch,
+  // revision, then build user, build date, compiler and platform.
+  EXPECT_TRUE(std::regex_search(
+      v.out, std::regex("^failover_exporter, version [0-9][^ ]* \\(branch: [^,]+, revision: "
+                        "([0-9a-f]{12}|unknown)\\)\n"
+                        "  build user: +[^\n]+\n"
+                        "  build date: +[0-9]{8}-[0-9:]{8}\n"
+                        "  compiler: +[^\n]+\n"
+                        "  platform: +linux/[^\n]+\n$")))
+      << v.out;
   auto h = Subprocess::Run({Binary("failover_exporter"), "--help"}, dir_.path());
   EXPECT_EQ(h.status, 0);
   for (const char* flag : {"--config.file", "--web.listen-address", "--config.check", "--log.level",
@@ -151,7 +159,18 @@ TEST_F(ExporterProcessTest, ServesMetricsAndReloads) {
            metric("failover_probe_success{probe=\"drop\",region=\"us-east\",kind=\"http\"} 1");
   }));
   EXPECT_TRUE(metric("failover_exporter_config_last_reload_successful 1"));
-  EXPECT_TRUE(metric("failover_exporter_build_info{"));
+  // build_info carries what --version prints; the process limits as client_golang has them.
+  auto page = Get(port, "/metrics");
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(std::regex_search(
+      page->body,
+      std::regex("\nfailover_exporter_build_info\\{branch=\"[^\"]+\",builddate=\"[0-9]{8}-[0-9:]{8}"
+                 "\",compiler=\"[^\"]+\",platform=\"linux/[^\"]+\",revision=\"[^\"]+\",version=\"["
+                 "0-9][^\"]*\"\\} 1\n")))
+      << page->body;
+  EXPECT_TRUE(std::regex_search(page->body, std::regex("\nprocess_max_fds [0-9]+\n")));
+  EXPECT_TRUE(
+      std::regex_search(page->body, std::regex("\nprocess_virtual_memory_max_bytes [-0-9.e+]+\n")));
   auto landing = Get(port, "/");
   EXPECT_NE(landing->body.find("<td>keep</td>"), std::string::npos);
   EXPECT_EQ(Get(port, "/-/reload")->status, 405);  // GET is not a reload
@@ -163,6 +182,14 @@ TEST_F(ExporterProcessTest, ServesMetricsAndReloads) {
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_FALSE(metric("probe=\"drop\""));
   EXPECT_TRUE(metric("failover_probe_success{probe=\"keep\""));
+  // PUT reloads too (Prometheus accepts both).
+  dir_.Write("exporter.yml", Config({"keep", "drop"}));
+  auto put = Get(port, "/-/reload", "PUT");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 200) << put->body;
+  EXPECT_TRUE(metric("probe=\"drop\""));
+  dir_.Write("exporter.yml", Config({"keep"}));
+  ASSERT_EQ(Get(port, "/-/reload", "POST")->status, 200);
 
   // An invalid file is refused with the reason; the running probes go on.
   dir_.Write("exporter.yml", "probes: [{name: x, tcp: {address: nope}}]\n");
@@ -261,6 +288,41 @@ TEST_F(ExporterProcessTest, JsonLogs) {
   p.Signal(SIGTERM);
   EXPECT_EQ(p.Wait(), 0);
   EXPECT_EQ(p.Stderr().find("level=info"), std::string::npos);
+}
+
+// --web.listen-address given twice: both addresses answer /metrics (the last one used to
+// win silently); --log.format=json writes the probe count as a number.
+TEST_F(ExporterProcessTest, EveryListenAddressServesAndJsonLogsHaveNumbers) {
+  std::string cfg = dir_.Write("exporter.yml", Config({"keep"}));
+  Subprocess p({Binary("failover_exporter"), "--config.file=" + cfg, "--log.format=json",
+                "--web.listen-address=127.0.0.1:0", "--web.listen-address=127.0.0.2:0"},
+               dir_.path());
+  static const std::regex re("\"msg\":\"listening\",\"address\":\"(127\\.0\\.0\\.[12]):([0-9]+)\"");
+  std::vector<std::string> addresses;
+  ASSERT_TRUE(WaitFor([&] {
+    addresses.clear();
+    std::string err = p.Stderr();
+    for (std::sregex_iterator it(err.begin(), err.end(), re), end; it != end; ++it) {
+      addresses.push_back((*it)[1].str() + ":" + (*it)[2].str());
+    }
+    return addresses.size() == 2 || !p.Running();
+  })) << p.Stderr();
+  ASSERT_EQ(addresses.size(), 2u) << p.Stderr();
+  EXPECT_EQ(addresses[0].rfind("127.0.0.1:", 0), 0u);
+  EXPECT_EQ(addresses[1].rfind("127.0.0.2:", 0), 0u);
+  for (const std::string& address : addresses) {
+    HttpRequest req;
+    req.method = "GET";
+    req.url = "http://" + address + "/metrics";
+    req.timeout = std::chrono::seconds(5);
+    auto r = CurlHttpClient().Send(req);
+    ASSERT_TRUE(r) << address << ": " << r.error().message;
+    EXPECT_EQ(r->status, 200) << address;
+    EXPECT_NE(r->body.find("failover_exporter_build_info{"), std::string::npos) << address;
+  }
+  EXPECT_NE(p.Stderr().find("\"msg\":\"loaded config\",\"file\":\"" + cfg + "\",\"probes\":1}"),
+            std::string::npos)
+      << p.Stderr();
 }
 
 }  // namespace
