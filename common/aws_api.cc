@@ -74,9 +74,11 @@ Result<HttpResponse> AwsApi::Send(const AwsCall& call, MonoTime deadline) {
     if (now >= deadline) {
       return Error{ErrorCode::kTimeout, prefix + ": deadline passed before sending", true};
     }
-    auto creds = creds_.Resolve();
+    auto creds = creds_.Resolve(http_, clock_);
     if (!creds) {
-      return Error{ErrorCode::kPermissionDenied, prefix + ": " + creds.error().message, false};
+      // Instance metadata or STS not answering is worth a retry; missing keys are not.
+      return Error{creds.error().retryable ? ErrorCode::kUnavailable : ErrorCode::kPermissionDenied,
+                   prefix + ": " + creds.error().message, creds.error().retryable};
     }
     HttpRequest req;
     req.method = call.method;

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <map>
 
+#include "common/aws_credentials.h"
 #include "common/encoding.h"
 
 namespace failover {
@@ -267,6 +268,32 @@ std::optional<SigV4Authorization> ParseSigV4Authorization(std::string_view heade
   return out;
 }
 
+namespace {
+
+Result<std::optional<std::string>> OptionalString(const YamlNode& body, const char* key) {
+  auto n = body.Get(key);
+  if (!n) return std::optional<std::string>();
+  auto s = n->AsString();
+  if (!s) return s.error();
+  if (s->empty()) return n->Fail(std::string(key) + " is empty");
+  return std::optional<std::string>(*s);
+}
+
+std::string Getenv(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+std::shared_ptr<RefreshingCredentials> WebIdentityFromEnv() {
+  std::string file = Getenv("AWS_WEB_IDENTITY_TOKEN_FILE"), role = Getenv("AWS_ROLE_ARN");
+  if (file.empty() || role.empty()) return nullptr;
+  std::string session = Getenv("AWS_ROLE_SESSION_NAME");
+  return std::make_shared<WebIdentityCredentials>("https://sts.amazonaws.com", role, file,
+                                                  session.empty() ? "failover" : session);
+}
+
+}  // namespace
+
 Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) {
   AwsCredentialSource src;
   auto id = SecretRef::FromYaml(body, "access_key_id");
@@ -275,13 +302,95 @@ Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) 
   if (!secret) return secret.error();
   auto token = SecretRef::FromYaml(body, "session_token");
   if (!token) return token.error();
-  if (!*id && !*secret) {
-    if (*token) {
-      return body.Fail(
-          "session_token needs access_key_id and secret_access_key (without them the "
-          "AWS_* environment variables are used, AWS_SESSION_TOKEN included)");
+  std::optional<YamlNode> source_node = body.Get("credential_source");
+  std::optional<YamlNode> profile_node = body.Get("profile");
+  const bool keys = *id || *secret || *token;
+  if ((keys ? 1 : 0) + (source_node ? 1 : 0) + (profile_node ? 1 : 0) > 1) {
+    return body.Fail(
+        "choose one of access_key_id/secret_access_key, profile and credential_source");
+  }
+  for (const char* k : {"shared_credentials_file", "config_file"}) {
+    if (auto n = body.Get(k); n && !profile_node) return n->Fail(std::string(k) + " needs profile");
+  }
+  if (profile_node) {
+    auto p = profile_node->AsString();
+    if (!p) return p.error();
+    if (p->empty()) return profile_node->Fail("profile is empty");
+    src.kind_ = Kind::kProfile;
+    src.profile_ = *p;
+    auto cf = OptionalString(body, "shared_credentials_file");
+    if (!cf) return cf.error();
+    auto cfg = OptionalString(body, "config_file");
+    if (!cfg) return cfg.error();
+    src.credentials_file_ = cf->value_or("");
+    src.config_file_ = cfg->value_or("");
+    return src;
+  }
+  static const char* const kImdsKeys[] = {"imds_url"};
+  static const char* const kWebKeys[] = {"role_arn", "web_identity_token_file", "role_session_name",
+                                         "sts_url"};
+  std::string source;
+  if (source_node) {
+    auto s = source_node->AsString();
+    if (!s) return s.error();
+    source = *s;
+    if (source != "ec2_instance_metadata" && source != "web_identity") {
+      return source_node->Fail("expected ec2_instance_metadata or web_identity, found \"" + source +
+                               "\"");
     }
-    return FromEnv();
+  }
+  for (const char* k : kImdsKeys) {
+    if (auto n = body.Get(k); n && source != "ec2_instance_metadata") {
+      return n->Fail(std::string(k) + " needs credential_source: ec2_instance_metadata");
+    }
+  }
+  for (const char* k : kWebKeys) {
+    if (auto n = body.Get(k); n && source != "web_identity") {
+      return n->Fail(std::string(k) + " needs credential_source: web_identity");
+    }
+  }
+  auto url_of = [&](const char* key, const char* fallback) -> Result<std::string> {
+    auto v = OptionalString(body, key);
+    if (!v) return v.error();
+    std::string url = v->value_or(fallback);
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      return body.Get(key)->Fail("expected an http:// or https:// URL");
+    }
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+  };
+  if (source == "ec2_instance_metadata") {
+    auto url = url_of("imds_url", "http://169.254.169.254");
+    if (!url) return url.error();
+    src.kind_ = Kind::kFetched;
+    src.fetched_ = std::make_shared<ImdsCredentials>(*url);
+    return src;
+  }
+  if (source == "web_identity") {
+    auto url = url_of("sts_url", "https://sts.amazonaws.com");
+    if (!url) return url.error();
+    std::string values[3];
+    const char* keys3[3] = {"role_arn", "web_identity_token_file", "role_session_name"};
+    const char* envs[3] = {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME"};
+    for (int i = 0; i < 3; ++i) {
+      auto v = OptionalString(body, keys3[i]);
+      if (!v) return v.error();
+      values[i] = v->value_or(Getenv(envs[i]));
+      if (values[i].empty() && i < 2) {
+        return source_node->Fail(std::string("web_identity needs ") + keys3[i] + " (or " + envs[i] +
+                                 " in the environment)");
+      }
+    }
+    src.kind_ = Kind::kFetched;
+    src.fetched_ = std::make_shared<WebIdentityCredentials>(
+        *url, values[0], values[1], values[2].empty() ? "failover" : values[2]);
+    return src;
+  }
+  if (!keys) return FromEnv();
+  if (!*id && !*secret) {
+    return body.Fail(
+        "session_token needs access_key_id and secret_access_key (without them the "
+        "AWS_* environment variables are used, AWS_SESSION_TOKEN included)");
   }
   if (!*id) {
     return body.Fail(
@@ -301,9 +410,10 @@ Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) 
 
 AwsCredentialSource AwsCredentialSource::FromEnv() {
   AwsCredentialSource src;
-  src.from_env_ = true;
+  src.kind_ = Kind::kChain;
   src.key_id_ = SecretRef::Env("AWS_ACCESS_KEY_ID");
   src.secret_ = SecretRef::Env("AWS_SECRET_ACCESS_KEY");
+  src.fetched_ = WebIdentityFromEnv();
   return src;
 }
 
@@ -315,7 +425,7 @@ AwsCredentialSource AwsCredentialSource::Static(AwsCredentials creds) {
   return src;
 }
 
-Result<AwsCredentials> AwsCredentialSource::Resolve() const {
+Result<AwsCredentials> AwsCredentialSource::ResolveEnv() const {
   AwsCredentials c;
   if (!key_id_ || !secret_) return Error::Invalid("no AWS credentials configured");
   auto id = key_id_->Resolve();
@@ -328,14 +438,61 @@ Result<AwsCredentials> AwsCredentialSource::Resolve() const {
     auto t = token_->Resolve();
     if (!t) return Error::Invalid("AWS session token: " + t.error().message);
     c.session_token = *t;
-  } else if (from_env_) {
+  } else if (kind_ == Kind::kChain) {
     if (const char* t = std::getenv("AWS_SESSION_TOKEN"); t != nullptr) c.session_token = t;
   }
   return c;
 }
 
+Result<AwsCredentials> AwsCredentialSource::ResolveProfile() const {
+  return ReadSharedCredentialsFiles(
+      credentials_file_.empty() ? DefaultSharedCredentialsFile() : credentials_file_,
+      config_file_.empty() ? DefaultConfigFile() : config_file_,
+      profile_.empty() ? DefaultProfile() : profile_);
+}
+
+Result<AwsCredentials> AwsCredentialSource::Resolve(HttpClient* http, Clock* clock) const {
+  auto fetch = [&]() -> Result<AwsCredentials> {
+    if (http == nullptr) {
+      return Error::Internal("AWS credentials from " + fetched_->Describe() +
+                             " need an HTTP client (internal error)");
+    }
+    return fetched_->Resolve(*http, clock != nullptr ? *clock : SystemClock::Get());
+  };
+  switch (kind_) {
+    case Kind::kStatic:
+      return ResolveEnv();
+    case Kind::kProfile:
+      return ResolveProfile();
+    case Kind::kFetched:
+      return fetch();
+    case Kind::kChain: {
+      if (!Getenv("AWS_ACCESS_KEY_ID").empty()) return ResolveEnv();
+      if (fetched_ != nullptr) return fetch();
+      auto p = ResolveProfile();
+      if (p) return p;
+      return Error::Invalid(
+          "no AWS credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set, nor "
+          "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, and the shared files have none (" +
+          p.error().message + ")");
+    }
+  }
+  return Error::Internal("AWS credentials: unknown source");
+}
+
 std::string AwsCredentialSource::Describe() const {
-  if (from_env_) return "environment AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY";
+  switch (kind_) {
+    case Kind::kChain:
+      return "environment AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY" +
+             std::string(fetched_ != nullptr ? ", else " + fetched_->Describe() : "") +
+             ", else the shared files' profile";
+    case Kind::kProfile:
+      return "profile " + profile_ + " of the shared credentials/config files";
+    case Kind::kFetched:
+      return fetched_->Describe();
+    case Kind::kStatic:
+      break;
+  }
   std::string out = "access key id from " + (key_id_ ? key_id_->Describe() : "?") +
                     ", secret access key from " + (secret_ ? secret_->Describe() : "?");
   if (token_) out += ", session token from " + token_->Describe();
@@ -343,10 +500,24 @@ std::string AwsCredentialSource::Describe() const {
 }
 
 const std::vector<std::string_view>& AwsCredentialSource::Keys() {
-  static const std::vector<std::string_view> k = {
-      "access_key_id",     "access_key_id_file",     "access_key_id_env",
-      "secret_access_key", "secret_access_key_file", "secret_access_key_env",
-      "session_token",     "session_token_file",     "session_token_env"};
+  static const std::vector<std::string_view> k = {"access_key_id",
+                                                  "access_key_id_file",
+                                                  "access_key_id_env",
+                                                  "secret_access_key",
+                                                  "secret_access_key_file",
+                                                  "secret_access_key_env",
+                                                  "session_token",
+                                                  "session_token_file",
+                                                  "session_token_env",
+                                                  "profile",
+                                                  "shared_credentials_file",
+                                                  "config_file",
+                                                  "credential_source",
+                                                  "imds_url",
+                                                  "role_arn",
+                                                  "web_identity_token_file",
+                                                  "role_session_name",
+                                                  "sts_url"};
   return k;
 }
 

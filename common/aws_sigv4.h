@@ -10,6 +10,7 @@
 // OpenSSL's SHA-256/HMAC serves the clients and the fakes, and is tested with the vectors.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,8 @@
 #include "common/yaml.h"
 
 namespace failover {
+
+class RefreshingCredentials;  // common/aws_credentials.h
 
 struct AwsCredentials {
   std::string access_key_id;
@@ -77,30 +80,48 @@ std::string HmacSha256(std::string_view key, std::string_view data);  // raw byt
 std::string AwsSigningKey(std::string_view secret, std::string_view yyyymmdd,
                           std::string_view region, std::string_view service);  // raw bytes
 
-// Where AWS credentials come from, configured as
+// Where AWS credentials come from (docs/contracts/aws-credentials.md), configured as
 //   access_key_id | access_key_id_file | access_key_id_env,
 //   secret_access_key | secret_access_key_file | secret_access_key_env,
-//   session_token | session_token_file | session_token_env (optional);
-// with none of the key settings, the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
-// (and AWS_SESSION_TOKEN, when set) environment variables. Values are read on every
-// Resolve() (rotated files are picked up) and never appear in a message.
+//   session_token | session_token_file | session_token_env (optional): static keys;
+// or profile (with shared_credentials_file, config_file optional): the shared files;
+// or credential_source: ec2_instance_metadata (imds_url optional): the instance role
+// through IMDSv2; or credential_source: web_identity (role_arn, web_identity_token_file,
+// role_session_name, sts_url; by default from AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE,
+// AWS_ROLE_SESSION_NAME): AssumeRoleWithWebIdentity.
+// With none of these, the chain: the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and
+// AWS_SESSION_TOKEN) environment variables when AWS_ACCESS_KEY_ID is set; else
+// AssumeRoleWithWebIdentity when AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are set;
+// else the shared files' $AWS_PROFILE (or default) profile. The instance metadata is only
+// asked when configured. Files and variables are read on every Resolve() (rotated files
+// are picked up); temporary credentials are cached until 5 minutes before they expire.
+// Values never appear in a message.
 class AwsCredentialSource {
  public:
   static Result<AwsCredentialSource> FromYaml(const YamlNode& body);
-  static AwsCredentialSource FromEnv();
+  static AwsCredentialSource FromEnv();  // the chain
   static AwsCredentialSource Static(AwsCredentials creds);
 
-  Result<AwsCredentials> Resolve() const;
+  // `http` and `clock` are needed by the sources that fetch (instance metadata, STS).
+  Result<AwsCredentials> Resolve(HttpClient* http = nullptr, Clock* clock = nullptr) const;
   std::string Describe() const;  // safe to show: "file /x and file /y", "environment"
 
   // The config keys FromYaml reads, for ExpectKeys lists.
   static const std::vector<std::string_view>& Keys();
 
  private:
+  Result<AwsCredentials> ResolveEnv() const;
+  Result<AwsCredentials> ResolveProfile() const;
+
+  enum class Kind { kStatic, kChain, kProfile, kFetched };
+  Kind kind_ = Kind::kStatic;
   std::optional<SecretRef> key_id_;
   std::optional<SecretRef> secret_;
   std::optional<SecretRef> token_;
-  bool from_env_ = false;
+  // kProfile: the files and the profile ("" = the defaults, read at Resolve).
+  std::string credentials_file_, config_file_, profile_;
+  // kFetched, or the chain's web identity: shared by copies, so they share the cache.
+  std::shared_ptr<RefreshingCredentials> fetched_;
 };
 
 // Replaces every occurrence of the credentials' secret parts in `text` with <redacted>.

@@ -143,9 +143,9 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
 
 bool IsReservedLabel(const std::string& name) {
   static const std::set<std::string> kReserved = {
-      "probe", "region", "kind",     "reason",        "result",     "phase",  "le",
-      "name",  "type",   "target",   "target_region", "nameserver", "thread", "role",
-      "error", "job",    "instance", "standby",       "stage",      "channel"};
+      "probe",    "region",  "kind",          "reason",     "result",  "phase", "le",    "name",
+      "type",     "target",  "target_region", "nameserver", "thread",  "role",  "error", "job",
+      "instance", "standby", "stage",         "channel",    "replica", "side"};
   return kReserved.count(name) > 0;
 }
 

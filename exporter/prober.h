@@ -78,7 +78,8 @@ struct ProbeResult {
   // body_not_matched, body_matched, body_too_large, too_many_redirects, connection_reset,
   // empty_reply, error; DNS: dns_nxdomain, dns_servfail, dns_refused, dns_formerr,
   // dns_notimp, dns_notauth, dns_rcode (any other rcode), dns_nodata, dns_truncated;
-  // databases: auth_failed, query_failed, heartbeat_stale. Empty on success.
+  // databases (and redis): auth_failed, query_failed, heartbeat_stale; tcp query_response:
+  // expect_not_matched. Empty on success.
   std::string reason;
   std::string detail;  // the human-readable account, for logs and the landing page
   std::vector<Sample> samples;

@@ -4,6 +4,7 @@
 #include "exporter/probers/http.h"
 #include "exporter/probers/mysql.h"
 #include "exporter/probers/postgres.h"
+#include "exporter/probers/redis.h"
 #include "exporter/probers/tcp.h"
 
 namespace failover {
@@ -35,6 +36,8 @@ void RegisterBuiltinProbers(ProberRegistry& registry) {
                      &NewMysqlProber});
   registry.Register({"postgres", "PostgreSQL replication: standby lag, per-standby lag, role",
                      &NewPostgresProber});
+  registry.Register(
+      {"redis", "Redis replication: role, link status, last I/O age, offset lag", &NewRedisProber});
 }
 
 }  // namespace failover

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <re2/re2.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,11 +13,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/curl_tls.h"
 #include "exporter/curl_multi.h"
 #include "exporter/event_loop.h"
 #include "exporter/probers/curl_probe.h"
+#include "exporter/probers/db_probe.h"
+#include "exporter/probers/stream_conn.h"
 
 namespace failover {
 namespace {
@@ -201,10 +205,172 @@ class TcpProber final : public Prober, public std::enable_shared_from_this<TcpPr
   CurlTlsState tls_state_;
 };
 
+// One item of `query_response`, in blackbox_exporter's order: wait for a line matching
+// `expect`, then write `send` and a newline, then (starttls) the TLS handshake.
+struct QueryStep {
+  std::shared_ptr<RE2> expect;  // null: nothing to wait for
+  std::string expect_text;      // as configured, for messages
+  std::optional<std::string> send;
+  bool starttls = false;
+};
+
+struct QuerySpec {
+  std::string address;  // host:port, as configured
+  std::string host;
+  int port = 0;
+  bool tls = false;  // from the first byte
+  TlsClientOptions tls_opts;
+  std::shared_ptr<SSL_CTX> ssl_ctx;  // for tls or any starttls
+  std::vector<QueryStep> steps;
+  Duration timeout{0};
+};
+
+// Longest line an `expect` waits through, and most bytes read in one run.
+constexpr size_t kMaxQueryBytes = 1024 * 1024;
+
+// `tcp` with `query_response`: a conversation on the event loop (exporter/probers/
+// stream_conn.h), driven like the database probes, one connection per run.
+class QueryResponseProber final : public Prober,
+                                  public std::enable_shared_from_this<QueryResponseProber> {
+ public:
+  explicit QueryResponseProber(QuerySpec spec) : spec_(std::move(spec)) {}
+
+  void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override {
+    auto run = std::make_shared<Run>(shared_from_this());
+    // The driver's timeout names a database; say what this run was waiting for instead.
+    auto finish = [self = shared_from_this(), run_state = run->waiting,
+                   done = std::move(done)](ProbeResult r) {
+      if (r.reason == "timeout") {
+        r.detail = "no answer from " + self->spec_.address + " within " +
+                   FormatDuration(self->spec_.timeout) + " (" + *run_state + ")";
+      }
+      done(std::move(r));
+    };
+    DriveDbRun(env, deadline, spec_.timeout, run, std::move(finish));
+  }
+
+ private:
+  class Run final : public DbRunSteps {
+   public:
+    explicit Run(std::shared_ptr<QueryResponseProber> p)
+        : p_(std::move(p)), conn_(p_->spec_.address, p_->spec_.host, p_->spec_.port) {}
+
+    // What the run waits for now, read by the timeout message.
+    std::shared_ptr<std::string> waiting = std::make_shared<std::string>("connecting");
+
+    Outcome Step(bool, bool) override {
+      const QuerySpec& s = p_->spec_;
+      if (auto o = conn_.Connect()) return std::move(*o);
+      if (s.tls) {
+        *waiting = "TLS handshake";
+        if (auto o = conn_.Handshake(s.ssl_ctx.get(), s.tls_opts)) return std::move(*o);
+      }
+      while (index_ < s.steps.size()) {
+        const QueryStep& q = s.steps[index_];
+        std::string item = "query_response[" + std::to_string(index_) + "]";
+        if (q.expect && !matched_) {
+          *waiting = item + ": a line matching /" + q.expect_text + "/";
+          while (!matched_) {
+            size_t eol;
+            while (!matched_ && (eol = conn_.in().find('\n', scan_)) != std::string::npos) {
+              std::string line = conn_.in().substr(scan_, eol - scan_);
+              if (!line.empty() && line.back() == '\r') line.pop_back();
+              scan_ = eol + 1;
+              last_line_ = line;
+              matched_ = RE2::PartialMatch(line, *q.expect);
+            }
+            if (matched_) break;
+            if (auto o = conn_.ReadMore(kMaxQueryBytes)) {
+              auto* failed = std::get_if<ProbeResult>(&*o);
+              if (failed != nullptr && failed->reason == "connection_reset") {
+                return ProbeResult::Failure(
+                    "expect_not_matched",
+                    s.address + ": " + item + ": no line matched /" + q.expect_text + "/ (" +
+                        failed->detail +
+                        (last_line_ ? "; last line \"" + ErrorLabelValue(*last_line_) + "\""
+                                    : std::string()) +
+                        ")");
+              }
+              return std::move(*o);
+            }
+          }
+        }
+        if (q.send && !queued_) {
+          queued_ = true;
+          conn_.Queue(*q.send + "\n");
+        }
+        *waiting = item + ": sending";
+        if (auto o = conn_.Flush()) return std::move(*o);
+        if (q.starttls) {
+          *waiting = item + ": STARTTLS handshake";
+          if (auto o = conn_.Handshake(s.ssl_ctx.get(), s.tls_opts)) return std::move(*o);
+        }
+        ++index_;
+        matched_ = false;
+        queued_ = false;
+      }
+      ProbeResult ok;
+      ok.success = true;
+      return ok;
+    }
+
+    void Abandon() override { conn_.Close(); }
+
+   private:
+    std::shared_ptr<QueryResponseProber> p_;
+    StreamConn conn_;
+    size_t index_ = 0;  // the query_response item in progress
+    size_t scan_ = 0;   // in conn_.in(): where the next unread line starts
+    bool matched_ = false;
+    bool queued_ = false;
+    std::optional<std::string> last_line_;
+  };
+
+  QuerySpec spec_;
+};
+
+Result<std::vector<QueryStep>> ParseQueryResponse(const YamlNode& node) {
+  auto items = node.Items();
+  if (!items) return items.error();
+  if (items->empty()) return node.Fail("query_response is empty");
+  std::vector<QueryStep> out;
+  for (const YamlNode& item : *items) {
+    if (auto s = item.ExpectKeys({"expect", "send", "starttls"}); !s) return s.error();
+    QueryStep q;
+    if (auto e = item.Get("expect")) {
+      auto text = e->AsString();
+      if (!text) return text.error();
+      RE2::Options opts;
+      opts.set_log_errors(false);
+      auto re = std::make_shared<RE2>(*text, opts);
+      if (!re->ok()) return e->Fail("invalid regular expression: " + re->error());
+      q.expect = std::move(re);
+      q.expect_text = *text;
+    }
+    if (auto v = item.Get("send")) {
+      auto text = v->AsString();
+      if (!text) return text.error();
+      q.send = *text;
+    }
+    if (auto v = item.Get("starttls")) {
+      auto b = v->AsBool();
+      if (!b) return b.error();
+      q.starttls = *b;
+    }
+    if (!q.expect && !q.send && !q.starttls) {
+      return item.Fail("a query_response item needs expect, send or starttls");
+    }
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<Prober>> NewTcpProber(const YamlNode& node, const ProberContext& ctx) {
-  if (auto s = node.ExpectKeys({"address", "tls", "tls_config"}); !s) return s.error();
+  if (auto s = node.ExpectKeys({"address", "tls", "tls_config", "query_response"}); !s) {
+    return s.error();
+  }
   auto addr = node.Require("address");
   if (!addr) return addr.error();
   auto addr_s = addr->AsString();
@@ -219,10 +385,35 @@ Result<std::shared_ptr<Prober>> NewTcpProber(const YamlNode& node, const ProberC
   }
   std::shared_ptr<const TlsClientOptions> opts;
   if (auto tc = node.Get("tls_config")) {
-    if (!tls) return tc->Fail("tls_config needs tls: true");
+    if (!tls && !node.Has("query_response")) return tc->Fail("tls_config needs tls: true");
     auto o = ParseTlsOptions(*tc);
     if (!o) return o.error();
     opts = std::make_shared<const TlsClientOptions>(std::move(*o));
+  }
+  if (auto qr = node.Get("query_response")) {
+    auto steps = ParseQueryResponse(*qr);
+    if (!steps) return steps.error();
+    QuerySpec spec;
+    spec.address = *addr_s;
+    spec.host = hp->first;
+    spec.port = hp->second;
+    spec.tls = tls;
+    if (opts) spec.tls_opts = *opts;
+    spec.steps = std::move(*steps);
+    spec.timeout = ctx.timeout;
+    bool starttls = false;
+    for (const QueryStep& q : spec.steps) starttls = starttls || q.starttls;
+    if (tls && starttls) return qr->Fail("starttls in query_response needs tls: false");
+    if (auto tc = node.Get("tls_config"); tc && !tls && !starttls) {
+      return tc->Fail("tls_config needs tls: true or a starttls item");
+    }
+    if (tls || starttls) {
+      auto c =
+          NewClientSslCtx(node.Get("tls_config") ? *node.Get("tls_config") : node, spec.tls_opts);
+      if (!c) return c.error();
+      spec.ssl_ctx = std::move(*c);
+    }
+    return std::shared_ptr<Prober>(std::make_shared<QueryResponseProber>(std::move(spec)));
   }
   std::string host = hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
   if (!tls) {

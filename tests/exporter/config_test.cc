@@ -21,7 +21,7 @@ class ConfigTest : public ::testing::Test {
 TEST_F(ConfigTest, LoadsTheDocumentedShape) {
   auto cfg = LoadExporterConfigFile(kTestdata + "/good.yml", registry_);
   ASSERT_TRUE(cfg) << cfg.error().message;
-  ASSERT_EQ(cfg->probes.size(), 3u);
+  ASSERT_EQ(cfg->probes.size(), 5u);
   ASSERT_EQ(cfg->regions.size(), 2u);
   EXPECT_EQ(cfg->regions.at("us-east").addresses, std::vector<std::string>{"127.0.0.2"});
   const ProbeConfig& web = cfg->probes[0];
@@ -35,6 +35,8 @@ TEST_F(ConfigTest, LoadsTheDocumentedShape) {
   EXPECT_NE(web.prober, nullptr);
   EXPECT_EQ(cfg->probes[1].kind, "tcp");
   EXPECT_EQ(cfg->probes[1].interval, std::chrono::seconds(10));  // from defaults
+  EXPECT_EQ(cfg->probes[3].kind, "redis");
+  EXPECT_EQ(cfg->probes[4].kind, "tcp");
 }
 
 // One fixture per validation rule. The first line of each says `# error: <text>`; loading

@@ -121,7 +121,7 @@ TEST_F(ExporterProcessTest, ConfigCheck) {
       {Binary("failover_exporter"), "--config.check", "--config.file=" + kTestdata + "/good.yml"},
       dir_.path());
   EXPECT_EQ(good.status, 0) << good.err;
-  EXPECT_NE(good.out.find("OK, 3 probes in 2 regions"), std::string::npos) << good.out;
+  EXPECT_NE(good.out.find("OK, 5 probes in 2 regions"), std::string::npos) << good.out;
   std::string bad_path = kTestdata + "/bad/unknown_region.yml";
   auto bad = Subprocess::Run(
       {Binary("failover_exporter"), "--config.check", "--config.file=" + bad_path}, dir_.path());

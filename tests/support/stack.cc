@@ -18,8 +18,8 @@ extern char** environ;
 namespace failover::testing {
 namespace {
 
-const char* const kAllComponents[] = {"powerdns", "bind",     "alertmanager", "prometheus",
-                                      "mariadb",  "postgres", "nginx",        "etcd"};
+const char* const kAllComponents[] = {"powerdns", "bind",  "alertmanager", "prometheus", "mariadb",
+                                      "postgres", "nginx", "etcd",         "redis"};
 // Readiness is bounded inside the script (FAILOVER_STACK_TIMEOUT, 60 s per wait); this
 // only guards against a hung script.
 constexpr int kScriptLimitSeconds = 600;

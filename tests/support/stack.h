@@ -29,7 +29,7 @@ int RunShell(const std::string& cmd, std::string* out = nullptr);
 class Stack {
  public:
   // The process-wide stack with at least `components` running (powerdns, bind,
-  // alertmanager, prometheus, mariadb, postgres, nginx, etcd; empty = all). Starts what is
+  // alertmanager, prometheus, mariadb, postgres, nginx, etcd, redis; empty = all). Starts what is
   // missing; throws (failing the current test with the script's stderr) when that fails. Note that
   // Prometheus points at Alertmanager only if Alertmanager runs when Prometheus starts:
   // ask for both in one call.
