@@ -279,6 +279,9 @@ TEST_F(MariaDbSwitchoverLeaseTest, MovesTheLeaseAndLosesNoAcknowledgedOrder) {
 // that cannot verify its fence, or an old version): the lease does not move within
 // lease_timeout, the switchover aborts and us-east, still the holder, stays the writer.
 TEST_F(MariaDbSwitchoverLeaseTest, ALeaseThatCannotBeMovedAbortsAndThePrimaryStaysWritable) {
+  auto step = MakeLease(
+      "primary_region: us-east, region: eu-west, catch_up_timeout: 5s, lease_timeout: 2s");
+  ASSERT_TRUE(step) << step.error().message;
   auto held = lease_->TryAcquire("us-east", 3);
   ASSERT_TRUE(held && held->created);
   std::atomic<bool> stop{false};
@@ -288,10 +291,6 @@ TEST_F(MariaDbSwitchoverLeaseTest, ALeaseThatCannotBeMovedAbortsAndThePrimarySta
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   });
-  auto step = MakeLease(
-      "primary_region: us-east, region: eu-west, catch_up_timeout: 5s, "
-      "lease_timeout: 2s");
-  ASSERT_TRUE(step) << step.error().message;
   StepOutcome out = RunLease(**step);
   EXPECT_EQ(Holder(), "us-east");
   stop = true;
@@ -371,7 +370,8 @@ TEST_F(MariaDbSwitchoverLeaseTest, LeaseKeysAreCheckedAtLoad) {
       "region: eu-west, primary_region: us-east, catch_up_timeout: 5s, lease_timeout: 60s");
   ASSERT_FALSE(long_wait);
   EXPECT_THAT(long_wait.error().message, HasSubstr("actuator.yml:1:"));
-  EXPECT_THAT(long_wait.error().message, HasSubstr("lease_timeout (60s) must be shorter"));
+  EXPECT_THAT(long_wait.error().message,
+              HasSubstr("lease_timeout (1m) must be shorter than the step's timeout (1m)"));
   fctx_.writer_lease = nullptr;
   auto without = MakeLease("region: eu-west, primary_region: us-east, catch_up_timeout: 5s");
   ASSERT_FALSE(without);
