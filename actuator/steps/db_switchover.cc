@@ -88,11 +88,16 @@ class DbSwitchoverStep final : public Step {
           auto ttl = std::chrono::duration_cast<std::chrono::seconds>(lease->ttl).count();
           st = wl->TryAcquire(primary_region, ttl);
         }
-        if (!st || !st->held || st->holder != primary_region) {
-          std::string state = st ? st->Describe() : "unreadable (" + st.error().message + ")";
-          details["writer_lease"] = state;
+        if (!st) {
+          details["writer_lease"] = "unreadable: " + st.error().message;
+          return primary_id + " not un-fenced: the writer lease cannot be read (" +
+                 st.error().message + "); " + primary_region +
+                 "'s agent keeps it as the lease says";
+        }
+        if (!st->held || st->holder != primary_region) {
+          details["writer_lease"] = st->Describe();
           return primary_id + " stays read-only: " + primary_region +
-                 " does not hold the writer lease (" + state + ")";
+                 " does not hold the writer lease (" + st->Describe() + ")";
         }
         details["writer_lease"] = st->Describe();
       }
@@ -114,7 +119,9 @@ class DbSwitchoverStep final : public Step {
           withdraw();
           return fail(moved, "");
         }
-        if (moved.details.value("refused", false)) return fail(moved, "");
+        if (moved.details.is_object() && moved.details.value("refused", false)) {
+          return fail(moved, "");
+        }
         return fail(StepOutcome::Fail("switchover aborted: " + moved.message + "; " + unfence()),
                     "");
       }

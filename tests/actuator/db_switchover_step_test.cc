@@ -9,6 +9,8 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "actuator/config.h"
@@ -131,92 +133,84 @@ class MariaDbSwitchoverLeaseTest : public MariaDbSwitchoverTest {
   RegionAgent& StartAgent(const std::string& region, const std::string& address) {
     std::string db = region + "-db";
     auto node = YamlNode::LoadString(
-        "databases: {" + db + ": {mysql: {address: "" + address +
-            "", user: failover, password_file: "" +
-            stack_->Env("MARIADB_FAILOVER_PASSWORD_FILE") + ""
-  }
-}
-}
-" +
-            "region_agent: {region: " + region + ", etcd: {endpoints: ["" + endpoint_ +
-            ""], prefix: " + prefix_ + "
-}, database: " + db +
-            ", ttl: 3s, renew_every: 500ms, fence_after: 1500ms, fence_timeout: 1s}
-",
+        "databases: {" + db + ": {mysql: {address: \"" + address +
+            "\", user: failover, password_file: \"" +
+            stack_->Env("MARIADB_FAILOVER_PASSWORD_FILE") + "\"}}}\n" +
+            "region_agent: {region: " + region + ", etcd: {endpoints: [\"" + endpoint_ +
+            "\"], prefix: " + prefix_ + "}, database: " + db +
+            ", ttl: 3s, renew_every: 500ms, fence_after: 1500ms, fence_timeout: 1s}\n",
         "agent-" + region + ".yml");
-EXPECT_TRUE(node) << node.error().message;
-ConfigDeps deps;
-deps.steps = &steps_;
-deps.provider_ctx.http = &http_;
-auto cfg = LoadActuatorConfig(*node, deps);
-EXPECT_TRUE(cfg) << cfg.error().message;
-auto j = OpenSqliteJournal(dir_.path() + "/agent-" + region + ".db");
-EXPECT_TRUE(j) << j.error().message;
-journals_.push_back(std::move(*j));
-agents_.push_back(std::make_unique<RegionAgent>(cfg->region_agent, http_, *journals_.back(),
-                                                SystemClock::Get(), registry_));
-agents_.back()->Start();
-return *agents_.back();
-}
-// The shop: inserts orders as `app` into `address` as fast as it can, reconnecting after
-// each refusal. acked_: the orders the server confirmed (autocommit: committed).
-void StartWriter(const std::string& address) {
-  writer_ = std::thread([this, address] {
-      auto node = YamlNode::LoadString("{address: "" + address +
-                                           "", user: app, password_file: "" +
-                                           stack_->Env("MARIADB_APP_PASSWORD_FILE") + ""
-  } ",
-    "test");
-  MysqlTarget t = *MysqlTargetFromYaml(*node);
-  MysqlConn conn;
-  for (int i = 0; !stop_writer_; ++i) {
-    std::string note = "live-" + std::to_string(i);
-    if (!conn.connected() && !conn.Connect(t, std::chrono::seconds(2))) {
-      ++refused_;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      continue;
-    }
-    if (conn.Query("INSERT INTO shop.orders (note) VALUES ('" + note + "')")) {
-      std::lock_guard<std::mutex> l(mu_);
-      acked_.push_back(note);
-    } else {
-      ++refused_;
-      conn.Close();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    EXPECT_TRUE(node) << node.error().message;
+    ConfigDeps deps;
+    deps.steps = &steps_;
+    deps.provider_ctx.http = &http_;
+    auto cfg = LoadActuatorConfig(*node, deps);
+    EXPECT_TRUE(cfg) << cfg.error().message;
+    auto j = OpenSqliteJournal(dir_.path() + "/agent-" + region + ".db");
+    EXPECT_TRUE(j) << j.error().message;
+    journals_.push_back(std::move(*j));
+    agents_.push_back(std::make_unique<RegionAgent>(cfg->region_agent, http_, *journals_.back(),
+                                                    SystemClock::Get(), registry_));
+    agents_.back()->Start();
+    return *agents_.back();
   }
-});
-}
-void StopWriter() {
-  stop_writer_ = true;
-  if (writer_.joinable()) writer_.join();
-}
-std::string Holder() {
-  auto st = lease_->Read(std::nullopt, /*with_ttl=*/false);
-  return st && st->held ? st->holder : (st ? "(nobody)" : "(unreadable)");
-}
-bool HandoverRequestPresent() {
-  auto r = etcd_->Range(prefix_ + "handover", false);
-  return !r || !r->empty();
-}
+  // The shop: inserts orders as `app` into `address` as fast as it can, reconnecting after
+  // each refusal. acked_: the orders the server confirmed (autocommit: committed).
+  void StartWriter(const std::string& address) {
+    writer_ = std::thread([this, address] {
+      auto node =
+          YamlNode::LoadString("{address: \"" + address + "\", user: app, password_file: \"" +
+                                   stack_->Env("MARIADB_APP_PASSWORD_FILE") + "\"}",
+                               "test");
+      MysqlTarget t = *MysqlTargetFromYaml(*node);
+      MysqlConn conn;
+      for (int i = 0; !stop_writer_; ++i) {
+        std::string note = "live-" + std::to_string(i);
+        if (!conn.connected() && !conn.Connect(t, std::chrono::seconds(2))) {
+          ++refused_;
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          continue;
+        }
+        if (conn.Query("INSERT INTO shop.orders (note) VALUES ('" + note + "')")) {
+          std::lock_guard<std::mutex> l(mu_);
+          acked_.push_back(note);
+        } else {
+          ++refused_;
+          conn.Close();
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    });
+  }
+  void StopWriter() {
+    stop_writer_ = true;
+    if (writer_.joinable()) writer_.join();
+  }
+  std::string Holder() {
+    auto st = lease_->Read(std::nullopt, /*with_ttl=*/false);
+    return st && st->held ? st->holder : (st ? "(nobody)" : "(unreadable)");
+  }
+  bool HandoverRequestPresent() {
+    auto r = etcd_->Range(prefix_ + "handover", false);
+    return !r || !r->empty();
+  }
 
-std::string endpoint_, prefix_;
-WriterLeaseConfig lease_config_;
-StepRegistry steps_;
-CurlHttpClient http_;
-testing::TempDir dir_;
-prometheus::Registry registry_;
-std::vector<std::unique_ptr<Journal>> journals_;
-std::vector<std::unique_ptr<RegionAgent>> agents_;
-std::unique_ptr<EtcdClient> etcd_;
-std::unique_ptr<WriterLease> lease_;
-std::thread writer_;
-std::atomic<bool> stop_writer_{false};
-std::atomic<int> refused_{0};
-std::mutex mu_;
-std::vector<std::string> acked_;
-}
-;
+  std::string endpoint_, prefix_;
+  WriterLeaseConfig lease_config_;
+  StepRegistry steps_;
+  CurlHttpClient http_;
+  testing::TempDir dir_;
+  prometheus::Registry registry_;
+  std::vector<std::unique_ptr<Journal>> journals_;
+  std::vector<std::unique_ptr<RegionAgent>> agents_;
+  std::unique_ptr<EtcdClient> etcd_;
+  std::unique_ptr<WriterLease> lease_;
+  std::thread writer_;
+  std::atomic<bool> stop_writer_{false};
+  std::atomic<int> refused_{0};
+  std::mutex mu_;
+  std::vector<std::string> acked_;
+};
 
 // The planned move under the lease, with both region agents running (us-east's would make
 // a read-only primary of the writer region writable again within a tick) and the shop
@@ -285,6 +279,9 @@ TEST_F(MariaDbSwitchoverLeaseTest, MovesTheLeaseAndLosesNoAcknowledgedOrder) {
 // that cannot verify its fence, or an old version): the lease does not move within
 // lease_timeout, the switchover aborts and us-east, still the holder, stays the writer.
 TEST_F(MariaDbSwitchoverLeaseTest, ALeaseThatCannotBeMovedAbortsAndThePrimaryStaysWritable) {
+  auto step = MakeLease(
+      "primary_region: us-east, region: eu-west, catch_up_timeout: 5s, lease_timeout: 2s");
+  ASSERT_TRUE(step) << step.error().message;
   auto held = lease_->TryAcquire("us-east", 3);
   ASSERT_TRUE(held && held->created);
   std::atomic<bool> stop{false};
@@ -294,10 +291,6 @@ TEST_F(MariaDbSwitchoverLeaseTest, ALeaseThatCannotBeMovedAbortsAndThePrimarySta
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   });
-  auto step = MakeLease(
-      "primary_region: us-east, region: eu-west, catch_up_timeout: 5s, "
-      "lease_timeout: 2s");
-  ASSERT_TRUE(step) << step.error().message;
   StepOutcome out = RunLease(**step);
   EXPECT_EQ(Holder(), "us-east");
   stop = true;
@@ -377,7 +370,8 @@ TEST_F(MariaDbSwitchoverLeaseTest, LeaseKeysAreCheckedAtLoad) {
       "region: eu-west, primary_region: us-east, catch_up_timeout: 5s, lease_timeout: 60s");
   ASSERT_FALSE(long_wait);
   EXPECT_THAT(long_wait.error().message, HasSubstr("actuator.yml:1:"));
-  EXPECT_THAT(long_wait.error().message, HasSubstr("lease_timeout (60s) must be shorter"));
+  EXPECT_THAT(long_wait.error().message,
+              HasSubstr("lease_timeout (1m) must be shorter than the step's timeout (1m)"));
   fctx_.writer_lease = nullptr;
   auto without = MakeLease("region: eu-west, primary_region: us-east, catch_up_timeout: 5s");
   ASSERT_FALSE(without);
