@@ -951,6 +951,40 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
       o.details = details;
       return o;
     }
+    // A transaction committed between the check above and the stop would be rewound
+    // without being reported: read the now final WAL again. Anything new → start the
+    // server again as it was and refuse.
+    if (self_pos->lsn > d->fork.lsn || !ids.empty()) {
+      auto again = ScanWal(local, self_pos->timeline, d->fork.lsn, deadline);
+      std::string added;
+      if (again) {
+        for (const auto& tx : again->committed) {
+          if (std::find(ids.begin(), ids.end(), FormatLsn(tx.lsn)) == ids.end()) {
+            added += (added.empty() ? "" : ", ") + FormatLsn(tx.lsn);
+          }
+        }
+      }
+      if (!again || !added.empty()) {
+        std::vector<std::string> start = {program("pg_ctl"),
+                                          "start",
+                                          "-D",
+                                          data,
+                                          "-w",
+                                          "-t",
+                                          Secs(SecondsLeft(deadline) - 1),
+                                          "-l",
+                                          local.log_file.empty() ? data + ".log" : local.log_file};
+        if (!opts.empty()) start.insert(start.end(), {"-o", opts});
+        auto restarted = Run(AsOwner(data, start), {}, deadline);
+        std::string state = restarted
+                                ? "started again as it was"
+                                : "STOPPED (starting it failed: " + restarted.error().message + ")";
+        return refuse(
+            (again ? "transactions committed while the step ran (commit LSNs): " + added
+                   : "re-reading its WAL after the stop failed: " + again.error().message) +
+            "; " + self.where + " is " + state + " (run db_divergence and db_rejoin again)");
+      }
+    }
   }
   std::map<std::string, std::string> env;
   if (source.password) {
