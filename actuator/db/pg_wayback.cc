@@ -160,7 +160,11 @@ SqlOutcome<PgPosition> ReadPosition(PgConn& conn, MonoTime deadline) {
   return p;
 }
 
+// A stopped server's position: not known until its WAL is read to the end.
+constexpr uint64_t kUnknownEnd = ~uint64_t{0};
+
 json PositionJson(const PgPosition& p) {
+  if (p.lsn == kUnknownEnd) return {{"running", false}, {"timeline", p.timeline}};
   return {{"in_recovery", p.in_recovery},
           {"timeline", p.timeline},
           {p.in_recovery ? "replay_lsn" : "insert_lsn", FormatLsn(p.lsn)}};
@@ -597,7 +601,8 @@ struct Divergence {
               {"new_timeline", new_pos.timeline},
               {"divergence_lsn", FormatLsn(fork.lsn)},
               {"divergence_from", fork.how},
-              {"old_end_lsn", FormatLsn(std::max(old_pos.lsn, wal_end))}};
+              {"old_end_lsn",
+               FormatLsn(old_pos.lsn == kUnknownEnd ? wal_end : std::max(old_pos.lsn, wal_end))}};
     if (wal_truncated) j["wal_truncated"] = true;
     return j;
   }
@@ -876,8 +881,8 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
         p.lsn = ParseLsn(v).value_or(0);
       }
     }
-    // The WAL after the checkpoint is read: assume there is some.
-    p.lsn = std::max<uint64_t>(p.lsn, 1) + 1;
+    // Its WAL after the checkpoint may reach past the divergence point: read it to the end.
+    p.lsn = kUnknownEnd;
     self_pos = p;
     details["before"] = {{"running", false}, {"timeline", p.timeline}};
   }

@@ -5,6 +5,7 @@
 // catches up aborts and un-fences; a switchover loses nothing.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "actuator/steps/db_divergence.h"
 #include "actuator/steps/db_rejoin.h"
@@ -168,6 +169,27 @@ TEST_F(PgWaybackTest, RejoinRewindsTheOldPrimaryAndASecondRunDoesNothing) {
   EXPECT_EQ(again.details["changed"], false);
   EXPECT_EQ(old_primary.One("SELECT pg_postmaster_start_time()::text"), pid)
       << "the second run restarted the server";
+}
+
+TEST_F(PgWaybackTest, RejoinOfAStoppedOldPrimaryStillFindsItsErrantTransactions) {
+  SplitBrainWrites();
+  std::string as_pg = geteuid() == 0 ? "runuser -u postgres -- " : "";
+  ASSERT_EQ(stack_->Shell("cd / && " + as_pg + wayback_test::PgBinDir() +
+                          "/pg_ctl -D \"$PG_SOCKET_DIR/primary\" -m fast -w stop >/dev/null"),
+            0);
+  auto refuse = Rejoin(", require_report: false");
+  ASSERT_TRUE(refuse) << refuse.error().message;
+  StepOutcome r = Run(**refuse);
+  EXPECT_EQ(r.status, StepStatus::kFailed) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("2 errant transaction(s) only it has"));
+  auto discard = Rejoin(", require_report: false, errant: discard");
+  ASSERT_TRUE(discard) << discard.error().message;
+  StepOutcome out = Run(**discard);
+  ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
+  EXPECT_THAT(out.message, HasSubstr("2 errant transaction(s) discarded"));
+  Pg old_primary(Primary());
+  EXPECT_EQ(old_primary.One("SELECT pg_is_in_recovery()"), "t");
+  EXPECT_THAT(old_primary.Notes(), ElementsAre("shared-1", "new-1", "new-2"));
 }
 
 TEST_F(PgWaybackTest, RejoinWithoutLocalAccessRefusesAndChangesNothing) {
