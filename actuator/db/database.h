@@ -91,9 +91,11 @@ class Database {
   virtual StepOutcome Unfence(MonoTime deadline) = 0;
 
   // ---- The way back (issue 17): db_divergence, db_rejoin, db_switchover. The defaults
-  // (db/wayback.cc) fail the step naming the kind; mysql: db/mysql_wayback.cc. ----
+  // (db/wayback.cc) fail the step naming the kind; mysql: db/mysql_wayback.cc; postgres:
+  // db/pg_wayback.cc. ----
   // this = the old primary. Lists the transactions only it has, compared with
-  // `new_primary`, in details["errant"] (and details["errant_gtids"]).
+  // `new_primary`, in details["errant"] (and details["errant_gtids"]: GTIDs, for PostgreSQL
+  // the commit LSNs).
   virtual StepOutcome Divergence(Database& new_primary, MonoTime deadline);
   // this = the old primary (or a replica): makes it a read-only replica of `source` and
   // verifies that it catches up. Running it again on a replica of `source` changes nothing.

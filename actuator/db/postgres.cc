@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "actuator/db/pg_wayback.h"
 #include "common/pg_conn.h"
 
 namespace failover {
@@ -58,12 +59,16 @@ struct PgState {
 
 class PostgresDatabase final : public Database {
  public:
-  explicit PostgresDatabase(PgTarget target) : target_(std::move(target)) {}
+  PostgresDatabase(PgTarget target, PgLocal local)
+      : target_(std::move(target)), local_(std::move(local)) {}
 
   const std::string& kind() const override { return kind_; }
   const std::string& where() const override { return target_.where; }
   nlohmann::json Describe() const override {
-    return {{"kind", kind_}, {"address", target_.where}, {"conninfo", target_.conninfo}};
+    nlohmann::json j = {
+        {"kind", kind_}, {"address", target_.where}, {"conninfo", target_.conninfo}};
+    if (!local_.data_directory.empty()) j["data_directory"] = local_.data_directory;
+    return j;
   }
 
   PromoteResult Promote(const PromoteOptions& options, MonoTime deadline) override {
@@ -266,6 +271,40 @@ class PostgresDatabase final : public Database {
     return StepOutcome::Ok("made " + where() + " writable", details);
   }
 
+  // The way back (issue 17): db/pg_wayback.cc.
+  StepOutcome Divergence(Database& new_primary, MonoTime deadline) override {
+    auto* peer = dynamic_cast<PostgresDatabase*>(&new_primary);
+    if (peer == nullptr) return StepOutcome::Fail("db_divergence: both databases must be postgres");
+    return PgDivergence(target_, local_, peer->target_, deadline);
+  }
+  StepOutcome Rejoin(Database& source, const RejoinOptions& options, MonoTime deadline) override {
+    auto* peer = dynamic_cast<PostgresDatabase*>(&source);
+    if (peer == nullptr) return StepOutcome::Fail("db_rejoin: both databases must be postgres");
+    return PgRejoin(target_, local_, peer->target_, options, deadline);
+  }
+  // Refuses before fencing when the server could not be re-pointed afterwards (pg_rewind
+  // needs its data directory); then Fence() and the position written.
+  StepOutcome FenceForSwitchover(MonoTime deadline) override {
+    if (local_.data_directory.empty()) {
+      return StepOutcome::Fail(
+          where() +
+          " has no data_directory in its postgres: config: after the switchover it must be "
+          "rewound (pg_rewind) to follow the new primary, which needs local access; not fenced, "
+          "nothing changed");
+    }
+    FenceResult fence = Fence(deadline);
+    if (fence.outcome.status != StepStatus::kOk) return fence.outcome;
+    StepOutcome pos = PgSwitchoverPosition(target_, deadline);
+    if (pos.status != StepStatus::kOk) return pos;
+    nlohmann::json details = fence.outcome.details;
+    details["position"] = pos.details["position"];
+    return StepOutcome::Ok(fence.outcome.message + "; " + pos.message, details);
+  }
+  StepOutcome WaitApplied(const std::string& position, Duration timeout,
+                          MonoTime deadline) override {
+    return PgWaitApplied(target_, position, timeout, deadline);
+  }
+
  private:
   SqlOutcome<bool> Connect(PgConn& conn, MonoTime deadline) {
     double left = SecondsLeft(deadline);
@@ -321,18 +360,35 @@ class PostgresDatabase final : public Database {
   }
 
   PgTarget target_;
+  PgLocal local_;
   std::string kind_ = "postgres";
 };
 
 }  // namespace
 
 Result<std::shared_ptr<Database>> NewPostgresDatabase(const YamlNode& body) {
-  if (auto s = body.ExpectKeys({"conninfo", "password", "password_file", "password_env"}); !s) {
+  if (auto s = body.ExpectKeys({"conninfo", "password", "password_file", "password_env",
+                                "data_directory", "bin_dir", "log_file"});
+      !s) {
     return s.error();
   }
   auto target = PgTargetFromYaml(body);
   if (!target) return target.error();
-  return std::shared_ptr<Database>(std::make_shared<PostgresDatabase>(std::move(*target)));
+  PgLocal local;
+  for (auto [key, field] :
+       {std::pair<const char*, std::string*>{"data_directory", &local.data_directory},
+        {"bin_dir", &local.bin_dir},
+        {"log_file", &local.log_file}}) {
+    auto node = body.Get(key);
+    if (!node) continue;
+    auto v = node->AsString();
+    if (!v) return v.error();
+    if (v->empty() || (*v)[0] != '/')
+      return node->Fail(std::string(key) + " must be an absolute path");
+    *field = *v;
+  }
+  return std::shared_ptr<Database>(
+      std::make_shared<PostgresDatabase>(std::move(*target), std::move(local)));
 }
 
 }  // namespace failover

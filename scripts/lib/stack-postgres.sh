@@ -68,7 +68,11 @@ postgres_launch() {  # ROLE
   require_port_free "postgres $role" 127.0.0.1 "$port"
   # fsync=off: throw-away test data; saves seconds of syncing at checkpoints and when a
   # standby starts from a base backup. A killed server still recovers (the OS has the data).
-  opts="-p $port -k $PG_ROOT -c listen_addresses=127.0.0.1 -c fsync=off"
+  # pg_rewind (db_rejoin) needs wal_log_hints=on (or data checksums) and the old primary's
+  # WAL back to the last checkpoint before the divergence: a stopped server's shutdown
+  # checkpoint would remove it, wal_keep_size keeps it.
+  opts="-p $port -k $PG_ROOT -c listen_addresses=127.0.0.1 -c fsync=off -c wal_log_hints=on"
+  opts+=" -c wal_keep_size=256MB"
   [[ $role == standby ]] && opts+=" -c wal_receiver_status_interval=1s"
   log "postgres: starting $role (127.0.0.1:$port)"
   as_pg "$(pg_bin)/pg_ctl" -D "$PG_ROOT/$role" -l "$PG_ROOT/$role.log" -w -t "$STACK_TIMEOUT" \
