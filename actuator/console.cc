@@ -61,6 +61,22 @@ std::string FormValue(const HttpServerRequest& req, const std::string& name) {
   return form.QueryParam(name);
 }
 
+// "name=value" per line (the run form's labels); lines without '=' are ignored.
+LabelSet ParseLabelLines(const std::string& text) {
+  LabelSet labels;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    size_t eq = line.find('=');
+    if (eq != std::string::npos && eq > 0) labels[line.substr(0, eq)] = line.substr(eq + 1);
+    pos = end + 1;
+  }
+  return labels;
+}
+
 // A scalar input as text ("" for objects and arrays).
 std::string Scalar(const json& j) {
   if (j.is_string()) return j.get<std::string>();
@@ -758,18 +774,8 @@ HttpServerResponse Console::RunPage(Request& r, const std::string& runbook) {
        "/run\"><textarea name=\"labels\" id=\"labels\" rows=\"4\" cols=\"50\">" + H(labels_text) +
        "</textarea><br><button class=\"btn\" id=\"preview\" type=\"submit\">Preview (dry "
        "run)</button></form>";
-  if (!r.http.QueryParam("labels").empty() || r.http.query.find("labels=") != std::string::npos) {
-    LabelSet labels;
-    size_t pos = 0;
-    while (pos <= labels_text.size()) {
-      size_t end = labels_text.find('\n', pos);
-      if (end == std::string::npos) end = labels_text.size();
-      std::string line = labels_text.substr(pos, end - pos);
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      size_t eq = line.find('=');
-      if (eq != std::string::npos && eq > 0) labels[line.substr(0, eq)] = line.substr(eq + 1);
-      pos = end + 1;
-    }
+  if (r.http.query.find("labels=") != std::string::npos) {
+    LabelSet labels = ParseLabelLines(labels_text);
     json plan = Plan(*rb, TemplateVars{labels, {}, rb->name, "(preview)"}, false);
     bool renders = true;
     for (const auto& p : plan) renders = renders && !p.contains("error");
@@ -839,18 +845,7 @@ HttpServerResponse Console::Act(Request& r, const std::vector<std::string>& part
     return Redirect("/");
   }
   if (parts.size() == 3 && parts[0] == "runbooks" && parts[2] == "run") {
-    LabelSet labels;
-    std::string text = FormValue(r.http, "labels");
-    size_t pos = 0;
-    while (pos <= text.size()) {
-      size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      std::string line = text.substr(pos, end - pos);
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      size_t eq = line.find('=');
-      if (eq != std::string::npos && eq > 0) labels[line.substr(0, eq)] = line.substr(eq + 1);
-      pos = end + 1;
-    }
+    LabelSet labels = ParseLabelLines(FormValue(r.http, "labels"));
     auto e = engine_.RunManually(parts[1], labels, {}, false, who);
     if (!e) return fail(e.error());
     return Redirect("/executions/" + e->id);

@@ -113,10 +113,16 @@ def main(tmp):
         for user, (_, pw) in USERS.items():
             f.write(f"  {user}: '{crypt.crypt(pw, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))}'\n")
     marker = os.path.join(tmp, "failed-over")
+    # Prometheus is down: a port nothing listens on (bound, then closed).
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
     cfg = os.path.join(tmp, "actuator.yml")
     with open(cfg, "w") as f:
         f.write(f"""journal: {tmp}/journal.db
 external_url: http://console.invalid
+prometheus: {{url: "http://127.0.0.1:{closed_port}", timeout: 1s}}
 brake: {{max_executions: 100, window: 1h}}
 console:
   users: {{alice: operator, victor: viewer}}
@@ -184,6 +190,7 @@ runbooks:
         driver.get(base + "/")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#pending tr[data-id="{first}"]'))
         check("alice (operator)" in text("#user"), "the header names the user")
+        check("Prometheus unreachable" in text("#regions"), "regions: " + text("#regions"))
         h2 = [e.text for e in driver.find_elements(By.TAG_NAME, "h2")]
         check(h2.index("Pending approvals") < h2.index("Recent executions"), "pending approvals come first")
         if a.screenshots:
@@ -289,6 +296,22 @@ runbooks:
         check(open(marker + ".auto").read() == "degraded\n", "the alert after the resume ran")
         _, metrics = call(base, "GET", "/metrics", "alertmanager")
         check("failover_actuator_automation_held 0" in metrics, "held gauge back to 0")
+
+        # 7. A runbook by hand: labels, a dry-run preview of the plan, then run.
+        driver.get(base + "/runbooks/failover-us-east/run")
+        driver.find_element(By.ID, "labels").send_keys("region=eu-west")
+        click("#preview")
+        wait.until(lambda d: d.find_elements(By.ID, "consequence"))
+        check(text("#consequence") == "Run failover-us-east: runs exec, runs wait",
+              "preview: " + text("#consequence"))
+        check("echo eu-west" in driver.find_element(By.CSS_SELECTOR, "table.plan").text,
+              "the preview renders the labels into the plan")
+        check(open(marker).read() == "us-east\n", "the preview ran nothing")
+        click("#confirm")
+        WebDriverWait(driver, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, '#state[data-state="succeeded"]'))
+        check(open(marker).read() == "us-east\neu-west\n", "the run by hand ran")
+        check("alice" in text("#summary"), "the run by hand names who asked")
         status, text_ = call(base, "GET", "/executions/" + first, "alice")
         check(status == 200 and "am-pw-3" not in text_ and "alice-pw-1" not in text_, "no secret on pages")
     finally:
