@@ -1,11 +1,11 @@
 #include "exporter/landing_page.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <ctime>
 
 #include "common/build_info.h"
+#include "common/encoding.h"
 #include "common/html.h"
 
 namespace failover {
@@ -40,21 +40,6 @@ std::string Seconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3fs", s);
   return buf;
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 int Rank(const ProbeStatus& p) { return !p.has_run ? 1 : p.success ? 2 : 0; }
