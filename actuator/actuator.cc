@@ -8,7 +8,6 @@
 
 #include "actuator/auth.h"
 #include "actuator/lock_etcd.h"
-#include "actuator/status_page.h"
 #include "common/build_info.h"
 #include "common/json_limits.h"
 #include "common/log.h"
@@ -44,6 +43,20 @@ Result<LabelSet> LabelsFrom(const json& body, const char* key) {
     out[k] = v.get<std::string>();
   }
   return out;
+}
+
+json HoldJson(const Engine::HoldState& h) {
+  json j = {{"held", h.held}};
+  if (h.held) {
+    j["by"] = h.by;
+    j["reason"] = h.reason;
+    j["since"] = h.since;
+  }
+  if (h.resumed_at > 0) {
+    j["resumed_by"] = h.resumed_by;
+    j["resumed_at"] = h.resumed_at;
+  }
+  return j;
 }
 
 }  // namespace
@@ -145,6 +158,7 @@ Status Actuator::Start() {
       {"POST", "/webhook", false, [this](const HttpServerRequest& r) { return HandleWebhook(r); }},
       {"GET", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
       {"POST", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
+      {"DELETE", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
       {"GET", "/metrics", false,
        [this, started = UnixSeconds(clock_.WallNow())](const HttpServerRequest& req) {
          HttpServerResponse r;
@@ -157,7 +171,6 @@ Status Actuator::Start() {
                                    return std::nullopt;
                                  });
        }},
-      {"GET", "/", false, [this](const HttpServerRequest&) { return StatusPage(); }},
       {"GET", "/-/healthy", false,
        [](const HttpServerRequest&) { return HttpServerResponse::Text(200, "Healthy.\n"); }},
       {"GET", "/-/ready", false,
@@ -175,9 +188,9 @@ Status Actuator::Start() {
   // messages) and /-/reload (config errors with paths) need them too.
   auto api_auth = [this](const HttpServerRequest& r) -> std::optional<HttpServerResponse> {
     auto cfg = engine_->config();
-    AuthResult a = CheckAuth(cfg->api_auth, r.Header("authorization"));
-    if (a == AuthResult::kOk) return std::nullopt;
-    return Unauthorized(a, cfg->api_auth);
+    Identity who = Identify(*cfg, WebBasicAuth(), r.Header("authorization"));
+    if (who.role != Role::kNone) return std::nullopt;
+    return Unauthorized(who.api, cfg->api_auth);
   };
   for (auto& route : routes) {
     if (route.path == "/webhook") {
@@ -193,17 +206,21 @@ Status Actuator::Start() {
       // count like the handler's.
       route.on_reject = [this](int status) { metrics_.WebhookRequest(status); };
       route.json_body = true;
-    } else if (route.path == "/api/v1/" || route.path == "/" || route.path == "/-/reload") {
+    } else if (route.path == "/api/v1/" || route.path == "/-/reload") {
       route.authorize = api_auth;
       route.json_body = route.path == "/api/v1/" && route.method == "POST";
     }
   }
+  console_ = std::make_unique<Console>(*engine_, *journal_, http_, options_.force_dry_run,
+                                       [this] { return WebBasicAuth(); });
+  for (auto& route : console_->Routes()) routes.push_back(std::move(route));
   auto server = HttpServer::Start(http, std::move(routes));
   if (!server) return server.error();
   if (auto s = CheckListenerAuth(*config_, (*server)->basic_auth_enabled()); !s) {
     return s.error();
   }
   server_ = std::move(*server);
+  listener_ = server_.get();
   ready_ = true;
   for (const std::string& a : server_->bound_addresses()) log::Info("listening", {{"address", a}});
   return {};
@@ -211,6 +228,7 @@ Status Actuator::Start() {
 
 void Actuator::Stop() {
   ready_ = false;
+  listener_ = nullptr;
   server_.reset();
   if (agent_) agent_->Stop();
   if (engine_) engine_->Stop();
@@ -297,10 +315,15 @@ HttpServerResponse Actuator::HandleWebhook(const HttpServerRequest& req) {
 
 HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
   auto cfg = engine_->config();
-  AuthResult auth = CheckAuth(cfg->api_auth, req.Header("authorization"));
-  if (auth != AuthResult::kOk) return Unauthorized(auth, cfg->api_auth);
-  std::string who = req.Header("x-failover-user");
-  if (who.empty()) who = "api@" + req.remote_addr;
+  Identity id = Identify(*cfg, WebBasicAuth(), req.Header("authorization"));
+  if (id.role == Role::kNone) return Unauthorized(id.api, cfg->api_auth);
+  if (req.method != "GET" && id.role != Role::kOperator) {
+    return JsonError(403, "user " + id.user + " is a viewer: only operators act");
+  }
+  // A named user (basic auth) is who acts; the shared API credentials may say who with
+  // X-Failover-User.
+  std::string who = id.user == "api" || id.user.empty() ? req.Header("x-failover-user") : id.user;
+  if (who.empty()) who = (id.user.empty() ? "api" : id.user) + "@" + req.remote_addr;
   std::vector<std::string> parts;
   std::string rest = req.path.substr(std::string("/api/v1/").size());
   for (size_t pos = 0; pos <= rest.size();) {
@@ -352,6 +375,42 @@ HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
     }
     return HttpServerResponse::Json(202, ToJson(*e).dump() + "\n");
   }
+  auto reason_of = [&](std::string* reason) -> std::optional<HttpServerResponse> {
+    if (req.body.empty()) return std::nullopt;
+    auto parsed = ParseJsonBounded(req.body);
+    if (!parsed) return JsonError(400, parsed.error().message);
+    if (!parsed->is_object()) return JsonError(400, "body must be a JSON object");
+    auto it = parsed->find("reason");
+    if (it != parsed->end() && !it->is_string()) return JsonError(400, "reason: must be a string");
+    if (it != parsed->end()) *reason = it->get<std::string>();
+    return std::nullopt;
+  };
+  if (req.method == "POST" && parts.size() == 3 && parts[0] == "executions" &&
+      (parts[2] == "reject" || parts[2] == "cancel")) {
+    std::string reason;
+    if (auto bad = reason_of(&reason)) return *bad;
+    auto e = parts[2] == "reject" ? engine_->Reject(parts[1], who, reason)
+                                  : engine_->Cancel(parts[1], who, reason);
+    if (!e) {
+      return JsonError(e.error().code == ErrorCode::kNotFound ? 404 : 409, e.error().message);
+    }
+    return HttpServerResponse::Json(202, ToJson(*e).dump() + "\n");
+  }
+  if (parts.size() == 1 && parts[0] == "hold") {
+    Result<Engine::HoldState> h = Error::Invalid("");
+    if (req.method == "GET") {
+      h = engine_->Hold();
+    } else {
+      std::string reason;
+      if (auto bad = reason_of(&reason)) return *bad;
+      h = req.method == "POST" ? engine_->SetHold(who, reason) : engine_->Resume(who, reason);
+    }
+    if (!h) {
+      return JsonError(h.error().code == ErrorCode::kInvalidArgument ? 409 : 503,
+                       h.error().message);
+    }
+    return HttpServerResponse::Json(200, HoldJson(*h).dump() + "\n");
+  }
   if (req.method == "POST" && parts.size() == 3 && parts[0] == "runbooks" && parts[2] == "run") {
     json body = json::object();
     if (!req.body.empty()) {
@@ -379,6 +438,7 @@ HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
                   {"executions_in_window", b.executions_in_window},
                   {"max_executions", b.max_executions},
                   {"window", FormatDuration(b.window)}}}};
+    if (auto h = engine_->Hold()) out["hold"] = HoldJson(*h);
     json rbs = json::array();
     for (const auto& rb : cfg->runbooks) rbs.push_back({{"name", rb.name}, {"mode", rb.mode}});
     out["runbooks"] = rbs;
@@ -387,18 +447,11 @@ HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
   return JsonError(404, "no API endpoint " + req.method + " " + req.path);
 }
 
-HttpServerResponse Actuator::StatusPage() {
-  auto cfg = engine_->config();
-  ExecutionQuery q;
-  q.limit = 50;
-  auto recent = journal_->List(q);
-  ExecutionQuery pq;
-  pq.states = {exec_state::kPendingApproval};
-  auto pending = journal_->List(pq);
-  return HttpServerResponse::Html(
-      RenderActuatorStatusPage(*cfg, recent ? *recent : std::vector<ExecutionRecord>{},
-                               pending ? *pending : std::vector<ExecutionRecord>{},
-                               engine_->Brake(), options_.force_dry_run));
+// Until the listener is up (requests may already arrive), fail closed: as if basic auth
+// guarded it, so nobody unlisted is taken for an anonymous operator.
+bool Actuator::WebBasicAuth() const {
+  HttpServer* s = listener_.load();
+  return s == nullptr || s->basic_auth_enabled();
 }
 
 }  // namespace failover

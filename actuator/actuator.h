@@ -2,11 +2,13 @@
 // (webhook, API, status page, metrics), reloads.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "actuator/config.h"
+#include "actuator/console.h"
 #include "actuator/coordination/region_agent.h"
 #include "actuator/engine.h"
 #include "actuator/etcd_client.h"
@@ -47,8 +49,8 @@ class Actuator {
  private:
   HttpServerResponse HandleWebhook(const HttpServerRequest& req);
   HttpServerResponse HandleApi(const HttpServerRequest& req);
-  HttpServerResponse StatusPage();
   ConfigDeps Deps();
+  bool WebBasicAuth() const;  // basic_auth_users of the web config guard the listener
 
   ActuatorOptions options_;
   Clock& clock_;
@@ -63,7 +65,9 @@ class Actuator {
   std::unique_ptr<LockManager> locks_;  // etcd leases; null = the engine's file locks
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<RegionAgent> agent_;  // region_agent: configured
+  std::unique_ptr<Console> console_;    // the pages (actuator/console.h)
   std::unique_ptr<HttpServer> server_;
+  std::atomic<HttpServer*> listener_{nullptr};  // server_, for request threads
   bool ready_ = false;
 };
 

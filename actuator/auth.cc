@@ -32,4 +32,32 @@ AuthResult CheckAuth(const AuthConfig& auth, const std::string& header) {
   return user_ok && pw_ok ? AuthResult::kOk : AuthResult::kWrong;
 }
 
+Identity Identify(const ActuatorConfig& config, bool web_basic_auth,
+                  const std::string& authorization) {
+  Identity id;
+  id.api = CheckAuth(config.api_auth, authorization);
+  std::string basic_user;
+  if (authorization.rfind("Basic ", 0) == 0) {
+    std::string decoded = Base64Decode(authorization.substr(6));
+    basic_user = decoded.substr(0, decoded.find(':'));
+  }
+  if (config.api_auth.configured() && id.api == AuthResult::kOk) {
+    id.user = config.api_auth.bearer_token ? "api" : basic_user;
+    id.role = Role::kOperator;
+    return id;
+  }
+  if (web_basic_auth && !basic_user.empty()) {
+    auto it = config.console_roles.find(basic_user);
+    if (it == config.console_roles.end()) return id;  // not a console user (a scraper)
+    id.user = basic_user;
+    id.role = it->second == "operator" ? Role::kOperator : Role::kViewer;
+    return id;
+  }
+  if (!config.api_auth.configured() && !web_basic_auth) {
+    id.role = Role::kOperator;  // nothing configured: the API was always open
+    return id;
+  }
+  return id;
+}
+
 }  // namespace failover

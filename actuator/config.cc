@@ -257,7 +257,8 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
   if (root.IsNull()) return root.Fail("the config is empty");
   if (auto s = root.ExpectKeys({"webhook", "api", "prometheus", "journal", "lock_dir", "pagerduty",
                                 "brake", "providers", "databases", "runbooks", "writer_lease",
-                                "region_agent"});
+                                "region_agent", "approval_timeout", "external_url", "alertmanager",
+                                "console"});
       !s) {
     return s.error();
   }
@@ -321,6 +322,46 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
       auto us = u->AsString();
       if (!us) return us.error();
       cfg.pagerduty_url = *us;
+    }
+  }
+  if (auto t = root.Get("approval_timeout")) {
+    auto d = t->AsDuration();
+    if (!d) return d.error();
+    if (d->count() < 0) return t->Fail("must not be negative");
+    cfg.approval_timeout = *d;
+  }
+  for (const char* key : {"external_url", "alertmanager"}) {
+    auto node = root.Get(key);
+    if (!node) continue;
+    std::optional<YamlNode> u = node;
+    if (std::string(key) == "alertmanager") {
+      if (auto s = node->ExpectKeys({"url"}); !s) return s.error();
+      auto r = node->Require("url");
+      if (!r) return r.error();
+      u = *r;
+    }
+    auto us = u->AsString();
+    if (!us) return us.error();
+    if (us->rfind("http://", 0) != 0 && us->rfind("https://", 0) != 0) {
+      return u->Fail("must be an http:// or https:// URL");
+    }
+    std::string url = *us;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    (std::string(key) == "alertmanager" ? cfg.alertmanager_url : cfg.external_url) = url;
+  }
+  if (auto c = root.Get("console")) {
+    if (auto s = c->ExpectKeys({"users"}); !s) return s.error();
+    if (auto users = c->Get("users")) {
+      auto entries = users->Entries();
+      if (!entries) return entries.error();
+      for (const auto& [name, role] : *entries) {
+        auto r = role.AsString();
+        if (!r) return r.error();
+        if (*r != "viewer" && *r != "operator") {
+          return role.Fail("role of user \"" + name + "\" must be viewer or operator");
+        }
+        cfg.console_roles[name] = *r;
+      }
     }
   }
   if (auto b = root.Get("brake")) {

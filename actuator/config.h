@@ -3,6 +3,7 @@
 // file:line:column and the key path.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,15 @@ struct ActuatorConfig {
   Duration journal_page_after = std::chrono::minutes(1);
   std::optional<SecretRef> pagerduty_routing_key;
   std::string pagerduty_url = "https://events.pagerduty.com/v2/enqueue";
+  // approval_timeout: a pending approval not decided within it is rejected (and pages).
+  // 0 = never.
+  Duration approval_timeout = std::chrono::hours(1);
+  // external_url: where people reach this actuator (links in PagerDuty events); "" = none.
+  std::string external_url;
+  std::string alertmanager_url;  // alertmanager: {url}: firing alerts on the console
+  // console: {users: {name: viewer|operator}}: the role of each user of basic_auth_users
+  // of --web.config.file (docs/actuator.md, "Console"). Unlisted users have no access.
+  std::map<std::string, std::string> console_roles;
   int brake_max_executions = 1;  // automatic executions per window, all runbooks together
   Duration brake_window = std::chrono::hours(1);
   ProviderMap providers;

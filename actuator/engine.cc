@@ -29,6 +29,13 @@ struct HeldLock {
 };
 thread_local HeldLock* tl_held = nullptr;
 
+// Set by RunPhase when a human cancelled the execution before its next step: the message
+// the execution finishes `cancelled` with.
+thread_local std::optional<std::string> tl_cancelled;
+
+constexpr const char* kHoldSetting = "hold";
+std::string CancelSetting(const std::string& id) { return "cancel/" + id; }
+
 // Once this worker's lock is lost, its journal writes would be refused (fenced) or, worse,
 // wait for an unreachable etcd: they are skipped; the next holder writes instead.
 bool WorkerLockLost() { return tl_held != nullptr && tl_held->Lost(); }
@@ -556,6 +563,179 @@ Result<ExecutionRecord> Engine::Approve(const std::string& id, const std::string
   return e;
 }
 
+Result<ExecutionRecord> Engine::RejectLocked(const std::string& id, const std::string& by,
+                                             const std::string& reason, const std::string& kind) {
+  auto got = journal_.Get(id);
+  if (!got) return got.error();
+  if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
+  ExecutionRecord e = **got;
+  if (e.state != exec_state::kPendingApproval) {
+    return Error::Invalid("execution " + id + " is " + e.state + ", not pending_approval");
+  }
+  e.state = exec_state::kRejected;
+  e.message = kind == "expired" ? reason : "rejected by " + by + ": " + reason;
+  e.requested_by = by;
+  e.updated_at = e.finished_at = Now();
+  if (auto s = journal_.Update(e); !s) return s.error();
+  if (auto ev = journal_.AddEvent({id, Now(), kind, e.message}); !ev) {
+    log::Error("journal write failed", {{"execution", id}, {"err", ev.error().message}});
+  }
+  metrics_.ExecutionFinished(e.runbook, e.state, e.finished_at);
+  log::Info("execution rejected", {{"execution", id}, {"by", by}, {"reason", reason}});
+  UpdatePendingGauge();
+  return e;
+}
+
+Result<ExecutionRecord> Engine::Reject(const std::string& id, const std::string& rejected_by,
+                                       const std::string& reason) {
+  if (reason.empty()) return Error::Invalid("a rejection needs a reason");
+  std::lock_guard<std::mutex> accept(accept_mu_);
+  return RejectLocked(id, rejected_by, reason, "rejected");
+}
+
+std::optional<std::string> Engine::CancelRequested(const std::string& id) {
+  auto v = journal_.GetSetting(CancelSetting(id));
+  if (!v) {
+    log::Warn("cannot read whether the execution was cancelled",
+              {{"execution", id}, {"err", v.error().message}});
+    return std::nullopt;
+  }
+  if (!*v) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(**v, nullptr, false);
+  if (!j.is_object()) return "cancelled";
+  return "cancelled by " + j.value("by", std::string("?")) + ": " +
+         j.value("reason", std::string("no reason given"));
+}
+
+Result<ExecutionRecord> Engine::Cancel(const std::string& id, const std::string& cancelled_by,
+                                       const std::string& reason) {
+  if (reason.empty()) return Error::Invalid("a cancellation needs a reason");
+  std::lock_guard<std::mutex> accept(accept_mu_);
+  auto got = journal_.Get(id);
+  if (!got) return got.error();
+  if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
+  ExecutionRecord e = **got;
+  if (e.state == exec_state::kPendingApproval) {
+    return RejectLocked(id, cancelled_by, reason, "rejected");
+  }
+  if (IsTerminalState(e.state)) {
+    return Error::Invalid("execution " + id + " is " + e.state + ": nothing to cancel");
+  }
+  nlohmann::json j = {{"by", cancelled_by}, {"reason", reason}, {"at", Now()}};
+  if (auto s = journal_.PutSetting(CancelSetting(id), j.dump()); !s) return s.error();
+  std::string msg = "cancel requested by " + cancelled_by + ": " + reason +
+                    "; the execution stops before its next step";
+  if (auto ev = journal_.AddEvent({id, Now(), "cancel_requested", msg}); !ev) {
+    log::Error("journal write failed", {{"execution", id}, {"err", ev.error().message}});
+  }
+  log::Info("execution cancel requested", {{"execution", id}, {"by", cancelled_by}});
+  return e;
+}
+
+Result<Engine::HoldState> Engine::Hold() {
+  auto v = journal_.GetSetting(kHoldSetting);
+  if (!v) return v.error();
+  HoldState h;
+  if (!*v) return h;
+  nlohmann::json j = nlohmann::json::parse(**v, nullptr, false);
+  if (!j.is_object()) return Error::Internal("journal: setting hold is not a JSON object");
+  h.held = j.value("held", false);
+  h.by = j.value("by", "");
+  h.reason = j.value("reason", "");
+  h.since = j.value("since", 0.0);
+  h.resumed_by = j.value("resumed_by", "");
+  h.resumed_at = j.value("resumed_at", 0.0);
+  return h;
+}
+
+namespace {
+std::string HoldJson(const Engine::HoldState& h) {
+  return nlohmann::json{{"held", h.held},
+                        {"by", h.by},
+                        {"reason", h.reason},
+                        {"since", h.since},
+                        {"resumed_by", h.resumed_by},
+                        {"resumed_at", h.resumed_at}}
+      .dump();
+}
+}  // namespace
+
+Result<Engine::HoldState> Engine::SetHold(const std::string& by, const std::string& reason) {
+  if (reason.empty()) return Error::Invalid("a hold needs a reason");
+  std::lock_guard<std::mutex> l(hold_mu_);
+  auto h = Hold();
+  if (!h) return h.error();
+  if (h->held) return *h;  // the first holder's reason stays
+  h->held = true;
+  h->by = by;
+  h->reason = reason;
+  h->since = Now();
+  if (auto s = journal_.PutSetting(kHoldSetting, HoldJson(*h)); !s) return s.error();
+  std::string msg = "automation put on hold by " + by + ": " + reason;
+  if (auto ev = journal_.AddEvent({"", Now(), "hold", msg}); !ev) {
+    log::Error("journal write failed", {{"event", "hold"}, {"err", ev.error().message}});
+  }
+  log::Warn("automation on hold", {{"by", by}, {"reason", reason}});
+  return *h;
+}
+
+Result<Engine::HoldState> Engine::Resume(const std::string& by, const std::string& reason) {
+  std::lock_guard<std::mutex> l(hold_mu_);
+  auto h = Hold();
+  if (!h) return h.error();
+  if (!h->held) return Error::Invalid("automation is not on hold");
+  std::string was = h->by + ": " + h->reason;
+  h->held = false;
+  h->resumed_by = by;
+  h->resumed_at = Now();
+  if (auto s = journal_.PutSetting(kHoldSetting, HoldJson(*h)); !s) return s.error();
+  std::string msg = "automation resumed by " + by + (reason.empty() ? "" : ": " + reason) +
+                    " (was on hold by " + was + ")";
+  if (auto ev = journal_.AddEvent({"", Now(), "resume", msg}); !ev) {
+    log::Error("journal write failed", {{"event", "resume"}, {"err", ev.error().message}});
+  }
+  log::Warn("automation resumed", {{"by", by}});
+  return *h;
+}
+
+int Engine::ExpireApprovals() {
+  auto cfg = config();
+  if (!cfg || cfg->approval_timeout.count() <= 0) return 0;
+  ExecutionQuery q;
+  q.states = {exec_state::kPendingApproval};
+  q.limit = 1000;
+  auto pending = journal_.List(q);
+  if (!pending) return 0;
+  int n = 0;
+  double now = Now();
+  for (const ExecutionRecord& p : *pending) {
+    if (now - p.updated_at < ToSeconds(cfg->approval_timeout)) continue;
+    Result<ExecutionRecord> e = Error::Internal("");
+    {
+      std::lock_guard<std::mutex> accept(accept_mu_);
+      e = RejectLocked(p.id, "approval_timeout",
+                       "approval expired: nobody approved or rejected it within " +
+                           FormatDuration(cfg->approval_timeout) + " (approval_timeout)",
+                       "expired");
+    }
+    if (!e) continue;  // decided meanwhile
+    ++n;
+    Escalate(*e, "failover runbook " + e->runbook + " not run: " + e->message);
+  }
+  return n;
+}
+
+void Engine::ExpiryLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_.load(); });
+    if (stopping_) return;
+    lock.unlock();
+    ExpireApprovals();
+    lock.lock();
+  }
+}
+
 Engine::BrakeState Engine::Brake() {
   auto cfg = config();
   BrakeState b;
@@ -567,6 +747,8 @@ Engine::BrakeState Engine::Brake() {
   q.mode = "auto";
   q.states = {exec_state::kRunning, exec_state::kSucceeded, exec_state::kFailed};
   q.created_since = Now() - ToSeconds(cfg->brake_window);
+  // A human who resumed automation released the brake: only what started since counts.
+  if (auto h = Hold(); h && h->resumed_at > q.created_since) q.created_since = h->resumed_at;
   q.limit = 10000;
   if (auto r = journal_.List(q)) {
     for (const ExecutionRecord& e : *r) {
@@ -631,7 +813,12 @@ Status Engine::Start() {
   for (const ExecutionRecord& e : *unfinished) Enqueue(ScopeOf(e.runbook), e.id);
   UpdatePendingGauge();
   metrics_.SetBrakeSource([this] { return Brake().engaged; });
+  metrics_.SetHeldSource([this] {
+    auto h = Hold();
+    return h && h->held;
+  });
   pruner_ = std::thread([this] { PruneLoop(); });
+  expirer_ = std::thread([this] { ExpiryLoop(); });
   if (locks_->ScanInterval() > Duration::zero()) scanner_ = std::thread([this] { ScanLoop(); });
   return {};
 }
@@ -697,7 +884,9 @@ void Engine::Stop() {
     cv_.notify_all();
   }
   metrics_.SetBrakeSource(nullptr);
+  metrics_.SetHeldSource(nullptr);
   if (scanner_.joinable()) scanner_.join();
+  if (expirer_.joinable()) expirer_.join();
   if (pruner_.joinable()) pruner_.join();
   for (auto& [name, scope] : scopes_) {
     if (scope.thread.joinable()) scope.thread.join();
@@ -815,6 +1004,10 @@ void Engine::Escalate(const ExecutionRecord& e, const std::string& summary) {
                        {"state", e.state},
                        {"message", e.message},
                        {"labels", e.labels}};
+  if (!cfg->external_url.empty()) {
+    ev.links.emplace_back(cfg->external_url + "/executions/" + e.id,
+                          "Execution " + e.id + " on the failover console");
+  }
   auto s = pd.Enqueue(ev, clock_.Now() + std::chrono::seconds(30));
   if (s) {
     metrics_.Escalation("sent");
@@ -928,23 +1121,50 @@ void Engine::Execute(const std::string& id) {
       RunDry(e, *rb, vars);
       return;
     }
-    if (e.trigger == "webhook" && e.mode == "auto" && rb->brake) {
-      BrakeState b = Brake();
-      if (b.engaged) {
-        std::string msg = "brake engaged: " + std::to_string(b.executions_in_window) +
-                          " automatic execution(s) in the last " + FormatDuration(b.window) +
-                          " (max " + std::to_string(b.max_executions) +
-                          "); only a human can run it now (POST /api/v1/runbooks/" + e.runbook +
-                          "/run)";
-        if (Finish(e, exec_state::kRefused, msg))
-          Escalate(e, "failover runbook " + e.runbook + " not run: " + msg);
+    if (auto c = CancelRequested(e.id)) {
+      Finish(e, exec_state::kCancelled, *c + " before it started");
+      return;
+    }
+    // Runs an alert triggered (not approved by a human) wait for no one while automation
+    // is on hold: each is recorded held and paged. The brake puts the hold on.
+    if (e.trigger == "webhook" && !e.approved) {
+      Result<HoldState> hold = HoldState{};
+      if (!Durable("read the automation hold", e.id, [&]() -> Status {
+            hold = Hold();
+            if (!hold) return hold.error();
+            return {};
+          })) {
+        return;
+      }
+      std::string why;
+      if (hold->held) {
+        why = "automation is on hold (by " + hold->by + ": " + hold->reason + ")";
+      } else if (e.mode == "auto" && rb->brake) {
+        BrakeState b = Brake();
+        if (b.engaged) {
+          std::string msg = "brake engaged: " + std::to_string(b.executions_in_window) +
+                            " automatic execution(s) in the last " + FormatDuration(b.window) +
+                            " (max " + std::to_string(b.max_executions) + ")";
+          if (auto h = SetHold("brake", msg); !h) {
+            log::Error("cannot record the brake's hold", {{"err", h.error().message}});
+          }
+          why = "the brake put automation on hold: " + msg;
+        }
+      }
+      if (!why.empty()) {
+        std::string msg = why +
+                          "; not run. A human resumes automation (console, or DELETE "
+                          "/api/v1/hold) and may run it by hand (POST /api/v1/runbooks/" +
+                          e.runbook + "/run)";
+        if (Finish(e, exec_state::kHeld, msg))
+          Escalate(e, "failover runbook " + e.runbook + " held: " + why);
         return;
       }
     }
     if (!EvaluateGuards(e, *rb, vars, false)) return;
     if (e.mode == "approve" && !e.approved) {
       e.state = exec_state::kPendingApproval;
-      e.message = "waiting for approval: POST /api/v1/executions/" + e.id + "/approve";
+      e.message = "waiting for approval (console, or POST /api/v1/executions/" + e.id + "/approve)";
       if (!Save(e)) return;
       nlohmann::json plan = nlohmann::json::array();
       for (size_t i = 0; i < rb->steps.size(); ++i) {
@@ -976,8 +1196,15 @@ void Engine::Execute(const std::string& id) {
   } done{metrics_, e.runbook};
 
   if (e.phase == "main") {
+    tl_cancelled.reset();
     PhaseResult r =
         RunPhase(e, rb->steps, "main", vars) ? PhaseResult::kDone : PhaseResult::kFailed;
+    if (tl_cancelled) {
+      std::string why = *tl_cancelled;
+      tl_cancelled.reset();
+      Finish(e, exec_state::kCancelled, why);
+      return;
+    }
     if (Halted() && e.state == exec_state::kRunning && r == PhaseResult::kFailed &&
         e.message == "interrupted") {
       return;  // shutting down or lock lost mid-step: resumed at this step by the next holder
@@ -1018,6 +1245,13 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
     if (Halted()) {  // no new step once the lock is lost (or on shutdown)
       e.message = "interrupted";
       return false;
+    }
+    if (phase == "main") {
+      if (auto c = CancelRequested(e.id)) {
+        tl_cancelled =
+            *c + " before step " + std::to_string(i + 1) + " of " + std::to_string(steps.size());
+        return false;
+      }
     }
     std::string label = StepLabel(phase, i, sc.kind);
     StepRecord rec;

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,36 @@ class Engine {
                                       const LabelSet& annotations, bool dry_run,
                                       const std::string& requested_by);
   Result<ExecutionRecord> Approve(const std::string& id, const std::string& approved_by);
+  // A pending approval refused: state rejected, nothing runs. `reason` is required.
+  Result<ExecutionRecord> Reject(const std::string& id, const std::string& rejected_by,
+                                 const std::string& reason);
+  // Stops an execution between steps: a pending one is rejected at once; a queued or
+  // running one is marked (journal setting cancel/<id>, seen by whichever actuator runs it)
+  // and ends `cancelled` before its next step; the step in flight finishes, on_failure
+  // does not run. Returns the execution as it is now.
+  Result<ExecutionRecord> Cancel(const std::string& id, const std::string& cancelled_by,
+                                 const std::string& reason);
+
+  // The automation hold: a switch only a human releases. While it is on, no execution an
+  // alert triggered starts (each is recorded `held` and paged); runs a human asked for
+  // (API, approvals) still do. The brake engages it. Kept in the journal (setting "hold"),
+  // so it survives restarts and HA actuators share it.
+  struct HoldState {
+    bool held = false;
+    std::string by;  // who put it on ("brake" when the brake did)
+    std::string reason;
+    double since = 0;        // Unix seconds
+    std::string resumed_by;  // the last release
+    double resumed_at = 0;   // the brake counts only executions created after it
+  };
+  Result<HoldState> Hold();
+  // Both record a journal event (kind hold / resume) naming the user. Hold while held
+  // keeps the first holder; Resume while not held is an error.
+  Result<HoldState> SetHold(const std::string& by, const std::string& reason);
+  Result<HoldState> Resume(const std::string& by, const std::string& reason);
+  // Rejects pending approvals older than approval_timeout (and pages); runs every second
+  // in the background, exposed for tests. Returns how many expired.
+  int ExpireApprovals();
 
   struct BrakeState {
     bool engaged = false;
@@ -133,6 +164,10 @@ class Engine {
   bool Halted() const;  // stopping, or the execution lock of this worker is lost
   std::string HaltReason() const;
   void ScanLoop();
+  void ExpiryLoop();
+  Result<ExecutionRecord> RejectLocked(const std::string& id, const std::string& by,
+                                       const std::string& reason, const std::string& kind);
+  std::optional<std::string> CancelRequested(const std::string& id);
   void PruneLoop();
   void PublishJournalFailing();  // journal_mu_ held
   void ScanOrphans();
@@ -147,6 +182,7 @@ class Engine {
   std::condition_variable cv_;
   std::shared_ptr<const ActuatorConfig> config_;
   std::map<std::string, Scope> scopes_;
+  std::mutex hold_mu_;        // serialises this process' hold/resume read-modify-writes
   std::mutex accept_mu_;      // serialises dedup/cooldown decisions with their journal writes
   mutable std::mutex gc_mu_;  // the group commit's queue and leader
   std::condition_variable gc_cv_;
@@ -158,6 +194,7 @@ class Engine {
   LockManager* locks_;
   std::thread scanner_;
   std::thread pruner_;
+  std::thread expirer_;
 
   std::mutex journal_mu_;  // guards the journal-failure state below
   int failing_writers_ = 0;

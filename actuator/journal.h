@@ -18,7 +18,8 @@
 
 namespace failover {
 
-// Execution states. Terminal: succeeded, failed, refused, suppressed, dry_run.
+// Execution states. Terminal: succeeded, failed, refused, suppressed, dry_run, held,
+// rejected, cancelled.
 namespace exec_state {
 inline constexpr const char* kQueued = "queued";                     // accepted, waiting to run
 inline constexpr const char* kPendingApproval = "pending_approval";  // mode approve
@@ -28,6 +29,9 @@ inline constexpr const char* kFailed = "failed";
 inline constexpr const char* kRefused = "refused";        // guard false, Prometheus down, brake
 inline constexpr const char* kSuppressed = "suppressed";  // cooldown
 inline constexpr const char* kDryRun = "dry_run";         // rendered only
+inline constexpr const char* kHeld = "held";              // automation on hold: not run
+inline constexpr const char* kRejected = "rejected";      // approval refused or expired
+inline constexpr const char* kCancelled = "cancelled";    // stopped by a human between steps
 }  // namespace exec_state
 
 bool IsTerminalState(const std::string& state);
@@ -139,6 +143,11 @@ class Journal {
   // per call; never a queued, running or pending one. Returns how many records went
   // (webhooks + executions); fewer than asked for means nothing more is due.
   virtual Result<std::int64_t> Prune(double before, int max_records) = 0;
+
+  // Small named values shared by every actuator on this journal (the automation hold,
+  // actuator/engine.h): SQLite table `settings`, etcd key P setting/<key>. Unset: nullopt.
+  virtual Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;
+  virtual Status PutSetting(const std::string& key, const std::string& value) = 0;
 
   // Everything, as JSON lines (one object per line, with a "type" field: webhook,
   // execution, step, event), oldest first: `failover_actuator journal export`.

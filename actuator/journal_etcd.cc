@@ -5,6 +5,7 @@
 //   P step/<id>/<phase>/<index>   step                P event/<id>/<seq>    event
 //   P webhook/<seq>               webhook request     P webhook_of/<id>     its webhook key
 //   P lock/<scope>                execution lock (actuator/lock_etcd.cc)
+//   P setting/<key>               a shared setting (the automation hold)
 // Accept is one txn that creates each execution only if its dedup key has
 // create_revision 0, so two actuators given the same webhook insert it once. Writes of an
 // execution whose lock this process holds (Fence) compare the lock key's create_revision
@@ -254,6 +255,19 @@ class EtcdJournal final : public Journal {
   Status AddEvent(const EventRecord& e) override {
     return FencedPut(e.execution_id, p_ + "event/" + e.execution_id + "/" + Seq(e.at),
                      Dump(ToJson(e)), "add event " + e.kind + " of execution " + e.execution_id);
+  }
+
+  Result<std::optional<std::string>> GetSetting(const std::string& key) override {
+    auto r = etcd_.Range(p_ + "setting/" + key, false);
+    if (!r) return Prefixed(r.error());
+    if (r->empty()) return std::optional<std::string>();
+    return std::optional<std::string>((*r)[0].value);
+  }
+
+  Status PutSetting(const std::string& key, const std::string& value) override {
+    auto t = etcd_.Txn({}, {{EtcdOp::kPut, p_ + "setting/" + key, value, 0, false}}, {});
+    if (!t) return Prefixed(t.error());
+    return {};
   }
 
   void Fence(const std::string& execution_id, const std::string& fence_key,

@@ -109,6 +109,11 @@ CREATE INDEX events_execution ON events(execution_id, id);
 CREATE INDEX executions_webhook ON executions(webhook_id);
 CREATE TABLE pruned_dedup_keys (dedup_key TEXT PRIMARY KEY) WITHOUT ROWID;
 )sql",
+    // 2 -> 3: small named values every actuator on this journal shares (the automation
+    // hold of actuator/engine.cc).
+    R"sql(
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -147,9 +152,10 @@ constexpr const char* kPutStep =
     "message = excluded.message, details = excluded.details, "
     "started_at = excluded.started_at, finished_at = excluded.finished_at";
 // Pruning (see Journal::Prune): ?1 the cut-off time, ?2 how many at most.
-#define FAILOVER_PRUNABLE_EXECUTIONS                                                \
-  "SELECT id FROM executions WHERE state IN ('succeeded', 'failed', 'refused', "    \
-  "'suppressed', 'dry_run') AND COALESCE(NULLIF(finished_at, 0), updated_at) < ?1 " \
+#define FAILOVER_PRUNABLE_EXECUTIONS                                                            \
+  "SELECT id FROM executions WHERE state IN ('succeeded', 'failed', 'refused', "                \
+  "'suppressed', 'dry_run', 'held', 'rejected', 'cancelled') AND COALESCE(NULLIF(finished_at, " \
+  "0), updated_at) < ?1 "                                                                       \
   "ORDER BY seq LIMIT ?2"
 constexpr const char* kPruneKeepDedupKeys =
     "INSERT OR IGNORE INTO pruned_dedup_keys (dedup_key) SELECT dedup_key FROM executions "
@@ -171,6 +177,10 @@ constexpr const char* kPruneGlobalEvents =
     "at < ?1 ORDER BY id LIMIT ?2)";
 constexpr const char* kAddEvent =
     "INSERT INTO events (execution_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kGetSetting = "SELECT value FROM settings WHERE key = ?1";
+constexpr const char* kPutSetting =
+    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET "
+    "value = excluded.value";
 constexpr const char* kGetExecution =
     "SELECT " FAILOVER_EXECUTION_COLUMNS " FROM executions WHERE id = ?1";
 constexpr const char* kSelectSteps =
@@ -556,6 +566,27 @@ class SqliteJournal final : public Journal {
     return removed;
   }
 
+  Result<std::optional<std::string>> GetSetting(const std::string& key) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(kGetSetting);
+    if (!st) return st.error();
+    st->Bind(1, key);
+    int rc = st->Step();
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return SqlError("get setting " + key, rc);
+    return std::optional<std::string>(st->Text(0));
+  }
+
+  Status PutSetting(const std::string& key, const std::string& value) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(kPutSetting);
+    if (!st) return st.error();
+    st->Bind(1, key);
+    st->Bind(2, value);
+    if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError("put setting " + key, rc);
+    return {};
+  }
+
  private:
   Status AddEventLocked(const EventRecord& e) {
     auto st = Prepare(kAddEvent);
@@ -922,7 +953,8 @@ class SqliteJournal final : public Journal {
 bool IsTerminalState(const std::string& state) {
   return state == exec_state::kSucceeded || state == exec_state::kFailed ||
          state == exec_state::kRefused || state == exec_state::kSuppressed ||
-         state == exec_state::kDryRun;
+         state == exec_state::kDryRun || state == exec_state::kHeld ||
+         state == exec_state::kRejected || state == exec_state::kCancelled;
 }
 
 Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {

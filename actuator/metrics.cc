@@ -7,7 +7,8 @@
 namespace failover {
 
 const std::vector<std::string>& ActuatorMetrics::ExecutionResults() {
-  static const std::vector<std::string> kResults = {"succeeded", "failed", "refused", "dry_run"};
+  static const std::vector<std::string> kResults = {"succeeded", "failed",   "refused",  "dry_run",
+                                                    "held",      "rejected", "cancelled"};
   return kResults;
 }
 
@@ -56,6 +57,13 @@ ActuatorMetrics::ActuatorMetrics() {
                 .Help("1 while the global brake stops automatic executions.")
                 .Register(*registry_)
                 .Add({});
+  held_ = &BuildGauge()
+               .Name("failover_actuator_automation_held")
+               .Help(
+                   "1 while automation is on hold (by a human, or by the brake): no automatic "
+                   "execution starts until a human resumes it.")
+               .Register(*registry_)
+               .Add({});
   journal_write_failures_ = &BuildCounter()
                                  .Name("failover_actuator_journal_write_failures_total")
                                  .Help(
@@ -173,10 +181,15 @@ void ActuatorMetrics::SetBrakeSource(std::function<bool()> engaged) {
   std::lock_guard<std::mutex> l(brake_mu_);
   brake_source_ = std::move(engaged);
 }
+void ActuatorMetrics::SetHeldSource(std::function<bool()> held) {
+  std::lock_guard<std::mutex> l(brake_mu_);
+  held_source_ = std::move(held);
+}
 std::vector<prometheus::MetricFamily> ActuatorMetrics::Collect() const {
   {
     std::lock_guard<std::mutex> l(brake_mu_);
     brake_->Set(brake_source_ && brake_source_() ? 1 : 0);
+    held_->Set(held_source_ && held_source_() ? 1 : 0);
   }
   return registry_->Collect();
 }

@@ -37,6 +37,9 @@ class ActuatorMetrics {
   // failover_actuator_brake_engaged is computed from this at every Collect() (the same
   // state the status page and /api/v1/status show); nullptr: 0.
   void SetBrakeSource(std::function<bool()> engaged);
+  // failover_actuator_automation_held, likewise computed at every Collect() (from the
+  // journal: shared by HA actuators); nullptr: 0.
+  void SetHeldSource(std::function<bool()> held);
   void JournalWriteFailure();
   // A group commit of accepted webhooks: `commits` journal commits wrote `webhooks`
   // webhooks (SQLite: one commit for the group; etcd: one or more per webhook).
@@ -61,6 +64,8 @@ class ActuatorMetrics {
   prometheus::Gauge* brake_;
   mutable std::mutex brake_mu_;
   std::function<bool()> brake_source_;
+  prometheus::Gauge* held_;
+  std::function<bool()> held_source_;
   prometheus::Counter* journal_write_failures_;
   prometheus::Counter* journal_commits_;
   prometheus::Histogram* journal_group_size_;

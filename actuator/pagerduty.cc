@@ -128,6 +128,12 @@ Result<json> PagerDutyClient::Body(const PagerDutyEvent& event) const {
     }
     body["payload"] = std::move(p);
     body["client"] = "failover_actuator";
+    if (!event.links.empty()) {
+      json links = json::array();
+      for (const auto& [href, text] : event.links)
+        links.push_back({{"href", href}, {"text", text}});
+      body["links"] = std::move(links);
+    }
   }
   return body;
 }

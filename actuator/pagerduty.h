@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/http_client.h"
@@ -23,6 +25,8 @@ struct PagerDutyEvent {
   std::string group;
   std::string event_class;
   nlohmann::json custom_details = nlohmann::json::object();
+  // Events API v2 `links` of a trigger: {href, text} pairs (the execution's console page).
+  std::vector<std::pair<std::string, std::string>> links;
 };
 
 class PagerDutyClient {

@@ -130,7 +130,9 @@ Status Exporter::Start() {
          return NegotiateMetrics(req, std::move(r), created);
        }},
       {"GET", "/", false,
-       [this](const HttpServerRequest&) { return HttpServerResponse::Html(RenderLandingPage()); }},
+       [this](const HttpServerRequest& r) {
+         return HttpServerResponse::Html(RenderLandingPage(r.QueryParam("probe")));
+       }},
       {"GET", "/-/healthy", false,
        [](const HttpServerRequest&) { return HttpServerResponse::Text(200, "Healthy.\n"); }},
       {"GET", "/-/ready", false,
@@ -294,8 +296,8 @@ std::string Exporter::RenderOwnMetrics() const {
   return std::move(own).str();
 }
 
-std::string Exporter::RenderLandingPage() const {
-  return RenderExporterLandingPage(store_->Snapshot(), options_.config_file);
+std::string Exporter::RenderLandingPage(const std::string& probe) const {
+  return RenderExporterLandingPage(store_->Snapshot(), options_.config_file, probe);
 }
 
 }  // namespace failover

@@ -51,7 +51,7 @@ class Exporter {
   int port() const { return server_ ? server_->port() : 0; }
   // The whole /metrics page (the HTTP route sends the same text in parts).
   std::string RenderMetrics() const;
-  std::string RenderLandingPage() const;
+  std::string RenderLandingPage(const std::string& probe = "") const;  // "/?probe=NAME"
 
  private:
   struct LiveProbe {

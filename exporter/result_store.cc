@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <string_view>
 #include <unordered_map>
 
 namespace failover {
@@ -147,6 +148,23 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
     ++e.status.successes;
   } else {
     ++e.status.failures;
+  }
+  e.status.recent.insert(
+      e.status.recent.begin(),
+      ProbeRun{UnixSeconds(when), result.success, result.reason, result.detail, duration_seconds});
+  if (e.status.recent.size() > ProbeStatus::kRecentRuns) e.status.recent.pop_back();
+  e.status.dns_target.clear();
+  e.status.lag_seconds = -1;
+  for (const Sample& s : result.samples) {
+    std::string_view metric = s.desc->name;
+    if (metric == "failover_dns_record_target") {
+      for (const auto& [k, v] : s.labels) {
+        if (k != "target" || e.status.dns_target.find(v) != std::string::npos) continue;
+        e.status.dns_target += (e.status.dns_target.empty() ? "" : ", ") + v;
+      }
+    } else if (metric == "failover_replication_lag_seconds") {
+      e.status.lag_seconds = std::max(e.status.lag_seconds, s.value);
+    }
   }
   // A new vector, not an assignment into the old one: a page taken before still holds
   // (and reads, without the lock) the previous samples.

@@ -28,6 +28,15 @@ struct ProbeIdentity {
   bool operator==(const ProbeIdentity&) const = default;
 };
 
+// One run of a probe, for the landing page's "last runs" view.
+struct ProbeRun {
+  double at_unix = 0;
+  bool success = false;
+  std::string reason;
+  std::string detail;
+  double duration_seconds = 0;
+};
+
 // What the landing page shows per probe.
 struct ProbeStatus {
   ProbeIdentity id;
@@ -39,6 +48,13 @@ struct ProbeStatus {
   double last_run_unix = 0;
   std::uint64_t successes = 0;
   std::uint64_t failures = 0;
+  // From the last run's samples, where the probe reports them: the DNS targets answered
+  // (failover_dns_record_target) and the largest replication lag
+  // (failover_replication_lag_seconds; < 0: none).
+  std::string dns_target;
+  double lag_seconds = -1;
+  std::vector<ProbeRun> recent;  // the last kRecentRuns runs, newest first
+  static constexpr size_t kRecentRuns = 10;
 };
 
 class ResultStore : public prometheus::Collectable {

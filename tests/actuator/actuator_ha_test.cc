@@ -147,6 +147,55 @@ class ActuatorHaTest : public ::testing::Test {
   bool etcd_stopped_ = false;
 };
 
+// The automation hold is one switch for every actuator of the journal; a cancel asked of
+// one stops the execution the other runs, before its next step.
+TEST_F(ActuatorHaTest, HoldAndCancelAreSharedByBothActuators) {
+  Actuator a = Start(), b = Start();
+  auto held = Call(a, "POST", "/api/v1/hold", R"({"reason":"planned maintenance"})", kAdminToken);
+  ASSERT_TRUE(held) << held.error().message;
+  ASSERT_EQ(held->status, 200) << held->body;
+  json on_b = json::parse(Call(b, "GET", "/api/v1/hold", "", kAdminToken)->body);
+  EXPECT_EQ(on_b["held"], true) << on_b.dump();
+  EXPECT_EQ(on_b["reason"], "planned maintenance");
+  EXPECT_NE(
+      Call(b, "GET", "/metrics", "", kAdminToken)->body.find("failover_actuator_automation_held 1"),
+      std::string::npos);
+  std::string id = SendToBoth(a, b);
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(WaitFor([&] { return Execution(a, id)["state"] == "held"; }))
+      << Execution(a, id).dump(2);
+  EXPECT_EQ(target_.RequestCount("/body"), 0);
+
+  auto resumed = Call(b, "DELETE", "/api/v1/hold", R"({"reason":"done"})", kAdminToken);
+  ASSERT_TRUE(resumed);
+  ASSERT_EQ(resumed->status, 200) << resumed->body;
+  EXPECT_EQ(json::parse(Call(a, "GET", "/api/v1/hold", "", kAdminToken)->body)["held"], false);
+  EXPECT_EQ(Call(a, "DELETE", "/api/v1/hold", "", kAdminToken)->status, 409) << "not on hold";
+
+  // A new alert runs; while its step 2 waits for the gate, cancel it through the other one.
+  std::string run_id;
+  {
+    auto r = Call(a, "POST", "/webhook", testing::RegionDownWebhook({"2026-11-21T23:40:00Z"}),
+                  kWebhookToken);
+    ASSERT_TRUE(r && r->status == 202) << (r ? r->body : r.error().message);
+    run_id = json::parse(r->body)["executions"][0];
+  }
+  ASSERT_TRUE(WaitFor([&] { return CountLines(d_ + "/s2.log") == 1; }));
+  for (const Actuator* x : {&a, &b}) {
+    auto c = Call(*x, "POST", "/api/v1/executions/" + run_id + "/cancel",
+                  R"({"reason":"wrong region"})", kAdminToken);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->status, 202) << c->body;
+  }
+  dir_.Write("gate", "");
+  ASSERT_TRUE(WaitFor([&] { return Execution(b, run_id)["state"] == "cancelled"; }))
+      << Execution(b, run_id).dump(2);
+  EXPECT_NE(Execution(b, run_id)["message"].get<std::string>().find("wrong region"),
+            std::string::npos);
+  EXPECT_EQ(target_.RequestCount("/healthz"), 0) << "step 3 ran after the cancel";
+  EXPECT_EQ(CountLines(d_ + "/s4.log"), 0);
+}
+
 TEST_F(ActuatorHaTest, BothGetEveryWebhookAndTheRunbookRunsOnce) {
   dir_.Write("gate", "");
   Actuator a = Start(), b = Start();

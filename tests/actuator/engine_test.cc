@@ -263,9 +263,10 @@ TEST_F(EngineTest, ResendsAndRetriesWithinTheCooldownRunNothingTwice) {
   auto after = Send({MakeAlert("us-east", "2026-11-21T23:30:00Z")});
   ASSERT_EQ(after.execution_ids.size(), 1u) << "the cooldown is over";
   ExecutionRecord third = Get(after.execution_ids[0]);
-  EXPECT_EQ(third.state, "refused") << "the brake (1 per hour) still holds";
+  EXPECT_EQ(third.state, "held") << "the brake (1 per hour) put automation on hold";
   EXPECT_NE(third.message.find("brake engaged"), std::string::npos);
   clock_.Advance(std::chrono::hours(1));
+  ASSERT_TRUE(engine_->Resume("oncall", "checked"));
   auto fourth = Send({MakeAlert("us-east", "2026-11-22T00:40:00Z")});
   ASSERT_EQ(fourth.execution_ids.size(), 1u);
   EXPECT_EQ(Get(fourth.execution_ids[0]).state, "succeeded");
@@ -317,26 +318,144 @@ TEST_F(EngineTest, UnreachablePrometheusFailsSafe) {
   EXPECT_EQ(pd_.Events().size(), 1u);
 }
 
-TEST_F(EngineTest, BrakeStopsTheSecondAutomaticExecution) {
+// The brake does not release itself (orchestrator users asked for one "that must be
+// manually disabled"): it puts automation on hold, and only a human resumes.
+TEST_F(EngineTest, BrakePutsAutomationOnHoldUntilAHumanResumes) {
   Load(std::string(kRunbook) + R"(  - name: failover-eu-west
     match: {alertname: RegionDown, region: eu-west}
+    cooldown: 0s
     steps:
       - record: {name: eu, arg: "{{labels.region}}"}
 )");
   Send({MakeAlert("us-east")});
   auto second = Send({MakeAlert("eu-west")});
   ExecutionRecord e = Get(second.execution_ids[0]);
-  EXPECT_EQ(e.state, "refused");
+  EXPECT_EQ(e.state, "held");
   EXPECT_NE(e.message.find("brake engaged"), std::string::npos) << e.message;
   EXPECT_EQ(recorder_.Runs().size(), 2u);  // only the first runbook's two steps
   EXPECT_TRUE(engine_->Brake().engaged);
+  auto hold = engine_->Hold();
+  ASSERT_TRUE(hold);
+  EXPECT_TRUE(hold->held);
+  EXPECT_EQ(hold->by, "brake");
   ASSERT_EQ(pd_.Events().size(), 1u);
-  // A human may still run it.
+  EXPECT_NE(pd_.Events()[0].body["payload"]["summary"].get<std::string>().find("held"),
+            std::string::npos);
+  EXPECT_NE(Scrape().find("failover_actuator_automation_held 1"), std::string::npos);
+
+  // The brake's window passes: the hold stays (a sliding window would have released).
+  clock_.Advance(std::chrono::hours(2));
+  EXPECT_FALSE(engine_->Brake().engaged);
+  auto third = Send({MakeAlert("eu-west", "2026-11-22T01:00:00Z")});
+  EXPECT_EQ(Get(third.execution_ids[0]).state, "held");
+  EXPECT_EQ(recorder_.Runs().size(), 2u);
+
+  // A human may still run it while held.
   auto manual = engine_->RunManually("failover-eu-west", {{"region", "eu-west"}}, {}, false, "ops");
   ASSERT_TRUE(manual);
   ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
   EXPECT_EQ(Get(manual->id).state, "succeeded");
   EXPECT_EQ(recorder_.Runs().back(), "eu:eu-west");
+
+  ASSERT_TRUE(engine_->Resume("carol", "checked both regions"));
+  EXPECT_NE(Scrape().find("failover_actuator_automation_held 0"), std::string::npos);
+  auto fourth = Send({MakeAlert("eu-west", "2026-11-22T02:00:00Z")});
+  EXPECT_EQ(Get(fourth.execution_ids[0]).state, "succeeded");
+  auto events = journal_->Events("");
+  ASSERT_TRUE(events);
+  std::string log;
+  for (const auto& ev : *events) log += ev.kind + ": " + ev.message + "\n";
+  EXPECT_NE(log.find("hold: automation put on hold by brake"), std::string::npos) << log;
+  EXPECT_NE(log.find("resume: automation resumed by carol: checked both regions"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(EngineTest, AHumanHoldStopsEveryAlertTriggeredRunAndSurvivesARestart) {
+  std::string rb = kRunbook;
+  Load(rb, "external_url: https://failover.example.com/\n");
+  EXPECT_FALSE(engine_->Resume("bob", "")) << "resuming what is not held";
+  EXPECT_FALSE(engine_->SetHold("alice", "")) << "a hold needs a reason";
+  ASSERT_TRUE(engine_->SetHold("alice", "database maintenance in eu-west"));
+
+  // A restart (a new engine on the same journal) keeps the hold.
+  engine_->Stop();
+  engine_.reset();
+  Load(rb, "external_url: https://failover.example.com/\n");
+  auto out = Send({MakeAlert("us-east")});
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "held");
+  EXPECT_NE(e.message.find("by alice: database maintenance in eu-west"), std::string::npos)
+      << e.message;
+  EXPECT_TRUE(recorder_.Runs().empty());
+  // Paged, with a link to the execution's console page.
+  ASSERT_EQ(pd_.Events().size(), 1u);
+  const nlohmann::json body = pd_.Events()[0].body;
+  ASSERT_TRUE(body.contains("links")) << body.dump();
+  EXPECT_EQ(body["links"][0]["href"], "https://failover.example.com/executions/" + e.id);
+
+  ASSERT_TRUE(engine_->Resume("bob", "maintenance over"));
+  auto again = Send({MakeAlert("us-east", "2026-11-22T01:00:00Z")});
+  EXPECT_EQ(Get(again.execution_ids[0]).state, "succeeded");
+}
+
+TEST_F(EngineTest, PendingApprovalIsRejectedWithAReasonOrExpiresAndPages) {
+  std::string rb = kRunbook;
+  rb.replace(rb.find("    cooldown"), 0, "    mode: approve\n");
+  Load(rb, "approval_timeout: 10m\n");
+  auto out = Send({MakeAlert("us-east")});
+  std::string id = out.execution_ids[0];
+  ASSERT_EQ(Get(id).state, "pending_approval");
+  EXPECT_FALSE(engine_->Reject(id, "alice", "")) << "a rejection needs a reason";
+  auto r = engine_->Reject(id, "alice", "eu-west is degraded too");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(Get(id).state, "rejected");
+  EXPECT_EQ(Get(id).message, "rejected by alice: eu-west is degraded too");
+  EXPECT_FALSE(engine_->Approve(id, "bob")) << "approving a rejected execution";
+  ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+  EXPECT_TRUE(recorder_.Runs().empty());
+
+  // Nobody decides the next one: it expires as rejected, and pages.
+  clock_.Advance(std::chrono::hours(2));
+  auto out2 = Send({MakeAlert("us-east", "2026-11-22T01:00:00Z")});
+  std::string id2 = out2.execution_ids[0];
+  ASSERT_EQ(Get(id2).state, "pending_approval");
+  size_t pages = pd_.Events().size();
+  clock_.Advance(std::chrono::minutes(9));
+  EXPECT_EQ(engine_->ExpireApprovals(), 0);
+  clock_.Advance(std::chrono::minutes(2));
+  // The engine's own loop expires it (within a second or so).
+  ASSERT_TRUE(testing::WaitFor([&] { return Get(id2).state == "rejected"; }));
+  EXPECT_NE(Get(id2).message.find("approval expired"), std::string::npos) << Get(id2).message;
+  ASSERT_TRUE(testing::WaitFor([&] { return pd_.Events().size() == pages + 1; }));
+  EXPECT_NE(
+      pd_.Events().back().body["payload"]["summary"].get<std::string>().find("approval expired"),
+      std::string::npos);
+  EXPECT_TRUE(recorder_.Runs().empty());
+}
+
+TEST_F(EngineTest, CancelStopsARunningExecutionBeforeItsNextStep) {
+  Load(kRunbook);
+  std::string id;
+  recorder_.after_run = [&](const std::string& name) {
+    if (name != "dns") return;
+    ExecutionQuery q;
+    q.states = {"running"};
+    auto running = journal_->List(q);
+    ASSERT_TRUE(running && running->size() == 1u);
+    id = (*running)[0].id;
+    auto c = engine_->Cancel(id, "dave", "wrong region");
+    ASSERT_TRUE(c) << c.error().message;
+  };
+  auto out = Send({MakeAlert("us-east")});
+  ASSERT_EQ(out.execution_ids.size(), 1u);
+  ExecutionRecord e = Get(out.execution_ids[0]);
+  EXPECT_EQ(e.state, "cancelled") << e.message;
+  EXPECT_NE(e.message.find("cancelled by dave: wrong region before step 2"), std::string::npos)
+      << e.message;
+  // The step in flight finished; neither the next step nor on_failure ran.
+  EXPECT_EQ(recorder_.Runs(), (std::vector<std::string>{"dns:us-east"}));
+  EXPECT_FALSE(engine_->Cancel(e.id, "dave", "again")) << "cancelling a finished execution";
 }
 
 TEST_F(EngineTest, ApproveModeWaitsForAHumanAndRechecksGuards) {
@@ -504,6 +623,12 @@ class FailingJournal : public Journal {
     return real_.List(q);
   }
   Status ExportJsonLines(std::ostream& out) override { return real_.ExportJsonLines(out); }
+  Result<std::optional<std::string>> GetSetting(const std::string& k) override {
+    return real_.GetSetting(k);
+  }
+  Status PutSetting(const std::string& k, const std::string& v) override {
+    return real_.PutSetting(k, v);
+  }
 
  private:
   Error Full() {
@@ -772,6 +897,12 @@ class GatedJournal : public Journal {
     return real_.List(q);
   }
   Status ExportJsonLines(std::ostream& out) override { return real_.ExportJsonLines(out); }
+  Result<std::optional<std::string>> GetSetting(const std::string& k) override {
+    return real_.GetSetting(k);
+  }
+  Status PutSetting(const std::string& k, const std::string& v) override {
+    return real_.PutSetting(k, v);
+  }
 
  private:
   Journal& real_;

@@ -240,6 +240,25 @@ class JournalBackendTest : public JournalTest, public ::testing::WithParamInterf
 INSTANTIATE_TEST_SUITE_P(Backends, JournalBackendTest, ::testing::Values("sqlite", "etcd"),
                          [](const auto& info) { return info.param; });
 
+// The automation hold lives in a setting: a second process (another HA actuator, or this
+// one after a restart) reads what the first wrote.
+TEST_P(JournalBackendTest, SettingsAreSharedByEveryProcessOfTheJournal) {
+  auto first = OpenBackend();
+  auto second = OpenBackend();
+  ASSERT_TRUE(first && second);
+  std::string value = "{\"held\":true,\"n\":" + std::to_string(::getpid()) + "}";
+  ASSERT_TRUE(first->PutSetting("hold", value));
+  auto seen = second->GetSetting("hold");
+  ASSERT_TRUE(seen) << seen.error().message;
+  ASSERT_TRUE(seen->has_value());
+  EXPECT_EQ(**seen, value);
+  ASSERT_TRUE(second->PutSetting("hold", "{\"held\":false}"));
+  EXPECT_EQ(first->GetSetting("hold")->value_or(""), "{\"held\":false}");
+  auto unset = first->GetSetting("never-written");
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(unset->has_value());
+}
+
 TEST_P(JournalBackendTest, AcceptInsertsCandidatesAndReportsDuplicates) {
   auto journal = OpenBackend();
   ASSERT_TRUE(journal);
@@ -872,7 +891,7 @@ TEST_F(JournalTest, UsesARollbackJournalSynchronousFullNoMmapAndAVersionedSchema
   EXPECT_EQ(PragmaOn(conn, "PRAGMA journal_mode"), "persist");  // per connection
   RawDb raw(DbPath());
   EXPECT_NE(raw.Query("PRAGMA journal_mode"), "wal");  // a WAL (mmapped -shm) is gone for good
-  EXPECT_EQ(raw.Query("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "3");
 }
 
 TEST_P(JournalBackendTest, ExportsEveryRecordAsJsonLinesOldestFirst) {
