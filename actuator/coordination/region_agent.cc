@@ -403,6 +403,7 @@ void RegionAgent::FenceRegion() {
     // Fenced: the desired state is re-checked every tick.
     auto ws = cfg_->database->ReadWriteState(deadline);
     if (!ws || ws->read_only) return;
+    if (LeaseMovedHere()) return;
     log::Warn(
         "the local database was made writable while this region may not write: fencing "
         "it again",
@@ -420,6 +421,8 @@ void RegionAgent::FenceRegion() {
       auto ws = cfg_->database->ReadWriteState(deadline);
       if (ws && ws->read_only) {
         r.outcome = StepOutcome::Ok(cfg_->database->where() + " is already read-only");
+      } else if (ws && LeaseMovedHere()) {
+        return;  // promoted under the lease since the read: the next tick opens the region
       } else if (ws) {
         r = cfg_->database->FenceAndEvict(deadline);
       } else {
@@ -502,6 +505,19 @@ void RegionAgent::OpenRegion(const WriteState& ws) {
   log::Info("this region holds the writer lease: its database may take writes",
             {{"region", cfg_->region}, {"database", cfg_->database_id}});
   steps_opened_ = true;
+}
+
+bool RegionAgent::LeaseMovedHere() {
+  // Only a region fenced because the key named another holder (or nobody): a lapsed
+  // authority of its own is fenced without asking again.
+  if (why_ != "other_holder" && why_ != "no_holder") return false;
+  auto st = lease_->Read(EtcdTimeout(), /*with_ttl=*/false);
+  if (!st || !st->held || st->holder != cfg_->region) return false;
+  log::Info(
+      "the writer lease moved to this region since it was read: not fencing its database, "
+      "which was made writable under the lease",
+      {{"region", cfg_->region}, {"database", cfg_->database_id}});
+  return true;
 }
 
 std::string RegionAgent::HandoverRequest(Duration timeout) {

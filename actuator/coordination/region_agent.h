@@ -10,7 +10,8 @@
 //    holder), or the key names another region or nobody: the region is fenced, locally,
 //    without asking anyone: read_only (+ super_read_only on MySQL), client sessions killed
 //    when it may have been writing, fence_steps. Re-checked every tick (desired state):
-//    a database found writable is fenced again.
+//    a database found writable is fenced again, unless a fresh read of the key shows the
+//    lease moved to this region meanwhile (promoted under the lease).
 //  - holder, and <prefix>handover names another region (a writer_lease step asks for a
 //    handover): the region is fenced as for a lost lease (reason "handover") while the
 //    lease is still renewed; once the database is verified read-only the lease is revoked.
@@ -76,6 +77,10 @@ class RegionAgent {
   void Release(const std::string& why);  // revokes the lease; why: database_down | handover
   std::string HandoverRequest(Duration timeout);  // the region <prefix>handover names ("": none)
   void HandOver();  // a requested handover: verify the fence, then release
+  // A database found writable while the last read named another holder or nobody: true
+  // when a fresh read of the key names this region (the writer_lease step took the lease
+  // for it and db_promote made it writable in between): it must not be fenced.
+  bool LeaseMovedHere();
   bool RunSteps(const std::vector<StepConfig>& steps, const std::string& phase, int first_index);
 
   // Journal helpers: a record per action; false when it could not be written.

@@ -5,13 +5,20 @@
 // read-only; a holder whose database is down releases the lease.
 #include "actuator/coordination/region_agent.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -40,6 +47,101 @@ std::string Yaml(const std::vector<std::string>& endpoints) {
   for (size_t i = 0; i < endpoints.size(); ++i) out += (i ? ", " : "") + endpoints[i];
   return out + "]";
 }
+
+// A TCP relay on 127.0.0.1 in front of the MariaDB primary that can hold back the next
+// connection (accepted, not yet relayed) until the test lets it go: the agent's database
+// check is then known to be in flight, and the test can change the world in between.
+class HoldingRelay {
+ public:
+  explicit HoldingRelay(int upstream_port) : upstream_port_(upstream_port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+        ::listen(listen_fd_, 16) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ADD_FAILURE() << "relay: cannot listen";
+    }
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~HoldingRelay() {
+    stop_ = true;
+    Let();
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::close(listen_fd_);
+    acceptor_.join();
+    for (auto& t : pipes_) t.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void HoldNext() {
+    std::lock_guard<std::mutex> l(mu_);
+    hold_next_ = true;
+    held_ = false;
+  }
+  bool Holding() {
+    std::lock_guard<std::mutex> l(mu_);
+    return held_;
+  }
+  void Let() {
+    std::lock_guard<std::mutex> l(mu_);
+    hold_next_ = false;
+    held_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  void Accept() {
+    while (!stop_) {
+      int c = ::accept(listen_fd_, nullptr, nullptr);
+      if (c < 0) return;
+      pipes_.emplace_back([this, c] { Relay(c); });
+    }
+  }
+  void Relay(int c) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      if (hold_next_) {
+        hold_next_ = false;
+        held_ = true;
+        cv_.wait(l, [&] { return !held_ || stop_.load(); });
+      }
+    }
+    int u = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(upstream_port_));
+    if (!stop_ && ::connect(u, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+      pollfd fds[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
+      char buf[16384];
+      while (!stop_ && ::poll(fds, 2, 200) >= 0) {
+        bool done = false;
+        for (int i = 0; i < 2; ++i) {
+          if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+          ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+          if (n <= 0 || ::write(fds[1 - i].fd, buf, static_cast<size_t>(n)) != n) done = true;
+        }
+        if (done) break;
+      }
+    }
+    ::close(u);
+    ::close(c);
+  }
+
+  int upstream_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_next_ = false;
+  bool held_ = false;
+  std::thread acceptor_;
+  std::vector<std::thread> pipes_;
+};
 
 class RegionAgentTest : public ::testing::Test {
  protected:
@@ -311,6 +413,55 @@ TEST_F(RegionAgentTest, NonHolderKeepsItsDatabaseReadOnly) {
   auto st = lease.Read();
   ASSERT_TRUE(st);
   EXPECT_EQ(st->holder, "us-east") << "the agent must not touch another region's lease";
+}
+
+// The failover's order is: writer_lease acquires the lease for eu-west, then db_promote
+// makes eu-west's database writable. eu-west's agent may have read the key (us-east) just
+// before the acquire and check its database just after the promotion: it must not fence a
+// database promoted under its own region's lease (read-only again, the new primary's
+// sessions killed). The relay holds the agent's database check after such a read while the
+// lease moves and the database is promoted. make_writable: false, so nothing but the
+// promotion opens it: a wrong fence would leave the new primary read-only.
+TEST_F(RegionAgentTest, NonHolderDoesNotFenceADatabasePromotedUnderItsLease) {
+  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
+  EtcdClient admin(http_, {endpoint});
+  WriterLease lease(admin, prefix_);
+  auto held = lease.TryAcquire("us-east", 30);
+  ASSERT_TRUE(held && held->created);
+  SetReadOnly(true);
+  std::string primary = stack_->Env("MARIADB_PRIMARY_ADDR");
+  HoldingRelay relay(std::stoi(primary.substr(primary.rfind(':') + 1)));
+  StartAgent(Load("eu-west", {endpoint}, relay.address(), "",
+                  "  ttl: 3s\n  renew_every: 500ms\n  fence_after: 1500ms\n  fence_timeout: 1s\n"
+                  "  make_writable: false\n"));
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto f = AgentRecords("fence");
+    return f.size() == 1 && f[0].state == exec_state::kSucceeded;
+  })) << "the non-holder did not settle fenced";
+
+  // A tick that read "us-east" is checking its database: the failover happens now.
+  relay.HoldNext();
+  ASSERT_TRUE(testing::WaitFor([&] { return relay.Holding(); }, seconds(10)));
+  ASSERT_TRUE(lease.Release(held->lease));
+  auto taken = lease.TryAcquire("eu-west", 30);
+  ASSERT_TRUE(taken && taken->created);
+  SetReadOnly(false);  // db_promote
+  relay.Let();
+
+  ASSERT_TRUE(testing::WaitFor([&] { return agent_->held(); }, seconds(10)))
+      << "eu-west's agent never saw its region hold the lease";
+  // Several ticks later the promoted database still takes writes.
+  auto until = std::chrono::steady_clock::now() + seconds(2);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_FALSE(ReadOnly()) << "eu-west's agent fenced the database promoted under its lease";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::string out;
+  EXPECT_TRUE(AppInsert(&out)) << out;
+  for (const auto& f : AgentRecords("fence")) {
+    EXPECT_THAT(f.message, ::testing::Not(HasSubstr("found writable"))) << f.message;
+  }
+  ASSERT_TRUE(lease.Release(taken->lease));
 }
 
 // The holder whose database is down (connection refused) stops renewing and revokes the

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """ctest driver for the partition lab (tests/CMakeLists.txt: e2e_lab_*): runs one scenario
-of scripts/lab in the fast profile with this build's binaries, checks the verdict against
-what today's design is certain to give for it (--expect key=value; --expect-not-null key),
-then checks `scripts/lab down` left no namespace of the lab behind (`ip netns list`).
+of scripts/lab in the fast profile with this build's binaries and the lab's default design
+(the writer lease; --design today for issue 15's), checks the verdict against what the
+design guarantees for it (--expect key=value; --expect-max key=number: at most;
+--expect-not-null key; --expect-positive key), then checks `scripts/lab down` left no
+namespace of the lab behind (`ip netns list`).
 
-  lab_scenario.py --scenario monitor-partition --build-dir build \
-      --expect failovers=0 --expect orders_lost=0 --expect final_primary=us-east"""
+  lab_scenario.py --scenario region-split --build-dir build \
+      --expect failovers=1 --expect split_brain_writes=0 --expect-max writable_primaries_max=1"""
 import argparse
 import json
 import os
@@ -18,7 +20,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--scenario", required=True)
 ap.add_argument("--build-dir", required=True)
 ap.add_argument("--expect", action="append", default=[], help="key=value (value compared as JSON or text)")
+ap.add_argument("--expect-max", action="append", default=[], help="key=number: the figure is at most that")
 ap.add_argument("--expect-not-null", action="append", default=[])
+ap.add_argument("--design", default="lease")
 ap.add_argument("--expect-positive", action="append", default=[])
 ap.add_argument("--limit", type=float, default=1200, help="seconds the run may take")
 a = ap.parse_args()
@@ -29,7 +33,8 @@ with tempfile.TemporaryDirectory(prefix="lab-test-") as tmp:
     out = os.path.join(tmp, "verdict.json")
     lab = os.path.join(ROOT, "scripts", "lab")
     try:
-        rc = subprocess.run([lab, "run", "--scenario", a.scenario, "--profile", "fast", "--json", out],
+        rc = subprocess.run([lab, "run", "--scenario", a.scenario, "--profile", "fast", "--design", a.design,
+                             "--json", out],
                             env=env, timeout=a.limit).returncode
     except subprocess.TimeoutExpired:
         rc = "timeout"
@@ -61,6 +66,10 @@ if v is not None:
             want_v = want
         if v.get(key) != want_v:
             failures.append(f"{key} is {v.get(key)!r}, expected {want_v!r}")
+    for e in a.expect_max:
+        key, most = e.split("=", 1)
+        if not (isinstance(v.get(key), (int, float)) and v[key] <= float(most)):
+            failures.append(f"{key} is {v.get(key)!r}, expected at most {most}")
     for key in a.expect_not_null:
         if v.get(key) is None:
             failures.append(f"{key} is null")

@@ -31,7 +31,7 @@ SERVER_ID = {"us-east": 1, "eu-west": 2}
 PORT = {
     "nginx": 80, "shop": 8080, "mysql": 3306, "exporter": 9100, "prometheus": 9090,
     "alertmanager": 9093, "actuator": 8090, "dns": 53, "pdns_api": 8081,
-    "etcd_client": 2379, "etcd_peer": 2380,
+    "etcd_client": 2379, "etcd_peer": 2380, "agent": 9809,
 }
 ZONE = "shop.test."
 SHOP_NAME = "www.shop.test"
@@ -43,6 +43,22 @@ PY = "/usr/bin/python3"  # Debian's interpreter: it has python3-pymysql
 STATE = os.environ.get("FAILOVER_LAB_DIR", "/tmp/failover-lab")
 RUNS = os.environ.get("FAILOVER_LAB_RUNS", "/tmp/failover-lab-runs")
 LOCK = STATE.rstrip("/") + ".lock"
+
+# The failover designs the lab can run (`--design`, docs/partitions.md):
+#   lease: a region agent (failover_actuator with region_agent:) in us-east and eu-west, both
+#          databases started read_only=ON, us-east bootstrapped as the writer lease's holder;
+#          the runbook takes the lease, then promotes, then moves DNS (docs/writer-lease.md).
+#   today: issue 15's measurement: no agents, db_fence (on_unreachable: continue), db_promote,
+#          dns_update; the primary starts writable.
+DESIGNS = ("lease", "today")
+DEFAULT_DESIGN = "lease"
+# The writer lease's timing, the same in both agents and the control actuator's writer_lease:
+# fence_after + fence_timeout + ttl/10 <= ttl (docs/writer-lease.md, "Timing assumptions").
+LEASE = {"ttl": "10s", "renew_every": "2s", "fence_after": "6s", "fence_timeout": "2s"}
+# region-isolated-semisync: how long a semi-synchronous commit waits for eu-west before
+# MariaDB falls back to asynchronous replication. Longer than fence_after + fence_timeout
+# with the lease design, so the cut-off primary blocks its commits until its agent fences it.
+SEMISYNC_TIMEOUT_MS = {"lease": 30000, "today": 10000}
 
 PROFILES = {
     # probe interval, probe timeout, scrape/evaluation interval, rules file

@@ -1,10 +1,14 @@
 """scripts/lab: the partition lab (issue 15; docs/partitions.md).
 
-  scripts/lab up [--profile fast|default]
+  scripts/lab up [--profile fast|default] [--design lease|today]
   scripts/lab down
   scripts/lab status
   scripts/lab list
-  scripts/lab run --scenario NAME [--profile fast|default] [--json FILE] [--keep]
+  scripts/lab run --scenario NAME [--profile fast|default] [--design lease|today] [--json FILE] [--keep]
+
+--design lease (the default): region agents and the writer lease (docs/writer-lease.md);
+--design today: issue 15's design (db_fence on_unreachable: continue, no agents), to
+reproduce the figures of "Today's design, measured" in docs/partitions.md.
 """
 import argparse
 import fcntl
@@ -19,8 +23,8 @@ import time
 import checker
 import net
 import servers
-from common import (LOCK, PY, LIB, PORT, REGIONS, RUNS, SHOP_NAME, STATE, LabError, addr, log, mysql,
-                    read_json, state_path, write)
+from common import (DEFAULT_DESIGN, DESIGNS, LOCK, PY, LIB, PORT, REGIONS, RUNS, SHOP_NAME, STATE, LabError,
+                    addr, http, log, mysql, read_json, secret_value, state_path, write)
 from scenarios import BY_NAME, SCENARIOS, Nemesis
 
 
@@ -59,11 +63,11 @@ def down(quiet=False):
         log(f"down: {n} processes stopped, {len(had)} namespaces removed" if had else "down: nothing to remove")
 
 
-def up(profile):
+def up(profile, design):
     if is_up():
         raise LabError("the lab is already up (scripts/lab status; scripts/lab down)")
     try:
-        servers.up(profile)
+        servers.up(profile, design)
     except BaseException:
         log("up failed: logs in " + state_path("logs") + "; cleaning up")
         if os.path.isdir(state_path("logs")):
@@ -78,7 +82,7 @@ def cmd_status():
     lines = servers.status_lines()
     info = read_json(state_path("up.json"), {})
     if info:
-        print(f"lab: up, profile {info.get('profile')}, state in {STATE}")
+        print(f"lab: up, profile {info.get('profile')}, design {info.get('design', 'today')}, state in {STATE}")
     ok = True
     for name, good, detail in lines:
         print(f"{name:<20} {'ok' if good else 'DOWN':<5} {detail}")
@@ -87,11 +91,11 @@ def cmd_status():
 
 
 class Run:
-    def __init__(self, scenario, profile):
-        self.scenario, self.profile = scenario, profile
+    def __init__(self, scenario, profile, design):
+        self.scenario, self.profile, self.design = scenario, profile, design
         self.timeline = []
         self.t0 = None
-        self.dir = os.path.join(RUNS, time.strftime("%Y%m%dT%H%M%S") + f"-{scenario.name}-{profile}")
+        self.dir = os.path.join(RUNS, time.strftime("%Y%m%dT%H%M%S") + f"-{scenario.name}-{profile}-{design}")
         os.makedirs(self.dir, exist_ok=True)
         self.stop_watch = threading.Event()
 
@@ -151,8 +155,12 @@ class Run:
     def execute(self):
         sc = self.scenario
         if sc.semisync:
-            servers.semisync_on()
-            self.mark("MariaDB semi-synchronous replication on (us-east waits for eu-west)")
+            servers.semisync_on(self.design)
+            self.mark("MariaDB semi-synchronous replication on (us-east waits for eu-west, timeout "
+                      f"{servers.SEMISYNC_TIMEOUT_MS[self.design]} ms)")
+            if self.design == "lease":
+                servers.actuator_reload(self.design, semisync=True)
+                self.mark("actuator: db_promote with require_semisync: true")
         self.start_workload()
         start = time.time()
         servers.wait_until("the first orders acknowledged", lambda: self.acks() >= 40, 90, 0.5)
@@ -167,7 +175,7 @@ class Run:
         finally:
             nem.heal_all("end of the fault")
             if "mariadb-us-east" in nem.killed:
-                servers.mysql_start("us-east")
+                servers.mysql_start("us-east", self.design)
                 self.mark("nemesis: us-east MariaDB restarted")
                 try:
                     servers.wait_until("us-east MariaDB back", lambda: servers.mysql_ready("us-east"), 120, 0.5)
@@ -203,11 +211,36 @@ class Run:
         for site in REGIONS:
             servers.signal_name(f"sampler-{site}", signal.SIGTERM)
         executions = self.executions()
+        agent_records = self.agent_records()
+        with open(os.path.join(self.dir, "agent-records.json"), "w") as f:
+            json.dump(agent_records, f, indent=1)
         with open(os.path.join(self.dir, "executions.json"), "w") as f:
             json.dump(executions, f, indent=1)
         v = checker.verdict(self.dir, self.t0, (start, stop), executions, final_dns, writable_now)
         self.add_events(v, executions)
+        for site, recs in agent_records.items():
+            for e in recs:
+                lab = e.get("labels", {})
+                self.timeline.append((e.get("created_at", 0), f"agent {site}: {lab.get('action')} "
+                                      f"({lab.get('reason')}) {e.get('state')}: {e.get('message', '')}"[:220]))
         return v
+
+    def agent_records(self):
+        """The region agents' journals (lease design): every fence, unfence and release."""
+        out = {}
+        if self.design != "lease":
+            return out
+        tok = [f"Authorization: Bearer {secret_value('admin.token')}"]
+        for site in REGIONS:
+            try:
+                code, body = http(site, f"http://127.0.0.1:{PORT['agent']}/api/v1/executions", headers=tok)
+                out[site] = []
+                for e in json.loads(body)["executions"] if code == 200 else []:
+                    c, b = http(site, f"http://127.0.0.1:{PORT['agent']}/api/v1/executions/{e['id']}", headers=tok)
+                    out[site].append(json.loads(b) if c == 200 else e)
+            except Exception as exc:
+                self.mark(f"checker: cannot read agent-{site}'s journal: {exc}")
+        return out
 
     def add_events(self, v, executions):
         """Events known only afterwards, with their own timestamps: the actuator's steps, the
@@ -260,16 +293,18 @@ def cmd_run(a):
     if sc is None:
         raise LabError(f"unknown scenario '{a.scenario}' (scripts/lab list)")
     info = read_json(state_path("up.json"))
-    if is_up() and not (info and info.get("fresh") and info.get("profile") == a.profile):
-        log("the lab is up but was used or has another profile: down, then up again")
+    if is_up() and not (info and info.get("fresh") and info.get("profile") == a.profile
+                        and info.get("design") == a.design):
+        log("the lab is up but was used or has another profile or design: down, then up again")
         down()
     if not is_up():
-        up(a.profile)
+        up(a.profile, a.design)
     info = read_json(state_path("up.json"))
     info["fresh"] = False
     write(state_path("up.json"), json.dumps(info))
-    r = Run(sc, a.profile)
-    print(f"lab: scenario {sc.name} ({sc.description}), profile {a.profile}; run dir {r.dir}", flush=True)
+    r = Run(sc, a.profile, a.design)
+    print(f"lab: scenario {sc.name} ({sc.description}), profile {a.profile}, design {a.design}; "
+          f"run dir {r.dir}", flush=True)
     try:
         v = r.execute()
     finally:
@@ -279,7 +314,7 @@ def cmd_run(a):
     timeline = sorted(r.timeline)
     out = {k: v[k] for k in ("orders_acked", "orders_lost", "split_brain_writes", "writable_primaries_max",
                              "failovers", "failover_seconds", "unavailable_seconds", "final_primary")}
-    result = {"scenario": sc.name, "profile": a.profile, **out, "details": v["details"],
+    result = {"scenario": sc.name, "profile": a.profile, "design": a.design, **out, "details": v["details"],
               "fault_at": r.t0, "run_dir": r.dir,
               "timeline": [{"t": round(t - r.t0, 3), "event": text} for t, text in timeline]}
     print("\nlab: timeline (seconds from the fault)")
@@ -288,7 +323,7 @@ def cmd_run(a):
     print()
     for k, val in out.items():
         print(f"lab: {k} {json.dumps(val)}")
-    print(f"lab: verdict {sc.name} {a.profile}: " + ", ".join(f"{k}={json.dumps(val)}" for k, val in out.items()))
+    print(f"lab: verdict {sc.name} {a.profile} {a.design}: " + ", ".join(f"{k}={json.dumps(val)}" for k, val in out.items()))
     with open(os.path.join(r.dir, "verdict.json"), "w") as f:
         json.dump(result, f, indent=1)
     if a.json:
@@ -303,12 +338,14 @@ def main(argv):
     sub = p.add_subparsers(dest="cmd", required=True)
     u = sub.add_parser("up")
     u.add_argument("--profile", choices=("fast", "default"), default="fast")
+    u.add_argument("--design", choices=DESIGNS, default=DEFAULT_DESIGN)
     sub.add_parser("down")
     sub.add_parser("status")
     sub.add_parser("list")
     r = sub.add_parser("run")
     r.add_argument("--scenario", required=True)
     r.add_argument("--profile", choices=("fast", "default"), default="fast")
+    r.add_argument("--design", choices=DESIGNS, default=DEFAULT_DESIGN)
     r.add_argument("--json")
     r.add_argument("--keep", action="store_true")
     a = p.parse_args(argv)
@@ -329,7 +366,7 @@ def main(argv):
             down()
             return 0
         if a.cmd == "up":
-            up(a.profile)
+            up(a.profile, a.design)
             return 0
         return cmd_run(a)
     finally:

@@ -1,6 +1,7 @@
 """The real servers of the lab, each started inside its site's namespace, with its pid
 recorded under the state dir (pids/NAME.json). `stop_all` ends every process that lives in
 a folab- namespace (`ip netns pids`), so a crashed run leaves nothing behind either."""
+import base64
 import json
 import os
 import shutil
@@ -9,10 +10,10 @@ import subprocess
 import time
 
 import net
-from common import (ETCD_SITES, EXPORTER_SITES, INITIAL_TTL, LIB, PORT, PROFILES, PY,
-                    REGIONS, ROOT, SERVER_ID, SHOP_NAME, SITES, ZONE, LabError, addr, http,
-                    log, mysql, need, ns, run, secret, secret_value, state_path, wait_until,
-                    write)
+from common import (ETCD_SITES, EXPORTER_SITES, INITIAL_TTL, LEASE, LIB, PORT, PROFILES, PY,
+                    REGIONS, ROOT, SEMISYNC_TIMEOUT_MS, SERVER_ID, SHOP_NAME, SITES, ZONE, LabError,
+                    addr, http, log, mysql, need, ns, run, secret, secret_value, state_path,
+                    wait_until, write)
 
 
 def bin_dir():
@@ -111,7 +112,10 @@ def mysql_install():
     return t
 
 
-def mysql_start(site, fresh_from=None):
+def mysql_start(site, design, fresh_from=None):
+    """With the lease design both servers always start read_only=ON (also a restart after a
+    crash): the region agent decides when a database may take writes (docs/writer-lease.md).
+    Today's design: only the fresh eu-west replica starts read-only."""
     d = state_path(site, "mysql")
     if fresh_from:
         shutil.rmtree(d, ignore_errors=True)
@@ -120,7 +124,7 @@ def mysql_start(site, fresh_from=None):
     args = ["mariadbd", "--no-defaults", "--user=root", f"--datadir={d}/data", "--bind-address=0.0.0.0",
             f"--port={PORT['mysql']}", f"--socket={d}/mysqld.sock", f"--pid-file={d}/mariadbd.pid",
             f"--log-error={d}/error.log", f"--server-id={SERVER_ID[site]}"] + MYSQL_ARGS
-    if site == "eu-west" and fresh_from:
+    if design == "lease" or (site == "eu-west" and fresh_from):
         args.append("--read-only=1")
     spawn(site, f"mariadb-{site}", args)
 
@@ -149,9 +153,14 @@ def mysql_setup():
         "eu-west", "SELECT COUNT(*) FROM mysql.global_priv WHERE User='app'") == [["1"]], 120)
 
 
-def semisync_on():
-    """MariaDB 10.11's built-in semi-synchronous replication: us-east waits for eu-west."""
-    mysql("us-east", "SET GLOBAL rpl_semi_sync_master_enabled=ON")
+def semisync_on(design):
+    """MariaDB 10.11's built-in semi-synchronous replication: us-east waits for eu-west. With
+    the lease design its timeout (SEMISYNC_TIMEOUT_MS) is longer than the agent's fence_after
+    + fence_timeout: a cut-off us-east blocks its commits until its agent fences it, instead
+    of falling back to asynchronous replication and acknowledging orders eu-west never got.
+    Today's design keeps MariaDB's default (10 s)."""
+    mysql("us-east", f"SET GLOBAL rpl_semi_sync_master_timeout={SEMISYNC_TIMEOUT_MS[design]};"
+                     " SET GLOBAL rpl_semi_sync_master_enabled=ON")
     mysql("eu-west", "SET GLOBAL rpl_semi_sync_slave_enabled=ON; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD")
     wait_until("semi-sync active on us-east", lambda: mysql(
         "us-east", "SHOW STATUS LIKE 'Rpl_semi_sync_master_status'") == [["Rpl_semi_sync_master_status", "ON"]], 60)
@@ -191,6 +200,10 @@ http {{
 # ---- etcd --------------------------------------------------------------------------------
 
 def etcd_start(site):
+    """One member per site. --pre-vote (the default from etcd 3.5 on; Debian's 3.4 needs it):
+    a member that comes back from a partition with a higher term must not depose the leader
+    of the majority. Without it every heal cost the writer region its lease renewals for
+    ~5 s (an election), and a holder whose renewals fail for fence_after fences itself."""
     cluster = ",".join(f"{s}=http://{addr(s)}:{PORT['etcd_peer']}" for s in ETCD_SITES)
     spawn(site, f"etcd-{site}", [
         "etcd", "--name", site, "--data-dir", state_path(site, "etcd"), "--logger=zap", "--log-outputs=stderr",
@@ -198,7 +211,7 @@ def etcd_start(site):
         "--advertise-client-urls", f"http://{addr(site)}:{PORT['etcd_client']}",
         "--listen-peer-urls", f"http://{addr(site)}:{PORT['etcd_peer']}",
         "--initial-advertise-peer-urls", f"http://{addr(site)}:{PORT['etcd_peer']}",
-        "--initial-cluster", cluster, "--initial-cluster-state", "new", "--initial-cluster-token", "folab"])
+        "--initial-cluster", cluster, "--initial-cluster-state", "new", "--initial-cluster-token", "folab", "--pre-vote"])
 
 
 def etcd_health(site):
@@ -332,13 +345,39 @@ probes:
                                      f"--web.listen-address=0.0.0.0:{PORT['exporter']}"])
 
 
-def actuator_start():
+def actuator_config(design, semisync=False):
+    """The control site's actuator.yml. Today's design: deploy/actuator.yml as it was in issue 15
+    (db_fence on_unreachable: continue, db_promote, dns_update). The lease design: as
+    deploy/actuator.yml now (writer_lease, then db_promote under the lease, then dns_update),
+    plus the bootstrap runbook that gives us-east the lease at `up`; `semisync` adds
+    require_semisync to db_promote (region-isolated-semisync)."""
     d = state_path("control", "actuator")
-    os.makedirs(d, exist_ok=True)
     fo = secret("mysql-failover.password")
     us, eu, ctl = addr("us-east"), addr("eu-west"), addr("control")
-    write(os.path.join(d, "actuator.yml"), f"""# scripts/lab: today's runbook shape (deploy/actuator.yml), on the lab's servers.
-webhook: {{bearer_token_file: {secret('webhook.token')}}}
+    etcd = ", ".join(f'"http://{addr(s)}:{PORT["etcd_client"]}"' for s in ("control", "us-east", "eu-west"))
+    if design == "lease":
+        head = f"""# scripts/lab, design lease: the writer lease first (deploy/actuator.yml, docs/writer-lease.md).
+writer_lease: {{etcd: {{endpoints: [{etcd}], prefix: /failover/}}, ttl: {LEASE['ttl']}}}
+"""
+        first = f"""      # The lease for eu-west: a live us-east agent hands it over once its database is
+      # read-only; a cut-off one has fenced itself before its lease expires. No db_fence:
+      # nothing here needs an answer from us-east.
+      - writer_lease: {{acquire: eu-west, handover: true, timeout: 60s}}
+      - db_promote: {{database: eu-west-db, region: eu-west, max_lag: 30s, catch_up_timeout: 30s, timeout: 90s{', require_semisync: true' if semisync else ''}}}
+"""
+        extra = """  # At `scripts/lab up`: us-east becomes the writer region (its agent opens its database).
+  - name: bootstrap-us-east
+    match: {alertname: BootstrapUsEast}
+    steps:
+      - writer_lease: {acquire: us-east, timeout: 30s}
+"""
+    else:
+        head = "# scripts/lab, design today: issue 15's runbook shape (db_fence, db_promote, dns_update).\n"
+        first = """      - db_fence: {database: us-east-db, on_unreachable: continue}
+      - db_promote: {database: eu-west-db, max_lag: 30s, catch_up_timeout: 30s, timeout: 90s}
+"""
+        extra = ""
+    return head + f"""webhook: {{bearer_token_file: {secret('webhook.token')}}}
 api: {{bearer_token_file: {secret('admin.token')}}}
 prometheus: {{url: "http://127.0.0.1:{PORT['prometheus']}", timeout: 5s}}
 journal: {d}/journal.db
@@ -362,9 +401,7 @@ runbooks:
       - promql: 'max(max_over_time(failover_replication_lag_seconds{{probe="eu-west-db"}}[5m])) < 30'
         message: the eu-west replica was more than 30s behind, promoting it loses more than the RPO
     steps:
-      - db_fence: {{database: us-east-db, on_unreachable: continue}}
-      - db_promote: {{database: eu-west-db, max_lag: 30s, catch_up_timeout: 30s, timeout: 90s}}
-      - dns_update:
+{first}      - dns_update:
           provider: pdns
           zone: {ZONE}
           name: {SHOP_NAME}.
@@ -377,9 +414,110 @@ runbooks:
       - wait_for:
           promql: 'count(failover_dns_record_target{{probe="www-dns", target_region="eu-west"}}) == count(failover_dns_record_target{{probe="www-dns"}})'
           timeout: 2m
-""")
+{extra}"""
+
+
+def actuator_start(design):
+    d = state_path("control", "actuator")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "actuator.yml"), actuator_config(design))
     spawn("control", "actuator", [os.path.join(bin_dir(), "failover_actuator"), f"--config.file={d}/actuator.yml",
                                   f"--web.listen-address=0.0.0.0:{PORT['actuator']}"])
+
+
+def actuator_reload(design, semisync):
+    """Rewrites the control actuator's configuration (e.g. require_semisync) and reloads it."""
+    write(state_path("control", "actuator", "actuator.yml"), actuator_config(design, semisync))
+    code, body = http("control", f"http://127.0.0.1:{PORT['actuator']}/-/reload", method="POST",
+                      headers=[f"Authorization: Bearer {secret_value('admin.token')}"], timeout=10)
+    if code != 200:
+        raise LabError(f"actuator reload: HTTP {code}: {body[:300]}")
+
+
+def agent_start(site):
+    """The region agent of `site` (lease design): failover_actuator with region_agent:, next to
+    its database, its own SQLite journal, the local etcd member first (deploy/region-agent-*.yml).
+    No fence_steps: the lab's shop has no maintenance switch; a read-only database already
+    makes it answer 503 to every order."""
+    d = state_path(site, "agent")
+    os.makedirs(d, exist_ok=True)
+    etcd = ", ".join(f'"http://{addr(s)}:{PORT["etcd_client"]}"'
+                     for s in [site] + [o for o in ETCD_SITES if o != site])
+    write(os.path.join(d, "agent.yml"), f"""# scripts/lab, design lease: the region agent of {site} (docs/writer-lease.md).
+api: {{bearer_token_file: {secret('admin.token')}}}
+journal: {d}/journal.db
+databases:
+  {site}-db: {{mysql: {{address: "127.0.0.1:{PORT['mysql']}", user: failover, password_file: {secret('mysql-failover.password')}}}}}
+region_agent:
+  region: {site}
+  etcd: {{endpoints: [{etcd}], prefix: /failover/}}
+  database: {site}-db
+  ttl: {LEASE['ttl']}
+  renew_every: {LEASE['renew_every']}
+  fence_after: {LEASE['fence_after']}
+  fence_timeout: {LEASE['fence_timeout']}
+""")
+    spawn(site, f"agent-{site}", [os.path.join(bin_dir(), "failover_actuator"), f"--config.file={d}/agent.yml",
+                                  f"--web.listen-address=0.0.0.0:{PORT['agent']}"])
+
+
+def agent_state(site):
+    """(held, fenced reason or "") from the agent's own metrics."""
+    code, body = http(site, f"http://127.0.0.1:{PORT['agent']}/metrics", timeout=3)
+    if code != 200:
+        raise LabError(f"agent-{site} /metrics: HTTP {code}")
+    held, reason = False, ""
+    for line in body.splitlines():
+        if line.startswith("failover_actuator_writer_lease_held{") and line.split()[-1] in ("1", "1.0"):
+            held = True
+        if line.startswith("failover_actuator_region_fenced{") and line.split()[-1] in ("1", "1.0"):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+    return held, reason
+
+
+def lease_holder():
+    """(holder or None, seconds left) of /failover/writer, asked of the first etcd member with
+    a quorum (a linearizable read)."""
+    key = base64.b64encode(b"/failover/writer").decode()
+    last = None
+    for s in ETCD_SITES:
+        code, body = http(s, f"http://127.0.0.1:{PORT['etcd_client']}/v3/kv/range", method="POST",
+                          data=json.dumps({"key": key}), timeout=3)
+        if code != 200:
+            last = f"HTTP {code} from {s}"
+            continue
+        kvs = json.loads(body).get("kvs") or []
+        if not kvs:
+            return None, None
+        holder = base64.b64decode(kvs[0]["value"]).decode()
+        code, body = http(s, f"http://127.0.0.1:{PORT['etcd_client']}/v3/lease/timetolive", method="POST",
+                          data=json.dumps({"ID": kvs[0].get("lease", "0")}), timeout=3)
+        ttl = json.loads(body).get("TTL") if code == 200 else None
+        return holder, (int(ttl) if ttl is not None else None)
+    raise LabError(f"no etcd member answered ({last})")
+
+
+def bootstrap():
+    """us-east becomes the writer region: the bootstrap-us-east runbook takes the lease through
+    the actuator's API (as scripts/demo does), then us-east's agent opens its database."""
+    code, body = http("control", f"http://127.0.0.1:{PORT['actuator']}/api/v1/runbooks/bootstrap-us-east/run",
+                      method="POST", data='{"labels": {"region": "us-east"}}',
+                      headers=[f"Authorization: Bearer {secret_value('admin.token')}"], timeout=10)
+    if code not in (200, 201, 202):
+        raise LabError(f"bootstrap-us-east: HTTP {code}: {body[:300]}")
+    eid = json.loads(body)["id"]
+    done = {}
+
+    def finished():
+        done.update(actuator_api("/api/v1/executions/" + eid))
+        return done["state"] in ("succeeded", "failed", "refused")
+    wait_until("bootstrap-us-east finished", finished, 60, 0.5)
+    if done["state"] != "succeeded":
+        raise LabError(f"bootstrap-us-east: {done['state']}: {done.get('message')}")
+    wait_until("us-east's agent made its database writable (it holds the writer lease)",
+               lambda: mysql("us-east", "SELECT @@read_only", timeout=5) == [["0"]], 60, 0.5)
+    if mysql("eu-west", "SELECT @@read_only", timeout=5) != [["1"]]:
+        raise LabError("eu-west's database is writable after the bootstrap")
 
 
 def actuator_api(path):
@@ -400,7 +538,7 @@ def prom_query(q):
 
 # ---- up ----------------------------------------------------------------------------------
 
-def up(profile):
+def up(profile, design):
     need("ip", "nft", "tc", "mariadbd", "mariadb-install-db", "mariadb", "nginx", "etcd", "pdns_server",
          "prometheus", "prometheus-alertmanager", "sqlite3", "curl")
     if not os.path.exists(PY):
@@ -416,7 +554,7 @@ def up(profile):
     log("mariadb: mariadb-install-db")
     tpl = mysql_install()
     for s in REGIONS:
-        mysql_start(s, fresh_from=tpl)
+        mysql_start(s, design, fresh_from=tpl)
     wait_until("MariaDB in us-east and eu-west", lambda: all(mysql_ready(s) for s in REGIONS), 180, 0.5)
     mysql_setup()
     for s in REGIONS:
@@ -424,21 +562,27 @@ def up(profile):
         nginx_start(s)
     wait_until("PowerDNS API", lambda: pdns_api("GET", "/api/v1/servers/localhost")[0] == 200, 60, 0.3)
     pdns_zone()
-    actuator_start()
+    actuator_start(design)
+    if design == "lease":
+        for s in REGIONS:
+            agent_start(s)
     for s in EXPORTER_SITES:
         exporter_start(s, profile)
     prometheus_start(profile)
-    write(state_path("up.json"), json.dumps({"profile": profile, "started": t0, "fresh": True}))
+    write(state_path("up.json"), json.dumps({"profile": profile, "design": design, "started": t0, "fresh": True}))
     wait_until("both shops answer /healthz through nginx", lambda: all(
         http("shoppers", f"http://{addr(s)}/healthz", timeout=3)[0] == 200 for s in REGIONS), 90, 0.5)
     wait_until("etcd: 3 healthy members", lambda: all(etcd_health(s) for s in ETCD_SITES)
                and etcd_members("control") == 3, 90, 0.5)
     wait_until("the actuator answers", lambda: actuator_api("/api/v1/status") is not None, 60, 0.5)
+    if design == "lease":
+        wait_until("both region agents answer", lambda: all(agent_state(s) for s in REGIONS), 60, 0.5)
+        bootstrap()
     wait_until("Prometheus sees both regions healthy from every exporter", lambda: len(prom_query(
         'failover_probe_success{kind="http"} == 1')) == 2 * len(EXPORTER_SITES), 120, 0.5)
     wait_until("Prometheus has the eu-west replication lag", lambda: len(prom_query(
         'failover_replication_lag_seconds{probe="eu-west-db"}')) > 0, 60, 0.5)
-    log(f"up in {time.time() - t0:.1f}s (profile {profile}, state in {state_path()})")
+    log(f"up in {time.time() - t0:.1f}s (profile {profile}, design {design}, state in {state_path()})")
 
 
 
@@ -461,6 +605,20 @@ def status_lines():
                       f"{etcd_members('control')} members; healthy: " + " ".join(s for s in h if h[s])))
     except Exception as exc:
         lines.append(("etcd-cluster", False, str(exc)))
+    if any(os.path.exists(state_path("pids", f"agent-{s}.json")) for s in REGIONS):
+        try:
+            holder, left = lease_holder()
+            lines.append(("writer-lease", holder is not None,
+                          f"held by {holder} ({left}s left)" if holder else "nobody holds it"))
+        except Exception as exc:
+            lines.append(("writer-lease", False, str(exc)[:120]))
+        for s in REGIONS:
+            try:
+                held, reason = agent_state(s)
+                lines.append((f"agent-{s}-state", True, "holds the lease, may write" if held
+                              else f"fenced ({reason or 'not yet decided'})"))
+            except Exception as exc:
+                lines.append((f"agent-{s}-state", False, str(exc)[:120]))
     for s in REGIONS:
         try:
             ro = mysql(s, "SELECT @@read_only", timeout=5)
