@@ -9,7 +9,8 @@ void Flags::String(std::string name, std::string* target, std::string help) {
 }
 
 void Flags::Bool(std::string name, bool* target, std::string help) {
-  defs_.push_back({std::move(name), std::move(help), nullptr, target, nullptr, *target ? "true" : ""});
+  defs_.push_back(
+      {std::move(name), std::move(help), nullptr, target, nullptr, *target ? "true" : ""});
 }
 
 void Flags::Strings(std::string name, std::vector<std::string>* target, std::string help) {

@@ -397,6 +397,13 @@ TEST_F(ActuatorHostileClientsTest, StatusPageAndReloadNeedTheApiCredentials) {
   auto reloaded = Plain("POST", "/-/reload", {Api()});
   ASSERT_TRUE(reloaded);
   EXPECT_EQ(reloaded->status, 200) << reloaded->body;
+  // PUT reloads as POST does, behind the same credentials.
+  auto put = Plain("PUT", "/-/reload", {});
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 401);
+  auto put_ok = Plain("PUT", "/-/reload", {Api()});
+  ASSERT_TRUE(put_ok);
+  EXPECT_EQ(put_ok->status, 200) << put_ok->body;
   // Health and metrics stay open to probes and scrapers.
   EXPECT_EQ(Plain("GET", "/-/healthy", {})->status, 200);
   EXPECT_EQ(Plain("GET", "/metrics", {})->status, 200);

@@ -146,7 +146,9 @@ std::string Drain(HttpServerResponse& r) {
   while (true) {
     std::string part;
     bool more = r.stream(part);
-    if (more) EXPECT_FALSE(part.empty()) << "an empty part before the end";
+    if (more) {
+      EXPECT_FALSE(part.empty()) << "an empty part before the end";
+    }
     body += part;
     if (!more) return body;
   }

@@ -1,11 +1,14 @@
 // failover_exporter as an operator runs it: flags, exit codes, endpoints, reloads.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <regex>
 
 #include "common/http_client.h"
@@ -323,6 +326,62 @@ TEST_F(ExporterProcessTest, EveryListenAddressServesAndJsonLogsHaveNumbers) {
   EXPECT_NE(p.Stderr().find("\"msg\":\"loaded config\",\"file\":\"" + cfg + "\",\"probes\":1}"),
             std::string::npos)
       << p.Stderr();
+}
+
+// --web.systemd-socket: the exporter serves the socket it inherits as descriptor 3 with
+// LISTEN_PID/LISTEN_FDS (what systemd does for a .socket unit) and binds nothing itself;
+// without those variables it refuses to start, saying why.
+TEST_F(ExporterProcessTest, SystemdSocketIsServed) {
+  std::string cfg = dir_.Write("exporter.yml", Config({"keep"}));
+  int sock = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(sock, 16), 0);
+  socklen_t len = sizeof addr;
+  getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  std::string binary = Binary("failover_exporter");
+  std::string log = dir_.path() + "/socket.log";
+  std::string config_flag = "--config.file=" + cfg;
+  // Everything is prepared before fork (only async-signal-safe calls after it); the shell
+  // sets LISTEN_PID to its own pid, which the exporter keeps through exec.
+  const char* script = "LISTEN_PID=$$ exec \"$0\" \"$@\"";
+  const char* env[] = {"LISTEN_FDS=1", nullptr};
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(sock, 3);
+    if (sock != 3) close(sock);
+    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 2);
+    execle("/bin/sh", "sh", "-c", script, binary.c_str(), config_flag.c_str(),
+           "--web.systemd-socket", "--web.listen-address=127.0.0.1:1", static_cast<char*>(nullptr),
+           env);
+    _exit(127);
+  }
+  close(sock);
+  bool served = WaitFor([&] {
+    auto r = Get(port, "/metrics");
+    return r && r->status == 200 &&
+           r->body.find("failover_exporter_build_info{") != std::string::npos;
+  });
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::ifstream in(log);
+  std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(served) << err;
+  EXPECT_NE(err.find("msg=listening address=127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << err;
+
+  auto refused =
+      Subprocess::Run({binary, "--config.file=" + cfg, "--web.systemd-socket"}, dir_.path());
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.err.find("--web.systemd-socket: systemd passed no sockets"), std::string::npos)
+      << refused.err;
 }
 
 }  // namespace

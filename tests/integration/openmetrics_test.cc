@@ -19,7 +19,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
-namespace failover {
+namespace failover::testing {
 namespace {
 
 using nlohmann::json;
@@ -202,4 +202,4 @@ TEST_F(OpenMetricsScrapeTest, PromtoolChecksBothFormats) {
 }
 
 }  // namespace
-}  // namespace failover
+}  // namespace failover::testing
