@@ -45,6 +45,7 @@ set(FAILOVER_RUNBOOK_BASE_URL "" CACHE STRING
 # /etc, the units and sysusers.d: where they go depends on the prefix given at install
 # time (--prefix /usr puts the configuration in /etc), so it is decided then.
 install(CODE "set(FAILOVER_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")
+set(FAILOVER_BINARY_DIR \"${PROJECT_BINARY_DIR}\")
 set(FAILOVER_RUNBOOK_BASE_URL \"${FAILOVER_RUNBOOK_BASE_URL}\")
 set(FAILOVER_DATADIR \"${CMAKE_INSTALL_DATADIR}\")
 set(FAILOVER_DOCDIR \"${CMAKE_INSTALL_DOCDIR}\")")

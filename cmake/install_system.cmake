@@ -35,7 +35,8 @@ file(INSTALL ${secrets} DESTINATION "${etc}/failover/secrets" FILE_PERMISSIONS $
      DIRECTORY_PERMISSIONS ${dir_perms})
 
 # Units, with ExecStart pointing at the installed binaries.
-set(stage "${CMAKE_CURRENT_BINARY_DIR}/install-units")
+# Staged in the build tree (`cmake --install` runs this from any directory).
+set(stage "${FAILOVER_BINARY_DIR}/install-units")
 file(MAKE_DIRECTORY "${stage}")
 foreach(unit failover-exporter.service failover-actuator.service)
   file(READ "${deploy}/${unit}" text)
