@@ -11,6 +11,7 @@
 #include "common/build_info.h"
 #include "common/html.h"
 #include "common/log.h"
+#include "common/time_format.h"
 
 namespace failover {
 namespace {
@@ -21,15 +22,7 @@ constexpr const char* kSessionCookie = "failover_console";
 
 std::string H(const std::string& s) { return HtmlEscape(s); }
 
-std::string Time(double t) {
-  if (t <= 0) return "-";
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Time(double t) { return t <= 0 ? "-" : FormatUtc(t, ' '); }
 
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');

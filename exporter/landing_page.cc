@@ -7,19 +7,14 @@
 #include "common/build_info.h"
 #include "common/encoding.h"
 #include "common/html.h"
+#include "common/time_format.h"
 
 namespace failover {
 
 namespace {
 
 std::string FormatTime(double unix_seconds) {
-  if (unix_seconds <= 0) return "-";
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
+  return unix_seconds <= 0 ? "-" : FormatUtc(unix_seconds, ' ');
 }
 
 }  // namespace

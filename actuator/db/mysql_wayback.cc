@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "actuator/db/program.h"
+#include "common/time_format.h"
 
 namespace failover {
 namespace {
@@ -238,14 +239,7 @@ json DecodeValue(const std::string& v) {
   return v;
 }
 
-std::string Rfc3339(double ts) {
-  std::time_t t = static_cast<std::time_t>(ts);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Rfc3339(double ts) { return FormatUtc(ts); }
 
 // The time of an event's header line, "#261206  7:50:01 server id 1 ...": the tool prints
 // it in its own local time, and it runs with TZ=UTC.

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "actuator/db/program.h"
+#include "common/time_format.h"
 
 namespace failover {
 namespace {
@@ -453,14 +454,7 @@ std::optional<double> ParseCommitTime(const std::string& s) {
   return static_cast<double>(timegm(&tm)) + sec;
 }
 
-std::string Rfc3339(double ts) {
-  std::time_t t = static_cast<std::time_t>(ts);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Rfc3339(double ts) { return FormatUtc(ts); }
 
 // ---- The rows: looked up on the old primary by tuple position ---------------------------
 
