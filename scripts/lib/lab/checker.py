@@ -101,7 +101,77 @@ def promotions(samples, after):
     return out
 
 
-def verdict(run_dir, t0, window, executions, final_dns, writable_now):
+def promotion_times(samples, after):
+    """{site: every time it turned from read-only to writable after `after`}."""
+    out, last = {}, {}
+    for s in sorted(samples, key=lambda s: s["t"]):
+        if last.get(s["site"]) == 0 and s["writable"] == 1 and s["t"] >= after:
+            out.setdefault(s["site"], []).append(s["t"])
+        if s["writable"] in (0, 1):
+            last[s["site"]] = s["writable"]
+    return out
+
+
+def split_round_trip(first, samples, after):
+    """Split-brain writes over a run where the writer moves away and back (round-trip): an
+    order acknowledged by a region after another site became writable, unless the ordering
+    region itself became writable again since (us-east's own promotion by the switchover)."""
+    times = promotion_times(samples, after)
+    split = []
+    for a in first.values():
+        region = REGION_OF_SERVER.get(a.get("server_id"), a.get("region"))
+        own = max((t for t in times.get(region, []) if t < a["ack"]), default=None)
+        if any(site != region and t < a["ack"] and (own is None or t > own)
+               for site, lst in times.items() for t in lst):
+            split.append(a["id"])
+    return split
+
+
+def reported_order_ids(execution):
+    """The order ids in the execution's db_divergence report: shop.orders rows of the
+    transactions only the old primary has (the column `id`, or `@1` without column names)."""
+    ids = []
+    for st in execution.get("steps", []):
+        if st.get("kind") != "db_divergence":
+            continue
+        for tx in (st.get("details") or {}).get("errant") or []:
+            for row in tx.get("rows") or []:
+                if row.get("table") != "shop.orders" or row.get("operation") != "insert":
+                    continue
+                vals = row.get("values") or {}
+                oid = vals.get("id", vals.get("@1"))
+                if oid is not None:
+                    ids.append(str(oid))
+    return sorted(set(ids))
+
+
+def failback_figures(fb, acks, dns, final_rows):
+    """Scenario round-trip: failback_seconds (the failback's start to the first DNS answer
+    us-east as the shoppers see it), switchover_orders_lost (acknowledged since the failback's
+    start, not on the final primary), the two lists of orders lost in the failover."""
+    start = fb["started"]
+    back = next((d["t"] for d in sorted(dns, key=lambda d: d["t"])
+                 if d["t"] >= start and d["answer"] == [addr("us-east")]), None)
+    during = {a["id"] for a in acks if a["ack"] >= start}
+    lost_sw = sorted(i for i in during if final_rows is None or i not in final_rows)
+    mine = fb.get("lost_at_failover")
+    reported = reported_order_ids(fb.get("execution") or {})
+    return {
+        "failback_seconds": None if back is None else round(back - start, 2),
+        "switchover_orders_lost": len(lost_sw),
+        "lost_order_ids": mine,
+        "lost_orders_reported": reported,
+    }, {
+        "failback_execution": (fb.get("execution") or {}).get("id"),
+        "failback_state": (fb.get("execution") or {}).get("state"),
+        "failback_message": (fb.get("execution") or {}).get("message"),
+        "failback_run_seconds": None if not fb.get("ended") else round(fb["ended"] - start, 2),
+        "switchover_lost_order_ids": lost_sw[:50],
+        "lost_lists_equal": mine is not None and sorted(mine) == reported,
+    }
+
+
+def verdict(run_dir, t0, window, executions, final_dns, writable_now, fb=None):
     acks = load_jsonl(os.path.join(run_dir, "acks.jsonl"))
     samples = load_jsonl(os.path.join(run_dir, "samples-us-east.jsonl")) + \
         load_jsonl(os.path.join(run_dir, "samples-eu-west.jsonl"))
@@ -127,6 +197,9 @@ def verdict(run_dir, t0, window, executions, final_dns, writable_now):
         if any(site != region and t_p < a["ack"] for site, t_p in promoted.items()):
             split.append(a["id"])
 
+    if fb is not None:
+        split = split_round_trip(first, samples, window[0])
+
     ticks = writable_series(samples, window[0], window[1])
     wmax = max((len(w) for _, w in ticks), default=0)
 
@@ -148,7 +221,9 @@ def verdict(run_dir, t0, window, executions, final_dns, writable_now):
     by_server = {}
     for a in first.values():
         by_server[a.get("region")] = by_server.get(a.get("region"), 0) + 1
+    extra, extra_details = failback_figures(fb, acks, dns, final_rows) if fb is not None else ({}, {})
     return {
+        **extra,
         "orders_acked": len(first),
         "orders_lost": len(lost),
         "split_brain_writes": len(split),
@@ -167,6 +242,7 @@ def verdict(run_dir, t0, window, executions, final_dns, writable_now):
             "final_dns_answer": final_dns,
             "writable_at_end": writable_now,
             "errors_seen": len(load_jsonl(os.path.join(run_dir, "errors.jsonl"))),
+            **extra_details,
         },
         "_ticks": ticks,
         "_acks": acks,

@@ -191,6 +191,7 @@ class Run:
             except Exception:
                 pass
             time.sleep(1)
+        fb = self.failback() if sc.failback else None
         servers.signal_name("shoppers", signal.SIGTERM)
         servers.wait_until("the workload ended", lambda: not servers.alive(servers.pid_of("shoppers")), 30, 0.2)
         stop = time.time()
@@ -216,7 +217,7 @@ class Run:
             json.dump(agent_records, f, indent=1)
         with open(os.path.join(self.dir, "executions.json"), "w") as f:
             json.dump(executions, f, indent=1)
-        v = checker.verdict(self.dir, self.t0, (start, stop), executions, final_dns, writable_now)
+        v = checker.verdict(self.dir, self.t0, (start, stop), executions, final_dns, writable_now, fb)
         self.add_events(v, executions)
         for site, recs in agent_records.items():
             for e in recs:
@@ -224,6 +225,44 @@ class Run:
                 self.timeline.append((e.get("created_at", 0), f"agent {site}: {lab.get('action')} "
                                       f"({lab.get('reason')}) {e.get('state')}: {e.get('message', '')}"[:220]))
         return v
+
+    def failback(self):
+        """Scenario round-trip, after the heal and the failover's execution: the checker's own
+        list of the orders the failover lost (acknowledged, not on eu-west), then
+        failback-us-east through the actuator's API, orders still flowing; bounded waits."""
+        acked = {a["id"] for a in checker.load_jsonl(os.path.join(self.dir, "acks.jsonl"))}
+        try:
+            on_eu = {r[0] for r in mysql("eu-west", "SELECT id FROM shop.orders", timeout=60)}
+            lost = sorted(acked - on_eu)
+        except Exception as exc:
+            self.mark(f"checker: cannot read eu-west's orders before the failback: {exc}")
+            lost = None
+        self.mark(f"checker: {len(acked)} orders acknowledged so far, "
+                  f"{'?' if lost is None else len(lost)} of them not on eu-west (lost in the failover)")
+        started = time.time()
+        fb = {"started": started, "ended": None, "execution": {}, "lost_at_failover": lost}
+        try:
+            eid = servers.run_failback()
+        except LabError as exc:
+            self.mark(f"actuator: {exc}")
+            return fb
+        self.mark(f"actuator: failback-us-east requested through the API: execution {eid}", started)
+        done = fb["execution"]
+
+        def finished():
+            try:
+                done.update(servers.actuator_api("/api/v1/executions/" + eid))
+            except LabError:
+                return False
+            return done.get("state") not in ("running", "pending", "queued", None)
+        try:
+            servers.wait_until("failback-us-east finished", finished, 360, 0.5)
+        except LabError as exc:
+            self.mark(str(exc))
+        fb["ended"] = time.time()
+        self.mark(f"actuator: failback-us-east {done.get('state')}: {done.get('message', '')}"[:220])
+        time.sleep(15)  # orders in us-east again
+        return fb
 
     def agent_records(self):
         """The region agents' journals (lease design): every fence, unfence and release."""
@@ -293,6 +332,8 @@ def cmd_run(a):
     if sc is None:
         raise LabError(f"unknown scenario '{a.scenario}' (scripts/lab list)")
     info = read_json(state_path("up.json"))
+    if sc.failback and a.design != "lease":
+        raise LabError(f"scenario {sc.name} needs --design lease (db_switchover moves the writer lease)")
     if is_up() and not (info and info.get("fresh") and info.get("profile") == a.profile
                         and info.get("design") == a.design):
         log("the lab is up but was used or has another profile or design: down, then up again")
@@ -314,6 +355,9 @@ def cmd_run(a):
     timeline = sorted(r.timeline)
     out = {k: v[k] for k in ("orders_acked", "orders_lost", "split_brain_writes", "writable_primaries_max",
                              "failovers", "failover_seconds", "unavailable_seconds", "final_primary")}
+    if sc.failback:
+        out.update({k: v[k] for k in ("failback_seconds", "switchover_orders_lost", "lost_order_ids",
+                                      "lost_orders_reported")})
     result = {"scenario": sc.name, "profile": a.profile, "design": a.design, **out, "details": v["details"],
               "fault_at": r.t0, "run_dir": r.dir,
               "timeline": [{"t": round(t - r.t0, 3), "event": text} for t, text in timeline]}

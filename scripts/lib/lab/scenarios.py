@@ -8,8 +8,9 @@ import servers
 
 
 class Scenario:
-    def __init__(self, name, description, inject, semisync=False):
+    def __init__(self, name, description, inject, semisync=False, failback=False):
         self.name, self.description, self.inject, self.semisync = name, description, inject, semisync
+        self.failback = failback  # after the heal: failback-us-east through the API (lab.py)
 
 
 class Nemesis:
@@ -88,5 +89,7 @@ SCENARIOS = [
              primary_crash),
     Scenario("region-isolated-semisync", "region-isolated with MariaDB semi-synchronous replication on",
              region_isolated, semisync=True),
+    Scenario("round-trip", "region-isolated, heal, then failback-us-east (rejoin, switchover back to us-east) "
+             "with orders flowing throughout (lease design)", region_isolated, failback=True),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}

@@ -370,7 +370,7 @@ writer_lease: {{etcd: {{endpoints: [{etcd}], prefix: /failover/}}, ttl: {LEASE['
     match: {alertname: BootstrapUsEast}
     steps:
       - writer_lease: {acquire: us-east, timeout: 30s}
-"""
+""" + failback_runbook()
     else:
         head = "# scripts/lab, design today: issue 15's runbook shape (db_fence, db_promote, dns_update).\n"
         first = """      - db_fence: {database: us-east-db, on_unreachable: continue}
@@ -415,6 +415,69 @@ runbooks:
           promql: 'count(failover_dns_record_target{{probe="www-dns", target_region="eu-west"}}) == count(failover_dns_record_target{{probe="www-dns"}})'
           timeout: 2m
 {extra}"""
+
+
+def failback_runbook():
+    """The way back to us-east, as deploy/actuator.yml's failback-us-east (scenario round-trip,
+    docs/partitions.md): divergence report, rejoin, caught up, switchover moving the writer
+    lease, DNS back, verified. Started only through the API (its alert is never sent).
+    `errant: discard` where deploy/actuator.yml refuses: the lab cannot re-clone us-east and
+    its order ids are unique strings (no key taken on both sides); the report stays the
+    record of the errant orders, and the lab compares it with its own list of lost orders."""
+    repl = secret("mysql-repl.password")
+    return f"""  - name: failback-us-east
+    match: {{alertname: FailbackUsEast}}
+    guards:
+      - promql: 'min(failover_probe_success{{region="us-east", kind!~"mysql|postgres"}}) == 1'
+        message: us-east is not healthy
+    steps:
+      - db_divergence: {{old_primary: us-east-db, new_primary: eu-west-db, timeout: 120s}}
+      - db_rejoin:
+          database: us-east-db
+          source: eu-west-db
+          errant: discard
+          replication_user: repl
+          replication_password_file: {repl}
+          catch_up_timeout: 60s
+          timeout: 90s
+      - wait_for:
+          promql: 'max(failover_replication_lag_seconds{{probe="us-east-db"}}) < 1 and on () min(failover_replication_running{{probe="us-east-db"}}) == 1'
+          timeout: 2m
+      - db_switchover:
+          primary: eu-west-db
+          target: us-east-db
+          primary_region: eu-west
+          region: us-east
+          replication_user: repl
+          replication_password_file: {repl}
+          catch_up_timeout: 30s
+          lease_timeout: 30s
+          timeout: 2m
+      - dns_update:
+          provider: pdns
+          zone: {ZONE}
+          name: {SHOP_NAME}.
+          type: A
+          records: ["{addr('us-east')}"]
+          ttl: 30
+          verify_nameserver: "{addr('control')}:{PORT['dns']}"
+          verify_timeout: 30s
+          retries: 3
+      - wait_for:
+          promql: 'min(failover_dns_record_matches_expected{{probe="www-dns"}}) == 1'
+          timeout: 2m
+"""
+
+
+def run_failback():
+    """Starts failback-us-east through the actuator's API (a run a human asks for starts at
+    once: no cooldown, no brake, no approval); returns the execution's id."""
+    code, body = http("control", f"http://127.0.0.1:{PORT['actuator']}/api/v1/runbooks/failback-us-east/run",
+                      method="POST", data='{"labels": {"region": "us-east"}}',
+                      headers=[f"Authorization: Bearer {secret_value('admin.token')}"], timeout=10)
+    if code not in (200, 201, 202):
+        raise LabError(f"failback-us-east: HTTP {code}: {body[:300]}")
+    return json.loads(body)["id"]
 
 
 def actuator_start(design):
