@@ -155,6 +155,14 @@ def failback_figures(fb, acks, dns, final_rows):
     during = {a["id"] for a in acks if a["ack"] >= start}
     lost_sw = sorted(i for i in during if final_rows is None or i not in final_rows)
     mine = fb.get("lost_at_failover")
+    times = sorted(a["ack"] for a in acks if a["ack"] >= start)
+    gap = max((times[i + 1] - times[i] for i in range(len(times) - 1)), default=None)
+    if times:
+        gap = max(gap or 0.0, times[0] - start)
+    after = {}
+    for a in acks:
+        if fb.get("ended") and a["ack"] >= fb["ended"]:
+            after[a.get("region")] = after.get(a.get("region"), 0) + 1
     reported = reported_order_ids(fb.get("execution") or {})
     return {
         "failback_seconds": None if back is None else round(back - start, 2),
@@ -167,6 +175,9 @@ def failback_figures(fb, acks, dns, final_rows):
         "failback_message": (fb.get("execution") or {}).get("message"),
         "failback_run_seconds": None if not fb.get("ended") else round(fb["ended"] - start, 2),
         "switchover_lost_order_ids": lost_sw[:50],
+        "failback_orders_acked": len(during),
+        "failback_unavailable_seconds": None if gap is None else round(gap, 2),
+        "orders_acked_after_failback_by_region": after,
         "lost_lists_equal": mine is not None and sorted(mine) == reported,
     }
 

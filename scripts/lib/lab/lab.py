@@ -261,7 +261,17 @@ class Run:
             self.mark(str(exc))
         fb["ended"] = time.time()
         self.mark(f"actuator: failback-us-east {done.get('state')}: {done.get('message', '')}"[:220])
-        time.sleep(15)  # orders in us-east again
+        # The shoppers keep eu-west's answer for its TTL (30 s) and get 503s from the fenced
+        # eu-west meanwhile: orders in us-east again, then 10 s more of them (bounded).
+        def us_east_acks():
+            return [a for a in checker.load_jsonl(os.path.join(self.dir, "acks.jsonl"))
+                    if a["ack"] >= fb["ended"] and a.get("region") == "us-east"]
+        try:
+            servers.wait_until("orders acknowledged by us-east after the failback", us_east_acks, 90, 0.5)
+            self.mark("shoppers: orders acknowledged by us-east again")
+        except LabError as exc:
+            self.mark(str(exc))
+        time.sleep(10)
         return fb
 
     def agent_records(self):
