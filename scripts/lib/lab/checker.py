@@ -170,6 +170,7 @@ def failback_figures(fb, acks, dns, final_rows):
         "lost_order_ids": mine,
         "lost_orders_reported": reported,
     }, {
+        "primary_before_failback": fb.get("primary_before"),
         "failback_execution": (fb.get("execution") or {}).get("id"),
         "failback_state": (fb.get("execution") or {}).get("state"),
         "failback_message": (fb.get("execution") or {}).get("message"),

@@ -21,6 +21,7 @@ import threading
 import time
 
 import checker
+import cost
 import net
 import servers
 from common import (DEFAULT_DESIGN, DESIGNS, LOCK, PY, LIB, PORT, REGIONS, RUNS, SHOP_NAME, STATE, LabError,
@@ -239,8 +240,17 @@ class Run:
             lost = None
         self.mark(f"checker: {len(acked)} orders acknowledged so far, "
                   f"{'?' if lost is None else len(lost)} of them not on eu-west (lost in the failover)")
+        writable = []
+        for site in REGIONS:
+            try:
+                if mysql(site, "SELECT @@read_only", timeout=5) == [["0"]]:
+                    writable.append(site)
+            except Exception:
+                pass
+        self.mark(f"checker: writable before the failback: {' '.join(writable) or 'none'}")
         started = time.time()
-        fb = {"started": started, "ended": None, "execution": {}, "lost_at_failover": lost}
+        fb = {"started": started, "ended": None, "execution": {}, "lost_at_failover": lost,
+              "primary_before": writable[0] if len(writable) == 1 else ("none" if not writable else "both")}
         try:
             eid = servers.run_failback()
         except LabError as exc:
@@ -348,8 +358,12 @@ def cmd_run(a):
                         and info.get("design") == a.design):
         log("the lab is up but was used or has another profile or design: down, then up again")
         down()
+    t_up = time.time()
     if not is_up():
         up(a.profile, a.design)
+    up_seconds = round(time.time() - t_up, 1)
+    meter = cost.CostMeter()
+    meter.start()
     info = read_json(state_path("up.json"))
     info["fresh"] = False
     write(state_path("up.json"), json.dumps(info))
@@ -359,9 +373,14 @@ def cmd_run(a):
     try:
         v = r.execute()
     finally:
+        spent = meter.stop()
         shutil.copytree(state_path("logs"), os.path.join(r.dir, "logs"), dirs_exist_ok=True)
+        t_down = time.time()
         if not a.keep:
             down()
+        down_seconds = round(time.time() - t_down, 1)
+    spent.update({"up_seconds": up_seconds, "down_seconds": down_seconds,
+                  "total_seconds": round(up_seconds + spent["scenario_seconds"] + down_seconds, 1)})
     timeline = sorted(r.timeline)
     out = {k: v[k] for k in ("orders_acked", "orders_lost", "split_brain_writes", "writable_primaries_max",
                              "failovers", "failover_seconds", "unavailable_seconds", "final_primary")}
@@ -369,6 +388,7 @@ def cmd_run(a):
         out.update({k: v[k] for k in ("failback_seconds", "switchover_orders_lost", "lost_order_ids",
                                       "lost_orders_reported")})
     result = {"scenario": sc.name, "profile": a.profile, "design": a.design, **out, "details": v["details"],
+              "cost": spent,
               "fault_at": r.t0, "run_dir": r.dir,
               "timeline": [{"t": round(t - r.t0, 3), "event": text} for t, text in timeline]}
     print("\nlab: timeline (seconds from the fault)")
@@ -377,6 +397,12 @@ def cmd_run(a):
     print()
     for k, val in out.items():
         print(f"lab: {k} {json.dumps(val)}")
+    print("lab: cost " + ", ".join(f"{k}={spent[k]}" for k in ("up_seconds", "scenario_seconds", "down_seconds",
+                                                               "cpu_seconds_all_sites", "peak_rss_mb_all_sites",
+                                                               "driver_cpu_seconds")))
+    for site, c in spent["sites"].items():
+        print(f"lab: cost {site}: cpu_seconds={c['cpu_seconds']} (cores {c['cores']}), peak_rss_mb={c['peak_rss_mb']}, "
+              f"processes={c['processes']}; up: cpu_seconds={c['up_cpu_seconds']}, rss_mb={c['up_rss_mb']}")
     print(f"lab: verdict {sc.name} {a.profile} {a.design}: " + ", ".join(f"{k}={json.dumps(val)}" for k, val in out.items()))
     with open(os.path.join(r.dir, "verdict.json"), "w") as f:
         json.dump(result, f, indent=1)
