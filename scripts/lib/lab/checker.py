@@ -234,6 +234,13 @@ def verdict(run_dir, t0, window, executions, final_dns, writable_now, fb=None):
     for a in first.values():
         by_server[a.get("region")] = by_server.get(a.get("region"), 0) + 1
     extra, extra_details = failback_figures(fb, acks, dns, final_rows) if fb is not None else ({}, {})
+    if fb is not None and final_primary in REGIONS:
+        # db_rejoin's `errant: discard` keeps the errant rows in the old primary's tables: after
+        # the way back they are on the primary but were never replicated to the other database.
+        other = orders.get([r for r in REGIONS if r != final_primary][0])
+        only = sorted(set(final_rows or {}) - set(other or {})) if other is not None else None
+        extra_details["orders_only_on_final_primary"] = None if only is None else len(only)
+        extra_details["orders_only_on_final_primary_ids"] = None if only is None else only[:50]
     return {
         **extra,
         "orders_acked": len(first),
