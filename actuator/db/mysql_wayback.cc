@@ -99,7 +99,11 @@ bool IsMariaDb(MysqlConn& conn) {
 struct Errant {
   Gtid gtid;
   std::string file;
-  unsigned long long pos = 0;
+  unsigned long long pos = 0;      // its GTID event
+  unsigned long long end_pos = 0;  // the end of its last event
+  int run = 0;  // errant transactions with no shared one between them share a run
+  // The first event that is not a row event (a statement or DDL): flashback cannot undo it.
+  std::string statement;
 };
 
 struct ErrantScan {
@@ -110,6 +114,9 @@ struct ErrantScan {
   // The position both share (what the old primary's gtid_slave_pos becomes on a rejoin).
   std::map<unsigned long, Gtid> fork;
   std::vector<Errant> errant;
+  // Non-empty when the oldest binlog file starts after the fork: the errant transactions
+  // before it were purged (their GTIDs, as "0-1-5..0-1-9").
+  std::string purged;
   json Json() const {
     json f = json::object();
     for (const auto& [d, s] : fork_seq) f[std::to_string(d)] = s;
@@ -176,17 +183,23 @@ SqlOutcome<ErrantScan> ScanErrant(MysqlConn& old_conn, MysqlConn& new_conn) {
   std::vector<std::string> files;
   for (const auto& row : *logs) files.push_back(Text(SqlColumn(row, {"Log_name"})));
   std::map<unsigned long, Gtid> fork_seen;
+  int run = 0;
+  bool reached_fork = false;
+  std::map<unsigned long, Gtid> oldest_start;
   // Newest file first; stop at the file whose starting state is at or before every fork.
   for (auto f = files.rbegin(); f != files.rend(); ++f) {
     auto events = old_conn.Query("SHOW BINLOG EVENTS IN " + Quote(*f));
     if (!events) return events.error();
     bool file_starts_before_fork = false;
     std::vector<Errant> in_file;
+    Errant* open = nullptr;  // the errant transaction whose events follow
+    ++run;
     for (const auto& ev : *events) {
       std::string type = Text(SqlColumn(ev, {"Event_type"}));
       std::string info = Text(SqlColumn(ev, {"Info"}));
       if (type == "Gtid_list") {
         auto start = ParseGtidList(info);
+        oldest_start = start;
         file_starts_before_fork = std::all_of(diverged.begin(), diverged.end(), [&](auto d) {
           auto it = start.find(d);
           return it == start.end() ? scan.fork_seq[d] == 0 : it->second.seq <= scan.fork_seq[d];
@@ -198,21 +211,58 @@ SqlOutcome<ErrantScan> ScanErrant(MysqlConn& old_conn, MysqlConn& new_conn) {
         }
         continue;
       }
-      if (type != "Gtid") continue;
+      if (type != "Gtid") {
+        // Events between transactions belong to none.
+        if (open == nullptr || type == "Binlog_checkpoint" || type == "Rotate" || type == "Stop" ||
+            type == "Format_desc" || type == "Start_encryption") {
+          continue;
+        }
+        open->end_pos =
+            static_cast<unsigned long long>(SqlNumber(SqlColumn(ev, {"End_log_pos"})).value_or(0));
+        bool row_event =
+            type == "Annotate_rows" || type == "Table_map" || type == "Xid" ||
+            type.rfind("Write_rows", 0) == 0 || type.rfind("Update_rows", 0) == 0 ||
+            type.rfind("Delete_rows", 0) == 0 ||
+            (type == "Query" && (info.rfind("COMMIT", 0) == 0 || info.rfind("BEGIN", 0) == 0 ||
+                                 info.rfind("ROLLBACK", 0) == 0));
+        if (!row_event && open->statement.empty()) {
+          open->statement = type + (info.empty() ? "" : ": " + info.substr(0, 80));
+        }
+        continue;
+      }
+      open = nullptr;
       auto g = GtidOfInfo(info);
-      if (!g || !diverged.count(g->domain)) continue;
+      if (!g || !diverged.count(g->domain)) {
+        ++run;
+        continue;
+      }
       if (g->seq <= scan.fork_seq[g->domain]) {
         fork_seen[g->domain] = *g;  // the latest shared one in this file wins
+        ++run;
         continue;
       }
       Errant e;
       e.gtid = *g;
       e.file = *f;
       e.pos = static_cast<unsigned long long>(SqlNumber(SqlColumn(ev, {"Pos"})).value_or(0));
+      e.run = run;
       in_file.push_back(e);
+      open = &in_file.back();
     }
     scan.errant.insert(scan.errant.begin(), in_file.begin(), in_file.end());
-    if (file_starts_before_fork) break;
+    if (file_starts_before_fork) {
+      reached_fork = true;
+      break;
+    }
+  }
+  // The oldest file starts after the fork of a domain it has: what came before is purged.
+  if (!reached_fork) {
+    for (auto d : diverged) {
+      auto it = oldest_start.find(d);
+      if (it == oldest_start.end() || it->second.seq <= scan.fork_seq[d]) continue;
+      scan.purged += (scan.purged.empty() ? "" : ", ") + std::to_string(d) + "-*-" +
+                     std::to_string(scan.fork_seq[d] + 1) + ".." + it->second.text;
+    }
   }
   for (const auto& [d, g] : fork_seen) scan.fork[d] = g;
   return scan;
@@ -350,10 +400,11 @@ std::map<std::string, std::vector<std::string>> Columns(MysqlConn& conn) {
   return out;
 }
 
-// Runs mariadb-binlog against the old primary for `file` from `pos`. The password goes in
-// a temporary option file (mode 0600), never on the command line.
-Result<std::string> ReadBinlog(const MysqlTarget& t, const std::string& file,
-                               unsigned long long pos, MonoTime deadline) {
+// Runs mariadb-binlog against the old primary for `file` with `args` (positions, output
+// options). The password goes in a temporary option file (mode 0600), never on the command
+// line.
+Result<std::string> RunBinlogTool(const MysqlTarget& t, const std::string& file,
+                                  const std::vector<std::string>& args, MonoTime deadline) {
   std::string password;
   if (t.password) {
     auto p = t.password->Resolve();
@@ -384,8 +435,8 @@ Result<std::string> ReadBinlog(const MysqlTarget& t, const std::string& file,
     argv.push_back("--port=" + std::to_string(t.port));
     argv.push_back("--protocol=tcp");
   }
-  argv.insert(argv.end(), {"--base64-output=decode-rows", "--verbose",
-                           "--start-position=" + std::to_string(pos), file});
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(file);
   ProgramResult r = RunProgram(argv, {{"TZ", "UTC"}}, deadline);
   unlink(path);
   if (!r.started) return Error::Unavailable("cannot run mariadb-binlog: " + r.error);
@@ -398,6 +449,174 @@ Result<std::string> ReadBinlog(const MysqlTarget& t, const std::string& file,
                               ": " + err);
   }
   return r.out;
+}
+
+// ---- Undoing the errant transactions (errant: discard) ---------------------------------
+
+// The undo of the errant transactions: the inverse row events that `mariadb-binlog
+// --flashback` writes for them, newest first, as BINLOG statements.
+struct Undo {
+  std::vector<std::string> statements;
+  size_t transactions = 0;
+  size_t row_changes = 0;
+};
+
+// Why flashback cannot undo the errant transactions of `scan` on this server ("" when it
+// can): it reads their row events, so their binlogs must still be there, hold row events
+// only (a statement or DDL is skipped by the tool without a word), and hold full row images
+// (the inverse of an update or delete must match the whole row).
+SqlOutcome<std::string> CannotUndo(MysqlConn& conn, const ErrantScan& scan) {
+  if (!scan.purged.empty()) {
+    return "the binlogs of errant transaction(s) " + scan.purged + " are purged";
+  }
+  auto vars = conn.Query("SELECT @@global.binlog_format AS f, @@global.binlog_row_image AS i");
+  if (!vars) return vars.error();
+  std::string format = vars->size() == 1 ? Text(SqlColumn((*vars)[0], {"f"})) : "";
+  std::string image = vars->size() == 1 ? Text(SqlColumn((*vars)[0], {"i"})) : "";
+  if (format != "ROW") return "binlog_format is " + format + ", not ROW";
+  if (image != "FULL") return "binlog_row_image is " + image + ", not FULL";
+  for (const auto& e : scan.errant) {
+    if (!e.statement.empty()) {
+      return "errant transaction " + e.gtid.text + " is not made of row events (" + e.statement +
+             ")";
+    }
+    if (e.end_pos <= e.pos) return "errant transaction " + e.gtid.text + " has no events";
+  }
+  return std::string();
+}
+
+// Takes the BINLOG statements of `mariadb-binlog --flashback --verbose` output (each ends
+// with "/*!*/;", its DELIMITER) and counts the row changes of its comments ("### INSERT
+// INTO `db`.`t`", "### WHERE", "###   @1=9"). Every row image must have each column of its
+// table: one written with binlog_row_image MINIMAL or NOBLOB would not match on the undo.
+Result<size_t> TakeFlashback(const std::string& text,
+                             const std::map<std::string, std::vector<std::string>>& columns,
+                             std::vector<std::string>& statements) {
+  size_t rows = 0;
+  std::string table;
+  size_t image = 0;  // columns in the current row image
+  bool in_image = false;
+  auto end_image = [&]() -> std::optional<Error> {
+    if (in_image) {
+      auto it = columns.find(table);
+      if (it != columns.end() && image != it->second.size()) {
+        return Error::Invalid("a row image of " + table + " has " + std::to_string(image) +
+                              " of its " + std::to_string(it->second.size()) +
+                              " columns (written with binlog_row_image other than FULL)");
+      }
+    }
+    in_image = false;
+    image = 0;
+    return std::nullopt;
+  };
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("### ", 0) != 0) {
+      if (auto e = end_image()) return *e;
+      continue;
+    }
+    std::string body = line.substr(4);
+    bool op = false;
+    for (const char* prefix : {"INSERT INTO ", "UPDATE ", "DELETE FROM "}) {
+      if (body.rfind(prefix, 0) == 0) {
+        table = body.substr(std::string(prefix).size());
+        table.erase(std::remove(table.begin(), table.end(), '`'), table.end());
+        op = true;
+      }
+    }
+    if (op || body == "SET" || body == "WHERE") {
+      if (auto e = end_image()) return *e;
+      if (op) {
+        ++rows;
+      } else {
+        in_image = true;
+      }
+      continue;
+    }
+    if (body.find('@') != std::string::npos) ++image;
+  }
+  if (auto e = end_image()) return *e;
+  const std::string end = "/*!*/;";
+  size_t from = 0;
+  for (size_t at; (at = text.find(end, from)) != std::string::npos; from = at + end.size()) {
+    std::string chunk = text.substr(from, at - from);
+    // Comment lines ("#...", "###...") come before a statement.
+    size_t p = 0;
+    while (p < chunk.size()) {
+      size_t nl = chunk.find('\n', p);
+      std::string l = chunk.substr(p, nl == std::string::npos ? std::string::npos : nl - p);
+      if (!l.empty() && l[0] != '#') break;
+      if (nl == std::string::npos) {
+        p = chunk.size();
+        break;
+      }
+      p = nl + 1;
+    }
+    chunk.erase(0, p);
+    if (chunk.rfind("BINLOG '", 0) == 0) statements.push_back(chunk);
+  }
+  return rows;
+}
+
+// Runs `mariadb-binlog --flashback` over the errant transactions: one run per stretch of
+// them with no shared transaction between, newest stretch first.
+Result<Undo> Flashback(const MysqlTarget& t, const ErrantScan& scan,
+                       const std::map<std::string, std::vector<std::string>>& columns,
+                       MonoTime deadline) {
+  struct Range {
+    std::string file;
+    int run = 0;
+    unsigned long long start = 0, stop = 0;
+  };
+  std::vector<Range> ranges;
+  for (const auto& e : scan.errant) {
+    if (ranges.empty() || ranges.back().file != e.file || ranges.back().run != e.run) {
+      ranges.push_back({e.file, e.run, e.pos, e.end_pos});
+    } else {
+      ranges.back().stop = e.end_pos;
+    }
+  }
+  Undo undo;
+  undo.transactions = scan.errant.size();
+  for (auto r = ranges.rbegin(); r != ranges.rend(); ++r) {
+    std::vector<std::string> range = {"--start-position=" + std::to_string(r->start),
+                                      "--stop-position=" + std::to_string(r->stop)};
+    // The row images as written first: the tool's flashback stops at a partial image
+    // ("Error row length: 0"), this names the table.
+    std::vector<std::string> args = {"--base64-output=decode-rows", "--verbose"};
+    args.insert(args.end(), range.begin(), range.end());
+    auto plain = RunBinlogTool(t, r->file, args, deadline);
+    if (!plain) return plain.error();
+    std::vector<std::string> none;
+    if (auto rows = TakeFlashback(*plain, columns, none); !rows) return rows.error();
+    args = {"--flashback", "--verbose"};
+    args.insert(args.end(), range.begin(), range.end());
+    auto text = RunBinlogTool(t, r->file, args, deadline);
+    if (!text) return text.error();
+    auto rows = TakeFlashback(*text, columns, undo.statements);
+    if (!rows) return rows.error();
+    undo.row_changes += *rows;
+  }
+  return undo;
+}
+
+// Applies `undo` in one transaction with binary logging off for this session: the undo
+// gets no GTID of its own, and the errant GTIDs go with RESET MASTER right after.
+SqlOutcome<bool> ApplyUndo(MysqlConn& conn, const Undo& undo) {
+  if (auto r = conn.Query("SET SESSION sql_log_bin = 0"); !r) return r.error();
+  std::optional<SqlFailure> failed;
+  if (auto r = conn.Query("START TRANSACTION"); !r) failed = r.error();
+  for (size_t i = 0; !failed && i < undo.statements.size(); ++i) {
+    if (auto r = conn.Query(undo.statements[i]); !r) failed = r.error();
+  }
+  if (!failed) {
+    if (auto r = conn.Query("COMMIT"); !r) failed = r.error();
+  }
+  if (failed) (void)conn.Query("ROLLBACK");
+  (void)conn.Query("SET SESSION sql_log_bin = 1");
+  if (failed) return *failed;
+  return true;
 }
 
 SqlOutcome<std::vector<SqlRow>> SlaveStatus(MysqlConn& conn) {
@@ -432,7 +651,10 @@ StepOutcome MysqlDivergence(const MysqlTarget& old_t, const MysqlTarget& new_t, 
       if (it == from.end() || e.pos < it->second) from[e.file] = e.pos;
     }
     for (const auto& [file, pos] : from) {
-      auto text = ReadBinlog(old_t, file, pos, deadline);
+      auto text = RunBinlogTool(
+          old_t, file,
+          {"--base64-output=decode-rows", "--verbose", "--start-position=" + std::to_string(pos)},
+          deadline);
       if (!text) {
         StepOutcome o = StepOutcome::Retry("reading the errant transactions from " + old_t.address +
                                            ": " + text.error().message);
@@ -577,6 +799,7 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
     }
   }
   std::vector<std::string> sqls;
+  std::optional<Undo> undo;
   if (!scan->errant.empty()) {
     if (options.errant != "discard") {
       StepOutcome o = StepOutcome::Fail(
@@ -587,8 +810,31 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
       o.details = details;
       return o;
     }
-    // discard: the binlog (the only record of the errant transactions besides the report)
-    // is reset so the server's GTID history is the shared one; their rows stay in its tables.
+    // discard: the errant transactions are undone (their inverse row events, from the
+    // binlog, applied without binary logging), then the binlog is reset so the server's
+    // data and GTID history are the shared ones. The report is what is left of them.
+    auto cannot = CannotUndo(conn, *scan);
+    if (!cannot) return OutcomeOf(cannot.error());
+    auto refuse = [&](const std::string& why) {
+      StepOutcome o = StepOutcome::Fail(
+          "refusing to discard the " + std::to_string(scan->errant.size()) +
+          " errant transaction(s) of " + self.address + " (" + errant_list +
+          "): mariadb-binlog --flashback cannot undo them: " + why +
+          "; nothing changed (re-enter them from the divergence report, then re-clone the "
+          "server)");
+      o.details = details;
+      return o;
+    };
+    if (!cannot->empty()) return refuse(*cannot);
+    auto fb = Flashback(self, *scan, Columns(conn), deadline);
+    if (!fb) {
+      if (fb.error().code == ErrorCode::kInvalidArgument) return refuse(fb.error().message);
+      StepOutcome o = StepOutcome::Retry("undoing the errant transactions of " + self.address +
+                                         ": " + fb.error().message);
+      o.details = details;
+      return o;
+    }
+    undo = std::move(*fb);
     sqls.push_back("RESET MASTER");
   }
   std::string pw;
@@ -599,7 +845,6 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
   }
   std::string slave_pos = JoinGtids(scan->fork);
   details["gtid_slave_pos"] = slave_pos;
-  sqls.insert(sqls.begin(), {"SET GLOBAL read_only = ON", "STOP SLAVE"});
   sqls.push_back("SET GLOBAL gtid_slave_pos = " + Quote(slave_pos));
   std::string change = "CHANGE MASTER TO MASTER_HOST=" + Quote(src_host) +
                        ", MASTER_PORT=" + std::to_string(std::atoi(src_port.c_str())) +
@@ -607,26 +852,55 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
                        ", MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1";
   sqls.push_back(change);
   sqls.push_back("START SLAVE");
-  for (const auto& sql : sqls) {
+  auto run = [&](const std::string& sql) -> std::optional<StepOutcome> {
     auto r = conn.Query(sql);
-    if (!r) {
-      SqlFailure f = r.error();
-      if (!pw.empty()) {
-        for (size_t at; (at = f.detail.find(pw)) != std::string::npos;) {
-          f.detail.replace(at, pw.size(), "<redacted>");
-        }
+    if (r) return std::nullopt;
+    SqlFailure f = r.error();
+    if (!pw.empty()) {
+      for (size_t at; (at = f.detail.find(pw)) != std::string::npos;) {
+        f.detail.replace(at, pw.size(), "<redacted>");
       }
-      StepOutcome o = OutcomeOf(f);
-      o.message = (sql == change ? std::string("CHANGE MASTER TO") : sql) + ": " + o.message;
+    }
+    StepOutcome o = OutcomeOf(f);
+    o.message = (sql == change ? std::string("CHANGE MASTER TO") : sql) + ": " + o.message;
+    o.details = details;
+    return o;
+  };
+  for (const char* sql : {"SET GLOBAL read_only = ON", "STOP SLAVE"}) {
+    if (auto o = run(sql)) return *o;
+  }
+  if (undo) {
+    // read_only now stops the application; what it wrote since the scan was not undone.
+    auto now = One(conn, "SELECT @@global.gtid_binlog_pos");
+    if (!now) return OutcomeOf(now.error());
+    if (*now != scan->old_binlog_pos) {
+      StepOutcome o = StepOutcome::Retry(
+          self.address + " was written to since its errant transactions were read (" +
+          scan->old_binlog_pos + ", now " + *now + "); nothing undone, it is read-only now");
       o.details = details;
       return o;
     }
+    if (auto r = ApplyUndo(conn, *undo); !r) {
+      StepOutcome o = OutcomeOf(r.error());
+      o.status = StepStatus::kFailed;
+      o.message = "undoing the errant transactions of " + self.address +
+                  " failed and was rolled back (it is read-only, its binlog kept): " + o.message;
+      o.details = details;
+      return o;
+    }
+    details["undone"] = {{"transactions", undo->transactions},
+                         {"row_changes", undo->row_changes},
+                         {"tool", "mariadb-binlog --flashback"}};
+  }
+  for (const auto& sql : sqls) {
+    if (auto o = run(sql)) return *o;
   }
   std::string what = "rejoined " + self.address + " as a read-only replica of " + src_addr +
                      " from " + (slave_pos.empty() ? "the beginning" : slave_pos);
-  if (!scan->errant.empty()) {
+  if (undo) {
     what += "; " + std::to_string(scan->errant.size()) + " errant transaction(s) discarded (" +
-            errant_list + "): their rows stay in its tables";
+            errant_list + "): " + std::to_string(undo->row_changes) +
+            " row change(s) undone with mariadb-binlog --flashback, binlog reset";
   }
   return verify(details, true, what);
 }

@@ -1,6 +1,7 @@
 // db_rejoin against the real MariaDB pair of scripts/stack: the old primary becomes a
 // replica of the new one and catches up; a second run does nothing; errant transactions
-// are refused (naming them) or discarded after the report.
+// are refused (naming them) or discarded after the report: undone with mariadb-binlog
+// --flashback, so the old primary holds exactly the new primary's data.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -98,27 +99,112 @@ TEST_F(MariaDbRejoinTest, ErrantRefuseRefusesNamingTheGtids) {
   ExpectUnchangedPrimary();
 }
 
-TEST_F(MariaDbRejoinTest, ErrantDiscardRejoinsAfterTheReportAndTheRowsStay) {
-  ASSERT_EQ(AppInsert(*stack_, "MARIADB_PRIMARY_ADDR", "shared-1"), 0);
+// The table as rows "id:note", and its checksum, on one server.
+std::vector<std::string> Table(const std::string& address) {
+  Root r(address);
+  std::vector<std::string> out;
+  for (const auto& row : r.Q("SELECT id, note FROM shop.orders ORDER BY id")) {
+    out.push_back(SqlColumn(row, {"id"}).value_or("NULL") + ":" +
+                  SqlColumn(row, {"note"}).value_or("NULL"));
+  }
+  return out;
+}
+std::string Checksum(const std::string& address) {
+  Root r(address);
+  auto rows = r.Q("CHECKSUM TABLE shop.orders");
+  return rows.size() == 1 ? SqlColumn(rows[0], {"Checksum"}).value_or("NULL") : "<none>";
+}
+
+TEST_F(MariaDbRejoinTest, ErrantDiscardUndoesTheErrantRowsAfterTheReport) {
+  ASSERT_EQ(AppSql(*stack_, "MARIADB_PRIMARY_ADDR",
+                   "INSERT INTO orders (note) VALUES ('shared-1'), ('shared-2'), ('shared-3')"),
+            0);
   WaitCaughtUp();
   FailOver();
-  // An errant update (no key collides with the new primary's inserts).
-  ASSERT_EQ(AppSql(*stack_, "MARIADB_PRIMARY_ADDR", "UPDATE orders SET note = 'errant-edit'"), 0);
+  // Errant on the old primary: an insert (its id collides with the new primary's next
+  // one), an update, a delete, and one transaction with two row changes.
+  ASSERT_EQ(AppInsert(*stack_, "MARIADB_PRIMARY_ADDR", "lost-1"), 0);
+  ASSERT_EQ(AppSql(*stack_, "MARIADB_PRIMARY_ADDR",
+                   "UPDATE orders SET note = 'errant-edit' WHERE note = 'shared-1'"),
+            0);
+  ASSERT_EQ(AppSql(*stack_, "MARIADB_PRIMARY_ADDR", "DELETE FROM orders WHERE note = 'shared-2'"),
+            0);
+  ASSERT_EQ(AppSql(*stack_, "MARIADB_PRIMARY_ADDR",
+                   "BEGIN; INSERT INTO orders (note) VALUES ('lost-2'); "
+                   "UPDATE orders SET note = 'errant-edit-3' WHERE note = 'shared-3'; COMMIT"),
+            0);
   ASSERT_EQ(AppInsert(*stack_, "MARIADB_REPLICA_ADDR", "new-1"), 0);
   auto step = Make(", errant: discard");
   ASSERT_TRUE(step) << step.error().message;
   // Not before the report.
   EXPECT_EQ(Run(**step).status, StepStatus::kFailed);
-  ASSERT_EQ(Divergence().status, StepStatus::kOk);
+  EXPECT_THAT(Notes(Primary()), ElementsAre("errant-edit", "errant-edit-3", "lost-1", "lost-2"));
+  StepOutcome report = Divergence();
+  ASSERT_EQ(report.status, StepStatus::kOk) << report.message;
+  ASSERT_EQ(report.details["errant_gtids"].size(), 4u);
   StepOutcome out = Run(**step);
   ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
-  EXPECT_THAT(out.message, HasSubstr("1 errant transaction(s) discarded"));
-  EXPECT_THAT(out.message, HasSubstr("rows stay"));
-  // It replicates the new primary's writes since the fork; the discarded edit stays.
-  EXPECT_THAT(Notes(Primary()), ElementsAre("errant-edit", "new-1"));
-  EXPECT_THAT(Notes(Replica()), ElementsAre("shared-1", "new-1"));
+  EXPECT_THAT(out.message, HasSubstr("4 errant transaction(s) discarded"));
+  EXPECT_THAT(out.message, HasSubstr("5 row change(s) undone"));
+  EXPECT_EQ(out.details["undone"]["transactions"], 4);
+  EXPECT_EQ(out.details["undone"]["row_changes"], 5);
+  // The old primary holds exactly the new primary's data: the errant rows are gone, the
+  // edited and deleted ones are back, the new primary's insert (same id) replicated.
+  EXPECT_THAT(Notes(Primary()), ElementsAre("shared-1", "shared-2", "shared-3", "new-1"));
+  EXPECT_EQ(Table(Primary()), Table(Replica()));
+  EXPECT_EQ(Checksum(Primary()), Checksum(Replica()));
+  // Replication runs: a later write on the new primary arrives.
   ASSERT_EQ(AppInsert(*stack_, "MARIADB_REPLICA_ADDR", "new-2"), 0);
-  EXPECT_TRUE(testing::WaitFor([&] { return Notes(Primary()).size() == 3; }));
+  EXPECT_TRUE(testing::WaitFor([&] { return Notes(Primary()).size() == 5; }));
+  EXPECT_EQ(Table(Primary()), Table(Replica()));
+  Root old_primary(Primary());
+  EXPECT_EQ(old_primary.One("SELECT @@global.read_only"), "1");
+  // A second run does nothing (and undoes nothing twice).
+  StepOutcome again = Run(**step);
+  ASSERT_EQ(again.status, StepStatus::kOk) << again.message;
+  EXPECT_THAT(again.message, HasSubstr("nothing to do"));
+  EXPECT_EQ(Table(Primary()), Table(Replica()));
+}
+
+// What flashback cannot undo is refused before anything changes: a statement-format
+// transaction (the tool skips it), a row image without every column.
+TEST_F(MariaDbRejoinTest, ErrantDiscardRefusesAStatementFormatTransaction) {
+  FailOver();
+  {
+    Root old_primary(Primary());
+    old_primary.Q("SET SESSION binlog_format = 'STATEMENT'");
+    old_primary.Q("INSERT INTO shop.orders (note) VALUES ('stmt')");
+  }
+  ASSERT_EQ(Divergence().status, StepStatus::kOk);
+  auto step = Make(", errant: discard");
+  ASSERT_TRUE(step) << step.error().message;
+  StepOutcome out = Run(**step);
+  EXPECT_EQ(out.status, StepStatus::kFailed) << out.message;
+  EXPECT_THAT(out.message, HasSubstr("cannot undo"));
+  EXPECT_THAT(out.message, HasSubstr("not made of row events"));
+  EXPECT_THAT(out.message, HasSubstr("nothing changed"));
+  ExpectUnchangedPrimary();
+  EXPECT_THAT(Notes(Primary()), ElementsAre("stmt"));
+}
+
+TEST_F(MariaDbRejoinTest, ErrantDiscardRefusesAMinimalRowImage) {
+  ASSERT_EQ(AppInsert(*stack_, "MARIADB_PRIMARY_ADDR", "shared-1"), 0);
+  WaitCaughtUp();
+  FailOver();
+  {
+    Root old_primary(Primary());
+    old_primary.Q("SET SESSION binlog_row_image = 'MINIMAL'");
+    old_primary.Q("UPDATE shop.orders SET note = 'minimal-edit'");
+  }
+  ASSERT_EQ(Divergence().status, StepStatus::kOk);
+  auto step = Make(", errant: discard");
+  ASSERT_TRUE(step) << step.error().message;
+  StepOutcome out = Run(**step);
+  EXPECT_EQ(out.status, StepStatus::kFailed) << out.message;
+  EXPECT_THAT(out.message, HasSubstr("cannot undo"));
+  EXPECT_THAT(out.message, HasSubstr("binlog_row_image"));
+  ExpectUnchangedPrimary();
+  EXPECT_THAT(Notes(Primary()), ElementsAre("minimal-edit"));
 }
 
 }  // namespace
