@@ -125,6 +125,10 @@ if v is not None:
         "orders_acked", "orders_lost", "split_brain_writes", "writable_primaries_max", "failovers",
         "failover_seconds", "unavailable_seconds", "final_primary", "failback_seconds", "switchover_orders_lost")
         if k in v}))
+    only = get(v, "details.orders_only_on_final_primary")
+    if only is not MISSING:
+        print(f"lab-test: orders_only_on_final_primary {only!r} "
+              f"{json.dumps((v.get('details') or {}).get('orders_only_on_final_primary_ids') or [])[:200]}")
     for key in ("lost_order_ids", "lost_orders_reported"):
         if isinstance(v.get(key), list):
             print(f"lab-test: {key} ({len(v[key])}) {json.dumps(v[key][:20])}{' ...' if len(v[key]) > 20 else ''}")

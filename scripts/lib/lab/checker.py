@@ -235,8 +235,9 @@ def verdict(run_dir, t0, window, executions, final_dns, writable_now, fb=None):
         by_server[a.get("region")] = by_server.get(a.get("region"), 0) + 1
     extra, extra_details = failback_figures(fb, acks, dns, final_rows) if fb is not None else ({}, {})
     if fb is not None and final_primary in REGIONS:
-        # db_rejoin's `errant: discard` keeps the errant rows in the old primary's tables: after
-        # the way back they are on the primary but were never replicated to the other database.
+        # Orders the final primary has and the other database lacks after the way back: 0 now
+        # that db_rejoin's `errant: discard` undoes the errant rows on the old primary (before,
+        # they stayed there and never reached the other database).
         other = orders.get([r for r in REGIONS if r != final_primary][0])
         only = sorted(set(final_rows or {}) - set(other or {})) if other is not None else None
         extra_details["orders_only_on_final_primary"] = None if only is None else len(only)
