@@ -403,8 +403,10 @@ std::map<std::string, std::vector<std::string>> Columns(MysqlConn& conn) {
 // Runs mariadb-binlog against the old primary for `file` with `args` (positions, output
 // options). The password goes in a temporary option file (mode 0600), never on the command
 // line.
+// `whole`: output cut at RunProgram's limit is an error (an undo must be complete).
 Result<std::string> RunBinlogTool(const MysqlTarget& t, const std::string& file,
-                                  const std::vector<std::string>& args, MonoTime deadline) {
+                                  const std::vector<std::string>& args, MonoTime deadline,
+                                  bool whole = false) {
   std::string password;
   if (t.password) {
     auto p = t.password->Resolve();
@@ -447,6 +449,10 @@ Result<std::string> RunBinlogTool(const MysqlTarget& t, const std::string& file,
     if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
     return Error::Unavailable("mariadb-binlog " + file + " exited " + std::to_string(r.exit_code) +
                               ": " + err);
+  }
+  if (whole && r.truncated) {
+    return Error::Invalid("mariadb-binlog's output for " + file +
+                          " is larger than the actuator reads (64 MiB)");
   }
   return r.out;
 }
@@ -586,13 +592,13 @@ Result<Undo> Flashback(const MysqlTarget& t, const ErrantScan& scan,
     // ("Error row length: 0"), this names the table.
     std::vector<std::string> args = {"--base64-output=decode-rows", "--verbose"};
     args.insert(args.end(), range.begin(), range.end());
-    auto plain = RunBinlogTool(t, r->file, args, deadline);
+    auto plain = RunBinlogTool(t, r->file, args, deadline, true);
     if (!plain) return plain.error();
     std::vector<std::string> none;
     if (auto rows = TakeFlashback(*plain, columns, none); !rows) return rows.error();
     args = {"--flashback", "--verbose"};
     args.insert(args.end(), range.begin(), range.end());
-    auto text = RunBinlogTool(t, r->file, args, deadline);
+    auto text = RunBinlogTool(t, r->file, args, deadline, true);
     if (!text) return text.error();
     auto rows = TakeFlashback(*text, columns, undo.statements);
     if (!rows) return rows.error();

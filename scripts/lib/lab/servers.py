@@ -422,8 +422,9 @@ def failback_runbook():
     docs/partitions.md): divergence report, rejoin, caught up, switchover moving the writer
     lease, DNS back, verified. Started only through the API (its alert is never sent).
     `errant: discard` where deploy/actuator.yml refuses: the lab cannot re-clone us-east and
-    its order ids are unique strings (no key taken on both sides); the report stays the
-    record of the errant orders, and the lab compares it with its own list of lost orders."""
+    its order ids are unique strings (no key taken on both sides); discard undoes the errant
+    orders on us-east, the report stays their record, and the lab compares it with its own
+    list of lost orders."""
     repl = secret("mysql-repl.password")
     return f"""  - name: failback-us-east
     match: {{alertname: FailbackUsEast}}
