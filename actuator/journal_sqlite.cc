@@ -613,7 +613,13 @@ class SqliteJournal final : public Journal {
       std::vector<PendingWrite*> batch;
       batch.swap(queue_);
       lk.unlock();
-      CommitBatch(batch);
+      try {
+        CommitBatch(batch);
+      } catch (const std::exception& ex) {  // out of memory: every write is told it failed
+        std::lock_guard<std::mutex> l(mu_);
+        Rollback();
+        for (PendingWrite* w : batch) w->result = Error::Internal(Prefix() + "write: " + ex.what());
+      }
       lk.lock();
       for (PendingWrite* w : batch) w->done = true;
       committing_ = false;
