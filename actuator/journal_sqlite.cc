@@ -9,6 +9,16 @@
 // connections and wait on SQLite's locks up to the busy timeout. Every statement is
 // prepared once and bound; no value is ever spliced into SQL text.
 //
+// Group commit of every write: each write (an accept, an accept group, an execution's
+// state, a step, an event, a setting, a prune) joins a queue; the caller that finds no
+// commit in progress becomes the writer, takes everything queued, runs each write under its
+// own SAVEPOINT inside one transaction and makes one commit (synchronous=FULL: durable when
+// COMMIT returns), then hands each caller its own result; the next writer takes what queued
+// meanwhile. A write that fails is rolled back to its savepoint and fails alone; if SQLite
+// rolls back the whole transaction (an I/O error, a full disk), every write of it fails, and
+// a failed COMMIT fails every write it held. No caller returns before its write is
+// committed, or is told it was when it was not.
+//
 // Schema version lives in `PRAGMA user_version`; kMigrations[v] takes a database from
 // version v to v+1, so a later release appends to that list and old journals upgrade in
 // place on open. A journal written by a newer release is refused rather than guessed at.
@@ -17,12 +27,14 @@
 
 #include <cerrno>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iterator>
 #include <mutex>
 #include <stdexcept>
@@ -452,54 +464,88 @@ class SqliteJournal final : public Journal {
 
   Result<std::vector<bool>> Accept(const WebhookRecord& webhook,
                                    const std::vector<ExecutionRecord>& candidates) override {
-    std::lock_guard<std::mutex> l(mu_);
-    if (auto s = Exec("BEGIN IMMEDIATE", "accept: begin"); !s) return s.error();
-    auto r = AcceptLocked(webhook, candidates);
-    if (!r) {
-      Rollback();
-      return r.error();
-    }
-    if (auto s = Exec("COMMIT", "accept: commit"); !s) {
-      Rollback();
-      return s.error();
-    }
-    return r;
+    std::vector<bool> inserted;
+    Status s = Write([&]() -> Status {
+      auto r = AcceptLocked(webhook, candidates);
+      if (!r) return r.error();
+      inserted = std::move(*r);
+      return {};
+    });
+    if (!s) return s.error();
+    return inserted;
   }
 
   std::vector<Result<std::vector<bool>>> AcceptGroup(const std::vector<AcceptRequest>& group,
                                                      int* commits) override {
-    std::lock_guard<std::mutex> l(mu_);
     *commits = 0;
-    auto fail_all = [&](const Error& e) {
-      return std::vector<Result<std::vector<bool>>>(group.size(), e);
-    };
-    if (auto s = Exec("BEGIN IMMEDIATE", "accept: begin"); !s) return fail_all(s.error());
     std::vector<Result<std::vector<bool>>> out;
-    out.reserve(group.size());
-    for (const AcceptRequest& m : group) {
-      auto r = AcceptLocked(m.webhook, m.candidates);
-      if (!r) {  // nothing of the group stays
-        Rollback();
-        return fail_all(r.error());
+    // One write: an error in any member rolls back the savepoint, so nothing of the group
+    // stays.
+    Status s = Write([&]() -> Status {
+      out.clear();
+      out.reserve(group.size());
+      for (const AcceptRequest& m : group) {
+        auto r = AcceptLocked(m.webhook, m.candidates);
+        if (!r) return r.error();
+        out.push_back(std::move(r));
       }
-      out.push_back(std::move(r));
-    }
-    if (auto s = Exec("COMMIT", "accept: commit"); !s) {
-      Rollback();
-      return fail_all(s.error());
-    }
+      return {};
+    });
+    if (!s) return std::vector<Result<std::vector<bool>>>(group.size(), s.error());
     *commits = 1;
     return out;
   }
 
   Status Insert(const ExecutionRecord& execution) override {
-    std::lock_guard<std::mutex> l(mu_);
-    bool inserted = false;
-    return InsertExecution(execution, std::nullopt, /*if_new=*/false, &inserted);
+    return Write([&] {
+      bool inserted = false;
+      return InsertExecution(execution, std::nullopt, /*if_new=*/false, &inserted);
+    });
   }
 
   Status Update(const ExecutionRecord& e) override {
+    return Write([&] { return UpdateLocked(e); });
+  }
+
+  Status PutStep(const StepRecord& s) override {
+    return Write([&] { return PutStepLocked(s); });
+  }
+
+  Status AddEvent(const EventRecord& e) override {
+    return Write([&] { return AddEventLocked(e); });
+  }
+
+  Result<std::int64_t> Prune(double before, int max_records) override {
+    std::int64_t removed = 0;
+    Status s = Write([&] { return PruneLocked(before, max_records, &removed); });
+    if (!s) return s.error();
+    return removed;
+  }
+
+  Result<std::optional<std::string>> GetSetting(const std::string& key) override {
     std::lock_guard<std::mutex> l(mu_);
+    auto st = Prepare(kGetSetting);
+    if (!st) return st.error();
+    st->Bind(1, key);
+    int rc = st->Step();
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return SqlError("get setting " + key, rc);
+    return std::optional<std::string>(st->Text(0));
+  }
+
+  Status PutSetting(const std::string& key, const std::string& value) override {
+    return Write([&]() -> Status {
+      auto st = Prepare(kPutSetting);
+      if (!st) return st.error();
+      st->Bind(1, key);
+      st->Bind(2, value);
+      if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError("put setting " + key, rc);
+      return {};
+    });
+  }
+
+ private:
+  Status UpdateLocked(const ExecutionRecord& e) {
     auto st = Prepare(kUpdateExecution);
     if (!st) return st.error();
     BindExecution(*st, e);
@@ -511,8 +557,7 @@ class SqliteJournal final : public Journal {
     return {};
   }
 
-  Status PutStep(const StepRecord& s) override {
-    std::lock_guard<std::mutex> l(mu_);
+  Status PutStepLocked(const StepRecord& s) {
     auto st = Prepare(kPutStep);
     if (!st) return st.error();
     st->Bind(1, s.execution_id);
@@ -533,61 +578,104 @@ class SqliteJournal final : public Journal {
     return {};
   }
 
-  Status AddEvent(const EventRecord& e) override {
-    std::lock_guard<std::mutex> l(mu_);
-    return AddEventLocked(e);
-  }
-
-  Result<std::int64_t> Prune(double before, int max_records) override {
-    std::lock_guard<std::mutex> l(mu_);
-    if (auto s = Exec("BEGIN IMMEDIATE", "prune: begin"); !s) return s.error();
-    std::int64_t removed = 0;
-    Status s;
+  Status PruneLocked(double before, int max_records, std::int64_t* removed) {
     for (const char* sql : {kPruneKeepDedupKeys, kPruneEvents, kPruneSteps, kPruneExecutions,
                             kPruneWebhooks, kPruneGlobalEvents}) {
       auto st = Prepare(sql);
-      if (!st) {
-        s = st.error();
-        break;
-      }
+      if (!st) return st.error();
       st->Bind(1, before);
       st->Bind(2, max_records);
-      if (int rc = st->Step(); rc != SQLITE_DONE) {
-        s = SqlError("prune", rc);
-        break;
-      }
-      if (sql == kPruneExecutions || sql == kPruneWebhooks) removed += sqlite3_changes(db_);
+      if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError("prune", rc);
+      if (sql == kPruneExecutions || sql == kPruneWebhooks) *removed += sqlite3_changes(db_);
     }
-    if (s) s = Exec("COMMIT", "prune: commit");
-    if (!s) {
-      Rollback();
-      return s.error();
-    }
-    return removed;
-  }
-
-  Result<std::optional<std::string>> GetSetting(const std::string& key) override {
-    std::lock_guard<std::mutex> l(mu_);
-    auto st = Prepare(kGetSetting);
-    if (!st) return st.error();
-    st->Bind(1, key);
-    int rc = st->Step();
-    if (rc == SQLITE_DONE) return std::optional<std::string>();
-    if (rc != SQLITE_ROW) return SqlError("get setting " + key, rc);
-    return std::optional<std::string>(st->Text(0));
-  }
-
-  Status PutSetting(const std::string& key, const std::string& value) override {
-    std::lock_guard<std::mutex> l(mu_);
-    auto st = Prepare(kPutSetting);
-    if (!st) return st.error();
-    st->Bind(1, key);
-    st->Bind(2, value);
-    if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError("put setting " + key, rc);
     return {};
   }
 
- private:
+  // One queued write (see the file comment); `result` is valid once `done`.
+  struct PendingWrite {
+    const std::function<Status()>* write;
+    Status result;
+    bool done = false;
+  };
+
+  // Runs `write` (statements only, no BEGIN/COMMIT) in the next group commit and returns
+  // once that commit is durable (or failed).
+  Status Write(const std::function<Status()>& write) {
+    PendingWrite me{&write, {}, false};
+    std::unique_lock<std::mutex> lk(queue_mu_);
+    queue_.push_back(&me);
+    while (!me.done) {
+      if (committing_) {
+        queue_cv_.wait(lk);
+        continue;
+      }
+      committing_ = true;  // this caller commits everything queued, its own write included
+      std::vector<PendingWrite*> batch;
+      batch.swap(queue_);
+      lk.unlock();
+      try {
+        CommitBatch(batch);
+      } catch (const std::exception& ex) {  // out of memory: every write is told it failed
+        std::lock_guard<std::mutex> l(mu_);
+        Rollback();
+        for (PendingWrite* w : batch) w->result = Error::Internal(Prefix() + "write: " + ex.what());
+      }
+      lk.lock();
+      for (PendingWrite* w : batch) w->done = true;
+      committing_ = false;
+      queue_cv_.notify_all();
+    }
+    return me.result;
+  }
+
+  // Each write under its own savepoint, all in one transaction, one COMMIT. Sets every
+  // write's result.
+  void CommitBatch(const std::vector<PendingWrite*>& batch) {
+    std::lock_guard<std::mutex> l(mu_);
+    size_t next = 0;
+    while (next < batch.size()) {
+      if (auto s = Exec("BEGIN IMMEDIATE", "write: begin"); !s) {
+        for (; next < batch.size(); ++next) batch[next]->result = s;
+        return;
+      }
+      std::vector<PendingWrite*> held;  // written in this transaction, not yet committed
+      bool lost = false;                // SQLite rolled the transaction back
+      while (next < batch.size() && !lost) {
+        PendingWrite* w = batch[next++];
+        Status s = Exec("SAVEPOINT w", "write: savepoint");
+        if (s) s = RunWrite(*w->write);
+        if (s) s = Exec("RELEASE w", "write: release savepoint");
+        if (s) {
+          held.push_back(w);
+          continue;
+        }
+        w->result = s;
+        if (!sqlite3_get_autocommit(db_)) {  // undo this write only
+          Status undo = Exec("ROLLBACK TO w", "write: rollback to savepoint");
+          if (undo) undo = Exec("RELEASE w", "write: release savepoint");
+          if (undo) continue;
+          Rollback();
+        }
+        lost = true;  // the writes before this one are gone with the transaction
+        for (PendingWrite* h : held) h->result = s;
+        held.clear();
+      }
+      if (lost) continue;  // the rest in a new transaction
+      if (auto c = Exec("COMMIT", "write: commit"); !c) {
+        Rollback();
+        for (PendingWrite* h : held) h->result = c;
+      }
+    }
+  }
+
+  Status RunWrite(const std::function<Status()>& write) {
+    try {
+      return write();
+    } catch (const std::exception& ex) {  // e.g. out of memory: this write fails, not all
+      return Error::Internal(Prefix() + "write: " + ex.what());
+    }
+  }
+
   Status AddEventLocked(const EventRecord& e) {
     auto st = Prepare(kAddEvent);
     if (!st) return st.error();
@@ -946,6 +1034,10 @@ class SqliteJournal final : public Journal {
   sqlite3* const db_;
   std::mutex mu_;  // guards the connection and cache_
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::mutex queue_mu_;  // guards queue_ and committing_; never held while taking mu_
+  std::condition_variable queue_cv_;
+  std::vector<PendingWrite*> queue_;
+  bool committing_ = false;
 };
 
 }  // namespace

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -804,6 +806,163 @@ TEST_F(JournalTest, ConcurrentAcceptsDeduplicateAcrossThreadsAndConnections) {
   auto all = first->List(Query().Limit(0));
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), static_cast<size_t>(kThreads * kRounds + kRounds));
+}
+
+// Issue 19, point 1: every write (an execution's state, its steps, its events, accepts)
+// joins the next group commit: writes made while a commit is in progress share one
+// transaction and one commit, and each caller still gets its own result: a write that
+// fails (an unknown execution, an id that exists) fails alone, the others are committed.
+TEST_F(JournalTest, ConcurrentWritesShareOneCommitAndAFailedWriteFailsAlone) {
+  sqlite3* conn = nullptr;
+  auto journal = OpenCapturing(DbPath(), &conn);
+  ASSERT_TRUE(journal && conn);
+  ASSERT_TRUE(journal->Insert(MakeExecution("e1", "k1")));
+  std::atomic<int> commits{0};
+  sqlite3_commit_hook(
+      conn,
+      [](void* n) {
+        ++*static_cast<std::atomic<int>*>(n);
+        return 0;
+      },
+      &commits);
+  RawDb other(DbPath());
+  ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);  // the first write waits for it
+
+  constexpr int kWriters = 24;
+  std::atomic<int> started{0};
+  std::vector<Status> results(kWriters + 2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      ++started;
+      if (i % 2 == 0) {
+        results[i] = journal->AddEvent({"e1", kT0 + i, "note", "event " + std::to_string(i)});
+      } else {
+        StepRecord s;
+        s.execution_id = "e1";
+        s.phase = "main";
+        s.index = i;
+        s.kind = "wait";
+        s.state = "ok";
+        results[i] = journal->PutStep(s);
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    ++started;
+    results[kWriters] = journal->Update(MakeExecution("nope", "k-nope"));  // no such id
+  });
+  threads.emplace_back([&] {
+    ++started;
+    results[kWriters + 1] = journal->Insert(MakeExecution("e1", "k-other"));  // id exists
+  });
+  for (int i = 0; i < 500 && started.load() < kWriters + 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(started.load(), kWriters + 2);
+  // Every writer is inside its call; let them reach the journal's queue, then free it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(other.Exec("ROLLBACK"), SQLITE_OK);
+  for (auto& t : threads) t.join();
+
+  for (int i = 0; i < kWriters; ++i)
+    EXPECT_TRUE(results[i]) << i << ": " << results[i].error().message;
+  ASSERT_FALSE(results[kWriters]);
+  EXPECT_EQ(results[kWriters].error().code, ErrorCode::kNotFound);
+  ASSERT_FALSE(results[kWriters + 1]);
+  EXPECT_NE(results[kWriters + 1].error().message.find(kIdExistsMessage), std::string::npos)
+      << results[kWriters + 1].error().message;
+  // One commit per write would be 26; the first write commits alone (it waited for the
+  // lock), the others together (a straggler may make a third).
+  EXPECT_LE(commits.load(), 3);
+  EXPECT_GE(commits.load(), 1);
+
+  // What the callers were told is what is in the journal, also for another process.
+  sqlite3_commit_hook(conn, nullptr, nullptr);
+  journal.reset();
+  auto reopened = Open(DbPath());
+  ASSERT_TRUE(reopened);
+  auto events = reopened->Events("e1");
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), static_cast<size_t>(kWriters / 2));
+  auto steps = reopened->Steps("e1");
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(steps->size(), static_cast<size_t>(kWriters / 2));
+  auto e1 = reopened->Get("e1");
+  ASSERT_TRUE(e1 && e1->has_value());
+  EXPECT_EQ((*e1)->dedup_key, "k1");  // the refused Insert changed nothing
+  EXPECT_FALSE(reopened->Get("nope").value().has_value());
+  RawDb raw(DbPath());
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
+}
+
+// Group commit keeps durability: a process killed while many threads write (each write
+// acknowledged only after its commit) loses none of the acknowledged writes.
+TEST_F(JournalTest, KilledWhileManyThreadsWriteKeepsEveryAcknowledgedWrite) {
+  const std::string path = DbPath();
+  {
+    auto j = Open(path);
+    ASSERT_TRUE(j);
+    ASSERT_TRUE(j->Insert(MakeExecution("e1", "k1")));
+  }
+  constexpr int kThreads = 8;
+  int rfd = -1;
+  pid_t pid = ForkChild(&rfd, [&](int wfd) {
+    auto j = OpenSqliteJournal(path);
+    if (!j) _exit(2);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (std::uint32_t i = 0;; ++i) {
+          Status s;
+          if (t % 2 == 0) {
+            s = (*j)->AddEvent({"e1", kT0 + i, "t" + std::to_string(t), std::to_string(i)});
+          } else {
+            StepRecord st;
+            st.execution_id = "e1";
+            st.phase = "t" + std::to_string(t);
+            st.index = static_cast<int>(i);
+            st.kind = "wait";
+            st.state = "ok";
+            s = (*j)->PutStep(st);
+          }
+          if (!s) _exit(3);
+          std::uint32_t ack[2] = {static_cast<std::uint32_t>(t), i};  // PIPE_BUF: atomic
+          if (write(wfd, ack, sizeof ack) != sizeof ack) _exit(4);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+  });
+  ASSERT_GT(pid, 0);
+  std::vector<int> acked(kThreads, 0);  // writes 0..acked-1 of each thread acknowledged
+  int total = 0;
+  std::uint32_t ack[2];
+  while (total < 400 && read(rfd, ack, sizeof ack) == sizeof ack) {
+    ASSERT_LT(ack[0], static_cast<std::uint32_t>(kThreads));
+    EXPECT_EQ(ack[1], static_cast<std::uint32_t>(acked[ack[0]]));  // in order per thread
+    acked[ack[0]] = static_cast<int>(ack[1]) + 1;
+    ++total;
+  }
+  kill(pid, SIGKILL);  // in the middle of whatever the writers are doing
+  close(rfd);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_EQ(total, 400);
+
+  auto journal = Open(path);
+  ASSERT_TRUE(journal);
+  auto events = journal->Events("e1");
+  auto steps = journal->Steps("e1");
+  ASSERT_TRUE(events && steps);
+  std::vector<int> found(kThreads, 0);
+  for (const auto& e : *events) found[std::stoi(e.kind.substr(1))] += 1;
+  for (const auto& s : *steps) found[std::stoi(s.phase.substr(1))] += 1;
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_GE(found[t], acked[t]) << "thread " << t << ": acknowledged writes lost";
+  }
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
 }
 
 TEST_F(JournalTest, OpenFailsClearly) {
