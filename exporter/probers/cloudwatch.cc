@@ -384,7 +384,7 @@ ProbeResult CloudWatchProber::Evaluate(const std::string& xml, WallTime now) con
         for (const XmlElement* e : ms->Children("member")) msg += " " + e->Text("Value");
       }
       fail(code == "Forbidden" ? "auth_failed" : "error",
-           m.describe + ": StatusCode " + code + ErrorLabelValue(msg));
+           m.describe + ": StatusCode " + code + (msg.empty() ? "" : ": " + ErrorLabelValue(msg)));
       continue;
     }
     if (ts.size() != vs.size()) {
