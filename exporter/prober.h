@@ -79,7 +79,8 @@ struct ProbeResult {
   // empty_reply, error; DNS: dns_nxdomain, dns_servfail, dns_refused, dns_formerr,
   // dns_notimp, dns_notauth, dns_rcode (any other rcode), dns_nodata, dns_truncated;
   // databases (and redis): auth_failed, query_failed, heartbeat_stale; tcp query_response:
-  // expect_not_matched. Empty on success.
+  // expect_not_matched; cloudwatch: throttled, sample_stale, no_datapoints (and auth_failed,
+  // query_failed, http_status). Empty on success.
   std::string reason;
   std::string detail;  // the human-readable account, for logs and the landing page
   std::vector<Sample> samples;

@@ -1,5 +1,6 @@
 #include "exporter/prober_registry.h"
 
+#include "exporter/probers/cloudwatch.h"
 #include "exporter/probers/dns.h"
 #include "exporter/probers/http.h"
 #include "exporter/probers/mysql.h"
@@ -38,6 +39,9 @@ void RegisterBuiltinProbers(ProberRegistry& registry) {
                      &NewPostgresProber});
   registry.Register(
       {"redis", "Redis replication: role, link status, last I/O age, offset lag", &NewRedisProber});
+  registry.Register({"cloudwatch",
+                     "CloudWatch GetMetricData: managed replication lag (Aurora global, DynamoDB)",
+                     &NewCloudWatchProber});
 }
 
 }  // namespace failover

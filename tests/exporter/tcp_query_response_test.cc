@@ -70,6 +70,27 @@ TEST(TcpQueryResponseTest, AnswerThatDoesNotMatch) {
   EXPECT_TRUE(HasSubstr(r.detail, "last line \"+OK\""));
 }
 
+// `expect` reads on past lines that do not match, as blackbox_exporter does (an SMTP EHLO
+// answer is several 250- lines): Redis' INFO answer starts with "$<length>" and
+// "# Replication" before the role line, and the offset lines come after it.
+TEST(TcpQueryResponseTest, ExpectReadsPastLinesThatDoNotMatch) {
+  auto& stack = testing::Stack::Get({"redis"});
+  std::string addr = "  address: " + stack.Env("REDIS_REPLICA_ADDR") + "\n";
+  ProbeResult r =
+      RunTcp(addr +
+             "  query_response:\n    - send: INFO replication\n"
+             "    - expect: \"^role:slave$\"\n    - expect: \"^master_link_status:up$\"\n"
+             "    - send: QUIT\n    - expect: \"^\\\\+OK$\"\n");
+  EXPECT_TRUE(r.success) << Describe(r);
+  // Lines already passed are not read again: the role line comes before the link status.
+  r = RunTcp(addr +
+                 "  query_response:\n    - send: INFO replication\n"
+                 "    - expect: \"^master_link_status:\"\n    - expect: \"^role:\"\n",
+             milliseconds(700));
+  EXPECT_EQ(r.reason, "timeout") << Describe(r);
+  EXPECT_TRUE(HasSubstr(r.detail, "query_response[2]: a line matching /^role:/"));
+}
+
 // An SMTP-like server: greets, answers STARTTLS, then speaks TLS (one connection).
 class StartTlsServer {
  public:

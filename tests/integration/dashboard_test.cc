@@ -1,9 +1,11 @@
 // dashboards/failover.json against real data: every PromQL expression of the dashboard
 // (panel targets, annotations, template variables), with Grafana's variables substituted,
 // runs against a real Prometheus that scrapes a running failover_exporter (probing the
-// stack's nginx regions, PowerDNS, a MariaDB primary/replica and an HTTPS server) and a
-// running failover_actuator, and evaluates rules/failover.rules.yml. Every query must parse
-// and return data: a panel that stays empty on a healthy system is a broken panel.
+// stack's nginx regions, PowerDNS, a MariaDB primary/replica, the Redis replica, an HTTPS
+// server and the CloudWatch fake) and a running failover_actuator, and evaluates
+// rules/failover.rules.yml. Every query must parse and return data: a panel that stays
+// empty on a healthy system is a broken panel. The RPO guards that docs/actuator-steps.md
+// shows for aurora_global_failover run against the same Prometheus.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 
 #include "common/encoding.h"
 #include "common/http_client.h"
+#include "tests/support/fake_cloudwatch.h"
 #include "tests/support/stack.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -36,6 +39,7 @@ using std::chrono::seconds;
 
 const std::string kDashboard = std::string(FAILOVER_SOURCE_DIR) + "/dashboards/failover.json";
 const std::string kRules = std::string(FAILOVER_SOURCE_DIR) + "/rules/failover.rules.yml";
+const std::string kSteps = std::string(FAILOVER_SOURCE_DIR) + "/docs/actuator-steps.md";
 
 json LoadDashboard() {
   std::ifstream in(kDashboard);
@@ -274,6 +278,20 @@ TEST(DashboardJson, ShowsWhatAnOperatorNeedsDuringAFailover) {
   EXPECT_TRUE(panel_with("failover_probe_latency_seconds_bucket", "heatmap")) << "latency";
   EXPECT_TRUE(panel_with("failover_probe_http_phase_seconds", "")) << "HTTP phases";
   EXPECT_TRUE(panel_with("failover_actuator_brake_engaged", "stat")) << "brake";
+  // Issue 20: Redis and CloudWatch lag next to the databases' lag, and how old CloudWatch's
+  // datapoint is.
+  auto lag_panel = [&](const std::string& kind) {
+    for (const auto& [expr, t] : type_of_expr)
+      if (expr.find("failover_replication_lag_seconds{") != std::string::npos &&
+          expr.find(kind) != std::string::npos && t == "timeseries")
+        return true;
+    return false;
+  };
+  EXPECT_TRUE(lag_panel("kind=~\"mysql|postgres\"")) << "database lag";
+  EXPECT_TRUE(lag_panel("kind=\"redis\"")) << "Redis lag";
+  EXPECT_TRUE(lag_panel("kind=\"cloudwatch\"")) << "CloudWatch lag";
+  EXPECT_TRUE(panel_with("failover_replication_sample_age_seconds{", "timeseries"))
+      << "CloudWatch datapoint age";
   bool executions_annotation = false;
   for (const json& a : d["annotations"]["list"])
     executions_annotation =
@@ -311,10 +329,18 @@ TEST(DashboardJson, SubstitutesGrafanaVariables) {
 class DashboardQueriesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    stack_ = &Stack::Get({"prometheus", "nginx", "powerdns", "mariadb"});
+    stack_ = &Stack::Get({"prometheus", "nginx", "powerdns", "mariadb", "redis"});
     prometheus_ = stack_->Env("PROMETHEUS_URL");
     cert_ = std::make_unique<TlsCert>(dir_.path());
     https_ = std::make_unique<TestHttpServer>(cert_.get());
+    // A datapoint a minute for the next 20 minutes: always a fresh one (CloudWatch's
+    // publishing delay included), however long the test takes.
+    for (int k = 0; k < 20; ++k) {
+      cloudwatch_.Put("AWS/RDS", "AuroraGlobalDBReplicationLag",
+                      {{"DBClusterIdentifier", "orders-west"}}, "Milliseconds",
+                      std::chrono::system_clock::now() - seconds(70) + std::chrono::minutes(k),
+                      1200);
+    }
 
     std::string nginx_port = stack_->Env("NGINX_PORT");
     std::string exporter_cfg =
@@ -356,7 +382,23 @@ class DashboardQueriesTest : public ::testing::Test {
         "    region: eu-west\n"
         "    mysql: {address: \"" +
         stack_->Env("MARIADB_REPLICA_ADDR") + "\", user: monitor, password_file: \"" +
-        stack_->Env("MARIADB_MONITOR_PASSWORD_FILE") + "\"}\n";
+        stack_->Env("MARIADB_MONITOR_PASSWORD_FILE") +
+        "\"}\n"
+        "  - name: eu-west-redis\n"
+        "    region: eu-west\n"
+        "    redis: {address: \"" +
+        stack_->Env("REDIS_REPLICA_ADDR") +
+        "\"}\n"
+        "  - name: orders-aurora-lag\n"
+        "    region: eu-west\n"
+        "    cloudwatch:\n"
+        "      region: us-west-2\n"
+        "      url: " +
+        cloudwatch_.base_url() + "\n      access_key_id: " + kFakeAwsAccessKeyId +
+        "\n      secret_access_key: \"" + kFakeAwsSecretAccessKey +
+        "\"\n"
+        "      metrics: [{namespace: AWS/RDS, metric_name: AuroraGlobalDBReplicationLag,\n"
+        "                 dimensions: {DBClusterIdentifier: orders-west}}]\n";
     exporter_ = std::make_unique<Daemon>("failover_exporter",
                                          dir_.Write("exporter.yml", exporter_cfg), dir_.path());
 
@@ -407,6 +449,7 @@ class DashboardQueriesTest : public ::testing::Test {
   Stack* stack_ = nullptr;
   std::string prometheus_;
   TempDir dir_;
+  FakeCloudWatch cloudwatch_;
   std::unique_ptr<TlsCert> cert_;
   std::unique_ptr<TestHttpServer> https_;
   std::unique_ptr<Daemon> exporter_;
@@ -494,6 +537,37 @@ TEST_F(DashboardQueriesTest, EveryQueryParsesAndReturnsData) {
     }
     EXPECT_TRUE(any) << q.where << ": no data for any single region\n  " << q.expr;
   }
+}
+
+// The RPO guards docs/actuator-steps.md shows for aurora_global_failover (on the CloudWatch
+// lag and on its datapoint's age) hold on the exporter's real series: a runbook copied
+// from the docs is not refused for a wrong metric or label name.
+TEST_F(DashboardQueriesTest, TheDocumentedCloudWatchGuardsHold) {
+  std::ifstream in(kSteps);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string doc = text.str();
+  static const std::regex guard(R"(promql: '([^']*kind="cloudwatch"[^']*)')");
+  std::vector<std::string> guards;
+  for (std::sregex_iterator it(doc.begin(), doc.end(), guard), end; it != end; ++it)
+    guards.push_back((*it)[1]);
+  ASSERT_GE(guards.size(), 2u) << "no cloudwatch guards in " << kSteps;
+  bool on_lag = false, on_age = false;
+  for (const std::string& g : guards) {
+    on_lag = on_lag || g.find("failover_replication_lag_seconds{") != std::string::npos;
+    on_age = on_age || g.find("failover_replication_sample_age_seconds{") != std::string::npos;
+    Answer a;
+    bool holds = WaitFor(
+        [&] {
+          a = Instant(prometheus_, g);
+          return !a.ok() || !a.Samples().empty();
+        },
+        seconds(60));
+    ASSERT_TRUE(a.ok()) << g << ": Prometheus refused\n  " << a.raw;
+    EXPECT_TRUE(holds) << g << ": the guard would refuse\n  " << a.raw;
+  }
+  EXPECT_TRUE(on_lag) << "a guard on the lag";
+  EXPECT_TRUE(on_age) << "a guard on the datapoint's age";
 }
 
 }  // namespace
