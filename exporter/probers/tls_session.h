@@ -31,7 +31,7 @@ namespace failover {
 class TlsSessionCache {
  public:
   struct Options {
-    bool resumption = true;
+    bool resumption = false;
     Duration full_handshake_every = std::chrono::minutes(1);
     bool operator==(const Options&) const = default;
   };

@@ -557,7 +557,7 @@ class HttpsSessionTest : public ::testing::Test {
 };
 
 TEST_F(HttpsSessionTest, ResumesButStillVerifiesWithinTheBoundAndSeesAChangedCertificate) {
-  auto prober = Build("  tls_full_handshake_every: 1s\n");
+  auto prober = Build("  tls_session_resumption: true\n  tls_full_handshake_every: 1s\n");
   ASSERT_NE(prober, nullptr);
   auto run = [&] { return runner_.Run(*prober, seconds(5)).result; };
 
@@ -592,8 +592,8 @@ TEST_F(HttpsSessionTest, ResumesButStillVerifiesWithinTheBoundAndSeesAChangedCer
   EXPECT_EQ(Expiry(*full), 2'100'000'000.0) << "the full handshake read the new certificate";
 }
 
-TEST_F(HttpsSessionTest, WithoutResumptionEveryRunVerifiesTheCertificate) {
-  auto prober = Build("  tls_session_resumption: false\n");
+TEST_F(HttpsSessionTest, ByDefaultEveryRunVerifiesTheCertificate) {
+  auto prober = Build("");
   ASSERT_NE(prober, nullptr);
   for (int i = 0; i < 3; ++i) {
     ProbeResult r = runner_.Run(*prober, seconds(5)).result;
@@ -666,6 +666,13 @@ INSTANTIATE_TEST_SUITE_P(
                         "be http or https"},
         ConfigErrorCase{"MissingUrl", "http:\n  method: GET\n",
                         "probe.yml:2:3: http: missing required key \"url\""},
+        ConfigErrorCase{"ZeroFullHandshakeBound",
+                        "http:\n  url: \"https://127.0.0.1:1/\"\n  tls_full_handshake_every: 0s\n",
+                        "probe.yml:3:29: http.tls_full_handshake_every: must be a positive "
+                        "duration"},
+        ConfigErrorCase{"ResumptionNotABool",
+                        "http:\n  url: \"https://127.0.0.1:1/\"\n  tls_session_resumption: maybe\n",
+                        "http.tls_session_resumption"},
         ConfigErrorCase{"BadRegex",
                         "http:\n  url: \"http://127.0.0.1:1/\"\n"
                         "  fail_if_body_matches_regexp:\n    - \"ok\"\n    - \"(unclosed\"\n",
