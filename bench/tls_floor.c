@@ -4,7 +4,8 @@
  *            no session reuse);
  *   openssl: the same request with OpenSSL alone and one SSL_CTX for every connection
  *            (what a TLS client of our own would cost: a full handshake, the chain
- *            verified, the GET, the answer, the close).
+ *            verified, the GET, the answer, the close);
+ *   openssl_resumed: the same, each connection resuming the previous one's session.
  * Usage: tls_floor HOST PORT CA_FILE N. Prints CPU microseconds per probe for each.
  * bench/exporter_probes builds and runs it for --kind https; see bench/README.md. */
 #include <arpa/inet.h>
@@ -51,7 +52,9 @@ static int curl_once(CURLM* m, CURL* h, const char* url, const char* ca) {
   return ok;
 }
 
-static int openssl_once(SSL_CTX* ctx, const char* host, int port) {
+/* With `session` non-null: offer *session (when set) and keep the newest session the
+ * server gave (a TLS 1.3 ticket arrives with the answer). */
+static int openssl_once(SSL_CTX* ctx, const char* host, int port, SSL_SESSION** session) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a;
   memset(&a, 0, sizeof a);
@@ -63,12 +66,20 @@ static int openssl_once(SSL_CTX* ctx, const char* host, int port) {
     SSL* ssl = SSL_new(ctx);
     SSL_set1_host(ssl, host);
     SSL_set_fd(ssl, fd);
+    if (session != NULL && *session != NULL) SSL_set_session(ssl, *session);
     char req[256], buf[4096];
     snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
              host);
     if (SSL_connect(ssl) == 1 && SSL_write(ssl, req, (int)strlen(req)) > 0) {
       int n;
       while ((n = SSL_read(ssl, buf, sizeof buf)) > 0) ok = 1;
+    }
+    if (session != NULL && ok) {
+      SSL_SESSION* s = SSL_get1_session(ssl);
+      if (s != NULL) {
+        if (*session != NULL) SSL_SESSION_free(*session);
+        *session = s;
+      }
     }
     SSL_shutdown(ssl);
     SSL_free(ssl);
@@ -96,10 +107,18 @@ int main(int argc, char** argv) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_load_verify_locations(ctx, ca, NULL);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-  for (int i = 0; i < 10; ++i) openssl_once(ctx, host, port);
+  for (int i = 0; i < 10; ++i) openssl_once(ctx, host, port, NULL);
   ok = 0;
   t0 = cpu_us();
-  for (int i = 0; i < n; ++i) ok += openssl_once(ctx, host, port);
+  for (int i = 0; i < n; ++i) ok += openssl_once(ctx, host, port, NULL);
   printf("openssl %.1f %d\n", (cpu_us() - t0) / n, ok);
+
+  /* The same, each connection resuming the previous one's session. */
+  SSL_SESSION* session = NULL;
+  for (int i = 0; i < 10; ++i) openssl_once(ctx, host, port, &session);
+  ok = 0;
+  t0 = cpu_us();
+  for (int i = 0; i < n; ++i) ok += openssl_once(ctx, host, port, &session);
+  printf("openssl_resumed %.1f %d\n", (cpu_us() - t0) / n, ok);
   return 0;
 }
