@@ -44,12 +44,14 @@ void TlsSessionCache::Configure(CURL* h, Run& run, MonoTime now) {
 }
 
 std::optional<double> TlsSessionCache::Finish(const Run& run, MonoTime now) {
+  if (run.handshake_done && !run.resumed) {
+    has_full_ = true;
+    last_full_ = now;
+    expiry_ = run.first_expiry;
+  }
+  if (run.connections > 1) return run.last_expiry;
   if (!run.handshake_done) return std::nullopt;
-  if (run.resumed) return expiry_;
-  has_full_ = true;
-  last_full_ = now;
-  expiry_ = run.peer_expiry;
-  return expiry_;
+  return run.resumed ? expiry_ : run.first_expiry;
 }
 
 // libcurl (7.x) makes an SSL_CTX per connection and hands it here before the SSL object.
@@ -81,7 +83,8 @@ int TlsSessionCache::VerifyCert(X509_STORE_CTX* store, void* arg) {
     auto t = NotAfter(leaf);
     if (t && (!earliest || *t < *earliest)) earliest = t;
   }
-  if (run->connections == 1) run->peer_expiry = earliest;
+  if (run->connections == 1) run->first_expiry = earliest;
+  run->last_expiry = earliest;
   return X509_verify_cert(store);
 }
 

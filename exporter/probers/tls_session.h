@@ -39,11 +39,12 @@ class TlsSessionCache {
   // What one run saw; lives as long as the run's transfer.
   struct Run {
     TlsSessionCache* cache = nullptr;
-    bool offer = false;                 // this run may offer the kept session
-    int connections = 0;                // TLS connections of this run so far
-    bool handshake_done = false;        // the first connection's handshake completed
-    bool resumed = false;               // ... and the server accepted the session
-    std::optional<double> peer_expiry;  // earliest notAfter the first connection's peer sent
+    bool offer = false;                  // this run may offer the kept session
+    int connections = 0;                 // TLS connections of this run so far
+    bool handshake_done = false;         // the first connection's handshake completed
+    bool resumed = false;                // ... and the server accepted the session
+    std::optional<double> first_expiry;  // earliest notAfter the first connection's peer sent
+    std::optional<double> last_expiry;   // ... the last connection's (a redirect's)
   };
 
   explicit TlsSessionCache(Options options) : options_(options) {}
@@ -54,7 +55,8 @@ class TlsSessionCache {
   // Sets the handle's TLS callbacks for one run (`run` must outlive the transfer).
   void Configure(CURL* h, Run& run, MonoTime now);
   // After the transfer: the certificate expiry to export (the one this run's full
-  // handshake read, or for a resumed run the last full handshake's), or nullopt.
+  // handshake read, or for a resumed run the last full handshake's; after a redirect, the
+  // last connection's, as libcurl's certificate info gave it), or nullopt.
   std::optional<double> Finish(const Run& run, MonoTime now);
 
   const Options& options() const { return options_; }

@@ -592,6 +592,22 @@ TEST_F(HttpsSessionTest, ResumesButStillVerifiesWithinTheBoundAndSeesAChangedCer
   EXPECT_EQ(Expiry(*full), 2'100'000'000.0) << "the full handshake read the new certificate";
 }
 
+TEST_F(HttpsSessionTest, AfterARedirectTheExpiryIsTheLastServersAndItsSessionIsNotKept) {
+  TestHttpServer other(&b_);
+  auto p = BuildHttp(
+      HttpYaml(server_.url("/redirect?to=" + other.url("/healthz")),
+               "  tls:\n    ca_file: " + ca_.cert_path() + "\n  tls_session_resumption: true\n"),
+      seconds(5));
+  ASSERT_TRUE(p) << p.error().message;
+  for (int i = 0; i < 2; ++i) {
+    ProbeResult r = runner_.Run(**p, seconds(5)).result;
+    ASSERT_TRUE(r.success) << Describe(r);
+    EXPECT_EQ(Expiry(r), 2'100'000'000.0) << "run " << i << ": the certificate of the last hop";
+    EXPECT_FALSE(other.LastRequest().tls_resumed) << "run " << i << ": no session for a redirect";
+  }
+  EXPECT_TRUE(server_.LastRequest().tls_resumed) << "the probe's own URL resumes";
+}
+
 TEST_F(HttpsSessionTest, ByDefaultEveryRunVerifiesTheCertificate) {
   auto prober = Build("");
   ASSERT_NE(prober, nullptr);
