@@ -2,13 +2,23 @@
 
 #include <sys/epoll.h>
 
+#include "common/http_client.h"
+
 namespace failover {
 
-CurlMulti::CurlMulti(EventLoop& loop) : loop_(loop), multi_(curl_multi_init()) {
+CurlMulti::CurlMulti(EventLoop& loop) : loop_(loop) {}
+
+CURLM* CurlMulti::Multi() {
+  if (multi_ != nullptr) return multi_;
+  // libcurl (and with it OpenSSL) is initialised by the first probe that needs it: a
+  // configuration of TCP-to-an-address and DNS probes never pays for it.
+  InitCurl();
+  multi_ = curl_multi_init();
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::OnTimer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  return multi_;
 }
 
 CurlMulti::~CurlMulti() {
@@ -18,10 +28,11 @@ CurlMulti::~CurlMulti() {
   }
   for (CURL* h : free_) curl_easy_cleanup(h);
   if (timer_ != 0) loop_.CancelTimer(timer_);
-  curl_multi_cleanup(multi_);
+  if (multi_ != nullptr) curl_multi_cleanup(multi_);
 }
 
 CURL* CurlMulti::Acquire() {
+  Multi();
   if (free_.empty()) return curl_easy_init();
   CURL* h = free_.back();
   free_.pop_back();
@@ -40,7 +51,7 @@ void CurlMulti::Release(CURL* easy) {
 
 void CurlMulti::Add(CURL* easy, Done done) {
   done_.emplace(easy, std::move(done));
-  curl_multi_add_handle(multi_, easy);  // curl asks for a 0 ms timer to start it
+  curl_multi_add_handle(Multi(), easy);  // curl asks for a 0 ms timer to start it
 }
 
 int CurlMulti::OnSocket(CURL*, curl_socket_t s, int what, void* self, void*) {

@@ -27,9 +27,9 @@ class CurlMulti {
   void Add(CURL* easy, Done done);
   size_t active() const { return done_.size(); }
 
-  // A handle with default options, reused from earlier transfers when one is free: a
-  // probe run costs a few setopt calls instead of allocating (and freeing) a handle, and
-  // memory follows the number of concurrent runs, not the number of probes.
+  // A handle with default options (the first call initialises libcurl), reused from earlier
+  // transfers when one is free: a probe run costs a few setopt calls instead of allocating (and
+  // freeing) a handle, and memory follows the number of concurrent runs, not the number of probes.
   CURL* Acquire();
   // Resets `easy` and keeps it for the next Acquire (up to a bound; the rest are freed).
   void Release(CURL* easy);
@@ -40,8 +40,10 @@ class CurlMulti {
   void Action(curl_socket_t s, int ev_bitmask);
   void DrainFinished();
 
+  CURLM* Multi();  // created (and libcurl initialised) on first use
+
   EventLoop& loop_;
-  CURLM* multi_;
+  CURLM* multi_ = nullptr;
   EventLoop::TimerId timer_ = 0;
   std::unordered_map<CURL*, Done> done_;
   std::vector<CURL*> free_;

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  InitCurl();
+  // libcurl is initialised by the first probe that uses it (exporter/curl_multi.cc).
   if (check) {
     auto cfg = LoadExporterConfigFile(config_file, registry);
     if (!cfg) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string_view>
 #include <unordered_map>
@@ -112,59 +113,73 @@ const std::vector<double>& ResultStore::Buckets() {
 
 void ResultStore::SetProbes(const std::vector<ProbeIdentity>& probes) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::map<std::string, Entry> next;
-  for (const ProbeIdentity& id : probes) {
-    auto it = entries_.find(id.name);
-    if (it != entries_.end() && it->second.status.id == id) {
-      next[id.name] = std::move(it->second);
+  // Sorted by name; of identities with the same name the last one counts.
+  std::vector<const ProbeIdentity*> order;
+  order.reserve(probes.size());
+  for (const ProbeIdentity& id : probes) order.push_back(&id);
+  std::stable_sort(order.begin(), order.end(), [](const ProbeIdentity* a, const ProbeIdentity* b) {
+    return a->name < b->name;
+  });
+  std::vector<Entry> next;
+  next.reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i + 1 < order.size() && order[i + 1]->name == order[i]->name) continue;
+    const ProbeIdentity& id = *order[i];
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), id.name,
+                               [](const Entry& e, const std::string& n) { return e.id.name < n; });
+    if (it != entries_.end() && it->id == id) {
+      next.push_back(std::move(*it));
       continue;
     }
     Entry e;
-    e.status.id = id;
+    e.id = id;
     std::string labels;
     AppendLabel(labels, "probe", id.name);
     if (!id.region.empty()) AppendLabel(labels, "region", id.region);
     AppendLabel(labels, "kind", id.kind);
     for (const auto& [k, v] : id.labels) AppendLabel(labels, k, v);
     e.labels = std::make_shared<const std::string>(std::move(labels));
-    next[id.name] = std::move(e);
+    next.push_back(std::move(e));
   }
   entries_ = std::move(next);
+}
+
+std::uint16_t ResultStore::InternReason(const std::string& reason) {
+  for (size_t i = 0; i < reasons_.size(); ++i) {
+    if (reasons_[i] == reason) return static_cast<std::uint16_t>(i);
+  }
+  // The reasons are a fixed vocabulary (prober.h); a bound keeps a misbehaving prober from
+  // growing the table without end.
+  if (reasons_.size() >= 1024) return InternReason("error");
+  reasons_.push_back(reason);
+  return static_cast<std::uint16_t>(reasons_.size() - 1);
 }
 
 void ResultStore::Record(const std::string& name, ProbeResult&& result, double duration_seconds,
                          WallTime when) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(name);
-  if (it == entries_.end()) return;  // removed by a reload while the run was in flight
-  Entry& e = it->second;
-  e.status.has_run = true;
-  e.status.success = result.success;
-  e.status.reason = result.reason;
-  e.status.detail = result.detail;
-  e.status.duration_seconds = duration_seconds;
-  e.status.last_run_unix = UnixSeconds(when);
-  if (result.success) {
-    ++e.status.successes;
-  } else {
-    ++e.status.failures;
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
+                             [](const Entry& e, const std::string& n) { return e.id.name < n; });
+  if (it == entries_.end() || it->id.name != name) return;  // removed by a reload meanwhile
+  Entry& e = *it;
+  if (!e.recent) e.recent = std::make_unique<Run[]>(ProbeStatus::kRecentRuns);
+  if (e.recent_size > 0) e.recent_head = (e.recent_head + 1) % ProbeStatus::kRecentRuns;
+  if (e.recent_size < ProbeStatus::kRecentRuns) ++e.recent_size;
+  Run& run = e.recent[e.recent_head];
+  run.at_unix = UnixSeconds(when);
+  run.duration_seconds = static_cast<float>(duration_seconds);
+  run.reason = InternReason(result.reason);
+  run.success = result.success;
+  run.detail.reset();
+  if (!result.detail.empty()) {
+    run.detail = std::make_unique<char[]>(result.detail.size() + 1);
+    std::memcpy(run.detail.get(), result.detail.c_str(), result.detail.size() + 1);
   }
-  e.status.recent.insert(
-      e.status.recent.begin(),
-      ProbeRun{UnixSeconds(when), result.success, result.reason, result.detail, duration_seconds});
-  if (e.status.recent.size() > ProbeStatus::kRecentRuns) e.status.recent.pop_back();
-  e.status.dns_target.clear();
-  e.status.lag_seconds = -1;
-  for (const Sample& s : result.samples) {
-    std::string_view metric = s.desc->name;
-    if (metric == "failover_dns_record_target") {
-      for (const auto& [k, v] : s.labels) {
-        if (k != "target" || e.status.dns_target.find(v) != std::string::npos) continue;
-        e.status.dns_target += (e.status.dns_target.empty() ? "" : ", ") + v;
-      }
-    } else if (metric == "failover_replication_lag_seconds") {
-      e.status.lag_seconds = std::max(e.status.lag_seconds, s.value);
-    }
+  e.duration_seconds = duration_seconds;
+  if (result.success) {
+    ++e.successes;
+  } else {
+    ++e.failures;
   }
   // A new vector, not an assignment into the old one: a page taken before still holds
   // (and reads, without the lock) the previous samples.
@@ -175,11 +190,48 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
   e.latency_sum += duration_seconds;
 }
 
+ProbeStatus ResultStore::StatusOf(const Entry& e) const {
+  ProbeStatus st;
+  st.id = e.id;
+  st.successes = e.successes;
+  st.failures = e.failures;
+  if (!e.has_run()) return st;
+  const Run& last = e.last();
+  st.has_run = true;
+  st.success = last.success;
+  st.reason = Reason(last.reason);
+  if (last.detail) st.detail = last.detail.get();
+  st.duration_seconds = e.duration_seconds;
+  st.last_run_unix = last.at_unix;
+  st.recent.reserve(e.recent_size);
+  for (size_t k = 0; k < e.recent_size; ++k) {
+    const Run& r =
+        e.recent[(e.recent_head + ProbeStatus::kRecentRuns - k) % ProbeStatus::kRecentRuns];
+    st.recent.push_back(ProbeRun{r.at_unix, r.success, Reason(r.reason),
+                                 r.detail ? std::string(r.detail.get()) : std::string(),
+                                 k == 0 ? e.duration_seconds : r.duration_seconds});
+  }
+  if (e.samples) {
+    for (const Sample& s : *e.samples) {
+      std::string_view metric = s.desc->name;
+      if (metric == "failover_dns_record_target") {
+        for (const auto& [k, v] : s.labels) {
+          if (k != "target" || st.dns_target.find(v) != std::string::npos) continue;
+          st.dns_target += (st.dns_target.empty() ? "" : ", ") + v;
+        }
+      } else if (metric == "failover_replication_lag_seconds") {
+        st.lag_seconds = std::max(st.lag_seconds, s.value);
+      }
+    }
+  }
+  return st;
+}
+
 std::vector<ProbeStatus> ResultStore::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ProbeStatus> out;
   out.reserve(entries_.size());
-  for (const auto& [name, e] : entries_) out.push_back(e.status);
+  for (const Entry& e : entries_) out.push_back(StatusOf(e));
   return out;
 }
 
@@ -187,14 +239,15 @@ ResultStore::Page ResultStore::TakePage() const {
   Page page;
   std::lock_guard<std::mutex> lock(mu_);
   page.rows_.reserve(entries_.size());
-  for (const auto& [name, e] : entries_) {
-    page.rows_.push_back({e.labels, e.samples, e.bucket_counts, e.latency_sum,
-                          e.status.duration_seconds, e.status.last_run_unix, e.status.successes,
-                          e.status.failures, e.status.has_run, e.status.success,
-                          e.status.success ? std::string() : e.status.reason});
-    if (!e.status.has_run) continue;
+  for (const Entry& e : entries_) {
+    bool has_run = e.has_run();
+    bool success = has_run && e.last().success;
+    page.rows_.push_back({e.labels, e.samples, e.bucket_counts, e.latency_sum, e.duration_seconds,
+                          has_run ? e.last().at_unix : 0, e.successes, e.failures, has_run, success,
+                          success || !has_run ? std::string() : Reason(e.last().reason)});
+    if (!has_run) continue;
     page.any_run_ = true;
-    page.any_failure_ = page.any_failure_ || !e.status.success;
+    page.any_failure_ = page.any_failure_ || !success;
     if (!e.samples) continue;
     for (const Sample& s : *e.samples) {
       if (std::find(page.extra_.begin(), page.extra_.end(), s.desc) == page.extra_.end()) {
@@ -312,7 +365,7 @@ void ResultStore::Page::WriteRow(std::string& out, size_t family, const Row& row
     case kLatency: {
       const char* latency = "failover_probe_latency_seconds";
       std::uint64_t count = 0;
-      for (std::uint64_t c : row.bucket_counts) count += c;
+      for (std::uint32_t c : row.bucket_counts) count += c;
       AppendSeries(out, latency, "_count", labels);
       AppendUint(out, count);
       out += '\n';
@@ -384,25 +437,27 @@ std::vector<MetricFamily> ResultStore::Collect() const {
 
   std::lock_guard<std::mutex> lock(mu_);
   const auto& bounds = Buckets();
-  for (const auto& [name, e] : entries_) {
-    auto base = BaseLabels(e.status.id);
+  for (const Entry& entry : entries_) {
+    const ProbeStatus st = StatusOf(entry);
+    const Entry& e = entry;
+    auto base = BaseLabels(st.id);
     for (const char* result : {"success", "failure"}) {
       auto labels = base;
       labels.push_back({"result", result});
       ClientMetric m = Metric(std::move(labels));
-      m.counter.value = static_cast<double>(std::string(result) == "success" ? e.status.successes
-                                                                             : e.status.failures);
+      m.counter.value =
+          static_cast<double>(std::string(result) == "success" ? st.successes : st.failures);
       runs.metric.push_back(std::move(m));
     }
-    if (!e.status.has_run) continue;  // no result yet: no success/duration series
+    if (!st.has_run) continue;  // no result yet: no success/duration series
     ClientMetric s = Metric(base);
-    s.gauge.value = e.status.success ? 1 : 0;
+    s.gauge.value = st.success ? 1 : 0;
     success.metric.push_back(std::move(s));
     ClientMetric d = Metric(base);
-    d.gauge.value = e.status.duration_seconds;
+    d.gauge.value = st.duration_seconds;
     duration.metric.push_back(std::move(d));
     ClientMetric lr = Metric(base);
-    lr.gauge.value = e.status.last_run_unix;
+    lr.gauge.value = st.last_run_unix;
     last_run.metric.push_back(std::move(lr));
     ClientMetric h = Metric(base);
     std::uint64_t cumulative = 0;
@@ -415,9 +470,9 @@ std::vector<MetricFamily> ResultStore::Collect() const {
     h.histogram.sample_count = cumulative;
     h.histogram.sample_sum = e.latency_sum;
     latency.metric.push_back(std::move(h));
-    if (!e.status.success) {
+    if (!st.success) {
       auto labels = base;
-      labels.push_back({"reason", e.status.reason.empty() ? "error" : e.status.reason});
+      labels.push_back({"reason", st.reason.empty() ? "error" : st.reason});
       ClientMetric f = Metric(std::move(labels));
       f.gauge.value = 1;
       failure.metric.push_back(std::move(f));

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <re2/re2.h>
+#include <strings.h>
 
 #include <cstdint>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "common/secret.h"
 #include "exporter/curl_multi.h"
 #include "exporter/probers/curl_probe.h"
+#include "exporter/probers/tls_session.h"
 
 namespace failover {
 
@@ -76,6 +78,7 @@ struct HttpSpec {
   bool follow_redirects = true;
   size_t body_size_limit = kDefaultBodyLimit;
   Duration timeout;
+  TlsSessionCache::Options tls_session;        // https URLs only
   std::shared_ptr<const HttpOptions> options;  // null: all at their defaults
 };
 
@@ -90,6 +93,9 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
     for (const auto& [k, v] : opt().headers) {
       static_headers_ = curl_slist_append(static_headers_, (k + ": " + v).c_str());
     }
+    if (url.size() >= 8 && strncasecmp(url.c_str(), "https://", 8) == 0) {
+      tls_sessions_ = std::make_unique<TlsSessionCache>(spec_.tls_session);
+    }
     return {};
   }
 
@@ -102,7 +108,11 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, spec_.follow_redirects ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+    // An https URL reads the expiry while the chain is verified (tls_session.h); an http
+    // one that redirects to https gets it from libcurl's certificate info.
+    if (tls_sessions_ == nullptr) curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+    // libcurl's session cache would resume across probes (its handles are pooled).
+    curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "failover_exporter");
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     if (spec_.method == "HEAD") {
@@ -137,6 +147,8 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
     bool body_too_large = false;
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_slist* auth_headers = nullptr;
+    TlsSessionCache::Run tls;          // https URLs
+    std::optional<double> tls_expiry;  // from tls_sessions_, when there is one
     ~Run() { curl_slist_free_all(auth_headers); }
   };
 
@@ -166,6 +178,7 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
   HttpSpec spec_;
   curl_slist* static_headers_ = nullptr;
   CurlTlsState tls_state_;
+  std::unique_ptr<TlsSessionCache> tls_sessions_;  // https URLs only
 };
 
 void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
@@ -180,6 +193,8 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(spec_.body_size_limit));
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, run->errbuf);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, MillisUntil(deadline));
+  if (tls_sessions_ != nullptr)
+    tls_sessions_->Configure(h, run->tls, std::chrono::steady_clock::now());
   // Secrets are read per run, so a rotated token file is used without a reload.
   const HttpOptions& o = opt();
   if (o.bearer_token || o.basic_password) {
@@ -209,6 +224,10 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
   }
   CurlMulti* curl = env.curl;
   curl->Add(h, [run, curl](CURL* easy, CURLcode rc) {
+    if (run->prober->tls_sessions_ != nullptr) {
+      run->tls_expiry =
+          run->prober->tls_sessions_->Finish(run->tls, std::chrono::steady_clock::now());
+    }
     ProbeResult result = run->prober->Finish(easy, rc, *run);
     curl->Release(easy);
     ProbeDone done = std::move(run->done);
@@ -282,7 +301,8 @@ ProbeResult HttpProber::Finish(CURL* h, CURLcode rc, Run& run) const {
                             t_start > 0 ? sec(t_start, std::max(t_pre, connected)) : 0.0});
   result.samples.push_back(
       {&kHttpPhaseMetric, kTransfer, t_start > 0 ? sec(t_total, t_start) : 0.0});
-  if (auto expiry = CertExpiry(h)) result.samples.push_back({&kTlsExpiryMetric, {}, *expiry});
+  auto expiry = tls_sessions_ != nullptr ? run.tls_expiry : CertExpiry(h);
+  if (expiry) result.samples.push_back({&kTlsExpiryMetric, {}, *expiry});
   return result;
 }
 
@@ -310,7 +330,8 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
   if (auto s = node.ExpectKeys({"url", "method", "headers", "body", "valid_status_codes",
                                 "fail_if_body_matches_regexp", "fail_if_body_not_matches_regexp",
                                 "follow_redirects", "body_size_limit", "tls", "bearer_token",
-                                "bearer_token_file", "bearer_token_env", "basic_auth"});
+                                "bearer_token_file", "bearer_token_env", "basic_auth",
+                                "tls_session_resumption", "tls_full_handshake_every"});
       !s) {
     return s.error();
   }
@@ -384,6 +405,17 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
                      "1MiB, 1MB, ...)");
     }
     spec.body_size_limit = *n;
+  }
+  if (auto r = node.Get("tls_session_resumption")) {
+    auto b = r->AsBool();
+    if (!b) return b.error();
+    spec.tls_session.resumption = *b;
+  }
+  if (auto f = node.Get("tls_full_handshake_every")) {
+    auto d = f->AsDuration();
+    if (!d) return d.error();
+    if (d->count() <= 0) return f->Fail("must be a positive duration, e.g. 1m");
+    spec.tls_session.full_handshake_every = *d;
   }
   if (auto t = node.Get("tls")) {
     auto tls = ParseTlsOptions(*t);

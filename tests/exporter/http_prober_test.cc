@@ -9,6 +9,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/yaml.h"
@@ -517,6 +518,111 @@ TEST_F(HttpsProberTest, StatusIsCheckedOverTls) {
             static_cast<double>(cert_.not_after_unix()));
 }
 
+// TLS session resumption (exporter/probers/tls_session.h). A CA and two leaves it signed,
+// which differ in their notAfter, so the exported expiry tells which one a run saw.
+class HttpsSessionTest : public ::testing::Test {
+ protected:
+  static TlsCertOptions Leaf(const TlsCert* ca, std::int64_t not_after, const char* name) {
+    TlsCertOptions o;
+    o.issuer = ca;
+    o.not_after_unix = not_after;
+    o.cert_file = std::string(name) + ".pem";
+    o.key_file = std::string(name) + "-key.pem";
+    return o;
+  }
+  static TlsCertOptions Ca() {
+    TlsCertOptions o;
+    o.common_name = "test CA";
+    o.cert_file = "ca.pem";
+    o.key_file = "ca-key.pem";
+    return o;
+  }
+  std::shared_ptr<Prober> Build(const std::string& extra) {
+    auto p = BuildHttp(
+        HttpYaml(server_.url("/healthz"), "  tls:\n    ca_file: " + ca_.cert_path() + "\n" + extra),
+        seconds(5));
+    EXPECT_TRUE(p) << (p ? "" : p.error().message);
+    return p ? *p : nullptr;
+  }
+  std::optional<double> Expiry(const ProbeResult& r) {
+    return SampleValue(r, "failover_probe_tls_cert_expiry_timestamp_seconds");
+  }
+
+  TempDir dir_;
+  TlsCert ca_{dir_.path(), Ca()};
+  TlsCert a_{dir_.path(), Leaf(&ca_, 2'000'000'000, "a")};
+  TlsCert b_{dir_.path(), Leaf(&ca_, 2'100'000'000, "b")};
+  TestHttpServer server_{&a_};
+  ProbeRunner runner_;
+};
+
+TEST_F(HttpsSessionTest, ResumesButStillVerifiesWithinTheBoundAndSeesAChangedCertificate) {
+  auto prober = Build("  tls_session_resumption: true\n  tls_full_handshake_every: 1s\n");
+  ASSERT_NE(prober, nullptr);
+  auto run = [&] { return runner_.Run(*prober, seconds(5)).result; };
+
+  ProbeResult first = run();
+  ASSERT_TRUE(first.success) << Describe(first);
+  EXPECT_FALSE(server_.LastRequest().tls_resumed) << "nothing to resume yet";
+  EXPECT_EQ(Expiry(first), 2'000'000'000.0);
+
+  ProbeResult second = run();
+  ASSERT_TRUE(second.success) << Describe(second);
+  EXPECT_TRUE(server_.LastRequest().tls_resumed) << "the second run resumes the first's session";
+  EXPECT_EQ(Expiry(second), 2'000'000'000.0) << "the expiry the last full handshake read";
+
+  // The server now presents another certificate; its session tickets stay valid.
+  server_.SetCertificate(b_);
+  int resumed_after_change = 0;
+  std::optional<ProbeResult> full;
+  MonoTime give_up = std::chrono::steady_clock::now() + seconds(15);
+  while (!full && std::chrono::steady_clock::now() < give_up) {
+    ProbeResult r = run();
+    ASSERT_TRUE(r.success) << Describe(r);
+    if (!server_.LastRequest().tls_resumed) {
+      full = r;
+      break;
+    }
+    ++resumed_after_change;
+    EXPECT_EQ(Expiry(r), 2'000'000'000.0);
+    std::this_thread::sleep_for(milliseconds(50));  // pacing the runs, not waiting for them
+  }
+  ASSERT_TRUE(full.has_value()) << "no full handshake within 15 s, with a bound of 1 s";
+  EXPECT_GT(resumed_after_change, 0);
+  EXPECT_EQ(Expiry(*full), 2'100'000'000.0) << "the full handshake read the new certificate";
+}
+
+TEST_F(HttpsSessionTest, AfterARedirectTheExpiryIsTheLastServersAndItsSessionIsNotKept) {
+  TestHttpServer other(&b_);
+  auto p = BuildHttp(
+      HttpYaml(server_.url("/redirect?to=" + other.url("/healthz")),
+               "  tls:\n    ca_file: " + ca_.cert_path() + "\n  tls_session_resumption: true\n"),
+      seconds(5));
+  ASSERT_TRUE(p) << p.error().message;
+  for (int i = 0; i < 2; ++i) {
+    ProbeResult r = runner_.Run(**p, seconds(5)).result;
+    ASSERT_TRUE(r.success) << Describe(r);
+    EXPECT_EQ(Expiry(r), 2'100'000'000.0) << "run " << i << ": the certificate of the last hop";
+    EXPECT_FALSE(other.LastRequest().tls_resumed) << "run " << i << ": no session for a redirect";
+  }
+  EXPECT_TRUE(server_.LastRequest().tls_resumed) << "the probe's own URL resumes";
+}
+
+TEST_F(HttpsSessionTest, ByDefaultEveryRunVerifiesTheCertificate) {
+  auto prober = Build("");
+  ASSERT_NE(prober, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    ProbeResult r = runner_.Run(*prober, seconds(5)).result;
+    ASSERT_TRUE(r.success) << Describe(r);
+    EXPECT_FALSE(server_.LastRequest().tls_resumed) << "run " << i;
+    EXPECT_EQ(Expiry(r), 2'000'000'000.0);
+  }
+  server_.SetCertificate(b_);
+  ProbeResult r = runner_.Run(*prober, seconds(5)).result;
+  ASSERT_TRUE(r.success) << Describe(r);
+  EXPECT_EQ(Expiry(r), 2'100'000'000.0) << "the very next run sees the new certificate";
+}
+
 // A certificate valid only for a name that does not resolve: server_name makes the probe
 // connect to the URL's address but verify (and send SNI) for that name.
 TEST(HttpsServerNameTest, ServerNameIsVerifiedAndSentAsSni) {
@@ -576,6 +682,13 @@ INSTANTIATE_TEST_SUITE_P(
                         "be http or https"},
         ConfigErrorCase{"MissingUrl", "http:\n  method: GET\n",
                         "probe.yml:2:3: http: missing required key \"url\""},
+        ConfigErrorCase{"ZeroFullHandshakeBound",
+                        "http:\n  url: \"https://127.0.0.1:1/\"\n  tls_full_handshake_every: 0s\n",
+                        "probe.yml:3:29: http.tls_full_handshake_every: must be a positive "
+                        "duration"},
+        ConfigErrorCase{"ResumptionNotABool",
+                        "http:\n  url: \"https://127.0.0.1:1/\"\n  tls_session_resumption: maybe\n",
+                        "http.tls_session_resumption"},
         ConfigErrorCase{"BadRegex",
                         "http:\n  url: \"http://127.0.0.1:1/\"\n"
                         "  fail_if_body_matches_regexp:\n    - \"ok\"\n    - \"(unclosed\"\n",

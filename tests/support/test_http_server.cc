@@ -194,7 +194,8 @@ struct TestHttpServer::Impl {
   int total = 0;
   RecordedRequest last;
   std::string bearer;
-  std::string basic;  // "Basic <base64>"
+  std::string basic;                // "Basic <base64>"
+  std::string cert_file, key_file;  // SetCertificate: used for new connections
   std::atomic<int> open{0};
   std::atomic<int> accepted{0};
 
@@ -264,6 +265,16 @@ struct TestHttpServer::Impl {
       c->fd = fd;
       if (ctx != nullptr) {
         c->ssl = SSL_new(ctx);
+        std::string cert, key;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          cert = cert_file;
+          key = key_file;
+        }
+        if (!cert.empty()) {
+          SSL_use_certificate_chain_file(c->ssl, cert.c_str());
+          SSL_use_PrivateKey_file(c->ssl, key.c_str(), SSL_FILETYPE_PEM);
+        }
         SSL_set_fd(c->ssl, fd);
         SSL_set_accept_state(c->ssl);
       }
@@ -449,6 +460,7 @@ struct TestHttpServer::Impl {
     if (c.ssl != nullptr) {
       const char* sni = SSL_get_servername(c.ssl, TLSEXT_NAMETYPE_host_name);
       if (sni != nullptr) req.sni = sni;
+      req.tls_resumed = SSL_session_reused(c.ssl) == 1;
     }
     c.head = req.method == "HEAD";
     Dispatch(c, std::move(req));
@@ -581,6 +593,12 @@ struct TestHttpServer::Impl {
     c.state = State::kDraining;
   }
 };
+
+void TestHttpServer::SetCertificate(const TlsCert& cert) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->cert_file = cert.cert_path();
+  impl_->key_file = cert.key_path();
+}
 
 TestHttpServer::TestHttpServer(const TlsCert* tls) : impl_(std::make_unique<Impl>()) {
   // SSL_write() on a socket the client has closed must be an error, not a signal.

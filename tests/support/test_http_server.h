@@ -43,7 +43,8 @@ struct RecordedRequest {
   std::string query;
   std::map<std::string, std::string> headers;  // names lower-cased; last value wins
   std::string body;
-  std::string sni;  // TLS server name the client sent (HTTPS only)
+  std::string sni;           // TLS server name the client sent (HTTPS only)
+  bool tls_resumed = false;  // the client resumed an earlier TLS session (HTTPS only)
 
   std::string Header(const std::string& lower_name) const;
 };
@@ -59,6 +60,11 @@ class TestHttpServer {
   int port() const { return port_; }
   std::string address() const;                     // "127.0.0.1:<port>"
   std::string url(const std::string& path) const;  // "http(s)://127.0.0.1:<port><path>"
+
+  // HTTPS: connections accepted from now on present this certificate instead (same key
+  // pair files as TlsCert writes). Session tickets issued before stay valid, as when a
+  // server's certificate is renewed.
+  void SetCertificate(const TlsCert& cert);
 
   // What /auth accepts (either or both); without either, /auth always answers 401.
   void SetBearerToken(const std::string& token);
