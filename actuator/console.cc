@@ -562,7 +562,9 @@ HttpServerResponse Console::Overview(Request& r) {
       for (const auto& a : alerts) {
         if (!a.is_object()) continue;
         LabelSet labels;
-        for (const auto& [k, v] : a.value("labels", json::object()).items()) {
+        // A named copy: items() of a temporary would outlive it in the loop.
+        const json alert_labels = a.value("labels", json::object());
+        for (const auto& [k, v] : alert_labels.items()) {
           if (v.is_string()) labels[k] = v.get<std::string>();
         }
         std::string matched;
