@@ -112,7 +112,8 @@ const char* kStyle =
     "background:#f6f8fa;color:#1f2328;text-decoration:none;font:inherit;cursor:pointer}"
     ".btn.go{background:#1f883d;color:#fff;border-color:#1a7f37}"
     ".btn.stop{background:#cf222e;color:#fff;border-color:#a40e26}"
-    ".muted{color:#57606a}.consequence{font-size:120%;font-weight:bold}";
+    ".muted{color:#57606a}.consequence{font-size:120%;font-weight:bold}"
+    "table.rows{margin:0}table.rows td,table.rows th{font-size:90%}";
 
 // Refreshes the element with id "live" from the same URL every few seconds, in place, so
 // the scroll position stays; nothing else on the page changes.
@@ -189,6 +190,115 @@ std::string PlanTable(const json& plan) {
 }
 
 }  // namespace
+
+namespace {
+
+// A row value as text: strings as they are, SQL NULL as NULL, anything else as JSON.
+std::string ValueText(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "NULL";
+  return v.dump();
+}
+
+// "id=10, note=lost-1" (escaped).
+std::string RowImage(const json& image) {
+  std::string out;
+  if (image.is_object()) {
+    for (const auto& [k, v] : image.items()) {
+      out += (out.empty() ? "" : ", ") + H(k) + "=" + H(ValueText(v));
+    }
+  } else if (image.is_array()) {  // PostgreSQL multi-inserts: values_list
+    for (const auto& one : image) out += (out.empty() ? "" : "<br>") + RowImage(one);
+  }
+  return out.empty() ? "<span class=\"muted\">-</span>" : "<code>" + out + "</code>";
+}
+
+// One row change of a divergence report (actuator/db/mysql_wayback.cc and
+// actuator/db/pg_wayback.cc write them): table, operation and the row as text.
+std::string RowChange(const json& row) {
+  if (!row.is_object()) return "";
+  std::string image;
+  if (row.contains("before") || row.contains("after")) {
+    image = (row.contains("before") ? "before " + RowImage(row["before"]) : std::string()) +
+            (row.contains("before") && row.contains("after") ? "<br>" : "") +
+            (row.contains("after") ? "after " + RowImage(row["after"]) : std::string());
+  } else if (row.contains("values")) {
+    image = RowImage(row["values"]);
+  } else if (row.contains("values_list")) {
+    image = RowImage(row["values_list"]);
+  }
+  for (const char* key : {"ctid", "before_ctid"}) {
+    if (row.contains(key)) {
+      image += std::string(image.empty() ? "" : " ") + "<span class=\"muted\">" + key + " " +
+               H(ValueText(row[key])) + "</span>";
+    }
+  }
+  if (row.contains("note"))
+    image += "<br><span class=\"muted\">" + H(ValueText(row["note"])) + "</span>";
+  return "<tr><td>" + H(ValueText(row.value("table", json("")))) + "</td><td>" +
+         H(ValueText(row.value("operation", json("")))) + "</td><td>" + image + "</td></tr>";
+}
+
+}  // namespace
+
+std::string DivergenceReportHtml(const json& details, const std::string& table_id) {
+  if (!details.is_object() || !details.contains("errant") || !details["errant"].is_array()) {
+    return "";
+  }
+  const json& errant = details["errant"];
+  std::string h = "<p>Transactions only on <b>" +
+                  H(ValueText(details.value("old_primary", json("the old primary")))) +
+                  "</b>, not on <b>" +
+                  H(ValueText(details.value("new_primary", json("the new primary")))) + "</b>";
+  // Where the two servers parted: MariaDB's shared GTID position, PostgreSQL's LSN.
+  if (details.contains("shared_position")) {
+    // MariaDB: the old primary's gtid_binlog_pos; MySQL: its gtid_executed.
+    json old_at =
+        details.value("old_gtid_binlog_pos", details.value("old_gtid_executed", json("")));
+    h += " (shared GTID position <code>" + H(ValueText(details["shared_position"])) +
+         "</code>, old primary at <code>" + H(ValueText(old_at)) + "</code>)";
+  } else if (details.contains("divergence_lsn")) {
+    h += " (divergence at LSN <code>" + H(ValueText(details["divergence_lsn"])) + "</code>)";
+  }
+  h += ": " + std::to_string(errant.size()) + " transaction(s).</p>";
+  if (details.value("rows_truncated", false)) {
+    h += "<p class=\"banner warn\">Rows truncated: the report lists the first row changes "
+         "only (every transaction is listed).</p>";
+  }
+  if (errant.empty()) {
+    return h + "<p class=\"muted\" id=\"" + H(table_id) + "\">No errant transactions.</p>";
+  }
+  h += "<table class=\"divergence\" id=\"" + H(table_id) +
+       "\"><tr><th>Transaction (GTID or LSN)</th><th>Time (UTC)</th><th>Rows changed</th></tr>";
+  for (const auto& tx : errant) {
+    if (!tx.is_object()) continue;
+    std::string id;
+    if (tx.contains("gtid")) {
+      id = "GTID <code class=\"txid\">" + H(ValueText(tx["gtid"])) + "</code>";
+    } else if (tx.contains("lsn")) {
+      id = "LSN <code class=\"txid\">" + H(ValueText(tx["lsn"])) + "</code>" +
+           (tx.contains("xid") ? " <span class=\"muted\">xid " + H(ValueText(tx["xid"])) + "</span>"
+                               : std::string());
+    }
+    if (tx.contains("binlog")) {
+      id += "<br><span class=\"muted\">" + H(ValueText(tx["binlog"])) + ":" +
+            H(ValueText(tx.value("position", json("")))) + "</span>";
+    }
+    std::string when = tx.contains("time") ? ValueText(tx["time"]) : "-";
+    const json rows = tx.value("rows", json::array());
+    std::string changes;
+    if (rows.is_array() && !rows.empty()) {
+      changes = "<table class=\"rows\"><tr><th>Table</th><th>Operation</th><th>Row</th></tr>";
+      for (const auto& row : rows) changes += RowChange(row);
+      changes += "</table>";
+    } else {
+      changes = "<span class=\"muted\">no row change read</span>";
+    }
+    h += "<tr class=\"errant\"><td>" + id + "</td><td>" + H(when) + "</td><td>" + changes +
+         "</td></tr>";
+  }
+  return h + "</table>";
+}
 
 std::string DescribeConsequences(const json& plan) {
   std::string out;
@@ -452,7 +562,9 @@ HttpServerResponse Console::Overview(Request& r) {
       for (const auto& a : alerts) {
         if (!a.is_object()) continue;
         LabelSet labels;
-        for (const auto& [k, v] : a.value("labels", json::object()).items()) {
+        // A named copy: items() of a temporary would outlive it in the loop.
+        const json alert_labels = a.value("labels", json::object());
+        for (const auto& [k, v] : alert_labels.items()) {
           if (v.is_string()) labels[k] = v.get<std::string>();
         }
         std::string matched;
@@ -538,9 +650,24 @@ HttpServerResponse Console::ExecutionPage(Request& r, const std::string& id) {
   if (e.resumes > 0) {
     b += "<tr><th>Resumed</th><td>" + std::to_string(e.resumes) + " time(s)</td></tr>";
   }
-  if (r.cfg->pagerduty_routing_key) {
-    b += "<tr><th>PagerDuty dedup key</th><td><code id=\"dedup\">failover/" + H(e.id) +
-         "</code></td></tr>";
+  // The PagerDuty incident(s) of this execution: the actuator's own pages use
+  // failover/<id> (actuator/engine.cc, Escalate); a runbook's pagerduty step may name
+  // another dedup key (its details say which).
+  std::vector<std::string> dedup_keys;
+  if (r.cfg->pagerduty_routing_key) dedup_keys.push_back("failover/" + e.id);
+  if (steps) {
+    for (const auto& s : *steps) {
+      if (s.kind != "pagerduty" || !s.details.is_object()) continue;
+      std::string k = s.details.value("dedup_key", "");
+      if (!k.empty() && std::find(dedup_keys.begin(), dedup_keys.end(), k) == dedup_keys.end()) {
+        dedup_keys.push_back(k);
+      }
+    }
+  }
+  if (!dedup_keys.empty()) {
+    std::string keys;
+    for (const auto& k : dedup_keys) keys += (keys.empty() ? "" : ", ") + H(k);
+    b += "<tr><th>PagerDuty dedup key</th><td><code id=\"dedup\">" + keys + "</code></td></tr>";
   }
   b += "</table>";
 
@@ -651,6 +778,17 @@ HttpServerResponse Console::ExecutionPage(Request& r, const std::string& id) {
   }
   b += "</table>";
   if (rb == nullptr) b += "<p class=\"muted\">The runbook is no longer configured.</p>";
+
+  // Divergence reports (db_divergence), as tables: the transactions to re-enter.
+  for (const auto& key : order) {
+    auto it = done.find(key);
+    if (it == done.end() || it->second.kind != "db_divergence") continue;
+    std::string table_id = "divergence-" + key.first + "-" + std::to_string(key.second + 1);
+    std::string report = DivergenceReportHtml(it->second.details, table_id);
+    if (report.empty()) continue;
+    b += "<h2>Divergence report (step " + std::to_string(key.second + 1) +
+         (key.first == "main" ? "" : ", " + H(key.first)) + ")</h2>" + report;
+  }
 
   b += "<h2>Timeline</h2><table id=\"timeline\"><tr><th>At (UTC)</th><th>Event</th><th>"
        "</th></tr>";

@@ -59,4 +59,9 @@ class Console {
 // {kind, inputs}.
 std::string DescribeConsequences(const nlohmann::json& plan);
 
+// A db_divergence step's report (its details: `errant`, see docs/actuator-steps.md) as HTML:
+// one table row per transaction with its GTID (MariaDB) or commit LSN (PostgreSQL), time
+// and the rows it changed; every value escaped. "" when `details` has no report.
+std::string DivergenceReportHtml(const nlohmann::json& details, const std::string& table_id);
+
 }  // namespace failover

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "actuator/db/mysql_gtid_set.h"
 #include "actuator/db/program.h"
 #include "common/time_format.h"
 
@@ -308,22 +309,40 @@ std::optional<double> HeaderTime(const std::string& line) {
   return static_cast<double>(timegm(&tm));
 }
 
-struct TxRows {
-  std::optional<double> timestamp;
-  json rows = json::array();
-};
+using TxRows = BinlogTransaction;
+
+}  // namespace
 
 // Parses `mariadb-binlog --base64-output=decode-rows --verbose` output: per GTID, the
 // time of its GTID event and the row images ("### INSERT INTO `db`.`t`", "### SET",
 // "###   @1=9"). Column numbers are turned into names with `columns`.
-std::map<std::string, TxRows> ParseBinlogText(
+// MySQL's mysqlbinlog (`mysql` true) names a transaction in a statement after its GTID
+// event's header line instead: "SET @@SESSION.GTID_NEXT= '3e11fa47-...:23'/*!*/;" (and
+// 'AUTOMATIC' after the transaction, which names none).
+std::map<std::string, BinlogTransaction> ParseBinlogText(
     const std::string& text, const std::map<std::string, std::vector<std::string>>& columns,
-    size_t& row_budget, bool& truncated) {
+    size_t& row_budget, bool& truncated, bool mysql) {
   std::map<std::string, TxRows> out;
   std::istringstream in(text);
   std::string line, gtid, section;
+  std::optional<double> header_time;
   json* row = nullptr;
   while (std::getline(in, line)) {
+    if (mysql && line.rfind("#", 0) == 0 && line.rfind("###", 0) != 0) {
+      if (auto t = HeaderTime(line)) header_time = t;
+      continue;
+    }
+    if (mysql && line.rfind("SET @@SESSION.GTID_NEXT=", 0) == 0) {
+      auto q1 = line.find('\'');
+      auto q2 = q1 == std::string::npos ? q1 : line.find('\'', q1 + 1);
+      if (q2 == std::string::npos) continue;
+      auto g = ParseMysqlGtid(line.substr(q1 + 1, q2 - q1 - 1));
+      if (!g) continue;  // AUTOMATIC, ANONYMOUS
+      gtid = g->ToString();
+      out[gtid].timestamp = header_time;
+      row = nullptr;
+      continue;
+    }
     if (line.rfind("#", 0) == 0 && line.rfind("###", 0) != 0) {
       // "...CRC32 0x66ebe0cf \tGTID 0-1-17 trans" (a tab before GTID).
       auto at = line.find("GTID ");
@@ -385,6 +404,8 @@ std::map<std::string, TxRows> ParseBinlogText(
   return out;
 }
 
+namespace {
+
 // Column names by table ("shop.orders" → {"id", "note"}), from the old primary.
 std::map<std::string, std::vector<std::string>> Columns(MysqlConn& conn) {
   std::map<std::string, std::vector<std::string>> out;
@@ -400,13 +421,13 @@ std::map<std::string, std::vector<std::string>> Columns(MysqlConn& conn) {
   return out;
 }
 
-// Runs mariadb-binlog against the old primary for `file` with `args` (positions, output
-// options). The password goes in a temporary option file (mode 0600), never on the command
-// line.
+// Runs `program` (mariadb-binlog, or MySQL's mysqlbinlog) against the old primary with
+// `args` (what to read, the binlog file last) after the connection options. The password
+// goes in a temporary option file (mode 0600), never on the command line.
 // `whole`: output cut at RunProgram's limit is an error (an undo must be complete).
-Result<std::string> RunBinlogTool(const MysqlTarget& t, const std::string& file,
-                                  const std::vector<std::string>& args, MonoTime deadline,
-                                  bool whole = false) {
+Result<std::string> RunBinlogReader(const std::string& program, const MysqlTarget& t,
+                                    const std::vector<std::string>& args, MonoTime deadline,
+                                    bool whole = false) {
   std::string password;
   if (t.password) {
     auto p = t.password->Resolve();
@@ -415,7 +436,7 @@ Result<std::string> RunBinlogTool(const MysqlTarget& t, const std::string& file,
   }
   char path[] = "/tmp/failover-binlog-XXXXXX";
   int fd = mkstemp(path);
-  if (fd < 0) return Error::Unavailable("mariadb-binlog: cannot create its option file");
+  if (fd < 0) return Error::Unavailable(program + ": cannot create its option file");
   std::string opts = "[client]\npassword=\"";
   for (char c : password) {
     if (c == '"' || c == '\\') opts += '\\';
@@ -426,9 +447,9 @@ Result<std::string> RunBinlogTool(const MysqlTarget& t, const std::string& file,
   close(fd);
   if (!written) {
     unlink(path);
-    return Error::Unavailable("mariadb-binlog: cannot write its option file");
+    return Error::Unavailable(program + ": cannot write its option file");
   }
-  std::vector<std::string> argv = {"mariadb-binlog", std::string("--defaults-file=") + path,
+  std::vector<std::string> argv = {program, std::string("--defaults-file=") + path,
                                    "--read-from-remote-server", "--user=" + t.user};
   if (!t.socket.empty()) {
     argv.push_back("--socket=" + t.socket);
@@ -438,23 +459,30 @@ Result<std::string> RunBinlogTool(const MysqlTarget& t, const std::string& file,
     argv.push_back("--protocol=tcp");
   }
   argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back(file);
   ProgramResult r = RunProgram(argv, {{"TZ", "UTC"}}, deadline);
   unlink(path);
-  if (!r.started) return Error::Unavailable("cannot run mariadb-binlog: " + r.error);
-  if (r.timed_out) return Error::Unavailable("mariadb-binlog did not finish before the deadline");
+  if (!r.started) return Error::Unavailable("cannot run " + program + ": " + r.error);
+  if (r.timed_out) return Error::Unavailable(program + " did not finish before the deadline");
   if (r.exit_code != 0) {
     std::string err = r.err;
     while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
     if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
-    return Error::Unavailable("mariadb-binlog " + file + " exited " + std::to_string(r.exit_code) +
-                              ": " + err);
+    return Error::Unavailable(program + " " + args.back() + " exited " +
+                              std::to_string(r.exit_code) + ": " + err);
   }
   if (whole && r.truncated) {
-    return Error::Invalid("mariadb-binlog's output for " + file +
+    return Error::Invalid(program + "'s output for " + args.back() +
                           " is larger than the actuator reads (64 MiB)");
   }
   return r.out;
+}
+
+// mariadb-binlog for `file` with `args` before it.
+Result<std::string> RunBinlogTool(const MysqlTarget& t, const std::string& file,
+                                  std::vector<std::string> args, MonoTime deadline,
+                                  bool whole = false) {
+  args.push_back(file);
+  return RunBinlogReader("mariadb-binlog", t, args, deadline, whole);
 }
 
 // ---- Undoing the errant transactions (errant: discard) ---------------------------------
@@ -629,17 +657,329 @@ SqlOutcome<std::vector<SqlRow>> SlaveStatus(MysqlConn& conn) {
   return conn.Query("SHOW SLAVE STATUS");
 }
 
+// ---- MySQL 8 (not MariaDB): GTID sets (actuator/db/mysql_gtid_set.h). Unit-tested only:
+// Debian 12 ships no MySQL server (docs/actuator-steps.md, "MySQL 8"). The statements and
+// the server behaviour they rely on: docs/contracts/databases.md, "MySQL 8 GTIDs". ----
+
+constexpr size_t kMaxListedGtids = 10000;  // single GTIDs in errant_gtids
+
+std::string RedactIn(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (size_t at; (at = text.find(secret)) != std::string::npos;) {
+    text.replace(at, secret.size(), "<redacted>");
+  }
+  return text;
+}
+
+// @@global.gtid_executed, parsed; a server without gtid_mode=ON is refused by name.
+SqlOutcome<MysqlGtidSet> GtidExecuted(MysqlConn& conn, const std::string& where) {
+  auto r = conn.Query("SELECT @@global.gtid_mode AS m, @@global.gtid_executed AS e");
+  if (!r) return r.error();
+  if (r->size() != 1)
+    return SqlFailure{"query_failed", where + ": no answer for gtid_executed", false};
+  std::string mode = Text(SqlColumn((*r)[0], {"m"}));
+  if (mode != "ON") {
+    return SqlFailure{
+        "query_failed",
+        where + " has gtid_mode=" + mode + " (the way back needs gtid_mode=ON on both servers)",
+        false};
+  }
+  auto set = MysqlGtidSet::Parse(Text(SqlColumn((*r)[0], {"e"})));
+  if (!set)
+    return SqlFailure{"query_failed", where + ": gtid_executed: " + set.error().message, false};
+  return *set;
+}
+
+struct MysqlErrant {
+  MysqlGtid gtid;
+  std::string file;
+  unsigned long long pos = 0;
+};
+
+// The binlog files and positions of the errant transactions: SHOW BINLOG EVENTS, newest
+// file first, until a file's Previous_gtids (what was written before it) holds none of them.
+SqlOutcome<std::vector<MysqlErrant>> FindMysqlErrant(MysqlConn& conn, const MysqlGtidSet& errant) {
+  std::vector<MysqlErrant> found;
+  auto logs = conn.Query("SHOW BINARY LOGS");
+  if (!logs) return logs.error();
+  std::vector<std::string> files;
+  for (const auto& row : *logs) files.push_back(Text(SqlColumn(row, {"Log_name"})));
+  for (auto f = files.rbegin(); f != files.rend(); ++f) {
+    auto events = conn.Query("SHOW BINLOG EVENTS IN " + Quote(*f));
+    if (!events) return events.error();
+    bool earlier_files_have_some = true;
+    std::vector<MysqlErrant> in_file;
+    for (const auto& ev : *events) {
+      std::string type = Text(SqlColumn(ev, {"Event_type"}));
+      std::string info = Text(SqlColumn(ev, {"Info"}));
+      if (type == "Previous_gtids") {
+        auto before = MysqlGtidSet::Parse(info);
+        earlier_files_have_some = !before || !before->Intersect(errant).empty();
+        continue;
+      }
+      if (type != "Gtid" && type != "Gtid_tagged_log") continue;
+      auto q1 = info.find('\'');
+      auto q2 = q1 == std::string::npos ? q1 : info.find('\'', q1 + 1);
+      if (q2 == std::string::npos) continue;
+      auto g = ParseMysqlGtid(info.substr(q1 + 1, q2 - q1 - 1));
+      if (!g || !errant.Contains(g->key, g->gno)) continue;
+      in_file.push_back(
+          {*g, *f, static_cast<unsigned long long>(SqlNumber(SqlColumn(ev, {"Pos"})).value_or(0))});
+    }
+    found.insert(found.begin(), in_file.begin(), in_file.end());
+    if (!earlier_files_have_some) break;
+  }
+  return found;
+}
+
+StepOutcome MysqlGtidDivergence(MysqlConn& old_conn, MysqlConn& new_conn, const MysqlTarget& old_t,
+                                const MysqlTarget& new_t, MonoTime deadline) {
+  auto old_set = GtidExecuted(old_conn, old_t.address);
+  if (!old_set) return OutcomeOf(old_set.error());
+  auto new_set = GtidExecuted(new_conn, new_t.address);
+  if (!new_set) return OutcomeOf(new_set.error());
+  MysqlGtidSet errant = old_set->Subtract(*new_set);
+  json details = {{"old_gtid_executed", old_set->ToString()},
+                  {"new_gtid_executed", new_set->ToString()},
+                  {"shared_position", old_set->Intersect(*new_set).ToString()},
+                  {"errant_gtid_set", errant.ToString()},
+                  {"errant_gtids", errant.List(kMaxListedGtids)},
+                  {"errant_gtids_truncated", errant.Count() > kMaxListedGtids}};
+  json list = json::array();
+  size_t budget = kMaxReportedRows;
+  bool truncated = false;
+  size_t row_count = 0;
+  if (!errant.empty()) {
+    auto where = FindMysqlErrant(old_conn, errant);
+    if (!where) return OutcomeOf(where.error());
+    std::map<std::string, TxRows> rows;
+    std::vector<std::string> files;
+    for (const auto& e : *where) {
+      if (std::find(files.begin(), files.end(), e.file) == files.end()) files.push_back(e.file);
+    }
+    if (!files.empty()) {
+      // MySQL's own decoder, told to print only the errant transactions.
+      std::vector<std::string> args = {"--base64-output=DECODE-ROWS", "--verbose",
+                                       "--include-gtids=" + errant.ToString()};
+      args.insert(args.end(), files.begin(), files.end());
+      auto text = RunBinlogReader("mysqlbinlog", old_t, args, deadline);
+      if (!text) {
+        StepOutcome o = StepOutcome::Retry("reading the errant transactions from " + old_t.address +
+                                           ": " + text.error().message);
+        o.details = details;
+        return o;
+      }
+      rows = ParseBinlogText(*text, Columns(old_conn), budget, truncated, /*mysql=*/true);
+    }
+    for (const auto& e : *where) {
+      json tx = {{"gtid", e.gtid.ToString()}, {"binlog", e.file}, {"position", e.pos}};
+      auto it = rows.find(e.gtid.ToString());
+      tx["rows"] = json::array();
+      if (it != rows.end()) {
+        if (it->second.timestamp) {
+          tx["timestamp"] = *it->second.timestamp;
+          tx["time"] = Rfc3339(*it->second.timestamp);
+        }
+        tx["rows"] = it->second.rows;
+        row_count += it->second.rows.size();
+      }
+      list.push_back(std::move(tx));
+    }
+  }
+  details["errant"] = std::move(list);
+  details["rows_truncated"] = truncated;
+  if (errant.empty()) {
+    return StepOutcome::Ok("no errant transactions: " + new_t.address +
+                               " has every transaction of " + old_t.address + " (" +
+                               old_set->ToString() + ")",
+                           details);
+  }
+  std::string shown = errant.ToString();
+  if (shown.size() > 300) shown = shown.substr(0, 300) + "...";
+  return StepOutcome::Ok(
+      std::to_string(errant.Count()) + " errant transaction(s) (" + std::to_string(row_count) +
+          " row change(s)) only on " + old_t.address + ": " + shown +
+          (truncated ? " (rows truncated at " + std::to_string(kMaxReportedRows) + ")" : ""),
+      details);
+}
+
+// SHOW REPLICA STATUS (MySQL 8.0.22+ names).
+struct ReplicaStatus {
+  bool configured = false;
+  std::string host, port, auto_position, io, sql, error;
+};
+
+SqlOutcome<ReplicaStatus> MysqlReplicaStatus(MysqlConn& conn) {
+  auto r = conn.Query("SHOW REPLICA STATUS");
+  if (!r) return r.error();
+  ReplicaStatus st;
+  if (r->size() != 1) return st;
+  const SqlRow& row = (*r)[0];
+  st.configured = true;
+  st.host = Text(SqlColumn(row, {"Source_Host"}));
+  st.port = Text(SqlColumn(row, {"Source_Port"}));
+  st.auto_position = Text(SqlColumn(row, {"Auto_Position"}));
+  st.io = Text(SqlColumn(row, {"Replica_IO_Running"}));
+  st.sql = Text(SqlColumn(row, {"Replica_SQL_Running"}));
+  st.error = Text(SqlColumn(row, {"Last_SQL_Error"}));
+  if (st.error.empty()) st.error = Text(SqlColumn(row, {"Last_IO_Error"}));
+  return st;
+}
+
+// "8.4.0" and later: RESET BINARY LOGS AND GTIDS (RESET MASTER is gone in 8.4).
+bool ResetBinaryLogsSyntax(const std::string& version) {
+  int major = 0, minor = 0;
+  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) return false;
+  return major > 8 || (major == 8 && minor >= 4);
+}
+
+StepOutcome MysqlGtidRejoin(MysqlConn& conn, MysqlConn& src, const MysqlTarget& self,
+                            const MysqlTarget& source, const RejoinOptions& options,
+                            MonoTime deadline) {
+  std::string src_addr = options.source_address.empty() ? source.address : options.source_address;
+  auto hp = src_addr.rfind(':');
+  if (hp == std::string::npos) {
+    return StepOutcome::Fail("source address \"" + src_addr + "\" is not host:port");
+  }
+  std::string src_host = src_addr.substr(0, hp);
+  std::string src_port = src_addr.substr(hp + 1);
+  double wait_s = std::max(
+      1.0, std::floor(std::min(ToSeconds(options.catch_up_timeout), SecondsLeft(deadline) - 1)));
+  std::string secs = std::to_string(static_cast<long long>(wait_s));
+
+  auto verify = [&](json details, bool changed, const std::string& what) -> StepOutcome {
+    auto target = GtidExecuted(src, source.address);
+    if (!target) return OutcomeOf(target.error());
+    details["source_gtid_executed"] = target->ToString();
+    // 0: applied all of it; 1: timed out.
+    auto r = One(
+        conn, "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(target->ToString()) + ", " + secs + ")");
+    if (!r) return OutcomeOf(r.error());
+    auto st = MysqlReplicaStatus(conn);
+    if (!st) return OutcomeOf(st.error());
+    details["after"] = {{"io_running", st->io}, {"sql_running", st->sql}};
+    details["changed"] = changed;
+    if (*r != "0") {
+      StepOutcome o = StepOutcome::Fail(
+          self.address + " did not catch up with " + src_addr + " within " + secs +
+          "s (catch_up_timeout); IO " + st->io + ", SQL " + st->sql +
+          (st->error.empty() ? "" : "; error: " + st->error) + "; replication is left configured");
+      o.details = details;
+      return o;
+    }
+    return StepOutcome::Ok(what + "; caught up with " + src_addr, details);
+  };
+
+  auto status = MysqlReplicaStatus(conn);
+  if (!status) return OutcomeOf(status.error());
+  auto ro = One(conn, "SELECT @@global.super_read_only");
+  if (!ro) return OutcomeOf(ro.error());
+  json details = {{"source", src_addr}};
+  if (status->configured && status->host == src_host && status->port == src_port &&
+      status->auto_position == "1" && status->io == "Yes" && status->sql == "Yes" && *ro == "1") {
+    return verify(details, false,
+                  self.address + " already replicates from " + src_addr + ", nothing to do");
+  }
+  auto mine = GtidExecuted(conn, self.address);
+  if (!mine) return OutcomeOf(mine.error());
+  auto theirs = GtidExecuted(src, source.address);
+  if (!theirs) return OutcomeOf(theirs.error());
+  MysqlGtidSet errant = mine->Subtract(*theirs);
+  MysqlGtidSet shared = mine->Intersect(*theirs);
+  details["divergence"] = {{"gtid_executed", mine->ToString()},
+                           {"source_gtid_executed", theirs->ToString()},
+                           {"shared_position", shared.ToString()}};
+  details["errant_gtid_set"] = errant.ToString();
+  details["errant_gtids"] = errant.List(kMaxListedGtids);
+  if (options.require_report) {
+    if (!options.reported) {
+      StepOutcome o =
+          StepOutcome::Fail("refusing to rejoin " + self.address +
+                            ": no divergence report for this pair in this "
+                            "execution (run db_divergence first, or set require_report: false)");
+      o.details = details;
+      return o;
+    }
+    MysqlGtidSet reported;
+    for (const auto& g : *options.reported) {
+      if (auto one = ParseMysqlGtid(g)) reported.Add(one->key, one->gno, one->gno);
+    }
+    MysqlGtidSet missing = errant.Subtract(reported);
+    if (!missing.empty()) {
+      StepOutcome o = StepOutcome::Fail("refusing to rejoin " + self.address +
+                                        ": errant transactions not in the divergence report: " +
+                                        missing.ToString() + " (run db_divergence again)");
+      o.details = details;
+      return o;
+    }
+  }
+  std::vector<std::string> sqls = {"SET GLOBAL read_only = ON", "STOP REPLICA"};
+  if (!errant.empty()) {
+    if (options.errant != "discard") {
+      StepOutcome o = StepOutcome::Fail(
+          "refusing to rejoin " + self.address + ": " + std::to_string(errant.Count()) +
+          " errant transaction(s) only it has: " + errant.ToString() +
+          " (errant: refuse; re-enter them from the divergence report, then re-clone the server "
+          "or rejoin with errant: discard)");
+      o.details = details;
+      return o;
+    }
+    // discard: its GTID history becomes the shared one (the binlogs go; the rows stay).
+    auto version = One(conn, "SELECT VERSION()");
+    if (!version) return OutcomeOf(version.error());
+    sqls.push_back(ResetBinaryLogsSyntax(*version) ? "RESET BINARY LOGS AND GTIDS"
+                                                   : "RESET MASTER");
+    if (!shared.empty()) sqls.push_back("SET GLOBAL gtid_purged = " + Quote(shared.ToString()));
+  }
+  std::string pw;
+  if (options.password) {
+    auto p = options.password->Resolve();
+    if (!p) return StepOutcome::Fail(p.error().message);
+    pw = *p;
+  }
+  // GET_SOURCE_PUBLIC_KEY: caching_sha2_password (MySQL 8's default) over a connection
+  // without TLS needs the source's RSA key.
+  std::string change = "CHANGE REPLICATION SOURCE TO SOURCE_HOST=" + Quote(src_host) +
+                       ", SOURCE_PORT=" + std::to_string(std::atoi(src_port.c_str())) +
+                       ", SOURCE_USER=" + Quote(options.user) + ", SOURCE_PASSWORD=" + Quote(pw) +
+                       ", SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1";
+  sqls.push_back(change);
+  sqls.push_back("SET GLOBAL super_read_only = ON");
+  sqls.push_back("START REPLICA");
+  for (const auto& sql : sqls) {
+    auto r = conn.Query(sql);
+    if (!r) {
+      SqlFailure f = r.error();
+      f.detail = RedactIn(f.detail, pw);
+      StepOutcome o = OutcomeOf(f);
+      o.message =
+          (sql == change ? std::string("CHANGE REPLICATION SOURCE TO") : sql) + ": " + o.message;
+      o.details = details;
+      return o;
+    }
+  }
+  std::string what = "rejoined " + self.address + " as a read-only replica of " + src_addr +
+                     " (SOURCE_AUTO_POSITION=1, shared " +
+                     (shared.empty() ? std::string("nothing") : shared.ToString()) + ")";
+  if (!errant.empty()) {
+    what += "; " + std::to_string(errant.Count()) + " errant transaction(s) discarded (" +
+            errant.ToString() + "): their rows stay in its tables";
+  }
+  return verify(details, true, what);
+}
+
 }  // namespace
 
 StepOutcome MysqlDivergence(const MysqlTarget& old_t, const MysqlTarget& new_t, MonoTime deadline) {
   MysqlConn old_conn, new_conn;
   if (auto c = Connect(old_conn, old_t, deadline); !c) return ConnectFailure(c.error());
   if (auto c = Connect(new_conn, new_t, deadline); !c) return ConnectFailure(c.error());
-  if (!IsMariaDb(old_conn) || !IsMariaDb(new_conn)) {
-    return StepOutcome::Fail(
-        "db_divergence supports MariaDB GTIDs; MySQL GTID sets are not implemented (" +
-        old_t.address + ", " + new_t.address + ")");
+  bool old_maria = IsMariaDb(old_conn), new_maria = IsMariaDb(new_conn);
+  if (old_maria != new_maria) {
+    return StepOutcome::Fail("db_divergence: " + old_t.address + " and " + new_t.address +
+                             " are not both MariaDB or both MySQL");
   }
+  if (!old_maria) return MysqlGtidDivergence(old_conn, new_conn, old_t, new_t, deadline);
   auto scan = ScanErrant(old_conn, new_conn);
   if (!scan) return OutcomeOf(scan.error());
   json details = scan->Json();
@@ -711,10 +1051,12 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
   MysqlConn conn, src;
   if (auto c = Connect(conn, self, deadline); !c) return ConnectFailure(c.error());
   if (auto c = Connect(src, source, deadline); !c) return ConnectFailure(c.error());
-  if (!IsMariaDb(conn) || !IsMariaDb(src)) {
-    return StepOutcome::Fail("db_rejoin supports MariaDB GTIDs; MySQL is not implemented (" +
-                             self.address + ")");
+  bool maria = IsMariaDb(conn);
+  if (maria != IsMariaDb(src)) {
+    return StepOutcome::Fail("db_rejoin: " + self.address + " and " + source.address +
+                             " are not both MariaDB or both MySQL");
   }
+  if (!maria) return MysqlGtidRejoin(conn, src, self, source, options, deadline);
   std::string src_addr = options.source_address.empty() ? source.address : options.source_address;
   auto hp = src_addr.rfind(':');
   if (hp == std::string::npos) {
@@ -914,12 +1256,17 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
 StepOutcome MysqlFenceForSwitchover(const MysqlTarget& self, MonoTime deadline) {
   MysqlConn conn;
   if (auto c = Connect(conn, self, deadline); !c) return ConnectFailure(c.error());
-  if (auto r = conn.Query("SET GLOBAL read_only = ON"); !r) return OutcomeOf(r.error());
+  bool maria = IsMariaDb(conn);
+  // MySQL: super_read_only (it implies read_only) stops SUPER users' writes too.
+  if (auto r = conn.Query(maria ? "SET GLOBAL read_only = ON" : "SET GLOBAL super_read_only = ON");
+      !r) {
+    return OutcomeOf(r.error());
+  }
   // read_only does not stop users with SUPER (or READ_ONLY ADMIN): their sessions go.
   auto ids = conn.Query(
       "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND "
       "USER NOT IN ('system user', 'event_scheduler') AND COMMAND NOT IN ('Binlog Dump', "
-      "'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker')");
+      "'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker')");
   if (!ids) return OutcomeOf(ids.error());
   int killed = 0;
   for (const auto& row : *ids) {
@@ -927,8 +1274,13 @@ StepOutcome MysqlFenceForSwitchover(const MysqlTarget& self, MonoTime deadline) 
     if (id.empty()) continue;
     if (conn.Query("KILL CONNECTION " + std::to_string(std::atoll(id.c_str())))) ++killed;
   }
-  auto pos = One(conn, "SELECT @@global.gtid_binlog_pos");
+  auto pos = One(conn, maria ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed");
   if (!pos) return OutcomeOf(pos.error());
+  if (!maria) {
+    auto set = MysqlGtidSet::Parse(*pos);
+    if (!set) return StepOutcome::Fail(self.address + ": gtid_executed: " + set.error().message);
+    *pos = set->ToString();
+  }
   return StepOutcome::Ok("fenced " + self.address + ": read_only on, " + std::to_string(killed) +
                              " client session(s) killed; written up to " + *pos,
                          {{"position", *pos}, {"sessions_killed", killed}});
@@ -941,6 +1293,25 @@ StepOutcome MysqlWaitApplied(const MysqlTarget& self, const std::string& positio
   double wait_s =
       std::max(1.0, std::floor(std::min(ToSeconds(timeout), SecondsLeft(deadline) - 1)));
   std::string secs = std::to_string(static_cast<long long>(wait_s));
+  if (!IsMariaDb(conn)) {
+    // MySQL: `position` is a GTID set; applied when gtid_executed contains it.
+    auto want = MysqlGtidSet::Parse(position);
+    if (!want) return StepOutcome::Fail("position: " + want.error().message);
+    auto have = GtidExecuted(conn, self.address);
+    if (!have) return OutcomeOf(have.error());
+    if (have->Contains(*want)) {
+      return StepOutcome::Ok(self.address + " has everything up to " + position);
+    }
+    auto r = One(
+        conn, "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(want->ToString()) + ", " + secs + ")");
+    if (!r) return OutcomeOf(r.error());
+    if (*r != "0") {
+      auto now = GtidExecuted(conn, self.address);
+      return StepOutcome::Fail(self.address + " did not apply " + position + " within " + secs +
+                               "s (it has " + (now ? now->ToString() : std::string("?")) + ")");
+    }
+    return StepOutcome::Ok(self.address + " applied everything up to " + position);
+  }
   // Already there (e.g. a second run, after which the target is the primary and its
   // gtid_slave_pos no longer moves): its binlog has every domain at or past `position`.
   auto binlog = One(conn, "SELECT @@global.gtid_binlog_pos");

@@ -1,5 +1,5 @@
 // db_divergence: the transactions only the old primary has, compared with the new one
-// (MariaDB GTIDs), with the rows they changed read from its binlog.
+// (MariaDB GTIDs, MySQL 8 GTID sets, PostgreSQL commit LSNs), with the rows they changed.
 //   db_divergence: {old_primary: us-east-db, new_primary: eu-west-db}
 // Read-only on both servers. The report is in the step's details (the journal and
 // GET /api/v1/executions/{id}); db_rejoin checks that it was taken. See

@@ -194,6 +194,56 @@ def executions():
     return json.loads(get(ACTUATOR + "/api/v1/executions", TOKEN))["executions"]
 
 
+class Screenshots(threading.Thread):
+    """With DEMO_SCREENSHOTS=DIR (scripts/screenshots): headless Chromium (python3-selenium,
+    chromium-driver) saves the console's overview and the failover's execution page while
+    that execution runs, as DIR/console-overview.png and DIR/console-execution.png. It
+    watches on its own thread, so the drill's timing does not wait for the browser."""
+
+    def __init__(self, directory):
+        super().__init__(daemon=True)
+        import shutil
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        self.dir, self.stop, self.result = directory, threading.Event(), None
+        opts = webdriver.ChromeOptions()
+        for o in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--window-size=1400,1300", "--hide-scrollbars"):
+            opts.add_argument(o)
+        if shutil.which("chromium"):
+            opts.binary_location = shutil.which("chromium")
+        self.driver = webdriver.Chrome(options=opts, service=Service(executable_path=shutil.which("chromedriver")))
+        self.driver.set_page_load_timeout(20)
+        # The console takes the API's bearer token (the user "api", an operator).
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        self.driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": "Bearer " + TOKEN}})
+
+    def state(self):
+        return self.driver.execute_script(
+            "var s=document.getElementById('state');return s?s.getAttribute('data-state'):null")
+
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                live = [e for e in executions() if e["runbook"] == "failover-us-east"
+                        and e["state"] in ("queued", "running", "pending_approval")]
+                if live:
+                    break
+                self.stop.wait(0.05)
+            else:
+                return
+            self.driver.get(ACTUATOR + "/")
+            self.driver.save_screenshot(os.path.join(self.dir, "console-overview.png"))
+            self.driver.get(ACTUATOR + "/executions/" + live[0]["id"])
+            seen = self.state()
+            self.driver.save_screenshot(os.path.join(self.dir, "console-execution.png"))
+            self.result = f"saved in {self.dir} (the execution page shows it {seen})"
+        except Exception as exc:  # noqa: BLE001 - reported, the drill goes on
+            self.result = f"FAILED: {type(exc).__name__}: {exc}"
+        finally:
+            self.driver.quit()
+
+
 def rfc3339_epoch(text):
     """'2026-11-22T04:00:15.123456789Z' (Prometheus' activeAt) -> epoch seconds."""
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text or "")
@@ -280,6 +330,9 @@ def main():
     if not wait("the shop takes orders on us-east", lambda: len(shop.acked) >= 3, 30):
         return 1
 
+    shots = Screenshots(env["DEMO_SCREENSHOTS"]) if env.get("DEMO_SCREENSHOTS") else None
+    if shots:
+        shots.start()
     t0 = time.time()
     timeline = [(0.0, "failure injected: us-east answers 503 (scripts/stack region-down us-east)")]
     subprocess.run(["scripts/stack", "region-down", US], check=True, stdout=subprocess.DEVNULL)
@@ -358,6 +411,10 @@ def main():
     stop_watch.set()
     watcher.join(timeout=5)
     shop.phase = "in-dr"
+    if shots:
+        shots.stop.set()
+        shots.join(timeout=60)
+        print(f"drill: screenshots {shots.result or 'not taken: the execution was never seen running'}")
 
     switched = next((t for t, text in timeline if "authoritative DNS answers" in text), None)
     print()

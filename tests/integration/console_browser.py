@@ -13,10 +13,10 @@ chromium, chromium-driver and python3-selenium) through what on-call does:
      resume: the next alert runs;
   5. another site's page posting a form to the console (from the same browser, with the
      operator's credentials) is refused and changes nothing;
-  6. the viewer sees the pages but no action, and cannot act.
-
-With --screenshots DIR it also saves the overview and an execution page during the drill
-(scripts/screenshots). Prints "console-test: PASS" or "console-test: FAILED: ..."."""
+  6. the viewer sees the pages but no action, and cannot act;
+  7. a runbook by hand: a dry-run preview of the plan, then run.
+While the approved execution runs, the page is scrolled down: it refreshes itself in place
+and the scroll position stays. Prints "console-test: PASS" or "console-test: FAILED: ..."."""
 import argparse
 import base64
 import warnings
@@ -41,7 +41,6 @@ with warnings.catch_warnings():
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ap = argparse.ArgumentParser()
 ap.add_argument("--build-dir", required=True)
-ap.add_argument("--screenshots", help="directory for console-overview.png and console-execution.png")
 a = ap.parse_args()
 
 from selenium import webdriver  # noqa: E402  (python3-selenium)
@@ -193,8 +192,6 @@ runbooks:
         check("Prometheus unreachable" in text("#regions"), "regions: " + text("#regions"))
         h2 = [e.text for e in driver.find_elements(By.TAG_NAME, "h2")]
         check(h2.index("Pending approvals") < h2.index("Recent executions"), "pending approvals come first")
-        if a.screenshots:
-            driver.save_screenshot(os.path.join(a.screenshots, "console-overview.png"))
         driver.find_element(By.CSS_SELECTOR, f'#pending tr[data-id="{first}"] a').click()
         wait.until(lambda d: d.find_elements(By.ID, "steps"))
         steps = driver.find_elements(By.CSS_SELECTOR, "#steps tr.step")
@@ -209,14 +206,19 @@ runbooks:
         check(consequence.startswith("Approve: runs exec, runs wait"), "consequence: " + consequence)
         check(not os.path.exists(marker), "nothing ran before the confirmation")
         click("#confirm")
-        # The page refreshes itself (no reload here) until the execution succeeded.
+        # The page refreshes itself (no reload here) until the execution succeeded, and the
+        # reader's scroll position stays where it was.
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#state[data-state="running"], '
                                                               '#state[data-state="succeeded"]'))
-        if a.screenshots:
-            time.sleep(0.3)
-            driver.save_screenshot(os.path.join(a.screenshots, "console-execution.png"))
+        refreshed = text("#refreshed")
+        driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        scrolled = driver.execute_script("return window.scrollY")
+        check(scrolled > 100, f"the execution page is long enough to scroll ({scrolled})")
         WebDriverWait(driver, 30).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, '#state[data-state="succeeded"]'))
+            lambda d: d.find_elements(By.CSS_SELECTOR, '#state[data-state="succeeded"]')
+            and text("#refreshed") != refreshed)
+        after = driver.execute_script("return window.scrollY")
+        check(abs(after - scrolled) <= 2, f"the refresh kept the scroll position ({scrolled} -> {after})")
         check(driver.current_url.endswith("/executions/" + first), "stayed on the execution page")
         check(open(marker).read() == "us-east\n", "the step ran once")
         check("approved by alice" in text("#timeline"), "the timeline names the approver")
