@@ -27,7 +27,7 @@ class AwsAlbTest : public ::testing::Test {
            "\", access_key_id: " + testing::kFakeAwsAccessKeyId + ", secret_access_key: \"" +
            secret + "\"}}";
   }
-  std::string Step(const std::string& state, const std::string& extra = "") {
+  std::string StepYaml(const std::string& state, const std::string& extra = "") {
     return std::string("{load_balancer: alb, target_group_arn: \"") + kTg +
            "\", target: i-0us0east, port: 8080, state: " + state + ", poll_interval: 5s" + extra +
            "}";
@@ -44,7 +44,7 @@ class AwsAlbTest : public ::testing::Test {
 
 TEST_F(AwsAlbTest, DeregistersAndWaitsForTheDrainToEnd) {
   elb_.SetDrainingPolls(3);
-  auto step = Load(Step("deregistered"));
+  auto step = Load(StepYaml("deregistered"));
   ASSERT_TRUE(step);
   const MonoTime start = rig_.clock().Now();
   auto out = rig_.Run(*step);
@@ -68,7 +68,7 @@ TEST_F(AwsAlbTest, DeregistersAndWaitsForTheDrainToEnd) {
 
 TEST_F(AwsAlbTest, ADrainLongerThanWaitTimeoutFailsTheStep) {
   elb_.SetDrainingPolls(1000000);
-  auto step = Load(Step("deregistered", ", wait_timeout: 1m"));
+  auto step = Load(StepYaml("deregistered", ", wait_timeout: 1m"));
   ASSERT_TRUE(step);
   auto out = rig_.Run(*step);
   EXPECT_EQ(out.status, StepStatus::kFailed) << out.message;
@@ -85,13 +85,13 @@ TEST_F(AwsAlbTest, ADrainLongerThanWaitTimeoutFailsTheStep) {
 }
 
 TEST_F(AwsAlbTest, RegistersAndWaitsUntilHealthyUnlessToldNotToWait) {
-  auto out_step = Load(Step("deregistered", ", wait: false"));
+  auto out_step = Load(StepYaml("deregistered", ", wait: false"));
   ASSERT_EQ(rig_.Run(*out_step).status, StepStatus::kOk);
   EXPECT_EQ(elb_.State(kTg, "i-0us0east", 8080), "draining") << "wait: false waited";
 
   elb_.SetDrainingPolls(0);
   elb_.SetInitialPolls(2);
-  auto in_step = Load(Step("registered"));
+  auto in_step = Load(StepYaml("registered"));
   auto out = rig_.Run(*in_step);
   ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
   EXPECT_EQ(elb_.State(kTg, "i-0us0east", 8080), "healthy");
@@ -100,7 +100,7 @@ TEST_F(AwsAlbTest, RegistersAndWaitsUntilHealthyUnlessToldNotToWait) {
 
 TEST_F(AwsAlbTest, AwsErrorsAreSurfacedAndSecretsAreNot) {
   const std::string wrong = "wRoNg/SecretAccessKey+0000000000000000000";
-  auto denied_step = Load(Step("deregistered"), Lbs(wrong));
+  auto denied_step = Load(StepYaml("deregistered"), Lbs(wrong));
   ASSERT_TRUE(denied_step);
   auto denied = rig_.Run(*denied_step);
   EXPECT_EQ(denied.status, StepStatus::kFailed) << denied.message;
@@ -120,7 +120,7 @@ TEST_F(AwsAlbTest, AwsErrorsAreSurfacedAndSecretsAreNot) {
 
   // 5xx and throttling are retried within the step's deadline.
   elb_.FailNext(2, 503, "ServiceUnavailable");
-  auto flaky = rig_.Run(*Load(Step("deregistered", ", wait: false")));
+  auto flaky = rig_.Run(*Load(StepYaml("deregistered", ", wait: false")));
   EXPECT_EQ(flaky.status, StepStatus::kOk) << flaky.message;
   EXPECT_EQ(elb_.State(kTg, "i-0us0east", 8080), "draining");
 }
@@ -132,13 +132,13 @@ TEST_F(AwsAlbTest, ConfigErrorsNameTheKey) {
   ASSERT_FALSE(bad_arn);
   EXPECT_TRUE(Has(bad_arn.error().message, "target_group_arn: expected a target group ARN"))
       << bad_arn.error().message;
-  auto long_wait = rig_.Load(Lbs(), Step("deregistered", ", wait_timeout: 20m"));
+  auto long_wait = rig_.Load(Lbs(), StepYaml("deregistered", ", wait_timeout: 20m"));
   ASSERT_FALSE(long_wait);
   EXPECT_TRUE(Has(long_wait.error().message, "actuator.yml:8:")) << long_wait.error().message;
   EXPECT_TRUE(Has(long_wait.error().message,
                   "wait_timeout 20m is longer than the step's timeout 10m (raise timeout:)"))
       << long_wait.error().message;
-  auto region = rig_.Load("  alb: {aws_alb: {region: US_EAST}}", Step("registered"));
+  auto region = rig_.Load("  alb: {aws_alb: {region: US_EAST}}", StepYaml("registered"));
   ASSERT_FALSE(region);
   EXPECT_TRUE(Has(region.error().message, "region: expected an AWS region"))
       << region.error().message;

@@ -19,29 +19,34 @@ constexpr const char* kLb = "99999999999999999999999999999999";
 
 class CloudflareLbTest : public ::testing::Test {
  protected:
+  static json Origin(const std::string& name, const std::string& address) {
+    json o = json::object();
+    o["name"] = name;
+    o["address"] = address;
+    o["enabled"] = true;
+    o["weight"] = 1;
+    return o;
+  }
   void SetUp() override {
-    cf_.AddPool(
-        {{"id", kUs},
-         {"name", "us-east"},
-         {"enabled", true},
-         {"origins",
-          json::array(
-              {{{"name", "us-east-1"}, {"address", "192.0.2.1"}, {"enabled", true}, {"weight", 1}},
-               {{"name", "us-east-2"},
-                {"address", "192.0.2.2"},
-                {"enabled", true},
-                {"weight", 1}}})}});
-    cf_.AddPool({{"id", kEu},
-                 {"name", "eu-west"},
-                 {"enabled", true},
-                 {"origins", json::array({{{"name", "eu-west-1"},
-                                           {"address", "198.51.100.1"},
-                                           {"enabled", true},
-                                           {"weight", 1}}})}});
-    cf_.AddLoadBalancer({{"id", kLb},
-                         {"name", "www.example.com"},
-                         {"default_pools", {kUs, kEu}},
-                         {"fallback_pool", kEu}});
+    json us = json::object();
+    us["id"] = kUs;
+    us["name"] = "us-east";
+    us["enabled"] = true;
+    us["origins"] =
+        json::array({Origin("us-east-1", "192.0.2.1"), Origin("us-east-2", "192.0.2.2")});
+    cf_.AddPool(us);
+    json eu = json::object();
+    eu["id"] = kEu;
+    eu["name"] = "eu-west";
+    eu["enabled"] = true;
+    eu["origins"] = json::array({Origin("eu-west-1", "198.51.100.1")});
+    cf_.AddPool(eu);
+    json lb = json::object();
+    lb["id"] = kLb;
+    lb["name"] = "www.example.com";
+    lb["default_pools"] = json::array({kUs, kEu});
+    lb["fallback_pool"] = kEu;
+    cf_.AddLoadBalancer(lb);
   }
   std::string Lbs(bool zone = true) {
     return "  cf: {cloudflare_lb: {url: \"" + cf_.base_url() +

@@ -14,13 +14,15 @@ FakeCloudflareLb::FakeCloudflareLb()
 }
 
 void FakeCloudflareLb::AddPool(json pool) {
+  const std::string id = pool.at("id").get<std::string>();
   std::lock_guard<std::mutex> l(mu_);
-  pools_[pool.at("id").get<std::string>()] = std::move(pool);
+  pools_[id] = std::move(pool);
 }
 
 void FakeCloudflareLb::AddLoadBalancer(json lb) {
+  const std::string id = lb.at("id").get<std::string>();
   std::lock_guard<std::mutex> l(mu_);
-  lbs_[lb.at("id").get<std::string>()] = std::move(lb);
+  lbs_[id] = std::move(lb);
 }
 
 json FakeCloudflareLb::Pool(const std::string& id) const {
