@@ -258,7 +258,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
   if (auto s = root.ExpectKeys({"webhook", "api", "prometheus", "journal", "lock_dir", "pagerduty",
                                 "brake", "providers", "databases", "runbooks", "writer_lease",
                                 "region_agent", "approval_timeout", "external_url", "alertmanager",
-                                "console"});
+                                "console", "load_balancers"});
       !s) {
     return s.error();
   }
@@ -404,6 +404,11 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
       cfg.providers[id] = *provider;
     }
   }
+  if (auto l = root.Get("load_balancers")) {
+    auto lbs = LoadLbProviders(*l, {deps.provider_ctx.http, deps.provider_ctx.clock});
+    if (!lbs) return lbs.error();
+    cfg.load_balancers = std::move(*lbs);
+  }
   if (auto d = root.Get("databases")) {
     auto dbs = LoadDatabases(*d);
     if (!dbs) return dbs.error();
@@ -412,6 +417,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
   StepFactoryContext ctx;
   ctx.providers = &cfg.providers;
   ctx.databases = &cfg.databases;
+  ctx.lb_providers = &cfg.load_balancers;
   ctx.have_prometheus = !cfg.prometheus_url.empty();
   ctx.have_pagerduty = cfg.pagerduty_routing_key.has_value();
   if (auto w = root.Get("writer_lease")) {

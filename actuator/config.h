@@ -11,6 +11,7 @@
 
 #include "actuator/coordination/writer_lease_config.h"
 #include "actuator/dns/provider.h"
+#include "actuator/lb/provider.h"
 #include "actuator/router.h"
 #include "actuator/steps/step.h"
 #include "common/duration.h"
@@ -91,6 +92,7 @@ struct ActuatorConfig {
   int brake_max_executions = 1;  // automatic executions per window, all runbooks together
   Duration brake_window = std::chrono::hours(1);
   ProviderMap providers;
+  LbProviderMap load_balancers;  // load_balancers: (the lb_pool step)
   DatabaseMap databases;
   std::vector<RunbookConfig> runbooks;
   std::optional<WriterLeaseConfig> writer_lease;          // writer_lease: (the runbooks')

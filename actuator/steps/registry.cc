@@ -8,6 +8,7 @@
 #include "actuator/steps/dns_update.h"
 #include "actuator/steps/exec.h"
 #include "actuator/steps/http.h"
+#include "actuator/steps/lb_pool.h"
 #include "actuator/steps/pagerduty.h"
 #include "actuator/steps/step.h"
 #include "actuator/steps/wait.h"
@@ -21,6 +22,10 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
       {"dns_update", "make a DNS record set hold exactly the given records", &NewDnsUpdateStep});
   registry.Register(
       {"dns_ttl", "lower (or set) the TTL of a record set, keeping its records", &NewDnsTtlStep});
+  registry.Register({"lb_pool",
+                     "put a load balancer's node, pool, origin or target in a state "
+                     "(drain, disable, deregister, ...), waiting for a drain to end",
+                     &NewLbPoolStep});
   registry.Register({"http", "send an HTTP request and check the status", &NewHttpStep});
   registry.Register({"exec", "run a program (argv, no shell) with a timeout", &NewExecStep});
   registry.Register({"wait", "wait a fixed time", &NewWaitStep});

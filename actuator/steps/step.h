@@ -22,6 +22,7 @@ namespace failover {
 class PromClient;
 class PagerDutyClient;
 class DnsProvider;
+class LbProvider;
 class Database;
 class ActuatorMetrics;
 struct WriterLeaseConfig;
@@ -86,6 +87,8 @@ using DatabaseMap = std::map<std::string, std::shared_ptr<Database>>;
 struct StepFactoryContext {
   const ProviderMap* providers = nullptr;
   const DatabaseMap* databases = nullptr;
+  // load_balancers: of actuator.yml (the lb_pool step).
+  const std::map<std::string, std::shared_ptr<LbProvider>>* lb_providers = nullptr;
   bool have_prometheus = false;
   bool have_pagerduty = false;
   const WriterLeaseConfig* writer_lease = nullptr;  // writer_lease: configured (copy it)

@@ -1,0 +1,192 @@
+#include "actuator/lb/aws_alb.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include "common/aws_api.h"
+#include "common/config_fields.h"
+
+namespace failover {
+namespace {
+
+constexpr const char* kVersion = "2015-12-01";
+
+std::string Form(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += '&';
+    out += AwsUriEncode(k, true) + "=" + AwsUriEncode(v, true);
+  }
+  return out;
+}
+
+class TargetChange final : public LbChange {
+ public:
+  TargetChange(std::shared_ptr<AwsApi> api, std::string tg, std::string target,
+               std::optional<long long> port, bool registered)
+      : api_(std::move(api)),
+        tg_(std::move(tg)),
+        target_(std::move(target)),
+        port_(port),
+        registered_(registered) {}
+
+  nlohmann::json Describe() const override {
+    nlohmann::json out = {{"target_group_arn", tg_},
+                          {"target", target_},
+                          {"state", registered_ ? "registered" : "deregistered"}};
+    if (port_) out["port"] = *port_;
+    return out;
+  }
+  std::string Label() const override {
+    return "target " + target_ + (port_ ? ":" + std::to_string(*port_) : "") + " of " + tg_;
+  }
+  std::string Want() const override { return registered_ ? "registered" : "deregistered"; }
+
+  Result<LbState> Read(MonoTime deadline) const override {
+    AwsCall call = Call("DescribeTargetHealth", "reading " + Label());
+    auto resp = api_->Send(call, deadline);
+    if (!resp) return resp.error();
+    auto doc = ParseXml(resp->body);
+    const XmlElement* result = doc ? doc->Child("DescribeTargetHealthResult") : nullptr;
+    const XmlElement* descs =
+        result != nullptr ? result->Child("TargetHealthDescriptions") : nullptr;
+    if (descs == nullptr) return Unexpected(*resp, call.what);
+    std::string state = "unused", reason = "Target.NotRegistered", description;
+    for (const XmlElement* m : descs->Children("member")) {
+      if (m->Text("Target/Id") != target_) continue;
+      if (port_ && m->Text("Target/Port") != std::to_string(*port_)) continue;
+      state = m->Text("TargetHealth/State");
+      reason = m->Text("TargetHealth/Reason");
+      description = m->Text("TargetHealth/Description");
+      break;
+    }
+    LbState s;
+    s.json = {{"state", state}, {"reason", reason}};
+    s.summary = state + (reason.empty() ? "" : " (" + reason + ")");
+    const bool not_registered = state == "unused" && reason == "Target.NotRegistered";
+    if (registered_) {
+      // Registered, whatever its health (draining means a deregistration is under way).
+      s.desired = !not_registered && state != "draining";
+      s.settled = state == "healthy";
+      s.unsettled = state == "unhealthy"
+                        ? "unhealthy" + (description.empty() ? "" : ": " + description)
+                        : state;
+    } else {
+      s.desired = not_registered || state == "draining";
+      s.settled = state != "draining";
+      s.unsettled = "draining (the target group's deregistration delay)";
+    }
+    return s;
+  }
+
+  Status Apply(const LbState&, MonoTime deadline) const override {
+    AwsCall call = Call(registered_ ? "RegisterTargets" : "DeregisterTargets",
+                        (registered_ ? "registering " : "deregistering ") + Label());
+    auto resp = api_->Send(call, deadline);
+    if (!resp) return resp.error();
+    return {};
+  }
+
+ private:
+  AwsCall Call(const std::string& action, const std::string& what) const {
+    std::vector<std::pair<std::string, std::string>> params = {{"Action", action},
+                                                               {"Version", kVersion},
+                                                               {"TargetGroupArn", tg_},
+                                                               {"Targets.member.1.Id", target_}};
+    if (port_) params.emplace_back("Targets.member.1.Port", std::to_string(*port_));
+    AwsCall call;
+    call.method = "POST";
+    call.path = "/";
+    call.content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    call.body = Form(params);
+    call.idempotent = true;  // registering or deregistering twice is harmless
+    call.what = what;
+    return call;
+  }
+
+  Error Unexpected(const HttpResponse& resp, const std::string& what) const {
+    std::string excerpt = resp.body.substr(0, 200);
+    for (char& c : excerpt) {
+      if (c == '\n') c = ' ';
+    }
+    return Error::Invalid("aws_alb: " + what + ": unexpected response from " + api_->base_url() +
+                          ": " + excerpt);
+  }
+
+  std::shared_ptr<AwsApi> api_;
+  std::string tg_, target_;
+  std::optional<long long> port_;
+  bool registered_;
+};
+
+class AwsAlbProvider final : public LbProvider {
+ public:
+  explicit AwsAlbProvider(std::shared_ptr<AwsApi> api) : api_(std::move(api)) {}
+
+  const std::string& kind() const override {
+    static const std::string k = "aws_alb";
+    return k;
+  }
+  std::vector<std::string_view> StepKeys() const override {
+    return {"target_group_arn", "target", "port", "state"};
+  }
+  Result<std::shared_ptr<LbChange>> ParseChange(const YamlNode& step) const override {
+    auto tg_node = step.Require("target_group_arn");
+    if (!tg_node) return tg_node.error();
+    auto tg = tg_node->AsString();
+    if (!tg) return tg.error();
+    if (tg->rfind("arn:", 0) != 0 || tg->find(":targetgroup/") == std::string::npos) {
+      return tg_node->Fail(
+          "expected a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:"
+          "targetgroup/<name>/<id>), found \"" +
+          *tg + "\"");
+    }
+    auto target = RequireIdString(step, "target");
+    if (!target) return target.error();
+    std::optional<long long> port;
+    if (auto p = step.Get("port")) {
+      auto v = p->AsInt();
+      if (!v) return v.error();
+      if (*v < 1 || *v > 65535) return p->Fail("expected a port between 1 and 65535");
+      port = *v;
+    }
+    auto state = RequireOneOf(step, "state", {"registered", "deregistered"});
+    if (!state) return state.error();
+    return std::shared_ptr<LbChange>(
+        std::make_shared<TargetChange>(api_, *tg, *target, port, *state == "registered"));
+  }
+
+ private:
+  std::shared_ptr<AwsApi> api_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<LbProvider>> NewAwsAlbProvider(const YamlNode& body,
+                                                      const LbProviderContext& ctx) {
+  std::vector<std::string_view> keys = {"region", "url"};
+  for (auto k : AwsCredentialSource::Keys()) keys.push_back(k);
+  if (auto s = body.ExpectKeys(keys); !s) return s.error();
+  auto rnode = body.Require("region");
+  if (!rnode) return rnode.error();
+  auto region = rnode->AsString();
+  if (!region) return region.error();
+  if (region->empty() || !std::all_of(region->begin(), region->end(), [](unsigned char c) {
+        return std::islower(c) != 0 || std::isdigit(c) != 0 || c == '-';
+      })) {
+    return rnode->Fail("expected an AWS region like us-east-1, found \"" + *region + "\"");
+  }
+  std::string url = "https://elasticloadbalancing." + *region + ".amazonaws.com";
+  auto u = ParseBaseUrl(body, "url");
+  if (!u) return u.error();
+  if (*u) url = **u;
+  auto creds = AwsCredentialSource::FromYaml(body);
+  if (!creds) return creds.error();
+  if (ctx.http == nullptr) return Error::Internal("aws_alb provider built without an HTTP client");
+  Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
+  return std::shared_ptr<LbProvider>(std::make_shared<AwsAlbProvider>(std::make_shared<AwsApi>(
+      "aws_alb", url, *region, "elasticloadbalancing", *creds, ctx.http, clock)));
+}
+
+}  // namespace failover
