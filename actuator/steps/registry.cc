@@ -6,6 +6,7 @@
 #include "actuator/steps/db_switchover.h"
 #include "actuator/steps/digitalocean_db_promote.h"
 #include "actuator/steps/dns_update.h"
+#include "actuator/steps/dns_weights.h"
 #include "actuator/steps/exec.h"
 #include "actuator/steps/http.h"
 #include "actuator/steps/pagerduty.h"
@@ -21,6 +22,10 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
       {"dns_update", "make a DNS record set hold exactly the given records", &NewDnsUpdateStep});
   registry.Register(
       {"dns_ttl", "lower (or set) the TTL of a record set, keeping its records", &NewDnsTtlStep});
+  registry.Register({"dns_weights",
+                     "shift weight between weighted record sets in stages, checking a PromQL "
+                     "condition after each; roll back when it fails",
+                     &NewDnsWeightsStep});
   registry.Register({"http", "send an HTTP request and check the status", &NewHttpStep});
   registry.Register({"exec", "run a program (argv, no shell) with a timeout", &NewExecStep});
   registry.Register({"wait", "wait a fixed time", &NewWaitStep});
