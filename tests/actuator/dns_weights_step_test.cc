@@ -256,12 +256,12 @@ TEST_F(DnsWeightsTest, ConfigErrorsAreLocated) {
   };
   const std::vector<Case> cases = {
       {"stages: [{us-east: 256, eu-west: 0}]\n" + cond,
-       "actuator.yml:5:20: stages: Weight must be between 0 and 255, found 256"},
+       "actuator.yml:5:20: stages[0].us-east: Weight must be between 0 and 255, found 256"},
       {"stages: [{us-east: 0, eu-west: 0}]\n" + cond, "every weight of the stage is 0"},
       {"stages: []\n" + cond, "stages: needs at least one stage"},
       {"shift: {from: a, to: b, steps: [10, 101]}\n" + cond,
-       "actuator.yml:5:38: steps: a shift step (the percentage `to` gets) must be between 0 and "
-       "100, found 101"},
+       "actuator.yml:5:37: shift.steps[1]: a shift step (the percentage `to` gets) must be "
+       "between 0 and 100, found 101"},
       {"shift: {from: a, to: a, steps: [10]}\n" + cond, "from and to are the same SetIdentifier"},
       {"shift: {from: a, to: b, steps: [10]}\nstages: [{a: 1}]\n" + cond,
        "give either stages or shift, not both"},

@@ -511,7 +511,7 @@ TEST_F(Route53Test, RoutingKeysOfDnsUpdateAreCheckedAtLoad) {
       {"AliasTarget: {HostedZoneId: Z32O12XQLNTSW2, DNSName: alb.example.}",
        "missing required key \"EvaluateTargetHealth\""},
       {"AliasTarget: {HostedZoneId: 'Z3 2', DNSName: alb.example., EvaluateTargetHealth: true}",
-       "actuator.yml:5:29: HostedZoneId: expected a hosted zone id"},
+       "actuator.yml:5:29: AliasTarget.HostedZoneId: expected a hosted zone id"},
       {"records: [192.0.2.1]\nFailover: PRIMARY",
        "actuator.yml:6:11: Failover: Failover needs SetIdentifier"},
       {"records: [192.0.2.1]\nWeight: 10", "actuator.yml:6:9: Weight: Weight needs SetIdentifier"},
@@ -539,11 +539,11 @@ TEST_F(Route53Test, RoutingKeysOfDnsUpdateAreCheckedAtLoad) {
         << "got:  " << step.error().message << "\nwant: " << c.want;
   }
   // And the good ones load.
-  for (const std::string ok :
-       {alias, "SetIdentifier: eu-west\nFailover: PRIMARY\n",
-        "SetIdentifier: eu-west\nFailover: PRIMARY\nrecords: [192.0.2.1]\nHealthCheckId: "
-        "abc-123\nverify_nameserver: 127.0.0.1:53\n",
-        "SetIdentifier: eu-west\nWeight: 0\n" + alias}) {
+  for (const std::string& ok : std::vector<std::string>{
+           alias, "SetIdentifier: eu-west\nFailover: PRIMARY\n",
+           "SetIdentifier: eu-west\nFailover: PRIMARY\nrecords: [192.0.2.1]\nHealthCheckId: "
+           "abc-123\nverify_nameserver: 127.0.0.1:53\n",
+           "SetIdentifier: eu-west\nWeight: 0\n" + alias}) {
     auto node = YamlNode::LoadString(head + ok, "actuator.yml");
     ASSERT_TRUE(node) << node.error().message;
     auto step = NewDnsUpdateStep(*node, fctx);
