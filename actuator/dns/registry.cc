@@ -21,6 +21,18 @@ std::vector<DnsProviderKind> BuiltinDnsProviders() {
   };
 }
 
+const char* DnsFeatureName(DnsFeature f) {
+  switch (f) {
+    case DnsFeature::kAlias:
+      return "alias records (AliasTarget)";
+    case DnsFeature::kFailover:
+      return "failover routing (Failover, SetIdentifier)";
+    case DnsFeature::kWeighted:
+      return "weighted routing (Weight, SetIdentifier)";
+  }
+  return "?";
+}
+
 std::string Fqdn(std::string name) {
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

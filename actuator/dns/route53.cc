@@ -28,19 +28,68 @@ class Route53Provider final : public DnsProvider {
     return k;
   }
 
+  bool Supports(DnsFeature) const override { return true; }
+
   Result<std::optional<DnsRecordSet>> Get(const std::string& zone, const std::string& name,
                                           const std::string& type, MonoTime deadline) override {
     (void)zone;
-    const std::string want = Fqdn(name);
+    auto sets = Collect(Fqdn(name), type, /*first_only=*/true, deadline);
+    if (!sets) return sets.error();
+    if (sets->empty()) return std::optional<DnsRecordSet>();
+    DnsRecordSet& s = sets->front();
+    if (!s.set_identifier.empty()) {
+      return Error::Invalid("route53: reading " + s.name + " " + type + " in hosted zone " +
+                            zone_id_ + ": the record set uses a routing policy (SetIdentifier " +
+                            s.set_identifier +
+                            "); name the record set with SetIdentifier (dns_update) or use "
+                            "dns_weights");
+    }
+    if (s.records.empty() && !s.alias) return std::optional<DnsRecordSet>();
+    return std::optional<DnsRecordSet>(std::move(s));
+  }
+
+  Result<std::vector<DnsRecordSet>> ListSets(const std::string& zone, const std::string& name,
+                                             const std::string& type, MonoTime deadline) override {
+    (void)zone;
+    return Collect(Fqdn(name), type, /*first_only=*/false, deadline);
+  }
+
+  Status Set(const std::string& zone, const DnsRecordSet& desired, MonoTime deadline) override {
+    const std::string name = Fqdn(desired.name);
+    DnsRecordSet change = desired;
+    change.name = name;
+    if (desired.records.empty() && !desired.alias) {
+      // Route 53 deletes only an exact match of what is there: read it first.
+      auto current = Get(zone, name, desired.type, deadline);
+      if (!current) return current.error();
+      if (!*current) return {};
+      return Change("DELETE", {**current}, deadline);
+    }
+    return Change("UPSERT", {change}, deadline);
+  }
+
+  Status Upsert(const std::string& zone, const std::vector<DnsRecordSet>& sets,
+                MonoTime deadline) override {
+    (void)zone;
+    if (sets.empty()) return {};
+    return Change("UPSERT", sets, deadline);
+  }
+
+ private:
+  // The record sets at `want` + `type`, from ListResourceRecordSets (one per page with
+  // first_only, else up to 100), following the pages while they stay on the name and type.
+  Result<std::vector<DnsRecordSet>> Collect(const std::string& want, const std::string& type,
+                                            bool first_only, MonoTime deadline) {
     AwsCall call;
     call.method = "GET";
     call.path = "/2013-04-01/hostedzone/" + AwsUriEncode(zone_id_, true) + "/rrset";
     call.what = "reading " + want + " " + type + " in hosted zone " + zone_id_;
+    std::vector<DnsRecordSet> out;
     std::string identifier;
     for (int page = 0; page < kMaxPages; ++page) {
       call.query = "name=" + AwsUriEncode(want, true) + "&type=" + AwsUriEncode(type, true) +
                    (identifier.empty() ? "" : "&identifier=" + AwsUriEncode(identifier, true)) +
-                   "&maxitems=1";
+                   "&maxitems=" + (first_only ? "1" : "100");
       auto resp = api_.Send(call, deadline);
       if (!resp) return resp.error();
       auto doc = ParseXml(resp->body);
@@ -51,32 +100,17 @@ class Route53Provider final : public DnsProvider {
       if (sets == nullptr) return Unexpected(*resp, call.what);
       for (const XmlElement* s : sets->Children("ResourceRecordSet")) {
         if (Route53Name(s->Text("Name")) != want || s->Text("Type") != type) {
-          return std::optional<DnsRecordSet>();  // the listing has moved past the name
+          return out;  // the listing has moved past the name
         }
-        if (!s->Text("SetIdentifier").empty() || s->Child("AliasTarget") != nullptr) {
-          return Error::Invalid("route53: " + call.what + ": the record set is an alias or " +
-                                "uses a routing policy (SetIdentifier " + s->Text("SetIdentifier") +
-                                "); only simple record sets can be managed");
-        }
-        DnsRecordSet out;
-        out.name = want;
-        out.type = type;
-        std::string ttl = s->Text("TTL");
-        out.ttl = ttl.empty() ? 0 : std::atoi(ttl.c_str());
-        if (const XmlElement* recs = s->Child("ResourceRecords")) {
-          for (const XmlElement* r : recs->Children("ResourceRecord")) {
-            out.records.push_back(r->Text("Value"));
-          }
-        }
-        std::sort(out.records.begin(), out.records.end());
-        if (out.records.empty()) return std::optional<DnsRecordSet>();
-        return std::optional<DnsRecordSet>(std::move(out));
+        auto parsed = ParseSet(*s, call.what);
+        if (!parsed) return parsed.error();
+        out.push_back(std::move(*parsed));
+        if (first_only) return out;
       }
-      // Nothing matched on this page: look further only while the listing stays on our
-      // name and type.
+      // Look further only while the listing stays on our name and type.
       if (doc->Text("IsTruncated") != "true" || Route53Name(doc->Text("NextRecordName")) != want ||
           doc->Text("NextRecordType") != type) {
-        return std::optional<DnsRecordSet>();
+        return out;
       }
       identifier = doc->Text("NextRecordIdentifier");
     }
@@ -84,38 +118,89 @@ class Route53Provider final : public DnsProvider {
                           " pages for one name and type");
   }
 
-  Status Set(const std::string& zone, const DnsRecordSet& desired, MonoTime deadline) override {
-    const std::string name = Fqdn(desired.name);
-    DnsRecordSet change = desired;
-    change.name = name;
-    std::string action = "UPSERT";
-    if (desired.records.empty()) {
-      // Route 53 deletes only an exact match of what is there: read it first.
-      auto current = Get(zone, name, desired.type, deadline);
-      if (!current) return current.error();
-      if (!*current) return {};
-      change = **current;
-      action = "DELETE";
+  static Result<DnsRecordSet> ParseSet(const XmlElement& s, const std::string& what) {
+    for (const char* policy : {"Region", "GeoLocation", "MultiValueAnswer", "GeoProximityLocation",
+                               "CidrRoutingConfig", "TrafficPolicyInstanceId"}) {
+      if (s.Child(policy) != nullptr) {
+        return Error::Invalid("route53: " + what + ": the record set (SetIdentifier " +
+                              s.Text("SetIdentifier") + ") uses a routing policy with " + policy +
+                              "; only simple, alias, weighted and failover record sets can be "
+                              "managed");
+      }
     }
+    DnsRecordSet out;
+    out.name = Route53Name(s.Text("Name"));
+    out.type = s.Text("Type");
+    std::string ttl = s.Text("TTL");
+    out.ttl = ttl.empty() ? 0 : std::atoi(ttl.c_str());
+    if (const XmlElement* recs = s.Child("ResourceRecords")) {
+      for (const XmlElement* r : recs->Children("ResourceRecord")) {
+        out.records.push_back(r->Text("Value"));
+      }
+    }
+    std::sort(out.records.begin(), out.records.end());
+    if (const XmlElement* a = s.Child("AliasTarget")) {
+      out.alias = DnsAliasTarget{a->Text("HostedZoneId"), Route53Name(a->Text("DNSName")),
+                                 a->Text("EvaluateTargetHealth") == "true"};
+    }
+    out.set_identifier = s.Text("SetIdentifier");
+    if (s.Child("Weight") != nullptr) out.weight = std::atoi(s.Text("Weight").c_str());
+    out.failover = s.Text("Failover");
+    out.health_check_id = s.Text("HealthCheckId");
+    return out;
+  }
+
+  // One ResourceRecordSet element, in the order of the API reference.
+  static std::string SetXml(const DnsRecordSet& s) {
+    std::string x = "<ResourceRecordSet><Name>" + XmlEscape(Fqdn(s.name)) + "</Name><Type>" +
+                    XmlEscape(s.type) + "</Type>";
+    if (!s.set_identifier.empty()) {
+      x += "<SetIdentifier>" + XmlEscape(s.set_identifier) + "</SetIdentifier>";
+    }
+    if (s.weight) x += "<Weight>" + std::to_string(*s.weight) + "</Weight>";
+    if (!s.failover.empty()) x += "<Failover>" + XmlEscape(s.failover) + "</Failover>";
+    if (s.alias) {
+      x += "<AliasTarget><HostedZoneId>" + XmlEscape(s.alias->hosted_zone_id) +
+           "</HostedZoneId><DNSName>" + XmlEscape(s.alias->dns_name) +
+           "</DNSName><EvaluateTargetHealth>" +
+           (s.alias->evaluate_target_health ? "true" : "false") +
+           "</EvaluateTargetHealth></AliasTarget>";
+    } else {
+      x += "<TTL>" + std::to_string(s.ttl) + "</TTL><ResourceRecords>";
+      for (const std::string& r : s.records) {
+        x += "<ResourceRecord><Value>" + XmlEscape(r) + "</Value></ResourceRecord>";
+      }
+      x += "</ResourceRecords>";
+    }
+    if (!s.health_check_id.empty()) {
+      x += "<HealthCheckId>" + XmlEscape(s.health_check_id) + "</HealthCheckId>";
+    }
+    return x + "</ResourceRecordSet>";
+  }
+
+  // One ChangeResourceRecordSets batch (atomic: all or none), then GetChange until INSYNC.
+  Status Change(const std::string& action, const std::vector<DnsRecordSet>& sets,
+                MonoTime deadline) {
     AwsCall call;
     call.method = "POST";
     call.path = "/2013-04-01/hostedzone/" + AwsUriEncode(zone_id_, true) + "/rrset/";
     call.content_type = "application/xml";
     call.idempotent = action == "UPSERT";  // a repeated DELETE fails: re-read instead
-    call.what = (action == "DELETE" ? "deleting " : "updating ") + name + " " + desired.type +
-                " in hosted zone " + zone_id_;
+    std::string names;
+    for (const DnsRecordSet& s : sets) {
+      if (!names.empty()) names += ", ";
+      names += Fqdn(s.name) + " " + s.type +
+               (s.set_identifier.empty() ? "" : " (SetIdentifier " + s.set_identifier + ")");
+    }
+    call.what =
+        (action == "DELETE" ? "deleting " : "updating ") + names + " in hosted zone " + zone_id_;
     std::string body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") +
                        "<ChangeResourceRecordSetsRequest xmlns=\"" + kNs +
-                       "\"><ChangeBatch><Comment>failover</Comment><Changes><Change><Action>" +
-                       action + "</Action><ResourceRecordSet><Name>" + XmlEscape(name) +
-                       "</Name><Type>" + XmlEscape(change.type) + "</Type><TTL>" +
-                       std::to_string(change.ttl) + "</TTL><ResourceRecords>";
-    for (const std::string& r : change.records) {
-      body += "<ResourceRecord><Value>" + XmlEscape(r) + "</Value></ResourceRecord>";
+                       "\"><ChangeBatch><Comment>failover</Comment><Changes>";
+    for (const DnsRecordSet& s : sets) {
+      body += "<Change><Action>" + action + "</Action>" + SetXml(s) + "</Change>";
     }
-    body +=
-        "</ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch>"
-        "</ChangeResourceRecordSetsRequest>";
+    body += "</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>";
     call.body = std::move(body);
     auto resp = api_.Send(call, deadline);
     if (!resp) return resp.error();
@@ -127,7 +212,6 @@ class Route53Provider final : public DnsProvider {
     return WaitInSync(id, status, call.what, deadline);
   }
 
- private:
   Status WaitInSync(const std::string& id, std::string status, const std::string& what,
                     MonoTime deadline) {
     AwsCall call;

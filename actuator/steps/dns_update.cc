@@ -95,24 +95,15 @@ std::string Describe(const std::vector<std::string>& records, int ttl) {
 }
 
 std::string Describe(const std::optional<DnsRecordSet>& set) {
-  return set ? Describe(set->records, set->ttl) : std::string("nothing (no such record set)");
+  return set ? DescribeDnsSet(*set) : std::string("nothing (no such record set)");
 }
 
 nlohmann::json SetJson(const std::optional<DnsRecordSet>& set) {
   if (!set) return nullptr;
-  return {{"name", set->name}, {"type", set->type}, {"ttl", set->ttl}, {"records", set->records}};
+  return DnsSetJson(*set);
 }
 
-// The record set with every record in canonical form (unparseable content kept as it is),
-// sorted, without duplicates: what comparisons use.
-DnsRecordSet Canonical(DnsRecordSet set) {
-  for (std::string& r : set.records) {
-    if (auto c = CanonicalDnsRecord(set.type, r)) r = *c;
-  }
-  std::sort(set.records.begin(), set.records.end());
-  set.records.erase(std::unique(set.records.begin(), set.records.end()), set.records.end());
-  return set;
-}
+DnsRecordSet Canonical(DnsRecordSet set) { return CanonicalDnsSet(std::move(set)); }
 
 StepOutcome FromError(const Error& e) {
   return e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message);
@@ -126,40 +117,79 @@ bool InZone(const std::string& name, const std::string& zone) {
          name[name.size() - zone.size() - 1] == '.';
 }
 
-// What both steps share: where the record set lives.
-struct DnsTarget {
-  std::string provider_id;
-  std::shared_ptr<DnsProvider> provider;
-  std::string zone;
-  Template name;
-  std::string type;
+}  // namespace
 
-  Result<std::string> RenderName(const TemplateVars& vars) const {
-    auto n = name.Render(vars);
-    if (!n) return n.error();
-    return CheckName(*n);
+Result<std::string> DnsTarget::RenderName(const TemplateVars& vars) const {
+  auto n = name.Render(vars);
+  if (!n) return n.error();
+  return CheckName(*n);
+}
+
+Result<std::string> DnsTarget::CheckName(const std::string& text) const {
+  if (Trim(text).empty()) return Error::Invalid("name is empty");
+  if (HasSpace(text)) return Error::Invalid("name \"" + text + "\" contains white space");
+  if (text.find("..") != std::string::npos) {
+    return Error::Invalid("name \"" + text + "\" has an empty label");
   }
-
-  Result<std::string> CheckName(const std::string& text) const {
-    if (Trim(text).empty()) return Error::Invalid("name is empty");
-    if (HasSpace(text)) return Error::Invalid("name \"" + text + "\" contains white space");
-    if (text.find("..") != std::string::npos) {
-      return Error::Invalid("name \"" + text + "\" has an empty label");
-    }
-    std::string fq = Fqdn(text);
-    if (!InZone(fq, zone)) {
-      return Error::Invalid("name " + fq + " is not in zone " + zone +
-                            " (names are fully qualified: www." + zone + ")");
-    }
-    return fq;
+  std::string fq = Fqdn(text);
+  if (!InZone(fq, zone)) {
+    return Error::Invalid("name " + fq + " is not in zone " + zone +
+                          " (names are fully qualified: www." + zone + ")");
   }
+  return fq;
+}
 
-  nlohmann::json BaseJson(const std::string& rendered_name) const {
-    return {{"provider", provider_id}, {"zone", zone}, {"name", rendered_name}, {"type", type}};
+nlohmann::json DnsTarget::BaseJson(const std::string& rendered_name) const {
+  return {{"provider", provider_id}, {"zone", zone}, {"name", rendered_name}, {"type", type}};
+}
+
+DnsRecordSet CanonicalDnsSet(DnsRecordSet set) {
+  for (std::string& r : set.records) {
+    if (auto c = CanonicalDnsRecord(set.type, r)) r = *c;
   }
-};
+  std::sort(set.records.begin(), set.records.end());
+  set.records.erase(std::unique(set.records.begin(), set.records.end()), set.records.end());
+  if (set.alias) {
+    set.alias->dns_name = Fqdn(set.alias->dns_name);
+    set.ttl = 0;
+  }
+  return set;
+}
 
-Result<DnsTarget> ParseTarget(const YamlNode& body, const StepFactoryContext& ctx) {
+nlohmann::json DnsSetJson(const DnsRecordSet& set) {
+  nlohmann::json j = {{"name", set.name}, {"type", set.type}};
+  if (set.alias) {
+    j["alias_target"] = {{"hosted_zone_id", set.alias->hosted_zone_id},
+                         {"dns_name", set.alias->dns_name},
+                         {"evaluate_target_health", set.alias->evaluate_target_health}};
+  } else {
+    j["ttl"] = set.ttl;
+    j["records"] = set.records;
+  }
+  if (!set.set_identifier.empty()) j["set_identifier"] = set.set_identifier;
+  if (set.weight) j["weight"] = *set.weight;
+  if (!set.failover.empty()) j["failover"] = set.failover;
+  if (!set.health_check_id.empty()) j["health_check_id"] = set.health_check_id;
+  return j;
+}
+
+std::string DescribeDnsSet(const DnsRecordSet& set) {
+  std::string out;
+  if (!set.set_identifier.empty()) {
+    out = "[SetIdentifier " + set.set_identifier;
+    if (set.weight) out += ", weight " + std::to_string(*set.weight);
+    if (!set.failover.empty()) out += ", " + set.failover;
+    if (!set.health_check_id.empty()) out += ", health check " + set.health_check_id;
+    out += "] ";
+  }
+  if (set.alias) {
+    return out + "alias to " + set.alias->dns_name + " (zone " + set.alias->hosted_zone_id +
+           (set.alias->evaluate_target_health ? ", evaluate target health)" : ")");
+  }
+  return out + Describe(set.records, set.ttl);
+}
+
+Result<DnsTarget> ParseDnsTarget(const YamlNode& body, const StepFactoryContext& ctx) {
   DnsTarget t;
   auto provider = body.Require("provider");
   if (!provider) return provider.error();
@@ -218,11 +248,106 @@ Result<DnsTarget> ParseTarget(const YamlNode& body, const StepFactoryContext& ct
   return t;
 }
 
+namespace {
+
 Result<int> ParseTtl(const YamlNode& node) {
   auto v = node.AsInt();
   if (!v) return v.error();
   if (*v < 0 || *v > 2147483647LL) return node.Fail("ttl must be between 0 and 2147483647");
   return static_cast<int>(*v);
+}
+
+// dns_update's Route 53 style fields (all empty for a plain record set).
+struct DnsRouting {
+  std::optional<DnsAliasTarget> alias;  // AliasTarget
+  std::string set_identifier;           // SetIdentifier
+  std::optional<int> weight;            // Weight
+  std::string failover;                 // Failover
+  std::string health_check_id;          // HealthCheckId
+};
+
+Status NeedFeature(const YamlNode& node, const DnsTarget& t, DnsFeature f) {
+  if (t.provider->Supports(f)) return {};
+  return node.Fail("provider \"" + t.provider_id + "\" (" + t.provider->kind() +
+                   ") does not support " + DnsFeatureName(f) + "; route53 does");
+}
+
+Result<DnsRouting> ParseDnsRouting(const YamlNode& body, const DnsTarget& t) {
+  DnsRouting r;
+  if (auto a = body.Get("AliasTarget")) {
+    if (auto s = a->ExpectKeys({"HostedZoneId", "DNSName", "EvaluateTargetHealth"}); !s) {
+      return s.error();
+    }
+    if (auto s = NeedFeature(*a, t, DnsFeature::kAlias); !s) return s.error();
+    DnsAliasTarget alias;
+    auto zid = a->Require("HostedZoneId");
+    if (!zid) return zid.error();
+    auto z = zid->AsString();
+    if (!z) return z.error();
+    if (z->empty() ||
+        !std::all_of(z->begin(), z->end(), [](unsigned char c) { return std::isalnum(c) != 0; })) {
+      return zid->Fail("expected a hosted zone id like Z35SXDOTRQ7X7K, found \"" + *z + "\"");
+    }
+    alias.hosted_zone_id = *z;
+    auto dn = a->Require("DNSName");
+    if (!dn) return dn.error();
+    auto d = dn->AsString();
+    if (!d) return d.error();
+    if (Trim(*d).empty() || HasSpace(*d) || d->find("..") != std::string::npos ||
+        d->front() == '.') {
+      return dn->Fail("expected a DNS name like my-alb-123.eu-west-1.elb.amazonaws.com, found \"" +
+                      *d + "\"");
+    }
+    alias.dns_name = Fqdn(*d);
+    auto eth = a->Require("EvaluateTargetHealth");
+    if (!eth) return eth.error();
+    auto e = eth->AsBool();
+    if (!e) return e.error();
+    alias.evaluate_target_health = *e;
+    r.alias = alias;
+  }
+  auto sid = body.Get("SetIdentifier");
+  if (sid) {
+    auto v = sid->AsString();
+    if (!v) return v.error();
+    if (v->empty() || v->size() > 128) {
+      return sid->Fail("SetIdentifier must be 1 to 128 characters");
+    }
+    r.set_identifier = *v;
+  }
+  if (auto w = body.Get("Weight")) {
+    if (!sid) return w->Fail("Weight needs SetIdentifier (which weighted record set)");
+    auto v = w->AsInt();
+    if (!v) return v.error();
+    if (*v < 0 || *v > 255) {
+      return w->Fail("Weight must be between 0 and 255, found " + std::to_string(*v));
+    }
+    if (auto s = NeedFeature(*w, t, DnsFeature::kWeighted); !s) return s.error();
+    r.weight = static_cast<int>(*v);
+  }
+  if (auto f = body.Get("Failover")) {
+    if (!sid) return f->Fail("Failover needs SetIdentifier (which failover record set)");
+    if (r.weight) return f->Fail("Failover and Weight exclude each other: one routing policy");
+    auto v = f->AsString();
+    if (!v) return v.error();
+    if (*v != "PRIMARY" && *v != "SECONDARY") {
+      return f->Fail("Failover must be PRIMARY or SECONDARY, found \"" + *v + "\"");
+    }
+    if (auto s = NeedFeature(*f, t, DnsFeature::kFailover); !s) return s.error();
+    r.failover = *v;
+  }
+  if (auto h = body.Get("HealthCheckId")) {
+    if (!sid) return h->Fail("HealthCheckId needs SetIdentifier (a weighted or failover set)");
+    auto v = h->AsString();
+    if (!v) return v.error();
+    if (v->empty() || HasSpace(*v)) return h->Fail("HealthCheckId is empty or has white space");
+    r.health_check_id = *v;
+  }
+  if (sid && !t.provider->Supports(DnsFeature::kWeighted) &&
+      !t.provider->Supports(DnsFeature::kFailover)) {
+    if (auto s = NeedFeature(*sid, t, DnsFeature::kFailover); !s) return s.error();
+  }
+  return r;
 }
 
 Clock& ClockOf(const StepContext& ctx) {
@@ -232,12 +357,13 @@ Clock& ClockOf(const StepContext& ctx) {
 class DnsUpdateStep final : public Step {
  public:
   DnsUpdateStep(DnsTarget target, std::vector<Template> records, std::optional<int> ttl,
-                std::string verify_nameserver, Duration verify_timeout)
+                std::string verify_nameserver, Duration verify_timeout, DnsRouting routing)
       : target_(std::move(target)),
         records_(std::move(records)),
         ttl_(ttl),
         verify_nameserver_(std::move(verify_nameserver)),
-        verify_timeout_(verify_timeout) {}
+        verify_timeout_(verify_timeout),
+        routing_(std::move(routing)) {}
 
   const std::string& kind() const override {
     static const std::string k = "dns_update";
@@ -250,8 +376,20 @@ class DnsUpdateStep final : public Step {
     auto records = RenderRecords(vars);
     if (!records) return records.error();
     nlohmann::json out = target_.BaseJson(*name);
-    out["records"] = *records;
-    out["ttl"] = ttl_ ? nlohmann::json(*ttl_) : nlohmann::json("unchanged");
+    if (routing_.alias) {
+      out["alias_target"] = {{"hosted_zone_id", routing_.alias->hosted_zone_id},
+                             {"dns_name", routing_.alias->dns_name},
+                             {"evaluate_target_health", routing_.alias->evaluate_target_health}};
+    } else if (!records_.empty()) {
+      out["records"] = *records;
+      out["ttl"] = ttl_ ? nlohmann::json(*ttl_) : nlohmann::json("unchanged");
+    } else {
+      out["records"] = "unchanged";
+    }
+    if (!routing_.set_identifier.empty()) out["set_identifier"] = routing_.set_identifier;
+    if (routing_.weight) out["weight"] = *routing_.weight;
+    if (!routing_.failover.empty()) out["failover"] = routing_.failover;
+    if (!routing_.health_check_id.empty()) out["health_check_id"] = routing_.health_check_id;
     if (!verify_nameserver_.empty()) {
       out["verify_nameserver"] = verify_nameserver_;
       out["verify_timeout"] = FormatDuration(verify_timeout_);
@@ -268,6 +406,7 @@ class DnsUpdateStep final : public Step {
     auto records = RenderRecords(vars);
     if (!records) return StepOutcome::Fail(records.error().message);
     const std::string label = *name + " " + target_.type;
+    if (!routing_.set_identifier.empty()) return RunRouted(ctx, clock, *name, *records, label);
 
     auto before = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
     if (!before) return FromError(before.error());
@@ -278,13 +417,17 @@ class DnsUpdateStep final : public Step {
     desired.name = *name;
     desired.type = target_.type;
     desired.records = *records;
-    desired.ttl = ttl_ ? *ttl_ : (current ? current->ttl : kDefaultTtl);
+    desired.ttl = ttl_ ? *ttl_ : (current && !current->alias ? current->ttl : kDefaultTtl);
+    if (routing_.alias) {
+      desired.alias = routing_.alias;
+      desired.ttl = 0;
+    }
 
     nlohmann::json details = {{"before", SetJson(*before)}};
     if (current && *current == desired) {
       details["after"] = SetJson(*before);
       details["changed"] = false;
-      std::string msg = label + " already " + Describe(desired.records, desired.ttl);
+      std::string msg = label + " already " + DescribeDnsSet(desired);
       if (!verify_nameserver_.empty()) {
         // A crash between the write and the verification leaves nothing to write on the
         // resumed run; the nameserver is still asked, which only reads.
@@ -313,7 +456,7 @@ class DnsUpdateStep final : public Step {
                                          {"name", *name},
                                          {"type", target_.type},
                                          {"before", Describe(*before)},
-                                         {"after", Describe(desired.records, desired.ttl)}});
+                                         {"after", DescribeDnsSet(desired)}});
 
     auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
     if (!after) {
@@ -325,14 +468,13 @@ class DnsUpdateStep final : public Step {
     details["changed"] = true;
     if (!*after || Canonical(**after) != desired) {
       // Desired-state: running again reads and rewrites, so this is worth a retry.
-      StepOutcome out = StepOutcome::Retry("after the update " + target_.provider->kind() +
-                                           " reports " + label + " as " + Describe(*after) +
-                                           " instead of " + Describe(desired.records, desired.ttl));
+      StepOutcome out =
+          StepOutcome::Retry("after the update " + target_.provider->kind() + " reports " + label +
+                             " as " + Describe(*after) + " instead of " + DescribeDnsSet(desired));
       out.details = std::move(details);
       return out;
     }
-    std::string msg =
-        label + ": " + Describe(*before) + " -> " + Describe(desired.records, desired.ttl);
+    std::string msg = label + ": " + Describe(*before) + " -> " + DescribeDnsSet(desired);
     if (!verify_nameserver_.empty()) {
       if (auto v = Verify(ctx, clock, desired, label); !v) {
         StepOutcome out = StepOutcome::Fail(v.error().message);
@@ -347,6 +489,150 @@ class DnsUpdateStep final : public Step {
   }
 
  private:
+  // A record set among several at the name and type (SetIdentifier): read them all, change
+  // the named one (and, for Failover, the other failover set, which takes the opposite
+  // role) in one batch, read back.
+  StepOutcome RunRouted(StepContext& ctx, Clock& clock, const std::string& name,
+                        const std::vector<std::string>& records, const std::string& label) {
+    auto before = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
+    if (!before) return FromError(before.error());
+    nlohmann::json before_json = nlohmann::json::array();
+    std::vector<DnsRecordSet> current;
+    for (const DnsRecordSet& s : *before) {
+      before_json.push_back(DnsSetJson(s));
+      current.push_back(Canonical(s));
+    }
+    nlohmann::json details = {{"before", before_json}};
+    auto fail = [&](std::string msg) {
+      StepOutcome out = StepOutcome::Fail(std::move(msg));
+      out.details = details;
+      return out;
+    };
+    const DnsRecordSet* mine = nullptr;
+    for (const DnsRecordSet& s : current) {
+      if (s.set_identifier == routing_.set_identifier) mine = &s;
+      if (s.set_identifier.empty()) {
+        return fail(label + " is a simple record set (no SetIdentifier) at " +
+                    target_.provider->kind() + "; drop SetIdentifier to manage it");
+      }
+    }
+    DnsRecordSet desired;
+    if (mine != nullptr) {
+      desired = *mine;
+    } else {
+      desired.name = name;
+      desired.type = target_.type;
+      desired.set_identifier = routing_.set_identifier;
+      desired.ttl = kDefaultTtl;
+      if (records_.empty() && !routing_.alias) {
+        return fail(label + " has no record set with SetIdentifier " + routing_.set_identifier +
+                    " to change; give records or AliasTarget to create it");
+      }
+      if (!routing_.weight && routing_.failover.empty()) {
+        return fail(label + " has no record set with SetIdentifier " + routing_.set_identifier +
+                    "; creating it needs Weight or Failover");
+      }
+    }
+    desired.name = name;
+    if (routing_.alias) {
+      desired.alias = routing_.alias;
+      desired.records.clear();
+      desired.ttl = 0;
+    } else if (!records_.empty()) {
+      desired.alias.reset();
+      desired.records = records;
+      if (ttl_) {
+        desired.ttl = *ttl_;
+      } else if (mine == nullptr || mine->alias) {
+        desired.ttl = kDefaultTtl;
+      }
+    } else if (ttl_ && !desired.alias) {
+      desired.ttl = *ttl_;
+    }
+    if (routing_.weight) {
+      desired.weight = routing_.weight;
+      desired.failover.clear();
+    }
+    if (!routing_.failover.empty()) {
+      desired.failover = routing_.failover;
+      desired.weight.reset();
+    }
+    if (!routing_.health_check_id.empty()) desired.health_check_id = routing_.health_check_id;
+
+    std::vector<DnsRecordSet> changes;
+    if (mine == nullptr || *mine != desired) changes.push_back(desired);
+    if (!desired.failover.empty()) {
+      // Route 53 has one PRIMARY and one SECONDARY: the other one takes the opposite role.
+      const std::string other_role = desired.failover == "PRIMARY" ? "SECONDARY" : "PRIMARY";
+      for (const DnsRecordSet& s : current) {
+        if (s.set_identifier != desired.set_identifier && s.failover == desired.failover) {
+          DnsRecordSet flipped = s;
+          flipped.failover = other_role;
+          changes.push_back(flipped);
+        }
+      }
+    }
+    std::string plan;
+    for (const DnsRecordSet& c : changes) {
+      if (!plan.empty()) plan += "; ";
+      plan += DescribeDnsSet(c);
+    }
+    if (changes.empty()) {
+      details["after"] = before_json;
+      details["changed"] = false;
+      std::string msg = label + " already " + DescribeDnsSet(desired) + ", nothing to do";
+      if (!verify_nameserver_.empty()) {
+        if (auto v = Verify(ctx, clock, desired, label); !v) return fail(v.error().message);
+        details["verified_by"] = verify_nameserver_;
+        return StepOutcome::Ok(msg + " (" + verify_nameserver_ + " agrees)", std::move(details));
+      }
+      details["verified_by"] = nullptr;
+      return StepOutcome::Ok(msg, std::move(details));
+    }
+    if (ctx.cancelled())
+      return StepOutcome::Retry("shutting down before " + label + " was changed");
+    if (auto st = target_.provider->Upsert(target_.zone, changes, ctx.deadline); !st) {
+      StepOutcome out = FromError(st.error());
+      out.details = std::move(details);
+      return out;
+    }
+    log::Info("dns record sets updated", {{"provider", target_.provider_id},
+                                          {"zone", target_.zone},
+                                          {"name", name},
+                                          {"type", target_.type},
+                                          {"changes", plan}});
+    auto after = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
+    if (!after) {
+      StepOutcome out = FromError(after.error());
+      out.details = std::move(details);
+      return out;
+    }
+    nlohmann::json after_json = nlohmann::json::array();
+    std::string missing;
+    for (const DnsRecordSet& s : *after) after_json.push_back(DnsSetJson(s));
+    for (const DnsRecordSet& want : changes) {
+      bool found = false;
+      for (const DnsRecordSet& s : *after) found = found || Canonical(s) == Canonical(want);
+      if (!found) missing += (missing.empty() ? "" : "; ") + DescribeDnsSet(want);
+    }
+    details["after"] = after_json;
+    details["changed"] = true;
+    if (!missing.empty()) {
+      StepOutcome out = StepOutcome::Retry("after the update " + target_.provider->kind() +
+                                           " does not report " + label + " as " + missing);
+      out.details = std::move(details);
+      return out;
+    }
+    std::string msg = label + ": " + plan;
+    if (!verify_nameserver_.empty()) {
+      if (auto v = Verify(ctx, clock, desired, label); !v) return fail(v.error().message);
+      details["verified_by"] = verify_nameserver_;
+      return StepOutcome::Ok(msg + ", verified at " + verify_nameserver_, std::move(details));
+    }
+    details["verified_by"] = nullptr;
+    return StepOutcome::Ok(msg, std::move(details));
+  }
+
   Result<std::vector<std::string>> RenderRecords(const TemplateVars& vars) const {
     std::vector<std::string> out;
     for (size_t i = 0; i < records_.size(); ++i) {
@@ -359,7 +645,7 @@ class DnsUpdateStep final : public Step {
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
-    if (target_.type == "CNAME" && out.size() != 1) {
+    if (target_.type == "CNAME" && !records_.empty() && out.size() != 1) {
       return Error::Invalid("a CNAME record set holds exactly one record");
     }
     return out;
@@ -409,6 +695,7 @@ class DnsUpdateStep final : public Step {
   std::optional<int> ttl_;
   std::string verify_nameserver_;
   Duration verify_timeout_;
+  DnsRouting routing_;
 };
 
 class DnsTtlStep final : public Step {
@@ -535,24 +822,38 @@ Result<std::string> CanonicalDnsRecord(const std::string& type, const std::strin
 
 Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"provider", "zone", "name", "type", "records", "ttl",
-                                               "verify_nameserver", "verify_timeout"}));
+  if (auto s =
+          body.ExpectKeys(WithCommonKeys({"provider", "zone", "name", "type", "records", "ttl",
+                                          "verify_nameserver", "verify_timeout", "AliasTarget",
+                                          "SetIdentifier", "Failover", "Weight", "HealthCheckId"}));
       !s) {
     return s.error();
   }
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  auto target = ParseTarget(body, ctx);
+  auto target = ParseDnsTarget(body, ctx);
   if (!target) return target.error();
+  auto routing = ParseDnsRouting(body, *target);
+  if (!routing) return routing.error();
 
-  auto records_node = body.Require("records");
-  if (!records_node) return records_node.error();
-  auto items = records_node->Items();
-  if (!items) return items.error();
-  if (items->empty()) return records_node->Fail("needs at least one record");
+  auto records_node = body.Get("records");
+  if (records_node && routing->alias) {
+    return records_node->Fail(
+        "records and AliasTarget exclude each other: an alias answers what its target answers");
+  }
+  if (!records_node && !routing->alias && routing->set_identifier.empty()) {
+    return body.Fail("records (or AliasTarget) is required");
+  }
+  std::vector<YamlNode> record_items;
+  if (records_node) {
+    auto items = records_node->Items();
+    if (!items) return items.error();
+    if (items->empty()) return records_node->Fail("needs at least one record");
+    record_items = std::move(*items);
+  }
   std::vector<Template> records;
   std::vector<std::string> literal;
-  for (const YamlNode& item : *items) {
+  for (const YamlNode& item : record_items) {
     auto text = item.AsString();
     if (!text) return text.error();
     auto tmpl = Template::Parse(*text);
@@ -572,12 +873,13 @@ Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
     }
     records.push_back(std::move(*tmpl));
   }
-  if (target->type == "CNAME" && records.size() != 1) {
+  if (records_node && target->type == "CNAME" && records.size() != 1) {
     return records_node->Fail("a CNAME record set holds exactly one record");
   }
 
   std::optional<int> ttl;
   if (auto t = body.Get("ttl")) {
+    if (routing->alias) return t->Fail("an alias record (AliasTarget) has no TTL of its own");
     auto v = ParseTtl(*t);
     if (!v) return v.error();
     ttl = *v;
@@ -588,6 +890,19 @@ Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
     if (!s) return s.error();
     auto parsed = ParseDnsServer(*s);
     if (!parsed) return v->Fail(parsed.error().message);
+    // The answer is known only for plain records, or a failover PRIMARY's (while healthy).
+    if (routing->alias) {
+      return v->Fail(
+          "verify_nameserver cannot check an alias (AliasTarget): the answer is "
+          "the target's addresses; the record set is read back from the provider");
+    }
+    if (!routing->set_identifier.empty() &&
+        (routing->failover != "PRIMARY" || records_node == std::nullopt)) {
+      return v->Fail(
+          "verify_nameserver checks the answer against records: with SetIdentifier "
+          "it needs records and Failover: PRIMARY (a weighted or secondary set's "
+          "answer is not known in advance)");
+    }
     verify_nameserver = *s;
   }
   Duration verify_timeout = std::chrono::seconds(30);
@@ -598,8 +913,9 @@ Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
     if (d->count() <= 0) return v->Fail("must be positive");
     verify_timeout = *d;
   }
-  auto step = std::make_unique<DnsUpdateStep>(std::move(*target), std::move(records), ttl,
-                                              std::move(verify_nameserver), verify_timeout);
+  auto step =
+      std::make_unique<DnsUpdateStep>(std::move(*target), std::move(records), ttl,
+                                      std::move(verify_nameserver), verify_timeout, *routing);
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }
@@ -610,7 +926,7 @@ Result<std::unique_ptr<Step>> NewDnsTtlStep(const YamlNode& body, const StepFact
   }
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  auto target = ParseTarget(body, ctx);
+  auto target = ParseDnsTarget(body, ctx);
   if (!target) return target.error();
   auto t = body.Require("ttl");
   if (!t) return t.error();

@@ -6,6 +6,7 @@
 #include "actuator/steps/db_switchover.h"
 #include "actuator/steps/digitalocean_db_promote.h"
 #include "actuator/steps/dns_update.h"
+#include "actuator/steps/dns_weights.h"
 #include "actuator/steps/exec.h"
 #include "actuator/steps/http.h"
 #include "actuator/steps/lb_pool.h"
@@ -26,6 +27,10 @@ void RegisterBuiltinSteps(StepRegistry& registry) {
                      "put a load balancer's node, pool, origin or target in a state "
                      "(drain, disable, deregister, ...), waiting for a drain to end",
                      &NewLbPoolStep});
+  registry.Register({"dns_weights",
+                     "shift weight between weighted record sets in stages, checking a PromQL "
+                     "condition after each; roll back when it fails",
+                     &NewDnsWeightsStep});
   registry.Register({"http", "send an HTTP request and check the status", &NewHttpStep});
   registry.Register({"exec", "run a program (argv, no shell) with a timeout", &NewExecStep});
   registry.Register({"wait", "wait a fixed time", &NewWaitStep});

@@ -8,13 +8,11 @@
 namespace failover {
 namespace {
 
-constexpr auto kDefaultInterval = std::chrono::seconds(2);
 constexpr auto kSlice = std::chrono::milliseconds(100);  // cancellation is checked this often
 
 class WaitForStep final : public Step {
  public:
-  Template promql;
-  Duration interval = kDefaultInterval;
+  PromCondition cond;
 
   const std::string& kind() const override {
     static const std::string k = "wait_for";
@@ -22,70 +20,75 @@ class WaitForStep final : public Step {
   }
 
   Result<nlohmann::json> Render(const TemplateVars& vars) const override {
-    auto q = promql.Render(vars);
+    auto q = cond.promql.Render(vars);
     if (!q) return Error::Invalid("promql: " + q.error().message);
     return nlohmann::json{{"promql", *q},
                           {"timeout", FormatDuration(common().timeout)},
-                          {"interval", FormatDuration(interval)}};
+                          {"interval", FormatDuration(cond.interval)}};
   }
 
   StepOutcome Run(StepContext& ctx) override {
-    if (ctx.vars == nullptr || ctx.clock == nullptr) {
-      return StepOutcome::Fail("wait_for step: incomplete step context");
-    }
-    if (ctx.prometheus == nullptr) {
-      return StepOutcome::Fail("wait_for: no prometheus is configured");
-    }
-    auto q = promql.Render(*ctx.vars);
-    if (!q) return StepOutcome::Fail("promql: " + q.error().message);
-
-    int polls = 0;
-    std::string last;  // the last result or error, for the failure message
-    while (true) {
-      ++polls;
-      auto r = ctx.prometheus->Query(*q);
-      if (r) {
-        std::string described = r->Describe();
-        if (r->Truthy()) {
-          return StepOutcome::Ok("condition met: " + described,
-                                 {{"promql", *q}, {"result", described}, {"polls", polls}});
-        }
-        last = "last result: " + described;
-      } else if (!r.error().retryable) {
-        // A query Prometheus rejects (syntax, 4xx) will not get better by waiting.
-        StepOutcome o = StepOutcome::Fail("query rejected: " + r.error().message);
-        o.details = {{"promql", *q}, {"polls", polls}};
-        return o;
-      } else {
-        // Prometheus restarting or unreachable: keep polling, report at the end.
-        last = "last error: " + r.error().message;
-        log::Debug("wait_for: query failed", {{"error", r.error().message}});
-      }
-      MonoTime now = ctx.clock->Now();
-      if (now >= ctx.deadline) break;
-      // Sleep until the next poll (or the deadline, for one last look), checking for
-      // cancellation in between.
-      MonoTime next = std::min<MonoTime>(now + interval, ctx.deadline);
-      while (ctx.clock->Now() < next) {
-        if (ctx.cancelled()) return StepOutcome::Retry("wait_for: cancelled (shutting down)");
-        ctx.clock->SleepUntil(std::min<MonoTime>(next, ctx.clock->Now() + kSlice));
-      }
-    }
-    StepOutcome o = StepOutcome::Fail("condition not met within " +
-                                      FormatDuration(common().timeout) + ", " + last);
-    o.details = {{"promql", *q}, {"polls", polls}, {"last", last}};
-    return o;
+    if (ctx.clock == nullptr) return StepOutcome::Fail("wait_for step: incomplete step context");
+    return WaitForCondition(ctx, cond, ctx.deadline, common().timeout);
   }
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Step>> NewWaitForStep(const YamlNode& body, const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"promql", "interval"})); !s) return s.error();
+StepOutcome WaitForCondition(StepContext& ctx, const PromCondition& c, MonoTime until,
+                             Duration shown) {
+  if (ctx.vars == nullptr || ctx.clock == nullptr) {
+    return StepOutcome::Fail("wait_for step: incomplete step context");
+  }
+  if (ctx.prometheus == nullptr) {
+    return StepOutcome::Fail("wait_for: no prometheus is configured");
+  }
+  auto q = c.promql.Render(*ctx.vars);
+  if (!q) return StepOutcome::Fail("promql: " + q.error().message);
+  int polls = 0;
+  std::string last;  // the last result or error, for the failure message
+  while (true) {
+    ++polls;
+    auto r = ctx.prometheus->Query(*q);
+    if (r) {
+      std::string described = r->Describe();
+      if (r->Truthy()) {
+        return StepOutcome::Ok("condition met: " + described,
+                               {{"promql", *q}, {"result", described}, {"polls", polls}});
+      }
+      last = "last result: " + described;
+    } else if (!r.error().retryable) {
+      // A query Prometheus rejects (syntax, 4xx) will not get better by waiting.
+      StepOutcome o = StepOutcome::Fail("query rejected: " + r.error().message);
+      o.details = {{"promql", *q}, {"polls", polls}};
+      return o;
+    } else {
+      // Prometheus restarting or unreachable: keep polling, report at the end.
+      last = "last error: " + r.error().message;
+      log::Debug("wait_for: query failed", {{"error", r.error().message}});
+    }
+    MonoTime now = ctx.clock->Now();
+    if (now >= until) break;
+    // Sleep until the next poll (or the deadline, for one last look), checking for
+    // cancellation in between.
+    MonoTime next = std::min<MonoTime>(now + c.interval, until);
+    while (ctx.clock->Now() < next) {
+      if (ctx.cancelled()) return StepOutcome::Retry("wait_for: cancelled (shutting down)");
+      ctx.clock->SleepUntil(std::min<MonoTime>(next, ctx.clock->Now() + kSlice));
+    }
+  }
+  StepOutcome o =
+      StepOutcome::Fail("condition not met within " + FormatDuration(shown) + ", " + last);
+  o.details = {{"promql", *q}, {"polls", polls}, {"last", last}};
+  return o;
+}
+
+Result<PromCondition> ParsePromCondition(const YamlNode& body, const StepFactoryContext& ctx,
+                                         bool with_timeout) {
   if (!ctx.have_prometheus) {
     return body.Fail("wait_for needs a prometheus section (prometheus: {url: ...}) in the config");
   }
-  auto step = std::make_unique<WaitForStep>();
+  PromCondition c;
   auto q = body.Require("promql");
   if (!q) return q.error();
   auto text = q->AsString();
@@ -94,14 +97,31 @@ Result<std::unique_ptr<Step>> NewWaitForStep(const YamlNode& body, const StepFac
   auto t = Template::Parse(*text);
   if (!t) return q->Fail(t.error().message);
   // Values only ever inside string literals, escaped for them (actuator/template.h).
-  if (auto c = t->SetContext(TemplateContext::kPromql); !c) return q->Fail(c.error().message);
-  step->promql = *t;
+  if (auto s = t->SetContext(TemplateContext::kPromql); !s) return q->Fail(s.error().message);
+  c.promql = *t;
   if (auto i = body.Get("interval")) {
     auto d = i->AsDuration();
     if (!d) return d.error();
     if (*d <= Duration::zero()) return i->Fail("interval must be greater than zero");
-    step->interval = *d;
+    c.interval = *d;
   }
+  if (with_timeout) {
+    if (auto i = body.Get("timeout")) {
+      auto d = i->AsDuration();
+      if (!d) return d.error();
+      if (*d <= Duration::zero()) return i->Fail("timeout must be greater than zero");
+      c.timeout = *d;
+    }
+  }
+  return c;
+}
+
+Result<std::unique_ptr<Step>> NewWaitForStep(const YamlNode& body, const StepFactoryContext& ctx) {
+  if (auto s = body.ExpectKeys(WithCommonKeys({"promql", "interval"})); !s) return s.error();
+  auto cond = ParsePromCondition(body, ctx, false);
+  if (!cond) return cond.error();
+  auto step = std::make_unique<WaitForStep>();
+  step->cond = std::move(*cond);
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
   step->set_common(*common);

@@ -427,6 +427,20 @@ TEST_F(DnsStepTest, ConfigErrorsAreLocated) {
        "missing required key \"ttl\""},
       {"dns_ttl", "provider: other\nzone: example.test.\nname: www.example.test.\ntype: A\nttl: 30",
        "unknown provider \"other\""},
+      // Route 53's routing records: refused where the provider has none.
+      {"dns_update",
+       "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A\n"
+       "AliasTarget: {HostedZoneId: Z1, DNSName: alb.example.test., EvaluateTargetHealth: true}",
+       "actuator.yml:5:14: AliasTarget: provider \"pdns\" (powerdns) does not support alias "
+       "records (AliasTarget)"},
+      {"dns_update",
+       "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A\n"
+       "records: [127.0.0.3]\nSetIdentifier: eu-west\nWeight: 10",
+       "actuator.yml:7:9: Weight: provider \"pdns\" (powerdns) does not support weighted routing"},
+      {"dns_update",
+       "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A\n"
+       "SetIdentifier: eu-west\nFailover: PRIMARY",
+       "Failover: provider \"pdns\" (powerdns) does not support failover routing"},
   };
   for (const Case& c : cases) {
     auto step = Make(c.kind, c.yaml);

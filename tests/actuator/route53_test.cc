@@ -117,17 +117,197 @@ TEST_F(Route53Test, ListingFromNameAndTypeDoesNotTakeTheNextRecordSet) {
   EXPECT_EQ(fake_.WriteCount(), 0);
 }
 
-TEST_F(Route53Test, WeightedRecordSetsAreRefused) {
-  FakeRoute53RecordSet w1{"api.example.com.", "A", 60, {"192.0.2.1"}, "one", 10};
-  FakeRoute53RecordSet w2{"api.example.com.", "A", 60, {"192.0.2.2"}, "two", 10};
-  fake_.Put(w1);
-  fake_.Put(w2);
+FakeRoute53RecordSet Routed(const std::string& id, std::vector<std::string> values,
+                            std::optional<int> weight, std::string failover = "",
+                            std::string health_check = "") {
+  FakeRoute53RecordSet s;
+  s.name = "api.example.com.";
+  s.type = "A";
+  s.ttl = 60;
+  s.values = std::move(values);
+  s.set_identifier = id;
+  s.weight = weight;
+  s.failover = std::move(failover);
+  s.health_check_id = std::move(health_check);
+  return s;
+}
+
+TEST_F(Route53Test, WeightedRecordSetsAreListedNotTakenForASimpleSet) {
+  fake_.Put(Routed("one", {"192.0.2.1"}, 10));
+  fake_.Put(Routed("two", {"192.0.2.2"}, 20));
   auto p = Make(Config());
   ASSERT_TRUE(p);
+  EXPECT_TRUE(p->Supports(DnsFeature::kWeighted));
+  // Get is for the simple set: a routing set there is an error that says what to use.
   auto got = p->Get("example.com.", "api.example.com.", "A", Deadline());
   ASSERT_FALSE(got);
   EXPECT_FALSE(got.error().retryable);
   EXPECT_TRUE(Contains(got.error().message, "routing policy")) << got.error().message;
+  EXPECT_TRUE(Contains(got.error().message, "SetIdentifier")) << got.error().message;
+  // ListSets reads both, with their weights, following the pages.
+  auto all = p->ListSets("example.com.", "api.example.com.", "A", Deadline());
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].set_identifier, "one");
+  EXPECT_EQ((*all)[0].weight, 10);
+  EXPECT_EQ((*all)[1].set_identifier, "two");
+  EXPECT_EQ((*all)[1].weight, 20);
+  EXPECT_EQ((*all)[1].records, std::vector<std::string>{"192.0.2.2"});
+
+  // Both weights in one atomic batch.
+  DnsRecordSet one = (*all)[0], two = (*all)[1];
+  one.weight = 0;
+  two.weight = 100;
+  ASSERT_TRUE(p->Upsert("example.com.", {one, two}, Deadline()));
+  EXPECT_EQ(fake_.WriteCount(), 1);
+  EXPECT_EQ(fake_.Find("api.example.com.", "A", "one")->weight, 0);
+  EXPECT_EQ(fake_.Find("api.example.com.", "A", "two")->weight, 100);
+  EXPECT_EQ(fake_.Find("api.example.com.", "A", "two")->values,
+            std::vector<std::string>{"192.0.2.2"});
+  const std::string body = fake_.ChangeBodies().back();
+  EXPECT_TRUE(Contains(body, "<SetIdentifier>one</SetIdentifier><Weight>0</Weight>")) << body;
+
+  // A weight Route 53 refuses comes back with its message, nothing changed.
+  two.weight = 256;
+  auto bad = p->Upsert("example.com.", {two}, Deadline());
+  ASSERT_FALSE(bad);
+  EXPECT_FALSE(bad.error().retryable);
+  EXPECT_TRUE(Contains(bad.error().message, "less than or equal to 255")) << bad.error().message;
+  EXPECT_EQ(fake_.WriteCount(), 1);
+}
+
+TEST_F(Route53Test, DnsUpdateSwitchesAnAliasToAnotherAlb) {
+  const std::string us = "us-east-alb-1.us-east-1.elb.amazonaws.com.";
+  const std::string eu = "eu-west-alb-2.eu-west-1.elb.amazonaws.com.";
+  fake_.AddAliasTarget("Z35SXDOTRQ7X7K", us);
+  fake_.AddAliasTarget("Z32O12XQLNTSW2", eu);
+  FakeRoute53RecordSet www;
+  www.name = "www.example.com.";
+  www.type = "A";
+  www.alias_zone_id = "Z35SXDOTRQ7X7K";
+  www.alias_dns_name = us;
+  www.evaluate_target_health = true;
+  fake_.Put(www);
+  auto provider = Make(Config());
+  ASSERT_TRUE(provider);
+  auto got = provider->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_TRUE(got && *got) << (got ? "absent" : got.error().message);
+  ASSERT_TRUE((*got)->alias);
+  EXPECT_EQ((*got)->alias->dns_name, us);
+
+  ProviderMap providers{{"r53", provider}};
+  StepFactoryContext fctx;
+  fctx.providers = &providers;
+  auto load = [&](const std::string& dns_name) {
+    auto node = YamlNode::LoadString(
+        "{provider: r53, zone: example.com, name: www.example.com., type: A,"
+        " AliasTarget: {HostedZoneId: Z32O12XQLNTSW2, DNSName: " +
+            dns_name + ", EvaluateTargetHealth: true}}",
+        "actuator.yml");
+    auto step = NewDnsUpdateStep(*node, fctx);
+    EXPECT_TRUE(step) << step.error().message;
+    return step ? std::move(*step) : nullptr;
+  };
+  auto run = [&](Step& step) {
+    TemplateVars vars;
+    StepContext ctx;
+    ctx.vars = &vars;
+    ctx.clock = &clock_;
+    ctx.deadline = clock_.Now() + step.common().timeout;
+    ctx.http = &http_;
+    return step.Run(ctx);
+  };
+  auto step = load("EU-West-ALB-2.eu-west-1.elb.amazonaws.com");
+  ASSERT_TRUE(step);
+  StepOutcome out = run(*step);
+  ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
+  EXPECT_TRUE(Contains(out.message, "alias to " + us)) << out.message;
+  EXPECT_TRUE(Contains(out.message, "-> alias to " + eu)) << out.message;
+  auto held = fake_.Find("www.example.com.", "A");
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->alias_dns_name, eu);
+  EXPECT_EQ(held->alias_zone_id, "Z32O12XQLNTSW2");
+  EXPECT_TRUE(held->values.empty());
+  const std::string body = fake_.ChangeBodies().back();
+  EXPECT_TRUE(Contains(body, "<AliasTarget><HostedZoneId>Z32O12XQLNTSW2</HostedZoneId><DNSName>" +
+                                 eu + "</DNSName><EvaluateTargetHealth>true"))
+      << body;
+  EXPECT_FALSE(Contains(body, "<TTL>")) << body;
+  EXPECT_EQ(out.details["after"]["alias_target"]["dns_name"], eu);
+  EXPECT_EQ(out.details["before"]["alias_target"]["dns_name"], us);
+
+  // Again: already there, nothing written.
+  StepOutcome again = run(*step);
+  ASSERT_EQ(again.status, StepStatus::kOk) << again.message;
+  EXPECT_TRUE(Contains(again.message, "nothing to do")) << again.message;
+  EXPECT_EQ(fake_.WriteCount(), 1);
+
+  // An alias to a name Route 53 does not know: its InvalidChangeBatch, not retried.
+  auto typo = load("eu-west-alb-3.eu-west-1.elb.amazonaws.com.");
+  ASSERT_TRUE(typo);
+  StepOutcome bad = run(*typo);
+  ASSERT_EQ(bad.status, StepStatus::kFailed) << bad.message;
+  EXPECT_TRUE(Contains(bad.message, "InvalidChangeBatch")) << bad.message;
+  EXPECT_TRUE(Contains(bad.message, "does not lie within the target zone")) << bad.message;
+  EXPECT_EQ(fake_.Find("www.example.com.", "A")->alias_dns_name, eu);
+}
+
+TEST_F(Route53Test, DnsUpdateFlipsWhichFailoverRecordIsPrimary) {
+  fake_.Put(Routed("us-east", {"192.0.2.10"}, std::nullopt, "PRIMARY", "hc-us-east"));
+  fake_.Put(Routed("eu-west", {"198.51.100.10"}, std::nullopt, "SECONDARY", "hc-eu-west"));
+  auto provider = Make(Config());
+  ASSERT_TRUE(provider);
+
+  // Route 53 keeps one PRIMARY: making eu-west PRIMARY alone is refused, nothing changes.
+  auto all = provider->ListSets("example.com.", "api.example.com.", "A", Deadline());
+  ASSERT_TRUE(all && all->size() == 2u);
+  DnsRecordSet eu = (*all)[0].set_identifier == "eu-west" ? (*all)[0] : (*all)[1];
+  eu.failover = "PRIMARY";
+  auto two_primaries = provider->Upsert("example.com.", {eu}, Deadline());
+  ASSERT_FALSE(two_primaries);
+  EXPECT_TRUE(Contains(two_primaries.error().message, "InvalidChangeBatch"))
+      << two_primaries.error().message;
+  EXPECT_EQ(fake_.WriteCount(), 0);
+
+  ProviderMap providers{{"r53", provider}};
+  StepFactoryContext fctx;
+  fctx.providers = &providers;
+  auto node = YamlNode::LoadString(
+      "{provider: r53, zone: example.com, name: api.example.com., type: A,"
+      " SetIdentifier: eu-west, Failover: PRIMARY}",
+      "actuator.yml");
+  auto step = NewDnsUpdateStep(*node, fctx);
+  ASSERT_TRUE(step) << step.error().message;
+  auto run = [&] {
+    TemplateVars vars;
+    StepContext ctx;
+    ctx.vars = &vars;
+    ctx.clock = &clock_;
+    ctx.deadline = clock_.Now() + (*step)->common().timeout;
+    ctx.http = &http_;
+    return (*step)->Run(ctx);
+  };
+  StepOutcome out = run();
+  ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
+  EXPECT_EQ(fake_.WriteCount(), 1);  // both sets in one batch
+  auto new_primary = fake_.Find("api.example.com.", "A", "eu-west");
+  auto new_secondary = fake_.Find("api.example.com.", "A", "us-east");
+  ASSERT_TRUE(new_primary && new_secondary);
+  EXPECT_EQ(new_primary->failover, "PRIMARY");
+  EXPECT_EQ(new_secondary->failover, "SECONDARY");
+  // Records and health checks are kept as they were.
+  EXPECT_EQ(new_primary->values, std::vector<std::string>{"198.51.100.10"});
+  EXPECT_EQ(new_primary->health_check_id, "hc-eu-west");
+  EXPECT_EQ(new_secondary->health_check_id, "hc-us-east");
+  EXPECT_TRUE(Contains(out.message, "[SetIdentifier eu-west, PRIMARY")) << out.message;
+  EXPECT_TRUE(Contains(out.message, "[SetIdentifier us-east, SECONDARY")) << out.message;
+  ASSERT_EQ(out.details["before"].size(), 2u);
+  ASSERT_EQ(out.details["after"].size(), 2u);
+
+  StepOutcome again = run();
+  ASSERT_EQ(again.status, StepStatus::kOk) << again.message;
+  EXPECT_TRUE(Contains(again.message, "nothing to do")) << again.message;
+  EXPECT_EQ(fake_.WriteCount(), 1);
 }
 
 TEST_F(Route53Test, WaitsForInSync) {
@@ -310,6 +490,65 @@ TEST_F(Route53Test, ConfigErrorsAreLocated) {
   EXPECT_TRUE(Contains(typo.error().message, "secret_key_file")) << typo.error().message;
   auto prefixed = load("{hosted_zone_id: /hostedzone/Z1}");
   EXPECT_TRUE(prefixed) << prefixed.error().message;
+}
+
+TEST_F(Route53Test, RoutingKeysOfDnsUpdateAreCheckedAtLoad) {
+  ProviderMap providers{{"r53", Make(Config())}};
+  StepFactoryContext fctx;
+  fctx.providers = &providers;
+  const std::string head = "provider: r53\nzone: example.com.\nname: www.example.com.\ntype: A\n";
+  const std::string alias =
+      "AliasTarget: {HostedZoneId: Z32O12XQLNTSW2, DNSName: alb.eu-west-1.elb.amazonaws.com., "
+      "EvaluateTargetHealth: true}\n";
+  struct Case {
+    std::string yaml;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {alias + "records: [192.0.2.1]",
+       "actuator.yml:6:10: records: records and AliasTarget exclude each other"},
+      {alias + "ttl: 60", "actuator.yml:6:6: ttl: an alias record (AliasTarget) has no TTL"},
+      {"AliasTarget: {HostedZoneId: Z32O12XQLNTSW2, DNSName: alb.example.}",
+       "missing required key \"EvaluateTargetHealth\""},
+      {"AliasTarget: {HostedZoneId: 'Z3 2', DNSName: alb.example., EvaluateTargetHealth: true}",
+       "actuator.yml:5:29: AliasTarget.HostedZoneId: expected a hosted zone id"},
+      {"records: [192.0.2.1]\nFailover: PRIMARY",
+       "actuator.yml:6:11: Failover: Failover needs SetIdentifier"},
+      {"records: [192.0.2.1]\nWeight: 10", "actuator.yml:6:9: Weight: Weight needs SetIdentifier"},
+      {"records: [192.0.2.1]\nHealthCheckId: abc", "HealthCheckId needs SetIdentifier"},
+      {"records: [192.0.2.1]\nSetIdentifier: a\nWeight: 256",
+       "actuator.yml:7:9: Weight: Weight must be between 0 and 255, found 256"},
+      {"records: [192.0.2.1]\nSetIdentifier: a\nWeight: -1", "between 0 and 255, found -1"},
+      {"records: [192.0.2.1]\nSetIdentifier: a\nFailover: MAIN",
+       "actuator.yml:7:11: Failover: Failover must be PRIMARY or SECONDARY"},
+      {"records: [192.0.2.1]\nSetIdentifier: a\nWeight: 1\nFailover: PRIMARY",
+       "Failover and Weight exclude each other"},
+      {"SetIdentifier: ''\nWeight: 1", "SetIdentifier must be 1 to 128 characters"},
+      {"ttl: 60", "records (or AliasTarget) is required"},
+      {alias + "verify_nameserver: 127.0.0.1:53",
+       "verify_nameserver: verify_nameserver cannot check an alias"},
+      {"records: [192.0.2.1]\nSetIdentifier: a\nWeight: 1\nverify_nameserver: 127.0.0.1:53",
+       "it needs records and Failover: PRIMARY"},
+  };
+  for (const Case& c : cases) {
+    auto node = YamlNode::LoadString(head + c.yaml, "actuator.yml");
+    ASSERT_TRUE(node) << node.error().message;
+    auto step = NewDnsUpdateStep(*node, fctx);
+    ASSERT_FALSE(step) << c.yaml;
+    EXPECT_TRUE(Contains(step.error().message, c.want))
+        << "got:  " << step.error().message << "\nwant: " << c.want;
+  }
+  // And the good ones load.
+  for (const std::string& ok : std::vector<std::string>{
+           alias, "SetIdentifier: eu-west\nFailover: PRIMARY\n",
+           "SetIdentifier: eu-west\nFailover: PRIMARY\nrecords: [192.0.2.1]\nHealthCheckId: "
+           "abc-123\nverify_nameserver: 127.0.0.1:53\n",
+           "SetIdentifier: eu-west\nWeight: 0\n" + alias}) {
+    auto node = YamlNode::LoadString(head + ok, "actuator.yml");
+    ASSERT_TRUE(node) << node.error().message;
+    auto step = NewDnsUpdateStep(*node, fctx);
+    EXPECT_TRUE(step) << ok << ": " << step.error().message;
+  }
 }
 
 TEST_F(Route53Test, DnsUpdateStepThroughRoute53) {

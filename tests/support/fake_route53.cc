@@ -100,13 +100,40 @@ std::string RecordSetXml(const FakeRoute53RecordSet& s) {
   std::string x = "<ResourceRecordSet><Name>" + XmlEscape(Escape(s.name)) + "</Name><Type>" +
                   s.type + "</Type>";
   if (!s.set_identifier.empty()) {
-    x += "<SetIdentifier>" + XmlEscape(s.set_identifier) + "</SetIdentifier><Weight>" +
-         std::to_string(s.weight) + "</Weight>";
+    x += "<SetIdentifier>" + XmlEscape(s.set_identifier) + "</SetIdentifier>";
   }
-  x += "<TTL>" + std::to_string(s.ttl) + "</TTL><ResourceRecords>";
-  for (const auto& v : s.values)
-    x += "<ResourceRecord><Value>" + XmlEscape(v) + "</Value></ResourceRecord>";
-  return x + "</ResourceRecords></ResourceRecordSet>";
+  if (s.weight) x += "<Weight>" + std::to_string(*s.weight) + "</Weight>";
+  if (!s.failover.empty()) x += "<Failover>" + s.failover + "</Failover>";
+  if (!s.alias_dns_name.empty()) {
+    x += "<AliasTarget><HostedZoneId>" + XmlEscape(s.alias_zone_id) + "</HostedZoneId><DNSName>" +
+         XmlEscape(s.alias_dns_name) + "</DNSName><EvaluateTargetHealth>" +
+         (s.evaluate_target_health ? "true" : "false") + "</EvaluateTargetHealth></AliasTarget>";
+  } else {
+    x += "<TTL>" + std::to_string(s.ttl) + "</TTL><ResourceRecords>";
+    for (const auto& v : s.values)
+      x += "<ResourceRecord><Value>" + XmlEscape(v) + "</Value></ResourceRecord>";
+    x += "</ResourceRecords>";
+  }
+  if (!s.health_check_id.empty()) {
+    x += "<HealthCheckId>" + XmlEscape(s.health_check_id) + "</HealthCheckId>";
+  }
+  return x + "</ResourceRecordSet>";
+}
+
+// What Route 53 says about a change, naming the set as its messages do.
+std::string Describe(const std::string& action, const FakeRoute53RecordSet& s) {
+  return "[Action=" + action + ", Name=" + Escape(s.name) + ", Type=" + s.type +
+         ", SetIdentifier=" + (s.set_identifier.empty() ? "null" : s.set_identifier) + "]";
+}
+
+bool SameContent(const FakeRoute53RecordSet& a, const FakeRoute53RecordSet& b) {
+  auto x = a.values, y = b.values;
+  std::sort(x.begin(), x.end());
+  std::sort(y.begin(), y.end());
+  return x == y && a.ttl == b.ttl && a.weight == b.weight && a.failover == b.failover &&
+         a.health_check_id == b.health_check_id &&
+         Normalize(a.alias_dns_name) == Normalize(b.alias_dns_name) &&
+         a.alias_zone_id == b.alias_zone_id && a.evaluate_target_health == b.evaluate_target_health;
 }
 
 bool InZone(const std::string& name, const std::string& zone) {
@@ -157,6 +184,7 @@ struct FakeRoute53::State {
   int get_changes = 0;
   int rejected_auth = 0;
   std::vector<std::string> change_bodies;
+  std::set<std::pair<std::string, std::string>> alias_targets;  // zone id, normalised name
 };
 
 FakeRoute53::FakeRoute53(std::string zone)
@@ -185,10 +213,16 @@ void FakeRoute53::Put(FakeRoute53RecordSet set) {
   state_->sets[KeyOf(set)] = set;
 }
 
-std::optional<FakeRoute53RecordSet> FakeRoute53::Find(const std::string& name,
-                                                      const std::string& type) const {
+void FakeRoute53::AddAliasTarget(const std::string& hosted_zone_id, const std::string& dns_name) {
   std::lock_guard<std::mutex> l(state_->mu);
-  auto it = state_->sets.find(Key{Reversed(Normalize(name)), type, ""});
+  state_->alias_targets.emplace(hosted_zone_id, Normalize(dns_name));
+}
+
+std::optional<FakeRoute53RecordSet> FakeRoute53::Find(const std::string& name,
+                                                      const std::string& type,
+                                                      const std::string& set_identifier) const {
+  std::lock_guard<std::mutex> l(state_->mu);
+  auto it = state_->sets.find(Key{Reversed(Normalize(name)), type, set_identifier});
   if (it == state_->sets.end()) return std::nullopt;
   return it->second;
 }
@@ -371,21 +405,89 @@ HttpServerResponse FakeRoute53::Handle(const HttpServerRequest& req) {
     if (rrs->Text("Name").empty() || kTypes.count(s.type) == 0) {
       return ErrorXml(400, "InvalidInput", "Invalid Name or Type in ResourceRecordSet");
     }
-    std::string ttl = rrs->Text("TTL");
-    try {
-      s.ttl = std::stoi(ttl);
-    } catch (...) {
-      return ErrorXml(400, "InvalidInput", "Invalid request: Missing field 'TTL' or not a number");
-    }
-    if (s.ttl < 0) return ErrorXml(400, "InvalidInput", "TTL must not be negative");
-    if (const XmlElement* recs = rrs->Child("ResourceRecords")) {
-      for (const XmlElement* r : recs->Children("ResourceRecord"))
-        s.values.push_back(r->Text("Value"));
-    }
-    if (s.values.empty()) {
+    const XmlElement* alias = rrs->Child("AliasTarget");
+    const bool has_records = rrs->Child("ResourceRecords") != nullptr;
+    if (alias != nullptr && (has_records || rrs->Child("TTL") != nullptr)) {
       return ErrorXml(400, "InvalidInput",
                       "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and "
-                      "ResourceRecords], or TrafficPolicyInstanceId], but found none");
+                      "ResourceRecords], or TrafficPolicyInstanceId], but found more than one in "
+                      "Change with " +
+                          Describe(action, s));
+    }
+    if (alias != nullptr) {
+      s.alias_zone_id = alias->Text("HostedZoneId");
+      s.alias_dns_name = Normalize(alias->Text("DNSName"));
+      std::string eth = alias->Text("EvaluateTargetHealth");
+      if (s.alias_zone_id.empty() || alias->Text("DNSName").empty() ||
+          (eth != "true" && eth != "false")) {
+        return ErrorXml(400, "InvalidInput",
+                        "Invalid request: AliasTarget needs HostedZoneId, DNSName and "
+                        "EvaluateTargetHealth (true|false) in Change with " +
+                            Describe(action, s));
+      }
+      s.evaluate_target_health = eth == "true";
+      s.ttl = 0;
+    } else {
+      std::string ttl = rrs->Text("TTL");
+      try {
+        s.ttl = std::stoi(ttl);
+      } catch (...) {
+        return ErrorXml(400, "InvalidInput",
+                        "Invalid request: Missing field 'TTL' or not a number");
+      }
+      if (s.ttl < 0) return ErrorXml(400, "InvalidInput", "TTL must not be negative");
+      if (const XmlElement* recs = rrs->Child("ResourceRecords")) {
+        for (const XmlElement* r : recs->Children("ResourceRecord"))
+          s.values.push_back(r->Text("Value"));
+      }
+      if (s.values.empty()) {
+        return ErrorXml(400, "InvalidInput",
+                        "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and "
+                        "ResourceRecords], or TrafficPolicyInstanceId], but found none in Change "
+                        "with " +
+                            Describe(action, s));
+      }
+    }
+    if (rrs->Child("Weight") != nullptr) {
+      int w = -1;
+      try {
+        w = std::stoi(rrs->Text("Weight"));
+      } catch (...) {
+      }
+      if (w < 0 || w > 255) {
+        return ErrorXml(400, "InvalidInput",
+                        "1 validation error detected: Value '" + rrs->Text("Weight") +
+                            "' at 'changeBatch.changes.1.member.resourceRecordSet.weight' failed "
+                            "to satisfy constraint: Member must have value less than or equal to "
+                            "255");
+      }
+      s.weight = w;
+    }
+    s.failover = rrs->Text("Failover");
+    if (!s.failover.empty() && s.failover != "PRIMARY" && s.failover != "SECONDARY") {
+      return ErrorXml(400, "InvalidInput",
+                      "1 validation error detected: Value '" + s.failover +
+                          "' at 'changeBatch.changes.1.member.resourceRecordSet.failover' failed "
+                          "to satisfy constraint: Member must satisfy enum value set: "
+                          "[SECONDARY, PRIMARY]");
+    }
+    s.health_check_id = rrs->Text("HealthCheckId");
+    if ((s.weight || !s.failover.empty()) && s.set_identifier.empty()) {
+      return ErrorXml(
+          400, "InvalidInput",
+          "Invalid request: Missing field 'SetIdentifier' in Change with " + Describe(action, s));
+    }
+    if (!s.set_identifier.empty() && !s.weight && s.failover.empty()) {
+      return ErrorXml(400, "InvalidInput",
+                      "Invalid request: Missing field 'Weight' or another routing policy in "
+                      "Change with " +
+                          Describe(action, s));
+    }
+    if (s.weight && !s.failover.empty()) {
+      return ErrorXml(400, "InvalidInput",
+                      "Invalid request: a resource record set has one routing policy, found "
+                      "Weight and Failover in Change with " +
+                          Describe(action, s));
     }
     std::string what = "resource record set [name='" + Escape(s.name) + "', type='" + s.type + "']";
     if (!InZone(s.name, zone_)) {
@@ -393,7 +495,14 @@ HttpServerResponse FakeRoute53::Handle(const HttpServerRequest& req) {
                        zone_ + "]");
       continue;
     }
-    if (s.type == "CNAME" && s.values.size() != 1) {
+    if (!s.alias_dns_name.empty() && action != "DELETE" &&
+        st.alias_targets.count({s.alias_zone_id, s.alias_dns_name}) == 0) {
+      errors.push_back("[Tried to create an alias that targets " + s.alias_dns_name + ", type " +
+                       s.type + " in zone " + s.alias_zone_id +
+                       ", but the alias target name does not lie within the target zone]");
+      continue;
+    }
+    if (s.alias_dns_name.empty() && s.type == "CNAME" && s.values.size() != 1) {
       errors.push_back("[Invalid Resource Record: CNAME must have exactly one value]");
       continue;
     }
@@ -417,10 +526,7 @@ HttpServerResponse FakeRoute53::Handle(const HttpServerRequest& req) {
         errors.push_back("[Tried to delete " + what + " but it was not found]");
         continue;
       }
-      auto a = it->second.values, b = s.values;
-      std::sort(a.begin(), a.end());
-      std::sort(b.begin(), b.end());
-      if (a != b || it->second.ttl != s.ttl) {
+      if (!SameContent(it->second, s)) {
         errors.push_back("[Tried to delete " + what +
                          " but the values provided do not match the current values]");
         continue;
@@ -428,6 +534,34 @@ HttpServerResponse FakeRoute53::Handle(const HttpServerRequest& req) {
       sets.erase(it);
     } else {
       sets[KeyOf(s)] = s;
+    }
+  }
+  // The batch's end state: one routing policy per name and type, at most one failover
+  // PRIMARY and one SECONDARY.
+  std::map<std::pair<std::string, std::string>, std::vector<const FakeRoute53RecordSet*>> groups;
+  for (const auto& [k, v] : sets) groups[{v.name, v.type}].push_back(&v);
+  for (const auto& [nt, members] : groups) {
+    if (members.size() < 2) continue;
+    int simple = 0, weighted = 0, primary = 0, secondary = 0;
+    for (const FakeRoute53RecordSet* m : members) {
+      if (m->set_identifier.empty()) ++simple;
+      if (m->weight) ++weighted;
+      if (m->failover == "PRIMARY") ++primary;
+      if (m->failover == "SECONDARY") ++secondary;
+    }
+    if (simple > 0) {
+      errors.push_back("[RRSet with DNS name " + Escape(nt.first) + " and type " + nt.second +
+                       " cannot be created as a non-weighted set exists with the same name and "
+                       "type.]");
+    } else if (weighted > 0 && weighted != static_cast<int>(members.size())) {
+      errors.push_back("[RRSet with DNS name " + Escape(nt.first) + " and type " + nt.second +
+                       " cannot be created because a record set with a different routing "
+                       "policy exists with the same name and type.]");
+    } else if (primary > 1 || secondary > 1) {
+      errors.push_back("[Tried to create resource record set [name='" + Escape(nt.first) +
+                       "', type='" + nt.second + "'] but a failover " +
+                       (primary > 1 ? "PRIMARY" : "SECONDARY") +
+                       " record set already exists with the same name and type]");
     }
   }
   if (!errors.empty()) return InvalidChangeBatch(errors);

@@ -6,7 +6,12 @@
 //        NextRecordName / NextRecordType / NextRecordIdentifier;
 //   POST /2013-04-01/hostedzone/{Id}/rrset/   ChangeResourceRecordSets (CREATE, DELETE,
 //        UPSERT; atomic; InvalidChangeBatch for a create of an existing set, a delete that
-//        does not match, an out-of-zone name, a bad A/AAAA value);
+//        does not match, an out-of-zone name, a bad A/AAAA value, an alias to a target
+//        that does not exist (AddAliasTarget), and a batch whose end state mixes routing
+//        policies at one name and type or has two failover PRIMARY (or SECONDARY) sets;
+//        InvalidInput for AliasTarget together with TTL/ResourceRecords, Weight or
+//        Failover without SetIdentifier, a weight outside 0..255, a Failover value other
+//        than PRIMARY/SECONDARY);
 //   GET  /2013-04-01/change/{Id}               GetChange: PENDING for the first N polls
 //        (SetPendingPolls), then INSYNC.
 // Every request must be SigV4-signed (service route53, region us-east-1) with
@@ -32,8 +37,14 @@ struct FakeRoute53RecordSet {
   std::string type;
   int ttl = 300;
   std::vector<std::string> values;  // in the order given
-  std::string set_identifier;       // weighted/latency sets; "" for simple ones
-  int weight = 0;
+  std::string set_identifier;       // weighted/failover sets; "" for simple ones
+  std::optional<int> weight;        // weighted
+  std::string failover;             // PRIMARY | SECONDARY
+  std::string health_check_id;
+  // Alias (then no ttl and no values): the target's hosted zone id and DNS name.
+  std::string alias_zone_id;
+  std::string alias_dns_name;
+  bool evaluate_target_health = false;
 };
 
 class FakeRoute53 {
@@ -50,9 +61,18 @@ class FakeRoute53 {
   void Put(FakeRoute53RecordSet set);
   void Put(const std::string& name, const std::string& type, int ttl,
            std::vector<std::string> values) {
-    Put(FakeRoute53RecordSet{name, type, ttl, std::move(values), "", 0});
+    FakeRoute53RecordSet s;
+    s.name = name;
+    s.type = type;
+    s.ttl = ttl;
+    s.values = std::move(values);
+    Put(std::move(s));
   }
-  std::optional<FakeRoute53RecordSet> Find(const std::string& name, const std::string& type) const;
+  std::optional<FakeRoute53RecordSet> Find(const std::string& name, const std::string& type,
+                                           const std::string& set_identifier = "") const;
+  // An alias may point only at targets that exist (an ALB's DNS name in its region's
+  // hosted zone, as Route 53 checks); add them here.
+  void AddAliasTarget(const std::string& hosted_zone_id, const std::string& dns_name);
 
   // GetChange answers PENDING this many times per change before INSYNC.
   void SetPendingPolls(int n);
