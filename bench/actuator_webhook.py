@@ -1327,7 +1327,7 @@ def build_sections(args, info, tp, dns):
 # --------------------------------------------------------------------------- main
 
 def write_json(path, args, info, tp, dns):
-    """Headline figures for bench/run: per pass requests/s and latency percentiles; per
+    """Headline figures for bench/run.py: per pass requests/s and latency percentiles; per
     switch kind the median/p90 of webhook (or PATCH) to changed DNS answer."""
     doc = {"bench": "actuator_webhook", "argv": sys.argv,
            "settings": {"concurrency": args.concurrency, "requests": args.requests,
@@ -1398,7 +1398,7 @@ def main():
     ap.add_argument("--verbose", action="store_true", help="log every switch")
     ap.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown")
     ap.add_argument("--json", metavar="FILE",
-                    help="also write the headline figures as JSON (bench/run reads it)")
+                    help="also write the headline figures as JSON (bench/run.py reads it)")
     ap.add_argument("--keep-tmp", action="store_true",
                     help="keep the temp dir (configs, logs, journals)")
     args = ap.parse_args()
@@ -1449,7 +1449,7 @@ def main():
             "pdns_version": "pdns-server " + deb_version("pdns-server"),
             "sqlite_version": deb_version("libsqlite3-0"),
             "command": " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)]
-                                + sys.argv[1:]) or "bench/actuator_webhook",
+                                + sys.argv[1:]) or "bench/actuator_webhook.py",
         }
         log("temp dir %s" % tmp)
         tp = dns = None
@@ -1486,7 +1486,7 @@ def main():
         print("\n".join(notes))
         if args.markdown:
             with open(args.markdown, "w") as f:
-                f.write("# bench/actuator_webhook results (%s)\n\n" % time.strftime(
+                f.write("# bench/actuator_webhook.py results (%s)\n\n" % time.strftime(
                     "%Y-%m-%d %H:%M"))
                 f.write(render(sections, markdown=True))
                 f.write("\n" + "\n\n".join(notes) + "\n")

@@ -2,13 +2,13 @@
 """Where failover_exporter's resident memory goes, with N HTTP or TCP probes.
 
 Starts one nginx and one failover_exporter on 127.0.0.1 (the same setup as
-bench/exporter_probes, whose helpers it uses), lets the probes run, then prints the
+bench/exporter_probes.py, whose helpers it uses), lets the probes run, then prints the
 peak RSS before and after one /metrics scrape, the RSS and private memory (USS) at
 the end, and the resident KiB of every mapping, summed by file: the heap, anonymous
 mappings (thread arenas, stacks) and each shared library.
 
 With --prefix the exporter runs under another program, e.g. a heap profiler:
-  bench/exporter_memory --targets 10000 --prefix "heaptrack -o /tmp/ht"
+  bench/exporter_memory.py --targets 10000 --prefix "heaptrack -o /tmp/ht"
   heaptrack_print -f /tmp/ht.zst --print-peaks 1 -n 15
 
 This is a measuring tool, not a test: it prints figures and asserts nothing.

@@ -1066,7 +1066,7 @@ def build_sections(args, info, fo, bb, outage):
 
 
 def write_json(path, args, info, fo, bb, out):
-    """Every figure, for bench/run. Histograms are dropped, infinities become null."""
+    """Every figure, for bench/run.py. Histograms are dropped, infinities become null."""
     def clean(v):
         if isinstance(v, dict):
             return {str(k): clean(x) for k, x in v.items() if k not in ("late",)}
@@ -1121,7 +1121,7 @@ def main():
     ap.add_argument("--skip-outage", action="store_true", help="do not run the outage scenario")
     ap.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown")
     ap.add_argument("--json", metavar="FILE",
-                    help="also write the machine info and every figure as JSON (bench/run reads it)")
+                    help="also write the machine info and every figure as JSON (bench/run.py reads it)")
     ap.add_argument("--keep-tmp", action="store_true",
                     help="keep the temp dir (configs, logs) instead of deleting it")
     ap.add_argument("--hang-server", type=int, help=argparse.SUPPRESS)
@@ -1243,7 +1243,7 @@ def main():
                 print("            %s" % line)
         if args.markdown:
             with open(args.markdown, "w") as f:
-                f.write("# bench/exporter_probes results (%s)\n\n" % time.strftime("%Y-%m-%d %H:%M"))
+                f.write("# bench/exporter_probes.py results (%s)\n\n" % time.strftime("%Y-%m-%d %H:%M"))
                 f.write(render(sections, markdown=True))
             log("markdown written to %s" % args.markdown)
         if args.json:

@@ -8,7 +8,7 @@ profile, for one design (--design lease, the lab's default, or today for issue 1
 (orders lost, split-brain writes, writable primaries), the worst run. It is a benchmark:
 it prints what the design does and checks nothing. Python 3 standard library only.
 
-  bench/partitions [--runs N] [--profiles fast,default] [--scenarios a,b] [--design lease|today]
+  bench/partitions.py [--runs N] [--profiles fast,default] [--scenarios a,b] [--design lease|today]
                    [--out FILE] [--md FILE]
 """
 import argparse

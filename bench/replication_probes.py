@@ -569,7 +569,7 @@ def main():
                     help="skip mysqld_exporter with only --collect.slave_status")
     ap.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown")
     ap.add_argument("--json", metavar="FILE",
-                    help="also write every row as JSON (bench/run reads it)")
+                    help="also write every row as JSON (bench/run.py reads it)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     args = ap.parse_args()
     if not 1 <= args.duration <= 3600 or not 0 <= args.warmup <= 600 or not 1 <= args.idle <= 600:
@@ -657,7 +657,7 @@ def main():
                     ("mysqld_exporter slave_status only", "mysql",
                      lambda: start_mysqld_exporter(procs, tmp, args, tag, cnf, True), False)], tag)
 
-        print("# bench/replication_probes  (%s)" % time.strftime("%Y-%m-%d %H:%M"))
+        print("# bench/replication_probes.py  (%s)" % time.strftime("%Y-%m-%d %H:%M"))
         for k, v in info.items():
             print("%-18s %s" % (k, v))
         print("window %.0fs after %.0fs warm-up; failover interval 1s timeout 900ms; peers scraped "
@@ -689,7 +689,7 @@ minus the benchmark's own reads (calibrated per read) and the idle background ra
                     r["label"], r["n"], r["failures"], r["last_error"]))
         if args.markdown:
             with open(args.markdown, "w") as f:
-                f.write("# bench/replication_probes results (%s)\n\n" % time.strftime("%Y-%m-%d"))
+                f.write("# bench/replication_probes.py results (%s)\n\n" % time.strftime("%Y-%m-%d"))
                 f.write(render(results, args, markdown=True) + "\n")
         if args.json:
             with open(args.json, "w") as f:

@@ -2,7 +2,7 @@
 """Soak: failover_exporter with N HTTP probes and a configuration reload every minute.
 
 Runs the exporter for --duration against one local nginx (the same as
-bench/exporter_probes), reloads it every --reload-every (POST /-/reload), alternating
+bench/exporter_probes.py), reloads it every --reload-every (POST /-/reload), alternating
 between two configurations whose probe sets differ (A: probes 1..N, B: probes
 K+1..N+K, so every reload removes K probes and adds K), samples VmRSS every
 --sample-every and scrapes /metrics like Prometheus. Reports the RSS after the warm-up
@@ -33,7 +33,7 @@ REPO = os.path.dirname(HERE)
 
 
 def load_exporter_probes():
-    """Reuse bench/exporter_probes' helpers (nginx, process handling, parsing)."""
+    """Reuse bench/exporter_probes.py' helpers (nginx, process handling, parsing)."""
     path = os.path.join(HERE, "exporter_probes")
     loader = importlib.machinery.SourceFileLoader("exporter_probes", path)
     spec = importlib.util.spec_from_loader("exporter_probes", loader)

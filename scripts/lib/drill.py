@@ -215,7 +215,7 @@ def region_down_rule():
 
 
 def print_phases(t0, timeline, switched, runs, active_at):
-    """Machine-readable lines for bench/drill: `drill: phase <name> <seconds>` (the phases add
+    """Machine-readable lines for bench/drill.py: `drill: phase <name> <seconds>` (the phases add
     up to the detection-to-switch time) and `drill: step <n> <kind> <seconds>`. Pending is
     Prometheus' activeAt (the evaluation that made the alert pending); firing is the first
     evaluation `for` later on the group's grid; the webhook's receipt is the execution's
