@@ -43,9 +43,11 @@ import time
 import traceback
 import urllib.parse
 
+from benchlib import (command_output, cpu_model, log, machine_busy_seconds, mem_total_gib,
+                      parse_duration, parse_metrics, proc_cpu_seconds, proc_status_kb)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 DNS_NAME = "www.example.test."
 ZONE = "example.test."
 ADDR_A, ADDR_B = "127.0.0.2", "127.0.0.3"   # target a = us-east, target b = eu-west
@@ -54,85 +56,9 @@ DNS_TTL = 60                                 # what scripts/stack creates; kept 
 
 # --------------------------------------------------------------------------- utilities
 
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
-
-
-def parse_duration(text):
-    """'30s', '500ms', '1m', '1m30s' or a plain number of seconds -> float seconds."""
-    text = str(text).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        raise argparse.ArgumentTypeError("invalid duration %r (examples: 30s, 1ms, 1m)" % text)
-    return sum(float(a) * units[b] for a, b in parts)
-
-
-def proc_cpu_seconds(pid):
-    """utime+stime of one process (all its threads), from /proc/<pid>/stat."""
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    fields = data[data.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_status_kb(pid, key):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def machine_busy_seconds():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return (sum(v[:8]) - idle) / CLK_TCK
-
-
 def self_cpu_seconds():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def mem_total_gib():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) / 1024 / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def command_output(argv):
-    try:
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=10, check=False)
-        return r.stdout.decode(errors="replace").strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "unavailable (%s)" % e
 
 
 def deb_version(pkg):
@@ -195,24 +121,6 @@ def fmt(v, spec="%.2f"):
     return "n/a" if v is None else spec % v
 
 
-SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
-LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if not m:
-            continue
-        labels = dict(LABEL_RE.findall(m.group(3) or ""))
-        try:
-            out.append((m.group(1), labels, float(m.group(4))))
-        except ValueError:
-            pass
-    return out
 
 
 def metric_sum(samples, name, **want):
@@ -541,7 +449,10 @@ class Actuator:
         return proc_cpu_seconds(self.proc.pid)
 
     def status_kb(self, key):
-        return proc_status_kb(self.proc.pid, key)
+        try:
+            return proc_status_kb(self.proc.pid, key)
+        except OSError:  # the actuator has exited
+            return None
 
     def threads(self):
         try:

@@ -35,27 +35,16 @@ import threading
 import time
 import urllib.parse
 
+from benchlib import (command_output, cpu_model, free_port, http_get, log,
+                      machine_busy_seconds, mem_total_gib, parse_duration, parse_metrics,
+                      proc_cpu_seconds, proc_status_kb, read_kv_number)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGET_NOTE = "target: failover CPU/1000 probes <= 0.20 x blackbox, peak RSS <= 0.50 x blackbox"
 
 
 # --------------------------------------------------------------------------- utilities
-
-def parse_duration(text):
-    """'10s', '500ms', '1m', '1m30s' or a plain number of seconds -> float seconds."""
-    text = str(text).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        raise argparse.ArgumentTypeError("invalid duration %r (examples: 10s, 500ms, 1m)" % text)
-    return sum(float(a) * units[b] for a, b in parts)
-
 
 def go_duration(seconds):
     """Seconds -> duration string both exporters accept (whole milliseconds)."""
@@ -63,33 +52,6 @@ def go_duration(seconds):
     if ms % 1000 == 0:
         return "%ds" % (ms // 1000)
     return "%dms" % ms
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_cpu_seconds(pid):
-    """utime+stime of one process (all its threads), from /proc/<pid>/stat."""
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    fields = data[data.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def read_kv_number(path, key):
-    """The number after 'key:' in /proc/<pid>/status or /proc/meminfo (0 if absent)."""
-    with open(path) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def proc_status_kb(pid, key):
-    return read_kv_number("/proc/%d/status" % pid, key)
 
 
 def private_kb(pid):
@@ -122,14 +84,6 @@ def tree_cpu_seconds(pid):
     return total
 
 
-def machine_busy_seconds():
-    """CPU seconds all processes on the machine spent busy (from /proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return (sum(v[:8]) - idle) / CLK_TCK
-
-
 def wait_quiet(limit, max_busy=0.3):
     """Wait up to `limit` seconds until the machine is busy with less than
     `max_busy` cores (2 s samples). Returns the busy cores last seen."""
@@ -149,73 +103,8 @@ def wait_quiet(limit, max_busy=0.3):
                 % (busy, end - time.monotonic()))
 
 
-def http_get(port, path, timeout=10.0):
-    """One GET on a fresh connection; returns (status, body bytes, seconds)."""
-    t = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        r = conn.getresponse()
-        body = r.read()
-        return r.status, body, time.monotonic() - t
-    finally:
-        conn.close()
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def mem_total_gib():
-    try:
-        return read_kv_number("/proc/meminfo", "MemTotal") / 1024 / 1024
-    except OSError:
-        return 0.0
-
-
-def command_output(argv):
-    try:
-        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=10, check=False)
-        return r.stdout.decode(errors="replace").strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "unavailable (%s)" % e
-
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
-
-
 # --------------------------------------------------------------------------- /metrics parsing
 
-SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
-LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    """Prometheus text format -> list of (name, {labels}, value)."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if not m:
-            continue
-        labels = dict(LABEL_RE.findall(m.group(3) or ""))
-        try:
-            value = float(m.group(4))
-        except ValueError:
-            continue
-        out.append((m.group(1), labels, value))
-    return out
 
 
 def metric_sum(samples, name, pred=None):

@@ -20,15 +20,13 @@ import sys
 import tempfile
 import time
 
+from benchlib import log
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(REPO, "scripts", "lab")
 FIGURES = ["orders_acked", "orders_lost", "split_brain_writes", "writable_primaries_max", "failovers",
            "failover_seconds", "unavailable_seconds", "final_primary"]
 WORST = {"orders_lost", "split_brain_writes", "writable_primaries_max"}
-
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
 
 
 def fmt(vals, key):

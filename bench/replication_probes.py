@@ -30,45 +30,26 @@ Python 3 standard library only. See bench/README.md.
 """
 
 import argparse
-import http.client
 import json
 import os
 import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from benchlib import command_output, free_port, http_get, log, parse_duration, proc_cpu_seconds
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 STACK = os.path.join(REPO, "scripts", "stack")
 
 
 # --------------------------------------------------------------------------- utilities
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
-
-
-def parse_duration(text):
-    text = str(text).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m)", text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        raise argparse.ArgumentTypeError("invalid duration %r (examples: 30s, 500ms, 1m)" % text)
-    return sum(float(a) * units[b] for a, b in parts)
-
 
 def parse_counts(text):
     try:
@@ -78,19 +59,6 @@ def parse_counts(text):
     if not counts or any(c < 1 or c > 200 for c in counts):
         raise argparse.ArgumentTypeError("--counts: each N must be 1..200")
     return counts
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    fields = data[data.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def proc_cpu_ns(pid):
@@ -107,24 +75,6 @@ def proc_cpu_ns(pid):
         except (OSError, ValueError, IndexError):
             pass
     return total / 1e9
-
-
-def http_get(port, path="/metrics", timeout=10.0):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
-
-
-def command_output(argv):
-    try:
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
-        return p.stdout.decode(errors="replace").strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "unknown (%s)" % e
 
 
 def metric_sum(text, name, must=()):
@@ -178,7 +128,7 @@ def wait_http(port, proc, what, path="/metrics", timeout=20.0):
         if proc.poll() is not None:
             raise RuntimeError("%s exited with status %s during start-up" % (what, proc.returncode))
         try:
-            st, _ = http_get(port, path, timeout=2.0)
+            st, _, _ = http_get(port, path, timeout=2.0)
             if st == 200:
                 return
         except OSError:
@@ -220,7 +170,7 @@ class Scraper:
             if delay < -1.0:
                 continue  # more than one period late: skip this slot, like Prometheus would
             try:
-                st, _ = http_get(self.port, timeout=5.0)
+                st, _, _ = http_get(self.port, "/metrics", timeout=5.0)
                 ok = st == 200
                 err = "" if ok else "HTTP %d" % st
             except OSError as e:
@@ -348,7 +298,7 @@ def start_failover(procs, tmp, args, tag, kind, n, env):
 
 
 def failover_runs(port, kind):
-    st, body = http_get(port)
+    st, body, _ = http_get(port, "/metrics")
     if st != 200:
         raise RuntimeError("failover_exporter /metrics answered %d" % st)
     text = body.decode(errors="replace")

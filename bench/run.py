@@ -24,13 +24,10 @@ import sys
 import tempfile
 import time
 
+from benchlib import log
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
 
 
 def out(argv):
