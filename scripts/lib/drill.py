@@ -350,8 +350,8 @@ def main():
                 mark("dns", f"authoritative DNS answers {EU} (eu-west)", dns_switched["t"])
             if metric(m, "failover_dns_record_target", probe="www-dns", target=EU) == 1:
                 mark("exporter-dns", "the exporter's DNS probe sees the new target")
-        except Exception as exc:  # a server still starting: keep polling
-            last = exc  # noqa: F841
+        except Exception:  # a server still starting: keep polling
+            pass
         if {"dns", "finished", "exporter-dns"} <= seen:
             break
         time.sleep(0.05)
