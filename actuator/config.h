@@ -13,6 +13,7 @@
 #include "actuator/dns/provider.h"
 #include "actuator/router.h"
 #include "actuator/steps/step.h"
+#include "common/basic_auth.h"
 #include "common/duration.h"
 #include "common/secret.h"
 #include "common/yaml.h"
@@ -21,9 +22,8 @@ namespace failover {
 
 struct AuthConfig {
   std::optional<SecretRef> bearer_token;
-  std::string basic_username;
-  std::optional<SecretRef> basic_password;
-  bool configured() const { return bearer_token.has_value() || basic_password.has_value(); }
+  std::optional<BasicAuthConfig> basic_auth;
+  bool configured() const { return bearer_token.has_value() || basic_auth.has_value(); }
 };
 
 struct GuardConfig {
