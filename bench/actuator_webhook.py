@@ -44,7 +44,8 @@ import traceback
 import urllib.parse
 
 from benchlib import (command_output, cpu_model, log, machine_busy_seconds, mem_total_gib,
-                      parse_duration, parse_metrics, proc_cpu_seconds, proc_status_kb)
+                      parse_duration, parse_metrics, proc_cpu_seconds, proc_status_kb,
+                      render_sections)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -1003,29 +1004,6 @@ def dns_benchmark(args, tmp, stack, info):
 
 # --------------------------------------------------------------------------- output
 
-def render(sections, markdown=False):
-    out = []
-    for title, header, rows in sections:
-        if markdown:
-            out.append("### " + title)
-            out.append("")
-            out.append("| " + " | ".join(header) + " |")
-            out.append("|" + "|".join("---" for _ in header) + "|")
-            for r in rows:
-                out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
-            out.append("")
-        else:
-            out.append(title)
-            out.append("=" * len(title))
-            widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-            line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
-            out.append(line(header))
-            out.append(line(["-" * w for w in widths]))
-            out += [line(r) for r in rows]
-            out.append("")
-    return "\n".join(out)
-
-
 def kb(v):
     return "n/a" if v is None else "%.1f MiB" % (v / 1024.0)
 
@@ -1372,7 +1350,7 @@ def main():
             dns = dns_benchmark(args, tmp, stack, info)
 
         sections = build_sections(args, info, tp, dns)
-        print(render(sections))
+        print(render_sections(sections))
         notes = []
         if tp:
             notes += [
@@ -1399,7 +1377,7 @@ def main():
             with open(args.markdown, "w") as f:
                 f.write("# bench/actuator_webhook.py results (%s)\n\n" % time.strftime(
                     "%Y-%m-%d %H:%M"))
-                f.write(render(sections, markdown=True))
+                f.write(render_sections(sections, markdown=True))
                 f.write("\n" + "\n\n".join(notes) + "\n")
             log("markdown written to %s" % args.markdown)
         if args.json:

@@ -139,3 +139,30 @@ def http_get(port, path, timeout=10.0):
         return r.status, body, time.monotonic() - t
     finally:
         conn.close()
+
+
+def render_sections(sections, markdown=False):
+    """sections: list of (title, header, rows) -> plain aligned text, or markdown tables
+    (a '|' in a cell escaped)."""
+    out = []
+    for title, header, rows in sections:
+        if markdown:
+            out.append("### " + title)
+            out.append("")
+            out.append("| " + " | ".join(header) + " |")
+            out.append("|" + "|".join("---" for _ in header) + "|")
+            for r in rows:
+                out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
+            out.append("")
+        else:
+            out.append(title)
+            out.append("=" * len(title))
+            widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+            out += [_aligned(header, widths), _aligned(["-" * w for w in widths], widths)]
+            out += [_aligned(r, widths) for r in rows]
+            out.append("")
+    return "\n".join(out)
+
+
+def _aligned(row, widths):
+    return "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()

@@ -37,7 +37,7 @@ import urllib.parse
 
 from benchlib import (command_output, cpu_model, free_port, http_get, log,
                       machine_busy_seconds, mem_total_gib, parse_duration, parse_metrics,
-                      proc_cpu_seconds, proc_status_kb, read_kv_number)
+                      proc_cpu_seconds, proc_status_kb, read_kv_number, render_sections)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -793,30 +793,6 @@ def ratio(a, b):
     return a / b
 
 
-def render(sections, markdown=False):
-    """sections: list of (title, header, rows). Plain aligned text or markdown."""
-    out = []
-    for title, header, rows in sections:
-        if markdown:
-            out.append("### " + title)
-            out.append("")
-            out.append("| " + " | ".join(header) + " |")
-            out.append("|" + "|".join("---" for _ in header) + "|")
-            for r in rows:
-                out.append("| " + " | ".join(str(c) for c in r) + " |")
-            out.append("")
-        else:
-            out.append(title)
-            out.append("=" * len(title))
-            widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-            line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
-            out.append(line(header))
-            out.append(line(["-" * w for w in widths]))
-            out += [line(r) for r in rows]
-            out.append("")
-    return "\n".join(out)
-
-
 def build_sections(args, info, fo, bb, outage):
     sections = []
     sections.append(("Machine and settings", ["item", "value"], [
@@ -1113,7 +1089,7 @@ def main():
             outage = (fo, out)
 
         sections = build_sections(args, info, fo, bb, outage)
-        print(render(sections))
+        print(render_sections(sections))
         print("CPU is utime+stime from /proc/<pid>/stat of the exporter process alone over the "
               "window;\nprobes are counted from failover_exporter_probes_total (failover) and "
               "from HTTP 200 /probe answers (blackbox).")
@@ -1133,7 +1109,7 @@ def main():
         if args.markdown:
             with open(args.markdown, "w") as f:
                 f.write("# bench/exporter_probes.py results (%s)\n\n" % time.strftime("%Y-%m-%d %H:%M"))
-                f.write(render(sections, markdown=True))
+                f.write(render_sections(sections, markdown=True))
             log("markdown written to %s" % args.markdown)
         if args.json:
             write_json(args.json, args, info, fo, bb, outage and outage[1])
