@@ -10,6 +10,7 @@ import http.client
 import os
 import platform
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -166,3 +167,42 @@ def render_sections(sections, markdown=False):
 
 def _aligned(row, widths):
     return "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+
+
+class Procs:
+    """Every process the benchmark starts; all stopped by stop_all()."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, name, argv, log_path, **kw):
+        logf = open(log_path, "wb")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                             start_new_session=True, **kw)
+        logf.close()
+        self.procs.append((name, p))
+        return p
+
+    def stop(self, p, grace=5.0):
+        if p.poll() is None:
+            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(p.pid, sig)  # its own session/group: pgid == pid
+                except ProcessLookupError:
+                    break
+                try:
+                    p.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        else:
+            # Leader gone; make sure nothing of its group (e.g. an nginx worker) lingers.
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.procs = [(n, q) for n, q in self.procs if q is not p]
+
+    def stop_all(self):
+        for _, p in list(reversed(self.procs)):
+            self.stop(p)

@@ -37,7 +37,7 @@ import urllib.parse
 
 from benchlib import (command_output, cpu_model, free_port, http_get, log,
                       machine_busy_seconds, mem_total_gib, parse_duration, parse_metrics,
-                      proc_cpu_seconds, proc_status_kb, read_kv_number, render_sections)
+                      Procs, proc_cpu_seconds, proc_status_kb, read_kv_number, render_sections)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -155,45 +155,6 @@ def fraction_above(buckets, bound):
 
 
 # --------------------------------------------------------------------------- processes
-
-class Procs:
-    """Every process the benchmark starts; all stopped by stop_all()."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, name, argv, log_path, **kw):
-        logf = open(log_path, "wb")
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                             start_new_session=True, **kw)
-        logf.close()
-        self.procs.append((name, p))
-        return p
-
-    def stop(self, p, grace=5.0):
-        if p.poll() is None:
-            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(p.pid, sig)  # its own session/group: pgid == pid
-                except ProcessLookupError:
-                    break
-                try:
-                    p.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        else:
-            # Leader gone; make sure nothing of its group (e.g. an nginx worker) lingers.
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.procs = [(n, q) for n, q in self.procs if q is not p]
-
-    def stop_all(self):
-        for _, p in list(reversed(self.procs)):
-            self.stop(p)
-
 
 def wait_http(port, path, proc, what, timeout=20.0):
     deadline = time.monotonic() + timeout

@@ -42,7 +42,8 @@ import tempfile
 import threading
 import time
 
-from benchlib import command_output, free_port, http_get, log, parse_duration, proc_cpu_seconds
+from benchlib import (Procs, command_output, free_port, http_get, log, parse_duration,
+                      proc_cpu_seconds)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -90,37 +91,6 @@ def metric_sum(text, name, must=()):
 
 
 # --------------------------------------------------------------------------- processes
-
-class Procs:
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, log_path, env=None):
-        logf = open(log_path, "wb")
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                             start_new_session=True, env=env)
-        logf.close()
-        self.procs.append(p)
-        return p
-
-    def stop(self, p):
-        if p.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(p.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    p.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        self.procs = [q for q in self.procs if q is not p]
-
-    def stop_all(self):
-        for p in list(reversed(self.procs)):
-            self.stop(p)
-
 
 def wait_http(port, proc, what, path="/metrics", timeout=20.0):
     deadline = time.monotonic() + timeout
@@ -290,7 +260,8 @@ def start_failover(procs, tmp, args, tag, kind, n, env):
                 f.write("  - name: pg-%d\n    postgres:\n      conninfo: \"host=%s port=%s "
                         "user=monitor dbname=postgres\"\n      password_file: %s\n"
                         % (i + 1, host, port_, env["PG_MONITOR_PASSWORD_FILE"]))
-    p = procs.start([args.failover_bin, "--config.file=" + cfg,
+    p = procs.start("failover_exporter",
+                    [args.failover_bin, "--config.file=" + cfg,
                      "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
                     os.path.join(tmp, "failover-%s.log" % tag))
     wait_http(port, p, "failover_exporter", path="/-/ready")
@@ -315,7 +286,7 @@ def start_mysqld_exporter(procs, tmp, args, tag, cnf, minimal):
         argv += ["--no-collect.global_status", "--no-collect.global_variables",
                  "--no-collect.info_schema.innodb_cmp", "--no-collect.info_schema.innodb_cmpmem",
                  "--no-collect.info_schema.query_response_time", "--collect.slave_status"]
-    p = procs.start(argv, os.path.join(tmp, "mysqld_exporter-%s.log" % tag))
+    p = procs.start("mysqld_exporter", argv, os.path.join(tmp, "mysqld_exporter-%s.log" % tag))
     wait_http(port, p, "mysqld_exporter")
     return p, port
 
@@ -326,7 +297,8 @@ def start_postgres_exporter(procs, tmp, args, tag, env):
         pw = f.read().strip()
     pe = dict(os.environ, DATA_SOURCE_NAME="postgresql://monitor:%s@%s/postgres?sslmode=disable"
               % (pw, env["PG_STANDBY_ADDR"]))
-    p = procs.start([args.postgres_exporter_bin, "--web.listen-address=127.0.0.1:%d" % port],
+    p = procs.start("postgres_exporter",
+                    [args.postgres_exporter_bin, "--web.listen-address=127.0.0.1:%d" % port],
                     os.path.join(tmp, "postgres_exporter-%s.log" % tag), env=pe)
     wait_http(port, p, "postgres_exporter")
     return p, port
