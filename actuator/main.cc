@@ -131,18 +131,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
       return 1;
     }
-    if (!d.web.config_file.empty()) {
-      auto wc = LoadWebConfigFile(d.web.config_file);
-      if (!wc) {
-        std::fprintf(stderr, "%s\n", wc.error().message.c_str());
-        return 1;
-      }
-      if (auto s = CheckListenerAuth(*cfg, !wc->basic_auth_users.empty()); !s) {
-        std::fprintf(stderr, "%s\n", s.error().message.c_str());
-        return 1;
-      }
-      PrintWebConfigOk(d.web.config_file, *wc);
-    }
+    auto listener_auth = [&](const WebConfig& wc) {
+      return CheckListenerAuth(*cfg, !wc.basic_auth_users.empty());
+    };
+    if (auto exit = CheckWebConfigFile(d.web.config_file, listener_auth)) return *exit;
     std::printf(
         "%s: OK, %zu runbooks, %zu providers%s\n", config_file.c_str(), cfg->runbooks.size(),
         cfg->providers.size(),

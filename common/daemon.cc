@@ -59,9 +59,18 @@ std::optional<int> VersionAndLogging(const DaemonFlags& d) {
   return std::nullopt;
 }
 
-void PrintWebConfigOk(const std::string& file, const WebConfig& wc) {
-  std::printf("%s: OK%s%s\n", file.c_str(), wc.tls ? ", TLS" : "",
-              wc.basic_auth_users.empty() ? "" : ", basic auth");
+std::optional<int> CheckWebConfigFile(const std::string& file,
+                                      const std::function<Status(const WebConfig&)>& also) {
+  if (file.empty()) return std::nullopt;
+  auto wc = LoadWebConfigFile(file);
+  Status s = wc ? (also ? also(*wc) : Status()) : Status(wc.error());
+  if (!s) {
+    std::fprintf(stderr, "%s\n", s.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s: OK%s%s\n", file.c_str(), wc->tls ? ", TLS" : "",
+              wc->basic_auth_users.empty() ? "" : ", basic auth");
+  return std::nullopt;
 }
 
 std::vector<HttpServer::Route> StandardRoutes(std::function<bool()> ready,

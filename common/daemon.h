@@ -48,8 +48,11 @@ std::optional<int> FinishFlags(const Flags& flags, const Result<std::vector<std:
 // the log is configured). nullopt: go on.
 std::optional<int> VersionAndLogging(const DaemonFlags& d);
 
-// "<file>: OK[, TLS][, basic auth]" for --config.check of --web.config.file.
-void PrintWebConfigOk(const std::string& file, const WebConfig& wc);
+// --config.check of --web.config.file, when one is given: loads it, runs `also` on it (a
+// daemon's own checks), and prints "<file>: OK[, TLS][, basic auth]"; an error is printed
+// and gives exit 1. nullopt: go on.
+std::optional<int> CheckWebConfigFile(const std::string& file,
+                                      const std::function<Status(const WebConfig&)>& also = {});
 
 // GET /-/healthy ("Healthy."), GET /-/ready ("Ready." while `ready` says so, else 503
 // "Not ready."), and POST and PUT /-/reload (Prometheus takes both): 200 "config

@@ -55,14 +55,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
       return 1;
     }
-    if (!d.web.config_file.empty()) {
-      auto wc = LoadWebConfigFile(d.web.config_file);
-      if (!wc) {
-        std::fprintf(stderr, "%s\n", wc.error().message.c_str());
-        return 1;
-      }
-      PrintWebConfigOk(d.web.config_file, *wc);
-    }
+    if (auto exit = CheckWebConfigFile(d.web.config_file)) return *exit;
     std::printf("%s: OK, %zu probes in %zu regions\n", config_file.c_str(), cfg->probes.size(),
                 cfg->regions.size());
     return 0;
