@@ -228,8 +228,9 @@ void Exporter::StartRun(const std::string& name, MonoTime due) {
         if (still_configured) {
           // Takes r's samples; the reason and detail logged below stay.
           store_->Record(c.name, std::move(r), seconds, clock_.WallNow());
+          // NOLINTNEXTLINE(bugprone-use-after-move): Record moved only the samples.
           if (!live->has_run || live->last_success != r.success) {
-            if (r.success) {
+            if (r.success) {  // NOLINT(bugprone-use-after-move)
               log::Info("probe succeeded", {{"probe", c.name},
                                             {"region", c.region},
                                             {"kind", c.kind},

@@ -234,7 +234,7 @@ TEST_F(HttpStepTest, HostileValuesStayInTheirUrlComponentAndJsonString) {
 TEST_F(HttpStepTest, UnsafeValuesFailBeforeSending) {
   vars_.labels["dots"] = "..";
   vars_.labels["host"] = "127.0.0.1:1@evil.test";
-  vars_.labels["nul"] = std::string("a\0X-Admin: 1", 13);
+  vars_.labels["nul"] = std::string("a\0X-Admin: 1", 12);
   vars_.labels["esc"] = "a\x1b[2J";
   vars_.labels["crlf"] = "a\r\nX-Admin: 1";
   struct Case {

@@ -232,7 +232,7 @@ TEST(FdTest, ClosesOnceAndMoves) {
   ASSERT_TRUE(MakePipe(r, w));
   int raw = w.get();
   Fd moved(std::move(w));
-  EXPECT_EQ(w.get(), -1);
+  EXPECT_EQ(w.get(), -1);  // NOLINT(bugprone-use-after-move): the moved-from state
   EXPECT_EQ(moved.get(), raw);
   EXPECT_NE(fcntl(raw, F_GETFD) & FD_CLOEXEC, 0);
   moved.Close();
