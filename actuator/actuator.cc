@@ -9,6 +9,7 @@
 #include "actuator/auth.h"
 #include "actuator/lock_etcd.h"
 #include "common/build_info.h"
+#include "common/daemon.h"
 #include "common/json_limits.h"
 #include "common/log.h"
 #include "common/metrics_format.h"
@@ -148,12 +149,6 @@ Status Actuator::Start() {
   http.num_threads = 16;
   http.keep_alive = false;
   ApplyWebOptions(options_.web, &http);
-  HttpHandler reload = [this](const HttpServerRequest&) {
-    auto s = Reload();
-    if (!s)
-      return HttpServerResponse::Text(500, "failed to reload config: " + s.error().message + "\n");
-    return HttpServerResponse::Text(200, "config reloaded\n");
-  };
   std::vector<HttpServer::Route> routes = {
       {"POST", "/webhook", false, [this](const HttpServerRequest& r) { return HandleWebhook(r); }},
       {"GET", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
@@ -165,23 +160,12 @@ Status Actuator::Start() {
          r.content_type = kTextContentType;
          r.body = RenderMetrics();
          // OpenMetrics _created: the actuator's counters count from its start.
-         return NegotiateMetrics(req, std::move(r),
-                                 [started](std::string_view family) -> std::optional<double> {
-                                   if (family.rfind("failover_actuator_", 0) == 0) return started;
-                                   return std::nullopt;
-                                 });
+         return NegotiateMetrics(req, std::move(r), CreatedSince("failover_actuator_", started));
        }},
-      {"GET", "/-/healthy", false,
-       [](const HttpServerRequest&) { return HttpServerResponse::Text(200, "Healthy.\n"); }},
-      {"GET", "/-/ready", false,
-       [this](const HttpServerRequest&) {
-         return ready_ ? HttpServerResponse::Text(200, "Ready.\n")
-                       : HttpServerResponse::Text(503, "Not ready.\n");
-       }},
-      {"POST", "/-/reload", false, reload},
-      // As Prometheus accepts it too.
-      {"PUT", "/-/reload", false, reload},
   };
+  for (auto& route : StandardRoutes([this] { return ready_; }, [this] { return Reload(); })) {
+    routes.push_back(std::move(route));
+  }
   // Credentials are checked on the headers, before any of the body is read: a client
   // without them is answered 401 at once and cannot hold the connection by trickling a
   // body. With API credentials configured, the status page (runbooks, match rules, step

@@ -3,7 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "common/encoding.h"
+#include "common/basic_auth.h"
 
 namespace failover {
 
@@ -21,14 +21,12 @@ AuthResult CheckAuth(const AuthConfig& auth, const std::string& header) {
     if (!token) return AuthResult::kError;
     return ConstantTimeEquals(header.substr(7), *token) ? AuthResult::kOk : AuthResult::kWrong;
   }
-  if (header.rfind("Basic ", 0) != 0) return AuthResult::kWrong;
-  std::string decoded = Base64Decode(header.substr(6));
-  size_t colon = decoded.find(':');
-  if (colon == std::string::npos) return AuthResult::kWrong;
-  auto pw = auth.basic_password->Resolve();
+  auto given = ParseBasicAuthorization(header);
+  if (!given) return AuthResult::kWrong;
+  auto pw = auth.basic_auth->password.Resolve();
   if (!pw) return AuthResult::kError;
-  bool user_ok = ConstantTimeEquals(decoded.substr(0, colon), auth.basic_username);
-  bool pw_ok = ConstantTimeEquals(decoded.substr(colon + 1), *pw);
+  bool user_ok = ConstantTimeEquals(given->username, auth.basic_auth->username);
+  bool pw_ok = ConstantTimeEquals(given->password, *pw);
   return user_ok && pw_ok ? AuthResult::kOk : AuthResult::kWrong;
 }
 
@@ -37,10 +35,7 @@ Identity Identify(const ActuatorConfig& config, bool web_basic_auth,
   Identity id;
   id.api = CheckAuth(config.api_auth, authorization);
   std::string basic_user;
-  if (authorization.rfind("Basic ", 0) == 0) {
-    std::string decoded = Base64Decode(authorization.substr(6));
-    basic_user = decoded.substr(0, decoded.find(':'));
-  }
+  if (auto given = ParseBasicAuthorization(authorization)) basic_user = given->username;
   if (config.api_auth.configured() && id.api == AuthResult::kOk) {
     id.user = config.api_auth.bearer_token ? "api" : basic_user;
     id.role = Role::kOperator;

@@ -21,18 +21,9 @@ Result<AuthConfig> LoadAuth(const YamlNode& node) {
   auth.bearer_token = *bearer;
   if (auto ba = node.Get("basic_auth")) {
     if (auth.bearer_token) return ba->Fail("set either a bearer token or basic_auth, not both");
-    if (auto s = ba->ExpectKeys({"username", "password", "password_file", "password_env"}); !s) {
-      return s.error();
-    }
-    auto user = ba->Require("username");
-    if (!user) return user.error();
-    auto u = user->AsString();
-    if (!u) return u.error();
-    auth.basic_username = *u;
-    auto pw = SecretRef::FromYaml(*ba, "password");
-    if (!pw) return pw.error();
-    if (!*pw) return ba->Fail("basic_auth needs password, password_file or password_env");
-    auth.basic_password = *pw;
+    auto basic = ParseBasicAuth(*ba);
+    if (!basic) return basic.error();
+    auth.basic_auth = std::move(*basic);
   }
   return auth;
 }

@@ -14,6 +14,7 @@
 #include "actuator/lb/provider.h"
 #include "actuator/router.h"
 #include "actuator/steps/step.h"
+#include "common/basic_auth.h"
 #include "common/duration.h"
 #include "common/secret.h"
 #include "common/yaml.h"
@@ -22,9 +23,8 @@ namespace failover {
 
 struct AuthConfig {
   std::optional<SecretRef> bearer_token;
-  std::string basic_username;
-  std::optional<SecretRef> basic_password;
-  bool configured() const { return bearer_token.has_value() || basic_password.has_value(); }
+  std::optional<BasicAuthConfig> basic_auth;
+  bool configured() const { return bearer_token.has_value() || basic_auth.has_value(); }
 };
 
 struct GuardConfig {

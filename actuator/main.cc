@@ -1,6 +1,5 @@
 // failover_actuator: wiring only. See docs/actuator.md.
 #include <malloc.h>
-#include <signal.h>
 
 #include <cstdio>
 #include <iostream>
@@ -11,11 +10,9 @@
 #include "actuator/config.h"
 #include "actuator/coordination/region_agent_config.h"
 #include "actuator/journal.h"
-#include "common/build_info.h"
+#include "common/daemon.h"
 #include "common/flags.h"
 #include "common/http_client.h"
-#include "common/log.h"
-#include "common/signals.h"
 #include "common/web_config.h"
 
 using namespace failover;
@@ -84,59 +81,26 @@ int main(int argc, char** argv) {
   // glibc gives every thread that allocates its own arena; the HTTP server's worker
   // threads would each keep one holding a /metrics page. Two arenas are plenty here.
   mallopt(M_ARENA_MAX, 2);
-  std::string config_file = "actuator.yml";
-  std::vector<std::string> listen = {":9808"};
-  std::string level = "info";
-  std::string format = "logfmt";
+  DaemonFlags d("failover_actuator", "actuator.yml", ":9808");
+  const std::string& config_file = d.config_file;
+  bool& list_kinds = d.list_kinds;
   std::string journal_path;
-  bool check = false, version = false, dry_run = false, list_kinds = false;
-  Flags flags("failover_actuator",
+  bool dry_run = false;
+  Flags flags(d.program,
               "Receives Alertmanager webhooks on POST /webhook and runs the configured failover\n"
               "runbooks with guards, approvals, cooldowns and a durable journal.\n"
               "Reload with SIGHUP or POST (or PUT) /-/reload.\n\n"
               "Commands:\n"
               "  journal export    print the journal as JSON lines (for audits) and exit");
-  flags.String("config.file", &config_file, "Configuration file.");
-  flags.Strings("web.listen-address", &listen,
-                "Address for the webhook, API, status page and /metrics.");
-  WebFlags web_flags;
-  web_flags.Register(flags, 16);
-  flags.Bool("config.check", &check, "Validate the configuration file and exit (0 if valid).");
+  d.RegisterHead(flags, "Address for the webhook, API, status page and /metrics.", 16);
   flags.Bool("dry-run", &dry_run,
              "Force every runbook into dry-run: render and record, change nothing.");
   flags.String("journal.path", &journal_path,
                "journal export: the journal file (default: from the config).");
-  flags.String("log.level", &level, "Only log messages at or above: debug, info, warn, error.");
-  flags.String("log.format", &format, "Log line format: logfmt or json.");
-  flags.Bool("list-kinds", &list_kinds, "List the step kinds and exit.");
-  flags.Bool("version", &version, "Print version and exit.");
+  d.RegisterTail(flags, "List the step kinds and exit.");
   auto args = flags.Parse(argc, argv);
-  if (!args) {
-    std::fprintf(stderr, "failover_actuator: %s\n", args.error().message.c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  auto web = web_flags.Parse();
-  if (!web) {
-    std::fprintf(stderr, "failover_actuator: %s\n", web.error().message.c_str());
-    return 2;
-  }
-  web->more_listen_addresses.assign(listen.begin() + 1, listen.end());
-  if (version) {
-    std::printf("%s", VersionText("failover_actuator").c_str());
-    return 0;
-  }
-  auto lv = log::ParseLevel(level);
-  auto lf = log::ParseFormat(format);
-  if (!lv || !lf) {
-    std::fprintf(stderr, "failover_actuator: %s\n",
-                 (!lv ? lv.error() : lf.error()).message.c_str());
-    return 2;
-  }
-  log::Configure(*lv, *lf);
+  if (auto exit = FinishFlags(flags, args, d)) return *exit;
+  if (auto exit = VersionAndLogging(d)) return *exit;
   if (!args->empty()) {
     if (*args == std::vector<std::string>{"journal", "export"}) {
       return ExportJournal(config_file, journal_path);
@@ -155,7 +119,7 @@ int main(int argc, char** argv) {
   }
   InitCurl();
   CurlHttpClient http;
-  if (check) {
+  if (d.check) {
     StepRegistry steps;
     RegisterBuiltinSteps(steps);
     ConfigDeps deps;
@@ -167,19 +131,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
       return 1;
     }
-    if (!web->config_file.empty()) {
-      auto wc = LoadWebConfigFile(web->config_file);
-      if (!wc) {
-        std::fprintf(stderr, "%s\n", wc.error().message.c_str());
-        return 1;
-      }
-      if (auto s = CheckListenerAuth(*cfg, !wc->basic_auth_users.empty()); !s) {
-        std::fprintf(stderr, "%s\n", s.error().message.c_str());
-        return 1;
-      }
-      std::printf("%s: OK%s%s\n", web->config_file.c_str(), wc->tls ? ", TLS" : "",
-                  wc->basic_auth_users.empty() ? "" : ", basic auth");
-    }
+    auto listener_auth = [&](const WebConfig& wc) {
+      return CheckListenerAuth(*cfg, !wc.basic_auth_users.empty());
+    };
+    if (auto exit = CheckWebConfigFile(d.web.config_file, listener_auth)) return *exit;
     std::printf(
         "%s: OK, %zu runbooks, %zu providers%s\n", config_file.c_str(), cfg->runbooks.size(),
         cfg->providers.size(),
@@ -187,16 +142,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  sigset_t signals = BlockDaemonSignals();  // before any thread starts
-
-  log::Info("starting failover_actuator", {{"version", kVersion}, {"revision", kRevision}});
-  Actuator actuator({config_file, listen[0], dry_run, *web}, SystemClock::Get(), http);
-  if (auto s = actuator.Start(); !s) {
-    log::Error("cannot start", {{"err", s.error().message}});
-    return 1;
-  }
-  // SIGHUP reloads; Reload() logs and sets the reload metric itself.
-  WaitForShutdown(signals, [&] { (void)actuator.Reload(); });
-  actuator.Stop();
-  return 0;
+  std::optional<Actuator> actuator;
+  return RunDaemon(
+      d.program,
+      [&] {
+        actuator.emplace(ActuatorOptions{config_file, d.listen[0], dry_run, d.web},
+                         SystemClock::Get(), http);
+        return actuator->Start();
+      },
+      [&] { (void)actuator->Reload(); }, [&] { actuator->Stop(); });
 }

@@ -1,5 +1,5 @@
 /* The memory floor of any process that probes with Debian's libcurl: load it (and the
- * libraries it pulls in), initialise it, and report the peak RSS. bench/exporter_probes
+ * libraries it pulls in), initialise it, and report the peak RSS. bench/exporter_probes.py
  * builds and runs it next to the exporters; see bench/README.md. */
 #include <curl/curl.h>
 #include <stdio.h>

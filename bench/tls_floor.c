@@ -7,7 +7,7 @@
  *            verified, the GET, the answer, the close);
  *   openssl_resumed: the same, each connection resuming the previous one's session.
  * Usage: tls_floor HOST PORT CA_FILE N. Prints CPU microseconds per probe for each.
- * bench/exporter_probes builds and runs it for --kind https; see bench/README.md. */
+ * bench/exporter_probes.py builds and runs it for --kind https; see bench/README.md. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>

@@ -22,6 +22,35 @@ std::string UrlEncode(std::string_view s, std::string_view keep) {
   return out;
 }
 
+std::string SanitizeUtf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    bool ok = len > 0 && i + len <= in.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
+    }
+    if (c == '\r') {
+      out += '\n';
+      i += (i + 1 < in.size() && in[i + 1] == '\n') ? 2 : 1;
+    } else if (ok && (c >= 0x20 || c == '\n' || c == '\t' || len > 1)) {
+      out.append(in.substr(i, len));
+      i += len;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string Base64Decode(std::string_view in) {
   if (in.empty() || in.size() % 4 != 0 || in.size() > 4096) return "";
   std::string out(in.size() / 4 * 3, '\0');

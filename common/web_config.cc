@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "common/encoding.h"
+#include "common/basic_auth.h"
 #include "common/flags.h"
 
 namespace failover {
@@ -241,15 +241,8 @@ BasicAuthVerifier::BasicAuthVerifier(std::map<std::string, std::string> users)
     : users_(std::move(users)) {}
 
 bool BasicAuthVerifier::CheckHeader(const std::string& authorization) {
-  if (authorization.size() < 6 || strncasecmp(authorization.c_str(), "Basic ", 6) != 0) {
-    return false;
-  }
-  std::string decoded = Base64Decode(authorization.substr(6));
-  size_t colon = decoded.find(':');
-  if (colon == std::string::npos) return false;
-  bool ok = Verify(decoded.substr(0, colon), decoded.substr(colon + 1));
-  OPENSSL_cleanse(decoded.data(), decoded.size());
-  return ok;
+  auto given = ParseBasicAuthorization(authorization);
+  return given && Verify(given->username, given->password);
 }
 
 bool BasicAuthVerifier::Verify(const std::string& user, const std::string& password) {

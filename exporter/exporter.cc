@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/build_info.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "common/metrics_format.h"
 #include "exporter/landing_page.h"
@@ -103,17 +104,7 @@ Status Exporter::Start() {
   ApplyWebOptions(options_.web, &http);
   // OpenMetrics _created of the exporter's own counters (they count from the start; the
   // probes' failover_probe_runs_total restart with each probe's config, so have none).
-  CreatedLookup created =
-      [started = UnixSeconds(clock_.WallNow())](std::string_view family) -> std::optional<double> {
-    if (family.rfind("failover_exporter_", 0) == 0) return started;
-    return std::nullopt;
-  };
-  HttpHandler reload = [this](const HttpServerRequest&) {
-    auto s = Reload();
-    if (!s)
-      return HttpServerResponse::Text(500, "failed to reload config: " + s.error().message + "\n");
-    return HttpServerResponse::Text(200, "config reloaded\n");
-  };
+  CreatedLookup created = CreatedSince("failover_exporter_", UnixSeconds(clock_.WallNow()));
   std::vector<HttpServer::Route> routes = {
       {"GET", "/metrics", false,
        [this, created](const HttpServerRequest& req) {
@@ -133,17 +124,11 @@ Status Exporter::Start() {
        [this](const HttpServerRequest& r) {
          return HttpServerResponse::Html(RenderLandingPage(r.QueryParam("probe")));
        }},
-      {"GET", "/-/healthy", false,
-       [](const HttpServerRequest&) { return HttpServerResponse::Text(200, "Healthy.\n"); }},
-      {"GET", "/-/ready", false,
-       [this](const HttpServerRequest&) {
-         return running_ ? HttpServerResponse::Text(200, "Ready.\n")
-                         : HttpServerResponse::Text(503, "Not ready.\n");
-       }},
-      {"POST", "/-/reload", false, reload},
-      // As Prometheus accepts it too.
-      {"PUT", "/-/reload", false, reload},
   };
+  for (auto& route :
+       StandardRoutes([this] { return running_.load(); }, [this] { return Reload(); })) {
+    routes.push_back(std::move(route));
+  }
   auto server = HttpServer::Start(http, std::move(routes));
   if (!server) return server.error();
   server_ = std::move(*server);
@@ -243,8 +228,9 @@ void Exporter::StartRun(const std::string& name, MonoTime due) {
         if (still_configured) {
           // Takes r's samples; the reason and detail logged below stay.
           store_->Record(c.name, std::move(r), seconds, clock_.WallNow());
+          // NOLINTNEXTLINE(bugprone-use-after-move): Record moved only the samples.
           if (!live->has_run || live->last_success != r.success) {
-            if (r.success) {
+            if (r.success) {  // NOLINT(bugprone-use-after-move)
               log::Info("probe succeeded", {{"probe", c.name},
                                             {"region", c.region},
                                             {"kind", c.kind},

@@ -13,6 +13,7 @@
 
 #include "common/dns_query.h"
 #include "common/secret.h"
+#include "common/subprocess.h"  // Fd
 
 namespace failover {
 namespace {
@@ -50,20 +51,6 @@ using RrListPtr = std::unique_ptr<ldns_rr_list, RrListFree>;
 using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
 using BufferPtr = std::unique_ptr<ldns_buffer, BufferFree>;
 using WirePtr = std::unique_ptr<uint8_t, WireFree>;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "common/encoding.h"
 #include "common/log.h"
 #include "common/secret.h"
 
@@ -70,33 +71,6 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
     text.replace(p, from.size(), to);
   }
   return text;
-}
-
-// Keeps valid UTF-8 and replaces anything else with '?', so the text is safe in JSON.
-std::string SanitizeUtf8(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  size_t i = 0;
-  while (i < in.size()) {
-    unsigned char c = static_cast<unsigned char>(in[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xE  ? 3
-                 : (c >> 3) == 0x1E ? 4
-                                    : 0;
-    bool ok = len > 0 && i + len <= in.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && (c >= 0x20 || c == '\n' || c == '\t' || c == '\r' || len > 1)) {
-      out.append(in.substr(i, len));
-      i += len;
-    } else {
-      out += '?';
-      ++i;
-    }
-  }
-  return out;
 }
 
 std::string Excerpt(std::string_view body) {

@@ -173,6 +173,29 @@ struct DbRunDriver : std::enable_shared_from_this<DbRunDriver> {
 
 }  // namespace
 
+void DbProber::StartRun(ProbeEnv& env, MonoTime deadline, Duration timeout,
+                        const std::string& target,
+                        const std::function<std::shared_ptr<DbRunSteps>()>& make_run,
+                        ProbeDone done) {
+  if (running_) {
+    // Only when runs are started by hand: the scheduler waits for the previous one.
+    done(ProbeResult::Failure("timeout",
+                              "the previous run is still waiting for " + target + " (no answer)"));
+    return;
+  }
+  running_ = true;
+  DriveDbRun(env, deadline, timeout, make_run(), std::move(done));
+}
+
+bool DbRun::ReconnectOnce(const SqlFailure& failure) {
+  if (!failure.connection_broken || !reused_ ||
+      std::chrono::steady_clock::now() - start_ >= timeout_ / 2) {
+    return false;
+  }
+  reused_ = false;
+  return true;
+}
+
 void DriveDbRun(ProbeEnv& env, MonoTime deadline, Duration timeout,
                 std::shared_ptr<DbRunSteps> steps, ProbeDone done) {
   if (env.loop == nullptr) {

@@ -62,6 +62,42 @@ class DbRunSteps {
 void DriveDbRun(ProbeEnv& env, MonoTime deadline, Duration timeout,
                 std::shared_ptr<DbRunSteps> steps, ProbeDone done);
 
+// What every database prober shares between runs: one run at a time. The scheduler waits
+// for the previous run; one started by hand while another still waits fails at once.
+class DbProber : public Prober {
+ protected:
+  // Drives the run `make_run` makes (only when no run is going) on the loop; `target`
+  // names the database in the failure when one is going.
+  void StartRun(ProbeEnv& env, MonoTime deadline, Duration timeout, const std::string& target,
+                const std::function<std::shared_ptr<DbRunSteps>()>& make_run, ProbeDone done);
+
+ private:
+  friend class DbRun;
+  bool running_ = false;  // loop thread only
+};
+
+// What every database prober's run shares: it keeps its prober alive and marked busy for
+// its lifetime, and it knows whether it reuses the connection kept from an earlier run.
+class DbRun : public DbRunSteps {
+ public:
+  DbRun(std::shared_ptr<DbProber> prober, Duration timeout)
+      : prober_(std::move(prober)), timeout_(timeout) {}
+  ~DbRun() override { prober_->running_ = false; }
+
+ protected:
+  // A kept connection may have died since the last run (server restarted, idle timeout):
+  // true, once per run, when `failure` broke a kept connection and less than half the
+  // timeout has gone, so the run reconnects (the caller closes the connection first).
+  bool ReconnectOnce(const SqlFailure& failure);
+
+  bool reused_ = false;  // the run began on the connection kept from an earlier run
+
+ private:
+  std::shared_ptr<DbProber> prober_;
+  Duration timeout_;
+  MonoTime start_ = std::chrono::steady_clock::now();
+};
+
 // Turns a host name into numeric addresses on a thread of its own: getaddrinfo() blocks
 // (for as long as the system's resolver waits on a silent name server), and that must not
 // stop the loop. The thread lives only as long as the lookup; a run whose deadline comes

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/basic_auth.h"
 #include "common/curl_tls.h"
 #include "common/secret.h"
 #include "exporter/curl_multi.h"
@@ -66,8 +67,7 @@ struct HttpOptions {
   std::vector<std::shared_ptr<RE2>> must_not_match;
   TlsClientOptions tls;
   std::optional<SecretRef> bearer_token;
-  std::string basic_user;
-  std::optional<SecretRef> basic_password;
+  std::optional<BasicAuthConfig> basic_auth;
 
   bool operator==(const HttpOptions&) const = default;
 };
@@ -130,9 +130,9 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
       if (spec_.method == "GET") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "GET");
     }
     if (static_headers_ != nullptr) curl_easy_setopt(h, CURLOPT_HTTPHEADER, static_headers_);
-    if (o.basic_password) {
+    if (o.basic_auth) {
       curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(h, CURLOPT_USERNAME, o.basic_user.c_str());
+      curl_easy_setopt(h, CURLOPT_USERNAME, o.basic_auth->username.c_str());
     }
   }
 
@@ -197,7 +197,7 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
     tls_sessions_->Configure(h, run->tls, std::chrono::steady_clock::now());
   // Secrets are read per run, so a rotated token file is used without a reload.
   const HttpOptions& o = opt();
-  if (o.bearer_token || o.basic_password) {
+  if (o.bearer_token || o.basic_auth) {
     if (o.bearer_token) {
       auto token = o.bearer_token->Resolve();
       if (!token) {
@@ -212,8 +212,8 @@ void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
           curl_slist_append(run->auth_headers, ("Authorization: Bearer " + *token).c_str());
       curl_easy_setopt(h, CURLOPT_HTTPHEADER, run->auth_headers);
     }
-    if (o.basic_password) {
-      auto pw = o.basic_password->Resolve();
+    if (o.basic_auth) {
+      auto pw = o.basic_auth->password.Resolve();
       if (!pw) {
         env.curl->Release(h);
         run->done(ProbeResult::Failure("error", "basic auth password: " + pw.error().message));
@@ -426,18 +426,9 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
   if (!bearer) return bearer.error();
   opt.bearer_token = *bearer;
   if (auto ba = node.Get("basic_auth")) {
-    if (auto s = ba->ExpectKeys({"username", "password", "password_file", "password_env"}); !s) {
-      return s.error();
-    }
-    auto user = ba->Require("username");
-    if (!user) return user.error();
-    auto u = user->AsString();
-    if (!u) return u.error();
-    opt.basic_user = *u;
-    auto pw = SecretRef::FromYaml(*ba, "password");
-    if (!pw) return pw.error();
-    if (!*pw) return ba->Fail("basic_auth needs password, password_file or password_env");
-    opt.basic_password = *pw;
+    auto basic = ParseBasicAuth(*ba);
+    if (!basic) return basic.error();
+    opt.basic_auth = std::move(*basic);
     if (opt.bearer_token) return ba->Fail("set either bearer_token or basic_auth, not both");
   }
   if (!(opt == HttpOptions{})) spec.options = std::make_shared<const HttpOptions>(std::move(opt));

@@ -45,29 +45,22 @@ struct MysqlSpec {
   Duration timeout{0};
 };
 
-class MysqlProber final : public Prober, public std::enable_shared_from_this<MysqlProber> {
+class MysqlProber final : public DbProber, public std::enable_shared_from_this<MysqlProber> {
  public:
   explicit MysqlProber(MysqlSpec spec) : spec_(std::move(spec)) {}
 
   void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override {
-    if (running_) {
-      // Only when runs are started by hand: the scheduler waits for the previous one.
-      done(ProbeResult::Failure("timeout", "the previous run is still waiting for " +
-                                               spec_.target.address + " (no answer)"));
-      return;
-    }
-    running_ = true;
-    DriveDbRun(env, deadline, spec_.timeout, std::make_shared<Run>(shared_from_this()),
-               std::move(done));
+    StartRun(
+        env, deadline, spec_.timeout, spec_.target.address,
+        [this] { return std::make_shared<Run>(shared_from_this()); }, std::move(done));
   }
 
  private:
   // One run: (look up the host,) connect unless the kept connection is there, read the
   // replica status, then read_only and the heartbeat's age. Every step is non-blocking.
-  class Run final : public DbRunSteps {
+  class Run final : public DbRun {
    public:
-    explicit Run(std::shared_ptr<MysqlProber> p) : p_(std::move(p)) {}
-    ~Run() override { p_->running_ = false; }
+    explicit Run(std::shared_ptr<MysqlProber> p) : DbRun(p, p->spec_.timeout), p_(std::move(p)) {}
 
     Outcome Step(bool readable, bool writable) override {
       switch (state_) {
@@ -242,11 +235,7 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
     }
 
     Outcome Failed(const SqlFailure& failure) {
-      // A kept connection may have died since the last run (server restarted, idle
-      // timeout): reconnect once, if there is time left.
-      if (failure.connection_broken && reused_ &&
-          std::chrono::steady_clock::now() - start_ < p_->spec_.timeout / 2) {
-        reused_ = false;
+      if (ReconnectOnce(failure)) {
         p_->conn_.Close();
         status_ = MysqlStatus();
         return Resolve();
@@ -257,8 +246,6 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
 
     std::shared_ptr<MysqlProber> p_;
     State state_ = State::kBegin;
-    MonoTime start_ = std::chrono::steady_clock::now();
-    bool reused_ = false;
     std::shared_ptr<HostLookup> lookup_;
     std::vector<std::string> addresses_;  // of the configured host name
     size_t next_address_ = 0;
@@ -267,14 +254,13 @@ class MysqlProber final : public Prober, public std::enable_shared_from_this<Mys
   };
 
   MysqlSpec spec_;
-  // Loop thread only: the connection kept between runs, and whether a run is going.
+  // Loop thread only: the connection kept between runs.
   MysqlAsyncConn conn_;
   int replica_syntax_ = 0;  // 0 unknown, 1 SHOW REPLICA STATUS, 2 SHOW SLAVE STATUS
   // Where semi-sync variables are read: 0 information_schema, 1 performance_schema,
   // 2 nowhere (neither could be read); known once a status query with it succeeded.
   int semisync_table_ = 0;
   bool semisync_known_ = false;
-  bool running_ = false;
   std::shared_ptr<HostLookup> pending_lookup_;  // not yet used by a run
 };
 

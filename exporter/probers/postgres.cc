@@ -53,29 +53,23 @@ struct PostgresSpec {
   std::vector<std::string> ports;  // the conninfo's port list, split
 };
 
-class PostgresProber final : public Prober, public std::enable_shared_from_this<PostgresProber> {
+class PostgresProber final : public DbProber, public std::enable_shared_from_this<PostgresProber> {
  public:
   explicit PostgresProber(PostgresSpec spec) : spec_(std::move(spec)) {}
 
   void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override {
-    if (running_) {
-      // Only when runs are started by hand: the scheduler waits for the previous one.
-      done(ProbeResult::Failure("timeout", "the previous run is still waiting for " +
-                                               spec_.target.where + " (no answer)"));
-      return;
-    }
-    running_ = true;
-    DriveDbRun(env, deadline, spec_.timeout, std::make_shared<Run>(shared_from_this()),
-               std::move(done));
+    StartRun(
+        env, deadline, spec_.timeout, spec_.target.where,
+        [this] { return std::make_shared<Run>(shared_from_this()); }, std::move(done));
   }
 
  private:
   // One run: (look up the hosts,) connect unless the kept connection is there, then the
   // status query. Every step is non-blocking.
-  class Run final : public DbRunSteps {
+  class Run final : public DbRun {
    public:
-    explicit Run(std::shared_ptr<PostgresProber> p) : p_(std::move(p)) {}
-    ~Run() override { p_->running_ = false; }
+    explicit Run(std::shared_ptr<PostgresProber> p)
+        : DbRun(p, p->spec_.timeout), p_(std::move(p)) {}
 
     Outcome Step(bool, bool) override {
       switch (state_) {
@@ -187,11 +181,7 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
         return Query();
       }
       if (failure) {
-        // A kept connection may have died since the last run: reconnect once, if there
-        // is time left.
-        if (failure->connection_broken && reused_ &&
-            std::chrono::steady_clock::now() - start_ < p_->spec_.timeout / 2) {
-          reused_ = false;
+        if (ReconnectOnce(*failure)) {
           conn.Close();
           return Resolve();
         }
@@ -210,16 +200,13 @@ class PostgresProber final : public Prober, public std::enable_shared_from_this<
 
     std::shared_ptr<PostgresProber> p_;
     State state_ = State::kBegin;
-    MonoTime start_ = std::chrono::steady_clock::now();
-    bool reused_ = false;
     std::vector<std::shared_ptr<HostLookup>> lookups_;
   };
 
   PostgresSpec spec_;
-  // Loop thread only: the connection kept between runs, and whether a run is going.
+  // Loop thread only: the connection kept between runs.
   PgAsyncConn conn_;
   bool fresh_ = false;  // connected, statement_timeout not yet set
-  bool running_ = false;
   std::vector<std::shared_ptr<HostLookup>> pending_lookups_;  // not yet used by a run
 };
 

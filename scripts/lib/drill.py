@@ -265,7 +265,7 @@ def region_down_rule():
 
 
 def print_phases(t0, timeline, switched, runs, active_at):
-    """Machine-readable lines for bench/drill: `drill: phase <name> <seconds>` (the phases add
+    """Machine-readable lines for bench/drill.py: `drill: phase <name> <seconds>` (the phases add
     up to the detection-to-switch time) and `drill: step <n> <kind> <seconds>`. Pending is
     Prometheus' activeAt (the evaluation that made the alert pending); firing is the first
     evaluation `for` later on the group's grid; the webhook's receipt is the execution's
@@ -403,8 +403,8 @@ def main():
                 mark("dns", f"authoritative DNS answers {EU} (eu-west)", dns_switched["t"])
             if metric(m, "failover_dns_record_target", probe="www-dns", target=EU) == 1:
                 mark("exporter-dns", "the exporter's DNS probe sees the new target")
-        except Exception as exc:  # a server still starting: keep polling
-            last = exc  # noqa: F841
+        except Exception:  # a server still starting: keep polling
+            pass
         if {"dns", "finished", "exporter-dns"} <= seen:
             break
         time.sleep(0.05)

@@ -54,8 +54,7 @@ TEST(ConsoleTest, RolesFromTheApiCredentialsAndTheConsoleUsers) {
       << "a user not in console.users (the scraper) gets no console";
 
   // The api credentials stay an operator, whoever the web config lists.
-  cfg.api_auth.basic_username = "ops";
-  cfg.api_auth.basic_password = SecretRef::Inline("s3cret");
+  cfg.api_auth.basic_auth = BasicAuthConfig{"ops", SecretRef::Inline("s3cret")};
   Identity ops = Identify(cfg, true, Basic("ops", "s3cret"));
   EXPECT_EQ(ops.role, Role::kOperator);
   EXPECT_EQ(ops.user, "ops");

@@ -9,12 +9,14 @@
 #include <fstream>
 
 #include "actuator/steps/exec.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
 namespace failover {
 namespace {
 
+using testing::ProcessDead;
 using testing::ReadFile;
 using testing::TempDir;
 
@@ -32,15 +34,6 @@ std::string Script(const TempDir& dir, const std::string& name, const std::strin
   std::string p = dir.Write(name, "#!/bin/sh\n" + text);
   chmod(p.c_str(), 0755);
   return p;
-}
-
-// A process that is gone or a zombie nobody reaped yet (it is dead either way).
-bool ProcessDead(pid_t pid) {
-  if (kill(pid, 0) != 0) return true;
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  return stat.empty() ||
-         (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z');
 }
 
 class ExecStepTest : public ::testing::Test {
@@ -98,6 +91,13 @@ TEST_F(ExecStepTest, WorksWithPrintf) {
   StepOutcome o = Run(*step);
   ASSERT_EQ(o.status, StepStatus::kOk) << o.message;
   EXPECT_EQ(o.details["output"], "a b; rm -rf /|x|");
+
+  // No carriage return reaches the journal: CRLF is one line break and a lone CR (a
+  // progress bar) a line break too, as in the http step's body excerpt.
+  step = MustLoad("{argv: [/usr/bin/printf, 'one\\r\\ntwo\\rthree\\001']}");
+  ASSERT_TRUE(step);
+  o = Run(*step);
+  EXPECT_EQ(o.details["output"], "one\ntwo\nthree?") << o.message;
 }
 
 TEST_F(ExecStepTest, EnvironmentIsAnAllowList) {

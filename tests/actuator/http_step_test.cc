@@ -135,6 +135,15 @@ TEST_F(HttpStepTest, BodyExcerptIsBounded) {
   EXPECT_EQ(o.details["body"].get<std::string>().size(), 200u);
 }
 
+TEST_F(HttpStepTest, BodyExcerptHasNoCarriageReturn) {
+  // A CR shown on a terminal or in a log line would rewrite what is shown; CRLF is one
+  // line break, as in the exec step's output.
+  auto step = MustLoad("{url: \"" + server_.url("/body?text=one%0D%0Atwo%0Dthree%01") + "\"}");
+  StepOutcome o = Run(*step);
+  EXPECT_EQ(o.status, StepStatus::kOk) << o.message;
+  EXPECT_EQ(o.details["body"], "one\ntwo\nthree?");
+}
+
 TEST_F(HttpStepTest, BearerTokenIsSentAndRedacted) {
   TempDir dir;
   std::string token_file = dir.Write("token", "s3cr3t-t0ken\n");
@@ -225,7 +234,7 @@ TEST_F(HttpStepTest, HostileValuesStayInTheirUrlComponentAndJsonString) {
 TEST_F(HttpStepTest, UnsafeValuesFailBeforeSending) {
   vars_.labels["dots"] = "..";
   vars_.labels["host"] = "127.0.0.1:1@evil.test";
-  vars_.labels["nul"] = std::string("a\0X-Admin: 1", 13);
+  vars_.labels["nul"] = std::string("a\0X-Admin: 1", 12);
   vars_.labels["esc"] = "a\x1b[2J";
   vars_.labels["crlf"] = "a\r\nX-Admin: 1";
   struct Case {

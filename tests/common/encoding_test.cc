@@ -30,6 +30,24 @@ TEST(Base64DecodeTest, RejectsMalformedInput) {
   EXPECT_EQ(Base64Decode(std::string(4100, 'A')), "");  // too long for a credential
 }
 
+TEST(SanitizeUtf8Test, KeepsValidUtf8NewlinesAndTabs) {
+  EXPECT_EQ(SanitizeUtf8("plain\ttext\nr\xC3\xA9gion \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "plain\ttext\nr\xC3\xA9gion \xE2\x82\xAC \xF0\x9F\x98\x80");
+}
+
+TEST(SanitizeUtf8Test, CarriageReturnsBecomeOneNewline) {
+  EXPECT_EQ(SanitizeUtf8("a\r\nb"), "a\nb");
+  EXPECT_EQ(SanitizeUtf8("10%\r20%\r"), "10%\n20%\n");
+  EXPECT_EQ(SanitizeUtf8("\r\r\n"), "\n\n");
+}
+
+TEST(SanitizeUtf8Test, ReplacesControlsAndInvalidBytes) {
+  EXPECT_EQ(SanitizeUtf8(std::string("a\0b\x1b[2J", 7)), "a?b?[2J");
+  EXPECT_EQ(SanitizeUtf8("\xFF\xC3"), "??");    // invalid; truncated sequence
+  EXPECT_EQ(SanitizeUtf8("\xE2\x82x"), "??x");  // continuation byte missing
+  EXPECT_EQ(SanitizeUtf8(""), "");
+}
+
 TEST(EscapeMarkupTest, EscapesTheFiveCharacters) {
   EXPECT_EQ(EscapeMarkup("<a href=\"x\">'&'</a>", "&#39;"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");

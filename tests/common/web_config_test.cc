@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "common/flags.h"
+#include "tests/support/basic_auth.h"
 
 namespace failover {
 namespace {
@@ -23,13 +24,7 @@ std::string ErrorOf(const std::string& text) {
 }
 
 std::string BasicHeader(const std::string& user, const std::string& password) {
-  std::string plain = user + ":" + password;
-  std::string out(4 * ((plain.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(plain.data()),
-                          static_cast<int>(plain.size()));
-  out.resize(static_cast<size_t>(n));
-  return "Basic " + out;
+  return testing::BasicAuthorization(user + ":" + password);
 }
 
 TEST(WebConfigTest, EmptyFileChangesNothing) {

@@ -9,6 +9,7 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/web_config.h"
+#include "tests/support/basic_auth.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tls_cert.h"
@@ -26,13 +27,7 @@ constexpr const char* kPassword = "scr4pe-Pa55-7c1d";
 constexpr const char* kNewPassword = "rot4ted-Pa55-9e2f";
 
 std::string Basic(const std::string& user, const std::string& password) {
-  std::string plain = user + ":" + password;
-  std::string out(4 * ((plain.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(plain.data()),
-                          static_cast<int>(plain.size()));
-  out.resize(static_cast<size_t>(n));
-  return "Basic " + out;
+  return testing::BasicAuthorization(user + ":" + password);
 }
 
 class ExporterWebTest : public ::testing::Test {

@@ -13,6 +13,14 @@
 #include "tests/support/temp_dir.h"
 
 namespace failover::testing {
+
+bool ProcessDead(pid_t pid) {
+  if (kill(pid, 0) != 0) return true;
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  return stat.empty() ||
+         (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z');
+}
 namespace {
 std::atomic<int> g_counter{0};
 }

@@ -10,6 +10,9 @@
 
 namespace failover::testing {
 
+// A process that is gone or a zombie nobody reaped yet (it is dead either way).
+bool ProcessDead(pid_t pid);
+
 class Subprocess {
  public:
   // Starts argv[0] (a path) with the given arguments; output goes to files in `dir`.

@@ -32,7 +32,7 @@ from scenarios import BY_NAME, SCENARIOS, Nemesis
 def lock(limit=1800):
     """The lab's lock (one lab at a time: the namespaces have fixed names). A blocking
     flock, so a waiter gets it as soon as the holder ends (no polling race with a loop of
-    runs such as bench/partitions); at most `limit` seconds."""
+    runs such as bench/partitions.py); at most `limit` seconds."""
     f = open(LOCK, "a")
 
     def expired(*_):

@@ -46,9 +46,12 @@ import time
 import traceback
 import urllib.parse
 
+from benchlib import (command_output, cpu_model, log, machine_busy_seconds, mem_total_gib,
+                      parse_duration, parse_metrics, proc_cpu_seconds, proc_status_kb,
+                      render_sections)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 DNS_NAME = "www.example.test."
 ZONE = "example.test."
 ADDR_A, ADDR_B = "127.0.0.2", "127.0.0.3"   # target a = us-east, target b = eu-west
@@ -57,85 +60,9 @@ DNS_TTL = 60                                 # what scripts/stack creates; kept 
 
 # --------------------------------------------------------------------------- utilities
 
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
-
-
-def parse_duration(text):
-    """'30s', '500ms', '1m', '1m30s' or a plain number of seconds -> float seconds."""
-    text = str(text).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        raise argparse.ArgumentTypeError("invalid duration %r (examples: 30s, 1ms, 1m)" % text)
-    return sum(float(a) * units[b] for a, b in parts)
-
-
-def proc_cpu_seconds(pid):
-    """utime+stime of one process (all its threads), from /proc/<pid>/stat."""
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    fields = data[data.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_status_kb(pid, key):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def machine_busy_seconds():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return (sum(v[:8]) - idle) / CLK_TCK
-
-
 def self_cpu_seconds():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def mem_total_gib():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) / 1024 / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def command_output(argv):
-    try:
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=10, check=False)
-        return r.stdout.decode(errors="replace").strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "unavailable (%s)" % e
 
 
 def deb_version(pkg):
@@ -249,24 +176,6 @@ def fmt(v, spec="%.2f"):
     return "n/a" if v is None else spec % v
 
 
-SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
-LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if not m:
-            continue
-        labels = dict(LABEL_RE.findall(m.group(3) or ""))
-        try:
-            out.append((m.group(1), labels, float(m.group(4))))
-        except ValueError:
-            pass
-    return out
 
 
 def metric_sum(samples, name, **want):
@@ -595,7 +504,10 @@ class Actuator:
         return proc_cpu_seconds(self.proc.pid)
 
     def status_kb(self, key):
-        return proc_status_kb(self.proc.pid, key)
+        try:
+            return proc_status_kb(self.proc.pid, key)
+        except OSError:  # the actuator has exited
+            return None
 
     def threads(self):
         try:
@@ -1182,29 +1094,6 @@ def dns_benchmark(args, tmp, stack, info):
 
 # --------------------------------------------------------------------------- output
 
-def render(sections, markdown=False):
-    out = []
-    for title, header, rows in sections:
-        if markdown:
-            out.append("### " + title)
-            out.append("")
-            out.append("| " + " | ".join(header) + " |")
-            out.append("|" + "|".join("---" for _ in header) + "|")
-            for r in rows:
-                out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
-            out.append("")
-        else:
-            out.append(title)
-            out.append("=" * len(title))
-            widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-            line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
-            out.append(line(header))
-            out.append(line(["-" * w for w in widths]))
-            out += [line(r) for r in rows]
-            out.append("")
-    return "\n".join(out)
-
-
 def kb(v):
     return "n/a" if v is None else "%.1f MiB" % (v / 1024.0)
 
@@ -1445,7 +1334,7 @@ def build_sections(args, info, tp, dns):
 # --------------------------------------------------------------------------- main
 
 def write_json(path, args, info, tp, dns):
-    """Headline figures for bench/run: per pass requests/s and latency percentiles; per
+    """Headline figures for bench/run.py: per pass requests/s and latency percentiles; per
     switch kind the median/p90 of webhook (or PATCH) to changed DNS answer."""
     doc = {"bench": "actuator_webhook", "argv": sys.argv,
            "settings": {"concurrency": args.concurrency, "requests": args.requests,
@@ -1531,7 +1420,7 @@ def main():
     ap.add_argument("--verbose", action="store_true", help="log every switch")
     ap.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown")
     ap.add_argument("--json", metavar="FILE",
-                    help="also write the headline figures as JSON (bench/run reads it)")
+                    help="also write the headline figures as JSON (bench/run.py reads it)")
     ap.add_argument("--keep-tmp", action="store_true",
                     help="keep the temp dir (configs, logs, journals)")
     args = ap.parse_args()
@@ -1586,7 +1475,7 @@ def main():
             "pdns_version": "pdns-server " + deb_version("pdns-server"),
             "sqlite_version": deb_version("libsqlite3-0"),
             "command": " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)]
-                                + sys.argv[1:]) or "bench/actuator_webhook",
+                                + sys.argv[1:]) or "bench/actuator_webhook.py",
         }
         log("temp dir %s" % tmp)
         tp = dns = None
@@ -1598,7 +1487,7 @@ def main():
             dns = dns_benchmark(args, tmp, stack, info)
 
         sections = build_sections(args, info, tp, dns)
-        print(render(sections))
+        print(render_sections(sections))
         notes = []
         if tp:
             notes += [
@@ -1623,9 +1512,9 @@ def main():
         print("\n".join(notes))
         if args.markdown:
             with open(args.markdown, "w") as f:
-                f.write("# bench/actuator_webhook results (%s)\n\n" % time.strftime(
+                f.write("# bench/actuator_webhook.py results (%s)\n\n" % time.strftime(
                     "%Y-%m-%d %H:%M"))
-                f.write(render(sections, markdown=True))
+                f.write(render_sections(sections, markdown=True))
                 f.write("\n" + "\n\n".join(notes) + "\n")
             log("markdown written to %s" % args.markdown)
         if args.json:

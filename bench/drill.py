@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import log
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PHASES = ["probe", "evaluation", "for", "alertmanager", "runbook", "total", "verify"]
@@ -34,11 +36,6 @@ PHASE_TEXT = {
     "total": "detection-to-switch (sum of the above)",
     "verify": "after the switch: dns_update read-back + verify_nameserver",
 }
-
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
 
 
 def parse_output(text):

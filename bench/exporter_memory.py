@@ -2,13 +2,13 @@
 """Where failover_exporter's resident memory goes, with N HTTP or TCP probes.
 
 Starts one nginx and one failover_exporter on 127.0.0.1 (the same setup as
-bench/exporter_probes, whose helpers it uses), lets the probes run, then prints the
+bench/exporter_probes.py, whose helpers it uses), lets the probes run, then prints the
 peak RSS before and after one /metrics scrape, the RSS and private memory (USS) at
 the end, and the resident KiB of every mapping, summed by file: the heap, anonymous
 mappings (thread arenas, stacks) and each shared library.
 
 With --prefix the exporter runs under another program, e.g. a heap profiler:
-  bench/exporter_memory --targets 10000 --prefix "heaptrack -o /tmp/ht"
+  bench/exporter_memory.py --targets 10000 --prefix "heaptrack -o /tmp/ht"
   heaptrack_print -f /tmp/ht.zst --print-peaks 1 -n 15
 
 This is a measuring tool, not a test: it prints figures and asserts nothing.
@@ -17,8 +17,6 @@ See bench/README.md.
 
 import argparse
 import collections
-import importlib.machinery
-import importlib.util
 import os
 import resource
 import shlex
@@ -28,17 +26,12 @@ import sys
 import tempfile
 import time
 
+import exporter_probes as ep
+from benchlib import free_port, http_get, proc_status_kb
+
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-
-
-def load_exporter_probes():
-    loader = importlib.machinery.SourceFileLoader("exporter_probes",
-                                                  os.path.join(HERE, "exporter_probes"))
-    spec = importlib.util.spec_from_loader("exporter_probes", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 def rss_by_mapping(pid):
@@ -71,7 +64,7 @@ def main():
     ap.add_argument("--prefix", default="",
                     help="run the exporter under this command, e.g. \"heaptrack -o FILE\"")
     ap.add_argument("--top", type=int, default=25, help="mappings to list (25)")
-    ap.add_argument("--json", metavar="FILE", help="write the figures as JSON (bench/run)")
+    ap.add_argument("--json", metavar="FILE", help="write the figures as JSON (bench/run.py)")
     ap.add_argument("--per-probe", action="store_true",
                     help="also run the exporter with no probes and print the state per probe: "
                          "(RSS with N probes - RSS with none) / N (issue 19: <= 1 KiB)")
@@ -82,7 +75,6 @@ def main():
         if not os.access(b, os.X_OK):
             ap.error("cannot execute %s (see bench/README.md)" % b)
 
-    ep = load_exporter_probes()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < min(hard, 65536):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
@@ -97,7 +89,7 @@ def main():
                     for i in range(args.targets)]
         cfg = os.path.join(tmp, "exporter.yml")
         ep.write_failover_config(cfg, urls, [], 10.0, 5.0, args.kind)
-        port = ep.free_port()
+        port = free_port()
         argv = shlex.split(args.prefix) + [args.failover_bin, "--config.file=" + cfg,
                                            "--web.listen-address=127.0.0.1:%d" % port,
                                            "--log.level=warn"]
@@ -109,16 +101,16 @@ def main():
                                    capture_output=True, text=True).stdout.split()
             pid = int(found[0]) if found else p.pid
         time.sleep(args.settle)
-        hwm_before = ep.proc_status_kb(pid, "VmHWM")
-        status, body, secs = ep.http_get(port, "/metrics", timeout=60)
+        hwm_before = proc_status_kb(pid, "VmHWM")
+        status, body, secs = http_get(port, "/metrics", timeout=60)
         time.sleep(1)
         print("failover_exporter, %d %s probes every 10s, measured after %.0fs"
               % (args.targets, args.kind, args.settle))
         rows = [
             ("peak RSS before the first /metrics scrape", hwm_before),
             ("peak RSS after one scrape (HTTP %d, %.0f KiB, %.0f ms)"
-             % (status, len(body) / 1024, secs * 1000), ep.proc_status_kb(pid, "VmHWM")),
-            ("RSS now", ep.proc_status_kb(pid, "VmRSS")),
+             % (status, len(body) / 1024, secs * 1000), proc_status_kb(pid, "VmHWM")),
+            ("RSS now", proc_status_kb(pid, "VmRSS")),
             ("  of which private (USS)", ep.private_kb(pid)),
         ]
         for label, kb in rows:

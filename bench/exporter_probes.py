@@ -35,27 +35,16 @@ import threading
 import time
 import urllib.parse
 
+from benchlib import (command_output, cpu_model, free_port, http_get, log,
+                      machine_busy_seconds, mem_total_gib, parse_duration, parse_metrics,
+                      Procs, proc_cpu_seconds, proc_status_kb, read_kv_number, render_sections)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGET_NOTE = "target: failover CPU/1000 probes <= 0.20 x blackbox, peak RSS <= 0.50 x blackbox"
 
 
 # --------------------------------------------------------------------------- utilities
-
-def parse_duration(text):
-    """'10s', '500ms', '1m', '1m30s' or a plain number of seconds -> float seconds."""
-    text = str(text).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        raise argparse.ArgumentTypeError("invalid duration %r (examples: 10s, 500ms, 1m)" % text)
-    return sum(float(a) * units[b] for a, b in parts)
-
 
 def go_duration(seconds):
     """Seconds -> duration string both exporters accept (whole milliseconds)."""
@@ -63,33 +52,6 @@ def go_duration(seconds):
     if ms % 1000 == 0:
         return "%ds" % (ms // 1000)
     return "%dms" % ms
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_cpu_seconds(pid):
-    """utime+stime of one process (all its threads), from /proc/<pid>/stat."""
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    fields = data[data.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def read_kv_number(path, key):
-    """The number after 'key:' in /proc/<pid>/status or /proc/meminfo (0 if absent)."""
-    with open(path) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def proc_status_kb(pid, key):
-    return read_kv_number("/proc/%d/status" % pid, key)
 
 
 def private_kb(pid):
@@ -122,14 +84,6 @@ def tree_cpu_seconds(pid):
     return total
 
 
-def machine_busy_seconds():
-    """CPU seconds all processes on the machine spent busy (from /proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + (v[4] if len(v) > 4 else 0)
-    return (sum(v[:8]) - idle) / CLK_TCK
-
-
 def wait_quiet(limit, max_busy=0.3):
     """Wait up to `limit` seconds until the machine is busy with less than
     `max_busy` cores (2 s samples). Returns the busy cores last seen."""
@@ -149,73 +103,8 @@ def wait_quiet(limit, max_busy=0.3):
                 % (busy, end - time.monotonic()))
 
 
-def http_get(port, path, timeout=10.0):
-    """One GET on a fresh connection; returns (status, body bytes, seconds)."""
-    t = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        r = conn.getresponse()
-        body = r.read()
-        return r.status, body, time.monotonic() - t
-    finally:
-        conn.close()
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def mem_total_gib():
-    try:
-        return read_kv_number("/proc/meminfo", "MemTotal") / 1024 / 1024
-    except OSError:
-        return 0.0
-
-
-def command_output(argv):
-    try:
-        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=10, check=False)
-        return r.stdout.decode(errors="replace").strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "unavailable (%s)" % e
-
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
-
-
 # --------------------------------------------------------------------------- /metrics parsing
 
-SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
-LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    """Prometheus text format -> list of (name, {labels}, value)."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if not m:
-            continue
-        labels = dict(LABEL_RE.findall(m.group(3) or ""))
-        try:
-            value = float(m.group(4))
-        except ValueError:
-            continue
-        out.append((m.group(1), labels, value))
-    return out
 
 
 def metric_sum(samples, name, pred=None):
@@ -266,45 +155,6 @@ def fraction_above(buckets, bound):
 
 
 # --------------------------------------------------------------------------- processes
-
-class Procs:
-    """Every process the benchmark starts; all stopped by stop_all()."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, name, argv, log_path, **kw):
-        logf = open(log_path, "wb")
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                             start_new_session=True, **kw)
-        logf.close()
-        self.procs.append((name, p))
-        return p
-
-    def stop(self, p, grace=5.0):
-        if p.poll() is None:
-            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(p.pid, sig)  # its own session/group: pgid == pid
-                except ProcessLookupError:
-                    break
-                try:
-                    p.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        else:
-            # Leader gone; make sure nothing of its group (e.g. an nginx worker) lingers.
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.procs = [(n, q) for n, q in self.procs if q is not p]
-
-    def stop_all(self):
-        for _, p in list(reversed(self.procs)):
-            self.stop(p)
-
 
 def wait_http(port, path, proc, what, timeout=20.0):
     deadline = time.monotonic() + timeout
@@ -1031,30 +881,6 @@ def ratio(a, b):
     return a / b
 
 
-def render(sections, markdown=False):
-    """sections: list of (title, header, rows). Plain aligned text or markdown."""
-    out = []
-    for title, header, rows in sections:
-        if markdown:
-            out.append("### " + title)
-            out.append("")
-            out.append("| " + " | ".join(header) + " |")
-            out.append("|" + "|".join("---" for _ in header) + "|")
-            for r in rows:
-                out.append("| " + " | ".join(str(c) for c in r) + " |")
-            out.append("")
-        else:
-            out.append(title)
-            out.append("=" * len(title))
-            widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-            line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
-            out.append(line(header))
-            out.append(line(["-" * w for w in widths]))
-            out += [line(r) for r in rows]
-            out.append("")
-    return "\n".join(out)
-
-
 def build_sections(args, info, fo, bb, outage):
     sections = []
     sections.append(("Machine and settings", ["item", "value"], [
@@ -1207,7 +1033,7 @@ def build_sections(args, info, fo, bb, outage):
 
 
 def write_json(path, args, info, fo, bb, out):
-    """Every figure, for bench/run. Histograms are dropped, infinities become null."""
+    """Every figure, for bench/run.py. Histograms are dropped, infinities become null."""
     def clean(v):
         if isinstance(v, dict):
             return {str(k): clean(x) for k, x in v.items() if k not in ("late",)}
@@ -1267,7 +1093,7 @@ def main():
     ap.add_argument("--skip-outage", action="store_true", help="do not run the outage scenario")
     ap.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown")
     ap.add_argument("--json", metavar="FILE",
-                    help="also write the machine info and every figure as JSON (bench/run reads it)")
+                    help="also write the machine info and every figure as JSON (bench/run.py reads it)")
     ap.add_argument("--keep-tmp", action="store_true",
                     help="keep the temp dir (configs, logs) instead of deleting it")
     ap.add_argument("--hang-server", type=int, help=argparse.SUPPRESS)
@@ -1378,7 +1204,7 @@ def main():
             outage = (fo, out)
 
         sections = build_sections(args, info, fo, bb, outage)
-        print(render(sections))
+        print(render_sections(sections))
         print("CPU is utime+stime from /proc/<pid>/stat of the exporter process alone over the "
               "window;\nprobes are counted from failover_exporter_probes_total (failover) and "
               "from HTTP 200 /probe answers (blackbox).")
@@ -1397,8 +1223,8 @@ def main():
                 print("            %s" % line)
         if args.markdown:
             with open(args.markdown, "w") as f:
-                f.write("# bench/exporter_probes results (%s)\n\n" % time.strftime("%Y-%m-%d %H:%M"))
-                f.write(render(sections, markdown=True))
+                f.write("# bench/exporter_probes.py results (%s)\n\n" % time.strftime("%Y-%m-%d %H:%M"))
+                f.write(render_sections(sections, markdown=True))
             log("markdown written to %s" % args.markdown)
         if args.json:
             write_json(args.json, args, info, fo, bb, outage and outage[1])

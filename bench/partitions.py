@@ -10,7 +10,7 @@ it prints what the design does and checks nothing. A second table gives what eac
 scenario cost: the wall time of the run's phases and the CPU seconds and peak memory of
 each site's processes (the verdict's `cost`). Python 3 standard library only.
 
-  bench/partitions [--runs N] [--profiles fast,default] [--scenarios a,b] [--design lease|today]
+  bench/partitions.py [--runs N] [--profiles fast,default] [--scenarios a,b] [--design lease|today]
                    [--out FILE] [--md FILE]
 """
 import argparse
@@ -22,15 +22,13 @@ import sys
 import tempfile
 import time
 
+from benchlib import log
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(REPO, "scripts", "lab")
 FIGURES = ["orders_acked", "orders_lost", "split_brain_writes", "writable_primaries_max", "failovers",
            "failover_seconds", "unavailable_seconds", "final_primary"]
 WORST = {"orders_lost", "split_brain_writes", "writable_primaries_max"}
-
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
 
 
 def fmt(vals, key):

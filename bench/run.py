@@ -2,10 +2,10 @@
 """Runs every benchmark in bench/ against its peer, in one run, and writes
 docs/benchmarks.md (issue 8).
 
-Each comparative benchmark runs --repeat times (default 3); bench/run takes the median
+Each comparative benchmark runs --repeat times (default 3); bench/run.py takes the median
 of every figure over the repeats, and for every ratio the median of the ratios taken
 within each run (both exporters measured minutes apart on the same machine). The drill
-takes its own median (bench/drill --runs) and the soak runs once. Every benchmark
+takes its own median (bench/drill.py --runs) and the soak runs once. Every benchmark
 writes its figures with --json; the JSON files and the console output of every run
 are kept in --work-dir. `--quick` is a smoke run of the whole pipeline (small target
 counts, short windows, one repeat): its figures say nothing and the page says so.
@@ -24,13 +24,10 @@ import sys
 import tempfile
 import time
 
+from benchlib import log
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
 
 
 def out(argv):
@@ -99,10 +96,10 @@ def plan(args):
         for n in (1000, 10000):
             kind_args = (["--kind", "https", "--tls-resumption", "on"] if kind == "https_resumed"
                          else ["--kind", kind])
-            argv = ["bench/exporter_probes"] + kind_args + ["--targets", str(n)] + fo_bin
+            argv = ["bench/exporter_probes.py"] + kind_args + ["--targets", str(n)] + fo_bin
             if q:
                 # Small: 1/10 of the targets at 2s, 5s windows.
-                argv = ["bench/exporter_probes"] + kind_args + ["--targets", str(n // 20),
+                argv = ["bench/exporter_probes.py"] + kind_args + ["--targets", str(n // 20),
                         "--interval", "2s", "--timeout", "1s", "--duration", "6s",
                         "--warmup", "3s", "--scrape-interval", "2s"] + fo_bin
             if args.wait_quiet:
@@ -116,31 +113,31 @@ def plan(args):
                             "exporter_probes, %s, %d targets" % (kind, shown), argv, True))
     # Exporter state per probe (issue 19): 10,000 HTTP probes once every probe has run ten
     # times, against the same exporter with no probes.
-    argv = ["bench/exporter_memory", "--targets", "10000", "--settle", "110", "--per-probe",
+    argv = ["bench/exporter_memory.py", "--targets", "10000", "--settle", "110", "--per-probe",
             "--top", "10", "--failover-bin", args.failover_bin]
     if q:
-        argv = ["bench/exporter_memory", "--targets", "500", "--settle", "5", "--per-probe",
+        argv = ["bench/exporter_memory.py", "--targets", "500", "--settle", "5", "--per-probe",
                 "--top", "5", "--failover-bin", args.failover_bin]
     benches.append(("state_per_probe", "exporter_memory, state per probe", argv, False))
     # Stack memory (issue 19): exporter + Prometheus, failover against blackbox.
-    argv = ["bench/stack_memory"] + fo_bin
+    argv = ["bench/stack_memory.py"] + fo_bin
     if q:
         argv += ["--targets", "50,500", "--warmup", "5s", "--duration", "10s"]
     benches.append(("stack_memory", "stack_memory, 1000 and 10,000 targets", argv, True))
-    argv = ["bench/replication_probes"] + fo_bin
+    argv = ["bench/replication_probes.py"] + fo_bin
     if q:
         argv += ["--counts", "1", "--duration", "5s", "--warmup", "2s", "--idle", "2s",
                  "--skip-minimal"]
     benches.append(("replication", "replication_probes", argv, True))
-    argv = ["bench/actuator_webhook", "--binary", args.actuator_bin]
+    argv = ["bench/actuator_webhook.py", "--binary", args.actuator_bin]
     if q:
         argv += ["--requests", "300", "--duration", "5s", "--concurrency", "20",
                  "--dns-iterations", "3"]
     benches.append(("actuator", "actuator_webhook", argv, True))
-    argv = ["bench/drill", "--build-dir", args.drill_build_dir]
+    argv = ["bench/drill.py", "--build-dir", args.drill_build_dir]
     argv += ["--runs", "1", "--profiles", "fast"] if q else ["--runs", str(args.drill_runs)]
     benches.append(("drill", "drill", argv, False))
-    argv = ["bench/soak"] + fo_bin
+    argv = ["bench/soak.py"] + fo_bin
     if q:
         argv += ["--targets", "200", "--interval", "2s", "--timeout", "1s", "--duration", "60s",
                  "--reload-every", "15s", "--sample-every", "2s", "--scrape-interval", "5s"]
@@ -317,7 +314,7 @@ def stack_figures(doc):
 
 PROFILE_SECTION = """## What the profiles showed and what was changed
 
-Profiled with `perf record -g` and `strace -c` under `bench/exporter_probes`' load, and
+Profiled with `perf record -g` and `strace -c` under `bench/exporter_probes.py`' load, and
 with heaptrack at 10,000 probes; the details, the commands and the intermediate figures
 are in [bench/README.md](../bench/README.md#results-issues-2-and-8) and
 [docs/exporter.md](exporter.md#cost-of-a-scrape-and-memory).
@@ -328,9 +325,9 @@ are in [bench/README.md](../bench/README.md#results-issues-2-and-8) and
 | the page streamed in 64 KiB chunks from a snapshot taken under the lock | the page and its objects were a ~12 MiB transient at every scrape | peak RSS vs blackbox at 1000 probes 1.107 → 0.899; a scrape adds 0.4-0.8 MiB |
 | the event loop's timerfd re-armed only when the next deadline changes | strace: 2 `timerfd_settime` per probe run | syscalls per probe ~21 → ~19 |
 | the configuration parsed into a compact tree from yaml-cpp's events, `malloc_trim` after a load, the probe list reserved | heaptrack at 10,000 probes: yaml-cpp's nodes were 23.5 MiB of the heap peak, and glibc kept their pages afterwards | 10,000 TCP probes: peak RSS 55.4 → 33.5 MiB, steady RSS 52.5 → 31.2 MiB |
-| sample labels shared and immutable (the HTTP phases built once), an HTTP prober's rarely set options stored only when set, TCP TLS options likewise, the URL kept once, the fingerprint a 32-byte SHA-256 | heaptrack at 10,000 HTTP probes: the prober with every option inline ~670 bytes, the last samples ~750 bytes (five one-label heap vectors per run), the fingerprint text ~130 bytes, per probe | `bench/exporter_memory`: 10,000 HTTP probes peak RSS 43.1 → 34.5 MiB, 10,000 TCP 33.1 → 31.4 MiB, 1000 HTTP 17.2 → 16.5 MiB |
+| sample labels shared and immutable (the HTTP phases built once), an HTTP prober's rarely set options stored only when set, TCP TLS options likewise, the URL kept once, the fingerprint a 32-byte SHA-256 | heaptrack at 10,000 HTTP probes: the prober with every option inline ~670 bytes, the last samples ~750 bytes (five one-label heap vectors per run), the fingerprint text ~130 bytes, per probe | `bench/exporter_memory.py`: 10,000 HTTP probes peak RSS 43.1 → 34.5 MiB, 10,000 TCP 33.1 → 31.4 MiB, 1000 HTTP 17.2 → 16.5 MiB |
 | a plain `tcp` probe of an IP address connects on the event loop (one non-blocking connect), without a libcurl transfer | the earlier perf profile of a probe: ~16% of its CPU in libcurl and ~50 of its ~85 mallocs inside libcurl, on top of the kernel's connect | TCP CPU per 1000 probes 0.2225 → 0.1450 s (1000 targets) and 0.1115 → 0.0617 s (10,000); ratio to blackbox 0.225 → 0.177 and 0.201 → 0.114 (the full run vs the re-run, same machine, same day) |
-| the HTTP server's listen backlog 4096 instead of 128, and `Connection: close` on every answer after which it closes | `bench/actuator_webhook` on this machine: a resend p99 of 7.4-8.7 s (SYN retransmits after backlog overflows), and ~9,900 of 20,000 requests lost: with keep-alive off the actuator closed after each answer without saying so, and the client's next request went to a closing socket | all 20,000 requests answered; new alerts 701 → 868 requests/s, resends 692 → 2568 requests/s, resend p99 8.0 s → 72 ms |
+| the HTTP server's listen backlog 4096 instead of 128, and `Connection: close` on every answer after which it closes | `bench/actuator_webhook.py` on this machine: a resend p99 of 7.4-8.7 s (SYN retransmits after backlog overflows), and ~9,900 of 20,000 requests lost: with keep-alive off the actuator closed after each answer without saying so, and the client's next request went to a closing socket | all 20,000 requests answered; new alerts 701 → 868 requests/s, resends 692 → 2568 requests/s, resend p99 8.0 s → 72 ms |
 
 What the profiles leave: per probe, most CPU is the kernel's fresh TCP connection (as for
 blackbox) and, for HTTP, libcurl's per-transfer work; of the RSS, ~12.5 MiB are
@@ -360,20 +357,20 @@ def write_page(path, args, info, vers, results, commands, loaded):
         taken = [a for i, a in enumerate(taken) if a != "--note" and
                  (i == 0 or taken[i - 1] != "--note") and not a.startswith("--note=")]
         L.append("Figures taken by `%s`; this page re-rendered from its JSON files by "
-                 "`bench/run --render-only` on %s. Each benchmark is described in "
+                 "`bench/run.py --render-only` on %s. Each benchmark is described in "
                  "[bench/README.md](../bench/README.md).\n"
-                 % (" ".join(["bench/run"] + taken), time.strftime("%Y-%m-%d %H:%M %Z")))
+                 % (" ".join(["bench/run.py"] + taken), time.strftime("%Y-%m-%d %H:%M %Z")))
     else:
         L.append("Written by `%s` on %s. Each benchmark is described in "
                  "[bench/README.md](../bench/README.md).\n"
-                 % (" ".join(["bench/run"] + argv), time.strftime("%Y-%m-%d %H:%M %Z")))
+                 % (" ".join(["bench/run.py"] + argv), time.strftime("%Y-%m-%d %H:%M %Z")))
     if args.note:
         L.append("> " + args.note + "\n")
     if args.quick:
-        L.append("> **These figures come from `bench/run --quick`**: a smoke run of the "
+        L.append("> **These figures come from `bench/run.py --quick`**: a smoke run of the "
                  "pipeline with small target counts, short windows and one repeat%s. They "
                  "are **not** results and must not be compared with the targets. Run "
-                 "`bench/run` (without --quick) on an otherwise idle machine for real figures.\n"
+                 "`bench/run.py` (without --quick) on an otherwise idle machine for real figures.\n"
                  % (", on a machine loaded by other builds and tests" if loaded else ""))
     elif loaded:
         L.append("> **Warning:** other processes used more than 0.25 cores during at least "
@@ -411,7 +408,7 @@ def write_page(path, args, info, vers, results, commands, loaded):
     if "state_per_probe" in results:
         e = results["state_per_probe"][0]
         L.append("## Exporter state per probe (issue 19)\n")
-        L.append("`bench/exporter_memory --per-probe`: %d HTTP probes after %gs; (RSS − RSS "
+        L.append("`bench/exporter_memory.py --per-probe`: %d HTTP probes after %gs; (RSS − RSS "
                  "with no probes) / N.\n" % (e.get("targets", 0), e.get("settle", 0)))
         L.append(table(["figure", "value", "target"], [
             ["RSS with the probes", fmt((e.get("rss_kb") or 0) / 1024, "%.1f MiB"), ""],
@@ -420,7 +417,7 @@ def write_page(path, args, info, vers, results, commands, loaded):
         ]))
     if "stack_memory" in results:
         L.append("## Stack memory: exporter + Prometheus, failover vs blackbox (issue 19)\n")
-        L.append("`bench/stack_memory`: peak RSS of each process, the same probe series kept, "
+        L.append("`bench/stack_memory.py`: peak RSS of each process, the same probe series kept, "
                  "the same interval; Prometheus's own figures included.\n")
         keys = list(results["stack_memory"][0].keys())
         L.append(table(["figure", "median"], [[k, fmt(med(r.get(k) for r in
@@ -434,7 +431,7 @@ def write_page(path, args, info, vers, results, commands, loaded):
     if "drill" in results:
         d = results["drill"][0]
         L.append("## Drill: failure to authoritative DNS answer switched (point 6)\n")
-        L.append("`bench/drill`: medians over %s drill(s) per profile, each a fresh "
+        L.append("`bench/drill.py`: medians over %s drill(s) per profile, each a fresh "
                  "`scripts/demo --profile P`. probe + evaluation + for + alertmanager + "
                  "runbook = total; verify comes after the switch.\n"
                  % d["settings"]["runs"])
@@ -510,10 +507,10 @@ def main():
     ap.add_argument("--failover-bin", default="build-bench/bin/failover_exporter")
     ap.add_argument("--actuator-bin", default="build-bench/bin/failover_actuator")
     ap.add_argument("--drill-build-dir", default="build",
-                    help="build dir with the fake PagerDuty for bench/drill (build)")
+                    help="build dir with the fake PagerDuty for bench/drill.py (build)")
     ap.add_argument("--drill-runs", type=int, default=5, help="drills per profile (5)")
     ap.add_argument("--wait-quiet", default="", metavar="DURATION",
-                    help="passed to bench/exporter_probes: before each of its windows, wait up "
+                    help="passed to bench/exporter_probes.py: before each of its windows, wait up "
                          "to this long for an idle machine (e.g. 5m; default: don't wait)")
     ap.add_argument("--exporter-window", default="", metavar="DURATION",
                     help="measurement window of each exporter_probes run (its default: 60s)")

@@ -2,7 +2,7 @@
 """Stack memory: what a user pays in memory for N HTTP probes, exporter and Prometheus.
 
 Two setups, one after the other, with the same N targets (one local nginx, distinct
-URLs, as bench/exporter_probes), the same probe interval and the same series kept:
+URLs, as bench/exporter_probes.py), the same probe interval and the same series kept:
 
   failover: failover_exporter probing the N targets every --interval, and a Prometheus
             that scrapes its /metrics every --interval (one scrape job, one target).
@@ -26,8 +26,6 @@ A benchmark, not a test: it prints figures and checks nothing. Everything listen
 """
 
 import argparse
-import importlib.machinery
-import importlib.util
 import json
 import os
 import resource
@@ -36,6 +34,8 @@ import signal
 import sys
 import tempfile
 import time
+
+import exporter_probes as ep
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -49,16 +49,6 @@ KEPT = [
 ]
 
 
-def load_exporter_probes():
-    loader = importlib.machinery.SourceFileLoader("exporter_probes",
-                                                  os.path.join(HERE, "exporter_probes"))
-    spec = importlib.util.spec_from_loader("exporter_probes", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-ep = load_exporter_probes()
 
 
 def keep_relabel(names):
@@ -216,7 +206,7 @@ def main():
     ap.add_argument("--prometheus-bin", default=shutil.which("prometheus") or
                     "/usr/bin/prometheus")
     ap.add_argument("--nginx-bin", default=shutil.which("nginx") or "/usr/sbin/nginx")
-    ap.add_argument("--json", metavar="FILE", help="write every figure as JSON (bench/run)")
+    ap.add_argument("--json", metavar="FILE", help="write every figure as JSON (bench/run.py)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     args = ap.parse_args()
     counts = [int(x) for x in args.targets.split(",") if x]

@@ -30,45 +30,27 @@ Python 3 standard library only. See bench/README.md.
 """
 
 import argparse
-import http.client
 import json
 import os
 import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from benchlib import (Procs, command_output, free_port, http_get, log, parse_duration,
+                      proc_cpu_seconds)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 STACK = os.path.join(REPO, "scripts", "stack")
 
 
 # --------------------------------------------------------------------------- utilities
-
-def log(msg):
-    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
-    sys.stderr.flush()
-
-
-def parse_duration(text):
-    text = str(text).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m)", text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        raise argparse.ArgumentTypeError("invalid duration %r (examples: 30s, 500ms, 1m)" % text)
-    return sum(float(a) * units[b] for a, b in parts)
-
 
 def parse_counts(text):
     try:
@@ -78,19 +60,6 @@ def parse_counts(text):
     if not counts or any(c < 1 or c > 200 for c in counts):
         raise argparse.ArgumentTypeError("--counts: each N must be 1..200")
     return counts
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    fields = data[data.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def proc_cpu_ns(pid):
@@ -109,24 +78,6 @@ def proc_cpu_ns(pid):
     return total / 1e9
 
 
-def http_get(port, path="/metrics", timeout=10.0):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
-
-
-def command_output(argv):
-    try:
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
-        return p.stdout.decode(errors="replace").strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "unknown (%s)" % e
-
-
 def metric_sum(text, name, must=()):
     """Sum of samples of `name` whose label text contains every string in `must`."""
     total = 0.0
@@ -141,44 +92,13 @@ def metric_sum(text, name, must=()):
 
 # --------------------------------------------------------------------------- processes
 
-class Procs:
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, log_path, env=None):
-        logf = open(log_path, "wb")
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                             start_new_session=True, env=env)
-        logf.close()
-        self.procs.append(p)
-        return p
-
-    def stop(self, p):
-        if p.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(p.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    p.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        self.procs = [q for q in self.procs if q is not p]
-
-    def stop_all(self):
-        for p in list(reversed(self.procs)):
-            self.stop(p)
-
-
 def wait_http(port, proc, what, path="/metrics", timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("%s exited with status %s during start-up" % (what, proc.returncode))
         try:
-            st, _ = http_get(port, path, timeout=2.0)
+            st, _, _ = http_get(port, path, timeout=2.0)
             if st == 200:
                 return
         except OSError:
@@ -220,7 +140,7 @@ class Scraper:
             if delay < -1.0:
                 continue  # more than one period late: skip this slot, like Prometheus would
             try:
-                st, _ = http_get(self.port, timeout=5.0)
+                st, _, _ = http_get(self.port, "/metrics", timeout=5.0)
                 ok = st == 200
                 err = "" if ok else "HTTP %d" % st
             except OSError as e:
@@ -340,7 +260,8 @@ def start_failover(procs, tmp, args, tag, kind, n, env):
                 f.write("  - name: pg-%d\n    postgres:\n      conninfo: \"host=%s port=%s "
                         "user=monitor dbname=postgres\"\n      password_file: %s\n"
                         % (i + 1, host, port_, env["PG_MONITOR_PASSWORD_FILE"]))
-    p = procs.start([args.failover_bin, "--config.file=" + cfg,
+    p = procs.start("failover_exporter",
+                    [args.failover_bin, "--config.file=" + cfg,
                      "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
                     os.path.join(tmp, "failover-%s.log" % tag))
     wait_http(port, p, "failover_exporter", path="/-/ready")
@@ -348,7 +269,7 @@ def start_failover(procs, tmp, args, tag, kind, n, env):
 
 
 def failover_runs(port, kind):
-    st, body = http_get(port)
+    st, body, _ = http_get(port, "/metrics")
     if st != 200:
         raise RuntimeError("failover_exporter /metrics answered %d" % st)
     text = body.decode(errors="replace")
@@ -365,7 +286,7 @@ def start_mysqld_exporter(procs, tmp, args, tag, cnf, minimal):
         argv += ["--no-collect.global_status", "--no-collect.global_variables",
                  "--no-collect.info_schema.innodb_cmp", "--no-collect.info_schema.innodb_cmpmem",
                  "--no-collect.info_schema.query_response_time", "--collect.slave_status"]
-    p = procs.start(argv, os.path.join(tmp, "mysqld_exporter-%s.log" % tag))
+    p = procs.start("mysqld_exporter", argv, os.path.join(tmp, "mysqld_exporter-%s.log" % tag))
     wait_http(port, p, "mysqld_exporter")
     return p, port
 
@@ -376,7 +297,8 @@ def start_postgres_exporter(procs, tmp, args, tag, env):
         pw = f.read().strip()
     pe = dict(os.environ, DATA_SOURCE_NAME="postgresql://monitor:%s@%s/postgres?sslmode=disable"
               % (pw, env["PG_STANDBY_ADDR"]))
-    p = procs.start([args.postgres_exporter_bin, "--web.listen-address=127.0.0.1:%d" % port],
+    p = procs.start("postgres_exporter",
+                    [args.postgres_exporter_bin, "--web.listen-address=127.0.0.1:%d" % port],
                     os.path.join(tmp, "postgres_exporter-%s.log" % tag), env=pe)
     wait_http(port, p, "postgres_exporter")
     return p, port
@@ -569,7 +491,7 @@ def main():
                     help="skip mysqld_exporter with only --collect.slave_status")
     ap.add_argument("--markdown", metavar="FILE", help="also write the tables as markdown")
     ap.add_argument("--json", metavar="FILE",
-                    help="also write every row as JSON (bench/run reads it)")
+                    help="also write every row as JSON (bench/run.py reads it)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     args = ap.parse_args()
     if not 1 <= args.duration <= 3600 or not 0 <= args.warmup <= 600 or not 1 <= args.idle <= 600:
@@ -657,7 +579,7 @@ def main():
                     ("mysqld_exporter slave_status only", "mysql",
                      lambda: start_mysqld_exporter(procs, tmp, args, tag, cnf, True), False)], tag)
 
-        print("# bench/replication_probes  (%s)" % time.strftime("%Y-%m-%d %H:%M"))
+        print("# bench/replication_probes.py  (%s)" % time.strftime("%Y-%m-%d %H:%M"))
         for k, v in info.items():
             print("%-18s %s" % (k, v))
         print("window %.0fs after %.0fs warm-up; failover interval 1s timeout 900ms; peers scraped "
@@ -689,7 +611,7 @@ minus the benchmark's own reads (calibrated per read) and the idle background ra
                     r["label"], r["n"], r["failures"], r["last_error"]))
         if args.markdown:
             with open(args.markdown, "w") as f:
-                f.write("# bench/replication_probes results (%s)\n\n" % time.strftime("%Y-%m-%d"))
+                f.write("# bench/replication_probes.py results (%s)\n\n" % time.strftime("%Y-%m-%d"))
                 f.write(render(results, args, markdown=True) + "\n")
         if args.json:
             with open(args.json, "w") as f:

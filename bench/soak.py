@@ -2,7 +2,7 @@
 """Soak: failover_exporter with N HTTP probes and a configuration reload every minute.
 
 Runs the exporter for --duration against one local nginx (the same as
-bench/exporter_probes), reloads it every --reload-every (POST /-/reload), alternating
+bench/exporter_probes.py), reloads it every --reload-every (POST /-/reload), alternating
 between two configurations whose probe sets differ (A: probes 1..N, B: probes
 K+1..N+K, so every reload removes K probes and adds K), samples VmRSS every
 --sample-every and scrapes /metrics like Prometheus. Reports the RSS after the warm-up
@@ -14,8 +14,6 @@ See bench/README.md.
 """
 
 import argparse
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -28,22 +26,14 @@ import tempfile
 import time
 import urllib.request
 
+import exporter_probes as ep
+from exporter_probes import go_duration
+from benchlib import free_port, http_get, log, parse_duration, proc_cpu_seconds, proc_status_kb
+
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-
-def load_exporter_probes():
-    """Reuse bench/exporter_probes' helpers (nginx, process handling, parsing)."""
-    path = os.path.join(HERE, "exporter_probes")
-    loader = importlib.machinery.SourceFileLoader("exporter_probes", path)
-    spec = importlib.util.spec_from_loader("exporter_probes", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-ep = load_exporter_probes()
-log, parse_duration, go_duration = ep.log, ep.parse_duration, ep.go_duration
 
 PROBE_RE = re.compile(rb'probe="(p-\d+)"')
 
@@ -60,7 +50,7 @@ def write_config(path, nport, first, count, interval, timeout):
 
 
 def probes_in_metrics(port):
-    status, body, secs = ep.http_get(port, "/metrics", timeout=30)
+    status, body, secs = http_get(port, "/metrics", timeout=30)
     if status != 200:
         raise RuntimeError("/metrics returned HTTP %d" % status)
     return set(m.decode() for m in PROBE_RE.findall(body)), len(body), secs
@@ -131,7 +121,7 @@ def main():
         sets = [(1, args.targets), (swap + 1, args.targets)]  # (first, count)
         names = [set("p-%05d" % i for i in range(f, f + c)) for f, c in sets]
         write_config(cfg, nport, *sets[0], args.interval, args.timeout)
-        port = ep.free_port()
+        port = free_port()
         p = procs.start("failover_exporter", [args.failover_bin, "--config.file=" + cfg,
                                               "--web.listen-address=127.0.0.1:%d" % port,
                                               "--log.level=warn"],
@@ -141,7 +131,7 @@ def main():
             "%s in all, RSS baseline at %s" % (p.pid, args.targets, go_duration(args.reload_every),
                                                swap, go_duration(args.duration), go_duration(warmup)))
         t0 = time.monotonic()
-        c0 = ep.proc_cpu_seconds(p.pid)
+        c0 = proc_cpu_seconds(p.pid)
         samples = []          # (seconds since start, VmRSS KiB)
         reloads = {"ok": 0, "failed": 0, "errors": []}
         checks = {"removed_gone": 0, "removed_left": 0, "added_present": 0, "added_missing": 0,
@@ -158,7 +148,7 @@ def main():
             if p.poll() is not None:
                 raise RuntimeError("failover_exporter exited with %s" % p.returncode)
             if now >= next_sample:
-                samples.append((round(now, 1), ep.proc_status_kb(p.pid, "VmRSS")))
+                samples.append((round(now, 1), proc_status_kb(p.pid, "VmRSS")))
                 next_sample += args.sample_every
             if now >= next_scrape:
                 _, size, secs = probes_in_metrics(port)
@@ -196,8 +186,8 @@ def main():
                 next_reload += args.reload_every
             time.sleep(max(0.0, min(next_sample, next_reload, next_scrape, args.duration)
                            - (time.monotonic() - t0)))
-        cpu = ep.proc_cpu_seconds(p.pid) - c0
-        hwm = ep.proc_status_kb(p.pid, "VmHWM")
+        cpu = proc_cpu_seconds(p.pid) - c0
+        hwm = proc_status_kb(p.pid, "VmHWM")
         after = [kb for t, kb in samples if t >= warmup]
         base = after[0] if after else None
         end = statistics.median([kb for _, kb in samples[-3:]])
