@@ -227,8 +227,9 @@ TEST(DashboardJson, IsAnImportableGrafanaDashboard) {
   EXPECT_EQ(without_current.dump().find("DS_PROMETHEUS"), std::string::npos)
       << "a panel or query names the import input instead of the datasource variable";
   for (const json& a : d["annotations"]["list"]) {
-    if (a["datasource"].value("type", "") == "prometheus")
+    if (a["datasource"].value("type", "") == "prometheus") {
       EXPECT_EQ(a["datasource"].value("uid", ""), "${datasource}") << a.value("name", "");
+    }
   }
 
   // Every panel and query uses the datasource variable; ids are unique; panels fit the grid.
