@@ -11,64 +11,15 @@
 #include "common/aws_credentials.h"
 #include "common/time_format.h"
 #include "common/xml.h"
+#include "tests/support/aws_query.h"
 
 namespace failover::testing {
 namespace {
 
 constexpr const char* kNs = "http://monitoring.amazonaws.com/doc/2010-08-01/";
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string FormDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParseForm(std::string_view body) {
-  std::map<std::string, std::string> out;
-  while (!body.empty()) {
-    size_t amp = body.find('&');
-    std::string_view part = body.substr(0, amp);
-    size_t eq = part.find('=');
-    if (!part.empty()) {
-      out[FormDecode(part.substr(0, eq))] =
-          eq == std::string_view::npos ? "" : FormDecode(part.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    body.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
-HttpServerResponse Xml(int status, std::string body) {
-  HttpServerResponse r;
-  r.status = status;
-  r.content_type = "text/xml";
-  r.body = "<?xml version=\"1.0\"?>\n" + std::move(body);
-  return r;
-}
-
 HttpServerResponse ErrorXml(int status, const std::string& code, const std::string& message) {
-  return Xml(status, std::string("<ErrorResponse xmlns=\"") + kNs +
-                         "\"><Error><Type>Sender</Type><Code>" + code + "</Code><Message>" +
-                         XmlEscape(message) +
-                         "</Message></Error><RequestId>fake-cloudwatch-request</RequestId>"
-                         "</ErrorResponse>");
+  return AwsErrorXml(status, kNs, code, message, "Sender", "fake-cloudwatch-request");
 }
 
 struct Point {
@@ -232,7 +183,7 @@ HttpServerResponse FakeCloudWatch::Handle(const HttpServerRequest& req) {
                 "the Query API takes a form-encoded body (Content-Type: "
                 "application/x-www-form-urlencoded)");
   }
-  auto p = ParseForm(req.body);
+  auto p = ParseAwsForm(req.body);
   state_->last_params = p;
   if (p["Action"] != "GetMetricData") {
     return fail(400, "InvalidAction",
@@ -356,11 +307,11 @@ HttpServerResponse FakeCloudWatch::Handle(const HttpServerRequest& req) {
     return fail(400, "InvalidParameterValue", "At most 500 MetricDataQueries per request.");
   }
   state_->last_error.clear();
-  return Xml(200, std::string("<GetMetricDataResponse xmlns=\"") + kNs +
-                      "\"><GetMetricDataResult><MetricDataResults>" + results +
-                      "</MetricDataResults><Messages/></GetMetricDataResult><ResponseMetadata>"
-                      "<RequestId>fake-cloudwatch-request</RequestId></ResponseMetadata>"
-                      "</GetMetricDataResponse>");
+  return AwsXml(200, std::string("<GetMetricDataResponse xmlns=\"") + kNs +
+                         "\"><GetMetricDataResult><MetricDataResults>" + results +
+                         "</MetricDataResults><Messages/></GetMetricDataResult><ResponseMetadata>"
+                         "<RequestId>fake-cloudwatch-request</RequestId></ResponseMetadata>"
+                         "</GetMetricDataResponse>");
 }
 
 }  // namespace failover::testing

@@ -5,64 +5,16 @@
 #include <stdexcept>
 
 #include "common/xml.h"
+#include "tests/support/aws_query.h"
 
 namespace failover::testing {
 namespace {
 
 constexpr const char* kNs = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string FormDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParseForm(std::string_view body) {
-  std::map<std::string, std::string> out;
-  while (!body.empty()) {
-    size_t amp = body.find('&');
-    std::string_view part = body.substr(0, amp);
-    size_t eq = part.find('=');
-    if (!part.empty()) {
-      out[FormDecode(part.substr(0, eq))] =
-          eq == std::string_view::npos ? "" : FormDecode(part.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    body.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
-HttpServerResponse Xml(int status, std::string body) {
-  HttpServerResponse r;
-  r.status = status;
-  r.content_type = "text/xml";
-  r.body = "<?xml version=\"1.0\"?>\n" + std::move(body);
-  return r;
-}
-
 HttpServerResponse ErrorXml(int status, const std::string& code, const std::string& message,
                             const std::string& type = "Sender") {
-  return Xml(status, std::string("<ErrorResponse xmlns=\"") + kNs + "\"><Error><Type>" + type +
-                         "</Type><Code>" + code + "</Code><Message>" + XmlEscape(message) +
-                         "</Message></Error><RequestId>fake-elbv2-request</RequestId>"
-                         "</ErrorResponse>");
+  return AwsErrorXml(status, kNs, code, message, type, "fake-elbv2-request");
 }
 
 struct Target {
@@ -172,7 +124,7 @@ HttpServerResponse FakeElbv2::Handle(const HttpServerRequest& req) {
                     st.fail_code == "Throttling" ? "Rate exceeded" : "Injected failure",
                     st.fail_status >= 500 ? "Receiver" : "Sender");
   }
-  const auto p = ParseForm(req.body);
+  const auto p = ParseAwsForm(req.body);
   auto param = [&p](const std::string& k) {
     auto it = p.find(k);
     return it == p.end() ? std::string() : it->second;
@@ -266,9 +218,9 @@ HttpServerResponse FakeElbv2::Handle(const HttpServerRequest& req) {
         if (!found) list += member(idport.first, idport.second, "unused", "Target.NotRegistered");
       }
     }
-    return Xml(200, "<" + response + " xmlns=\"" + kNs +
-                        "\"><DescribeTargetHealthResult><TargetHealthDescriptions>" + list +
-                        "</TargetHealthDescriptions></DescribeTargetHealthResult>" + tail);
+    return AwsXml(200, "<" + response + " xmlns=\"" + kNs +
+                           "\"><DescribeTargetHealthResult><TargetHealthDescriptions>" + list +
+                           "</TargetHealthDescriptions></DescribeTargetHealthResult>" + tail);
   }
 
   if (targets.empty()) return ErrorXml(400, "ValidationError", "Targets is required");
@@ -290,7 +242,7 @@ HttpServerResponse FakeElbv2::Handle(const HttpServerRequest& req) {
     }
   }
   ++st.actions;
-  return Xml(200, "<" + response + " xmlns=\"" + kNs + "\"><" + action + "Result/>" + tail);
+  return AwsXml(200, "<" + response + " xmlns=\"" + kNs + "\"><" + action + "Result/>" + tail);
 }
 
 }  // namespace failover::testing

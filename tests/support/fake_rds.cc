@@ -5,64 +5,16 @@
 #include <stdexcept>
 
 #include "common/xml.h"
+#include "tests/support/aws_query.h"
 
 namespace failover::testing {
 namespace {
 
 constexpr const char* kNs = "http://rds.amazonaws.com/doc/2014-10-31/";
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string FormDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParseForm(std::string_view body) {
-  std::map<std::string, std::string> out;
-  while (!body.empty()) {
-    size_t amp = body.find('&');
-    std::string_view part = body.substr(0, amp);
-    size_t eq = part.find('=');
-    if (!part.empty()) {
-      out[FormDecode(part.substr(0, eq))] =
-          eq == std::string_view::npos ? "" : FormDecode(part.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    body.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
-HttpServerResponse Xml(int status, std::string body) {
-  HttpServerResponse r;
-  r.status = status;
-  r.content_type = "text/xml";
-  r.body = "<?xml version=\"1.0\"?>\n" + std::move(body);
-  return r;
-}
-
 HttpServerResponse ErrorXml(int status, const std::string& code, const std::string& message,
                             const std::string& type = "Sender") {
-  return Xml(status, std::string("<ErrorResponse xmlns=\"") + kNs + "\"><Error><Type>" + type +
-                         "</Type><Code>" + code + "</Code><Message>" + XmlEscape(message) +
-                         "</Message></Error><RequestId>fake-rds-request</RequestId>"
-                         "</ErrorResponse>");
+  return AwsErrorXml(status, kNs, code, message, type, "fake-rds-request");
 }
 
 struct Failover {
@@ -229,7 +181,7 @@ HttpServerResponse FakeRds::Handle(const HttpServerRequest& req) {
     return ErrorXml(400, "InvalidParameterValue",
                     "The Query API takes an application/x-www-form-urlencoded body");
   }
-  const auto p = ParseForm(req.body);
+  const auto p = ParseAwsForm(req.body);
   auto param = [&p](const std::string& k) {
     auto it = p.find(k);
     return it == p.end() ? std::string() : it->second;
@@ -282,11 +234,11 @@ HttpServerResponse FakeRds::Handle(const HttpServerRequest& req) {
     if (!gid.empty() && list.empty()) {
       return ErrorXml(404, "GlobalClusterNotFoundFault", "Global cluster " + gid + " not found");
     }
-    return Xml(200, std::string("<DescribeGlobalClustersResponse xmlns=\"") + kNs +
-                        "\"><DescribeGlobalClustersResult><GlobalClusters>" + list +
-                        "</GlobalClusters></DescribeGlobalClustersResult><ResponseMetadata>"
-                        "<RequestId>fake-rds-request</RequestId></ResponseMetadata>"
-                        "</DescribeGlobalClustersResponse>");
+    return AwsXml(200, std::string("<DescribeGlobalClustersResponse xmlns=\"") + kNs +
+                           "\"><DescribeGlobalClustersResult><GlobalClusters>" + list +
+                           "</GlobalClusters></DescribeGlobalClustersResult><ResponseMetadata>"
+                           "<RequestId>fake-rds-request</RequestId></ResponseMetadata>"
+                           "</DescribeGlobalClustersResponse>");
   }
 
   // FailoverGlobalCluster / SwitchoverGlobalCluster.
@@ -331,11 +283,11 @@ HttpServerResponse FakeRds::Handle(const HttpServerRequest& req) {
     st.fail_action_after = 0;
     return ErrorXml(status, "InternalFailure", "Injected failure after applying", "Receiver");
   }
-  return Xml(200, std::string("<") + action + "Response xmlns=\"" + kNs + "\"><" + action +
-                      "Result>" + ClusterXml(gc, "GlobalCluster") + "</" + action +
-                      "Result><ResponseMetadata><RequestId>fake-rds-request</RequestId>"
-                      "</ResponseMetadata></" +
-                      action + "Response>");
+  return AwsXml(200, std::string("<") + action + "Response xmlns=\"" + kNs + "\"><" + action +
+                         "Result>" + ClusterXml(gc, "GlobalCluster") + "</" + action +
+                         "Result><ResponseMetadata><RequestId>fake-rds-request</RequestId>"
+                         "</ResponseMetadata></" +
+                         action + "Response>");
 }
 
 }  // namespace failover::testing
