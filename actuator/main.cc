@@ -10,6 +10,7 @@
 #include "actuator/config.h"
 #include "actuator/coordination/region_agent_config.h"
 #include "actuator/journal.h"
+#include "actuator/kinds.h"
 #include "common/daemon.h"
 #include "common/flags.h"
 #include "common/http_client.h"
@@ -110,11 +111,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (list_kinds) {
-    StepRegistry steps;
-    RegisterBuiltinSteps(steps);
-    for (const std::string& k : steps.Names()) {
-      std::printf("%-11s %s\n", k.c_str(), steps.Find(k)->description.c_str());
-    }
+    std::fputs(ListActuatorKinds().c_str(), stdout);
     return 0;
   }
   InitCurl();
