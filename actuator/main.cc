@@ -133,8 +133,8 @@ int main(int argc, char** argv) {
     };
     if (auto exit = CheckWebConfigFile(d.web.config_file, listener_auth)) return *exit;
     std::printf(
-        "%s: OK, %zu runbooks, %zu providers%s\n", config_file.c_str(), cfg->runbooks.size(),
-        cfg->providers.size(),
+        "%s: OK, %zu runbooks, %zu providers, %zu load balancers%s\n", config_file.c_str(),
+        cfg->runbooks.size(), cfg->providers.size(), cfg->load_balancers.size(),
         cfg->region_agent ? (", region agent of " + cfg->region_agent->region).c_str() : "");
     return 0;
   }
