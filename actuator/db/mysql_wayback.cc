@@ -833,19 +833,37 @@ bool ResetBinaryLogsSyntax(const std::string& version) {
   return major > 8 || (major == 8 && minor >= 4);
 }
 
+// Where the old primary replicates from (the step's `source_address`, else the source's own
+// address) and how many whole seconds it may wait to catch up.
+struct RejoinSource {
+  std::string address, host, port, wait_secs;
+};
+
+Result<RejoinSource> SplitRejoinSource(const MysqlTarget& source, const RejoinOptions& options,
+                                       MonoTime deadline) {
+  RejoinSource r;
+  r.address = options.source_address.empty() ? source.address : options.source_address;
+  auto hp = r.address.rfind(':');
+  if (hp == std::string::npos) {
+    return Error::Invalid("source address \"" + r.address + "\" is not host:port");
+  }
+  r.host = r.address.substr(0, hp);
+  r.port = r.address.substr(hp + 1);
+  double wait_s = std::max(
+      1.0, std::floor(std::min(ToSeconds(options.catch_up_timeout), SecondsLeft(deadline) - 1)));
+  r.wait_secs = std::to_string(static_cast<long long>(wait_s));
+  return r;
+}
+
 StepOutcome MysqlGtidRejoin(MysqlConn& conn, MysqlConn& src, const MysqlTarget& self,
                             const MysqlTarget& source, const RejoinOptions& options,
                             MonoTime deadline) {
-  std::string src_addr = options.source_address.empty() ? source.address : options.source_address;
-  auto hp = src_addr.rfind(':');
-  if (hp == std::string::npos) {
-    return StepOutcome::Fail("source address \"" + src_addr + "\" is not host:port");
-  }
-  std::string src_host = src_addr.substr(0, hp);
-  std::string src_port = src_addr.substr(hp + 1);
-  double wait_s = std::max(
-      1.0, std::floor(std::min(ToSeconds(options.catch_up_timeout), SecondsLeft(deadline) - 1)));
-  std::string secs = std::to_string(static_cast<long long>(wait_s));
+  auto rs = SplitRejoinSource(source, options, deadline);
+  if (!rs) return StepOutcome::Fail(rs.error().message);
+  const std::string& src_addr = rs->address;
+  const std::string& src_host = rs->host;
+  const std::string& src_port = rs->port;
+  const std::string& secs = rs->wait_secs;
 
   auto verify = [&](json details, bool changed, const std::string& what) -> StepOutcome {
     auto target = GtidExecuted(src, source.address);
@@ -1057,16 +1075,12 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
                              " are not both MariaDB or both MySQL");
   }
   if (!maria) return MysqlGtidRejoin(conn, src, self, source, options, deadline);
-  std::string src_addr = options.source_address.empty() ? source.address : options.source_address;
-  auto hp = src_addr.rfind(':');
-  if (hp == std::string::npos) {
-    return StepOutcome::Fail("source address \"" + src_addr + "\" is not host:port");
-  }
-  std::string src_host = src_addr.substr(0, hp);
-  std::string src_port = src_addr.substr(hp + 1);
-  double wait_s = std::max(
-      1.0, std::floor(std::min(ToSeconds(options.catch_up_timeout), SecondsLeft(deadline) - 1)));
-  std::string secs = std::to_string(static_cast<long long>(wait_s));
+  auto rs = SplitRejoinSource(source, options, deadline);
+  if (!rs) return StepOutcome::Fail(rs.error().message);
+  const std::string& src_addr = rs->address;
+  const std::string& src_host = rs->host;
+  const std::string& src_port = rs->port;
+  const std::string& secs = rs->wait_secs;
 
   // Waits until this server applied everything the source has written now.
   auto verify = [&](json details, bool changed, const std::string& what) -> StepOutcome {

@@ -6,7 +6,7 @@ namespace failover {
 namespace {
 
 StepOutcome NotSupported(const Database& db, const std::string& what) {
-  return StepOutcome::Fail(what + " is not implemented for databases of kind " + db.kind() + " (" +
+  return StepOutcome::Fail(what + " does not support databases of kind " + db.kind() + " (" +
                            db.where() + ")");
 }
 
