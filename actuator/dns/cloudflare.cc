@@ -133,13 +133,17 @@ Result<std::shared_ptr<DnsProvider>> NewCloudflareProvider(const YamlNode& body,
     if (!b) return b.error();
     proxied = *b;
   }
-  o->error_text = &CloudflareErrorText;
-  // Cloudflare asks to retry 408 and 409 as well.
-  o->retryable = [](const HttpResponse& r) {
-    return r.status == 408 || r.status == 409 || r.status >= 500;
-  };
+  UseCloudflareErrors(*o);
   return std::shared_ptr<DnsProvider>(
       std::make_shared<CloudflareProvider>(std::move(*o), *zone_id, proxied));
+}
+
+void UseCloudflareErrors(RestApiOptions& o) {
+  o.error_text = &CloudflareErrorText;
+  // Cloudflare asks to retry 408 and 409 as well.
+  o.retryable = [](const HttpResponse& r) {
+    return r.status == 408 || r.status == 409 || r.status >= 500;
+  };
 }
 
 }  // namespace failover

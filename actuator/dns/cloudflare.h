@@ -11,11 +11,16 @@
 #include <memory>
 
 #include "actuator/dns/provider.h"
+#include "actuator/dns/rest_api.h"
 
 namespace failover {
 
 // `body` is the mapping under `cloudflare:`.
 Result<std::shared_ptr<DnsProvider>> NewCloudflareProvider(const YamlNode& body,
                                                            const DnsProviderContext& ctx);
+
+// Cloudflare's error envelope and retry rule on a REST client's options (the DNS provider
+// here and the load-balancer provider in actuator/lb/cloudflare_lb.cc share them).
+void UseCloudflareErrors(RestApiOptions& o);
 
 }  // namespace failover

@@ -5,25 +5,11 @@
 #include <cmath>
 #include <optional>
 
+#include "actuator/dns/cloudflare.h"
 #include "actuator/dns/rest_api.h"
 
 namespace failover {
 namespace {
-
-// Cloudflare's envelope: {"success":false,"errors":[{"code":1002,"message":"..."}]}.
-std::string CloudflareErrorText(const nlohmann::json& doc) {
-  std::string out;
-  if (!doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array()) return out;
-  for (const auto& e : doc["errors"]) {
-    if (!e.is_object() || !e.contains("message") || !e["message"].is_string()) continue;
-    if (!out.empty()) out += "; ";
-    out += e["message"].get<std::string>();
-    if (e.contains("code") && e["code"].is_number_integer()) {
-      out += " (code " + std::to_string(e["code"].get<long long>()) + ")";
-    }
-  }
-  return out;
-}
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
@@ -308,11 +294,7 @@ Result<std::shared_ptr<LbProvider>> NewCloudflareLbProvider(const YamlNode& body
     if (!z) return z.error();
     zone = *z;
   }
-  o->error_text = &CloudflareErrorText;
-  // Cloudflare asks to retry 408 and 409 as well.
-  o->retryable = [](const HttpResponse& r) {
-    return r.status == 408 || r.status == 409 || r.status >= 500;
-  };
+  UseCloudflareErrors(*o);
   return std::shared_ptr<LbProvider>(
       std::make_shared<CloudflareLbProvider>(std::move(*o), *account, zone));
 }
