@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -26,6 +27,10 @@ struct Doc {
   std::string source;
   std::deque<Data> nodes;  // stable addresses
   const Data* root = nullptr;
+  // The keys parsers asked of each mapping (YamlNode::Get, Require, HasKey), until
+  // RejectUnreadKeys checks that mapping and forgets them.
+  mutable std::mutex asked_mu;
+  mutable std::unordered_map<const Data*, std::vector<std::string>> asked;
 };
 
 namespace {
@@ -229,15 +234,43 @@ Status YamlNode::ExpectKeys(const std::vector<std::string_view>& allowed) const 
     bool ok = false;
     for (auto a : allowed) ok = ok || a == k;
     if (!ok) {
-      return Child(c[i], k).Fail("unknown key \"" + k + "\" (known keys: " + Join(allowed) + ")");
+      return Child(c[i], k).Fail("unknown key \"" + k + "\" (" +
+                                 (allowed.empty() ? std::string("this mapping takes no keys")
+                                                  : "known keys: " + Join(allowed)) +
+                                 ")");
     }
     if (!seen.insert(k).second) return Child(c[i], k).Fail("key \"" + k + "\" appears twice");
   }
   return {};
 }
 
+void YamlNode::Asked(std::string_view key) const {
+  std::lock_guard<std::mutex> lock(doc_->asked_mu);
+  auto& keys = doc_->asked[node_];
+  for (const auto& k : keys) {
+    if (k == key) return;
+  }
+  keys.emplace_back(key);
+}
+
+Status YamlNode::RejectUnreadKeys() const {
+  if (auto s = ExpectMap(); !s) return s;
+  std::vector<std::string> asked;
+  {
+    std::lock_guard<std::mutex> lock(doc_->asked_mu);
+    auto it = doc_->asked.find(node_);
+    if (it != doc_->asked.end()) {
+      asked = std::move(it->second);
+      doc_->asked.erase(it);
+    }
+  }
+  std::vector<std::string_view> allowed(asked.begin(), asked.end());
+  return ExpectKeys(allowed);
+}
+
 std::optional<YamlNode> YamlNode::Get(std::string_view key) const {
   if (!IsMap()) return std::nullopt;
+  Asked(key);
   const auto& c = node_->children;
   for (size_t i = 0; i + 1 < c.size(); i += 2) {
     if (c[i]->scalar == key) {
@@ -250,6 +283,7 @@ std::optional<YamlNode> YamlNode::Get(std::string_view key) const {
 
 bool YamlNode::HasKey(std::string_view key) const {
   if (!IsMap()) return false;
+  Asked(key);
   const auto& c = node_->children;
   for (size_t i = 0; i + 1 < c.size(); i += 2) {
     if (c[i]->scalar == key) return true;

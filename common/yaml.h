@@ -48,6 +48,14 @@ class YamlNode {
   // Fails unless this is a mapping whose keys are all in `allowed` (and none repeats).
   Status ExpectKeys(const std::vector<std::string_view>& allowed) const;
   Status ExpectMap() const;
+  // Fails unless every key of this mapping was asked for, since the mapping was parsed,
+  // through Get, Require, Has or HasKey on any copy of this node (and none repeats). The
+  // message is ExpectKeys' with the asked-for keys as the known ones. A parser reads its
+  // keys and then calls this, so the keys a kind accepts are exactly the keys its parser
+  // reads: there is no second list to drift. It forgets what was asked of this mapping.
+  Status RejectUnreadKeys() const;
+  // Records `key` as asked for, for a key read by other means (e.g. through Entries()).
+  void Asked(std::string_view key) const;
 
   // Child of a mapping; nullopt when absent or null.
   std::optional<YamlNode> Get(std::string_view key) const;

@@ -36,6 +36,50 @@ TEST(YamlTest, UnknownKeyNamesPathLineColumnAndKnownKeys) {
             "test.yml:4:7: probes[0].http.urll: unknown key \"urll\" (known keys: url, method)");
 }
 
+TEST(YamlTest, RejectUnreadKeysAcceptsExactlyTheKeysTheParserRead) {
+  YamlNode root = Load("probe:\n  url: http://x\n  timout: 5s\n  method: GET\n");
+  YamlNode probe = *root.Get("probe");
+  ASSERT_TRUE(probe.Require("url"));
+  EXPECT_TRUE(probe.Get("method"));
+  EXPECT_FALSE(probe.Get("timeout"));  // asked for, absent: still a known key
+  auto s = probe.RejectUnreadKeys();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message,
+            "test.yml:3:3: probe.timout: unknown key \"timout\" (known keys: url, method, "
+            "timeout)");
+}
+
+TEST(YamlTest, RejectUnreadKeysSeesKeysReadThroughAnyCopyOfTheNode) {
+  YamlNode root = Load("step:\n  duration: 5s\n  timeout: 1m\n");
+  YamlNode a = *root.Get("step");
+  YamlNode b = *root.Get("step");  // another copy: a shared parser reads its own keys
+  EXPECT_TRUE(a.Get("duration"));
+  EXPECT_TRUE(b.HasKey("timeout"));
+  EXPECT_TRUE(a.RejectUnreadKeys());
+}
+
+TEST(YamlTest, RejectUnreadKeysStillRejectsARepeatedKeyAndANonMapping) {
+  YamlNode root = Load("m:\n  a: 1\n  a: 2\nl: [1]\n");
+  YamlNode m = *root.Get("m");
+  EXPECT_TRUE(m.Get("a"));
+  auto s = m.RejectUnreadKeys();
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("key \"a\" appears twice"), std::string::npos)
+      << s.error().message;
+  auto l = root.Get("l")->RejectUnreadKeys();
+  ASSERT_FALSE(l);
+  EXPECT_NE(l.error().message.find("expected a mapping"), std::string::npos);
+}
+
+TEST(YamlTest, RejectUnreadKeysOnAMappingNothingWasAskedOf) {
+  YamlNode root = Load("m:\n  x: 1\n");
+  auto s = root.Get("m")->RejectUnreadKeys();
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("unknown key \"x\" (this mapping takes no keys)"),
+            std::string::npos)
+      << s.error().message;
+}
+
 TEST(YamlTest, DuplicateKeyIsRejected) {
   YamlNode root = Load("a: 1\nb: 2\na: 3\n");
   auto s = root.ExpectKeys({"a", "b"});
