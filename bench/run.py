@@ -348,6 +348,15 @@ https. The per-probe state at 10,000 probes is in bench/README.md ("Not done").
 """
 
 
+PAGE_CHANGES = "issue19-changes.md"  # after the profiles' table
+PAGE_SECTIONS = ["partition-lab-cost.md", "earlier-2026-12-06-issue8.md"]  # at the end
+
+
+def page_section(name):
+    with open(os.path.join(REPO, "bench", "page", name)) as f:
+        return f.read()
+
+
 def write_page(path, args, info, vers, results, commands, loaded):
     L = []
     L.append("# Benchmarks: failover against its peers\n")
@@ -385,6 +394,7 @@ def write_page(path, args, info, vers, results, commands, loaded):
              "medians below.\n" % args.repeat)
     L.append("```sh\n" + "\n".join(commands) + "\n```\n")
     L.append(PROFILE_SECTION)
+    L.append(page_section(PAGE_CHANGES))
 
     ex = [(k, t) for k, t, _, _ in plan(args) if k.startswith("exporter_") and k in results]
     if ex:
@@ -467,6 +477,10 @@ def write_page(path, args, info, vers, results, commands, loaded):
              "%d of %d" % (s["checks"]["added_present"],
                            s["checks"]["added_present"] + s["checks"]["added_missing"]), "all"],
         ]))
+    # Hand-written sections kept across runs (bench/page/): what changed and what it
+    # gained, the lab's cost (measured by bench/partitions.py, not by this script) and the
+    # earlier full runs' figures, so the page shows the trend.
+    L += [page_section(name) for name in PAGE_SECTIONS]
     missing = [t for k, t, _, _ in plan(args) if k not in results]
     if missing:
         L.append("## Not measured in this run\n")
