@@ -2,6 +2,8 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
+
 #include "common/http_client.h"
 
 namespace failover {
@@ -36,17 +38,28 @@ CURL* CurlMulti::Acquire() {
   if (free_.empty()) return curl_easy_init();
   CURL* h = free_.back();
   free_.pop_back();
+  free_low_ = std::min(free_low_, free_.size());
   return h;
 }
 
 void CurlMulti::Release(CURL* easy) {
-  constexpr size_t kMaxFree = 256;
   if (free_.size() >= kMaxFree) {
     curl_easy_cleanup(easy);
-    return;
+  } else {
+    curl_easy_reset(easy);
+    free_.push_back(easy);
   }
-  curl_easy_reset(easy);
-  free_.push_back(easy);
+  Trim();
+}
+
+void CurlMulti::Trim() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_trim_ < kTrimPeriod) return;
+  // The free_low_ handles at the front were not taken once in the whole period.
+  for (size_t i = 0; i < free_low_; ++i) curl_easy_cleanup(free_[i]);
+  free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(free_low_));
+  free_low_ = free_.size();
+  last_trim_ = now;
 }
 
 void CurlMulti::Add(CURL* easy, Done done) {

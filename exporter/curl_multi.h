@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <functional>
 #include <unordered_map>
 #include <vector>
@@ -32,7 +33,14 @@ class CurlMulti {
   // freeing) a handle, and memory follows the number of concurrent runs, not the number of probes.
   CURL* Acquire();
   // Resets `easy` and keeps it for the next Acquire (up to a bound; the rest are freed).
+  // Handles that stayed unused for a whole kTrimPeriod are freed too: the pool follows the
+  // runs in flight of late, not the largest burst since start-up (a handle with its
+  // buffers is ~20 KiB; a start-up burst of 10,000 probes would otherwise keep 256 of
+  // them, ~5 MiB, for good).
   void Release(CURL* easy);
+  static constexpr size_t kMaxFree = 256;
+  static constexpr std::chrono::seconds kTrimPeriod{30};
+  size_t pooled() const { return free_.size(); }
 
  private:
   static int OnSocket(CURL* easy, curl_socket_t s, int what, void* self, void* socketp);
@@ -46,7 +54,11 @@ class CurlMulti {
   CURLM* multi_ = nullptr;
   EventLoop::TimerId timer_ = 0;
   std::unordered_map<CURL*, Done> done_;
-  std::vector<CURL*> free_;
+  void Trim();
+
+  std::vector<CURL*> free_;  // the most recently released last
+  size_t free_low_ = 0;      // fewest in free_ since the last trim
+  std::chrono::steady_clock::time_point last_trim_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace failover

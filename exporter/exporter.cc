@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <future>
 #include <sstream>
 
@@ -65,6 +66,20 @@ Exporter::Exporter(ExporterOptions options, const ProberRegistry& registry, Cloc
                     .Help("Probe runs currently in progress.")
                     .Register(*self_)
                     .Add({});
+  waiting_gauge_ = &prometheus::BuildGauge()
+                        .Name("failover_exporter_probe_runs_waiting")
+                        .Help(
+                            "Probe runs due but not started yet because --probe.max-in-flight "
+                            "runs are in progress.")
+                        .Register(*self_)
+                        .Add({});
+  delayed_ = &prometheus::BuildCounter()
+                  .Name("failover_exporter_probe_runs_delayed_total")
+                  .Help(
+                      "Probe runs that had to wait for a free slot because "
+                      "--probe.max-in-flight runs were in progress.")
+                  .Register(*self_)
+                  .Add({});
   skipped_ = &prometheus::BuildCounter()
                   .Name("failover_exporter_probe_runs_skipped_total")
                   .Help(
@@ -186,72 +201,123 @@ void Exporter::RecordReload(bool ok) {
 }
 
 void Exporter::ApplyConfig(ExporterConfig cfg) {
-  std::map<std::string, std::shared_ptr<LiveProbe>> next;
-  std::vector<ProbeIdentity> ids;
+  // Sorted by name; of probes with the same name the last one counts.
+  std::vector<ProbeConfig*> order;
+  order.reserve(cfg.probes.size());
+  for (ProbeConfig& p : cfg.probes) order.push_back(&p);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const ProbeConfig* a, const ProbeConfig* b) { return a->name < b->name; });
+  std::vector<std::shared_ptr<LiveProbe>> next;
+  next.reserve(order.size());
+  std::vector<std::shared_ptr<const ProbeIdentity>> ids;
+  ids.reserve(order.size());
   std::vector<Scheduler::Entry> entries;
-  for (ProbeConfig& p : cfg.probes) {
-    auto it = probes_.find(p.name);
+  entries.reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i + 1 < order.size() && order[i + 1]->name == order[i]->name) continue;
+    ProbeConfig& p = *order[i];
+    const std::shared_ptr<LiveProbe>* old = FindProbe(p.name);
     std::shared_ptr<LiveProbe> live;
-    if (it != probes_.end() && it->second->config.fingerprint == p.fingerprint) {
-      live = it->second;  // unchanged: same prober, same history
+    if (old != nullptr && (*old)->fingerprint == p.fingerprint) {
+      live = *old;  // unchanged: same prober, same history
     } else {
       live = std::make_shared<LiveProbe>();
-      live->config = std::move(p);
+      live->id = {std::move(p.name), std::move(p.region), std::move(p.kind), std::move(p.labels)};
+      live->prober = std::move(p.prober);
+      live->interval = p.interval;
+      live->timeout = p.timeout;
+      live->fingerprint = p.fingerprint;
     }
-    ids.push_back({live->config.name, live->config.region, live->config.kind, live->config.labels});
-    entries.push_back({live->config.name, live->config.interval});
-    next[live->config.name] = live;
+    ids.emplace_back(live, &live->id);
+    entries.emplace_back(std::shared_ptr<const std::string>(live, &live->id.name), live->interval);
+    next.push_back(std::move(live));
   }
   probes_ = std::move(next);
-  store_->SetProbes(ids);
+  store_->SetSharedProbes(ids);
   scheduler_.Update(entries, clock_.Now());
 }
 
+const std::shared_ptr<Exporter::LiveProbe>* Exporter::FindProbe(const std::string& name) const {
+  auto it = std::lower_bound(
+      probes_.begin(), probes_.end(), name,
+      [](const std::shared_ptr<LiveProbe>& p, const std::string& n) { return p->id.name < n; });
+  return it != probes_.end() && (*it)->id.name == name ? &*it : nullptr;
+}
+
 void Exporter::StartRun(const std::string& name, MonoTime due) {
-  auto it = probes_.find(name);
-  if (it == probes_.end()) {
+  const std::shared_ptr<LiveProbe>* live = FindProbe(name);
+  if (live == nullptr) {
     scheduler_.Finished(name);
     return;
   }
-  std::shared_ptr<LiveProbe> live = it->second;
+  if (running_runs_ >= options_.max_in_flight) {
+    // Started when a run in progress finishes, oldest first. The scheduler still counts it
+    // as in flight, so a slot of the same probe that comes meanwhile is skipped.
+    waiting_.push_back({*live, due});
+    delayed_->Increment();
+    waiting_gauge_->Set(static_cast<double>(waiting_.size()));
+    return;
+  }
+  Launch(*live, due);
+}
+
+void Exporter::StartWaiting() {
+  while (!waiting_.empty() && running_runs_ < options_.max_in_flight) {
+    Waiting w = std::move(waiting_.front());
+    waiting_.pop_front();
+    waiting_gauge_->Set(static_cast<double>(waiting_.size()));
+    const std::shared_ptr<LiveProbe>* current = FindProbe(w.live->id.name);
+    if (current == nullptr || *current != w.live) {
+      scheduler_.Finished(w.live->id.name);  // removed or replaced by a reload meanwhile
+      continue;
+    }
+    Launch(std::move(w.live), w.due);
+  }
+}
+
+void Exporter::Launch(std::shared_ptr<LiveProbe> live, MonoTime due) {
   MonoTime start = clock_.Now();
   late_->Observe(std::chrono::duration<double>(start - due).count());
+  ++running_runs_;
   in_flight_->Increment();
-  live->config.prober->Start(
-      env_, start + live->config.timeout, [this, live, start](ProbeResult r) {
-        double seconds = std::chrono::duration<double>(clock_.Now() - start).count();
-        in_flight_->Decrement();
-        const ProbeConfig& c = live->config;
-        auto current = probes_.find(c.name);
-        bool still_configured = current != probes_.end() && current->second == live;
-        scheduler_.Finished(c.name);  // a successor of a probe replaced by a reload may run now
-        if (still_configured) {
-          // Takes r's samples; the reason and detail logged below stay.
-          store_->Record(c.name, std::move(r), seconds, clock_.WallNow());
-          // NOLINTNEXTLINE(bugprone-use-after-move): Record moved only the samples.
-          if (!live->has_run || live->last_success != r.success) {
-            if (r.success) {  // NOLINT(bugprone-use-after-move)
-              log::Info("probe succeeded", {{"probe", c.name},
-                                            {"region", c.region},
-                                            {"kind", c.kind},
-                                            {"duration_seconds", seconds}});
-            } else {
-              log::Warn("probe failed", {{"probe", c.name},
-                                         {"region", c.region},
-                                         {"kind", c.kind},
-                                         {"reason", r.reason},
-                                         {"detail", r.detail}});
-            }
-          } else if (!r.success) {
-            log::Debug("probe failed",
-                       {{"probe", c.name}, {"reason", r.reason}, {"detail", r.detail}});
-          }
-          live->has_run = true;
-          live->last_success = r.success;
+  // The prober is held by the run: a reload that drops the probe meanwhile does not free it.
+  Prober& prober = *live->prober;
+  prober.Start(env_, start + live->timeout, [this, live, start](ProbeResult r) {
+    double seconds = std::chrono::duration<double>(clock_.Now() - start).count();
+    --running_runs_;
+    in_flight_->Decrement();
+    const ProbeIdentity& c = live->id;
+    const std::shared_ptr<LiveProbe>* current = FindProbe(c.name);
+    bool still_configured = current != nullptr && *current == live;
+    scheduler_.Finished(c.name);  // a successor of a probe replaced by a reload may run now
+    if (still_configured) {
+      // Takes r's samples; the reason and detail logged below stay.
+      store_->Record(c.name, std::move(r), seconds, clock_.WallNow());
+      // NOLINTNEXTLINE(bugprone-use-after-move): Record moved only the samples.
+      if (!live->has_run || live->last_success != r.success) {
+        if (r.success) {  // NOLINT(bugprone-use-after-move)
+          log::Info("probe succeeded", {{"probe", c.name},
+                                        {"region", c.region},
+                                        {"kind", c.kind},
+                                        {"duration_seconds", seconds}});
+        } else {
+          log::Warn("probe failed", {{"probe", c.name},
+                                     {"region", c.region},
+                                     {"kind", c.kind},
+                                     {"reason", r.reason},
+                                     {"detail", r.detail}});
         }
-        auto counter = probes_total_by_kind_.find({c.kind, r.success});
-        if (counter != probes_total_by_kind_.end()) counter->second->Increment();
-      });
+      } else if (!r.success) {
+        log::Debug("probe failed", {{"probe", c.name}, {"reason", r.reason}, {"detail", r.detail}});
+      }
+      live->has_run = true;
+      live->last_success = r.success;
+    }
+    auto counter = probes_total_by_kind_.find({c.kind, r.success});
+    if (counter != probes_total_by_kind_.end()) counter->second->Increment();
+    // Not from inside this prober's callback: on the loop's next turn.
+    if (!waiting_.empty()) loop_.Post([this] { StartWaiting(); });
+  });
 }
 
 void Exporter::LoopMain() {

@@ -8,12 +8,15 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/http_server.h"
@@ -32,6 +35,10 @@ struct ExporterOptions {
   std::string config_file;
   std::string listen_address = ":9807";
   WebOptions web;  // --web.config.file and the listener limits
+  // --probe.max-in-flight: probe runs at most in progress at once; a run due beyond it waits
+  // for one to finish (it is started late, not dropped).
+  size_t max_in_flight = kDefaultMaxInFlight;
+  static constexpr size_t kDefaultMaxInFlight = 2000;
 };
 
 class Exporter {
@@ -54,14 +61,24 @@ class Exporter {
   std::string RenderLandingPage(const std::string& probe = "") const;  // "/?probe=NAME"
 
  private:
+  // A configured probe. The result store and the scheduler refer to its identity and
+  // name (aliasing pointers into this object) instead of keeping copies of their own.
   struct LiveProbe {
-    ProbeConfig config;
+    ProbeIdentity id;
+    std::shared_ptr<Prober> prober;
+    Duration interval;
+    Duration timeout;
+    std::array<unsigned char, 32> fingerprint{};  // ProbeConfig::fingerprint
     bool last_success = true;
     bool has_run = false;
   };
 
   void ApplyConfig(ExporterConfig cfg);  // loop thread (or before it starts)
   void StartRun(const std::string& name, MonoTime due);
+  // The configured probe of that name, or null (loop thread).
+  const std::shared_ptr<LiveProbe>* FindProbe(const std::string& name) const;
+  void Launch(std::shared_ptr<LiveProbe> live, MonoTime due);
+  void StartWaiting();  // starts waiting runs while fewer than max_in_flight are going
   void LoopMain();
   void RecordReload(bool ok);
   std::string RenderOwnMetrics() const;  // the exporter's own and process_* families
@@ -75,7 +92,7 @@ class Exporter {
   AresDriver ares_;
   ProbeEnv env_;
   Scheduler scheduler_;
-  std::map<std::string, std::shared_ptr<LiveProbe>> probes_;  // loop thread only
+  std::vector<std::shared_ptr<LiveProbe>> probes_;  // sorted by name; loop thread only
   std::shared_ptr<ResultStore> store_ = std::make_shared<ResultStore>();
 
   std::shared_ptr<prometheus::Registry> self_ = std::make_shared<prometheus::Registry>();
@@ -84,10 +101,19 @@ class Exporter {
   prometheus::Gauge* reload_ts_;
   prometheus::Histogram* late_;
   prometheus::Gauge* in_flight_;
+  prometheus::Gauge* waiting_gauge_;
+  prometheus::Counter* delayed_;
   prometheus::Counter* skipped_;
   prometheus::Family<prometheus::Counter>* probes_total_;
   std::map<std::pair<std::string, bool>, prometheus::Counter*> probes_total_by_kind_;
   double skipped_reported_ = 0;
+  // Runs in progress, and runs due while max_in_flight were (oldest first); loop thread.
+  struct Waiting {
+    std::shared_ptr<LiveProbe> live;
+    MonoTime due;
+  };
+  size_t running_runs_ = 0;
+  std::deque<Waiting> waiting_;
 
   std::mutex reload_mu_;
   std::atomic<bool> running_{false};

@@ -1,7 +1,9 @@
 // failover_exporter: wiring only. See docs/exporter.md.
 #include <malloc.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 #include "common/daemon.h"
@@ -30,9 +32,28 @@ int main(int argc, char** argv) {
               "Probes every region (HTTP, TCP, ...) in the background and exposes the results\n"
               "for Prometheus on /metrics. Reload with SIGHUP or POST (or PUT) /-/reload.");
   d.RegisterHead(flags, "Address to listen on for /metrics and the UI.", 8);
+  std::string max_in_flight = std::to_string(ExporterOptions::kDefaultMaxInFlight);
+  flags.String("probe.max-in-flight", &max_in_flight,
+               "Probe runs at most in progress at once; a run due beyond it waits for one to "
+               "finish (failover_exporter_probe_runs_delayed_total).");
   d.RegisterTail(flags, "List the probe kinds and exit.");
   auto args = flags.Parse(argc, argv);
   if (auto exit = FinishFlags(flags, args, d)) return *exit;
+  ExporterOptions options{config_file, d.listen[0], d.web};
+  {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(max_in_flight.c_str(), &end, 10);
+    if (max_in_flight.empty() || max_in_flight[0] == '-' || *end != '\0' || errno != 0 || n < 1 ||
+        n > 1000000) {
+      std::fprintf(stderr,
+                   "failover_exporter: flag --probe.max-in-flight: expected a number from 1 to "
+                   "1000000, not \"%s\"\n",
+                   max_in_flight.c_str());
+      return 2;
+    }
+    options.max_in_flight = static_cast<size_t>(n);
+  }
   if (!args->empty()) {
     std::fprintf(stderr, "failover_exporter: unexpected argument \"%s\" (see --help)\n",
                  (*args)[0].c_str());
@@ -65,8 +86,7 @@ int main(int argc, char** argv) {
   return RunDaemon(
       d.program,
       [&] {
-        exporter.emplace(ExporterOptions{config_file, d.listen[0], d.web}, registry,
-                         SystemClock::Get());
+        exporter.emplace(options, registry, SystemClock::Get());
         return exporter->Start();
       },
       [&] { (void)exporter->Reload(); }, [&] { exporter->Stop(); });

@@ -88,7 +88,7 @@ void AppendHeader(std::string& out, const char* name, const char* help, const ch
 
 // `name{labels[,extra]} ` -- the caller appends the value and the newline.
 void AppendSeries(std::string& out, std::string_view name, std::string_view suffix,
-                  const std::string& labels, std::string_view extra = {}) {
+                  std::string_view labels, std::string_view extra = {}) {
   out += name;
   out += suffix;
   if (!labels.empty() || !extra.empty()) {
@@ -111,34 +111,55 @@ const std::vector<double>& ResultStore::Buckets() {
   return kBuckets;
 }
 
+ResultStore::Samples::Samples(std::vector<Sample>&& samples) {
+  if (samples.empty()) return;
+  auto data = std::make_shared<Sample[]>(samples.size());
+  std::move(samples.begin(), samples.end(), data.get());
+  size_ = static_cast<std::uint32_t>(samples.size());
+  data_ = std::move(data);
+}
+
 void ResultStore::SetProbes(const std::vector<ProbeIdentity>& probes) {
+  std::vector<std::shared_ptr<const ProbeIdentity>> shared;
+  shared.reserve(probes.size());
+  for (const ProbeIdentity& id : probes) shared.push_back(std::make_shared<ProbeIdentity>(id));
+  SetSharedProbes(shared);
+}
+
+void ResultStore::SetSharedProbes(const std::vector<std::shared_ptr<const ProbeIdentity>>& probes) {
   std::lock_guard<std::mutex> lock(mu_);
   // Sorted by name; of identities with the same name the last one counts.
-  std::vector<const ProbeIdentity*> order;
+  std::vector<const std::shared_ptr<const ProbeIdentity>*> order;
   order.reserve(probes.size());
-  for (const ProbeIdentity& id : probes) order.push_back(&id);
-  std::stable_sort(order.begin(), order.end(), [](const ProbeIdentity* a, const ProbeIdentity* b) {
-    return a->name < b->name;
-  });
+  for (const auto& id : probes) order.push_back(&id);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto* a, const auto* b) { return (*a)->name < (*b)->name; });
   std::vector<Entry> next;
   next.reserve(order.size());
   for (size_t i = 0; i < order.size(); ++i) {
-    if (i + 1 < order.size() && order[i + 1]->name == order[i]->name) continue;
-    const ProbeIdentity& id = *order[i];
-    auto it = std::lower_bound(entries_.begin(), entries_.end(), id.name,
-                               [](const Entry& e, const std::string& n) { return e.id.name < n; });
-    if (it != entries_.end() && it->id == id) {
+    if (i + 1 < order.size() && (*order[i + 1])->name == (*order[i])->name) continue;
+    const std::shared_ptr<const ProbeIdentity>& id = *order[i];
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), id->name,
+                               [](const Entry& e, const std::string& n) { return e.name() < n; });
+    if (it != entries_.end() && *it->id == *id) {
       next.push_back(std::move(*it));
+      // The same identity; the old object can go. The moved-from entry keeps a name for
+      // the lookups still to come.
+      next.back().id = id;
+      it->id = id;
       continue;
     }
     Entry e;
     e.id = id;
     std::string labels;
-    AppendLabel(labels, "probe", id.name);
-    if (!id.region.empty()) AppendLabel(labels, "region", id.region);
-    AppendLabel(labels, "kind", id.kind);
-    for (const auto& [k, v] : id.labels) AppendLabel(labels, k, v);
-    e.labels = std::make_shared<const std::string>(std::move(labels));
+    AppendLabel(labels, "probe", id->name);
+    if (!id->region.empty()) AppendLabel(labels, "region", id->region);
+    AppendLabel(labels, "kind", id->kind);
+    for (const auto& [k, v] : id->labels) AppendLabel(labels, k, v);
+    auto text = std::make_shared<char[]>(labels.size());
+    std::memcpy(text.get(), labels.data(), labels.size());
+    e.labels = std::move(text);
+    e.labels_size = static_cast<std::uint32_t>(labels.size());
     next.push_back(std::move(e));
   }
   entries_ = std::move(next);
@@ -159,8 +180,8 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
                          WallTime when) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
-                             [](const Entry& e, const std::string& n) { return e.id.name < n; });
-  if (it == entries_.end() || it->id.name != name) return;  // removed by a reload meanwhile
+                             [](const Entry& e, const std::string& n) { return e.name() < n; });
+  if (it == entries_.end() || it->name() != name) return;  // removed by a reload meanwhile
   Entry& e = *it;
   if (!e.recent) e.recent = std::make_unique<Run[]>(ProbeStatus::kRecentRuns);
   if (e.recent_size > 0) e.recent_head = (e.recent_head + 1) % ProbeStatus::kRecentRuns;
@@ -170,10 +191,14 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
   run.duration_seconds = static_cast<float>(duration_seconds);
   run.reason = InternReason(result.reason);
   run.success = result.success;
-  run.detail.reset();
+  if (e.details) e.details[e.recent_head].reset();
   if (!result.detail.empty()) {
-    run.detail = std::make_unique<char[]>(result.detail.size() + 1);
-    std::memcpy(run.detail.get(), result.detail.c_str(), result.detail.size() + 1);
+    if (!e.details) {
+      e.details = std::make_unique<std::unique_ptr<char[]>[]>(ProbeStatus::kRecentRuns);
+    }
+    auto& detail = e.details[e.recent_head];
+    detail = std::make_unique<char[]>(result.detail.size() + 1);
+    std::memcpy(detail.get(), result.detail.c_str(), result.detail.size() + 1);
   }
   e.duration_seconds = duration_seconds;
   if (result.success) {
@@ -183,7 +208,7 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
   }
   // A new vector, not an assignment into the old one: a page taken before still holds
   // (and reads, without the lock) the previous samples.
-  e.samples = std::make_shared<const std::vector<Sample>>(std::move(result.samples));
+  e.samples = Samples(std::move(result.samples));
   const auto& b = kLatencyBuckets;
   size_t i = std::lower_bound(b.begin(), b.end(), duration_seconds) - b.begin();
   ++e.bucket_counts[i];
@@ -192,7 +217,7 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
 
 ProbeStatus ResultStore::StatusOf(const Entry& e) const {
   ProbeStatus st;
-  st.id = e.id;
+  st.id = *e.id;
   st.successes = e.successes;
   st.failures = e.failures;
   if (!e.has_run()) return st;
@@ -200,28 +225,27 @@ ProbeStatus ResultStore::StatusOf(const Entry& e) const {
   st.has_run = true;
   st.success = last.success;
   st.reason = Reason(last.reason);
-  if (last.detail) st.detail = last.detail.get();
+  if (const char* d = e.detail(e.recent_head)) st.detail = d;
   st.duration_seconds = e.duration_seconds;
   st.last_run_unix = last.at_unix;
   st.recent.reserve(e.recent_size);
   for (size_t k = 0; k < e.recent_size; ++k) {
-    const Run& r =
-        e.recent[(e.recent_head + ProbeStatus::kRecentRuns - k) % ProbeStatus::kRecentRuns];
+    size_t i = (e.recent_head + ProbeStatus::kRecentRuns - k) % ProbeStatus::kRecentRuns;
+    const Run& r = e.recent[i];
+    const char* detail = e.detail(i);
     st.recent.push_back(ProbeRun{r.at_unix, r.success, Reason(r.reason),
-                                 r.detail ? std::string(r.detail.get()) : std::string(),
+                                 detail != nullptr ? std::string(detail) : std::string(),
                                  k == 0 ? e.duration_seconds : r.duration_seconds});
   }
-  if (e.samples) {
-    for (const Sample& s : *e.samples) {
-      std::string_view metric = s.desc->name;
-      if (metric == "failover_dns_record_target") {
-        for (const auto& [k, v] : s.labels) {
-          if (k != "target" || st.dns_target.find(v) != std::string::npos) continue;
-          st.dns_target += (st.dns_target.empty() ? "" : ", ") + v;
-        }
-      } else if (metric == "failover_replication_lag_seconds") {
-        st.lag_seconds = std::max(st.lag_seconds, s.value);
+  for (const Sample& s : e.samples) {
+    std::string_view metric = s.desc->name;
+    if (metric == "failover_dns_record_target") {
+      for (const auto& [k, v] : s.labels) {
+        if (k != "target" || st.dns_target.find(v) != std::string::npos) continue;
+        st.dns_target += (st.dns_target.empty() ? "" : ", ") + v;
       }
+    } else if (metric == "failover_replication_lag_seconds") {
+      st.lag_seconds = std::max(st.lag_seconds, s.value);
     }
   }
   return st;
@@ -242,14 +266,14 @@ ResultStore::Page ResultStore::TakePage() const {
   for (const Entry& e : entries_) {
     bool has_run = e.has_run();
     bool success = has_run && e.last().success;
-    page.rows_.push_back({e.labels, e.samples, e.bucket_counts, e.latency_sum, e.duration_seconds,
-                          has_run ? e.last().at_unix : 0, e.successes, e.failures, has_run, success,
+    page.rows_.push_back({e.labels, e.labels_size, e.samples, e.bucket_counts, e.latency_sum,
+                          e.duration_seconds, has_run ? e.last().at_unix : 0, e.successes,
+                          e.failures, has_run, success,
                           success || !has_run ? std::string() : Reason(e.last().reason)});
     if (!has_run) continue;
     page.any_run_ = true;
     page.any_failure_ = page.any_failure_ || !success;
-    if (!e.samples) continue;
-    for (const Sample& s : *e.samples) {
+    for (const Sample& s : e.samples) {
       if (std::find(page.extra_.begin(), page.extra_.end(), s.desc) == page.extra_.end()) {
         page.extra_.push_back(s.desc);
       }
@@ -263,7 +287,7 @@ void ResultStore::WriteText(std::string& out) const {
   // Reserve generously: pages of the reserve that are never written are never resident,
   // and growing a multi-megabyte string by doubling would copy it and hold both copies.
   size_t estimate = 0;
-  for (const Page::Row& r : page.rows_) estimate += 32 * (r.labels->size() + 64);
+  for (const Page::Row& r : page.rows_) estimate += 32 * (r.labels_size + 64);
   out.reserve(out.size() + estimate);
   while (page.Next(out, std::numeric_limits<size_t>::max())) {
   }
@@ -328,10 +352,11 @@ bool ResultStore::Page::Next(std::string& out, size_t min_bytes) {
       const Row& row = rows_[row_++];
       if (family_ == kRuns) {
         const char* runs = kFamilies[kRuns].name;
-        AppendSeries(out, runs, {}, *row.labels, "result=\"success\"");
+        std::string_view labels(row.labels.get(), row.labels_size);
+        AppendSeries(out, runs, {}, labels, "result=\"success\"");
         AppendUint(out, row.successes);
         out += '\n';
-        AppendSeries(out, runs, {}, *row.labels, "result=\"failure\"");
+        AppendSeries(out, runs, {}, labels, "result=\"failure\"");
         AppendUint(out, row.failures);
         out += '\n';
       } else if (row.has_run) {
@@ -346,7 +371,7 @@ bool ResultStore::Page::Next(std::string& out, size_t min_bytes) {
 }
 
 void ResultStore::Page::WriteRow(std::string& out, size_t family, const Row& row) {
-  const std::string& labels = *row.labels;
+  std::string_view labels(row.labels.get(), row.labels_size);
   auto gauge = [&](const char* name, double value) {
     AppendSeries(out, name, {}, labels);
     AppendDouble(out, value);
@@ -390,15 +415,14 @@ void ResultStore::Page::WriteRow(std::string& out, size_t family, const Row& row
       return;
     }
     default: {
-      if (!row.samples) return;
       const MetricDesc* d = extra_[family - kFixed];
       std::string with_sample_labels;
-      for (const Sample& s : *row.samples) {
+      for (const Sample& s : row.samples) {
         if (s.desc != d) continue;
         if (s.labels.empty()) {
           AppendSeries(out, d->name, {}, labels);
         } else {
-          with_sample_labels = labels;
+          with_sample_labels.assign(labels);
           for (const auto& [k, v] : s.labels) AppendLabel(with_sample_labels, k, v);
           AppendSeries(out, d->name, {}, with_sample_labels);
         }
@@ -477,8 +501,7 @@ std::vector<MetricFamily> ResultStore::Collect() const {
       f.gauge.value = 1;
       failure.metric.push_back(std::move(f));
     }
-    if (!e.samples) continue;
-    for (const Sample& sample : *e.samples) {
+    for (const Sample& sample : e.samples) {
       auto [it, inserted] = extra.try_emplace(
           sample.desc, MetricFamily{sample.desc->name, sample.desc->help, MetricType::Gauge, {}});
       if (inserted) extra_order.push_back(sample.desc);

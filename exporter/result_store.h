@@ -66,6 +66,9 @@ class ResultStore : public prometheus::Collectable {
   // Sets the probes to report. Entries of probes that are gone are dropped; a probe whose
   // identity (labels) changed starts afresh.
   void SetProbes(const std::vector<ProbeIdentity>& probes);
+  // The same, keeping the caller's identities (shared, not copied: the exporter's probes
+  // and the store then hold each name and label set once).
+  void SetSharedProbes(const std::vector<std::shared_ptr<const ProbeIdentity>>& probes);
 
   // Takes result.samples (moved out); leaves the rest of `result` as it was.
   void Record(const std::string& name, ProbeResult&& result, double duration_seconds,
@@ -81,6 +84,22 @@ class ResultStore : public prometheus::Collectable {
   // has the same families, HELP/TYPE lines, series order and values as prometheus-cpp's
   // TextSerializer gives for Collect(), except that a newline in a label value is written
   // as \n, which is what the format wants.
+  // A run's samples, in one allocation of their exact number (a vector would be a second
+  // allocation, with spare capacity). Immutable once made: a page reads them without the
+  // lock.
+  class Samples {
+   public:
+    Samples() = default;
+    explicit Samples(std::vector<Sample>&& samples);
+    const Sample* begin() const { return data_.get(); }
+    const Sample* end() const { return data_.get() + size_; }
+    bool empty() const { return size_ == 0; }
+
+   private:
+    std::shared_ptr<const Sample[]> data_;
+    std::uint32_t size_ = 0;
+  };
+
   class Page {
    public:
     // Appends the next lines to `out`, until it holds at least `min_bytes` or the page
@@ -90,8 +109,9 @@ class ResultStore : public prometheus::Collectable {
    private:
     friend class ResultStore;
     struct Row {
-      std::shared_ptr<const std::string> labels;
-      std::shared_ptr<const std::vector<Sample>> samples;
+      std::shared_ptr<const char[]> labels;
+      std::uint32_t labels_size;
+      Samples samples;
       std::array<std::uint32_t, kBucketCount + 1> bucket_counts;
       double latency_sum, duration, last_run;
       std::uint64_t successes, failures;
@@ -114,30 +134,38 @@ class ResultStore : public prometheus::Collectable {
   std::vector<ProbeStatus> Snapshot() const;
 
  private:
-  // One entry of a probe's ring of recent runs: 24 bytes instead of a ProbeRun's 88 (at
-  // 10,000 probes with 10 runs each, ~1.4 KiB a probe with a vector's growth).
+  // One entry of a probe's ring of recent runs: 16 bytes (a ProbeRun is 88). The detail
+  // texts, present only after failures, are kept apart (Entry::details).
   struct Run {
     double at_unix = 0;
     float duration_seconds = 0;  // the newest run's exact value is Entry::duration_seconds
     std::uint16_t reason = 0;    // index into reasons_
     bool success = false;
-    std::unique_ptr<char[]> detail;  // null: empty
   };
   struct Entry {
-    ProbeIdentity id;
-    // Rendered once: probe="..",region="..",kind="..",<own labels>.
-    std::shared_ptr<const std::string> labels;
-    std::shared_ptr<const std::vector<Sample>> samples;  // replaced (not changed) by Record
-    std::unique_ptr<Run[]> recent;  // kRecentRuns of them, allocated at the first run
+    // Shared with the exporter's probe (SetSharedProbes): not a copy.
+    std::shared_ptr<const ProbeIdentity> id;
+    // Rendered once: probe="..",region="..",kind="..",<own labels> (not 0-terminated).
+    std::shared_ptr<const char[]> labels;
+    std::uint32_t labels_size = 0;
     std::uint8_t recent_size = 0;   // runs held (0: never ran)
     std::uint8_t recent_head = 0;   // index of the newest
-    double duration_seconds = 0;    // of the newest run
+    Samples samples;                // replaced (not changed) by Record
+    std::unique_ptr<Run[]> recent;  // kRecentRuns of them, allocated at the first run
+    // The runs' detail texts, by ring index; allocated at the first run with a detail.
+    std::unique_ptr<std::unique_ptr<char[]>[]> details;
+    double duration_seconds = 0;  // of the newest run
     std::uint64_t successes = 0, failures = 0;
-    std::array<std::uint32_t, kBucketCount + 1> bucket_counts{};  // non-cumulative, +Inf last
+    // Counts only (the bounds are kLatencyBuckets, shared): non-cumulative, +Inf last.
+    std::array<std::uint32_t, kBucketCount + 1> bucket_counts{};
     double latency_sum = 0;
 
     bool has_run() const { return recent_size > 0; }
     const Run& last() const { return recent[recent_head]; }
+    const char* detail(size_t i) const {
+      return details && details[i] ? details[i].get() : nullptr;
+    }
+    const std::string& name() const { return id->name; }
   };
   const std::string& Reason(std::uint16_t i) const { return reasons_[i]; }
   std::uint16_t InternReason(const std::string& reason);  // under mu_

@@ -27,8 +27,8 @@ MonoTime Scheduler::FirstDue(const std::string& name, Duration interval, MonoTim
 
 Scheduler::State* Scheduler::Find(const std::string& name) {
   auto it = std::lower_bound(probes_.begin(), probes_.end(), name,
-                             [](const State& s, const std::string& n) { return s.name < n; });
-  return it != probes_.end() && it->name == name ? &*it : nullptr;
+                             [](const State& s, const std::string& n) { return *s.name < n; });
+  return it != probes_.end() && *it->name == name ? &*it : nullptr;
 }
 
 const Scheduler::State* Scheduler::Find(const std::string& name) const {
@@ -41,20 +41,21 @@ void Scheduler::Update(const std::vector<Entry>& entries, MonoTime now) {
   order.reserve(entries.size());
   for (const Entry& e : entries) order.push_back(&e);
   std::stable_sort(order.begin(), order.end(),
-                   [](const Entry* a, const Entry* b) { return a->name < b->name; });
+                   [](const Entry* a, const Entry* b) { return *a->name < *b->name; });
   std::vector<State> next;
   next.reserve(order.size());
   for (size_t i = 0; i < order.size(); ++i) {
-    if (i + 1 < order.size() && order[i + 1]->name == order[i]->name) continue;
+    if (i + 1 < order.size() && *order[i + 1]->name == *order[i]->name) continue;
     const Entry& e = *order[i];
-    State* old = Find(e.name);
+    State* old = Find(*e.name);
     if (old != nullptr && old->interval == e.interval) {
-      next.push_back(std::move(*old));
+      next.push_back(*old);       // a copy: later lookups still read the old entries' names
+      next.back().name = e.name;  // the same name; the old one can go
     } else {
       State s;
       s.name = e.name;
       s.interval = e.interval;
-      s.next_due = FirstDue(e.name, e.interval, now);
+      s.next_due = FirstDue(*e.name, e.interval, now);
       s.in_flight = old != nullptr && old->in_flight;
       next.push_back(std::move(s));
     }
@@ -86,7 +87,7 @@ MonoTime Scheduler::Tick(MonoTime now) {
       continue;
     }
     s.in_flight = true;
-    start_(s.name, due);
+    start_(*s.name, due);
   }
   if (queue_.empty()) return now + std::chrono::hours(1);
   return queue_.front().at;

@@ -119,6 +119,22 @@ TEST_F(ExporterProcessTest, VersionAndHelp) {
   EXPECT_NE(bad.err.find("unknown flag --no-such-flag"), std::string::npos);
 }
 
+TEST_F(ExporterProcessTest, MaxInFlightFlagIsCheckedAndListed) {
+  auto h = Subprocess::Run({Binary("failover_exporter"), "--help"}, dir_.path());
+  EXPECT_NE(h.out.find("--probe.max-in-flight"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("(default: 2000)"), std::string::npos) << h.out;
+  for (const char* value : {"0", "-1", "ten", "2000000"}) {
+    auto bad = Subprocess::Run(
+        {Binary("failover_exporter"), std::string("--probe.max-in-flight=") + value}, dir_.path());
+    EXPECT_EQ(bad.status, 2) << value;
+    EXPECT_NE(bad.err.find("flag --probe.max-in-flight: expected a number from 1 to 1000000, "
+                           "not \"" +
+                           std::string(value) + "\""),
+              std::string::npos)
+        << bad.err;
+  }
+}
+
 TEST_F(ExporterProcessTest, ConfigCheck) {
   auto good = Subprocess::Run(
       {Binary("failover_exporter"), "--config.check", "--config.file=" + kTestdata + "/good.yml"},
