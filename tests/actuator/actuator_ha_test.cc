@@ -87,13 +87,7 @@ class ActuatorHaTest : public ::testing::Test {
         std::vector<std::string>{Binary("failover_actuator"), "--config.file=" + config_path_,
                                  "--web.listen-address=127.0.0.1:0", "--log.level=debug"},
         d_);
-    WaitFor([&] {
-      std::smatch m;
-      std::string err = a.proc->Stderr();
-      static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-      if (std::regex_search(err, m, re)) a.port = std::stoi(m[1]);
-      return a.port != 0 || !a.proc->Running();
-    });
+    a.port = testing::WaitForListeningPort(*a.proc);
     EXPECT_NE(a.port, 0) << a.proc->Stderr();
     return a;
   }

@@ -97,14 +97,7 @@ class ActuatorProcessTest : public ::testing::Test {
         std::vector<std::string>{Binary("failover_actuator"), "--config.file=" + config_path_,
                                  "--web.listen-address=127.0.0.1:0", "--log.level=debug"},
         d_);
-    port_ = 0;
-    WaitFor([&] {
-      std::smatch m;
-      std::string err = p->Stderr();
-      static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-      if (std::regex_search(err, m, re)) port_ = std::stoi(m[1]);
-      return port_ != 0 || !p->Running();
-    });
+    port_ = testing::WaitForListeningPort(*p);
     EXPECT_NE(port_, 0) << p->Stderr();
     return p;
   }

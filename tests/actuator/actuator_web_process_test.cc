@@ -16,6 +16,7 @@
 #include "common/http_client.h"
 #include "common/web_config.h"
 #include "tests/support/basic_auth.h"
+#include "tests/support/raw_conn.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tls_cert.h"
@@ -24,6 +25,7 @@
 namespace failover {
 namespace {
 
+using testing::Basic;
 using testing::Binary;
 using testing::Subprocess;
 using testing::TlsCert;
@@ -31,10 +33,6 @@ using testing::WaitFor;
 
 constexpr const char* kScrapePassword = "scr4pe-Pa55-41aa";
 constexpr const char* kWebhookPassword = "w3bhook-Pa55-77bc";
-
-std::string Basic(const std::string& user, const std::string& password) {
-  return testing::BasicAuthorization(user + ":" + password);
-}
 
 const char* kAlert =
     R"({"version":"4","groupKey":"{}:{}","status":"firing","receiver":"failover",)"
@@ -68,14 +66,7 @@ class ActuatorWebTest : public ::testing::Test {
                                      "--web.listen-address=127.0.0.1:0"};
     if (web_config) argv.push_back("--web.config.file=" + d_ + "/web.yml");
     auto p = std::make_unique<Subprocess>(argv, d_);
-    port_ = 0;
-    WaitFor([&] {
-      std::smatch m;
-      std::string err = p->Stderr();
-      static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-      if (std::regex_search(err, m, re)) port_ = std::stoi(m[1]);
-      return port_ != 0 || !p->Running();
-    });
+    port_ = testing::WaitForListeningPort(*p);
     return p;
   }
   Result<HttpResponse> Call(const std::string& method, const std::string& path,
@@ -144,42 +135,7 @@ TEST_F(ActuatorWebTest, BearerWebhookTokenWithBasicAuthUsersIsRefusedAtStart) {
       << check.err;
 }
 
-// A raw connection, for what libcurl will not do: trickle a request, stop after headers.
-class Raw {
- public:
-  explicit Raw(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Raw() { close(fd_); }
-  bool connected() const { return connected_; }
-  bool Send(const std::string& data) {
-    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-  }
-  // Reads until the answer's head is complete or the server closes (bounded).
-  std::string Answer() {
-    std::string answer;
-    WaitFor(
-        [&] {
-          pollfd p{fd_, POLLIN, 0};
-          if (poll(&p, 1, 20) <= 0) return false;
-          char buf[4096];
-          ssize_t n = recv(fd_, buf, sizeof buf, 0);
-          if (n > 0) answer.append(buf, static_cast<size_t>(n));
-          return n <= 0 || answer.find("\r\n\r\n") != std::string::npos;
-        },
-        std::chrono::seconds(10));
-    return answer;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
+using testing::RawConn;
 
 constexpr const char* kWebhookToken = "wh-token-0123456789";
 constexpr const char* kApiToken = "api-token-9876543210";
@@ -238,10 +194,10 @@ TEST_F(ActuatorHostileClientsTest, SlowBodiesDoNotBlockHealthApiOrAnAuthenticate
   // 48 connections, three times the actuator's 16 worker threads: unauthenticated
   // webhooks and API calls that announce a body and trickle it (Content-Length and
   // chunked), authenticated ones that do the same, and a header trickle.
-  std::vector<std::unique_ptr<Raw>> slow;
+  std::vector<std::unique_ptr<RawConn>> slow;
   const std::string hook = std::string("Authorization: Bearer ") + kWebhookToken + "\r\n";
   for (int i = 0; i < 48; ++i) {
-    slow.push_back(std::make_unique<Raw>(port_));
+    slow.push_back(std::make_unique<RawConn>(port_));
     ASSERT_TRUE(slow.back()->connected());
     std::string head;
     switch (i % 6) {
@@ -304,14 +260,14 @@ TEST_F(ActuatorHostileClientsTest, CredentialsAreCheckedBeforeTheBodyAndRefusals
   auto p = Start(config_, false);
   ASSERT_NE(port_, 0) << p->Stderr();
   // Headers only: the announced body never comes, the answer must not wait for it.
-  Raw anon(port_);
+  RawConn anon(port_);
   ASSERT_TRUE(anon.connected());
   anon.Send(
       "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
       "Content-Length: 4000\r\n\r\n");
   std::string answer = anon.Answer();
   EXPECT_EQ(answer.rfind("HTTP/1.1 401 ", 0), 0u) << answer;
-  Raw api(port_);
+  RawConn api(port_);
   ASSERT_TRUE(api.connected());
   api.Send(
       "POST /api/v1/runbooks/noop/run HTTP/1.1\r\nHost: x\r\n"
@@ -320,7 +276,7 @@ TEST_F(ActuatorHostileClientsTest, CredentialsAreCheckedBeforeTheBodyAndRefusals
   EXPECT_EQ(answer.rfind("HTTP/1.1 401 ", 0), 0u) << answer;
   // A body over the listener's limit is refused by the HTTP layer before any handler:
   // it counts like the handler's answers.
-  Raw big(port_);
+  RawConn big(port_);
   ASSERT_TRUE(big.connected());
   big.Send("POST /webhook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
            std::string(kWebhookToken) +

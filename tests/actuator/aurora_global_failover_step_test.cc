@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "actuator/steps/aurora_global_failover.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_rds.h"
 #include "tests/support/temp_dir.h"
@@ -36,19 +37,10 @@ class AuroraStepTest : public ::testing::Test {
   }
 
   Result<std::unique_ptr<Step>> Make(const std::string& yaml) {
-    auto node = YamlNode::LoadString(yaml, "runbooks.yml");
-    if (!node) return node.error();
-    return NewAuroraGlobalFailoverStep(*node, StepFactoryContext{});
+    return testing::BuildStep(yaml, &NewAuroraGlobalFailoverStep, {}, "runbooks.yml");
   }
 
-  StepOutcome Run(Step& step) {
-    StepContext ctx;
-    ctx.vars = &vars_;
-    ctx.clock = &clock_;
-    ctx.deadline = clock_.Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
-  }
+  StepOutcome Run(Step& step) { return testing::RunStep(step, clock_, &vars_, &http_); }
 
   testing::TempDir dir_;
   std::string id_file_;

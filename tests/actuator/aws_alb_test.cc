@@ -33,9 +33,7 @@ class AwsAlbTest : public ::testing::Test {
            "}";
   }
   std::shared_ptr<Step> Load(const std::string& step, const std::string& lbs = "") {
-    auto s = rig_.Load(lbs.empty() ? Lbs() : lbs, step);
-    EXPECT_TRUE(s) << s.error().message;
-    return s ? *s : nullptr;
+    return rig_.MustLoad(lbs.empty() ? Lbs() : lbs, step);
   }
 
   FakeElbv2 elb_;

@@ -6,6 +6,7 @@
 
 #include "actuator/steps/db_divergence.h"
 #include "tests/actuator/mariadb_pair.h"
+#include "tests/actuator/step_test_util.h"
 
 namespace failover {
 namespace {
@@ -20,9 +21,7 @@ using wayback_test::Root;
 class MariaDbDivergenceTest : public wayback_test::MariaDbPairTest {
  protected:
   Result<std::unique_ptr<Step>> Make(const std::string& yaml) {
-    auto node = YamlNode::LoadString(yaml, "actuator.yml");
-    if (!node) return node.error();
-    return NewDbDivergenceStep(*node, fctx_);
+    return testing::BuildStep(yaml, &NewDbDivergenceStep, fctx_);
   }
 };
 

@@ -12,28 +12,18 @@
 #include "actuator/steps/db_fence.h"
 #include "common/mysql_conn.h"
 #include "common/pg_conn.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/stack.h"
+#include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
 
 namespace failover {
 namespace {
 
+using testing::ClosedPort;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::Stack;
-
-// A loopback port nobody listens on.
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 class DbFenceTest : public ::testing::Test {
  protected:
@@ -46,20 +36,9 @@ class DbFenceTest : public ::testing::Test {
     fctx_.databases = &databases_;
   }
   std::unique_ptr<Step> Make(const std::string& yaml) {
-    auto node = YamlNode::LoadString(yaml, "actuator.yml");
-    EXPECT_TRUE(node);
-    auto step = NewDbFenceStep(*node, fctx_);
-    EXPECT_TRUE(step) << step.error().message;
-    return step ? std::move(*step) : nullptr;
+    return testing::MustBuildStep(yaml, &NewDbFenceStep, fctx_);
   }
-  StepOutcome Run(Step& step) {
-    StepContext ctx;
-    TemplateVars vars;
-    ctx.vars = &vars;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    return step.Run(ctx);
-  }
+  StepOutcome Run(Step& step) { return testing::RunStep(step, SystemClock::Get()); }
   DatabaseMap databases_;
   StepFactoryContext fctx_;
 };
@@ -110,26 +89,7 @@ TEST_F(DbFenceTest, UnreachablePostgresContinues) {
 
 // A server that accepts TCP connections (the kernel does) but never says anything: the
 // step must give up by its deadline, not hang.
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentServer() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
+using SilentServer = testing::BlackholeListener;
 
 TEST_F(DbFenceTest, SilentServersAreUnreachableWithinTheStepTimeout) {
   SilentServer mysql, pg;

@@ -14,6 +14,7 @@
 #include "actuator/steps/db_promote.h"
 #include "common/mysql_conn.h"
 #include "common/pg_conn.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
@@ -75,18 +76,11 @@ class DbStepTestBase : public ::testing::Test {
     fctx_.databases = &databases_;
   }
   Result<std::unique_ptr<Step>> Make(const std::string& yaml) {
-    auto node = YamlNode::LoadString(yaml, "actuator.yml");
-    if (!node) return node.error();
-    return NewDbPromoteStep(*node, fctx_);
+    return testing::BuildStep(yaml, &NewDbPromoteStep, fctx_);
   }
   StepOutcome Run(Step& step) {
-    StepContext ctx;
-    TemplateVars vars;
-    ctx.vars = &vars;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    ctx.metrics = &metrics_;
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), nullptr, nullptr,
+                            [&](StepContext& c) { c.metrics = &metrics_; });
   }
 
   DatabaseMap databases_;

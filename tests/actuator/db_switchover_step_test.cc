@@ -20,6 +20,7 @@
 #include "actuator/steps/db_switchover.h"
 #include "common/http_client.h"
 #include "tests/actuator/mariadb_pair.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/temp_dir.h"
 
 namespace failover {
@@ -120,13 +121,8 @@ class MariaDbSwitchoverLeaseTest : public MariaDbSwitchoverTest {
     return NewDbSwitchoverStep(*node, fctx_);
   }
   StepOutcome RunLease(Step& step) {
-    StepContext ctx;
     vars_.execution_id = "exec-1";
-    ctx.vars = &vars_;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), &vars_, &http_);
   }
   // A region agent (docs/writer-lease.md) for `region` on `address`, with the default
   // make_writable: true, fast timings.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "actuator/steps/digitalocean_db_promote.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_digitalocean_db.h"
 #include "tests/support/temp_dir.h"
@@ -32,19 +33,10 @@ class DoPromoteTest : public ::testing::Test {
   }
 
   Result<std::unique_ptr<Step>> Make(const std::string& yaml) {
-    auto node = YamlNode::LoadString(yaml, "runbooks.yml");
-    if (!node) return node.error();
-    return NewDigitalOceanDbPromoteStep(*node, StepFactoryContext{});
+    return testing::BuildStep(yaml, &NewDigitalOceanDbPromoteStep, {}, "runbooks.yml");
   }
 
-  StepOutcome Run(Step& step) {
-    StepContext ctx;
-    ctx.vars = &vars_;
-    ctx.clock = &clock_;
-    ctx.deadline = clock_.Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
-  }
+  StepOutcome Run(Step& step) { return testing::RunStep(step, clock_, &vars_, &http_); }
 
   testing::TempDir dir_;
   std::string token_file_;

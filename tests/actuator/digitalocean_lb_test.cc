@@ -20,11 +20,7 @@ class DigitalOceanLbTest : public ::testing::Test {
            "\", token: " + FakeDigitalOceanLb::kToken +
            ", load_balancer_id: " + FakeDigitalOceanLb::kLoadBalancerId + "}}";
   }
-  std::shared_ptr<Step> Load(const std::string& step) {
-    auto s = rig_.Load(Lbs(), step);
-    EXPECT_TRUE(s) << s.error().message;
-    return s ? *s : nullptr;
-  }
+  std::shared_ptr<Step> Load(const std::string& step) { return rig_.MustLoad(Lbs(), step); }
 
   FakeDigitalOceanLb lb_;
   testing::LbStepRig rig_;

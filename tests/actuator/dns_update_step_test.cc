@@ -13,7 +13,9 @@
 #include "common/dns_query.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/stack.h"
+#include "tests/support/test_dns_server.h"
 
 namespace failover {
 namespace {
@@ -48,12 +50,7 @@ class DnsStepTest : public ::testing::Test {
   }
 
   StepOutcome Run(Step& step, const TemplateVars& vars = {}) {
-    StepContext ctx;
-    ctx.vars = &vars;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), &vars, &http_);
   }
 
   void Put(const DnsRecordSet& set) {
@@ -282,26 +279,7 @@ TEST_F(DnsStepTest, DnsTtlFailsWhenTheRecordSetDoesNotExist) {
   EXPECT_FALSE(Held("absent.example.test.", "A"));
 }
 
-// A UDP socket that never answers: a nameserver that does not (yet) serve the change.
-class SilentUdp {
- public:
-  SilentUdp() {
-    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentUdp() { close(fd_); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
+using testing::SilentUdp;
 
 TEST_F(DnsStepTest, VerificationThatNeverAgreesFails) {
   SilentUdp silent;

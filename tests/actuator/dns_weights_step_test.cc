@@ -12,6 +12,7 @@
 #include "actuator/prometheus_client.h"
 #include "actuator/steps/dns_weights.h"
 #include "common/http_server.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_route53.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
@@ -115,19 +116,12 @@ class DnsWeightsTest : public ::testing::Test {
   }
 
   Result<std::unique_ptr<Step>> Load(const std::string& yaml) {
-    auto node = YamlNode::LoadString(yaml, "actuator.yml");
-    if (!node) return node.error();
-    return NewDnsWeightsStep(*node, fctx_);
+    return testing::BuildStep(yaml, &NewDnsWeightsStep, fctx_);
   }
 
   StepOutcome Run(Step& step) {
-    StepContext ctx;
-    ctx.vars = &vars_;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    ctx.http = &http_;
-    ctx.prometheus = prom_.get();
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), &vars_, &http_,
+                            [&](StepContext& c) { c.prometheus = prom_.get(); });
   }
 
   int Weight(const std::string& id) {

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "actuator/steps/exec.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
@@ -21,13 +22,7 @@ using testing::ReadFile;
 using testing::TempDir;
 
 Result<std::unique_ptr<Step>> Load(const std::string& body) {
-  auto root = YamlNode::LoadString("steps:\n  - exec: " + body + "\n", "actuator.yml");
-  if (!root) return root.error();
-  auto items = root->Require("steps")->Items();
-  if (!items) return items.error();
-  auto node = (*items)[0].Require("exec");
-  if (!node) return node.error();
-  return NewExecStep(*node, StepFactoryContext{});
+  return testing::LoadListedStep("exec", body, &NewExecStep);
 }
 
 std::string Script(const TempDir& dir, const std::string& name, const std::string& text) {
@@ -45,12 +40,8 @@ class ExecStepTest : public ::testing::Test {
   }
   StepOutcome Run(
       Step& step, std::function<bool()> cancelled = [] { return false; }) {
-    StepContext ctx;
-    ctx.vars = &vars_;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = ctx.clock->Now() + step.common().timeout;
-    ctx.cancelled = std::move(cancelled);
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), &vars_, nullptr,
+                            [&](StepContext& c) { c.cancelled = std::move(cancelled); });
   }
   std::unique_ptr<Step> MustLoad(const std::string& body) {
     auto s = Load(body);
@@ -243,11 +234,7 @@ TEST_F(ExecStepTest, LocatedConfigErrors) {
            {"{argv: [/bin/true], shell: true}", "steps[0].exec.shell: unknown key"},
            {"{argv: [/bin/true], retries: 99}", "steps[0].exec.retries: "},
        }) {
-    auto s = Load(c.body);
-    ASSERT_FALSE(s) << c.body;
-    EXPECT_NE(s.error().message.find(c.want), std::string::npos)
-        << c.body << "\n  got: " << s.error().message;
-    EXPECT_EQ(s.error().message.rfind("actuator.yml:2:", 0), 0u) << s.error().message;
+    testing::ExpectListedStepRefused(Load(c.body), c.body, c.want);
   }
 }
 

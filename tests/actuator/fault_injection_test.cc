@@ -84,14 +84,7 @@ class Actuator {
         std::vector<std::string>{Binary("failover_actuator"), "--config.file=" + config_path_,
                                  "--web.listen-address=127.0.0.1:0", "--log.level=debug"},
         dir_);
-    port_ = 0;
-    WaitFor([&] {
-      std::smatch m;
-      std::string err = proc_->Stderr();
-      static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-      if (std::regex_search(err, m, re)) port_ = std::stoi(m[1]);
-      return port_ != 0 || !proc_->Running();
-    });
+    port_ = testing::WaitForListeningPort(*proc_);
     ASSERT_NE(port_, 0) << proc_->Stderr();
   }
   void Kill() {

@@ -15,6 +15,7 @@
 #include "actuator/steps/step.h"
 #include "common/http_client.h"
 #include "common/log.h"
+#include "tests/actuator/step_test_util.h"
 
 namespace failover::testing {
 
@@ -40,42 +41,18 @@ inline Result<std::shared_ptr<DnsProvider>> MakeProvider(const std::string& kind
 // only step is `step_yaml` (one dns_update mapping), loaded as the daemon loads it.
 class DnsStepRig {
  public:
-  explicit DnsStepRig(HttpClient* http) {
-    RegisterBuiltinSteps(steps_);
-    deps_.steps = &steps_;
-    deps_.provider_ctx.http = http;
-    deps_.provider_ctx.clock = &SystemClock::Get();
-    http_ = http;
-  }
+  explicit DnsStepRig(HttpClient* http) : http_(http), config_(http, &SystemClock::Get()) {}
 
   Result<std::shared_ptr<Step>> Load(const std::string& providers_yaml,
                                      const std::string& step_yaml) {
-    const std::string text = "journal: /tmp/failover-unused-journal.db\nproviders:\n" +
-                             providers_yaml +
-                             "\nrunbooks:\n  - name: switch\n    match: {alertname: RegionDown}\n"
-                             "    steps:\n      - dns_update: " +
-                             step_yaml + "\n";
-    auto root = YamlNode::LoadString(text, "actuator.yml");
-    if (!root) return root.error();
-    auto cfg = LoadActuatorConfig(*root, deps_);
-    if (!cfg) return cfg.error();
-    cfg_ = std::move(*cfg);
-    return cfg_.runbooks.at(0).steps.at(0).step;
+    return config_.Load("providers", providers_yaml, "switch", "dns_update", step_yaml);
   }
 
-  StepOutcome Run(Step& step) {
-    StepContext ctx;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    ctx.http = http_;
-    return step.Run(ctx);
-  }
+  StepOutcome Run(Step& step) { return RunStep(step, SystemClock::Get(), nullptr, http_); }
 
  private:
-  StepRegistry steps_;
-  ConfigDeps deps_;
-  ActuatorConfig cfg_;
   HttpClient* http_ = nullptr;
+  OneStepConfig config_;
 };
 
 // Collects the log lines written while it lives (one at a time per process).

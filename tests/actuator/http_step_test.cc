@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "actuator/steps/http.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 
@@ -13,15 +14,7 @@ using testing::TestHttpServer;
 
 // Loads `steps[0].http` from a runbook-like document so errors carry real paths.
 Result<std::unique_ptr<Step>> Load(const std::string& body) {
-  auto root = YamlNode::LoadString("steps:\n  - http: " + body + "\n", "actuator.yml");
-  if (!root) return root.error();
-  auto steps = root->Require("steps");
-  if (!steps) return steps.error();
-  auto items = steps->Items();
-  if (!items) return items.error();
-  auto node = (*items)[0].Require("http");
-  if (!node) return node.error();
-  return NewHttpStep(*node, StepFactoryContext{});
+  return testing::LoadListedStep("http", body, &NewHttpStep);
 }
 
 TemplateVars Vars() {
@@ -35,14 +28,7 @@ TemplateVars Vars() {
 
 class HttpStepTest : public ::testing::Test {
  protected:
-  StepOutcome Run(Step& step) {
-    StepContext ctx;
-    ctx.vars = &vars_;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = ctx.clock->Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
-  }
+  StepOutcome Run(Step& step) { return testing::RunStep(step, SystemClock::Get(), &vars_, &http_); }
   std::unique_ptr<Step> MustLoad(const std::string& body) {
     auto s = Load(body);
     EXPECT_TRUE(s) << s.error().message;

@@ -11,6 +11,7 @@
 
 #include "actuator/journal.h"
 #include "common/http_client.h"
+#include "tests/actuator/journal_test_util.h"
 #include "tests/support/stack.h"
 #include "tests/support/test_http_server.h"
 
@@ -18,38 +19,7 @@ namespace failover {
 namespace {
 
 using nlohmann::json;
-
-constexpr double kT0 = 1'800'000'000;
-
-ExecutionRecord MakeExecution(const std::string& id, const std::string& dedup_key,
-                              double created_at = kT0) {
-  ExecutionRecord e;
-  e.id = id;
-  e.dedup_key = dedup_key;
-  e.runbook = "failover-us-east";
-  e.trigger = "webhook";
-  e.mode = "auto";
-  e.state = exec_state::kQueued;
-  e.labels = {{"alertname", "RegionDown"}, {"region", "us-east"}};
-  e.annotations = {{"summary", "us-east is down"}};
-  e.alert_status = "firing";
-  e.fingerprint = "0123456789abcdef";
-  e.starts_at = "2027-01-15T07:59:00Z";
-  e.created_at = created_at;
-  e.updated_at = created_at;
-  return e;
-}
-
-WebhookRecord MakeWebhook() {
-  WebhookRecord w;
-  w.received_at = kT0;
-  w.group_key = "{}:{alertname=\"RegionDown\"}";
-  w.status = "firing";
-  w.receiver = "failover";
-  w.alerts = 1;
-  w.body = R"({"version":"4"})";
-  return w;
-}
+using namespace journal_test;  // tests/actuator/journal_test_util.h
 
 class EtcdJournalTest : public ::testing::Test {
  protected:

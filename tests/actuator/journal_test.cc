@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/http_client.h"
+#include "tests/actuator/journal_test_util.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 
@@ -27,38 +28,7 @@ namespace failover {
 namespace {
 
 using nlohmann::json;
-
-constexpr double kT0 = 1'800'000'000;  // 2027-01-15T08:00:00Z
-
-ExecutionRecord MakeExecution(const std::string& id, const std::string& dedup_key,
-                              double created_at = kT0) {
-  ExecutionRecord e;
-  e.id = id;
-  e.dedup_key = dedup_key;
-  e.runbook = "failover-us-east";
-  e.trigger = "webhook";
-  e.mode = "auto";
-  e.state = exec_state::kQueued;
-  e.labels = {{"alertname", "RegionDown"}, {"region", "us-east"}};
-  e.annotations = {{"summary", "us-east is down"}};
-  e.alert_status = "firing";
-  e.fingerprint = "0123456789abcdef";
-  e.starts_at = "2027-01-15T07:59:00Z";
-  e.created_at = created_at;
-  e.updated_at = created_at;
-  return e;
-}
-
-WebhookRecord MakeWebhook(const std::string& body = R"({"version":"4"})") {
-  WebhookRecord w;
-  w.received_at = kT0;
-  w.group_key = "{}:{alertname=\"RegionDown\"}";
-  w.status = "firing";
-  w.receiver = "failover";
-  w.alerts = 1;
-  w.body = body;
-  return w;
-}
+using namespace journal_test;  // tests/actuator/journal_test_util.h
 
 void ExpectSameExecution(const ExecutionRecord& a, const ExecutionRecord& b) {
   EXPECT_EQ(a.id, b.id);

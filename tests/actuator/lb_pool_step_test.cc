@@ -8,6 +8,7 @@
 #include "actuator/engine.h"
 #include "actuator/metrics.h"
 #include "tests/actuator/lb_test_util.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_linode_nodebalancer.h"
 #include "tests/support/temp_dir.h"
 
@@ -129,16 +130,7 @@ TEST(LbPoolStep, InTheEngineTheChangeIsJournaledBeforeItIsMade) {
   engine.SetConfig(std::make_shared<ActuatorConfig>(std::move(*cfg)));
   ASSERT_TRUE(engine.Start());
 
-  AlertGroup g;
-  g.version = "4";
-  g.status = "firing";
-  g.group_key = "{}:{alertname=\"RegionDown\"}";
-  Alert a;
-  a.status = "firing";
-  a.labels = {{"alertname", "RegionDown"}, {"region", "us-east"}};
-  a.starts_at = "2026-12-06T12:00:00Z";
-  a.fingerprint = "00000000000000aa";
-  g.alerts = {a};
+  AlertGroup g = testing::FiringRegionDown("us-east", "2026-12-06T12:00:00Z", "00000000000000aa");
   auto out = engine.HandleWebhook(g, "{}");
   ASSERT_TRUE(out) << out.error().message;
   ASSERT_TRUE(engine.WaitIdle(std::chrono::seconds(30)));

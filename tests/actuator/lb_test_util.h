@@ -13,6 +13,7 @@
 #include "actuator/config.h"
 #include "actuator/steps/step.h"
 #include "common/http_client.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 
 namespace failover::testing {
@@ -23,44 +24,26 @@ inline bool Has(const std::string& haystack, const std::string& needle) {
 
 class LbStepRig {
  public:
-  LbStepRig() {
-    RegisterBuiltinSteps(steps_);
-    deps_.steps = &steps_;
-    deps_.provider_ctx.http = &http_;
-    deps_.provider_ctx.clock = &clock_;
-  }
-
   // `lbs_yaml`: the lines under load_balancers:; `step_yaml`: the lb_pool mapping.
   Result<std::shared_ptr<Step>> Load(const std::string& lbs_yaml, const std::string& step_yaml) {
-    const std::string text = "journal: /tmp/failover-unused-journal.db\nload_balancers:\n" +
-                             lbs_yaml +
-                             "\nrunbooks:\n  - name: drain\n    match: {alertname: RegionDown}\n"
-                             "    steps:\n      - lb_pool: " +
-                             step_yaml + "\n";
-    auto root = YamlNode::LoadString(text, "actuator.yml");
-    if (!root) return root.error();
-    auto cfg = LoadActuatorConfig(*root, deps_);
-    if (!cfg) return cfg.error();
-    cfg_ = std::move(*cfg);
-    return cfg_.runbooks.at(0).steps.at(0).step;
+    return config_.Load("load_balancers", lbs_yaml, "drain", "lb_pool", step_yaml);
   }
 
-  StepOutcome Run(Step& step) {
-    StepContext ctx;
-    ctx.clock = &clock_;
-    ctx.deadline = clock_.Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
+  // Load that must succeed: a config error fails the test and gives null.
+  std::shared_ptr<Step> MustLoad(const std::string& lbs_yaml, const std::string& step_yaml) {
+    auto s = Load(lbs_yaml, step_yaml);
+    EXPECT_TRUE(s) << s.error().message;
+    return s ? *s : nullptr;
   }
+
+  StepOutcome Run(Step& step) { return RunStep(step, clock_, nullptr, &http_); }
 
   FakeClock& clock() { return clock_; }
 
  private:
-  StepRegistry steps_;
-  ConfigDeps deps_;
-  ActuatorConfig cfg_;
   CurlHttpClient http_;
   FakeClock clock_;
+  OneStepConfig config_{&http_, &clock_};
 };
 
 }  // namespace failover::testing

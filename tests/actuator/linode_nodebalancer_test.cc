@@ -23,9 +23,7 @@ class LinodeNodeBalancerTest : public ::testing::Test {
            ", nodebalancer_id: 4321}}";
   }
   std::shared_ptr<Step> Load(const std::string& step, const std::string& lbs = "") {
-    auto s = rig_.Load(lbs.empty() ? Lbs() : lbs, step);
-    EXPECT_TRUE(s) << s.error().message;
-    return s ? *s : nullptr;
+    return rig_.MustLoad(lbs.empty() ? Lbs() : lbs, step);
   }
 
   FakeLinodeNodeBalancer nb_;

@@ -7,6 +7,7 @@
 
 #include "actuator/db/database.h"
 #include "common/mysql_conn.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
@@ -95,12 +96,8 @@ class MariaDbPairTest : public ::testing::Test {
     replica.Q("SET GLOBAL read_only = OFF");
   }
   StepOutcome Run(Step& step, const std::string& execution_id = "exec-1") {
-    StepContext ctx;
     vars_.execution_id = execution_id;
-    ctx.vars = &vars_;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), &vars_);
   }
   std::vector<std::string> Notes(const std::string& address) {
     Root r(address);

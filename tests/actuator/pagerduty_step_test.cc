@@ -3,6 +3,7 @@
 
 #include "actuator/pagerduty.h"
 #include "actuator/steps/pagerduty.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_pagerduty.h"
 
@@ -13,15 +14,9 @@ using testing::FakeClock;
 using testing::FakePagerDuty;
 
 Result<std::unique_ptr<Step>> Load(const std::string& body, bool have_pagerduty = true) {
-  auto root = YamlNode::LoadString("steps:\n  - pagerduty: " + body + "\n", "actuator.yml");
-  if (!root) return root.error();
-  auto items = root->Require("steps")->Items();
-  if (!items) return items.error();
-  auto node = (*items)[0].Require("pagerduty");
-  if (!node) return node.error();
   StepFactoryContext ctx;
   ctx.have_pagerduty = have_pagerduty;
-  return NewPagerDutyStep(*node, ctx);
+  return testing::LoadListedStep("pagerduty", body, &NewPagerDutyStep, ctx);
 }
 
 class PagerDutyStepTest : public ::testing::Test {
@@ -32,12 +27,8 @@ class PagerDutyStepTest : public ::testing::Test {
     vars_.execution_id = "exec-99";
   }
   StepOutcome Run(Step& step) {
-    StepContext ctx;
-    ctx.vars = &vars_;
-    ctx.clock = &clock_;
-    ctx.deadline = clock_.Now() + step.common().timeout;
-    ctx.pagerduty = &client_;
-    return step.Run(ctx);
+    return testing::RunStep(step, clock_, &vars_, nullptr,
+                            [&](StepContext& c) { c.pagerduty = &client_; });
   }
   std::unique_ptr<Step> MustLoad(const std::string& body) {
     auto s = Load(body);
@@ -181,11 +172,7 @@ TEST(PagerDutyStepConfigTest, LocatedErrors) {
            {"{custom_details: {labels: x}}", true, "steps[0].pagerduty.custom_details.labels: "},
            {"{custom_details: [a]}", true, "steps[0].pagerduty.custom_details: expected a mapping"},
        }) {
-    auto s = Load(c.body, c.have_pagerduty);
-    ASSERT_FALSE(s) << c.body;
-    EXPECT_NE(s.error().message.find(c.want), std::string::npos)
-        << c.body << "\n  got: " << s.error().message;
-    EXPECT_EQ(s.error().message.rfind("actuator.yml:2:", 0), 0u) << s.error().message;
+    testing::ExpectListedStepRefused(Load(c.body, c.have_pagerduty), c.body, c.want);
   }
 }
 

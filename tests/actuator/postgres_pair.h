@@ -10,6 +10,7 @@
 
 #include "actuator/db/database.h"
 #include "common/pg_conn.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/stack.h"
 #include "tests/support/wait.h"
 
@@ -132,12 +133,8 @@ class PostgresPairTest : public ::testing::Test {
     ASSERT_EQ(standby.One("SELECT pg_promote(true, 60)"), "t");
   }
   StepOutcome Run(Step& step, const std::string& execution_id = "exec-1") {
-    StepContext ctx;
     vars_.execution_id = execution_id;
-    ctx.vars = &vars_;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), &vars_);
   }
 
   testing::Stack* stack_ = nullptr;

@@ -28,6 +28,7 @@
 #include "common/http_client.h"
 #include "common/mysql_conn.h"
 #include "common/pg_conn.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/stack.h"
 #include "tests/support/subprocess.h"
@@ -143,6 +144,20 @@ class HoldingRelay {
   std::vector<std::thread> pipes_;
 };
 
+// An etcd endpoint, a client of it and the writer lease there, acquired for `holder`.
+struct HeldLease {
+  HeldLease(HttpClient& http, const std::string& etcd_endpoint, const std::string& prefix,
+            const std::string& holder)
+      : endpoint(etcd_endpoint),
+        admin(http, {endpoint}),
+        lease(admin, prefix),
+        held(lease.TryAcquire(holder, 30)) {}
+  std::string endpoint;
+  EtcdClient admin;
+  WriterLease lease;
+  Result<WriterLeaseState> held;
+};
+
 class RegionAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -252,6 +267,18 @@ class RegionAgentTest : public ::testing::Test {
     }
     return out;
   }
+  // Waits until the journal holds `count` records of the agent's `action` (at least one
+  // when 0), the first of them succeeded.
+  bool WaitForRecords(const std::string& action, size_t count = 0) {
+    return testing::WaitFor([&] {
+      auto r = AgentRecords(action);
+      return (count == 0 ? !r.empty() : r.size() == count) && r[0].state == exec_state::kSucceeded;
+    });
+  }
+  // The stack's etcd member, with the writer lease taken for `holder` (30 s TTL).
+  std::unique_ptr<HeldLease> HoldLease(const std::string& holder) {
+    return std::make_unique<HeldLease>(http_, stack_->Env("ETCD_ENDPOINTS"), prefix_, holder);
+  }
   // A writer_lease step of a failover runbook (writer_lease: section on the same etcd).
   std::unique_ptr<Step> LeaseStep(const std::string& yaml) {
     lease_config_.endpoints = {stack_->Env("ETCD_ENDPOINTS")};
@@ -265,14 +292,9 @@ class RegionAgentTest : public ::testing::Test {
     return step ? std::move(*step) : nullptr;
   }
   StepOutcome RunStep(Step& step) {
-    StepContext ctx;
     TemplateVars vars;
     vars.execution_id = "exec-1";
-    ctx.vars = &vars;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), &vars, &http_);
   }
   std::string Metrics() { return prometheus::TextSerializer().Serialize(registry_.Collect()); }
 
@@ -308,10 +330,7 @@ TEST_F(RegionAgentTest, HolderRenewsAndFencesItselfWhenItsEtcdMemberLosesTheQuor
   ASSERT_TRUE(testing::WaitFor([&] { return AppInsert(); }, seconds(20)))
       << "the holder's agent did not make its primary writable";
   // The database is writable a moment before unfence_steps run and the record closes.
-  EXPECT_TRUE(testing::WaitFor([&] {
-    auto u = AgentRecords("unfence");
-    return u.size() == 1 && u[0].state == exec_state::kSucceeded;
-  }));
+  EXPECT_TRUE(WaitForRecords("unfence", 1));
   EXPECT_EQ(hooks_.RequestCount("/status/204"), 1) << "unfence_steps run once";
   ASSERT_EQ(AgentRecords("unfence").size(), 1u);
   EXPECT_EQ(AgentRecords("unfence")[0].state, exec_state::kSucceeded);
@@ -346,10 +365,7 @@ TEST_F(RegionAgentTest, HolderRenewsAndFencesItselfWhenItsEtcdMemberLosesTheQuor
   EXPECT_THAT(out, HasSubstr("read-only"));
   ASSERT_TRUE(testing::WaitFor([&] { return hooks_.RequestCount("/status/200") >= 1; }))
       << "fence_steps did not run";
-  ASSERT_TRUE(testing::WaitFor([&] {
-    auto f = AgentRecords("fence");
-    return !f.empty() && f[0].state == exec_state::kSucceeded;
-  }));
+  ASSERT_TRUE(WaitForRecords("fence"));
   auto fences = AgentRecords("fence");
   EXPECT_EQ(fences[0].labels["reason"], "etcd_unreachable");
   EXPECT_THAT(fences[0].message, HasSubstr("could not be renewed"));
@@ -380,15 +396,12 @@ TEST_F(RegionAgentTest, HolderRenewsAndFencesItselfWhenItsEtcdMemberLosesTheQuor
 // A region that does not hold the lease keeps its database read-only, always: made
 // writable by hand, it is fenced again at the next tick.
 TEST_F(RegionAgentTest, NonHolderKeepsItsDatabaseReadOnly) {
-  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
-  EtcdClient admin(http_, {endpoint});
-  WriterLease lease(admin, prefix_);
-  auto held = lease.TryAcquire("us-east", 30);
-  ASSERT_TRUE(held && held->created);
+  auto l = HoldLease("us-east");
+  ASSERT_TRUE(l->held && l->held->created);
 
   std::string out;
   ASSERT_TRUE(AppInsert(&out)) << out;  // writable before
-  StartAgent(Load("eu-west", {endpoint}));
+  StartAgent(Load("eu-west", {l->endpoint}));
   ASSERT_TRUE(testing::WaitFor([&] { return ReadOnly(); }, seconds(10)))
       << "the non-holder's database stayed writable";
   EXPECT_FALSE(AppInsert(&out));
@@ -400,17 +413,14 @@ TEST_F(RegionAgentTest, NonHolderKeepsItsDatabaseReadOnly) {
   ASSERT_TRUE(testing::WaitFor([&] { return ReadOnly(); }, seconds(10)))
       << "the non-holder's database was left writable";
   EXPECT_FALSE(AppInsert(&out));
-  ASSERT_TRUE(testing::WaitFor([&] {
-    auto f = AgentRecords("fence");
-    return f.size() == 2 && f[0].state == exec_state::kSucceeded;
-  }));
+  ASSERT_TRUE(WaitForRecords("fence", 2));
   auto fences = AgentRecords("fence");
   EXPECT_EQ(fences[0].labels["reason"], "other_holder");
   EXPECT_THAT(fences[0].message, HasSubstr("found writable"));
   // fence_steps ran once for the fence, not again for the re-check.
   EXPECT_EQ(hooks_.RequestCount("/status/200"), 1);
   EXPECT_EQ(hooks_.RequestCount("/status/204"), 0);
-  auto st = lease.Read();
+  auto st = l->lease.Read();
   ASSERT_TRUE(st);
   EXPECT_EQ(st->holder, "us-east") << "the agent must not touch another region's lease";
 }
@@ -423,27 +433,21 @@ TEST_F(RegionAgentTest, NonHolderKeepsItsDatabaseReadOnly) {
 // lease moves and the database is promoted. make_writable: false, so nothing but the
 // promotion opens it: a wrong fence would leave the new primary read-only.
 TEST_F(RegionAgentTest, NonHolderDoesNotFenceADatabasePromotedUnderItsLease) {
-  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
-  EtcdClient admin(http_, {endpoint});
-  WriterLease lease(admin, prefix_);
-  auto held = lease.TryAcquire("us-east", 30);
-  ASSERT_TRUE(held && held->created);
+  auto l = HoldLease("us-east");
+  ASSERT_TRUE(l->held && l->held->created);
   SetReadOnly(true);
   std::string primary = stack_->Env("MARIADB_PRIMARY_ADDR");
   HoldingRelay relay(std::stoi(primary.substr(primary.rfind(':') + 1)));
-  StartAgent(Load("eu-west", {endpoint}, relay.address(), "",
+  StartAgent(Load("eu-west", {l->endpoint}, relay.address(), "",
                   "  ttl: 3s\n  renew_every: 500ms\n  fence_after: 1500ms\n  fence_timeout: 1s\n"
                   "  make_writable: false\n"));
-  ASSERT_TRUE(testing::WaitFor([&] {
-    auto f = AgentRecords("fence");
-    return f.size() == 1 && f[0].state == exec_state::kSucceeded;
-  })) << "the non-holder did not settle fenced";
+  ASSERT_TRUE(WaitForRecords("fence", 1)) << "the non-holder did not settle fenced";
 
   // A tick that read "us-east" is checking its database: the failover happens now.
   relay.HoldNext();
   ASSERT_TRUE(testing::WaitFor([&] { return relay.Holding(); }, seconds(10)));
-  ASSERT_TRUE(lease.Release(held->lease));
-  auto taken = lease.TryAcquire("eu-west", 30);
+  ASSERT_TRUE(l->lease.Release(l->held->lease));
+  auto taken = l->lease.TryAcquire("eu-west", 30);
   ASSERT_TRUE(taken && taken->created);
   SetReadOnly(false);  // db_promote
   relay.Let();
@@ -461,37 +465,31 @@ TEST_F(RegionAgentTest, NonHolderDoesNotFenceADatabasePromotedUnderItsLease) {
   for (const auto& f : AgentRecords("fence")) {
     EXPECT_THAT(f.message, ::testing::Not(HasSubstr("found writable"))) << f.message;
   }
-  ASSERT_TRUE(lease.Release(taken->lease));
+  ASSERT_TRUE(l->lease.Release(taken->lease));
 }
 
 // The holder whose database is down (connection refused) stops renewing and revokes the
 // lease after fence_after, long before the lease's own 30 s TTL: a failover can take it.
 TEST_F(RegionAgentTest, HolderWithADeadDatabaseReleasesTheLease) {
-  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
-  EtcdClient admin(http_, {endpoint});
-  WriterLease lease(admin, prefix_);
-  auto held = lease.TryAcquire("us-east", 30);
-  ASSERT_TRUE(held && held->created);
-  StartAgent(Load("us-east", {endpoint}, "127.0.0.1:" + std::to_string(testing::ClosedPort())));
+  auto l = HoldLease("us-east");
+  ASSERT_TRUE(l->held && l->held->created);
+  StartAgent(Load("us-east", {l->endpoint}, "127.0.0.1:" + std::to_string(testing::ClosedPort())));
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(testing::WaitFor(
       [&] {
-        auto s = lease.Read();
+        auto s = l->lease.Read();
         return s && !s->held;
       },
       seconds(15)))
       << "the holder kept the lease of a dead database alive";
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(15));
-  ASSERT_TRUE(testing::WaitFor([&] {
-    auto r = AgentRecords("release");
-    return !r.empty() && r[0].state == exec_state::kSucceeded;
-  }));
+  ASSERT_TRUE(WaitForRecords("release"));
   auto rel = AgentRecords("release")[0];
   EXPECT_THAT(rel.message, HasSubstr("unreachable"));
   // The region is fenced as far as it can be: fence_steps ran.
   EXPECT_TRUE(testing::WaitFor([&] { return hooks_.RequestCount("/status/200") >= 1; }));
   // A failover can now take the lease at once.
-  auto taken = lease.TryAcquire("eu-west", 5);
+  auto taken = l->lease.TryAcquire("eu-west", 5);
   ASSERT_TRUE(taken);
   EXPECT_TRUE(taken->created) << taken->Describe();
 }
@@ -499,31 +497,21 @@ TEST_F(RegionAgentTest, HolderWithADeadDatabaseReleasesTheLease) {
 // failover_actuator as an agent only (no runbooks): the process runs the agent, exports its
 // metrics and shows its journal records in the API; SIGTERM stops it cleanly.
 TEST_F(RegionAgentTest, ActuatorProcessRunsTheAgent) {
-  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
-  EtcdClient admin(http_, {endpoint});
-  WriterLease lease(admin, prefix_);
-  auto held = lease.TryAcquire("us-east", 30);
-  ASSERT_TRUE(held && held->created);
+  auto l = HoldLease("us-east");
+  ASSERT_TRUE(l->held && l->held->created);
   std::string config = dir_.Write(
       "agent.yml",
       "journal: " + dir_.path() + "/agent.db\n" + "databases:\n  eu-west-db: {mysql: {address: \"" +
           stack_->Env("MARIADB_PRIMARY_ADDR") + "\", user: failover, password_file: \"" +
           stack_->Env("MARIADB_FAILOVER_PASSWORD_FILE") + "\"}}\n" +
-          "region_agent: {region: eu-west, etcd: {endpoints: [\"" + endpoint +
+          "region_agent: {region: eu-west, etcd: {endpoints: [\"" + l->endpoint +
           "\"], prefix: " + prefix_ +
           "}, database: eu-west-db, ttl: 3s, renew_every: 500ms, fence_after: 1500ms, "
           "fence_timeout: 1s}\n");
   testing::Subprocess p({testing::Binary("failover_actuator"), "--config.file=" + config,
                          "--web.listen-address=127.0.0.1:0"},
                         dir_.path());
-  int port = 0;
-  testing::WaitFor([&] {
-    std::smatch m;
-    std::string err = p.Stderr();
-    static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-    if (std::regex_search(err, m, re)) port = std::stoi(m[1]);
-    return port != 0 || !p.Running();
-  });
+  int port = testing::WaitForListeningPort(p);
   ASSERT_NE(port, 0) << p.Stderr();
   ASSERT_TRUE(testing::WaitFor([&] { return ReadOnly(); }, seconds(10))) << p.Stderr();
   auto get = [&](const std::string& path) {
@@ -606,13 +594,10 @@ namespace {
 // verifies the database is read-only, journals it, and only then revokes its lease. The
 // step takes the lease long before the old lease's 30 s TTL could run out.
 TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
-  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
-  EtcdClient admin(http_, {endpoint});
-  WriterLease lease(admin, prefix_);
-  auto held = lease.TryAcquire("us-east", 30);
-  ASSERT_TRUE(held && held->created);
+  auto l = HoldLease("us-east");
+  ASSERT_TRUE(l->held && l->held->created);
   SetReadOnly(true);
-  StartAgent(Load("us-east", {endpoint}));
+  StartAgent(Load("us-east", {l->endpoint}));
   ASSERT_TRUE(testing::WaitFor([&] { return agent_->held() && !ReadOnly(); }, seconds(10)))
       << "the holder did not open its region";
   std::string out;
@@ -624,7 +609,7 @@ TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
   std::string insert_out;
   std::thread watcher([&] {
     while (!stop) {
-      auto st = lease.Read(std::nullopt, /*with_ttl=*/false);
+      auto st = l->lease.Read(std::nullopt, /*with_ttl=*/false);
       if (st && st->holder == "eu-west") {
         insert_when_seen = AppInsert(&insert_out);
         seen = true;
@@ -648,20 +633,17 @@ TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
                                  << insert_out;
   EXPECT_THAT(insert_out, HasSubstr("read-only"));
   EXPECT_FALSE(AppInsert(&out)) << "us-east stays read-only as a non-holder";
-  auto st = lease.Read();
+  auto st = l->lease.Read();
   ASSERT_TRUE(st);
   EXPECT_EQ(st->holder, "eu-west");
   // The step withdrew its request.
-  auto req = admin.Range(prefix_ + "handover", false);
+  auto req = l->admin.Range(prefix_ + "handover", false);
   ASSERT_TRUE(req);
   EXPECT_TRUE(req->empty());
 
   // Journal: the fence (reason handover, database verified read-only) ended before the
   // release began.
-  ASSERT_TRUE(testing::WaitFor([&] {
-    auto rel = AgentRecords("release");
-    return !rel.empty() && rel[0].state == exec_state::kSucceeded;
-  }));
+  ASSERT_TRUE(WaitForRecords("release"));
   auto rel = AgentRecords("release")[0];
   EXPECT_EQ(rel.labels["reason"], "handover");
   EXPECT_THAT(rel.message, HasSubstr("handing the writer lease over to eu-west"));
@@ -684,12 +666,9 @@ TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
 
 // handover: false: only an expired or released lease moves; a live holder keeps it.
 TEST_F(RegionAgentTest, NoHandoverWithoutTheRequest) {
-  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
-  EtcdClient admin(http_, {endpoint});
-  WriterLease lease(admin, prefix_);
-  auto held = lease.TryAcquire("us-east", 30);
-  ASSERT_TRUE(held && held->created);
-  StartAgent(Load("us-east", {endpoint}));
+  auto l = HoldLease("us-east");
+  ASSERT_TRUE(l->held && l->held->created);
+  StartAgent(Load("us-east", {l->endpoint}));
   ASSERT_TRUE(testing::WaitFor([&] { return agent_->held(); }, seconds(10)));
   auto step = LeaseStep("{acquire: eu-west, timeout: 3s, handover: false}");
   ASSERT_TRUE(step);
@@ -697,7 +676,7 @@ TEST_F(RegionAgentTest, NoHandoverWithoutTheRequest) {
   StepOutcome r = RunStep(*step);
   EXPECT_EQ(r.status, StepStatus::kFailed) << r.message;
   EXPECT_THAT(r.message, HasSubstr("held by us-east"));
-  auto st = lease.Read();
+  auto st = l->lease.Read();
   ASSERT_TRUE(st);
   EXPECT_EQ(st->holder, "us-east");
   std::string out;
@@ -710,12 +689,10 @@ TEST_F(RegionAgentTest, NoHandoverWithoutTheRequest) {
 // may still take writes. Its fence_after (20 s) is longer than the test, so the
 // database_down release does not come into it.
 TEST_F(RegionAgentTest, HolderThatCannotFenceDoesNotReleaseOnRequest) {
-  std::string endpoint = stack_->Env("ETCD_ENDPOINTS");
-  EtcdClient admin(http_, {endpoint});
-  WriterLease lease(admin, prefix_);
-  auto held = lease.TryAcquire("us-east", 30);
-  ASSERT_TRUE(held && held->created);
-  StartAgent(Load("us-east", {endpoint}, "127.0.0.1:" + std::to_string(testing::ClosedPort()), "",
+  auto l = HoldLease("us-east");
+  ASSERT_TRUE(l->held && l->held->created);
+  StartAgent(Load("us-east", {l->endpoint}, "127.0.0.1:" + std::to_string(testing::ClosedPort()),
+                  "",
                   "  ttl: 30s\n  renew_every: 500ms\n  fence_after: 20s\n  fence_timeout: 1s\n"));
   ASSERT_TRUE(testing::WaitFor([&] { return agent_->held(); }, seconds(10)));
   auto step = LeaseStep("{acquire: eu-west, timeout: 4s}");
@@ -723,7 +700,7 @@ TEST_F(RegionAgentTest, HolderThatCannotFenceDoesNotReleaseOnRequest) {
   StepOutcome r = RunStep(*step);
   EXPECT_EQ(r.status, StepStatus::kFailed) << r.message;
   EXPECT_THAT(r.message, HasSubstr("did not hand it over on request"));
-  auto st = lease.Read();
+  auto st = l->lease.Read();
   ASSERT_TRUE(st);
   EXPECT_EQ(st->holder, "us-east");
   EXPECT_TRUE(AgentRecords("release").empty()) << AgentRecords("release")[0].message;
@@ -731,7 +708,7 @@ TEST_F(RegionAgentTest, HolderThatCannotFenceDoesNotReleaseOnRequest) {
   for (const auto& f : AgentRecords("fence")) tried |= f.labels.at("reason") == "handover";
   EXPECT_TRUE(tried) << "the agent did not try to fence on the request";
   // The request is withdrawn with the step: the region is the writer again.
-  auto req = admin.Range(prefix_ + "handover", false);
+  auto req = l->admin.Range(prefix_ + "handover", false);
   ASSERT_TRUE(req);
   EXPECT_TRUE(req->empty());
 }

@@ -15,13 +15,16 @@
 #include "actuator/config.h"
 #include "actuator/steps/dns_update.h"
 #include "common/dns_query.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_dns_server.h"
+#include "tests/support/test_http_server.h"
 
 namespace failover {
 namespace {
 
+using testing::ClosedPort;
 using testing::Stack;
 
 constexpr const char* kZone = "example.test.";
@@ -41,20 +44,6 @@ Result<std::shared_ptr<DnsProvider>> Provider(const std::string& yaml) {
   DnsProviderContext ctx;
   ctx.clock = &SystemClock::Get();
   return NewRfc2136Provider(*node, ctx);
-}
-
-// A TCP port on 127.0.0.1 that nothing listens on (bound to port 0, then closed).
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 class Rfc2136Test : public ::testing::Test {
@@ -212,14 +201,7 @@ class Rfc2136StepTest : public Rfc2136Test {
     return cfg->runbooks.at(0).steps.at(0).step;
   }
 
-  StepOutcome Run(Step& step) {
-    TemplateVars vars;
-    StepContext ctx;
-    ctx.vars = &vars;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    return step.Run(ctx);
-  }
+  StepOutcome Run(Step& step) { return testing::RunStep(step, SystemClock::Get()); }
 };
 
 TEST_F(Rfc2136StepTest, DnsUpdateSwitchesWwwThenHasNothingToDo) {

@@ -7,6 +7,7 @@
 
 #include "actuator/steps/dns_update.h"
 #include "common/aws_api.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_route53.h"
 #include "tests/support/temp_dir.h"
@@ -208,15 +209,7 @@ TEST_F(Route53Test, DnsUpdateSwitchesAnAliasToAnotherAlb) {
     EXPECT_TRUE(step) << step.error().message;
     return step ? std::move(*step) : nullptr;
   };
-  auto run = [&](Step& step) {
-    TemplateVars vars;
-    StepContext ctx;
-    ctx.vars = &vars;
-    ctx.clock = &clock_;
-    ctx.deadline = clock_.Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
-  };
+  auto run = [&](Step& step) { return testing::RunStep(step, clock_, nullptr, &http_); };
   auto step = load("EU-West-ALB-2.eu-west-1.elb.amazonaws.com");
   ASSERT_TRUE(step);
   StepOutcome out = run(*step);
@@ -278,15 +271,7 @@ TEST_F(Route53Test, DnsUpdateFlipsWhichFailoverRecordIsPrimary) {
       "actuator.yml");
   auto step = NewDnsUpdateStep(*node, fctx);
   ASSERT_TRUE(step) << step.error().message;
-  auto run = [&] {
-    TemplateVars vars;
-    StepContext ctx;
-    ctx.vars = &vars;
-    ctx.clock = &clock_;
-    ctx.deadline = clock_.Now() + (*step)->common().timeout;
-    ctx.http = &http_;
-    return (*step)->Run(ctx);
-  };
+  auto run = [&] { return testing::RunStep(**step, clock_, nullptr, &http_); };
   StepOutcome out = run();
   ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
   EXPECT_EQ(fake_.WriteCount(), 1);  // both sets in one batch
@@ -566,15 +551,7 @@ TEST_F(Route53Test, DnsUpdateStepThroughRoute53) {
   ASSERT_TRUE(node);
   auto step = NewDnsUpdateStep(*node, fctx);
   ASSERT_TRUE(step) << step.error().message;
-  auto run = [&] {
-    TemplateVars vars;
-    StepContext ctx;
-    ctx.vars = &vars;
-    ctx.clock = &clock_;
-    ctx.deadline = clock_.Now() + (*step)->common().timeout;
-    ctx.http = &http_;
-    return (*step)->Run(ctx);
-  };
+  auto run = [&] { return testing::RunStep(**step, clock_, nullptr, &http_); };
   StepOutcome out = run();
   ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
   EXPECT_TRUE(Contains(out.message, "192.0.2.2 (ttl 60) -> 192.0.2.3 (ttl 30)")) << out.message;

@@ -7,6 +7,7 @@
 #include "actuator/prometheus_client.h"
 #include "actuator/steps/wait_for.h"
 #include "common/http_server.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 
 namespace failover {
@@ -54,15 +55,9 @@ class ScriptedPrometheus {
 };
 
 Result<std::unique_ptr<Step>> Load(const std::string& body, bool have_prometheus = true) {
-  auto root = YamlNode::LoadString("steps:\n  - wait_for: " + body + "\n", "actuator.yml");
-  if (!root) return root.error();
-  auto items = root->Require("steps")->Items();
-  if (!items) return items.error();
-  auto node = (*items)[0].Require("wait_for");
-  if (!node) return node.error();
   StepFactoryContext ctx;
   ctx.have_prometheus = have_prometheus;
-  return NewWaitForStep(*node, ctx);
+  return testing::LoadListedStep("wait_for", body, &NewWaitForStep, ctx);
 }
 
 class WaitForStepTest : public ::testing::Test {
@@ -73,12 +68,8 @@ class WaitForStepTest : public ::testing::Test {
     vars_.execution_id = "exec-1";
   }
   StepOutcome Run(Step& step, Clock& clock) {
-    StepContext ctx;
-    ctx.vars = &vars_;
-    ctx.clock = &clock;
-    ctx.deadline = clock.Now() + step.common().timeout;
-    ctx.prometheus = &client_;
-    return step.Run(ctx);
+    return testing::RunStep(step, clock, &vars_, nullptr,
+                            [&](StepContext& c) { c.prometheus = &client_; });
   }
 
   ScriptedPrometheus prom_;
@@ -219,11 +210,7 @@ TEST(WaitForStepConfigTest, LocatedErrors) {
             "steps[0].wait_for.interval: interval must be greater"},
            {"{promql: up, dns: {name: x}}", true, "steps[0].wait_for.dns: unknown key"},
        }) {
-    auto s = Load(c.body, c.have_prometheus);
-    ASSERT_FALSE(s) << c.body;
-    EXPECT_NE(s.error().message.find(c.want), std::string::npos)
-        << c.body << "\n  got: " << s.error().message;
-    EXPECT_EQ(s.error().message.rfind("actuator.yml:2:", 0), 0u) << s.error().message;
+    testing::ExpectListedStepRefused(Load(c.body, c.have_prometheus), c.body, c.want);
   }
 }
 

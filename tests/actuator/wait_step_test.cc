@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "actuator/steps/wait.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 
 namespace failover {
@@ -10,13 +11,7 @@ namespace {
 using testing::FakeClock;
 
 Result<std::unique_ptr<Step>> Load(const std::string& body) {
-  auto root = YamlNode::LoadString("steps:\n  - wait: " + body + "\n", "actuator.yml");
-  if (!root) return root.error();
-  auto items = root->Require("steps")->Items();
-  if (!items) return items.error();
-  auto node = (*items)[0].Require("wait");
-  if (!node) return node.error();
-  return NewWaitStep(*node, StepFactoryContext{});
+  return testing::LoadListedStep("wait", body, &NewWaitStep);
 }
 
 TEST(WaitStepTest, WaitsTheDuration) {
@@ -93,11 +88,7 @@ TEST(WaitStepTest, LocatedConfigErrors) {
            {"{duration: 5m, timeout: 1m}", "steps[0].wait.timeout: timeout 1m is shorter than"},
            {"{duration: 5s, until: x}", "steps[0].wait.until: unknown key"},
        }) {
-    auto s = Load(c.body);
-    ASSERT_FALSE(s) << c.body;
-    EXPECT_NE(s.error().message.find(c.want), std::string::npos)
-        << c.body << "\n  got: " << s.error().message;
-    EXPECT_EQ(s.error().message.rfind("actuator.yml:2:", 0), 0u) << s.error().message;
+    testing::ExpectListedStepRefused(Load(c.body), c.body, c.want);
   }
 }
 

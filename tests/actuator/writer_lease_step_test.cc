@@ -18,6 +18,7 @@
 #include "actuator/steps/db_promote.h"
 #include "actuator/steps/writer_lease.h"
 #include "common/http_client.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_pagerduty.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
@@ -44,20 +45,10 @@ class WriterLeaseStepTest : public ::testing::Test {
     fctx_.databases = &databases_;
   }
   std::unique_ptr<Step> Make(const std::string& yaml) {
-    auto node = YamlNode::LoadString(yaml, "actuator.yml");
-    EXPECT_TRUE(node);
-    auto step = NewWriterLeaseStep(*node, fctx_);
-    EXPECT_TRUE(step) << step.error().message;
-    return step ? std::move(*step) : nullptr;
+    return testing::MustBuildStep(yaml, &NewWriterLeaseStep, fctx_);
   }
   StepOutcome Run(Step& step) {
-    StepContext ctx;
-    TemplateVars vars;
-    ctx.vars = &vars;
-    ctx.clock = &SystemClock::Get();
-    ctx.deadline = SystemClock::Get().Now() + step.common().timeout;
-    ctx.http = &http_;
-    return step.Run(ctx);
+    return testing::RunStep(step, SystemClock::Get(), nullptr, &http_);
   }
 
   std::string endpoint_, prefix_;
@@ -217,16 +208,7 @@ TEST_F(WriterLeaseStepTest, RefusedPromotionIsEscalatedWithTheLeaseState) {
   Engine engine(**journal, SystemClock::Get(), http_, metrics, {});
   engine.SetConfig(std::make_shared<ActuatorConfig>(std::move(*cfg)));
   ASSERT_TRUE(engine.Start());
-  AlertGroup g;
-  g.version = "4";
-  g.status = "firing";
-  g.group_key = "{}:{alertname=\"RegionDown\"}";
-  Alert a;
-  a.status = "firing";
-  a.labels = {{"alertname", "RegionDown"}, {"region", "us-east"}};
-  a.starts_at = "2026-12-06T07:00:00Z";
-  a.fingerprint = "0000000000000016";
-  g.alerts = {a};
+  AlertGroup g = testing::FiringRegionDown("us-east", "2026-12-06T07:00:00Z", "0000000000000016");
   auto out = engine.HandleWebhook(g, "{}");
   ASSERT_TRUE(out) << out.error().message;
   ASSERT_TRUE(engine.WaitIdle(seconds(60)));

@@ -17,6 +17,7 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/web_config.h"
+#include "tests/support/raw_conn.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tls_cert.h"
 #include "tests/support/wait.h"
@@ -36,43 +37,7 @@ std::vector<HttpServer::Route> Routes() {
            [](const HttpServerRequest&) { return HttpServerResponse::Text(200, "up 1\n"); }}};
 }
 
-// A raw TCP connection to the server, for what libcurl will not do (trickle bytes, send
-// oversized headers, sit idle).
-class RawConn {
- public:
-  explicit RawConn(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawConn() { close(fd_); }
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-  bool Send(const std::string& data) {
-    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-  }
-  // True when the server closed (or reset) the connection; reads whatever it answered.
-  bool ClosedByServer(int wait_ms) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, wait_ms) <= 0) return false;
-    char buf[4096];
-    ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0) {
-      answer_.append(buf, static_cast<size_t>(n));
-      return ClosedByServer(wait_ms);
-    }
-    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-  }
-  const std::string& answer() const { return answer_; }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string answer_;
-};
+using testing::RawConn;
 
 // A TLS handshake by a client that speaks at most `max_version` (the HTTP client has no
 // such knob); does not verify the server.

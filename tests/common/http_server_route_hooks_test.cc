@@ -14,11 +14,13 @@
 
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "tests/support/raw_conn.h"
 #include "tests/support/wait.h"
 
 namespace failover {
 namespace {
 
+using testing::RawConn;
 using testing::WaitFor;
 
 class RouteHooksTest : public ::testing::Test {
@@ -46,32 +48,12 @@ class RouteHooksTest : public ::testing::Test {
     ASSERT_TRUE(s) << s.error().message;
     server_ = std::move(*s);
   }
-  int Connect() {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    return fd;
-  }
   // Sends `head` and waits (bounded) for an answer without sending anything more.
   std::string AnswerTo(const std::string& head) {
-    int fd = Connect();
-    send(fd, head.data(), head.size(), MSG_NOSIGNAL);
-    std::string answer;
-    WaitFor(
-        [&] {
-          pollfd p{fd, POLLIN, 0};
-          if (poll(&p, 1, 20) <= 0) return false;
-          char buf[4096];
-          ssize_t n = recv(fd, buf, sizeof buf, 0);
-          if (n > 0) answer.append(buf, static_cast<size_t>(n));
-          return n <= 0 || answer.find("\r\n\r\n") != std::string::npos;
-        },
-        std::chrono::seconds(10));
-    close(fd);
-    return answer;
+    RawConn c(server_->port());
+    EXPECT_TRUE(c.connected());
+    c.Send(head);
+    return c.Answer();
   }
   std::vector<int> rejected() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -17,6 +17,7 @@
 
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "tests/support/raw_conn.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tls_cert.h"
 #include "tests/support/wait.h"
@@ -28,41 +29,7 @@ using testing::TempDir;
 using testing::TlsCert;
 using testing::WaitFor;
 
-// A raw TCP connection, for what libcurl will not do (trickle a request byte by byte).
-class Raw {
- public:
-  explicit Raw(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Raw() { close(fd_); }
-  bool connected() const { return connected_; }
-  bool Send(const std::string& data) {
-    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-  }
-  // True when the server closed (or reset) the connection; keeps what it answered.
-  bool ClosedByServer(int wait_ms) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, wait_ms) <= 0) return false;
-    char buf[4096];
-    ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0) {
-      answer_.append(buf, static_cast<size_t>(n));
-      return ClosedByServer(wait_ms);
-    }
-    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-  }
-  const std::string& answer() const { return answer_; }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string answer_;
-};
+using testing::RawConn;
 
 // Stops and joins a helper thread when the test leaves its scope, however it leaves.
 struct StopAndJoin {
@@ -118,10 +85,10 @@ TEST_F(SlowClientsTest, TricklingClientsBeyondTheWorkerCountDoNotBlockOthers) {
   StartServer(opts);
   // 32 connections, 16 times the worker threads: headers, Content-Length bodies and
   // chunked bodies sent one byte at a time.
-  std::vector<std::unique_ptr<Raw>> slow;
+  std::vector<std::unique_ptr<RawConn>> slow;
   std::vector<std::string> rest;
   for (int i = 0; i < 32; ++i) {
-    slow.push_back(std::make_unique<Raw>(server_->port()));
+    slow.push_back(std::make_unique<RawConn>(server_->port()));
     ASSERT_TRUE(slow.back()->connected());
     switch (i % 3) {
       case 0:
@@ -171,7 +138,7 @@ TEST_F(SlowClientsTest, TheWholeRequestHasOneDeadline) {
   for (const char* head : {"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 400\r\n\r\n",
                            "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                            "\r\n190\r\n"}) {
-    Raw c(server_->port());
+    RawConn c(server_->port());
     ASSERT_TRUE(c.connected());
     ASSERT_TRUE(c.Send(head));
     // One body byte every 50 ms: each read makes progress, but the whole body would take
@@ -198,9 +165,9 @@ TEST_F(SlowClientsTest, UnfinishedTlsHandshakesDoNotBlockOthers) {
       dir.Write("web.yml", "tls_server_config:\n  cert_file: " + cert.cert_path() +
                                "\n  key_file: " + cert.key_path() + "\n");
   StartServer(opts);
-  std::vector<std::unique_ptr<Raw>> slow;
+  std::vector<std::unique_ptr<RawConn>> slow;
   for (int i = 0; i < 16; ++i) {
-    slow.push_back(std::make_unique<Raw>(server_->port()));
+    slow.push_back(std::make_unique<RawConn>(server_->port()));
     ASSERT_TRUE(slow.back()->connected());
     ASSERT_TRUE(slow.back()->Send(std::string("\x16\x03\x01", 3)));  // a ClientHello begun
   }

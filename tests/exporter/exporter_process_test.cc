@@ -55,19 +55,6 @@ std::string RawGet(int port, const std::string& path, const std::string& version
   return out;
 }
 
-// Reads the port from the "listening" log line.
-int WaitForPort(Subprocess& p) {
-  std::smatch m;
-  int port = 0;
-  WaitFor([&] {
-    std::string err = p.Stderr();
-    static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-    if (std::regex_search(err, m, re)) port = std::stoi(m[1]);
-    return port != 0 || !p.Running();
-  });
-  return port;
-}
-
 class ExporterProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -164,7 +151,7 @@ TEST_F(ExporterProcessTest, ServesMetricsAndReloads) {
   Subprocess p(
       {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
       dir_.path());
-  int port = WaitForPort(p);
+  int port = testing::WaitForListeningPort(p);
   ASSERT_NE(port, 0) << p.Stderr();
 
   EXPECT_EQ(Get(port, "/-/healthy")->status, 200);
@@ -250,7 +237,7 @@ TEST_F(ExporterProcessTest, MetricsChunkedForHttp11WholeForHttp10) {
   Subprocess p(
       {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
       dir_.path());
-  int port = WaitForPort(p);
+  int port = testing::WaitForListeningPort(p);
   ASSERT_NE(port, 0) << p.Stderr();
   const std::string last =
       "failover_probe_success{probe=\"p1099\",region=\"us-east\",kind=\"http\"} 1";

@@ -18,6 +18,7 @@
 namespace failover {
 namespace {
 
+using testing::Basic;
 using testing::Binary;
 using testing::Subprocess;
 using testing::TlsCert;
@@ -25,10 +26,6 @@ using testing::WaitFor;
 
 constexpr const char* kPassword = "scr4pe-Pa55-7c1d";
 constexpr const char* kNewPassword = "rot4ted-Pa55-9e2f";
-
-std::string Basic(const std::string& user, const std::string& password) {
-  return testing::BasicAuthorization(user + ":" + password);
-}
 
 class ExporterWebTest : public ::testing::Test {
  protected:
@@ -46,17 +43,6 @@ class ExporterWebTest : public ::testing::Test {
                               "\nbasic_auth_users:\n  prometheus: " + *hash +
                               "\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: "
                               "nosniff\n");
-  }
-  int WaitForPort(Subprocess& p) {
-    int port = 0;
-    WaitFor([&] {
-      std::smatch m;
-      std::string err = p.Stderr();
-      static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-      if (std::regex_search(err, m, re)) port = std::stoi(m[1]);
-      return port != 0 || !p.Running();
-    });
-    return port;
   }
   Result<HttpResponse> Scrape(int port, const std::string& scheme, const std::string& auth) {
     HttpRequest req;
@@ -77,7 +63,7 @@ TEST_F(ExporterWebTest, ScrapesOverTlsWithBasicAuthAndReloadsTheWebConfig) {
                 "--web.config.file=" + dir_.path() + "/web.yml", "--web.listen-address=127.0.0.1:0",
                 "--web.max-connections=4", "--web.request-timeout=5s"},
                dir_.path());
-  int port = WaitForPort(p);
+  int port = testing::WaitForListeningPort(p);
   ASSERT_NE(port, 0) << p.Stderr();
 
   auto ok = Scrape(port, "https", Basic("prometheus", kPassword));

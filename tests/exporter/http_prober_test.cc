@@ -16,6 +16,7 @@
 #include "exporter/curl_multi.h"
 #include "exporter/event_loop.h"
 #include "exporter/probers/http.h"
+#include "tests/exporter/probe_runner.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/tls_cert.h"
@@ -27,17 +28,15 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::BlackholeListener;
 using testing::ClosedPort;
+using testing::ConfigErrorCase;
+using testing::Describe;
+using testing::HasSubstr;
 using testing::TempDir;
 using testing::TestHttpServer;
 using testing::TlsCert;
 using testing::TlsCertOptions;
 
 const std::map<std::string, RegionConfig> kNoRegions;
-
-::testing::AssertionResult HasSubstr(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
 
 ::testing::AssertionResult StartsWith(const std::string& text, const std::string& prefix) {
   if (text.rfind(prefix, 0) == 0) return ::testing::AssertionSuccess();
@@ -64,18 +63,9 @@ std::optional<double> SampleValue(
   return std::nullopt;
 }
 
-std::string Describe(const ProbeResult& r) {
-  return "success=" + std::to_string(r.success) + " reason=" + r.reason + " detail=" + r.detail;
-}
-
-// An event loop and curl multi driven by the test thread, one probe run at a time.
-class ProbeRunner {
+// The harness, one probe run at a time, keeping when the run ended.
+class ProbeRunner : public testing::ProbeRunner {
  public:
-  ProbeRunner() {
-    env_.loop = &loop_;
-    env_.curl = &curl_;
-  }
-
   struct Outcome {
     ProbeResult result;
     int done_calls = 0;
@@ -86,19 +76,15 @@ class ProbeRunner {
   Outcome Run(Prober& prober, Duration timeout) {
     Outcome out;
     std::optional<ProbeResult> result;
-    MonoTime start = std::chrono::steady_clock::now();
-    out.deadline = start + timeout;
-    prober.Start(env_, out.deadline, [&](ProbeResult r) {
+    out.deadline = std::chrono::steady_clock::now() + timeout;
+    Start(prober, out.deadline, [&](ProbeResult r) {
       ++out.done_calls;
       out.finished = std::chrono::steady_clock::now();
       result = std::move(r);
     });
     // A safety net against a prober that never calls done; not a performance bound.
-    MonoTime give_up = out.deadline + seconds(20);
-    while (!result && std::chrono::steady_clock::now() < give_up) {
-      loop_.RunOnce(std::min(give_up, std::chrono::steady_clock::now() + milliseconds(200)));
-    }
-    if (!result) {
+    if (!Pump([&] { return result.has_value(); },
+              std::chrono::duration_cast<milliseconds>(timeout) + seconds(20))) {
       ADD_FAILURE() << "the prober never called done";
       out.result = ProbeResult::Failure("test_harness", "done never called");
       return out;
@@ -117,11 +103,6 @@ class ProbeRunner {
     EXPECT_EQ(out.done_calls, 1);
     return out.result;
   }
-
- private:
-  EventLoop loop_;
-  CurlMulti curl_{loop_};
-  ProbeEnv env_;
 };
 
 std::string HttpYaml(const std::string& url, const std::string& extra = "") {
@@ -655,21 +636,10 @@ TEST(HttpsServerNameTest, ServerNameIsVerifiedAndSentAsSni) {
 }
 
 // Config-time errors: each names the file, line:column and key path.
-struct ConfigErrorCase {
-  const char* name;
-  const char* yaml;
-  const char* expected;  // a substring of the error
-};
-
-// Named in test listings (and ctest) by its name rather than its bytes.
-void PrintTo(const ConfigErrorCase& c, std::ostream* os) { *os << c.name; }
-
 class HttpConfigErrorTest : public ::testing::TestWithParam<ConfigErrorCase> {};
 
 TEST_P(HttpConfigErrorTest, ErrorNamesLocationAndKey) {
-  auto prober = BuildHttp(GetParam().yaml);
-  ASSERT_FALSE(prober) << "config was accepted";
-  EXPECT_TRUE(HasSubstr(prober.error().message, GetParam().expected));
+  testing::ExpectRefused(BuildHttp(GetParam().body), GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -729,7 +699,7 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigErrorCase{"BadHeaderName",
                         "http:\n  url: \"http://127.0.0.1:1/\"\n  headers:\n    \"X Bad\": v\n",
                         "http.headers.X Bad: invalid header name \"X Bad\""}),
-    [](const ::testing::TestParamInfo<ConfigErrorCase>& info) { return info.param.name; });
+    testing::ConfigErrorCaseName);
 
 }  // namespace
 }  // namespace failover

@@ -55,6 +55,26 @@ inline std::string RenderSamples(const ProbeResult& r) {
   return out;
 }
 
+// A configuration a prober refuses (a parameterised test's case): `body` (YAML) gives an
+// error containing `expected`, which names the file, line:column and key path.
+struct ConfigErrorCase {
+  const char* name;
+  const char* body;
+  const char* expected;
+};
+
+// Named in test listings (and ctest) by its name rather than its bytes.
+inline void PrintTo(const ConfigErrorCase& c, std::ostream* os) { *os << c.name; }
+inline std::string ConfigErrorCaseName(const ::testing::TestParamInfo<ConfigErrorCase>& info) {
+  return info.param.name;
+}
+
+// The build of a ConfigErrorCase was refused with its expected error.
+inline void ExpectRefused(const Result<std::shared_ptr<Prober>>& prober, const ConfigErrorCase& c) {
+  ASSERT_FALSE(prober) << "config was accepted";
+  EXPECT_TRUE(HasSubstr(prober.error().message, c.expected));
+}
+
 inline bool HasLine(const std::string& text, const std::string& line) {
   return text.find(line + "\n") != std::string::npos;
 }
@@ -85,7 +105,10 @@ class ProbeRunner {
       ++calls;
       result = std::move(r);
     });
-    if (!Pump([&] { return result.has_value(); })) {
+    auto limit =
+        std::chrono::duration_cast<std::chrono::milliseconds>(timeout) + std::chrono::seconds(20);
+    if (!Pump([&] { return result.has_value(); },
+              std::max<std::chrono::milliseconds>(limit, std::chrono::seconds(30)))) {
       ADD_FAILURE() << "the prober never called done";
       return ProbeResult::Failure("test_harness", "done never called");
     }
@@ -93,6 +116,16 @@ class ProbeRunner {
     loop_.RunOnce(std::chrono::steady_clock::now());
     EXPECT_EQ(calls, 1);
     return *result;
+  }
+
+  // One run of a prober built from YAML (a config error fails the test).
+  ProbeResult Run(const Result<std::shared_ptr<Prober>>& built,
+                  Duration timeout = std::chrono::seconds(5)) {
+    if (!built) {
+      ADD_FAILURE() << "config error: " << built.error().message;
+      return ProbeResult::Failure("test_harness", built.error().message);
+    }
+    return Run(**built, timeout);
   }
 
   EventLoop& loop() { return loop_; }

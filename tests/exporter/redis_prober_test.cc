@@ -17,12 +17,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing::BuildProber;
-using testing::Describe;
-using testing::HasLine;
-using testing::HasSubstr;
-using testing::ProbeRunner;
-using testing::RenderSamples;
+using namespace testing;  // the prober harness, tests/exporter/probe_runner.h
 
 constexpr char kBase[] = "{probe=\"p\",kind=\"k\"";
 

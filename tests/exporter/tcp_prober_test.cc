@@ -19,6 +19,7 @@
 #include "exporter/curl_multi.h"
 #include "exporter/event_loop.h"
 #include "exporter/probers/tcp.h"
+#include "tests/exporter/probe_runner.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/tls_cert.h"
@@ -31,17 +32,15 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::BlackholeListener;
 using testing::ClosedPort;
+using testing::ConfigErrorCase;
+using testing::Describe;
+using testing::HasSubstr;
 using testing::TempDir;
 using testing::TestHttpServer;
 using testing::TlsCert;
 using testing::WaitFor;
 
 const std::map<std::string, RegionConfig> kNoRegions;
-
-::testing::AssertionResult HasSubstr(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
 
 Result<std::shared_ptr<Prober>> BuildTcp(const std::string& yaml, Duration timeout = seconds(5)) {
   auto root = YamlNode::LoadString(yaml, "probe.yml");
@@ -61,47 +60,12 @@ std::optional<double> ExpirySample(const ProbeResult& r) {
   return std::nullopt;
 }
 
-std::string Describe(const ProbeResult& r) {
-  return "success=" + std::to_string(r.success) + " reason=" + r.reason + " detail=" + r.detail;
-}
-
-// An event loop and curl multi driven by the test thread, one probe run at a time.
-class ProbeRunner {
+// The harness, running the tcp prober built from `yaml` (a `tcp:` document).
+class ProbeRunner : public testing::ProbeRunner {
  public:
-  ProbeRunner() {
-    env_.loop = &loop_;
-    env_.curl = &curl_;
-  }
-
   ProbeResult RunYaml(const std::string& yaml, Duration timeout = seconds(5)) {
-    auto prober = BuildTcp(yaml, timeout);
-    if (!prober) {
-      ADD_FAILURE() << "config error: " << prober.error().message;
-      return ProbeResult::Failure("test_harness", prober.error().message);
-    }
-    std::optional<ProbeResult> result;
-    int calls = 0;
-    MonoTime deadline = std::chrono::steady_clock::now() + timeout;
-    (*prober)->Start(env_, deadline, [&](ProbeResult r) {
-      ++calls;
-      result = std::move(r);
-    });
-    MonoTime give_up = deadline + seconds(20);  // safety net, not a performance bound
-    while (!result && std::chrono::steady_clock::now() < give_up) {
-      loop_.RunOnce(std::min(give_up, std::chrono::steady_clock::now() + milliseconds(200)));
-    }
-    if (!result) {
-      ADD_FAILURE() << "the prober never called done";
-      return ProbeResult::Failure("test_harness", "done never called");
-    }
-    EXPECT_EQ(calls, 1);
-    return *result;
+    return Run(BuildTcp(yaml, timeout), timeout);
   }
-
- private:
-  EventLoop loop_;
-  CurlMulti curl_{loop_};
-  ProbeEnv env_;
 };
 
 TEST(TcpProberTest, OpenPortSucceedsAndSendsNothing) {
@@ -284,21 +248,10 @@ TEST_F(TcpTlsProberTest, PlainConnectToTlsPortSucceeds) {
   EXPECT_FALSE(ExpirySample(r).has_value());
 }
 
-struct ConfigErrorCase {
-  const char* name;
-  const char* yaml;
-  const char* expected;
-};
-
-// Named in test listings (and ctest) by its name rather than its bytes.
-void PrintTo(const ConfigErrorCase& c, std::ostream* os) { *os << c.name; }
-
 class TcpConfigErrorTest : public ::testing::TestWithParam<ConfigErrorCase> {};
 
 TEST_P(TcpConfigErrorTest, ErrorNamesLocationAndKey) {
-  auto prober = BuildTcp(GetParam().yaml);
-  ASSERT_FALSE(prober) << "config was accepted";
-  EXPECT_TRUE(HasSubstr(prober.error().message, GetParam().expected));
+  testing::ExpectRefused(BuildTcp(GetParam().body), GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -313,7 +266,7 @@ INSTANTIATE_TEST_SUITE_P(
                         "probe.yml:4:5: tcp.tls_config: tls_config needs tls: true"},
         ConfigErrorCase{"UnknownKey", "tcp:\n  address: 127.0.0.1:443\n  tsl: true\n",
                         "probe.yml:3:3: tcp.tsl: unknown key \"tsl\""}),
-    [](const ::testing::TestParamInfo<ConfigErrorCase>& info) { return info.param.name; });
+    testing::ConfigErrorCaseName);
 
 }  // namespace
 }  // namespace failover

@@ -24,10 +24,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing::BuildProber;
-using testing::Describe;
-using testing::HasSubstr;
-using testing::ProbeRunner;
+using namespace testing;  // the prober harness, tests/exporter/probe_runner.h
 
 ProbeResult RunTcp(const std::string& body, Duration timeout = seconds(5)) {
   auto p = BuildProber("tcp:\n" + body, &NewTcpProber, timeout);

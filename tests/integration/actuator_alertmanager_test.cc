@@ -11,6 +11,7 @@
 #include "common/dns_query.h"
 #include "common/http_client.h"
 #include "tests/support/fake_pagerduty.h"
+#include "tests/support/http_call.h"
 #include "tests/support/stack.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -20,23 +21,12 @@ namespace failover {
 namespace {
 
 using nlohmann::json;
+using testing::Http;
 using testing::Stack;
 using testing::Subprocess;
 using testing::WaitFor;
 
 constexpr const char* kWebhookToken = "am-to-actuator-T0KEN-77";
-
-Result<HttpResponse> Http(const std::string& method, const std::string& url,
-                          const std::string& body = "",
-                          std::vector<std::pair<std::string, std::string>> headers = {}) {
-  HttpRequest req;
-  req.method = method;
-  req.url = url;
-  req.body = body;
-  req.headers = std::move(headers);
-  req.timeout = std::chrono::seconds(10);
-  return CurlHttpClient().Send(req);
-}
 
 std::vector<std::string> Answer(const std::string& server) {
   auto a = QueryDns(server, "www.example.test", "A", std::chrono::seconds(2));
@@ -92,13 +82,7 @@ class ActuatorAlertmanagerTest : public ::testing::Test {
         std::vector<std::string>{testing::Binary("failover_actuator"), "--config.file=" + path,
                                  "--web.listen-address=127.0.0.1:0"},
         d);
-    ASSERT_TRUE(WaitFor([&] {
-      std::smatch m;
-      std::string err = actuator_->Stderr();
-      static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-      if (std::regex_search(err, m, re)) port_ = std::stoi(m[1]);
-      return port_ != 0 || !actuator_->Running();
-    }));
+    port_ = testing::WaitForListeningPort(*actuator_);
     ASSERT_NE(port_, 0) << actuator_->Stderr();
     // Route RegionDown to the actuator, with bearer auth, delivering at once.
     std::string am =

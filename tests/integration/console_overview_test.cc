@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/http_client.h"
+#include "tests/support/http_call.h"
 #include "tests/support/stack.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -24,43 +25,6 @@ using nlohmann::json;
 using std::chrono::seconds;
 
 const std::string kFastRules = std::string(FAILOVER_SOURCE_DIR) + "/rules/profiles/fast.rules.yml";
-
-Result<HttpResponse> Http(const std::string& method, const std::string& url,
-                          const std::string& body = "",
-                          std::vector<std::pair<std::string, std::string>> headers = {}) {
-  HttpRequest req;
-  req.method = method;
-  req.url = url;
-  req.body = body;
-  req.headers = std::move(headers);
-  req.timeout = seconds(10);
-  return CurlHttpClient().Send(req);
-}
-
-// One of this build's daemons on 127.0.0.1:0.
-class Daemon {
- public:
-  Daemon(const std::string& binary, const std::string& config_path, const std::string& dir)
-      : process_(
-            {Binary(binary), "--config.file=" + config_path, "--web.listen-address=127.0.0.1:0"},
-            dir) {
-    static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-    WaitFor([&] {
-      std::smatch m;
-      std::string err = process_.Stderr();
-      if (std::regex_search(err, m, re)) port_ = std::stoi(m[1]);
-      return port_ != 0 || !process_.Running();
-    });
-    EXPECT_NE(port_, 0) << binary << " did not start:\n" << process_.Stderr();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string Log() const { return process_.Stderr(); }
-
- private:
-  Subprocess process_;
-  int port_ = 0;
-};
 
 // The text of the element with this id attribute up to its closing tag `end` ("" if absent).
 std::string Element(const std::string& page, const std::string& id, const std::string& end) {

@@ -24,6 +24,7 @@
 #include "common/encoding.h"
 #include "common/http_client.h"
 #include "tests/support/fake_cloudwatch.h"
+#include "tests/support/http_call.h"
 #include "tests/support/stack.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -126,18 +127,6 @@ std::string Substitute(std::string expr, const std::map<std::string, std::string
   return expr;
 }
 
-Result<HttpResponse> Http(const std::string& method, const std::string& url,
-                          const std::string& body = "",
-                          std::vector<std::pair<std::string, std::string>> headers = {}) {
-  HttpRequest req;
-  req.method = method;
-  req.url = url;
-  req.body = body;
-  req.headers = std::move(headers);
-  req.timeout = seconds(10);
-  return CurlHttpClient().Send(req);
-}
-
 // The answer of Prometheus' instant query API: HTTP status and body.
 struct Answer {
   int http = 0;
@@ -167,30 +156,6 @@ Answer Instant(const std::string& prometheus, const std::string& expr) {
   if (a.body.is_discarded()) a.body = json::object();
   return a;
 }
-
-// A binary of this tree on a config file, on a free loopback port.
-class Daemon {
- public:
-  Daemon(const std::string& binary, const std::string& config_path, const std::string& dir)
-      : process_(
-            {Binary(binary), "--config.file=" + config_path, "--web.listen-address=127.0.0.1:0"},
-            dir) {
-    static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-    WaitFor([&] {
-      std::smatch m;
-      std::string err = process_.Stderr();
-      if (std::regex_search(err, m, re)) port_ = std::stoi(m[1]);
-      return port_ != 0 || !process_.Running();
-    });
-    EXPECT_NE(port_, 0) << binary << " did not start:\n" << process_.Stderr();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string Log() const { return process_.Stderr(); }
-
- private:
-  Subprocess process_;
-  int port_ = 0;
-};
 
 // ---- the JSON itself ---------------------------------------------------------------------
 

@@ -92,13 +92,7 @@ class RunningExporter {
         process_({Binary("failover_exporter"), "--config.file=" + config_path_,
                   "--web.listen-address=127.0.0.1:0", "--log.level=debug"},
                  dir_.path()) {
-    WaitFor([&] {
-      static const std::string kListening = "msg=listening address=127.0.0.1:";
-      std::string err = process_.Stderr();
-      size_t at = err.find(kListening);
-      if (at != std::string::npos) port_ = std::atoi(err.c_str() + at + kListening.size());
-      return port_ != 0 || !process_.Running();
-    });
+    port_ = testing::WaitForListeningPort(process_);
     EXPECT_NE(port_, 0) << "the exporter did not start:\n" << process_.Stderr();
   }
 
@@ -183,30 +177,9 @@ std::string Describe(const std::vector<SeriesValue>& all, const std::string& pro
   return out;
 }
 
-// A UDP socket on 127.0.0.1 that receives and never answers: a nameserver that hangs.
-class SilentUdpPort {
- public:
-  SilentUdpPort() {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentUdpPort() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
 // A UDP port nothing listens on (bound for a moment, then closed): ICMP port unreachable.
 int ClosedUdpPort() {
-  SilentUdpPort p;
+  SilentUdp p;
   return p.port();
 }
 
@@ -320,7 +293,7 @@ TEST(ExporterDnsIntegrationTest,
      UnreachableNameserverFailsWithinItsTimeoutOthersKeepTheirSchedule) {
   auto& stack = Stack::Get({"powerdns"});
   const std::string ns = stack.Env("PDNS_DNS_ADDR");
-  SilentUdpPort silent;
+  SilentUdp silent;
   int closed = ClosedUdpPort();
   RunningExporter exporter(
       "probes:\n"
@@ -728,7 +701,7 @@ TEST(ExporterDatabaseIntegrationTest, DatabaseHangingMidQueryAndSilentNameserver
                "LIKE 'SELECT SLEEP(3600)%'") == "1\n";
   })) << locker.Stderr();
 
-  SilentUdpPort silent;
+  SilentUdp silent;
   TestDnsServer dns;
   dns.SetRecords("www.example.test", "A", {"127.0.0.2"});
   TestHttpServer web;

@@ -14,6 +14,7 @@
 
 #include "common/encoding.h"
 #include "common/http_client.h"
+#include "tests/support/http_call.h"
 #include "tests/support/stack.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -27,35 +28,8 @@ using std::chrono::seconds;
 
 Result<HttpResponse> Get(const std::string& url,
                          std::vector<std::pair<std::string, std::string>> headers = {}) {
-  HttpRequest req;
-  req.method = "GET";
-  req.url = url;
-  req.headers = std::move(headers);
-  req.timeout = seconds(10);
-  return CurlHttpClient().Send(req);
+  return Http("GET", url, "", std::move(headers));
 }
-
-// A daemon of this build on a free loopback port (read from its "listening" log line).
-class Daemon {
- public:
-  Daemon(const std::string& binary, const std::string& config, const std::string& dir)
-      : process_({Binary(binary), "--config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-                 dir) {
-    static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
-    WaitFor([&] {
-      std::smatch m;
-      std::string err = process_.Stderr();
-      if (std::regex_search(err, m, re)) port_ = std::stoi(m[1]);
-      return port_ != 0 || !process_.Running();
-    });
-    EXPECT_NE(port_, 0) << binary << " did not start:\n" << process_.Stderr();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  Subprocess process_;
-  int port_ = 0;
-};
 
 class OpenMetricsScrapeTest : public ::testing::Test {
  protected:

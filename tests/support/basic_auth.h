@@ -18,4 +18,9 @@ inline std::string BasicAuthorization(const std::string& plain,
   return scheme + " " + out;
 }
 
+// The Basic Authorization header value for `user` with `password`.
+inline std::string Basic(const std::string& user, const std::string& password) {
+  return BasicAuthorization(user + ":" + password);
+}
+
 }  // namespace failover::testing

@@ -12,6 +12,7 @@
 #include "common/time_format.h"
 #include "common/xml.h"
 #include "tests/support/aws_query.h"
+#include "tests/support/fake_server.h"
 
 namespace failover::testing {
 namespace {
@@ -107,22 +108,14 @@ struct FakeCloudWatch::State {
 
 FakeCloudWatch::FakeCloudWatch(std::string region)
     : region_(std::move(region)), state_(std::make_unique<State>()) {
-  HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 2;
-  std::vector<HttpServer::Route> routes = {
-      {"POST", "/", false, [this](const HttpServerRequest& r) { return Handle(r); }},
-  };
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake CloudWatch: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer(
+      "fake CloudWatch", 2,
+      {{"POST", "/", false, [this](const HttpServerRequest& r) { return Handle(r); }}});
 }
 
 FakeCloudWatch::~FakeCloudWatch() { server_.reset(); }
 
-std::string FakeCloudWatch::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port());
-}
+std::string FakeCloudWatch::base_url() const { return LocalBaseUrl(*server_); }
 
 void FakeCloudWatch::Put(const std::string& ns, const std::string& name,
                          const std::map<std::string, std::string>& dimensions,

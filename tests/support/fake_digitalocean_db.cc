@@ -6,6 +6,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "tests/support/fake_server.h"
+
 namespace failover::testing {
 namespace {
 
@@ -37,23 +39,15 @@ struct FakeDigitalOceanDb::State {
 };
 
 FakeDigitalOceanDb::FakeDigitalOceanDb() : state_(std::make_unique<State>()) {
-  HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 4;
-  std::vector<HttpServer::Route> routes = {
-      {"GET", "/v2/databases/", true, [this](const HttpServerRequest& r) { return Handle(r); }},
-      {"PUT", "/v2/databases/", true, [this](const HttpServerRequest& r) { return Handle(r); }},
-  };
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake DigitalOcean: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer(
+      "fake DigitalOcean", 4,
+      {{"GET", "/v2/databases/", true, [this](const HttpServerRequest& r) { return Handle(r); }},
+       {"PUT", "/v2/databases/", true, [this](const HttpServerRequest& r) { return Handle(r); }}});
 }
 
 FakeDigitalOceanDb::~FakeDigitalOceanDb() { server_.reset(); }
 
-std::string FakeDigitalOceanDb::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port());
-}
+std::string FakeDigitalOceanDb::base_url() const { return LocalBaseUrl(*server_); }
 
 void FakeDigitalOceanDb::AddReplica(const std::string& cluster_uuid,
                                     const std::string& replica_name, const std::string& status) {

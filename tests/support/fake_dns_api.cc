@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/http_server.h"
+#include "tests/support/fake_server.h"
 
 namespace failover::testing {
 
@@ -20,22 +21,15 @@ FakeDnsApi::FakeDnsApi(std::string token, std::string prefix, int auth_status,
 FakeDnsApi::~FakeDnsApi() { server_.reset(); }
 
 void FakeDnsApi::Start() {
-  HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 4;
   std::vector<HttpServer::Route> routes;
   for (const char* m : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
     routes.push_back({m, "/", true, [this](const HttpServerRequest& r) { return Handle(r); }});
   }
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake DNS API: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer("fake DNS API", 4, std::move(routes));
 }
 
 int FakeDnsApi::port() const { return server_->port(); }
-std::string FakeDnsApi::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port()) + prefix_;
-}
+std::string FakeDnsApi::base_url() const { return LocalBaseUrl(*server_) + prefix_; }
 
 void FakeDnsApi::FailNext(int n, int status, int retry_after_s,
                           std::vector<std::pair<std::string, std::string>> headers) {

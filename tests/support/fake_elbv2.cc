@@ -6,6 +6,7 @@
 
 #include "common/xml.h"
 #include "tests/support/aws_query.h"
+#include "tests/support/fake_server.h"
 
 namespace failover::testing {
 namespace {
@@ -40,22 +41,14 @@ struct FakeElbv2::State_ {
 
 FakeElbv2::FakeElbv2(std::string region)
     : region_(std::move(region)), st_(std::make_unique<State_>()) {
-  HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 4;
-  std::vector<HttpServer::Route> routes = {
-      {"POST", "/", false, [this](const HttpServerRequest& r) { return Handle(r); }},
-  };
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake ELBv2: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer(
+      "fake ELBv2", 4,
+      {{"POST", "/", false, [this](const HttpServerRequest& r) { return Handle(r); }}});
 }
 
 FakeElbv2::~FakeElbv2() { server_.reset(); }
 
-std::string FakeElbv2::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port());
-}
+std::string FakeElbv2::base_url() const { return LocalBaseUrl(*server_); }
 
 void FakeElbv2::AddTargetGroup(const std::string& arn) {
   std::lock_guard<std::mutex> l(st_->mu);

@@ -3,42 +3,27 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "tests/support/fake_server.h"
+
 namespace failover::testing {
 namespace {
 
 constexpr const char* kCredsPath = "/latest/meta-data/iam/security-credentials/";
-
-std::string Iso8601(std::chrono::system_clock::time_point t) {
-  time_t s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
 FakeImds::FakeImds(std::string role)
     : role_(std::move(role)),
       expiration_(std::chrono::system_clock::now() + std::chrono::hours(6)) {
-  HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 2;
-  std::vector<HttpServer::Route> routes = {
-      {"GET", "/latest/", true, [this](const HttpServerRequest& r) { return Handle(r); }},
-      {"PUT", "/latest/", true, [this](const HttpServerRequest& r) { return Handle(r); }},
-  };
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake IMDS: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer(
+      "fake IMDS", 2,
+      {{"GET", "/latest/", true, [this](const HttpServerRequest& r) { return Handle(r); }},
+       {"PUT", "/latest/", true, [this](const HttpServerRequest& r) { return Handle(r); }}});
 }
 
 FakeImds::~FakeImds() { server_.reset(); }
 
-std::string FakeImds::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port());
-}
+std::string FakeImds::base_url() const { return LocalBaseUrl(*server_); }
 
 void FakeImds::SetExpiration(std::chrono::system_clock::time_point t) {
   std::lock_guard<std::mutex> l(mu_);

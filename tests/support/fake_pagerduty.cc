@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/http_server.h"
+#include "tests/support/fake_server.h"
 
 namespace failover::testing {
 namespace {
@@ -216,26 +217,19 @@ struct FakePagerDuty::State {
 
 FakePagerDuty::FakePagerDuty() : state_(std::make_unique<State>()) {
   HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 4;
   opts.max_body_bytes = 2 << 20;
-  std::vector<HttpServer::Route> routes = {
-      {"POST", "/v2/enqueue", false,
-       [this](const HttpServerRequest& r) { return Handle(r, false); }},
-      {"POST", "/v2/change/enqueue", false,
-       [this](const HttpServerRequest& r) { return Handle(r, true); }},
-  };
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake PagerDuty: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer("fake PagerDuty", 4,
+                            {{"POST", "/v2/enqueue", false,
+                              [this](const HttpServerRequest& r) { return Handle(r, false); }},
+                             {"POST", "/v2/change/enqueue", false,
+                              [this](const HttpServerRequest& r) { return Handle(r, true); }}},
+                            opts);
 }
 
 FakePagerDuty::~FakePagerDuty() { server_.reset(); }
 
 int FakePagerDuty::port() const { return server_->port(); }
-std::string FakePagerDuty::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port());
-}
+std::string FakePagerDuty::base_url() const { return LocalBaseUrl(*server_); }
 std::string FakePagerDuty::url() const { return base_url() + "/v2/enqueue"; }
 std::string FakePagerDuty::change_url() const { return base_url() + "/v2/change/enqueue"; }
 

@@ -6,6 +6,7 @@
 
 #include "common/xml.h"
 #include "tests/support/aws_query.h"
+#include "tests/support/fake_server.h"
 
 namespace failover::testing {
 namespace {
@@ -75,22 +76,14 @@ struct FakeRds::State {
 
 FakeRds::FakeRds(std::string region)
     : region_(std::move(region)), state_(std::make_unique<State>()) {
-  HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 4;
-  std::vector<HttpServer::Route> routes = {
-      {"POST", "/", false, [this](const HttpServerRequest& r) { return Handle(r); }},
-  };
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake RDS: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer(
+      "fake RDS", 4,
+      {{"POST", "/", false, [this](const HttpServerRequest& r) { return Handle(r); }}});
 }
 
 FakeRds::~FakeRds() { server_.reset(); }
 
-std::string FakeRds::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port());
-}
+std::string FakeRds::base_url() const { return LocalBaseUrl(*server_); }
 
 void FakeRds::AddGlobalCluster(const std::string& id, const std::string& writer_arn,
                                const std::vector<std::string>& secondary_arns) {

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "common/xml.h"
+#include "tests/support/fake_server.h"
 
 namespace failover::testing {
 namespace {
@@ -189,23 +190,15 @@ struct FakeRoute53::State {
 
 FakeRoute53::FakeRoute53(std::string zone)
     : zone_(Normalize(zone)), state_(std::make_unique<State>()) {
-  HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 4;
-  std::vector<HttpServer::Route> routes = {
-      {"GET", kPrefix, true, [this](const HttpServerRequest& r) { return Handle(r); }},
-      {"POST", kPrefix, true, [this](const HttpServerRequest& r) { return Handle(r); }},
-  };
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake Route 53: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer(
+      "fake Route 53", 4,
+      {{"GET", kPrefix, true, [this](const HttpServerRequest& r) { return Handle(r); }},
+       {"POST", kPrefix, true, [this](const HttpServerRequest& r) { return Handle(r); }}});
 }
 
 FakeRoute53::~FakeRoute53() { server_.reset(); }
 
-std::string FakeRoute53::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port());
-}
+std::string FakeRoute53::base_url() const { return LocalBaseUrl(*server_); }
 
 void FakeRoute53::Put(FakeRoute53RecordSet set) {
   std::lock_guard<std::mutex> l(state_->mu);

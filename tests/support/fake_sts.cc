@@ -5,58 +5,16 @@
 #include <stdexcept>
 
 #include "common/xml.h"
+#include "tests/support/aws_query.h"
+#include "tests/support/fake_server.h"
 
 namespace failover::testing {
 namespace {
 
 constexpr const char* kNs = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-std::string Iso8601(std::chrono::system_clock::time_point t) {
-  time_t s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string Decode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParseForm(const std::string& body) {
-  std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start <= body.size()) {
-    size_t end = body.find('&', start);
-    if (end == std::string::npos) end = body.size();
-    std::string kv = body.substr(start, end - start);
-    size_t eq = kv.find('=');
-    if (eq != std::string::npos) out[Decode(kv.substr(0, eq))] = Decode(kv.substr(eq + 1));
-    start = end + 1;
-  }
-  return out;
-}
-
 HttpServerResponse ErrorXml(int status, const std::string& code, const std::string& message) {
-  HttpServerResponse r;
-  r.status = status;
-  r.content_type = "text/xml";
-  r.body = std::string("<ErrorResponse xmlns=\"") + kNs + "\"><Error><Type>" +
-           (status >= 500 ? "Receiver" : "Sender") + "</Type><Code>" + code + "</Code><Message>" +
-           XmlEscape(message) + "</Message></Error><RequestId>fake</RequestId></ErrorResponse>";
-  return r;
+  return AwsErrorXml(status, kNs, code, message, status >= 500 ? "Receiver" : "Sender", "fake");
 }
 
 }  // namespace
@@ -65,22 +23,14 @@ FakeSts::FakeSts(std::string role_arn, std::string token)
     : role_arn_(std::move(role_arn)),
       token_(std::move(token)),
       expiration_(std::chrono::system_clock::now() + std::chrono::hours(1)) {
-  HttpServerOptions opts;
-  opts.listen_address = "127.0.0.1:0";
-  opts.num_threads = 2;
-  std::vector<HttpServer::Route> routes = {
-      {"POST", "/", false, [this](const HttpServerRequest& r) { return Handle(r); }},
-  };
-  auto s = HttpServer::Start(opts, std::move(routes));
-  if (!s) throw std::runtime_error("fake STS: " + s.error().message);
-  server_ = std::move(*s);
+  server_ = StartFakeServer(
+      "fake STS", 2,
+      {{"POST", "/", false, [this](const HttpServerRequest& r) { return Handle(r); }}});
 }
 
 FakeSts::~FakeSts() { server_.reset(); }
 
-std::string FakeSts::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port());
-}
+std::string FakeSts::base_url() const { return LocalBaseUrl(*server_); }
 void FakeSts::SetExpiration(std::chrono::system_clock::time_point t) {
   std::lock_guard<std::mutex> l(mu_);
   expiration_ = t;
@@ -117,7 +67,7 @@ HttpServerResponse FakeSts::Handle(const HttpServerRequest& req) {
   if (req.Header("content-type").rfind("application/x-www-form-urlencoded", 0) != 0) {
     return ErrorXml(400, "InvalidParameterValue", "expected a form body");
   }
-  auto form = ParseForm(req.body);
+  auto form = ParseAwsForm(req.body);
   if (form["Action"] != "AssumeRoleWithWebIdentity" || form["Version"] != "2011-06-15") {
     return ErrorXml(400, "InvalidAction", "Could not find operation " + form["Action"]);
   }

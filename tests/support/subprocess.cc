@@ -1,16 +1,19 @@
 #include "tests/support/subprocess.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace failover::testing {
 
@@ -87,6 +90,27 @@ Subprocess::Output Subprocess::Run(std::vector<std::string> argv, const std::str
   Subprocess p(std::move(argv), dir);
   auto st = p.Wait();
   return {st.value_or(-999), p.Stdout(), p.Stderr()};
+}
+
+int WaitForListeningPort(Subprocess& p, std::chrono::milliseconds limit) {
+  static const std::regex re("msg=listening address=127\\.0\\.0\\.1:([0-9]+)");
+  int port = 0;
+  WaitFor(
+      [&] {
+        std::smatch m;
+        std::string err = p.Stderr();
+        if (std::regex_search(err, m, re)) port = std::stoi(m[1]);
+        return port != 0 || !p.Running();
+      },
+      limit);
+  return port;
+}
+
+Daemon::Daemon(const std::string& binary, const std::string& config_path, const std::string& dir)
+    : process_({Binary(binary), "--config.file=" + config_path, "--web.listen-address=127.0.0.1:0"},
+               dir),
+      port_(WaitForListeningPort(process_)) {
+  EXPECT_NE(port_, 0) << binary << " did not start:\n" << process_.Stderr();
 }
 
 }  // namespace failover::testing

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,25 @@ class Subprocess {
   pid_t pid_ = -1;
   std::optional<int> status_;
   std::string out_path_, err_path_;
+};
+
+// Waits (up to `limit`) for the "listening" log line of one of this tree's daemons and
+// returns its port on 127.0.0.1: 0 when the process exited first or the line never came.
+int WaitForListeningPort(Subprocess& p, std::chrono::milliseconds limit = std::chrono::seconds(20));
+
+// One of this tree's daemons (e.g. "failover_exporter") on a config file, listening on
+// 127.0.0.1:0; a daemon that does not start fails the test.
+class Daemon {
+ public:
+  Daemon(const std::string& binary, const std::string& config_path, const std::string& dir);
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://" + address(); }
+  std::string Log() const { return process_.Stderr(); }
+
+ private:
+  Subprocess process_;
+  int port_ = 0;
 };
 
 // Path of a binary built by this tree, e.g. Binary("failover_exporter").

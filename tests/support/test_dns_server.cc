@@ -275,4 +275,17 @@ void TestDnsServer::SetBehaviour(Behaviour b, int rcode) {
 int TestDnsServer::UdpQueries() const { return impl_->udp_queries; }
 int TestDnsServer::TcpQueries() const { return impl_->tcp_queries; }
 
+SilentUdp::SilentUdp() {
+  fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+SilentUdp::~SilentUdp() { close(fd_); }
+
 }  // namespace failover::testing

@@ -48,4 +48,20 @@ class TestDnsServer {
   int port_ = 0;
 };
 
+// A UDP socket on 127.0.0.1 (a free port) that receives and never answers: a nameserver
+// that hangs, or does not (yet) serve a change.
+class SilentUdp {
+ public:
+  SilentUdp();
+  ~SilentUdp();
+  SilentUdp(const SilentUdp&) = delete;
+  SilentUdp& operator=(const SilentUdp&) = delete;
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 }  // namespace failover::testing
