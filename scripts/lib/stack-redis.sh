@@ -104,12 +104,4 @@ redis_exports() {
   emit REDIS_REPLICA_PID "$(pid_from "$(redis_dir)/replica/redis.pid" || true)"
 }
 
-redis_status() {
-  local role out=""
-  for role in primary replica; do
-    local st=stopped
-    redis_node_running "$role" && st="running"
-    out+="$role=127.0.0.1:$(redis_port "$role")($st) "
-  done
-  printf '%s' "${out% }"
-}
+redis_status() { nodes_status redis primary replica; }
