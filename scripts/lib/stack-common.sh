@@ -256,6 +256,20 @@ http_code() {  # URL [curl args...]
 }
 http_ok() { [[ $(http_code "$@") == 200 ]]; }
 
+# start_pair SERVICE DIR LOG: launches SERVICE's primary and replica where they are not
+# running (SERVICE_node_running, SERVICE_launch), then waits until each answers
+# (SERVICE_ping ROLE; the log DIR/ROLE/LOG, the pid from the array ${SERVICE^^}_LAUNCHED).
+start_pair() {
+  local svc=$1 d=$2 logname=$3 role
+  local -n launched="${svc^^}_LAUNCHED"
+  for role in primary replica; do
+    "${svc}_node_running" "$role" || "${svc}_launch" "$role"
+  done
+  for role in primary replica; do
+    wait_until "$svc $role: ping" "${launched[$role]:-}" "$d/$role/$logname" "${svc}_ping" "$role"
+  done
+}
+
 # nodes_status SERVICE ROLE...: "primary=127.0.0.1:PORT(running) replica=..." from
 # SERVICE_node_running and SERVICE_port.
 nodes_status() {

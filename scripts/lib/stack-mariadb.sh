@@ -84,14 +84,7 @@ mariadb_start() {
     cp -a "$d/primary/data" "$d/replica/data"
   fi
 
-  local role
-  for role in primary replica; do
-    mariadb_node_running "$role" || mariadb_launch "$role"
-  done
-  for role in primary replica; do
-    wait_until "mariadb $role: ping" "${MARIADB_LAUNCHED[$role]:-}" "$d/$role/error.log" \
-      mariadb_ping "$role"
-  done
+  start_pair mariadb "$d" error.log
   [[ -f $d/initialized ]] && return 0
 
   local sql="" h pw_repl pw_mon pw_fo pw_app
