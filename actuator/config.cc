@@ -190,20 +190,7 @@ Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
   }
   if (auto s = etcd->ExpectKeys({"endpoints", "ttl", "prefix"}); !s) return s;
   EtcdJournalConfig e;
-  auto eps = etcd->Require("endpoints");
-  if (!eps) return eps.error();
-  auto items = eps->Items();
-  if (!items) return items.error();
-  if (items->empty()) return eps->Fail("endpoints must list at least one etcd client URL");
-  for (const YamlNode& it : *items) {
-    auto u = it.AsString();
-    if (!u) return u.error();
-    if ((u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) ||
-        u->find('/', u->find("//") + 2) != std::string::npos || u->size() < 9) {
-      return it.Fail("must be an etcd client URL like http://127.0.0.1:2379 (no path)");
-    }
-    e.endpoints.push_back(*u);
-  }
+  if (auto s = LoadEtcdEndpoints(*etcd, e.endpoints); !s) return s;
   if (auto t = etcd->Get("ttl")) {
     auto d = t->AsDuration();
     if (!d) return d.error();
@@ -213,14 +200,7 @@ Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
     }
     e.ttl = *d;
   }
-  if (auto p = etcd->Get("prefix")) {
-    auto s = p->AsString();
-    if (!s) return s.error();
-    if (s->empty() || s->front() != '/' || s->back() != '/') {
-      return p->Fail("prefix must start and end with / (e.g. /failover/)");
-    }
-    e.prefix = *s;
-  }
+  if (auto s = LoadEtcdPrefix(*etcd, e.prefix); !s) return s;
   cfg.journal_etcd = std::move(e);
   return {};
 }

@@ -115,17 +115,6 @@ const char* kStyle =
     ".muted{color:#57606a}.consequence{font-size:120%;font-weight:bold}"
     "table.rows{margin:0}table.rows td,table.rows th{font-size:90%}";
 
-// Refreshes the element with id "live" from the same URL every few seconds, in place, so
-// the scroll position stays; nothing else on the page changes.
-const char* kPoller =
-    "<script>(function(){var r=document.getElementById('live');if(!r)return;"
-    "setInterval(function(){if(document.hidden)return;"
-    "fetch(location.href,{credentials:'same-origin',cache:'no-store'}).then(function(x){"
-    "return x.ok?x.text():null}).then(function(t){if(!t)return;var n=new DOMParser()"
-    ".parseFromString(t,'text/html').getElementById('live');if(n&&n.innerHTML!==r.innerHTML)"
-    "r.innerHTML=n.innerHTML;var s=document.getElementById('refreshed');if(s)s.textContent="
-    "new Date().toISOString().substring(11,19)+'Z'}).catch(function(){})},3000)})();</script>";
-
 std::string StateSpan(const std::string& state) {
   return "<span class=\"state " + H(state) + "\">" + H(state) + "</span>";
 }
@@ -460,7 +449,8 @@ HttpServerResponse Console::Page(Request& r, const std::string& title, const std
              : "") +
        " · <a href=\"/metrics\">Metrics</a> · <a href=\"/api/v1/executions\">API</a></p>";
   h += "</main>";
-  if (live) h += kPoller;
+  // Refreshes the element with id "live" every few seconds; nothing else on the page changes.
+  if (live) h += LiveRefreshScript(3000, /*stamp=*/true);
   h += "</body></html>\n";
   return HttpServerResponse::Html(std::move(h));
 }

@@ -262,6 +262,14 @@ void PutTime(json& j, const std::string& prefix, double t) {
   if (t != 0) j[time] = Rfc3339(t);
 }
 
+// Sets j[key] = value for each `key, value` that follows.
+void PutFields(json&) {}
+template <typename V, typename... Rest>
+void PutFields(json& j, const char* key, const V& value, const Rest&... rest) {
+  j[key] = value;
+  PutFields(j, rest...);
+}
+
 // A prepared statement: cached ones are reset and unbound when this goes out of scope,
 // owned ones finalized. A failed bind is remembered and reported by Step().
 class Stmt {
@@ -290,6 +298,12 @@ class Stmt {
   void Bind(int i, int v) { Check(sqlite3_bind_int(s_, i, v)); }
   void Bind(int i, bool v) { Check(sqlite3_bind_int(s_, i, v ? 1 : 0)); }
   void BindNull(int i) { Check(sqlite3_bind_null(s_, i)); }
+  // Binds `values` to ?first, ?first+1, ...
+  template <typename... T>
+  void BindAll(int first, const T&... values) {
+    int i = first;
+    (Bind(i++, values), ...);
+  }
   // An empty string is stored as NULL (columns where NULL means "none").
   void BindOrNull(int i, const std::string& v) {
     if (v.empty()) {
@@ -328,26 +342,10 @@ class Stmt {
 
 // Binds ?1..?20 in FAILOVER_EXECUTION_COLUMNS order.
 void BindExecution(Stmt& st, const ExecutionRecord& e) {
-  st.Bind(1, e.id);
-  st.Bind(2, e.dedup_key);
-  st.Bind(3, e.runbook);
-  st.Bind(4, e.trigger);
-  st.Bind(5, e.mode);
-  st.Bind(6, e.state);
-  st.Bind(7, e.phase);
-  st.Bind(8, e.next_step);
-  st.Bind(9, Dump(json(e.labels)));
-  st.Bind(10, Dump(json(e.annotations)));
-  st.Bind(11, e.alert_status);
-  st.Bind(12, e.fingerprint);
-  st.Bind(13, e.starts_at);
-  st.Bind(14, e.created_at);
-  st.Bind(15, e.updated_at);
-  st.Bind(16, e.finished_at);
-  st.Bind(17, e.message);
-  st.Bind(18, e.resumes);
-  st.Bind(19, e.approved);
-  st.Bind(20, e.requested_by);
+  st.BindAll(1, e.id, e.dedup_key, e.runbook, e.trigger, e.mode, e.state, e.phase, e.next_step,
+             Dump(json(e.labels)), Dump(json(e.annotations)), e.alert_status, e.fingerprint,
+             e.starts_at, e.created_at, e.updated_at, e.finished_at, e.message, e.resumes,
+             e.approved, e.requested_by);
 }
 
 // Parses a stored JSON column; throws (caught by the callers' Read*) when it is corrupt.
@@ -368,56 +366,56 @@ LabelSet ParseLabels(const std::string& text, const char* what) {
   return out;
 }
 
+// A JSON column (ParseColumn) and a label set column (ParseLabels), named in the error
+// a corrupt one gives.
+struct JsonColumn {
+  json& value;
+  const char* what;
+};
+struct LabelsColumn {
+  LabelSet& value;
+  const char* what;
+};
+
+void ReadColumn(const Stmt& st, int c, std::string& v) { v = st.Text(c); }
+void ReadColumn(const Stmt& st, int c, double& v) { v = st.Real(c); }
+void ReadColumn(const Stmt& st, int c, int& v) { v = st.Int(c); }
+void ReadColumn(const Stmt& st, int c, bool& v) { v = st.Int(c) != 0; }
+void ReadColumn(const Stmt& st, int c, JsonColumn v) { v.value = ParseColumn(st.Text(c), v.what); }
+void ReadColumn(const Stmt& st, int c, LabelsColumn v) {
+  v.value = ParseLabels(st.Text(c), v.what);
+}
+
+// Reads columns `first`, `first`+1, ... into `values`.
+template <typename... T>
+void ReadColumns(const Stmt& st, int first, T&&... values) {
+  int c = first;
+  (ReadColumn(st, c++, std::forward<T>(values)), ...);
+}
+
 // Reads FAILOVER_EXECUTION_COLUMNS starting at column `c`.
 ExecutionRecord ReadExecution(const Stmt& st, int c) {
   ExecutionRecord e;
-  e.id = st.Text(c + 0);
-  e.dedup_key = st.Text(c + 1);
-  e.runbook = st.Text(c + 2);
-  e.trigger = st.Text(c + 3);
-  e.mode = st.Text(c + 4);
-  e.state = st.Text(c + 5);
-  e.phase = st.Text(c + 6);
-  e.next_step = st.Int(c + 7);
-  e.labels = ParseLabels(st.Text(c + 8), "labels");
-  e.annotations = ParseLabels(st.Text(c + 9), "annotations");
-  e.alert_status = st.Text(c + 10);
-  e.fingerprint = st.Text(c + 11);
-  e.starts_at = st.Text(c + 12);
-  e.created_at = st.Real(c + 13);
-  e.updated_at = st.Real(c + 14);
-  e.finished_at = st.Real(c + 15);
-  e.message = st.Text(c + 16);
-  e.resumes = st.Int(c + 17);
-  e.approved = st.Int(c + 18) != 0;
-  e.requested_by = st.Text(c + 19);
+  ReadColumns(st, c, e.id, e.dedup_key, e.runbook, e.trigger, e.mode, e.state, e.phase, e.next_step,
+              LabelsColumn{e.labels, "labels"}, LabelsColumn{e.annotations, "annotations"},
+              e.alert_status, e.fingerprint, e.starts_at, e.created_at, e.updated_at, e.finished_at,
+              e.message, e.resumes, e.approved, e.requested_by);
   return e;
 }
 
 // Reads FAILOVER_STEP_COLUMNS starting at column `c`.
 StepRecord ReadStep(const Stmt& st, int c) {
   StepRecord s;
-  s.execution_id = st.Text(c + 0);
-  s.phase = st.Text(c + 1);
-  s.index = st.Int(c + 2);
-  s.kind = st.Text(c + 3);
-  s.state = st.Text(c + 4);
-  s.attempts = st.Int(c + 5);
-  s.rendered = ParseColumn(st.Text(c + 6), "rendered");
-  s.message = st.Text(c + 7);
-  s.details = ParseColumn(st.Text(c + 8), "details");
-  s.started_at = st.Real(c + 9);
-  s.finished_at = st.Real(c + 10);
+  ReadColumns(st, c, s.execution_id, s.phase, s.index, s.kind, s.state, s.attempts,
+              JsonColumn{s.rendered, "rendered"}, s.message, JsonColumn{s.details, "details"},
+              s.started_at, s.finished_at);
   return s;
 }
 
 // Reads (execution_id, at, kind, message) starting at column `c`.
 EventRecord ReadEvent(const Stmt& st, int c) {
   EventRecord e;
-  e.execution_id = st.Text(c + 0);
-  e.at = st.Real(c + 1);
-  e.kind = st.Text(c + 2);
-  e.message = st.Text(c + 3);
+  ReadColumns(st, c, e.execution_id, e.at, e.kind, e.message);
   return e;
 }
 
@@ -537,8 +535,7 @@ class SqliteJournal final : public Journal {
     return Write([&]() -> Status {
       auto st = Prepare(kPutSetting);
       if (!st) return st.error();
-      st->Bind(1, key);
-      st->Bind(2, value);
+      st->BindAll(1, key, value);
       if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError("put setting " + key, rc);
       return {};
     });
@@ -560,17 +557,8 @@ class SqliteJournal final : public Journal {
   Status PutStepLocked(const StepRecord& s) {
     auto st = Prepare(kPutStep);
     if (!st) return st.error();
-    st->Bind(1, s.execution_id);
-    st->Bind(2, s.phase);
-    st->Bind(3, s.index);
-    st->Bind(4, s.kind);
-    st->Bind(5, s.state);
-    st->Bind(6, s.attempts);
-    st->Bind(7, Dump(s.rendered));
-    st->Bind(8, s.message);
-    st->Bind(9, Dump(s.details));
-    st->Bind(10, s.started_at);
-    st->Bind(11, s.finished_at);
+    st->BindAll(1, s.execution_id, s.phase, s.index, s.kind, s.state, s.attempts, Dump(s.rendered),
+                s.message, Dump(s.details), s.started_at, s.finished_at);
     if (int rc = st->Step(); rc != SQLITE_DONE) {
       return SqlError("put step " + s.execution_id + "/" + s.phase + "/" + std::to_string(s.index),
                       rc);
@@ -583,8 +571,7 @@ class SqliteJournal final : public Journal {
                             kPruneWebhooks, kPruneGlobalEvents}) {
       auto st = Prepare(sql);
       if (!st) return st.error();
-      st->Bind(1, before);
-      st->Bind(2, max_records);
+      st->BindAll(1, before, max_records);
       if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError("prune", rc);
       if (sql == kPruneExecutions || sql == kPruneWebhooks) *removed += sqlite3_changes(db_);
     }
@@ -680,9 +667,7 @@ class SqliteJournal final : public Journal {
     auto st = Prepare(kAddEvent);
     if (!st) return st.error();
     st->BindOrNull(1, e.execution_id);  // "" = an event of the journal, not of an execution
-    st->Bind(2, e.at);
-    st->Bind(3, e.kind);
-    st->Bind(4, e.message);
+    st->BindAll(2, e.at, e.kind, e.message);
     if (int rc = st->Step(); rc != SQLITE_DONE) {
       return SqlError("add event " + e.kind + " of execution " + e.execution_id, rc);
     }
@@ -882,12 +867,7 @@ class SqliteJournal final : public Journal {
     {
       auto st = Prepare(kInsertWebhook);
       if (!st) return st.error();
-      st->Bind(1, w.received_at);
-      st->Bind(2, w.group_key);
-      st->Bind(3, w.status);
-      st->Bind(4, w.receiver);
-      st->Bind(5, w.alerts);
-      st->Bind(6, w.body);
+      st->BindAll(1, w.received_at, w.group_key, w.status, w.receiver, w.alerts, w.body);
       if (int rc = st->Step(); rc != SQLITE_DONE) return SqlError("accept: insert webhook", rc);
       webhook_id = sqlite3_last_insert_rowid(db_);
     }
@@ -966,13 +946,11 @@ class SqliteJournal final : public Journal {
   };
 
   static json WebhookLine(const Stmt& st) {
+    WebhookRecord w;
+    ReadColumns(st, 2, w.group_key, w.status, w.receiver, w.alerts, w.body);
+    w.received_at = st.Real(0);
     json j = {{"type", "webhook"}, {"id", st.Int64(1)}};
-    PutTime(j, "received", st.Real(0));
-    j["group_key"] = st.Text(2);
-    j["status"] = st.Text(3);
-    j["receiver"] = st.Text(4);
-    j["alerts"] = st.Int(5);
-    j["body"] = st.Text(6);
+    j.update(ToJson(w));
     return j;
   }
   static json ExecutionLine(const Stmt& st) {
@@ -1099,56 +1077,33 @@ Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {
 }
 
 json ToJson(const ExecutionRecord& e) {
-  json j = {
-      {"id", e.id},
-      {"dedup_key", e.dedup_key},
-      {"runbook", e.runbook},
-      {"trigger", e.trigger},
-      {"mode", e.mode},
-      {"state", e.state},
-      {"phase", e.phase},
-      {"next_step", e.next_step},
-      {"labels", json(e.labels)},
-      {"annotations", json(e.annotations)},
-      {"alert_status", e.alert_status},
-      {"fingerprint", e.fingerprint},
-      {"starts_at", e.starts_at},
-  };
+  json j = json::object();
+  PutFields(j, "id", e.id, "dedup_key", e.dedup_key, "runbook", e.runbook, "trigger", e.trigger,
+            "mode", e.mode, "state", e.state, "phase", e.phase, "next_step", e.next_step, "labels",
+            e.labels, "annotations", e.annotations, "alert_status", e.alert_status, "fingerprint",
+            e.fingerprint, "starts_at", e.starts_at, "message", e.message, "resumes", e.resumes,
+            "approved", e.approved, "requested_by", e.requested_by);
   PutTime(j, "created", e.created_at);
   PutTime(j, "updated", e.updated_at);
   PutTime(j, "finished", e.finished_at);
-  j["message"] = e.message;
-  j["resumes"] = e.resumes;
-  j["approved"] = e.approved;
-  j["requested_by"] = e.requested_by;
   return j;
 }
 
 json ToJson(const StepRecord& s) {
-  json j = {
-      {"execution_id", s.execution_id},
-      {"phase", s.phase},
-      {"index", s.index},
-      {"kind", s.kind},
-      {"state", s.state},
-      {"attempts", s.attempts},
-      {"rendered", s.rendered},
-      {"message", s.message},
-      {"details", s.details},
-  };
+  json j = json::object();
+  PutFields(j, "execution_id", s.execution_id, "phase", s.phase, "index", s.index, "kind", s.kind,
+            "state", s.state, "attempts", s.attempts, "rendered", s.rendered, "message", s.message,
+            "details", s.details);
   PutTime(j, "started", s.started_at);
   PutTime(j, "finished", s.finished_at);
   return j;
 }
 
 json ToJson(const WebhookRecord& w) {
-  json j;
+  json j = json::object();
+  PutFields(j, "group_key", w.group_key, "status", w.status, "receiver", w.receiver, "alerts",
+            w.alerts, "body", w.body);
   PutTime(j, "received", w.received_at);
-  j["group_key"] = w.group_key;
-  j["status"] = w.status;
-  j["receiver"] = w.receiver;
-  j["alerts"] = w.alerts;
-  j["body"] = w.body;
   return j;
 }
 

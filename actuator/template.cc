@@ -52,6 +52,45 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return len;
 }
 
+// Escapes `value` character by character: the characters in `backslashed` get a
+// backslash before them; \n, \r and \t are written so; other control bytes are
+// `hex_prefix` and `hex_digits` hex digits; a byte that is not UTF-8 becomes `invalid`, or
+// when that is null, `hex_prefix` and its value in hex; the rest stays as it is.
+std::string EscapeText(std::string_view value, std::string_view backslashed, const char* hex_prefix,
+                       int hex_digits, const char* invalid) {
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size();) {
+    size_t len = Utf8Length(value, i);
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    if (len == 0) {
+      if (invalid != nullptr) {
+        out += invalid;
+      } else {
+        AppendHex(out, hex_prefix, c, hex_digits);
+      }
+      ++i;
+      continue;
+    }
+    if (backslashed.find(static_cast<char>(c)) != std::string_view::npos) {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      AppendHex(out, hex_prefix, c, hex_digits);
+    } else {
+      out.append(value.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
 // A value as it appears in an error message: quoted, escaped, at most ~60 bytes.
 std::string Shown(std::string_view value) {
   bool cut = value.size() > 60;
@@ -81,66 +120,13 @@ std::string PercentEncode(std::string_view value) {
 }
 
 std::string JsonStringEscape(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (size_t i = 0; i < value.size();) {
-    size_t len = Utf8Length(value, i);
-    if (len == 0) {
-      out += "\\ufffd";
-      ++i;
-      continue;
-    }
-    unsigned char c = static_cast<unsigned char>(value[i]);
-    if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      AppendHex(out, "\\u", c, 4);
-    } else {
-      out.append(value.substr(i, len));
-    }
-    i += len;
-  }
-  return out;
+  return EscapeText(value, "\"\\", "\\u", 4, "\\ufffd");
 }
 
 std::string PromqlStringEscape(std::string_view value, char quote) {
-  std::string out;
-  out.reserve(value.size());
-  for (size_t i = 0; i < value.size();) {
-    size_t len = Utf8Length(value, i);
-    unsigned char c = static_cast<unsigned char>(value[i]);
-    if (len == 0) {
-      AppendHex(out, "\\x", c, 2);  // PromQL's \xHH: the byte itself, never a quote
-      ++i;
-      continue;
-    }
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == static_cast<unsigned char>(quote)) {
-      out += '\\';
-      out += quote;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      AppendHex(out, "\\x", c, 2);
-    } else {
-      out.append(value.substr(i, len));
-    }
-    i += len;
-  }
-  return out;
+  // An invalid byte as PromQL's \xHH: the byte itself, never a quote.
+  const char backslashed[] = {'\\', quote};
+  return EscapeText(value, std::string_view(backslashed, 2), "\\x", 2, nullptr);
 }
 
 std::string RegexQuote(std::string_view value) {

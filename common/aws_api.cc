@@ -144,4 +144,13 @@ Result<HttpResponse> AwsApi::Send(const AwsCall& call, MonoTime deadline) {
   }
 }
 
+std::string AwsQueryForm(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += '&';
+    out += AwsUriEncode(k, true) + "=" + AwsUriEncode(v, true);
+  }
+  return out;
+}
+
 }  // namespace failover

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/aws_sigv4.h"
 #include "common/clock.h"
@@ -18,6 +20,10 @@
 #include "common/xml.h"
 
 namespace failover {
+
+// The body of a Query API call (RDS, ELB): key=value pairs, both RFC 3986 encoded, joined
+// by &.
+std::string AwsQueryForm(const std::vector<std::pair<std::string, std::string>>& params);
 
 struct AwsErrorInfo {
   std::string type;  // Sender / Receiver

@@ -32,14 +32,6 @@ int TypeCode(std::string type) {
   return -1;
 }
 
-std::string RcodeName(int rcode) {
-  static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                       "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-                                       "NXRRSET", "NOTAUTH", "NOTZONE"};
-  if (rcode >= 0 && rcode < static_cast<int>(std::size(kNames))) return kNames[rcode];
-  return "RCODE" + std::to_string(rcode);
-}
-
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), ::tolower);
   return s;
@@ -124,7 +116,7 @@ Result<DnsAnswer> ParseResponse(const unsigned char* abuf, int alen, int qtype) 
   if (alen < 12) return Error::Invalid("malformed DNS response (short header)");
   DnsAnswer answer;
   answer.authoritative = (abuf[2] & 0x04) != 0;
-  answer.rcode = RcodeName(abuf[3] & 0x0f);
+  answer.rcode = DnsRcodeName(abuf[3] & 0x0f);
   unsigned qdcount = U16(abuf + 4);
   unsigned ancount = U16(abuf + 6);
   const unsigned char* p = abuf + 12;
@@ -277,12 +269,7 @@ Result<DnsAnswer> QueryDns(const std::string& server, const std::string& name,
                ARES_FLAG_NOALIASES | (tcp ? ARES_FLAG_USEVC : 0);
   opts.timeout = static_cast<int>(std::clamp<long long>(timeout_ms / 2, 50, 5000));
   opts.tries = 2;
-  opts.domains = nullptr;
-  opts.ndomains = 0;
-  char lookups[] = "b";
-  opts.lookups = lookups;
-  opts.servers = nullptr;
-  opts.nservers = 0;
+  SetAresDirectOptions(opts);
 
   Channel channel;
   int rc = ares_init_options(&channel.get(), &opts, optmask);
@@ -380,6 +367,23 @@ Result<DnsAnswer> QueryDns(const std::string& server, const std::string& name,
                  true};
   }
   return answer;
+}
+
+std::string DnsRcodeName(int rcode) {
+  static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                       "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                       "NXRRSET", "NOTAUTH", "NOTZONE"};
+  if (rcode >= 0 && rcode < static_cast<int>(std::size(kNames))) return kNames[rcode];
+  return "RCODE" + std::to_string(rcode);
+}
+
+void SetAresDirectOptions(ares_options& opts) {
+  static char lookups[] = "b";  // ares_init_options copies it
+  opts.domains = nullptr;
+  opts.ndomains = 0;
+  opts.lookups = lookups;
+  opts.servers = nullptr;
+  opts.nservers = 0;
 }
 
 }  // namespace failover

@@ -10,6 +10,8 @@
 #include "common/duration.h"
 #include "common/result.h"
 
+struct ares_options;
+
 namespace failover {
 
 struct DnsAnswer {
@@ -36,6 +38,14 @@ Result<DnsAnswer> QueryDns(const std::string& server, const std::string& name,
 // of type `qtype` (numeric: 1 A, 2 NS, 5 CNAME, 6 SOA, 16 TXT, 28 AAAA), class IN, in the
 // answer section. Errors name what is malformed. Pure (tests and tests/fuzz call it).
 Result<DnsAnswer> ParseDnsAnswer(const unsigned char* packet, size_t len, int qtype);
+
+// "NXDOMAIN", "SERVFAIL", ... ("RCODE<n>" for the rest).
+std::string DnsRcodeName(int rcode);
+
+// The c-ares options (with ARES_OPT_DOMAINS, ARES_OPT_LOOKUPS and ARES_OPT_SERVERS) of a
+// query to one given server, set after initialisation: no search domains, no hosts file,
+// no servers from /etc/resolv.conf.
+void SetAresDirectOptions(ares_options& opts);
 
 // TXT character-strings in the presentation format above: "\"a\" \"b\"".
 std::string QuoteTxt(const std::vector<std::string>& strings);

@@ -26,4 +26,20 @@ std::string HtmlEscape(const std::string& s) {
   return EscapeMarkup(clean, "&#39;");
 }
 
+std::string LiveRefreshScript(int interval_ms, bool stamp) {
+  std::string js =
+      "<script>(function(){var r=document.getElementById('live');if(!r)return;"
+      "setInterval(function(){if(document.hidden)return;"
+      "fetch(location.href,{credentials:'same-origin',cache:'no-store'}).then(function(x){"
+      "return x.ok?x.text():null}).then(function(t){if(!t)return;var n=new DOMParser()"
+      ".parseFromString(t,'text/html').getElementById('live');if(n&&n.innerHTML!==r.innerHTML)"
+      "r.innerHTML=n.innerHTML";
+  if (stamp) {
+    js +=
+        ";var s=document.getElementById('refreshed');if(s)s.textContent="
+        "new Date().toISOString().substring(11,19)+'Z'";
+  }
+  return js + "}).catch(function(){})}," + std::to_string(interval_ms) + ")})();</script>";
+}
+
 }  // namespace failover

@@ -272,6 +272,7 @@ struct HttpServer::Shared {
   enum class BodyStep { kMore, kDone, kHandedOff };
   BodyStep ParseChunks(Conn* c);
   void Arm(Conn* c, uint32_t events);
+  bool ArmForTls(Conn* c, int ssl_error);  // false: not a want-read/want-write
   void Disarm(Conn* c);
   void Close(Conn* c);
   void HandOff(Conn* c, Conn::Job job);
@@ -459,15 +460,22 @@ void HttpServer::Shared::Handshake(Conn* c) {
     ReadInput(c);
     return;
   }
-  int e = SSL_get_error(c->ssl, r);
-  if (e == SSL_ERROR_WANT_READ) {
-    Arm(c, EPOLLIN);
-  } else if (e == SSL_ERROR_WANT_WRITE) {
-    Arm(c, EPOLLOUT);
-  } else {
+  if (!ArmForTls(c, SSL_get_error(c->ssl, r))) {
     log::Debug("TLS handshake failed", {{"remote", c->remote}, {"err", OpensslError()}});
     Close(c);
   }
+}
+
+// An SSL call that wants to read or write first waits for the socket to be ready for it.
+bool HttpServer::Shared::ArmForTls(Conn* c, int ssl_error) {
+  if (ssl_error == SSL_ERROR_WANT_READ) {
+    Arm(c, EPOLLIN);
+  } else if (ssl_error == SSL_ERROR_WANT_WRITE) {
+    Arm(c, EPOLLOUT);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 void HttpServer::Shared::ReadInput(Conn* c) {
@@ -478,14 +486,7 @@ void HttpServer::Shared::ReadInput(Conn* c) {
       ERR_clear_error();
       int r = SSL_read(c->ssl, buf, sizeof buf);
       if (r <= 0) {
-        int e = SSL_get_error(c->ssl, r);
-        if (e == SSL_ERROR_WANT_READ) {
-          Arm(c, EPOLLIN);
-        } else if (e == SSL_ERROR_WANT_WRITE) {
-          Arm(c, EPOLLOUT);
-        } else {
-          Close(c);
-        }
+        if (!ArmForTls(c, SSL_get_error(c->ssl, r))) Close(c);
         return;
       }
       n = r;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <variant>
 
 namespace failover {
 namespace {
@@ -52,6 +53,28 @@ void CollectResult(PGconn* conn, PGresult* res, const std::string& where,
     if (state != nullptr) f.sqlstate = state;
     query_error = f;
   }
+}
+
+// PQconnectStartParams with `keys`/`values` and the target's password (resolved now, wiped
+// once libpq has its copy). A failure when the password cannot be read or libpq is out of
+// memory.
+std::variant<PGconn*, SqlFailure> StartConnecting(const PgTarget& target,
+                                                  std::vector<const char*> keys,
+                                                  std::vector<const char*> values) {
+  std::string password;
+  if (target.password) {
+    auto pw = target.password->Resolve();
+    if (!pw) return SqlFailure{"error", "password: " + pw.error().message};
+    password = std::move(*pw);
+    keys.push_back("password");
+    values.push_back(password.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  std::fill(password.begin(), password.end(), '\0');
+  if (conn == nullptr) return SqlFailure{"error", "libpq: out of memory"};
+  return conn;
 }
 
 }  // namespace
@@ -111,20 +134,10 @@ SqlOutcome<bool> PgConn::Connect(const PgTarget& target, const std::string& appl
   Close();
   where_ = target.where;
   timeout_ = timeout;
-  std::string password;
-  std::vector<const char*> keys = {"fallback_application_name", "dbname"};
-  std::vector<const char*> values = {application_name.c_str(), target.conninfo.c_str()};
-  if (target.password) {
-    auto pw = target.password->Resolve();
-    if (!pw) return SqlFailure{"error", "password: " + pw.error().message};
-    password = std::move(*pw);
-    keys.push_back("password");
-    values.push_back(password.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  conn_ = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/1);
-  if (conn_ == nullptr) return SqlFailure{"error", "libpq: out of memory"};
+  auto started = StartConnecting(target, {"fallback_application_name", "dbname"},
+                                 {application_name.c_str(), target.conninfo.c_str()});
+  if (auto* f = std::get_if<SqlFailure>(&started)) return *f;
+  conn_ = std::get<PGconn*>(started);
   auto fail = [&](SqlFailure f) {
     f.connect_phase = true;
     Close();
@@ -196,7 +209,6 @@ SqlWait PgAsyncConn::StartConnect(
   failure_.reset();
   results_.clear();
   where_ = target.where;
-  std::string password;
   std::vector<const char*> keys = {"fallback_application_name", "dbname"};
   std::vector<const char*> values = {application_name.c_str(), target.conninfo.c_str()};
   // After dbname (the expanded conninfo): libpq keeps the last value of a keyword.
@@ -204,18 +216,9 @@ SqlWait PgAsyncConn::StartConnect(
     keys.push_back(key.c_str());
     values.push_back(value.c_str());
   }
-  if (target.password) {
-    auto pw = target.password->Resolve();
-    if (!pw) return Finish(SqlFailure{"error", "password: " + pw.error().message});
-    password = std::move(*pw);
-    keys.push_back("password");
-    values.push_back(password.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  conn_ = PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/1);
-  std::fill(password.begin(), password.end(), '\0');
-  if (conn_ == nullptr) return Finish(SqlFailure{"error", "libpq: out of memory"});
+  auto started = StartConnecting(target, std::move(keys), std::move(values));
+  if (auto* f = std::get_if<SqlFailure>(&started)) return Finish(*f);
+  conn_ = std::get<PGconn*>(started);
   op_ = Op::kConnect;
   if (PQstatus(conn_) == CONNECTION_BAD) {
     std::string msg = SqlFirstLine(PQerrorMessage(conn_));

@@ -4,6 +4,15 @@
 
 namespace failover {
 
+std::string BackslashQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
 std::optional<double> SqlNumber(const std::optional<std::string>& value) {
   if (!value || value->empty()) return std::nullopt;
   const char* begin = value->c_str();

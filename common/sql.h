@@ -23,6 +23,16 @@ std::optional<double> SqlNumber(const std::optional<std::string>& value);
 // servers name the same column differently (Replica_IO_Running / Slave_IO_Running).
 std::optional<std::string> SqlColumn(const SqlRow& row, std::initializer_list<const char*> names);
 
+// `s` in single quotes, ' and \ escaped with a backslash: a MySQL/MariaDB string literal
+// (also for values the server itself returned, GTID positions and binlog file names) and
+// a libpq conninfo value.
+std::string BackslashQuote(const std::string& s);
+
+// A value's text, "" for NULL.
+inline std::string SqlText(const std::optional<std::string>& value) {
+  return value ? *value : std::string();
+}
+
 // Why a database call failed. `reason` is one of: connection_refused, timeout,
 // connect_failed, resolve, connection_reset, auth_failed, query_failed, error.
 // `detail` names the server (host:port) and carries the server's message, never a password.

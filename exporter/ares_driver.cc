@@ -9,6 +9,8 @@
 #include <optional>
 #include <utility>
 
+#include "common/dns_query.h"
+
 namespace failover {
 
 struct AresDriver::Query {
@@ -92,12 +94,7 @@ void AresDriver::Send(const Request& request, Done done) {
   // tries fill the budget); TCP: one try.
   opts.tries = request.tcp ? 1 : 2;
   opts.timeout = request.tcp ? budget_ms : std::max(1, budget_ms / 3);
-  opts.domains = nullptr;
-  opts.ndomains = 0;
-  char lookups[] = "b";
-  opts.lookups = lookups;
-  opts.servers = nullptr;
-  opts.nservers = 0;
+  SetAresDirectOptions(opts);
   opts.sock_state_cb = &AresDriver::OnSockState;
   opts.sock_state_cb_data = q;
 

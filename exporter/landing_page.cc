@@ -21,15 +21,8 @@ std::string FormatTime(double unix_seconds) {
 
 namespace {
 
-// Refreshes the element with id "live" from the same URL every few seconds, in place (the
-// scroll position stays).
-const char* kPoller =
-    "<script>(function(){var r=document.getElementById('live');if(!r)return;"
-    "setInterval(function(){if(document.hidden)return;"
-    "fetch(location.href,{credentials:'same-origin',cache:'no-store'}).then(function(x){"
-    "return x.ok?x.text():null}).then(function(t){if(!t)return;var n=new DOMParser()"
-    ".parseFromString(t,'text/html').getElementById('live');if(n&&n.innerHTML!==r.innerHTML)"
-    "r.innerHTML=n.innerHTML}).catch(function(){})},5000)})();</script>";
+// The element with id "live" is refreshed from the same URL this often.
+constexpr int kRefreshMs = 5000;
 
 std::string Seconds(double s) {
   char buf[32];
@@ -95,7 +88,7 @@ std::string RenderExporterLandingPage(const std::vector<ProbeStatus>& unsorted,
       html += "</table>";
       if (found->recent.empty()) html += "<p>Not run yet.</p>";
     }
-    html += "</div>" + std::string(kPoller) + "</body></html>\n";
+    html += "</div>" + LiveRefreshScript(kRefreshMs, /*stamp=*/false) + "</body></html>\n";
     return html;
   }
   html += "<p>" + std::to_string(probes.size()) + " probes: " + std::to_string(up) + " up, " +
@@ -118,7 +111,7 @@ std::string RenderExporterLandingPage(const std::vector<ProbeStatus>& unsorted,
             std::to_string(p.failures) + "</td><td><a href=\"/?probe=" + UrlEncode(p.id.name) +
             "\">last runs</a></td></tr>";
   }
-  html += "</table></div>" + std::string(kPoller) + "</body></html>\n";
+  html += "</table></div>" + LiveRefreshScript(kRefreshMs, /*stamp=*/false) + "</body></html>\n";
   return html;
 }
 

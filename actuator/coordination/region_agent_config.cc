@@ -6,29 +6,8 @@ namespace {
 // etcd: {endpoints: [URL...], prefix: /failover/}
 Status LoadEtcd(const YamlNode& node, std::vector<std::string>& endpoints, std::string& prefix) {
   if (auto s = node.ExpectKeys({"endpoints", "prefix"}); !s) return s;
-  auto eps = node.Require("endpoints");
-  if (!eps) return eps.error();
-  auto items = eps->Items();
-  if (!items) return items.error();
-  if (items->empty()) return eps->Fail("endpoints must list at least one etcd client URL");
-  for (const YamlNode& it : *items) {
-    auto u = it.AsString();
-    if (!u) return u.error();
-    if ((u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) ||
-        u->find('/', u->find("//") + 2) != std::string::npos || u->size() < 9) {
-      return it.Fail("must be an etcd client URL like http://127.0.0.1:2379 (no path)");
-    }
-    endpoints.push_back(*u);
-  }
-  if (auto p = node.Get("prefix")) {
-    auto s = p->AsString();
-    if (!s) return s.error();
-    if (s->empty() || s->front() != '/' || s->back() != '/') {
-      return p->Fail("prefix must start and end with / (e.g. /failover/)");
-    }
-    prefix = *s;
-  }
-  return {};
+  if (auto s = LoadEtcdEndpoints(node, endpoints); !s) return s;
+  return LoadEtcdPrefix(node, prefix);
 }
 
 Result<Duration> LoadTtl(const YamlNode& t) {
@@ -55,6 +34,36 @@ bool ValidRegion(const std::string& r) {
 }
 
 }  // namespace
+
+Status LoadEtcdEndpoints(const YamlNode& node, std::vector<std::string>& endpoints) {
+  auto eps = node.Require("endpoints");
+  if (!eps) return eps.error();
+  auto items = eps->Items();
+  if (!items) return items.error();
+  if (items->empty()) return eps->Fail("endpoints must list at least one etcd client URL");
+  for (const YamlNode& it : *items) {
+    auto u = it.AsString();
+    if (!u) return u.error();
+    if ((u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) ||
+        u->find('/', u->find("//") + 2) != std::string::npos || u->size() < 9) {
+      return it.Fail("must be an etcd client URL like http://127.0.0.1:2379 (no path)");
+    }
+    endpoints.push_back(*u);
+  }
+  return {};
+}
+
+Status LoadEtcdPrefix(const YamlNode& node, std::string& prefix) {
+  if (auto p = node.Get("prefix")) {
+    auto s = p->AsString();
+    if (!s) return s.error();
+    if (s->empty() || s->front() != '/' || s->back() != '/') {
+      return p->Fail("prefix must start and end with / (e.g. /failover/)");
+    }
+    prefix = *s;
+  }
+  return {};
+}
 
 Result<WriterLeaseConfig> LoadWriterLeaseConfig(const YamlNode& node) {
   if (auto s = node.ExpectKeys({"etcd", "ttl"}); !s) return s.error();

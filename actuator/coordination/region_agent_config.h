@@ -27,6 +27,12 @@
 
 namespace failover {
 
+// The keys of an etcd: block (here, and the journal's in actuator/config.cc): endpoints:
+// (required; http(s) client URLs without a path, appended to `endpoints`) and prefix:
+// (optional; starts and ends with /, left as it is when absent).
+Status LoadEtcdEndpoints(const YamlNode& node, std::vector<std::string>& endpoints);
+Status LoadEtcdPrefix(const YamlNode& node, std::string& prefix);
+
 struct RegionAgentConfig {
   std::string region;
   std::vector<std::string> endpoints;

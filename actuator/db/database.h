@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "actuator/steps/step.h"
@@ -143,6 +145,29 @@ std::string FormatLag(double seconds);
 // The outcome of a failed database call: refused statements and credentials fail the step,
 // lost connections and timeouts are retryable.
 StepOutcome OutcomeOf(const SqlFailure& failure);
+
+// The outcome of a failed connection: retryable, but refused credentials fail the step.
+inline StepOutcome ConnectFailure(const SqlFailure& failure) {
+  StepOutcome o = StepOutcome::Retry("cannot connect to " + failure.detail);
+  if (failure.reason == "auth_failed") o.status = StepStatus::kFailed;
+  return o;
+}
+
+// Connects (`connect()`, a SqlOutcome) and reads the server's state (`read()`, a
+// SqlOutcome of it); when either fails, nullopt, with `outcome` saying why and
+// `*unreachable` (when given) whether the server did not answer at all.
+template <typename ConnectFn, typename ReadFn>
+auto ConnectAndRead(ConnectFn connect, ReadFn read, StepOutcome& outcome,
+                    bool* unreachable = nullptr) -> std::decay_t<decltype(read().value)> {
+  if (auto c = connect(); !c) {
+    if (unreachable != nullptr) *unreachable = c.error().unreachable();
+    outcome = ConnectFailure(c.error());
+    return std::nullopt;
+  }
+  auto state = read();
+  if (!state) outcome = OutcomeOf(state.error());
+  return std::move(state.value);
+}
 
 // Seconds from now until `deadline` (0 when past).
 double SecondsLeft(MonoTime deadline);

@@ -13,19 +13,6 @@
 namespace failover {
 namespace {
 
-std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
-
-// A SQL string literal: the values quoted here come from the server itself (GTID
-// positions, binlog file names), but are escaped all the same.
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
 // What one look at the server shows.
 struct MysqlState {
   bool mariadb = false;
@@ -41,12 +28,12 @@ struct MysqlState {
     if (!mariadb) j["super_read_only"] = super_read_only;
     if (replica_rows.size() == 1) {
       const SqlRow& r = replica_rows[0];
-      j["io_running"] = Text(SqlColumn(r, {"Replica_IO_Running", "Slave_IO_Running"}));
-      j["sql_running"] = Text(SqlColumn(r, {"Replica_SQL_Running", "Slave_SQL_Running"}));
+      j["io_running"] = SqlText(SqlColumn(r, {"Replica_IO_Running", "Slave_IO_Running"}));
+      j["sql_running"] = SqlText(SqlColumn(r, {"Replica_SQL_Running", "Slave_SQL_Running"}));
       auto sb = SqlColumn(r, {"Seconds_Behind_Source", "Seconds_Behind_Master"});
       j["seconds_behind"] = sb ? nlohmann::json(SqlNumber(sb).value_or(0)) : nlohmann::json();
-      j["source"] = Text(SqlColumn(r, {"Source_Host", "Master_Host"})) + ":" +
-                    Text(SqlColumn(r, {"Source_Port", "Master_Port"}));
+      j["source"] = SqlText(SqlColumn(r, {"Source_Host", "Master_Host"})) + ":" +
+                    SqlText(SqlColumn(r, {"Source_Port", "Master_Port"}));
     }
     return j;
   }
@@ -63,7 +50,7 @@ std::optional<StepOutcome> SemiSyncRefusal(MysqlConn& conn, const std::string& w
       "'rpl_semi_sync_replica_enabled')");
   if (!rows) return OutcomeOf(rows.error());
   for (const SqlRow& r : *rows) {
-    if (Text(SqlColumn(r, {"Value"})) == "ON") return std::nullopt;
+    if (SqlText(SqlColumn(r, {"Value"})) == "ON") return std::nullopt;
   }
   return StepOutcome::Fail(
       "refusing to promote " + where + ": require_semisync is set but " +
@@ -86,16 +73,9 @@ class MysqlDatabase final : public Database {
   PromoteResult Promote(const PromoteOptions& options, MonoTime deadline) override {
     PromoteResult result;
     MysqlConn conn;
-    if (auto c = Connect(conn, deadline); !c) {
-      result.outcome = StepOutcome::Retry("cannot connect to " + c.error().detail);
-      if (c.error().reason == "auth_failed") result.outcome.status = StepStatus::kFailed;
-      return result;
-    }
-    auto state = Read(conn);
-    if (!state) {
-      result.outcome = OutcomeOf(state.error());
-      return result;
-    }
+    auto state = ConnectAndRead([&] { return Connect(conn, deadline); }, [&] { return Read(conn); },
+                                result.outcome);
+    if (!state) return result;
     nlohmann::json details = {{"before", state->Json()}};
     if (state->replica_rows.size() > 1) {
       result.outcome = StepOutcome::Fail(where() + " replicates from " +
@@ -128,13 +108,13 @@ class MysqlDatabase final : public Database {
       details["semisync_enabled"] = true;  // what it acknowledged is applied below (catch-up)
     }
     const SqlRow& row = state->replica_rows[0];
-    bool io = Text(SqlColumn(row, {"Replica_IO_Running", "Slave_IO_Running"})) == "Yes";
-    bool sql = Text(SqlColumn(row, {"Replica_SQL_Running", "Slave_SQL_Running"})) == "Yes";
+    bool io = SqlText(SqlColumn(row, {"Replica_IO_Running", "Slave_IO_Running"})) == "Yes";
+    bool sql = SqlText(SqlColumn(row, {"Replica_SQL_Running", "Slave_SQL_Running"})) == "Yes";
     auto behind = SqlNumber(SqlColumn(row, {"Seconds_Behind_Source", "Seconds_Behind_Master"}));
     std::string limit = "max_lag " + FormatDuration(options.max_lag);
     // The RPO guard, before anything changes.
     if (!sql) {
-      std::string err = Text(SqlColumn(row, {"Last_SQL_Error"}));
+      std::string err = SqlText(SqlColumn(row, {"Last_SQL_Error"}));
       result.outcome = StepOutcome::Fail(
           "refusing to promote " + where() +
           ": replication lag unknown, the SQL thread is stopped so received transactions are "
@@ -156,7 +136,7 @@ class MysqlDatabase final : public Database {
       // server cannot tell how far behind it is; what it received is applied below.
       details["lag_seconds"] = nullptr;
       details["lag_note"] = "unknown: the replica is not connected to its source (" +
-                            Text(SqlColumn(row, {"Last_IO_Error"})) + ")";
+                            SqlText(SqlColumn(row, {"Last_IO_Error"})) + ")";
     }
     // Catch up: stop receiving, then wait until everything received is applied.
     std::string thread_kw = state->replica_syntax ? "REPLICA" : "SLAVE";
@@ -170,7 +150,7 @@ class MysqlDatabase final : public Database {
         result.outcome = OutcomeOf(again.error());
         return result;
       }
-      if (again->replica_rows.size() == 1) state = std::move(again);
+      if (again->replica_rows.size() == 1) state = std::move(*again);
     }
     double wait_s = std::min(ToSeconds(options.catch_up_timeout), SecondsLeft(deadline) - 1);
     if (auto s = CatchUp(conn, *state, std::max(1.0, std::floor(wait_s))); !s) {
@@ -199,17 +179,9 @@ class MysqlDatabase final : public Database {
   FenceResult Fence(MonoTime deadline) override {
     FenceResult result;
     MysqlConn conn;
-    if (auto c = Connect(conn, deadline); !c) {
-      result.unreachable = c.error().unreachable();
-      result.outcome = StepOutcome::Retry("cannot connect to " + c.error().detail);
-      if (c.error().reason == "auth_failed") result.outcome.status = StepStatus::kFailed;
-      return result;
-    }
-    auto state = Read(conn);
-    if (!state) {
-      result.outcome = OutcomeOf(state.error());
-      return result;
-    }
+    auto state = ConnectAndRead([&] { return Connect(conn, deadline); }, [&] { return Read(conn); },
+                                result.outcome, &result.unreachable);
+    if (!state) return result;
     nlohmann::json details = {{"before", state->Json()}};
     bool fenced = state->read_only && (state->mariadb || state->super_read_only);
     if (fenced) {
@@ -224,13 +196,8 @@ class MysqlDatabase final : public Database {
       result.outcome = OutcomeOf(r.error());
       return result;
     }
-    auto after = Read(conn);
-    if (!after) {
-      result.outcome = OutcomeOf(after.error());
-      return result;
-    }
-    details["after"] = after->Json();
-    details["changed"] = true;
+    auto after = ReadAfter(conn, details, result.outcome);
+    if (!after) return result;
     if (!after->read_only) {
       result.outcome = StepOutcome::Retry(where() + ": read_only is still off after " + sql);
       return result;
@@ -297,10 +264,9 @@ class MysqlDatabase final : public Database {
       return StepOutcome::Ok(where() + " is writable, nothing to do", details);
     }
     if (auto f = MakeWritable(conn, *state)) return OutcomeOf(*f);
-    auto after = Read(conn);
-    if (!after) return OutcomeOf(after.error());
-    details["after"] = after->Json();
-    details["changed"] = true;
+    StepOutcome failed;
+    auto after = ReadAfter(conn, details, failed);
+    if (!after) return failed;
     if (after->read_only) return StepOutcome::Retry(where() + ": still read-only after SET GLOBAL");
     return StepOutcome::Ok("made " + where() + " writable", details);
   }
@@ -334,8 +300,8 @@ class MysqlDatabase final : public Database {
     if (!rows) return rows.error();
     int killed = 0;
     for (const SqlRow& row : *rows) {
-      std::string user = Text(SqlColumn(row, {"user"}));
-      std::string command = Text(SqlColumn(row, {"command"}));
+      std::string user = SqlText(SqlColumn(row, {"user"}));
+      std::string command = SqlText(SqlColumn(row, {"command"}));
       if (user == "system user" || user == "event_scheduler" || command == "Daemon" ||
           command == "Killed" || command.rfind("Binlog Dump", 0) == 0 ||
           command.rfind("Slave_", 0) == 0 || command.rfind("Replica_", 0) == 0) {
@@ -367,7 +333,7 @@ class MysqlDatabase final : public Database {
     if (!v) return v.error();
     if (v->size() != 1)
       return SqlFailure{"error", where() + ": unexpected answer to SELECT VERSION()"};
-    st.version = Text(SqlColumn((*v)[0], {"version"}));
+    st.version = SqlText(SqlColumn((*v)[0], {"version"}));
     st.read_only = SqlNumber(SqlColumn((*v)[0], {"read_only"})).value_or(0) != 0;
     st.mariadb = st.version.find("MariaDB") != std::string::npos;
     if (!st.mariadb) {
@@ -392,21 +358,22 @@ class MysqlDatabase final : public Database {
     std::string secs = std::to_string(static_cast<long long>(seconds));
     std::string sql;
     if (st.mariadb) {
-      std::string pos = Text(SqlColumn(row, {"Gtid_IO_Pos"}));
-      if (!pos.empty()) sql = "SELECT MASTER_GTID_WAIT(" + Quote(pos) + ", " + secs + ") AS r";
+      std::string pos = SqlText(SqlColumn(row, {"Gtid_IO_Pos"}));
+      if (!pos.empty())
+        sql = "SELECT MASTER_GTID_WAIT(" + BackslashQuote(pos) + ", " + secs + ") AS r";
     } else {
-      std::string set = Text(SqlColumn(row, {"Retrieved_Gtid_Set"}));
+      std::string set = SqlText(SqlColumn(row, {"Retrieved_Gtid_Set"}));
       if (!set.empty()) {
-        sql = "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(set) + ", " + secs + ") AS r";
+        sql = "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + BackslashQuote(set) + ", " + secs + ") AS r";
       }
     }
     if (sql.empty()) {
       // No GTIDs: the position in the source's binlog that was received.
-      std::string file = Text(SqlColumn(row, {"Source_Log_File", "Master_Log_File"}));
-      std::string pos = Text(SqlColumn(row, {"Read_Source_Log_Pos", "Read_Master_Log_Pos"}));
+      std::string file = SqlText(SqlColumn(row, {"Source_Log_File", "Master_Log_File"}));
+      std::string pos = SqlText(SqlColumn(row, {"Read_Source_Log_Pos", "Read_Master_Log_Pos"}));
       if (file.empty() || pos.empty()) return {};  // nothing received yet
       std::string fn = st.replica_syntax ? "SOURCE_POS_WAIT" : "MASTER_POS_WAIT";
-      sql = "SELECT " + fn + "(" + Quote(file) + ", " + pos + ", " + secs + ") AS r";
+      sql = "SELECT " + fn + "(" + BackslashQuote(file) + ", " + pos + ", " + secs + ") AS r";
     }
     auto r = conn.Query(sql);
     if (!r) return Error::Unavailable("catch-up: " + r.error().detail);
@@ -434,16 +401,25 @@ class MysqlDatabase final : public Database {
     return std::nullopt;
   }
 
-  PromoteResult Verified(MysqlConn& conn, nlohmann::json details, const std::string& what,
-                         std::optional<double> lag) {
-    PromoteResult result;
+  // The state after a change, recorded in `details` ("after"; "changed": true); nullopt,
+  // with `outcome` saying why, when it cannot be read.
+  std::optional<MysqlState> ReadAfter(MysqlConn& conn, nlohmann::json& details,
+                                      StepOutcome& outcome) {
     auto after = Read(conn);
     if (!after) {
-      result.outcome = OutcomeOf(after.error());
-      return result;
+      outcome = OutcomeOf(after.error());
+      return std::nullopt;
     }
     details["after"] = after->Json();
     details["changed"] = true;
+    return std::move(*after);
+  }
+
+  PromoteResult Verified(MysqlConn& conn, nlohmann::json details, const std::string& what,
+                         std::optional<double> lag) {
+    PromoteResult result;
+    auto after = ReadAfter(conn, details, result.outcome);
+    if (!after) return result;
     if (!after->replica_rows.empty() || after->read_only) {
       result.outcome = StepOutcome::Retry(where() + ": still " +
                                           (after->read_only ? "read-only" : "replicating") +

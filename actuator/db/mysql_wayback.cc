@@ -23,17 +23,6 @@ using nlohmann::json;
 
 constexpr size_t kMaxReportedRows = 10000;  // rows in one divergence report
 
-std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
 struct Gtid {
   unsigned long domain = 0;
   unsigned long server = 0;
@@ -78,17 +67,11 @@ SqlOutcome<bool> Connect(MysqlConn& conn, const MysqlTarget& t, MonoTime deadlin
   return conn.Connect(t, std::chrono::duration_cast<Duration>(std::chrono::duration<double>(left)));
 }
 
-StepOutcome ConnectFailure(const SqlFailure& f) {
-  StepOutcome o = StepOutcome::Retry("cannot connect to " + f.detail);
-  if (f.reason == "auth_failed") o.status = StepStatus::kFailed;
-  return o;
-}
-
 SqlOutcome<std::string> One(MysqlConn& conn, const std::string& sql) {
   auto r = conn.Query(sql);
   if (!r) return r.error();
   if (r->size() != 1 || (*r)[0].empty()) return std::string();
-  return Text((*r)[0].begin()->second);
+  return SqlText((*r)[0].begin()->second);
 }
 
 bool IsMariaDb(MysqlConn& conn) {
@@ -156,9 +139,9 @@ SqlOutcome<ErrantScan> ScanErrant(MysqlConn& old_conn, MysqlConn& new_conn) {
       "@@global.gtid_binlog_pos AS b");
   if (!nr) return nr.error();
   if (nr->size() == 1) {
-    scan.new_current_pos = Text(SqlColumn((*nr)[0], {"c"}));
-    scan.new_slave_pos = Text(SqlColumn((*nr)[0], {"s"}));
-    scan.new_binlog_pos = Text(SqlColumn((*nr)[0], {"b"}));
+    scan.new_current_pos = SqlText(SqlColumn((*nr)[0], {"c"}));
+    scan.new_slave_pos = SqlText(SqlColumn((*nr)[0], {"s"}));
+    scan.new_binlog_pos = SqlText(SqlColumn((*nr)[0], {"b"}));
   }
   auto old_pos = ParseGtidList(scan.old_binlog_pos);
   auto new_slave = ParseGtidList(scan.new_slave_pos);
@@ -182,22 +165,22 @@ SqlOutcome<ErrantScan> ScanErrant(MysqlConn& old_conn, MysqlConn& new_conn) {
   auto logs = old_conn.Query("SHOW BINARY LOGS");
   if (!logs) return logs.error();
   std::vector<std::string> files;
-  for (const auto& row : *logs) files.push_back(Text(SqlColumn(row, {"Log_name"})));
+  for (const auto& row : *logs) files.push_back(SqlText(SqlColumn(row, {"Log_name"})));
   std::map<unsigned long, Gtid> fork_seen;
   int run = 0;
   bool reached_fork = false;
   std::map<unsigned long, Gtid> oldest_start;
   // Newest file first; stop at the file whose starting state is at or before every fork.
   for (auto f = files.rbegin(); f != files.rend(); ++f) {
-    auto events = old_conn.Query("SHOW BINLOG EVENTS IN " + Quote(*f));
+    auto events = old_conn.Query("SHOW BINLOG EVENTS IN " + BackslashQuote(*f));
     if (!events) return events.error();
     bool file_starts_before_fork = false;
     std::vector<Errant> in_file;
     Errant* open = nullptr;  // the errant transaction whose events follow
     ++run;
     for (const auto& ev : *events) {
-      std::string type = Text(SqlColumn(ev, {"Event_type"}));
-      std::string info = Text(SqlColumn(ev, {"Info"}));
+      std::string type = SqlText(SqlColumn(ev, {"Event_type"}));
+      std::string info = SqlText(SqlColumn(ev, {"Info"}));
       if (type == "Gtid_list") {
         auto start = ParseGtidList(info);
         oldest_start = start;
@@ -415,8 +398,8 @@ std::map<std::string, std::vector<std::string>> Columns(MysqlConn& conn) {
       "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION");
   if (!r) return out;
   for (const auto& row : *r) {
-    out[Text(SqlColumn(row, {"s"})) + "." + Text(SqlColumn(row, {"t"}))].push_back(
-        Text(SqlColumn(row, {"c"})));
+    out[SqlText(SqlColumn(row, {"s"})) + "." + SqlText(SqlColumn(row, {"t"}))].push_back(
+        SqlText(SqlColumn(row, {"c"})));
   }
   return out;
 }
@@ -505,8 +488,8 @@ SqlOutcome<std::string> CannotUndo(MysqlConn& conn, const ErrantScan& scan) {
   }
   auto vars = conn.Query("SELECT @@global.binlog_format AS f, @@global.binlog_row_image AS i");
   if (!vars) return vars.error();
-  std::string format = vars->size() == 1 ? Text(SqlColumn((*vars)[0], {"f"})) : "";
-  std::string image = vars->size() == 1 ? Text(SqlColumn((*vars)[0], {"i"})) : "";
+  std::string format = vars->size() == 1 ? SqlText(SqlColumn((*vars)[0], {"f"})) : "";
+  std::string image = vars->size() == 1 ? SqlText(SqlColumn((*vars)[0], {"i"})) : "";
   if (format != "ROW") return "binlog_format is " + format + ", not ROW";
   if (image != "FULL") return "binlog_row_image is " + image + ", not FULL";
   for (const auto& e : scan.errant) {
@@ -671,20 +654,41 @@ std::string RedactIn(std::string text, const std::string& secret) {
   return text;
 }
 
+// One errant transaction of a divergence report: where it is, and its row changes and
+// time when the binlog decoder found them (`rows`, by GTID); counts them in `row_count`.
+json ErrantTransaction(const std::string& gtid, const std::string& file, unsigned long long pos,
+                       const std::map<std::string, TxRows>& rows, size_t& row_count) {
+  json tx = {{"gtid", gtid}, {"binlog", file}, {"position", pos}, {"rows", json::array()}};
+  auto it = rows.find(gtid);
+  if (it == rows.end()) return tx;
+  if (it->second.timestamp) {
+    tx["timestamp"] = *it->second.timestamp;
+    tx["time"] = Rfc3339(*it->second.timestamp);
+  }
+  tx["rows"] = it->second.rows;
+  row_count += it->second.rows.size();
+  return tx;
+}
+
+StepOutcome BinlogReadFailure(const MysqlTarget& t, const Error& e, const json& details) {
+  return StepOutcome::Retry("reading the errant transactions from " + t.address + ": " + e.message,
+                            details);
+}
+
 // @@global.gtid_executed, parsed; a server without gtid_mode=ON is refused by name.
 SqlOutcome<MysqlGtidSet> GtidExecuted(MysqlConn& conn, const std::string& where) {
   auto r = conn.Query("SELECT @@global.gtid_mode AS m, @@global.gtid_executed AS e");
   if (!r) return r.error();
   if (r->size() != 1)
     return SqlFailure{"query_failed", where + ": no answer for gtid_executed", false};
-  std::string mode = Text(SqlColumn((*r)[0], {"m"}));
+  std::string mode = SqlText(SqlColumn((*r)[0], {"m"}));
   if (mode != "ON") {
     return SqlFailure{
         "query_failed",
         where + " has gtid_mode=" + mode + " (the way back needs gtid_mode=ON on both servers)",
         false};
   }
-  auto set = MysqlGtidSet::Parse(Text(SqlColumn((*r)[0], {"e"})));
+  auto set = MysqlGtidSet::Parse(SqlText(SqlColumn((*r)[0], {"e"})));
   if (!set)
     return SqlFailure{"query_failed", where + ": gtid_executed: " + set.error().message, false};
   return *set;
@@ -703,15 +707,15 @@ SqlOutcome<std::vector<MysqlErrant>> FindMysqlErrant(MysqlConn& conn, const Mysq
   auto logs = conn.Query("SHOW BINARY LOGS");
   if (!logs) return logs.error();
   std::vector<std::string> files;
-  for (const auto& row : *logs) files.push_back(Text(SqlColumn(row, {"Log_name"})));
+  for (const auto& row : *logs) files.push_back(SqlText(SqlColumn(row, {"Log_name"})));
   for (auto f = files.rbegin(); f != files.rend(); ++f) {
-    auto events = conn.Query("SHOW BINLOG EVENTS IN " + Quote(*f));
+    auto events = conn.Query("SHOW BINLOG EVENTS IN " + BackslashQuote(*f));
     if (!events) return events.error();
     bool earlier_files_have_some = true;
     std::vector<MysqlErrant> in_file;
     for (const auto& ev : *events) {
-      std::string type = Text(SqlColumn(ev, {"Event_type"}));
-      std::string info = Text(SqlColumn(ev, {"Info"}));
+      std::string type = SqlText(SqlColumn(ev, {"Event_type"}));
+      std::string info = SqlText(SqlColumn(ev, {"Info"}));
       if (type == "Previous_gtids") {
         auto before = MysqlGtidSet::Parse(info);
         earlier_files_have_some = !before || !before->Intersect(errant).empty();
@@ -764,26 +768,12 @@ StepOutcome MysqlGtidDivergence(MysqlConn& old_conn, MysqlConn& new_conn, const 
       args.insert(args.end(), files.begin(), files.end());
       auto text = RunBinlogReader("mysqlbinlog", old_t, args, deadline);
       if (!text) {
-        StepOutcome o = StepOutcome::Retry("reading the errant transactions from " + old_t.address +
-                                           ": " + text.error().message);
-        o.details = details;
-        return o;
+        return BinlogReadFailure(old_t, text.error(), details);
       }
       rows = ParseBinlogText(*text, Columns(old_conn), budget, truncated, /*mysql=*/true);
     }
     for (const auto& e : *where) {
-      json tx = {{"gtid", e.gtid.ToString()}, {"binlog", e.file}, {"position", e.pos}};
-      auto it = rows.find(e.gtid.ToString());
-      tx["rows"] = json::array();
-      if (it != rows.end()) {
-        if (it->second.timestamp) {
-          tx["timestamp"] = *it->second.timestamp;
-          tx["time"] = Rfc3339(*it->second.timestamp);
-        }
-        tx["rows"] = it->second.rows;
-        row_count += it->second.rows.size();
-      }
-      list.push_back(std::move(tx));
+      list.push_back(ErrantTransaction(e.gtid.ToString(), e.file, e.pos, rows, row_count));
     }
   }
   details["errant"] = std::move(list);
@@ -816,13 +806,13 @@ SqlOutcome<ReplicaStatus> MysqlReplicaStatus(MysqlConn& conn) {
   if (r->size() != 1) return st;
   const SqlRow& row = (*r)[0];
   st.configured = true;
-  st.host = Text(SqlColumn(row, {"Source_Host"}));
-  st.port = Text(SqlColumn(row, {"Source_Port"}));
-  st.auto_position = Text(SqlColumn(row, {"Auto_Position"}));
-  st.io = Text(SqlColumn(row, {"Replica_IO_Running"}));
-  st.sql = Text(SqlColumn(row, {"Replica_SQL_Running"}));
-  st.error = Text(SqlColumn(row, {"Last_SQL_Error"}));
-  if (st.error.empty()) st.error = Text(SqlColumn(row, {"Last_IO_Error"}));
+  st.host = SqlText(SqlColumn(row, {"Source_Host"}));
+  st.port = SqlText(SqlColumn(row, {"Source_Port"}));
+  st.auto_position = SqlText(SqlColumn(row, {"Auto_Position"}));
+  st.io = SqlText(SqlColumn(row, {"Replica_IO_Running"}));
+  st.sql = SqlText(SqlColumn(row, {"Replica_SQL_Running"}));
+  st.error = SqlText(SqlColumn(row, {"Last_SQL_Error"}));
+  if (st.error.empty()) st.error = SqlText(SqlColumn(row, {"Last_IO_Error"}));
   return st;
 }
 
@@ -855,48 +845,88 @@ Result<RejoinSource> SplitRejoinSource(const MysqlTarget& source, const RejoinOp
   return r;
 }
 
+// require_report refusals: no report at all, or errant transactions (`missing`) not in it.
+StepOutcome NoDivergenceReport(const MysqlTarget& self, const json& details) {
+  return StepOutcome::Fail("refusing to rejoin " + self.address +
+                               ": no divergence report for this pair in this "
+                               "execution (run db_divergence first, or set require_report: false)",
+                           details);
+}
+
+StepOutcome NotInDivergenceReport(const MysqlTarget& self, const std::string& missing,
+                                  const json& details) {
+  return StepOutcome::Fail("refusing to rejoin " + self.address +
+                               ": errant transactions not in the divergence report: " + missing +
+                               " (run db_divergence again)",
+                           details);
+}
+
+// errant: refuse (the default) stops a rejoin that would lose transactions.
+StepOutcome ErrantRefused(const MysqlTarget& self, size_t count, const std::string& list,
+                          const json& details) {
+  return StepOutcome::Fail(
+      "refusing to rejoin " + self.address + ": " + std::to_string(count) +
+          " errant transaction(s) only it has: " + list +
+          " (errant: refuse; re-enter them from the divergence report, then re-clone the server "
+          "or rejoin with errant: discard)",
+      details);
+}
+
+// `statement` (CHANGE MASTER TO, CHANGE REPLICATION SOURCE TO) with the source's host, port
+// and credentials as `word`_HOST, `word`_PORT, `word`_USER and `word`_PASSWORD.
+std::string ChangeSourceSql(const std::string& statement, const std::string& word,
+                            const std::string& host, const std::string& port,
+                            const std::string& user, const std::string& password) {
+  return statement + " " + word + "_HOST=" + BackslashQuote(host) + ", " + word +
+         "_PORT=" + std::to_string(std::atoi(port.c_str())) + ", " + word +
+         "_USER=" + BackslashQuote(user) + ", " + word + "_PASSWORD=" + BackslashQuote(password);
+}
+
+// The replication password, "" when none is configured.
+Result<std::string> RejoinPassword(const RejoinOptions& options) {
+  if (!options.password) return std::string();
+  return options.password->Resolve();
+}
+
 StepOutcome MysqlGtidRejoin(MysqlConn& conn, MysqlConn& src, const MysqlTarget& self,
                             const MysqlTarget& source, const RejoinOptions& options,
                             MonoTime deadline) {
   auto rs = SplitRejoinSource(source, options, deadline);
   if (!rs) return StepOutcome::Fail(rs.error().message);
-  const std::string& src_addr = rs->address;
-  const std::string& src_host = rs->host;
-  const std::string& src_port = rs->port;
-  const std::string& secs = rs->wait_secs;
+  const RejoinSource& from = *rs;
 
   auto verify = [&](json details, bool changed, const std::string& what) -> StepOutcome {
     auto target = GtidExecuted(src, source.address);
     if (!target) return OutcomeOf(target.error());
     details["source_gtid_executed"] = target->ToString();
     // 0: applied all of it; 1: timed out.
-    auto r = One(
-        conn, "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(target->ToString()) + ", " + secs + ")");
+    auto r = One(conn, "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + BackslashQuote(target->ToString()) +
+                           ", " + from.wait_secs + ")");
     if (!r) return OutcomeOf(r.error());
     auto st = MysqlReplicaStatus(conn);
     if (!st) return OutcomeOf(st.error());
     details["after"] = {{"io_running", st->io}, {"sql_running", st->sql}};
     details["changed"] = changed;
     if (*r != "0") {
-      StepOutcome o = StepOutcome::Fail(
-          self.address + " did not catch up with " + src_addr + " within " + secs +
-          "s (catch_up_timeout); IO " + st->io + ", SQL " + st->sql +
-          (st->error.empty() ? "" : "; error: " + st->error) + "; replication is left configured");
-      o.details = details;
-      return o;
+      return StepOutcome::Fail(self.address + " did not catch up with " + from.address +
+                                   " within " + from.wait_secs + "s (catch_up_timeout); IO " +
+                                   st->io + ", SQL " + st->sql +
+                                   (st->error.empty() ? "" : "; error: " + st->error) +
+                                   "; replication is left configured",
+                               details);
     }
-    return StepOutcome::Ok(what + "; caught up with " + src_addr, details);
+    return StepOutcome::Ok(what + "; caught up with " + from.address, details);
   };
 
   auto status = MysqlReplicaStatus(conn);
   if (!status) return OutcomeOf(status.error());
   auto ro = One(conn, "SELECT @@global.super_read_only");
   if (!ro) return OutcomeOf(ro.error());
-  json details = {{"source", src_addr}};
-  if (status->configured && status->host == src_host && status->port == src_port &&
+  json details = {{"source", from.address}};
+  if (status->configured && status->host == from.host && status->port == from.port &&
       status->auto_position == "1" && status->io == "Yes" && status->sql == "Yes" && *ro == "1") {
     return verify(details, false,
-                  self.address + " already replicates from " + src_addr + ", nothing to do");
+                  self.address + " already replicates from " + from.address + ", nothing to do");
   }
   auto mine = GtidExecuted(conn, self.address);
   if (!mine) return OutcomeOf(mine.error());
@@ -911,12 +941,7 @@ StepOutcome MysqlGtidRejoin(MysqlConn& conn, MysqlConn& src, const MysqlTarget& 
   details["errant_gtids"] = errant.List(kMaxListedGtids);
   if (options.require_report) {
     if (!options.reported) {
-      StepOutcome o =
-          StepOutcome::Fail("refusing to rejoin " + self.address +
-                            ": no divergence report for this pair in this "
-                            "execution (run db_divergence first, or set require_report: false)");
-      o.details = details;
-      return o;
+      return NoDivergenceReport(self, details);
     }
     MysqlGtidSet reported;
     for (const auto& g : *options.reported) {
@@ -924,42 +949,29 @@ StepOutcome MysqlGtidRejoin(MysqlConn& conn, MysqlConn& src, const MysqlTarget& 
     }
     MysqlGtidSet missing = errant.Subtract(reported);
     if (!missing.empty()) {
-      StepOutcome o = StepOutcome::Fail("refusing to rejoin " + self.address +
-                                        ": errant transactions not in the divergence report: " +
-                                        missing.ToString() + " (run db_divergence again)");
-      o.details = details;
-      return o;
+      return NotInDivergenceReport(self, missing.ToString(), details);
     }
   }
   std::vector<std::string> sqls = {"SET GLOBAL read_only = ON", "STOP REPLICA"};
   if (!errant.empty()) {
     if (options.errant != "discard") {
-      StepOutcome o = StepOutcome::Fail(
-          "refusing to rejoin " + self.address + ": " + std::to_string(errant.Count()) +
-          " errant transaction(s) only it has: " + errant.ToString() +
-          " (errant: refuse; re-enter them from the divergence report, then re-clone the server "
-          "or rejoin with errant: discard)");
-      o.details = details;
-      return o;
+      return ErrantRefused(self, errant.Count(), errant.ToString(), details);
     }
     // discard: its GTID history becomes the shared one (the binlogs go; the rows stay).
     auto version = One(conn, "SELECT VERSION()");
     if (!version) return OutcomeOf(version.error());
     sqls.push_back(ResetBinaryLogsSyntax(*version) ? "RESET BINARY LOGS AND GTIDS"
                                                    : "RESET MASTER");
-    if (!shared.empty()) sqls.push_back("SET GLOBAL gtid_purged = " + Quote(shared.ToString()));
+    if (!shared.empty())
+      sqls.push_back("SET GLOBAL gtid_purged = " + BackslashQuote(shared.ToString()));
   }
-  std::string pw;
-  if (options.password) {
-    auto p = options.password->Resolve();
-    if (!p) return StepOutcome::Fail(p.error().message);
-    pw = *p;
-  }
+  auto password = RejoinPassword(options);
+  if (!password) return StepOutcome::Fail(password.error().message);
+  const std::string& pw = *password;
   // GET_SOURCE_PUBLIC_KEY: caching_sha2_password (MySQL 8's default) over a connection
   // without TLS needs the source's RSA key.
-  std::string change = "CHANGE REPLICATION SOURCE TO SOURCE_HOST=" + Quote(src_host) +
-                       ", SOURCE_PORT=" + std::to_string(std::atoi(src_port.c_str())) +
-                       ", SOURCE_USER=" + Quote(options.user) + ", SOURCE_PASSWORD=" + Quote(pw) +
+  std::string change = ChangeSourceSql("CHANGE REPLICATION SOURCE TO", "SOURCE", from.host,
+                                       from.port, options.user, pw) +
                        ", SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1";
   sqls.push_back(change);
   sqls.push_back("SET GLOBAL super_read_only = ON");
@@ -976,7 +988,7 @@ StepOutcome MysqlGtidRejoin(MysqlConn& conn, MysqlConn& src, const MysqlTarget& 
       return o;
     }
   }
-  std::string what = "rejoined " + self.address + " as a read-only replica of " + src_addr +
+  std::string what = "rejoined " + self.address + " as a read-only replica of " + from.address +
                      " (SOURCE_AUTO_POSITION=1, shared " +
                      (shared.empty() ? std::string("nothing") : shared.ToString()) + ")";
   if (!errant.empty()) {
@@ -1020,10 +1032,7 @@ StepOutcome MysqlDivergence(const MysqlTarget& old_t, const MysqlTarget& new_t, 
           {"--base64-output=decode-rows", "--verbose", "--start-position=" + std::to_string(pos)},
           deadline);
       if (!text) {
-        StepOutcome o = StepOutcome::Retry("reading the errant transactions from " + old_t.address +
-                                           ": " + text.error().message);
-        o.details = details;
-        return o;
+        return BinlogReadFailure(old_t, text.error(), details);
       }
       auto parsed = ParseBinlogText(*text, columns, budget, truncated);
       rows.insert(parsed.begin(), parsed.end());
@@ -1031,19 +1040,7 @@ StepOutcome MysqlDivergence(const MysqlTarget& old_t, const MysqlTarget& new_t, 
   }
   size_t row_count = 0;
   for (const auto& e : scan->errant) {
-    json tx = {{"gtid", e.gtid.text}, {"binlog", e.file}, {"position", e.pos}};
-    auto it = rows.find(e.gtid.text);
-    if (it != rows.end()) {
-      if (it->second.timestamp) {
-        tx["timestamp"] = *it->second.timestamp;
-        tx["time"] = Rfc3339(*it->second.timestamp);
-      }
-      tx["rows"] = it->second.rows;
-      row_count += it->second.rows.size();
-    } else {
-      tx["rows"] = json::array();
-    }
-    errant.push_back(std::move(tx));
+    errant.push_back(ErrantTransaction(e.gtid.text, e.file, e.pos, rows, row_count));
   }
   details["errant"] = std::move(errant);
   details["rows_truncated"] = truncated;
@@ -1077,55 +1074,52 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
   if (!maria) return MysqlGtidRejoin(conn, src, self, source, options, deadline);
   auto rs = SplitRejoinSource(source, options, deadline);
   if (!rs) return StepOutcome::Fail(rs.error().message);
-  const std::string& src_addr = rs->address;
-  const std::string& src_host = rs->host;
-  const std::string& src_port = rs->port;
-  const std::string& secs = rs->wait_secs;
+  const RejoinSource& from = *rs;
 
   // Waits until this server applied everything the source has written now.
   auto verify = [&](json details, bool changed, const std::string& what) -> StepOutcome {
     auto target = One(src, "SELECT @@global.gtid_binlog_pos");
     if (!target) return OutcomeOf(target.error());
     details["source_gtid_binlog_pos"] = *target;
-    auto r = One(conn, "SELECT MASTER_GTID_WAIT(" + Quote(*target) + ", " + secs + ")");
+    auto r = One(
+        conn, "SELECT MASTER_GTID_WAIT(" + BackslashQuote(*target) + ", " + from.wait_secs + ")");
     if (!r) return OutcomeOf(r.error());
     auto st = SlaveStatus(conn);
     if (!st) return OutcomeOf(st.error());
     std::string io, sql, err;
     if (st->size() == 1) {
-      io = Text(SqlColumn((*st)[0], {"Slave_IO_Running"}));
-      sql = Text(SqlColumn((*st)[0], {"Slave_SQL_Running"}));
-      err = Text(SqlColumn((*st)[0], {"Last_SQL_Error"}));
-      if (err.empty()) err = Text(SqlColumn((*st)[0], {"Last_IO_Error"}));
+      io = SqlText(SqlColumn((*st)[0], {"Slave_IO_Running"}));
+      sql = SqlText(SqlColumn((*st)[0], {"Slave_SQL_Running"}));
+      err = SqlText(SqlColumn((*st)[0], {"Last_SQL_Error"}));
+      if (err.empty()) err = SqlText(SqlColumn((*st)[0], {"Last_IO_Error"}));
     }
     details["after"] = {{"io_running", io}, {"sql_running", sql}};
     details["changed"] = changed;
     if (*r != "0") {
-      StepOutcome o = StepOutcome::Fail(
-          self.address + " did not catch up with " + src_addr + " (" + *target + ") within " +
-          secs + "s (catch_up_timeout); IO " + io + ", SQL " + sql +
-          (err.empty() ? "" : "; error: " + err) + "; replication is left configured");
-      o.details = details;
-      return o;
+      return StepOutcome::Fail(
+          self.address + " did not catch up with " + from.address + " (" + *target + ") within " +
+              from.wait_secs + "s (catch_up_timeout); IO " + io + ", SQL " + sql +
+              (err.empty() ? "" : "; error: " + err) + "; replication is left configured",
+          details);
     }
-    return StepOutcome::Ok(what + "; caught up with " + src_addr + " at " + *target, details);
+    return StepOutcome::Ok(what + "; caught up with " + from.address + " at " + *target, details);
   };
 
   auto status = SlaveStatus(conn);
   if (!status) return OutcomeOf(status.error());
   auto ro = One(conn, "SELECT @@global.read_only");
   if (!ro) return OutcomeOf(ro.error());
-  json details = {{"source", src_addr}};
+  json details = {{"source", from.address}};
   if (status->size() == 1) {
     const SqlRow& row = (*status)[0];
-    bool same = Text(SqlColumn(row, {"Master_Host"})) == src_host &&
-                Text(SqlColumn(row, {"Master_Port"})) == src_port &&
-                Text(SqlColumn(row, {"Using_Gtid"})) == "Slave_Pos";
-    bool running = Text(SqlColumn(row, {"Slave_IO_Running"})) == "Yes" &&
-                   Text(SqlColumn(row, {"Slave_SQL_Running"})) == "Yes";
+    bool same = SqlText(SqlColumn(row, {"Master_Host"})) == from.host &&
+                SqlText(SqlColumn(row, {"Master_Port"})) == from.port &&
+                SqlText(SqlColumn(row, {"Using_Gtid"})) == "Slave_Pos";
+    bool running = SqlText(SqlColumn(row, {"Slave_IO_Running"})) == "Yes" &&
+                   SqlText(SqlColumn(row, {"Slave_SQL_Running"})) == "Yes";
     if (same && running && *ro == "1") {
       return verify(details, false,
-                    self.address + " already replicates from " + src_addr + ", nothing to do");
+                    self.address + " already replicates from " + from.address + ", nothing to do");
     }
   }
   auto scan = ScanErrant(conn, src);
@@ -1136,12 +1130,7 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
   for (const auto& g : scan->Gtids()) errant_list += (errant_list.empty() ? "" : ", ") + g;
   if (options.require_report) {
     if (!options.reported) {
-      StepOutcome o =
-          StepOutcome::Fail("refusing to rejoin " + self.address +
-                            ": no divergence report for this pair in this "
-                            "execution (run db_divergence first, or set require_report: false)");
-      o.details = details;
-      return o;
+      return NoDivergenceReport(self, details);
     }
     std::vector<std::string> missing;
     for (const auto& g : scan->Gtids()) {
@@ -1153,24 +1142,14 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
     if (!missing.empty()) {
       std::string m;
       for (const auto& g : missing) m += (m.empty() ? "" : ", ") + g;
-      StepOutcome o = StepOutcome::Fail("refusing to rejoin " + self.address +
-                                        ": errant transactions not in the divergence report: " + m +
-                                        " (run db_divergence again)");
-      o.details = details;
-      return o;
+      return NotInDivergenceReport(self, m, details);
     }
   }
   std::vector<std::string> sqls;
   std::optional<Undo> undo;
   if (!scan->errant.empty()) {
     if (options.errant != "discard") {
-      StepOutcome o = StepOutcome::Fail(
-          "refusing to rejoin " + self.address + ": " + std::to_string(scan->errant.size()) +
-          " errant transaction(s) only it has: " + errant_list +
-          " (errant: refuse; re-enter them from the divergence report, then re-clone the server "
-          "or rejoin with errant: discard)");
-      o.details = details;
-      return o;
+      return ErrantRefused(self, scan->errant.size(), errant_list, details);
     }
     // discard: the errant transactions are undone (their inverse row events, from the
     // binlog, applied without binary logging), then the binlog is reset so the server's
@@ -1178,51 +1157,41 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
     auto cannot = CannotUndo(conn, *scan);
     if (!cannot) return OutcomeOf(cannot.error());
     auto refuse = [&](const std::string& why) {
-      StepOutcome o = StepOutcome::Fail(
+      return StepOutcome::Fail(
           "refusing to discard the " + std::to_string(scan->errant.size()) +
-          " errant transaction(s) of " + self.address + " (" + errant_list +
-          "): mariadb-binlog --flashback cannot undo them: " + why +
-          "; nothing changed (re-enter them from the divergence report, then re-clone the "
-          "server)");
-      o.details = details;
-      return o;
+              " errant transaction(s) of " + self.address + " (" + errant_list +
+              "): mariadb-binlog --flashback cannot undo them: " + why +
+              "; nothing changed (re-enter them from the divergence report, then re-clone the "
+              "server)",
+          details);
     };
     if (!cannot->empty()) return refuse(*cannot);
     auto fb = Flashback(self, *scan, Columns(conn), deadline);
     if (!fb) {
       if (fb.error().code == ErrorCode::kInvalidArgument) return refuse(fb.error().message);
-      StepOutcome o = StepOutcome::Retry("undoing the errant transactions of " + self.address +
-                                         ": " + fb.error().message);
-      o.details = details;
-      return o;
+      return StepOutcome::Retry(
+          "undoing the errant transactions of " + self.address + ": " + fb.error().message,
+          details);
     }
     undo = std::move(*fb);
     sqls.push_back("RESET MASTER");
   }
-  std::string pw;
-  if (options.password) {
-    auto p = options.password->Resolve();
-    if (!p) return StepOutcome::Fail(p.error().message);
-    pw = *p;
-  }
+  auto password = RejoinPassword(options);
+  if (!password) return StepOutcome::Fail(password.error().message);
+  const std::string& pw = *password;
   std::string slave_pos = JoinGtids(scan->fork);
   details["gtid_slave_pos"] = slave_pos;
-  sqls.push_back("SET GLOBAL gtid_slave_pos = " + Quote(slave_pos));
-  std::string change = "CHANGE MASTER TO MASTER_HOST=" + Quote(src_host) +
-                       ", MASTER_PORT=" + std::to_string(std::atoi(src_port.c_str())) +
-                       ", MASTER_USER=" + Quote(options.user) + ", MASTER_PASSWORD=" + Quote(pw) +
-                       ", MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1";
+  sqls.push_back("SET GLOBAL gtid_slave_pos = " + BackslashQuote(slave_pos));
+  std::string change =
+      ChangeSourceSql("CHANGE MASTER TO", "MASTER", from.host, from.port, options.user, pw) +
+      ", MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1";
   sqls.push_back(change);
   sqls.push_back("START SLAVE");
   auto run = [&](const std::string& sql) -> std::optional<StepOutcome> {
     auto r = conn.Query(sql);
     if (r) return std::nullopt;
     SqlFailure f = r.error();
-    if (!pw.empty()) {
-      for (size_t at; (at = f.detail.find(pw)) != std::string::npos;) {
-        f.detail.replace(at, pw.size(), "<redacted>");
-      }
-    }
+    f.detail = RedactIn(f.detail, pw);
     StepOutcome o = OutcomeOf(f);
     o.message = (sql == change ? std::string("CHANGE MASTER TO") : sql) + ": " + o.message;
     o.details = details;
@@ -1236,11 +1205,10 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
     auto now = One(conn, "SELECT @@global.gtid_binlog_pos");
     if (!now) return OutcomeOf(now.error());
     if (*now != scan->old_binlog_pos) {
-      StepOutcome o = StepOutcome::Retry(
+      return StepOutcome::Retry(
           self.address + " was written to since its errant transactions were read (" +
-          scan->old_binlog_pos + ", now " + *now + "); nothing undone, it is read-only now");
-      o.details = details;
-      return o;
+              scan->old_binlog_pos + ", now " + *now + "); nothing undone, it is read-only now",
+          details);
     }
     if (auto r = ApplyUndo(conn, *undo); !r) {
       StepOutcome o = OutcomeOf(r.error());
@@ -1257,7 +1225,7 @@ StepOutcome MysqlRejoin(const MysqlTarget& self, const MysqlTarget& source,
   for (const auto& sql : sqls) {
     if (auto o = run(sql)) return *o;
   }
-  std::string what = "rejoined " + self.address + " as a read-only replica of " + src_addr +
+  std::string what = "rejoined " + self.address + " as a read-only replica of " + from.address +
                      " from " + (slave_pos.empty() ? "the beginning" : slave_pos);
   if (undo) {
     what += "; " + std::to_string(scan->errant.size()) + " errant transaction(s) discarded (" +
@@ -1284,7 +1252,7 @@ StepOutcome MysqlFenceForSwitchover(const MysqlTarget& self, MonoTime deadline) 
   if (!ids) return OutcomeOf(ids.error());
   int killed = 0;
   for (const auto& row : *ids) {
-    auto id = Text(SqlColumn(row, {"id"}));
+    auto id = SqlText(SqlColumn(row, {"id"}));
     if (id.empty()) continue;
     if (conn.Query("KILL CONNECTION " + std::to_string(std::atoll(id.c_str())))) ++killed;
   }
@@ -1316,8 +1284,8 @@ StepOutcome MysqlWaitApplied(const MysqlTarget& self, const std::string& positio
     if (have->Contains(*want)) {
       return StepOutcome::Ok(self.address + " has everything up to " + position);
     }
-    auto r = One(
-        conn, "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(want->ToString()) + ", " + secs + ")");
+    auto r = One(conn, "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + BackslashQuote(want->ToString()) +
+                           ", " + secs + ")");
     if (!r) return OutcomeOf(r.error());
     if (*r != "0") {
       auto now = GtidExecuted(conn, self.address);
@@ -1338,7 +1306,7 @@ StepOutcome MysqlWaitApplied(const MysqlTarget& self, const std::string& positio
       })) {
     return StepOutcome::Ok(self.address + " has everything up to " + position);
   }
-  auto r = One(conn, "SELECT MASTER_GTID_WAIT(" + Quote(position) + ", " + secs + ")");
+  auto r = One(conn, "SELECT MASTER_GTID_WAIT(" + BackslashQuote(position) + ", " + secs + ")");
   if (!r) return OutcomeOf(r.error());
   if (*r != "0") {
     auto have = One(conn, "SELECT @@global.gtid_slave_pos");

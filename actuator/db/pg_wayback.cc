@@ -26,8 +26,6 @@ using nlohmann::json;
 constexpr size_t kMaxReportedRows = 10000;  // rows in one divergence report
 const char kAppName[] = "failover_actuator";
 
-std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
-
 // ---- LSNs, connections, small queries ---------------------------------------------------
 
 std::optional<uint64_t> ParseLsn(const std::string& s) {
@@ -49,12 +47,6 @@ SqlOutcome<bool> Connect(PgConn& conn, const PgTarget& t, MonoTime deadline) {
   if (left <= 0) return SqlFailure{"timeout", t.where + ": the step's deadline has passed"};
   return conn.Connect(t, kAppName, deadline,
                       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(left)));
-}
-
-StepOutcome ConnectFailure(const SqlFailure& f) {
-  StepOutcome o = StepOutcome::Retry("cannot connect to " + f.detail);
-  if (f.reason == "auth_failed") o.status = StepStatus::kFailed;
-  return o;
 }
 
 // The rows of the last statement of `sql`.
@@ -139,13 +131,13 @@ SqlOutcome<PgPosition> ReadPosition(PgConn& conn, MonoTime deadline) {
   auto row = Row(conn, kPositionSql, deadline);
   if (!row) return row.error();
   PgPosition p;
-  p.in_recovery = Text(SqlColumn(*row, {"r"})) == "t";
-  p.lsn = ParseLsn(Text(SqlColumn(*row, {"lsn"}))).value_or(0);
+  p.in_recovery = SqlText(SqlColumn(*row, {"r"})) == "t";
+  p.lsn = ParseLsn(SqlText(SqlColumn(*row, {"lsn"}))).value_or(0);
   p.timeline = static_cast<unsigned>(SqlNumber(SqlColumn(*row, {"tli"})).value_or(0));
-  p.receiver_status = Text(SqlColumn(*row, {"receiver"}));
-  p.sender_host = Text(SqlColumn(*row, {"sender_host"}));
-  p.sender_port = Text(SqlColumn(*row, {"sender_port"}));
-  p.replay_paused = Text(SqlColumn(*row, {"paused"})) == "t";
+  p.receiver_status = SqlText(SqlColumn(*row, {"receiver"}));
+  p.sender_host = SqlText(SqlColumn(*row, {"sender_host"}));
+  p.sender_port = SqlText(SqlColumn(*row, {"sender_port"}));
+  p.replay_paused = SqlText(SqlColumn(*row, {"paused"})) == "t";
   if (!p.in_recovery) {
     // A primary's insert position right after a page header (where its next record will
     // start) is past the end of its last record, which is what a standby reports as
@@ -202,7 +194,7 @@ Result<Fork> FindFork(PgConn& new_conn, const PgPosition& oldp, const PgPosition
     return Error::Unavailable("reading the timeline history " + std::string(name) + " on " +
                               new_where + ": " + row.error().detail);
   }
-  std::istringstream in(Text(SqlColumn(*row, {"h"})));
+  std::istringstream in(SqlText(SqlColumn(*row, {"h"})));
   std::string line;
   while (std::getline(in, line)) {
     unsigned tli = 0, hi = 0, lo = 0;
@@ -481,10 +473,10 @@ class RowReader {
                     deadline_);
       if (r && r->size() == 1) {
         const SqlRow& row = r->front();
-        name = Text(SqlColumn(row, {"d"})) + "." + Text(SqlColumn(row, {"s"})) + "." +
-               Text(SqlColumn(row, {"t"}));
+        name = SqlText(SqlColumn(row, {"d"})) + "." + SqlText(SqlColumn(row, {"s"})) + "." +
+               SqlText(SqlColumn(row, {"t"}));
         idents_[key] =
-            Ident(Text(SqlColumn(row, {"s"}))) + "." + Ident(Text(SqlColumn(row, {"t"})));
+            Ident(SqlText(SqlColumn(row, {"s"}))) + "." + Ident(SqlText(SqlColumn(row, {"t"})));
       }
     }
     tables_[key] = name;
@@ -504,7 +496,7 @@ class RowReader {
                   deadline_);
     if (!r) return out;
     for (const auto& row : *r) {
-      auto v = json::parse(Text(SqlColumn(row, {"v"})), nullptr, false);
+      auto v = json::parse(SqlText(SqlColumn(row, {"v"})), nullptr, false);
       if (v.is_object()) out.push_back(std::move(v));
     }
     return out;
@@ -518,7 +510,7 @@ class RowReader {
                     deadline_);
     if (!name) return nullptr;
     auto conn = std::make_unique<PgConn>();
-    if (!Connect(*conn, WithDatabase(target_, Text(SqlColumn(*name, {"n"}))), deadline_)) {
+    if (!Connect(*conn, WithDatabase(target_, SqlText(SqlColumn(*name, {"n"}))), deadline_)) {
       return nullptr;
     }
     conns_[db] = std::move(conn);
@@ -650,14 +642,7 @@ std::string ConfString(const std::string& v) {
 }
 
 // A value inside a conninfo: single quotes, ' and \ escaped with \.
-std::string ConninfoValue(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
+std::string ConninfoValue(const std::string& v) { return BackslashQuote(v); }
 
 // Sets `key` in <data>/postgresql.auto.conf (replacing any line that sets it), in place so
 // the file keeps its owner and mode.
@@ -820,12 +805,11 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
       if (std::chrono::steady_clock::now() + std::chrono::milliseconds(200) >= until) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    StepOutcome o = StepOutcome::Fail(self.where + " did not catch up with " + src_addr + " (" +
-                                      FormatLsn(sp->lsn) + ") within " + Secs(wait_s) +
-                                      "s (catch_up_timeout): " + seen +
-                                      "; it is left configured as a standby of " + src_addr);
-    o.details = details;
-    return o;
+    return StepOutcome::Fail(self.where + " did not catch up with " + src_addr + " (" +
+                                 FormatLsn(sp->lsn) + ") within " + Secs(wait_s) +
+                                 "s (catch_up_timeout): " + seen +
+                                 "; it is left configured as a standby of " + src_addr,
+                             details);
   };
 
   // Already a standby streaming from the source: only the catch-up check.
@@ -842,13 +826,12 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
     }
   }
   if (local.data_directory.empty()) {
-    StepOutcome o = StepOutcome::Fail(
+    return StepOutcome::Fail(
         "rejoining " + self.where +
-        " needs local access to its data directory (pg_ctl, pg_rewind): set data_directory "
-        "(and bin_dir) in its postgres: config and run the step on its host (the region "
-        "agent's actuator, or an exec step there); nothing changed");
-    o.details = details;
-    return o;
+            " needs local access to its data directory (pg_ctl, pg_rewind): set data_directory "
+            "(and bin_dir) in its postgres: config and run the step on its host (the region "
+            "agent's actuator, or an exec step there); nothing changed",
+        details);
   }
   struct stat st {};
   if (stat((local.data_directory + "/PG_VERSION").c_str(), &st) != 0) {
@@ -894,9 +877,7 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
   std::string errant_list;
   for (const auto& g : ids) errant_list += (errant_list.empty() ? "" : ", ") + g;
   auto refuse = [&](const std::string& why) {
-    StepOutcome o = StepOutcome::Fail("refusing to rejoin " + self.where + ": " + why);
-    o.details = details;
-    return o;
+    return StepOutcome::Fail("refusing to rejoin " + self.where + ": " + why, details);
   };
   if (options.require_report) {
     if (!options.reported) {
@@ -927,7 +908,7 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
   bool restore = false;
   if (conn.connected()) {
     if (auto r = Row(conn, "SELECT current_setting('restore_command') AS c", deadline)) {
-      restore = !Text(SqlColumn(*r, {"c"})).empty();
+      restore = !SqlText(SqlColumn(*r, {"c"})).empty();
     }
   }
   conn.Close();
@@ -939,6 +920,21 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
   AsOwner(data, {}, &owner, &group);
   std::string opts = PostmasterOptions(data);
   std::string step_secs = Secs(SecondsLeft(deadline) - 1);
+  std::string log = local.log_file.empty() ? data + ".log" : local.log_file;
+  // pg_ctl start, as the data directory's owner, with the server's own options.
+  auto start_server = [&] {
+    std::vector<std::string> start = {program("pg_ctl"),
+                                      "start",
+                                      "-D",
+                                      data,
+                                      "-w",
+                                      "-t",
+                                      Secs(SecondsLeft(deadline) - 1),
+                                      "-l",
+                                      log};
+    if (!opts.empty()) start.insert(start.end(), {"-o", opts});
+    return Run(AsOwner(data, start), {}, deadline);
+  };
   auto status = RunProgram(AsOwner(data, {program("pg_ctl"), "status", "-D", data}), {}, deadline);
   if (!status.started) return StepOutcome::Fail("cannot run pg_ctl: " + status.error);
   if (status.exit_code == 0) {
@@ -946,9 +942,7 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
         AsOwner(data, {program("pg_ctl"), "stop", "-D", data, "-m", "fast", "-w", "-t", step_secs}),
         {}, deadline);
     if (!r) {
-      StepOutcome o = StepOutcome::Retry("stopping " + self.where + ": " + r.error().message);
-      o.details = details;
-      return o;
+      return StepOutcome::Retry("stopping " + self.where + ": " + r.error().message, details);
     }
     // A transaction committed between the check above and the stop would be rewound
     // without being reported: read the now final WAL again. Anything new → start the
@@ -964,17 +958,7 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
         }
       }
       if (!again || !added.empty()) {
-        std::vector<std::string> start = {program("pg_ctl"),
-                                          "start",
-                                          "-D",
-                                          data,
-                                          "-w",
-                                          "-t",
-                                          Secs(SecondsLeft(deadline) - 1),
-                                          "-l",
-                                          local.log_file.empty() ? data + ".log" : local.log_file};
-        if (!opts.empty()) start.insert(start.end(), {"-o", opts});
-        auto restarted = Run(AsOwner(data, start), {}, deadline);
+        auto restarted = start_server();
         std::string state = restarted
                                 ? "started again as it was"
                                 : "STOPPED (starting it failed: " + restarted.error().message + ")";
@@ -1012,12 +996,10 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
           " (its WAL from before the divergence point is gone: keep wal_keep_size larger, "
           "or set restore_command so pg_rewind can fetch it)";
     }
-    StepOutcome o =
-        StepOutcome::Fail("pg_rewind of " + data + " from " + source.where +
-                          " failed: " + rewind.error().message + hint + "; " + self.where +
-                          " is STOPPED (start it, or fix the cause and run the step again)");
-    o.details = details;
-    return o;
+    return StepOutcome::Fail("pg_rewind of " + data + " from " + source.where +
+                                 " failed: " + rewind.error().message + hint + "; " + self.where +
+                                 " is STOPPED (start it, or fix the cause and run the step again)",
+                             details);
   }
   std::string said = LastLine(rewind->err);
   {
@@ -1051,22 +1033,10 @@ StepOutcome PgRejoin(const PgTarget& self, const PgLocal& configured, const PgTa
   } else {
     return StepOutcome::Fail("cannot create " + signal + "; " + self.where + " is STOPPED");
   }
-  std::string log = local.log_file.empty() ? data + ".log" : local.log_file;
-  std::vector<std::string> start = {program("pg_ctl"),
-                                    "start",
-                                    "-D",
-                                    data,
-                                    "-w",
-                                    "-t",
-                                    Secs(SecondsLeft(deadline) - 1),
-                                    "-l",
-                                    log};
-  if (!opts.empty()) start.insert(start.end(), {"-o", opts});
-  if (auto r = Run(AsOwner(data, start), {}, deadline); !r) {
-    StepOutcome o = StepOutcome::Fail("starting " + self.where +
-                                      " as a standby: " + r.error().message + " (see " + log + ")");
-    o.details = details;
-    return o;
+  if (auto r = start_server(); !r) {
+    return StepOutcome::Fail(
+        "starting " + self.where + " as a standby: " + r.error().message + " (see " + log + ")",
+        details);
   }
   std::string what =
       "rewound " + self.where + " (" + said + ") and started it as a standby of " + src_addr;

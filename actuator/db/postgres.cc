@@ -12,7 +12,6 @@
 namespace failover {
 namespace {
 
-std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
 bool IsTrue(const std::optional<std::string>& v) { return v && (*v == "t" || *v == "on"); }
 
 const char kStateSql[] =
@@ -74,16 +73,9 @@ class PostgresDatabase final : public Database {
   PromoteResult Promote(const PromoteOptions& options, MonoTime deadline) override {
     PromoteResult result;
     PgConn conn;
-    if (auto c = Connect(conn, deadline); !c) {
-      result.outcome = StepOutcome::Retry("cannot connect to " + c.error().detail);
-      if (c.error().reason == "auth_failed") result.outcome.status = StepStatus::kFailed;
-      return result;
-    }
-    auto state = Read(conn, deadline);
-    if (!state) {
-      result.outcome = OutcomeOf(state.error());
-      return result;
-    }
+    auto state = ConnectAndRead([&] { return Connect(conn, deadline); },
+                                [&] { return Read(conn, deadline); }, result.outcome);
+    if (!state) return result;
     nlohmann::json details = {{"before", state->Json()}};
     if (!state->in_recovery) {
       if (!state->read_only) {
@@ -167,17 +159,10 @@ class PostgresDatabase final : public Database {
   FenceResult Fence(MonoTime deadline) override {
     FenceResult result;
     PgConn conn;
-    if (auto c = Connect(conn, deadline); !c) {
-      result.unreachable = c.error().unreachable();
-      result.outcome = StepOutcome::Retry("cannot connect to " + c.error().detail);
-      if (c.error().reason == "auth_failed") result.outcome.status = StepStatus::kFailed;
-      return result;
-    }
-    auto state = Read(conn, deadline);
-    if (!state) {
-      result.outcome = OutcomeOf(state.error());
-      return result;
-    }
+    auto state =
+        ConnectAndRead([&] { return Connect(conn, deadline); },
+                       [&] { return Read(conn, deadline); }, result.outcome, &result.unreachable);
+    if (!state) return result;
     nlohmann::json details = {{"before", state->Json()}};
     if (state->in_recovery) {
       details["changed"] = false;
@@ -222,7 +207,7 @@ class PostgresDatabase final : public Database {
       return result;
     }
     std::string n = (t->size() == 1 && (*t)[0].size() == 1)
-                        ? Text(SqlColumn((*t)[0][0], {"terminated"}))
+                        ? SqlText(SqlColumn((*t)[0][0], {"terminated"}))
                         : std::string("0");
     details["terminated_sessions"] = SqlNumber(n).value_or(0);
     details["changed"] = true;
@@ -325,7 +310,7 @@ class PostgresDatabase final : public Database {
     st.read_only = IsTrue(SqlColumn(row, {"read_only"}));
     st.backlog_bytes = SqlNumber(SqlColumn(row, {"backlog_bytes"}));
     st.replay_age = SqlNumber(SqlColumn(row, {"replay_age"}));
-    st.receiver_status = Text(SqlColumn(row, {"receiver_status"}));
+    st.receiver_status = SqlText(SqlColumn(row, {"receiver_status"}));
     st.replay_paused = IsTrue(SqlColumn(row, {"replay_paused"}));
     st.old_xacts = SqlNumber(SqlColumn(row, {"old_xacts"})).value_or(0);
     return st;
@@ -338,7 +323,7 @@ class PostgresDatabase final : public Database {
     while (true) {
       auto r = conn.Exec("SELECT current_setting('default_transaction_read_only') AS v", deadline);
       if (!r) return Error::Unavailable(r.error().detail);
-      if (r->size() == 1 && (*r)[0].size() == 1) seen = Text(SqlColumn((*r)[0][0], {"v"}));
+      if (r->size() == 1 && (*r)[0].size() == 1) seen = SqlText(SqlColumn((*r)[0][0], {"v"}));
       if (seen == want) return {};
       if (SecondsLeft(deadline) < 0.1) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -7,14 +7,6 @@ namespace {
 
 constexpr int kPerPage = 200;
 
-// DigitalOcean's envelope: {"id":"not_found","message":"...","request_id":"..."}.
-std::string DigitalOceanErrorText(const nlohmann::json& doc) {
-  if (!doc.is_object() || !doc.contains("message") || !doc["message"].is_string()) return "";
-  std::string out = doc["message"].get<std::string>();
-  if (doc.contains("id") && doc["id"].is_string()) out += " (" + doc["id"].get<std::string>() + ")";
-  return out;
-}
-
 class DigitalOceanProvider final : public RecordListProvider {
  public:
   DigitalOceanProvider(RestApiOptions options, std::string domain)
@@ -114,7 +106,7 @@ Result<std::shared_ptr<DnsProvider>> NewDigitalOceanProvider(const YamlNode& bod
     return domain_node->Fail("expected a domain name such as example.com, found \"" + *domain +
                              "\"");
   }
-  o->error_text = &DigitalOceanErrorText;
+  UseDigitalOceanErrors(*o);
   return std::shared_ptr<DnsProvider>(
       std::make_shared<DigitalOceanProvider>(std::move(*o), std::move(d)));
 }

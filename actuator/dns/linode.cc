@@ -13,19 +13,6 @@ constexpr int kPageSize = 500;
 constexpr int kAllowedTtls[] = {30,    120,   300,    3600,   7200,   14400,   28800,
                                 57600, 86400, 172800, 345600, 604800, 1209600, 2419200};
 
-// Linode's envelope: {"errors":[{"reason":"...","field":"ttl_sec"}]}.
-std::string LinodeErrorText(const nlohmann::json& doc) {
-  std::string out;
-  if (!doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array()) return out;
-  for (const auto& e : doc["errors"]) {
-    if (!e.is_object() || !e.contains("reason") || !e["reason"].is_string()) continue;
-    if (!out.empty()) out += "; ";
-    if (e.contains("field") && e["field"].is_string()) out += e["field"].get<std::string>() + ": ";
-    out += e["reason"].get<std::string>();
-  }
-  return out;
-}
-
 class LinodeProvider final : public RecordListProvider {
  public:
   LinodeProvider(RestApiOptions options, long long domain_id)
@@ -145,11 +132,7 @@ Result<std::shared_ptr<DnsProvider>> NewLinodeProvider(const YamlNode& body,
   auto id = id_node->AsInt();
   if (!id) return id.error();
   if (*id <= 0) return id_node->Fail("expected Linode's numeric domain id (a positive number)");
-  o->error_text = &LinodeErrorText;
-  // A 503 with X-Maintenance-Mode is planned maintenance: retrying within a step is futile.
-  o->retryable = [](const HttpResponse& r) {
-    return r.status >= 500 && !(r.status == 503 && !r.Header("x-maintenance-mode").empty());
-  };
+  UseLinodeErrors(*o);
   return std::shared_ptr<DnsProvider>(std::make_shared<LinodeProvider>(std::move(*o), *id));
 }
 

@@ -12,6 +12,25 @@ namespace {
 constexpr Duration kMaxRequestTimeout = std::chrono::seconds(30);
 constexpr int kMaxRateLimitWaits = 5;
 
+std::string LinodeErrorText(const nlohmann::json& doc) {
+  std::string out;
+  if (!doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array()) return out;
+  for (const auto& e : doc["errors"]) {
+    if (!e.is_object() || !e.contains("reason") || !e["reason"].is_string()) continue;
+    if (!out.empty()) out += "; ";
+    if (e.contains("field") && e["field"].is_string()) out += e["field"].get<std::string>() + ": ";
+    out += e["reason"].get<std::string>();
+  }
+  return out;
+}
+
+std::string DigitalOceanErrorText(const nlohmann::json& doc) {
+  if (!doc.is_object() || !doc.contains("message") || !doc["message"].is_string()) return "";
+  std::string out = doc["message"].get<std::string>();
+  if (doc.contains("id") && doc["id"].is_string()) out += " (" + doc["id"].get<std::string>() + ")";
+  return out;
+}
+
 // Retry-After in seconds (the APIs here send delta-seconds); -1 when absent or not a number.
 long long RetryAfterSeconds(const HttpResponse& resp) {
   std::string v = resp.Header("retry-after");
@@ -314,5 +333,14 @@ std::vector<RecordChange> PlanRecordSet(const std::string& type,
   plan.insert(plan.end(), deletes.begin(), deletes.end());
   return plan;
 }
+
+void UseLinodeErrors(RestApiOptions& o) {
+  o.error_text = &LinodeErrorText;
+  o.retryable = [](const HttpResponse& r) {
+    return r.status >= 500 && !(r.status == 503 && !r.Header("x-maintenance-mode").empty());
+  };
+}
+
+void UseDigitalOceanErrors(RestApiOptions& o) { o.error_text = &DigitalOceanErrorText; }
 
 }  // namespace failover

@@ -87,6 +87,15 @@ class RestApi {
   RestApiOptions o_;
 };
 
+// The error envelopes and retry rules of the APIs whose DNS and load-balancer providers
+// (actuator/dns/<name>.cc, actuator/lb/<name>*.cc) share them; Cloudflare's is
+// UseCloudflareErrors (actuator/dns/cloudflare.h).
+//   Linode: {"errors":[{"reason":"...","field":"ttl_sec"}]}; a 503 with
+//     X-Maintenance-Mode is planned maintenance, not retried within a step.
+//   DigitalOcean: {"id":"not_found","message":"...","request_id":"..."}.
+void UseLinodeErrors(RestApiOptions& o);
+void UseDigitalOceanErrors(RestApiOptions& o);
+
 // A provider whose record set is the records List() finds (Get returns ToRecordSet of
 // them); the hosted providers implement List with their API's paged lookup.
 class RecordListProvider : public DnsProvider {

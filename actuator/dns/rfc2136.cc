@@ -58,14 +58,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::string RcodeName(int rcode) {
-  static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                       "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-                                       "NXRRSET", "NOTAUTH", "NOTZONE"};
-  if (rcode >= 0 && rcode < static_cast<int>(std::size(kNames))) return kNames[rcode];
-  return "RCODE" + std::to_string(rcode);
-}
-
 std::string TsigErrorName(uint16_t e) {
   switch (e) {
     case kBadSig:
@@ -251,7 +243,7 @@ class Rfc2136Provider final : public DnsProvider {
   }
 
   Error RcodeError(int rcode, const std::string& what, const std::string& zone, bool update) const {
-    const std::string name = RcodeName(rcode);
+    const std::string name = DnsRcodeName(rcode);
     switch (rcode) {
       case LDNS_RCODE_SERVFAIL:
         return Fail(ErrorCode::kUnavailable, what, "the server answered SERVFAIL", true);
@@ -367,7 +359,7 @@ class Rfc2136Provider final : public DnsProvider {
         return Fail(ErrorCode::kUnavailable, what, "the server answered SERVFAIL (unsigned)", true);
       }
       return Fail(ErrorCode::kPermissionDenied, what,
-                  "the server answered " + RcodeName(rcode) +
+                  "the server answered " + DnsRcodeName(rcode) +
                       " without a TSIG signature, so the answer cannot be trusted",
                   false);
     }

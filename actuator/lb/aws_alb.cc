@@ -12,15 +12,6 @@ namespace {
 
 constexpr const char* kVersion = "2015-12-01";
 
-std::string Form(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out;
-  for (const auto& [k, v] : params) {
-    if (!out.empty()) out += '&';
-    out += AwsUriEncode(k, true) + "=" + AwsUriEncode(v, true);
-  }
-  return out;
-}
-
 class TargetChange final : public LbChange {
  public:
   TargetChange(std::shared_ptr<AwsApi> api, std::string tg, std::string target,
@@ -99,7 +90,7 @@ class TargetChange final : public LbChange {
     call.method = "POST";
     call.path = "/";
     call.content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    call.body = Form(params);
+    call.body = AwsQueryForm(params);
     call.idempotent = true;  // registering or deregistering twice is harmless
     call.what = what;
     return call;

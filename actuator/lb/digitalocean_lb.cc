@@ -7,14 +7,6 @@
 namespace failover {
 namespace {
 
-// DigitalOcean's envelope: {"id":"not_found","message":"...","request_id":"..."}.
-std::string DigitalOceanErrorText(const nlohmann::json& doc) {
-  if (!doc.is_object() || !doc.contains("message") || !doc["message"].is_string()) return "";
-  std::string out = doc["message"].get<std::string>();
-  if (doc.contains("id") && doc["id"].is_string()) out += " (" + doc["id"].get<std::string>() + ")";
-  return out;
-}
-
 class DropletChange final : public LbChange {
  public:
   DropletChange(std::shared_ptr<RestApi> api, std::string lb, long long droplet, bool in)
@@ -105,7 +97,7 @@ Result<std::shared_ptr<LbProvider>> NewDigitalOceanLbProvider(const YamlNode& bo
   if (!o) return o.error();
   auto lb = RequireIdString(body, "load_balancer_id");
   if (!lb) return lb.error();
-  o->error_text = &DigitalOceanErrorText;
+  UseDigitalOceanErrors(*o);
   return std::shared_ptr<LbProvider>(std::make_shared<DigitalOceanLbProvider>(std::move(*o), *lb));
 }
 

@@ -5,19 +5,6 @@
 namespace failover {
 namespace {
 
-// Linode's envelope: {"errors":[{"reason":"...","field":"mode"}]}.
-std::string LinodeErrorText(const nlohmann::json& doc) {
-  std::string out;
-  if (!doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array()) return out;
-  for (const auto& e : doc["errors"]) {
-    if (!e.is_object() || !e.contains("reason") || !e["reason"].is_string()) continue;
-    if (!out.empty()) out += "; ";
-    if (e.contains("field") && e["field"].is_string()) out += e["field"].get<std::string>() + ": ";
-    out += e["reason"].get<std::string>();
-  }
-  return out;
-}
-
 class NodeChange final : public LbChange {
  public:
   NodeChange(std::shared_ptr<RestApi> api, long long nb, long long config, long long node,
@@ -109,11 +96,7 @@ Result<std::shared_ptr<LbProvider>> NewLinodeNodeBalancerProvider(const YamlNode
   if (!o) return o.error();
   auto nb = RequirePositiveId(body, "nodebalancer_id");
   if (!nb) return nb.error();
-  o->error_text = &LinodeErrorText;
-  // A 503 with X-Maintenance-Mode is planned maintenance: retrying within a step is futile.
-  o->retryable = [](const HttpResponse& r) {
-    return r.status >= 500 && !(r.status == 503 && !r.Header("x-maintenance-mode").empty());
-  };
+  UseLinodeErrors(*o);
   return std::shared_ptr<LbProvider>(
       std::make_shared<LinodeNodeBalancerProvider>(std::move(*o), *nb));
 }

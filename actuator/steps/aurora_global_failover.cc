@@ -26,15 +26,6 @@ struct GlobalState {
   }
 };
 
-std::string Form(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out;
-  for (const auto& [k, v] : params) {
-    if (!out.empty()) out += '&';
-    out += AwsUriEncode(k, true) + "=" + AwsUriEncode(v, true);
-  }
-  return out;
-}
-
 std::string Seconds(Duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
 }
@@ -102,7 +93,7 @@ class AuroraGlobalFailoverStep final : public Step {
       call.method = "POST";
       call.path = "/";
       call.content_type = "application/x-www-form-urlencoded; charset=utf-8";
-      call.body = Form(params);
+      call.body = AwsQueryForm(params);
       call.idempotent = false;  // never resent blindly: the next attempt reads state first
       call.what = action + " of " + who + " to " + target_arn;
       auto resp = api.Send(call, ctx.deadline);
@@ -167,9 +158,9 @@ class AuroraGlobalFailoverStep final : public Step {
     call.method = "POST";
     call.path = "/";
     call.content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    call.body = Form({{"Action", "DescribeGlobalClusters"},
-                      {"Version", kVersion},
-                      {"GlobalClusterIdentifier", global_cluster_id}});
+    call.body = AwsQueryForm({{"Action", "DescribeGlobalClusters"},
+                              {"Version", kVersion},
+                              {"GlobalClusterIdentifier", global_cluster_id}});
     call.what = "DescribeGlobalClusters of " + global_cluster_id;
     auto resp = api.Send(call, deadline);
     if (!resp) return resp.error();

@@ -425,31 +425,13 @@ class DnsUpdateStep final : public Step {
 
     nlohmann::json details = {{"before", SetJson(*before)}};
     if (current && *current == desired) {
-      details["after"] = SetJson(*before);
-      details["changed"] = false;
-      std::string msg = label + " already " + DescribeDnsSet(desired);
-      if (!verify_nameserver_.empty()) {
-        // A crash between the write and the verification leaves nothing to write on the
-        // resumed run; the nameserver is still asked, which only reads.
-        if (auto v = Verify(ctx, clock, desired, label); !v) {
-          StepOutcome out = StepOutcome::Fail(v.error().message);
-          out.details = std::move(details);
-          return out;
-        }
-        details["verified_by"] = verify_nameserver_;
-        return StepOutcome::Ok(msg + ", nothing to do (" + verify_nameserver_ + " agrees)",
-                               std::move(details));
-      }
-      details["verified_by"] = nullptr;
-      return StepOutcome::Ok(msg + ", nothing to do", std::move(details));
+      return Unchanged(ctx, clock, desired, label, SetJson(*before), std::move(details));
     }
 
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
     if (auto s = target_.provider->Set(target_.zone, desired, ctx.deadline); !s) {
-      StepOutcome out = FromError(s.error());
-      out.details = std::move(details);
-      return out;
+      return FromError(s.error()).WithDetails(std::move(details));
     }
     log::Info("dns record set updated", {{"provider", target_.provider_id},
                                          {"zone", target_.zone},
@@ -460,32 +442,20 @@ class DnsUpdateStep final : public Step {
 
     auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
     if (!after) {
-      StepOutcome out = FromError(after.error());
-      out.details = std::move(details);
-      return out;
+      return FromError(after.error()).WithDetails(std::move(details));
     }
     details["after"] = SetJson(*after);
     details["changed"] = true;
     if (!*after || Canonical(**after) != desired) {
       // Desired-state: running again reads and rewrites, so this is worth a retry.
-      StepOutcome out =
-          StepOutcome::Retry("after the update " + target_.provider->kind() + " reports " + label +
-                             " as " + Describe(*after) + " instead of " + DescribeDnsSet(desired));
-      out.details = std::move(details);
-      return out;
+      return StepOutcome::Retry("after the update " + target_.provider->kind() + " reports " +
+                                label + " as " + Describe(*after) + " instead of " +
+                                DescribeDnsSet(desired))
+          .WithDetails(std::move(details));
     }
-    std::string msg = label + ": " + Describe(*before) + " -> " + DescribeDnsSet(desired);
-    if (!verify_nameserver_.empty()) {
-      if (auto v = Verify(ctx, clock, desired, label); !v) {
-        StepOutcome out = StepOutcome::Fail(v.error().message);
-        out.details = std::move(details);
-        return out;
-      }
-      details["verified_by"] = verify_nameserver_;
-      return StepOutcome::Ok(msg + ", verified at " + verify_nameserver_, std::move(details));
-    }
-    details["verified_by"] = nullptr;
-    return StepOutcome::Ok(msg, std::move(details));
+    return Done(ctx, clock, desired, label, /*changed=*/true,
+                label + ": " + Describe(*before) + " -> " + DescribeDnsSet(desired),
+                std::move(details));
   }
 
  private:
@@ -504,9 +474,7 @@ class DnsUpdateStep final : public Step {
     }
     nlohmann::json details = {{"before", before_json}};
     auto fail = [&](std::string msg) {
-      StepOutcome out = StepOutcome::Fail(std::move(msg));
-      out.details = details;
-      return out;
+      return StepOutcome::Fail(std::move(msg)).WithDetails(details);
     };
     const DnsRecordSet* mine = nullptr;
     for (const DnsRecordSet& s : current) {
@@ -578,23 +546,12 @@ class DnsUpdateStep final : public Step {
       plan += DescribeDnsSet(c);
     }
     if (changes.empty()) {
-      details["after"] = before_json;
-      details["changed"] = false;
-      std::string msg = label + " already " + DescribeDnsSet(desired) + ", nothing to do";
-      if (!verify_nameserver_.empty()) {
-        if (auto v = Verify(ctx, clock, desired, label); !v) return fail(v.error().message);
-        details["verified_by"] = verify_nameserver_;
-        return StepOutcome::Ok(msg + " (" + verify_nameserver_ + " agrees)", std::move(details));
-      }
-      details["verified_by"] = nullptr;
-      return StepOutcome::Ok(msg, std::move(details));
+      return Unchanged(ctx, clock, desired, label, before_json, std::move(details));
     }
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
     if (auto st = target_.provider->Upsert(target_.zone, changes, ctx.deadline); !st) {
-      StepOutcome out = FromError(st.error());
-      out.details = std::move(details);
-      return out;
+      return FromError(st.error()).WithDetails(std::move(details));
     }
     log::Info("dns record sets updated", {{"provider", target_.provider_id},
                                           {"zone", target_.zone},
@@ -603,9 +560,7 @@ class DnsUpdateStep final : public Step {
                                           {"changes", plan}});
     auto after = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
     if (!after) {
-      StepOutcome out = FromError(after.error());
-      out.details = std::move(details);
-      return out;
+      return FromError(after.error()).WithDetails(std::move(details));
     }
     nlohmann::json after_json = nlohmann::json::array();
     std::string missing;
@@ -618,19 +573,42 @@ class DnsUpdateStep final : public Step {
     details["after"] = after_json;
     details["changed"] = true;
     if (!missing.empty()) {
-      StepOutcome out = StepOutcome::Retry("after the update " + target_.provider->kind() +
-                                           " does not report " + label + " as " + missing);
-      out.details = std::move(details);
-      return out;
+      return StepOutcome::Retry("after the update " + target_.provider->kind() +
+                                " does not report " + label + " as " + missing)
+          .WithDetails(std::move(details));
     }
-    std::string msg = label + ": " + plan;
-    if (!verify_nameserver_.empty()) {
-      if (auto v = Verify(ctx, clock, desired, label); !v) return fail(v.error().message);
-      details["verified_by"] = verify_nameserver_;
-      return StepOutcome::Ok(msg + ", verified at " + verify_nameserver_, std::move(details));
+    return Done(ctx, clock, desired, label, /*changed=*/true, label + ": " + plan,
+                std::move(details));
+  }
+
+  // Nothing to change: the provider holds `desired` already (`after`, as read). A crash
+  // between the write and the verification leaves nothing to write on the resumed run; the
+  // nameserver is still asked, which only reads.
+  StepOutcome Unchanged(StepContext& ctx, Clock& clock, const DnsRecordSet& desired,
+                        const std::string& label, nlohmann::json after,
+                        nlohmann::json details) const {
+    details["after"] = std::move(after);
+    details["changed"] = false;
+    return Done(ctx, clock, desired, label, /*changed=*/false,
+                label + " already " + DescribeDnsSet(desired) + ", nothing to do",
+                std::move(details));
+  }
+
+  // The step's success, once verify_nameserver (when set) answers `desired`: `msg`, and
+  // that the nameserver agrees ("verified at" it after a change).
+  StepOutcome Done(StepContext& ctx, Clock& clock, const DnsRecordSet& desired,
+                   const std::string& label, bool changed, std::string msg,
+                   nlohmann::json details) const {
+    if (verify_nameserver_.empty()) {
+      details["verified_by"] = nullptr;
+      return StepOutcome::Ok(std::move(msg), std::move(details));
     }
-    details["verified_by"] = nullptr;
-    return StepOutcome::Ok(msg, std::move(details));
+    if (auto v = Verify(ctx, clock, desired, label); !v) {
+      return StepOutcome::Fail(v.error().message).WithDetails(std::move(details));
+    }
+    details["verified_by"] = verify_nameserver_;
+    msg += changed ? ", verified at " + verify_nameserver_ : " (" + verify_nameserver_ + " agrees)";
+    return StepOutcome::Ok(std::move(msg), std::move(details));
   }
 
   Result<std::vector<std::string>> RenderRecords(const TemplateVars& vars) const {
@@ -726,10 +704,9 @@ class DnsTtlStep final : public Step {
     if (!before) return FromError(before.error());
     nlohmann::json details = {{"before", SetJson(*before)}};
     if (!*before) {
-      StepOutcome out = StepOutcome::Fail(label + " does not exist in zone " + target_.zone +
-                                          ": there is no TTL to change");
-      out.details = std::move(details);
-      return out;
+      return StepOutcome::Fail(label + " does not exist in zone " + target_.zone +
+                               ": there is no TTL to change")
+          .WithDetails(std::move(details));
     }
     const DnsRecordSet& cur = **before;
     if (cur.ttl == ttl_) {
@@ -745,9 +722,7 @@ class DnsTtlStep final : public Step {
     desired.name = *name;
     desired.ttl = ttl_;
     if (auto s = target_.provider->Set(target_.zone, desired, ctx.deadline); !s) {
-      StepOutcome out = FromError(s.error());
-      out.details = std::move(details);
-      return out;
+      return FromError(s.error()).WithDetails(std::move(details));
     }
     log::Info("dns record set ttl changed", {{"provider", target_.provider_id},
                                              {"name", *name},
@@ -756,18 +731,15 @@ class DnsTtlStep final : public Step {
                                              {"to", ttl_}});
     auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
     if (!after) {
-      StepOutcome out = FromError(after.error());
-      out.details = std::move(details);
-      return out;
+      return FromError(after.error()).WithDetails(std::move(details));
     }
     details["after"] = SetJson(*after);
     details["changed"] = true;
     if (!*after || (*after)->ttl != ttl_ || Canonical(**after).records != Canonical(cur).records) {
-      StepOutcome out = StepOutcome::Retry("after the update " + target_.provider->kind() +
-                                           " reports " + label + " as " + Describe(*after) +
-                                           " instead of " + Describe(cur.records, ttl_));
-      out.details = std::move(details);
-      return out;
+      return StepOutcome::Retry("after the update " + target_.provider->kind() + " reports " +
+                                label + " as " + Describe(*after) + " instead of " +
+                                Describe(cur.records, ttl_))
+          .WithDetails(std::move(details));
     }
     std::string msg = label + ": ttl " + std::to_string(cur.ttl) + " -> " + std::to_string(ttl_) +
                       " (records kept: " + Join(cur.records) + ")";

@@ -12,9 +12,8 @@ constexpr Duration kDefaultTimeout = std::chrono::minutes(10);
 constexpr Duration kDefaultPoll = std::chrono::seconds(5);
 
 StepOutcome FromError(const Error& e, nlohmann::json details) {
-  StepOutcome out = e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message);
-  out.details = std::move(details);
-  return out;
+  return (e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message))
+      .WithDetails(std::move(details));
 }
 
 class LbPoolStep final : public Step {
@@ -71,11 +70,9 @@ class LbPoolStep final : public Step {
       details["after"] = after->json;
       if (!after->desired) {
         // Desired-state: running again reads and rewrites, so this is worth a retry.
-        StepOutcome out =
-            StepOutcome::Retry("after the change " + provider_->kind() + " reports " + label +
-                               " as " + after->summary + " instead of " + want);
-        out.details = std::move(details);
-        return out;
+        return StepOutcome::Retry("after the change " + provider_->kind() + " reports " + label +
+                                  " as " + after->summary + " instead of " + want)
+            .WithDetails(std::move(details));
       }
       now = *after;
       msg = label + ": " + before->summary + " -> " + after->summary;
@@ -94,22 +91,19 @@ class LbPoolStep final : public Step {
               {{"load_balancer", lb_id_}, {"member", label}, {"state", now.unsettled}});
     while (!now.settled) {
       if (ctx.cancelled()) {
-        StepOutcome out = StepOutcome::Retry("shutting down while " + label + " is still " +
-                                             now.unsettled + " (the change is made)");
-        out.details = std::move(details);
-        return out;
+        return StepOutcome::Retry("shutting down while " + label + " is still " + now.unsettled +
+                                  " (the change is made)")
+            .WithDetails(std::move(details));
       }
       MonoTime next = clock.Now() + poll_;
       if (next > until) {
         details["after"] = now.json;
-        StepOutcome out =
-            StepOutcome::Fail(label + " is " + want + " but still " + now.unsettled + " after " +
-                              FormatDuration(clock.Now() - start) +
-                              (wait_timeout_ && start + *wait_timeout_ <= ctx.deadline
-                                   ? " (wait_timeout " + FormatDuration(*wait_timeout_) + ")"
-                                   : " (the step's timeout)"));
-        out.details = std::move(details);
-        return out;
+        return StepOutcome::Fail(label + " is " + want + " but still " + now.unsettled + " after " +
+                                 FormatDuration(clock.Now() - start) +
+                                 (wait_timeout_ && start + *wait_timeout_ <= ctx.deadline
+                                      ? " (wait_timeout " + FormatDuration(*wait_timeout_) + ")"
+                                      : " (the step's timeout)"))
+            .WithDetails(std::move(details));
       }
       clock.SleepUntil(next);
       auto r = change_->Read(ctx.deadline);
@@ -117,10 +111,9 @@ class LbPoolStep final : public Step {
       now = *r;
       if (!now.desired) {
         details["after"] = now.json;
-        StepOutcome out = StepOutcome::Fail("while waiting, " + label + " changed to " +
-                                            now.summary + " (someone else changed it?)");
-        out.details = std::move(details);
-        return out;
+        return StepOutcome::Fail("while waiting, " + label + " changed to " + now.summary +
+                                 " (someone else changed it?)")
+            .WithDetails(std::move(details));
       }
     }
     details["after"] = now.json;

@@ -43,6 +43,17 @@ struct StepOutcome {
   }
   static StepOutcome Retry(std::string m) { return {StepStatus::kRetryable, std::move(m), {}}; }
   static StepOutcome Fail(std::string m) { return {StepStatus::kFailed, std::move(m), {}}; }
+  static StepOutcome Retry(std::string m, nlohmann::json d) {
+    return {StepStatus::kRetryable, std::move(m), std::move(d)};
+  }
+  static StepOutcome Fail(std::string m, nlohmann::json d) {
+    return {StepStatus::kFailed, std::move(m), std::move(d)};
+  }
+  // This outcome with `d` as its details.
+  StepOutcome WithDetails(nlohmann::json d) && {
+    details = std::move(d);
+    return std::move(*this);
+  }
 };
 
 // What a running step may use. Everything outside the process goes through these, so

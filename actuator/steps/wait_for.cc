@@ -59,9 +59,8 @@ StepOutcome WaitForCondition(StepContext& ctx, const PromCondition& c, MonoTime 
       last = "last result: " + described;
     } else if (!r.error().retryable) {
       // A query Prometheus rejects (syntax, 4xx) will not get better by waiting.
-      StepOutcome o = StepOutcome::Fail("query rejected: " + r.error().message);
-      o.details = {{"promql", *q}, {"polls", polls}};
-      return o;
+      return StepOutcome::Fail("query rejected: " + r.error().message)
+          .WithDetails({{"promql", *q}, {"polls", polls}});
     } else {
       // Prometheus restarting or unreachable: keep polling, report at the end.
       last = "last error: " + r.error().message;
@@ -77,10 +76,8 @@ StepOutcome WaitForCondition(StepContext& ctx, const PromCondition& c, MonoTime 
       ctx.clock->SleepUntil(std::min<MonoTime>(next, ctx.clock->Now() + kSlice));
     }
   }
-  StepOutcome o =
-      StepOutcome::Fail("condition not met within " + FormatDuration(shown) + ", " + last);
-  o.details = {{"promql", *q}, {"polls", polls}, {"last", last}};
-  return o;
+  return StepOutcome::Fail("condition not met within " + FormatDuration(shown) + ", " + last)
+      .WithDetails({{"promql", *q}, {"polls", polls}, {"last", last}});
 }
 
 Result<PromCondition> ParsePromCondition(const YamlNode& body, const StepFactoryContext& ctx,

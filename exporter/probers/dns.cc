@@ -196,14 +196,6 @@ class DnsProber final : public Prober, public std::enable_shared_from_this<DnsPr
 
 }  // namespace
 
-std::string DnsRcodeName(int rcode) {
-  static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                       "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-                                       "NXRRSET", "NOTAUTH", "NOTZONE"};
-  if (rcode >= 0 && rcode < static_cast<int>(std::size(kNames))) return kNames[rcode];
-  return "RCODE" + std::to_string(rcode);
-}
-
 Result<DnsResponse> ParseDnsResponse(const unsigned char* packet, size_t len, int qtype) {
   if (len < 12) return Error::Invalid("malformed response (short header)");
   DnsResponse r;

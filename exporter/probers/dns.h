@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/dns_query.h"  // DnsRcodeName
 #include "exporter/prober.h"
 
 namespace failover {
@@ -32,9 +33,6 @@ struct DnsResponse {
   std::uint32_t ttl = 0;  // the smallest TTL among `records`
 };
 Result<DnsResponse> ParseDnsResponse(const unsigned char* packet, size_t len, int qtype);
-
-// "NXDOMAIN", "SERVFAIL", ... ("RCODE<n>" for the rest).
-std::string DnsRcodeName(int rcode);
 
 // What one nameserver said in one run.
 struct NameserverOutcome {

@@ -10,8 +10,6 @@
 namespace failover {
 namespace {
 
-std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
-
 // "name=value,name=value" (names lower-case) → map.
 std::map<std::string, std::string> ParseSemiSync(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -224,7 +222,7 @@ class MysqlProber final : public DbProber, public std::enable_shared_from_this<M
               status_.heartbeat_age_seconds = *us / 1e6;
             }
           }
-          status_.semisync = ParseSemiSync(Text(SqlColumn(row, {"semisync"})));
+          status_.semisync = ParseSemiSync(SqlText(SqlColumn(row, {"semisync"})));
           return MysqlProbeResult(status_, p_->spec_.heartbeat);
         }
         case State::kBegin:
@@ -275,7 +273,7 @@ ProbeResult MysqlProbeResult(const MysqlStatus& status,
   bool all_running = true;
   for (const SqlRow& row : status.replica_rows) {
     std::vector<std::pair<std::string, std::string>> base;
-    std::string channel = Text(SqlColumn(row, {"Channel_Name", "Connection_name"}));
+    std::string channel = SqlText(SqlColumn(row, {"Channel_Name", "Connection_name"}));
     if (!channel.empty()) base.push_back({"channel", channel});
     auto with = [&](std::vector<std::pair<std::string, std::string>> extra) {
       auto labels = base;
@@ -283,15 +281,15 @@ ProbeResult MysqlProbeResult(const MysqlStatus& status,
       return labels;
     };
     // "Yes"; "No" (stopped) and "Connecting" (not connected to the source) are not running.
-    bool io = Text(SqlColumn(row, {"Replica_IO_Running", "Slave_IO_Running"})) == "Yes";
-    bool sql = Text(SqlColumn(row, {"Replica_SQL_Running", "Slave_SQL_Running"})) == "Yes";
+    bool io = SqlText(SqlColumn(row, {"Replica_IO_Running", "Slave_IO_Running"})) == "Yes";
+    bool sql = SqlText(SqlColumn(row, {"Replica_SQL_Running", "Slave_SQL_Running"})) == "Yes";
     all_running = all_running && io && sql;
     result.samples.push_back(
         {&kReplicationRunningMetric, with({{"thread", "io"}}), io ? 1.0 : 0.0});
     result.samples.push_back(
         {&kReplicationRunningMetric, with({{"thread", "sql"}}), sql ? 1.0 : 0.0});
     for (auto [thread, column] : {std::pair{"io", "Last_IO_Error"}, {"sql", "Last_SQL_Error"}}) {
-      std::string error = Text(SqlColumn(row, {column}));
+      std::string error = SqlText(SqlColumn(row, {column}));
       if (error.empty()) continue;
       result.samples.push_back({&kReplicationLastErrorMetric,
                                 with({{"thread", thread}, {"error", ErrorLabelValue(error)}}), 1});

@@ -38,8 +38,6 @@ std::optional<std::string> Get(const SqlRow& row, const char* column) {
   return SqlColumn(row, {column});
 }
 
-std::string Text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
-
 bool IsTrue(const std::optional<std::string>& v) { return v && (*v == "t" || *v == "on"); }
 
 struct PostgresSpec {
@@ -264,7 +262,7 @@ ProbeResult PostgresProbeResult(const SqlRow& server, const std::vector<SqlRow>&
           "query_failed",
           "pg_stat_wal_receiver hides the receiver's status from this user: GRANT pg_monitor");
     }
-    bool streaming = Text(receiver_status) == "streaming";
+    bool streaming = SqlText(receiver_status) == "streaming";
     bool replaying = !IsTrue(Get(server, "replay_paused"));
     result.samples.push_back(
         {&kReplicationRunningMetric, {{"thread", "receiver"}}, streaming ? 1.0 : 0.0});
@@ -290,13 +288,13 @@ ProbeResult PostgresProbeResult(const SqlRow& server, const std::vector<SqlRow>&
                                   "pg_stat_replication hides the standbys' details from this user: "
                                   "GRANT pg_monitor");
     }
-    std::string app = Text(Get(row, "application_name"));
-    std::string addr = Text(Get(row, "client_addr"));
+    std::string app = SqlText(Get(row, "application_name"));
+    std::string addr = SqlText(Get(row, "client_addr"));
     if (addr.empty()) addr = "local";
     // "walreceiver" is the default name of every standby: say where it connects from.
     std::string name = app.empty() || app == "walreceiver" ? addr : app;
     if (!used.insert(name).second) {
-      name += "@" + addr + ":" + Text(Get(row, "client_port"));
+      name += "@" + addr + ":" + SqlText(Get(row, "client_port"));
       used.insert(name);
     }
     for (const char* stage : {"write", "flush", "replay"}) {

@@ -12,14 +12,15 @@ import datetime
 import json
 import os
 import re
-import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lab"))
+from dnsq import query_a  # noqa: E402
 
 env = os.environ
 WORK, EXPORTER, ACTUATOR, TOKEN = env["DEMO_WORK"], env["DEMO_EXPORTER"], env["DEMO_ACTUATOR"], env["DEMO_TOKEN"]
@@ -44,39 +45,73 @@ def get(url, token=None, data=None):
 
 
 def dns_a(server, name="www.example.test"):
-    """One A query straight to the authoritative server (no resolver, no cache)."""
-    host, port = server.rsplit(":", 1)
-    qid = int.from_bytes(os.urandom(2), "big")
-    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
-    q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(1)
+    """One A query straight to the authoritative server (no resolver, no cache); [] when
+    it does not answer with A records."""
     try:
-        s.sendto(q, (host, int(port)))
-        resp = s.recv(2048)
+        return query_a(server, name)[0]
     except OSError:
         return []
-    finally:
-        s.close()
-    an = struct.unpack(">H", resp[6:8])[0]
-    pos = 12
-    while resp[pos] != 0:
-        pos += resp[pos] + 1
-    pos += 5
-    out = []
-    for _ in range(an):
-        if resp[pos] & 0xC0 == 0xC0:
-            pos += 2
-        else:
-            while resp[pos] != 0:
-                pos += resp[pos] + 1
-            pos += 1
-        rtype, _, _, rdlen = struct.unpack(">HHIH", resp[pos:pos + 10])
-        pos += 10
-        if rtype == 1 and rdlen == 4:
-            out.append(".".join(str(b) for b in resp[pos:pos + 4]))
-        pos += rdlen
-    return sorted(out)
+
+
+def marker(t_start, seen, timeline=None):
+    """mark(key, text, at): prints `text` once per `key`, at `at` seconds (default: now)
+    since `t_start`, and adds it to `timeline` when given."""
+    def mark(key, text, at=None):
+        if key not in seen:
+            seen.add(key)
+            at = time.time() - t_start if at is None else at
+            if timeline is not None:
+                timeline.append((at, text))
+            print(f"  +{at:6.2f}s  {text}", flush=True)
+    return mark
+
+
+class DnsWatch:
+    """Watches the DNS answer on its own every 10 ms until it is [address], so a switch
+    time does not depend on the length of a poll round: `t` is then the seconds since
+    `t_start`, else None."""
+
+    def __init__(self, address, t_start):
+        self.address, self.t_start, self.t = address, t_start, None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            if dns_a(PDNS_DNS) == [self.address]:
+                self.t = time.time() - self.t_start
+                return
+            self.stop.wait(0.01)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+def expect_writable(what, addr, note, failure, failures):
+    """An INSERT as the application into `addr` must succeed; else `failure: <error>`."""
+    ok, out = app_insert(addr, note)
+    print(f"drill: {what} ({addr}) " + ("writable: INSERT as app succeeded" if ok else "NOT writable: " + out))
+    if not ok:
+        failures.append(f"{failure}: {out}")
+
+
+def expect_read_only(what, addr, note, taken, refused, failure, failures):
+    """An INSERT as the application into `addr` must be refused (printed after `refused`);
+    else `taken` is printed and `failure` added."""
+    ok, out = app_insert(addr, note)
+    print(f"drill: {what} ({addr}) " + (taken if ok else refused + out.splitlines()[-1]))
+    if ok:
+        failures.append(failure)
+
+
+def check_lease(region, failures):
+    """Prints who holds the writer lease; a failure unless it is `region`."""
+    holder = lease_holder()
+    print(f"drill: writer lease held by {holder}")
+    if holder != region:
+        failures.append(f"the writer lease is held by {holder}, not {region}")
 
 
 def metric(text, name, **labels):
@@ -339,26 +374,8 @@ def main():
     shop.phase = "failover"
     seen = set()
     active_at = {}  # Prometheus' activeAt of the alert: the evaluation that made it pending
-
-    def mark(key, text, at=None):
-        if key not in seen:
-            seen.add(key)
-            at = time.time() - t0 if at is None else at
-            timeline.append((at, text))
-            print(f"  +{at:6.2f}s  {text}", flush=True)
-
-    # The DNS answer is watched on its own every 10 ms, so the switch time does not depend
-    # on the length of the poll round below.
-    dns_switched, stop_watch = {}, threading.Event()
-
-    def watch_dns():
-        while not stop_watch.is_set():
-            if dns_a(PDNS_DNS) == [EU]:
-                dns_switched["t"] = time.time() - t0
-                return
-            stop_watch.wait(0.01)
-    watcher = threading.Thread(target=watch_dns, daemon=True)
-    watcher.start()
+    mark = marker(t0, seen, timeline)
+    dns_switched = DnsWatch(EU, t0)
 
     print(f"  +  0.00s  {timeline[0][1]}")
     steps_seen = 0
@@ -399,8 +416,8 @@ def main():
                 action = r["labels"].get("action")
                 if action in ("fence", "release"):
                     mark("agent-" + action, "us-east agent: " + r["message"], (r.get("finished_at") or time.time()) - t0)
-            if "t" in dns_switched:
-                mark("dns", f"authoritative DNS answers {EU} (eu-west)", dns_switched["t"])
+            if dns_switched.t is not None:
+                mark("dns", f"authoritative DNS answers {EU} (eu-west)", dns_switched.t)
             if metric(m, "failover_dns_record_target", probe="www-dns", target=EU) == 1:
                 mark("exporter-dns", "the exporter's DNS probe sees the new target")
         except Exception:  # a server still starting: keep polling
@@ -408,8 +425,7 @@ def main():
         if {"dns", "finished", "exporter-dns"} <= seen:
             break
         time.sleep(0.05)
-    stop_watch.set()
-    watcher.join(timeout=5)
+    dns_switched.close()
     shop.phase = "in-dr"
     if shots:
         shots.stop.set()
@@ -443,19 +459,12 @@ def main():
         failures.append("the runbook did not report the replica promoted")
     if "agent-release" not in seen:
         failures.append("us-east's agent did not hand the writer lease over (no handover release)")
-    holder = lease_holder()
-    print(f"drill: writer lease held by {holder}")
-    if holder != "eu-west":
-        failures.append(f"the writer lease is held by {holder}, not eu-west")
+    check_lease("eu-west", failures)
     # The DR database takes the application's writes; the fenced old primary refuses them.
-    ok_eu, out_eu = app_insert(DB_EU, "written-in-dr-after-failover")
-    print(f"drill: DR database eu-west-db ({DB_EU}) " + ("writable: INSERT as app succeeded" if ok_eu else "NOT writable: " + out_eu))
-    if not ok_eu:
-        failures.append(f"the DR database {DB_EU} refuses writes after the failover: {out_eu}")
-    ok_us, out_us = app_insert(DB_US, "written-in-fenced-primary")
-    print(f"drill: old primary us-east-db ({DB_US}) " + ("still takes writes" if ok_us else "fenced: " + out_us.splitlines()[-1]))
-    if ok_us:
-        failures.append(f"the old primary {DB_US} still takes writes after the handover fence")
+    expect_writable("DR database eu-west-db", DB_EU, "written-in-dr-after-failover",
+                    f"the DR database {DB_EU} refuses writes after the failover", failures)
+    expect_read_only("old primary us-east-db", DB_US, "written-in-fenced-primary", "still takes writes", "fenced: ",
+                     f"the old primary {DB_US} still takes writes after the handover fence", failures)
     for f in failures:
         print("drill: FAILED — " + f, file=sys.stderr)
     if failures:
@@ -481,23 +490,9 @@ def failback(shop):
     shop.phase = "failback"
     run = json.loads(get(ACTUATOR + "/api/v1/runbooks/failback-us-east/run", TOKEN, b'{"labels":{"region":"us-east"}}'))
     seen = set()
-
-    def mark(key, text, at=None):
-        if key not in seen:
-            seen.add(key)
-            at = time.time() - tf if at is None else at
-            print(f"  +{at:6.2f}s  {text}", flush=True)
+    mark = marker(tf, seen)
     print(f"  +  0.00s  failback-us-east requested through the API: execution {run['id']}")
-    dns_back, stop_watch = {}, threading.Event()
-
-    def watch_dns():
-        while not stop_watch.is_set():
-            if dns_a(PDNS_DNS) == [US]:
-                dns_back["t"] = time.time() - tf
-                return
-            stop_watch.wait(0.01)
-    watcher = threading.Thread(target=watch_dns, daemon=True)
-    watcher.start()
+    dns_back = DnsWatch(US, tf)
     e, steps_seen, report = {}, 0, None
     end = tf + 90
     while time.time() < end:
@@ -520,8 +515,8 @@ def failback(shop):
                              (r.get("finished_at") or time.time()) - tf)
             holder = lease_holder()
             mark(f"lease-{holder}", f"writer lease: {'held by ' + holder if holder else 'released (nobody holds it)'}")
-            if "t" in dns_back:
-                mark("dns", f"authoritative DNS answers {US} (us-east) again", dns_back["t"])
+            if dns_back.t is not None:
+                mark("dns", f"authoritative DNS answers {US} (us-east) again", dns_back.t)
             if e["state"] in ("succeeded", "failed", "refused"):
                 mark("finished", f"execution {e['state']}")
         except Exception:  # keep polling
@@ -529,8 +524,7 @@ def failback(shop):
         if "finished" in seen and ("dns" in seen or e.get("state") != "succeeded"):
             break
         time.sleep(0.05)
-    stop_watch.set()
-    watcher.join(timeout=5)
+    dns_back.close()
     took = time.time() - tf
     shop.phase = "back"
     time.sleep(1.0)  # a few orders in us-east again
@@ -547,20 +541,13 @@ def failback(shop):
         errant = report.get("errant_gtids") or []
         print(f"drill: divergence report: {len(errant)} transaction(s) only on us-east-db"
               + (f" ({', '.join(errant)})" if errant else " (the handover fenced us-east before eu-west was promoted)"))
-    holder = lease_holder()
-    print(f"drill: writer lease held by {holder}")
-    if holder != "us-east":
-        failures.append(f"the writer lease is held by {holder}, not us-east")
+    check_lease("us-east", failures)
     if dns_a(PDNS_DNS) != [US]:
         failures.append(f"DNS answers {dns_a(PDNS_DNS)}, not us-east's {US}")
-    ok_us, out_us = app_insert(DB_US, "written-after-failback")
-    print(f"drill: us-east-db ({DB_US}) " + ("writable: INSERT as app succeeded" if ok_us else "NOT writable: " + out_us))
-    if not ok_us:
-        failures.append(f"us-east-db refuses writes after the failback: {out_us}")
-    ok_eu, out_eu = app_insert(DB_EU, "written-in-eu-west-after-failback")
-    print(f"drill: eu-west-db ({DB_EU}) " + ("STILL TAKES WRITES" if ok_eu else "read-only: " + out_eu.splitlines()[-1]))
-    if ok_eu:
-        failures.append("eu-west-db still takes writes after the failback")
+    expect_writable("us-east-db", DB_US, "written-after-failback",
+                    "us-east-db refuses writes after the failback", failures)
+    expect_read_only("eu-west-db", DB_EU, "written-in-eu-west-after-failback", "STILL TAKES WRITES", "read-only: ",
+                     "eu-west-db still takes writes after the failback", failures)
     # Every order the shop got acknowledged, in either region, is on us-east.
     on_us = app_notes(DB_US, "drill-order-%")
     acked = [note for note, _, _ in shop.acked]

@@ -225,6 +225,19 @@ stop_pidfile() {
   fi
 }
 
+# stop_gracefully NAME PID SIGNAL CMD...: runs CMD (a clean shutdown), SIGTERM when it
+# fails; waits for PID to exit, escalating to SIGNAL after the limit.
+stop_gracefully() {
+  local name=$1 pid=$2 sig=$3
+  shift 3
+  "$@" || kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_gone "$pid" "$STACK_TIMEOUT"; then
+    log "$name still running after ${STACK_TIMEOUT}s, sending SIG$sig"
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    wait_gone "$pid" 10 || die "$name: pid $pid does not exit"
+  fi
+}
+
 # ---- output
 
 # emit NAME VALUE: one `export` line on stdout, single-quoted when needed.
@@ -242,3 +255,30 @@ http_code() {  # URL [curl args...]
   curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url" 2>/dev/null || true
 }
 http_ok() { [[ $(http_code "$@") == 200 ]]; }
+
+# start_pair SERVICE DIR LOG: launches SERVICE's primary and replica where they are not
+# running (SERVICE_node_running, SERVICE_launch), then waits until each answers
+# (SERVICE_ping ROLE; the log DIR/ROLE/LOG, the pid from the array ${SERVICE^^}_LAUNCHED).
+start_pair() {
+  local svc=$1 d=$2 logname=$3 role
+  local -n launched="${svc^^}_LAUNCHED"
+  for role in primary replica; do
+    "${svc}_node_running" "$role" || "${svc}_launch" "$role"
+  done
+  for role in primary replica; do
+    wait_until "$svc $role: ping" "${launched[$role]:-}" "$d/$role/$logname" "${svc}_ping" "$role"
+  done
+}
+
+# nodes_status SERVICE ROLE...: "primary=127.0.0.1:PORT(running) replica=..." from
+# SERVICE_node_running and SERVICE_port.
+nodes_status() {
+  local svc=$1 role out=""
+  shift
+  for role in "$@"; do
+    local st=stopped
+    "${svc}_node_running" "$role" && st="running"
+    out+="$role=127.0.0.1:$("${svc}_port" "$role")($st) "
+  done
+  printf '%s' "${out% }"
+}

@@ -84,14 +84,7 @@ mariadb_start() {
     cp -a "$d/primary/data" "$d/replica/data"
   fi
 
-  local role
-  for role in primary replica; do
-    mariadb_node_running "$role" || mariadb_launch "$role"
-  done
-  for role in primary replica; do
-    wait_until "mariadb $role: ping" "${MARIADB_LAUNCHED[$role]:-}" "$d/$role/error.log" \
-      mariadb_ping "$role"
-  done
+  start_pair mariadb "$d" error.log
   [[ -f $d/initialized ]] && return 0
 
   local sql="" h pw_repl pw_mon pw_fo pw_app
@@ -136,13 +129,11 @@ mariadb_stop_node() {  # ROLE: clean shutdown via mariadb-admin, signals as fall
   pid=$(pid_from "$d/mariadbd.pid") || return 0
   proc_alive "$pid" mariadbd || return 0
   log "mariadb: stopping $role (pid $pid)"
-  mariadb-admin --no-defaults -uroot -h127.0.0.1 --protocol=tcp -P"$(mariadb_port "$role")" \
-    --connect-timeout=2 shutdown >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_gone "$pid" "$STACK_TIMEOUT"; then
-    log "mariadb: $role still running after ${STACK_TIMEOUT}s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait_gone "$pid" 10 || die "mariadb: pid $pid does not exit"
-  fi
+  stop_gracefully "mariadb: $role" "$pid" KILL mariadb_shutdown "$role"
+}
+mariadb_shutdown() {  # ROLE
+  mariadb-admin --no-defaults -uroot -h127.0.0.1 --protocol=tcp -P"$(mariadb_port "$1")" \
+    --connect-timeout=2 shutdown >/dev/null 2>&1
 }
 mariadb_stop_nodes() { mariadb_stop_node replica; mariadb_stop_node primary; }
 mariadb_stop() { mariadb_stop_nodes; }
@@ -155,12 +146,4 @@ mariadb_exports() {
   emit MARIADB_APP_PASSWORD_FILE "$(secret_file mariadb_app.password)"
 }
 
-mariadb_status() {
-  local role out=""
-  for role in primary replica; do
-    local st=stopped
-    mariadb_node_running "$role" && st="running"
-    out+="$role=127.0.0.1:$(mariadb_port "$role")($st) "
-  done
-  printf '%s' "${out% }"
-}
+mariadb_status() { nodes_status mariadb primary replica; }

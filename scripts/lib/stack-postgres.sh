@@ -137,13 +137,11 @@ postgres_stop_node() {  # ROLE: pg_ctl -m fast stop as postgres
   pid=$(pid_from "$PG_ROOT/$role/postmaster.pid") || return 0
   proc_alive "$pid" postgres || return 0
   log "postgres: stopping $role (pid $pid)"
-  as_pg "$(pg_bin)/pg_ctl" -D "$PG_ROOT/$role" -m fast -w -t "$STACK_TIMEOUT" stop \
-    </dev/null >>"$PG_ROOT/pg_ctl.log" 2>&1 9>&- || kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_gone "$pid" "$STACK_TIMEOUT"; then
-    log "postgres: $role still running, sending SIGQUIT"
-    kill -QUIT "$pid" 2>/dev/null || true
-    wait_gone "$pid" 10 || die "postgres: pid $pid does not exit"
-  fi
+  stop_gracefully "postgres: $role" "$pid" QUIT postgres_shutdown "$role"
+}
+postgres_shutdown() {  # ROLE
+  as_pg "$(pg_bin)/pg_ctl" -D "$PG_ROOT/$1" -m fast -w -t "$STACK_TIMEOUT" stop \
+    </dev/null >>"$PG_ROOT/pg_ctl.log" 2>&1 9>&-
 }
 postgres_stop_nodes() { postgres_stop_node standby; postgres_stop_node primary; }
 postgres_stop() { postgres_stop_nodes; }
@@ -156,12 +154,4 @@ postgres_exports() {
   emit PG_FAILOVER_PASSWORD_FILE "$(secret_file pg_failover.password)"
 }
 
-postgres_status() {
-  local role out=""
-  for role in primary standby; do
-    local st=stopped
-    postgres_node_running "$role" && st="running"
-    out+="$role=127.0.0.1:$(postgres_port "$role")($st) "
-  done
-  printf '%s data=%s' "${out% }" "${PG_ROOT:-?}"
-}
+postgres_status() { printf '%s data=%s' "$(nodes_status postgres primary standby)" "${PG_ROOT:-?}"; }

@@ -53,17 +53,8 @@ webserver-allow-from=127.0.0.0/8
 local-address=127.0.0.1
 local-port=$PDNS_DNS_PORT
 socket-dir=$d
-guardian=no
-daemon=no
-disable-syslog=yes
-cache-ttl=0
-query-cache-ttl=0
-negquery-cache-ttl=0
-zone-cache-refresh-interval=0
-distributor-threads=1
-receiver-threads=1
-loglevel=4
 EOF
+  cat "$ROOT/scripts/lib/pdns-tuning.conf" >>"$d/pdns.conf"
   log "powerdns: starting (api 127.0.0.1:$PDNS_API_PORT, dns 127.0.0.1:$PDNS_DNS_PORT)"
   launch "$d/pdns.log" "$d/pdns_server.pid" pdns_server --config-dir="$d"
   local pid=$LAUNCHED_PID

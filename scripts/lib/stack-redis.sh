@@ -73,18 +73,12 @@ redis_launch() {  # ROLE
 }
 
 redis_start() {
-  local d role
+  local d
   d=$(redis_dir)
   declare -gA REDIS_LAUNCHED=()
   mkdir -p "$d"
   redis_cert
-  for role in primary replica; do
-    redis_node_running "$role" || redis_launch "$role"
-  done
-  for role in primary replica; do
-    wait_until "redis $role: ping" "${REDIS_LAUNCHED[$role]:-}" "$d/$role/redis.log" \
-      redis_ping "$role"
-  done
+  start_pair redis "$d" redis.log
   wait_until "redis replica: link to the primary up" "${REDIS_LAUNCHED[replica]:-}" \
     "$d/replica/redis.log" redis_link_up
 }
@@ -104,12 +98,4 @@ redis_exports() {
   emit REDIS_REPLICA_PID "$(pid_from "$(redis_dir)/replica/redis.pid" || true)"
 }
 
-redis_status() {
-  local role out=""
-  for role in primary replica; do
-    local st=stopped
-    redis_node_running "$role" && st="running"
-    out+="$role=127.0.0.1:$(redis_port "$role")($st) "
-  done
-  printf '%s' "${out% }"
-}
+redis_status() { nodes_status redis primary replica; }

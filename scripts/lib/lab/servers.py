@@ -234,6 +234,8 @@ def pdns_start():
     if not os.path.exists(db):
         with open("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql") as f:
             run(["sqlite3", db], input=f.read())
+    with open(os.path.join(ROOT, "scripts", "lib", "pdns-tuning.conf")) as f:
+        tuning = f.read()  # shared with scripts/lib/stack-powerdns.sh
     write(os.path.join(d, "pdns.conf"), f"""launch=gsqlite3
 gsqlite3-database={db}
 gsqlite3-pragma-synchronous=0
@@ -246,17 +248,7 @@ webserver-allow-from=127.0.0.0/8
 local-address={addr('control')}, 127.0.0.1
 local-port={PORT['dns']}
 socket-dir={d}
-guardian=no
-daemon=no
-disable-syslog=yes
-cache-ttl=0
-query-cache-ttl=0
-negquery-cache-ttl=0
-zone-cache-refresh-interval=0
-distributor-threads=1
-receiver-threads=1
-loglevel=4
-""", 0o600)
+""" + tuning, 0o600)
     spawn("control", "pdns", ["pdns_server", f"--config-dir={d}"])
 
 
