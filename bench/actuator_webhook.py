@@ -33,8 +33,6 @@ import re
 import resource
 import select
 import shlex
-import shutil
-import signal
 import socket
 import sqlite3
 import statistics
@@ -43,12 +41,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 
-from benchlib import (command_output, cpu_model, log, machine_busy_seconds, mem_total_gib,
-                      parse_duration, parse_metrics, proc_cpu_seconds, proc_status_kb,
-                      render_sections)
+from benchlib import (command_output, log, log_levels, machine_busy_seconds, machine_info,
+                      machine_rows, parse_duration, parse_metrics, proc_cpu_seconds,
+                      proc_status_kb, raise_fd_limit, render_sections, Run, stop_group,
+                      version_line)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -528,35 +526,20 @@ class Actuator:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    log("%s did not exit %.0fs after signal %d" % (self.name, wait, sig))
+            stop_group(self.proc, grace, self.name)
         self.rc = self.proc.returncode
         self.proc = None
 
 
 def log_summary(path):
+    """(lines by level, how often each warn/error/unlevelled (level, message) occurs)"""
     levels = collections.Counter()
     notable = collections.Counter()
-    try:
-        with open(path, errors="replace") as f:
-            for line in f:
-                m = re.search(r"level=(\w+)", line)
-                lv = m.group(1) if m else "other"
-                levels[lv] += 1
-                if lv in ("warn", "error", "other"):
-                    msg = re.search(r'msg="([^"]*)"|msg=(\S+)', line)
-                    key = (lv, (msg.group(1) or msg.group(2)) if msg else line.strip()[:120])
-                    notable[key] += 1
-    except OSError:
-        pass
+    for lv, line in log_levels(path):
+        levels[lv] += 1
+        if lv in ("warn", "error", "other"):
+            msg = re.search(r'msg="([^"]*)"|msg=(\S+)', line)
+            notable[(lv, (msg.group(1) or msg.group(2)) if msg else line.strip()[:120])] += 1
     return levels, notable
 
 
@@ -1100,12 +1083,7 @@ def kb(v):
 
 def build_sections(args, info, tp, dns):
     sections = []
-    rows = [
-        ["nproc", info["nproc"]],
-        ["CPU", info["cpu"]],
-        ["memory", "%.1f GiB" % info["mem"]],
-        ["kernel", info["kernel"]],
-        ["load average at start", info["loadavg"]],
+    rows = machine_rows(info) + [
         ["failover_actuator", info["actuator_version"]],
         ["binary", args.binary],
         ["PowerDNS", info["pdns_version"]],
@@ -1450,33 +1428,19 @@ def main():
     if not os.path.isdir(args.tmp_dir):
         ap.error("--tmp-dir %s is not a directory" % args.tmp_dir)
 
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, max(4096, args.concurrency * 4))
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-
-    tmp = tempfile.mkdtemp(prefix="actuator_webhook.", dir=args.tmp_dir)
+    raise_fd_limit(max(4096, args.concurrency * 4))
     stack = Stack(REPO)
-    rc = 0
-    try:
-        info = {
-            "nproc": "%d (usable: %d)" % (os.cpu_count() or 0, len(os.sched_getaffinity(0))),
-            "cpu": cpu_model(),
-            "mem": mem_total_gib(),
-            "kernel": platform.release(),
-            "loadavg": " ".join("%.2f" % x for x in os.getloadavg()),
-            "actuator_version": command_output([args.binary, "--version"]).splitlines()[0],
+    run = Run("actuator_webhook.", args.keep_tmp, stack.stop, tmp_dir=args.tmp_dir,
+              kept_what="configs, logs, journals")
+    tmp = run.tmp
+    with run:
+        info = dict(machine_info(), **{
+            "actuator_version": version_line([args.binary, "--version"]),
             "pdns_version": "pdns-server " + deb_version("pdns-server"),
             "sqlite_version": deb_version("libsqlite3-0"),
             "command": " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)]
                                 + sys.argv[1:]) or "bench/actuator_webhook.py",
-        }
+        })
         log("temp dir %s" % tmp)
         tp = dns = None
         if not args.skip_throughput:
@@ -1520,24 +1484,7 @@ def main():
         if args.json:
             write_json(args.json, args, info, tp, dns)
             log("JSON written to %s" % args.json)
-    except KeyboardInterrupt as e:
-        log("interrupted (%s); cleaning up" % (e or "Ctrl-C"))
-        rc = 130
-    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
-        log("error: %s" % e)
-        if not isinstance(e, RuntimeError):
-            sys.stderr.write(traceback.format_exc())
-        rc = 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        stack.stop()
-        if args.keep_tmp or rc == 1:
-            log("kept %s (configs, logs, journals)" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return rc
+    return run.rc
 
 
 if __name__ == "__main__":

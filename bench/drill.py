@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import log
+from benchlib import catch_signals, log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -141,10 +141,7 @@ def main():
 
     current = {"proc": None}
 
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
+    catch_signals()
 
     runs = collections.defaultdict(list)
     env = dict(os.environ, FAILOVER_DEMO_BUILD_DIR=build)

@@ -18,16 +18,14 @@ See bench/README.md.
 import argparse
 import collections
 import os
-import resource
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import exporter_probes as ep
-from benchlib import free_port, http_get, proc_status_kb
+from benchlib import free_port, http_get, proc_status_kb, raise_fd_limit, require_executables, Run
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -71,16 +69,13 @@ def main():
     args = ap.parse_args()
     if not 1 <= args.targets <= 20000:
         ap.error("--targets must be 1..20000")
-    for b in (args.failover_bin, args.nginx_bin):
-        if not os.access(b, os.X_OK):
-            ap.error("cannot execute %s (see bench/README.md)" % b)
+    require_executables(ap, args.failover_bin, args.nginx_bin)
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < min(hard, 65536):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    raise_fd_limit()
     procs = ep.Procs()
-    tmp = tempfile.mkdtemp(prefix="exporter_memory.")
-    try:
+    run = Run("exporter_memory.", False, procs.stop_all)
+    tmp = run.tmp
+    with run:
         _, nport = ep.start_nginx(procs, tmp, args.nginx_bin)
         if args.kind == "tcp":
             urls = ["127.0.0.1:%d" % nport] * args.targets
@@ -147,10 +142,7 @@ def main():
             import json
             with open(args.json, "w") as f:
                 json.dump(figures, f, indent=1, sort_keys=True)
-    finally:
-        procs.stop_all()
-        shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    return run.rc
 
 
 if __name__ == "__main__":

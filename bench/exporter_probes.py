@@ -19,7 +19,6 @@ import collections
 import http.client
 import json
 import os
-import platform
 import queue
 import re
 import resource
@@ -30,14 +29,14 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 
-from benchlib import (command_output, cpu_model, free_port, http_get, log,
-                      machine_busy_seconds, mem_total_gib, parse_duration, parse_metrics,
-                      Procs, proc_cpu_seconds, proc_status_kb, read_kv_number, render_sections)
+from benchlib import (command_output, free_port, http_get, log, log_levels, machine_busy_seconds,
+                      machine_info, machine_rows, parse_duration, parse_metrics, Procs,
+                      proc_cpu_seconds, proc_status_kb, raise_fd_limit, read_kv_number,
+                      render_sections, Run, version_line, wait_http)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -156,25 +155,11 @@ def fraction_above(buckets, bound):
 
 # --------------------------------------------------------------------------- processes
 
-def wait_http(port, path, proc, what, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("%s exited with %s during startup" % (what, proc.returncode))
-        try:
-            status, _, _ = http_get(port, path, timeout=2.0)
-            if status == 200:
-                return
-            last = "HTTP %d" % status
-        except OSError as e:
-            last = str(e)
-        time.sleep(0.1)
-    raise RuntimeError("%s not ready on port %d after %.0fs (%s)" % (what, port, timeout, last))
-
-
-def start_nginx(procs, tmp, nginx_bin):
-    d = os.path.join(tmp, "nginx")
+def start_nginx(procs, tmp, nginx_bin, tls=None):
+    """One nginx (one worker) on 127.0.0.1 at a free port that answers /healthz with 200.
+    tls: (certificate, key) of make_tls_files to listen with TLS instead, with nginx's
+    usual session cache and tickets, so a client may resume. Returns (Popen, port)."""
+    d = os.path.join(tmp, "nginx-tls" if tls else "nginx")
     os.makedirs(d)
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"):
         os.makedirs(os.path.join(d, sub))
@@ -182,6 +167,11 @@ def start_nginx(procs, tmp, nginx_bin):
     # Enough connections for every target at once (10,000 targets: ~1000/s, a few
     # hundred open at a time on a slow machine), within this process's fd limit.
     nofile = max(1024, min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 65536))
+    http_tls = server_tls = ""
+    if tls:
+        http_tls = ("  ssl_protocols TLSv1.2 TLSv1.3;\n  ssl_session_cache shared:SSL:50m;\n"
+                    "  ssl_session_timeout 10m;\n")
+        server_tls = "    ssl_certificate %s;\n    ssl_certificate_key %s;\n" % tls
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
         f.write("""daemon off;
@@ -198,13 +188,14 @@ http {{
   uwsgi_temp_path {d}/uwsgi;
   scgi_temp_path {d}/scgi;
   keepalive_requests 100000;
-  server {{
-    listen 127.0.0.1:{port} backlog=4096;
-    location = /healthz {{ default_type text/plain; return 200 "ok\\n"; }}
+{http_tls}  server {{
+    listen 127.0.0.1:{port}{ssl} backlog=4096;
+{server_tls}    location = /healthz {{ default_type text/plain; return 200 "ok\\n"; }}
     location / {{ return 404; }}
   }}
 }}
-""".format(d=d, port=port, nofile=nofile, conns=max(1024, nofile - 64)))
+""".format(d=d, port=port, nofile=nofile, conns=max(1024, nofile - 64), http_tls=http_tls,
+           server_tls=server_tls, ssl=" ssl" if tls else ""))
     # The worker may run as an unprivileged user; let it traverse the temp dir.
     os.chmod(tmp, 0o755)
     for root, dirs, _ in os.walk(d):
@@ -213,8 +204,27 @@ http {{
     os.chmod(d, 0o755)
     p = procs.start("nginx", [nginx_bin, "-p", d, "-e", os.path.join(d, "logs", "error.log"),
                               "-c", conf], os.path.join(d, "logs", "stdout.log"))
-    wait_http(port, "/healthz?t=0", p, "nginx")
+    if tls:
+        wait_listening(port, p, "nginx (TLS)", 20)  # http_get speaks plain HTTP
+    else:
+        wait_http(port, "/healthz?t=0", p, "nginx")
     return p, port
+
+
+def wait_listening(port, proc, what, timeout):
+    """Until 127.0.0.1:port accepts a TCP connection; RuntimeError when proc exits first
+    or after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("%s exited with %s during startup" % (what, proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s not listening on port %d" % (what, port))
+            time.sleep(0.05)
 
 
 def make_tls_files(tmp):
@@ -241,80 +251,14 @@ def make_tls_files(tmp):
     return ca_crt, crt, key
 
 
-def start_nginx_tls(procs, tmp, nginx_bin, cert, key):
-    """Like start_nginx, but the one server listens with TLS (the certificate of
-    make_tls_files), with nginx's usual session cache and tickets, so a client may resume."""
-    d = os.path.join(tmp, "nginx-tls")
-    os.makedirs(d)
-    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"):
-        os.makedirs(os.path.join(d, sub))
-    port = free_port()
-    nofile = max(1024, min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 65536))
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""daemon off;
-worker_processes 1;
-worker_rlimit_nofile {nofile};
-pid {d}/nginx.pid;
-error_log {d}/logs/error.log warn;
-events {{ worker_connections {conns}; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/client_body;
-  proxy_temp_path {d}/proxy;
-  fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi;
-  scgi_temp_path {d}/scgi;
-  keepalive_requests 100000;
-  ssl_protocols TLSv1.2 TLSv1.3;
-  ssl_session_cache shared:SSL:50m;
-  ssl_session_timeout 10m;
-  server {{
-    listen 127.0.0.1:{port} ssl backlog=4096;
-    ssl_certificate {cert};
-    ssl_certificate_key {key};
-    location = /healthz {{ default_type text/plain; return 200 "ok\\n"; }}
-    location / {{ return 404; }}
-  }}
-}}
-""".format(d=d, port=port, nofile=nofile, conns=max(1024, nofile - 64), cert=cert, key=key))
-    os.chmod(tmp, 0o755)
-    for root, dirs, _ in os.walk(d):
-        for x in dirs:
-            os.chmod(os.path.join(root, x), 0o755)
-    os.chmod(d, 0o755)
-    p = procs.start("nginx", [nginx_bin, "-p", d, "-e", os.path.join(d, "logs", "error.log"),
-                              "-c", conf], os.path.join(d, "logs", "stdout.log"))
-    deadline = time.monotonic() + 20
-    while True:  # ready when it accepts a TCP connection (http_get speaks plain HTTP)
-        if p.poll() is not None:
-            raise RuntimeError("nginx (TLS) exited with %s during startup" % p.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("nginx (TLS) not listening on port %d" % port)
-            time.sleep(0.1)
-    return p, port
-
-
 def start_hang_server(procs, tmp):
     """A listener on 127.0.0.1 that accepts and never answers (in a child process)."""
     port = free_port()
     p = procs.start("hang-server", [sys.executable, os.path.abspath(__file__),
                                     "--hang-server", str(port)],
                     os.path.join(tmp, "hang_server.log"))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            raise RuntimeError("hang server exited with %s" % p.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("hang server did not start")
+    wait_listening(port, p, "hang server", 10)
+    return p, port
 
 
 def start_syn_drop_listener():
@@ -430,18 +374,13 @@ def scrape_times(port, n=10):
 
 
 def log_summary(path):
+    """(lines by level, the first 5 error or unlevelled lines)"""
     levels = collections.Counter()
     notable = []
-    try:
-        with open(path, errors="replace") as f:
-            for line in f:
-                m = re.search(r'level=(\w+)', line) or re.search(r'"level":"(\w+)"', line)
-                lv = m.group(1) if m else "other"
-                levels[lv] += 1
-                if lv in ("error", "other") and len(notable) < 5:
-                    notable.append(line.strip()[:300])
-    except OSError:
-        pass
+    for lv, line in log_levels(path):
+        levels[lv] += 1
+        if lv in ("error", "other") and len(notable) < 5:
+            notable.append(line.strip()[:300])
     return levels, notable
 
 
@@ -883,12 +822,7 @@ def ratio(a, b):
 
 def build_sections(args, info, fo, bb, outage):
     sections = []
-    sections.append(("Machine and settings", ["item", "value"], [
-        ["nproc", info["nproc"]],
-        ["CPU", info["cpu"]],
-        ["memory", "%.1f GiB" % info["mem"]],
-        ["kernel", info["kernel"]],
-        ["load average at start", info["loadavg"]],
+    sections.append(("Machine and settings", ["item", "value"], machine_rows(info) + [
         ["failover_exporter", info["failover_version"]],
         ["blackbox_exporter", info["blackbox_version"]],
         ["target server", info["nginx_version"] + ", 1 worker, 127.0.0.1"],
@@ -1128,38 +1062,22 @@ def main():
         log("note: --warmup (%ss) is shorter than --interval (%ss): not every probe will "
             "have started before the window" % (args.warmup, args.interval))
 
-    # SIGINT / SIGTERM / SIGHUP: unwind through the finally below.
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    signal.signal(signal.SIGINT, on_signal)  # also when started with SIGINT ignored (nohup, &)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, 65536)
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))  # inherited by the children
-
+    raise_fd_limit()  # inherited by the children
     procs = Procs()
-    tmp = tempfile.mkdtemp(prefix="exporter_probes.")
+    run = Run("exporter_probes.", args.keep_tmp, procs.stop_all, kept_what="configs and logs")
+    tmp = run.tmp
     args._logs = {}
-    rc = 0
-    try:
-        info = {
-            "nproc": "%d (usable: %d)" % (os.cpu_count() or 0, len(os.sched_getaffinity(0))),
-            "cpu": cpu_model(),
-            "mem": mem_total_gib(),
-            "kernel": platform.release(),
-            "loadavg": " ".join("%.2f" % x for x in os.getloadavg()),
-            "failover_version": command_output([args.failover_bin, "--version"]).splitlines()[0],
-            "blackbox_version": (command_output([args.blackbox_bin, "--version"]).splitlines()[0]
+    with run:
+        info = dict(machine_info(), **{
+            "failover_version": version_line([args.failover_bin, "--version"]),
+            "blackbox_version": (version_line([args.blackbox_bin, "--version"])
                                  if not args.skip_blackbox else "not run"),
             "nginx_version": command_output([args.nginx_bin, "-v"]).replace("nginx version: ", ""),
-        }
+        })
         log("temp dir %s" % tmp)
         if args.kind == "https":
             args._tls_ca, cert, key = make_tls_files(tmp)
-            nginx, nport = start_nginx_tls(procs, tmp, args.nginx_bin, cert, key)
+            nginx, nport = start_nginx(procs, tmp, args.nginx_bin, (cert, key))
         else:
             nginx, nport = start_nginx(procs, tmp, args.nginx_bin)
         args._nginx_pid = nginx.pid
@@ -1229,21 +1147,7 @@ def main():
         if args.json:
             write_json(args.json, args, info, fo, bb, outage and outage[1])
             log("JSON written to %s" % args.json)
-    except KeyboardInterrupt as e:
-        log("interrupted (%s); cleaning up" % (e or "Ctrl-C"))
-        rc = 130
-    except RuntimeError as e:
-        log("error: %s" % e)
-        rc = 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        procs.stop_all()
-        if args.keep_tmp or rc == 1:
-            log("kept %s (configs and logs)" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return rc
+    return run.rc
 
 
 if __name__ == "__main__":

@@ -35,15 +35,14 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-from benchlib import (Procs, command_output, free_port, http_get, log, parse_duration,
-                      proc_cpu_seconds)
+from benchlib import (Procs, free_port, http_get, log, parse_duration,
+                      proc_cpu_seconds, require_executables, Run, version_line,
+                      wait_http)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -91,21 +90,6 @@ def metric_sum(text, name, must=()):
 
 
 # --------------------------------------------------------------------------- processes
-
-def wait_http(port, proc, what, path="/metrics", timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("%s exited with status %s during start-up" % (what, proc.returncode))
-        try:
-            st, _, _ = http_get(port, path, timeout=2.0)
-            if st == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("%s did not answer %s on 127.0.0.1:%d within %.0fs" % (what, path, port, timeout))
-
 
 class Scraper:
     """N threads; thread i GETs /metrics at t0 + i/N + k seconds (N scrapes per second)."""
@@ -264,7 +248,7 @@ def start_failover(procs, tmp, args, tag, kind, n, env):
                     [args.failover_bin, "--config.file=" + cfg,
                      "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
                     os.path.join(tmp, "failover-%s.log" % tag))
-    wait_http(port, p, "failover_exporter", path="/-/ready")
+    wait_http(port, "/-/ready", p, "failover_exporter")
     return p, port
 
 
@@ -287,7 +271,7 @@ def start_mysqld_exporter(procs, tmp, args, tag, cnf, minimal):
                  "--no-collect.info_schema.innodb_cmp", "--no-collect.info_schema.innodb_cmpmem",
                  "--no-collect.info_schema.query_response_time", "--collect.slave_status"]
     p = procs.start("mysqld_exporter", argv, os.path.join(tmp, "mysqld_exporter-%s.log" % tag))
-    wait_http(port, p, "mysqld_exporter")
+    wait_http(port, "/metrics", p, "mysqld_exporter")
     return p, port
 
 
@@ -300,7 +284,7 @@ def start_postgres_exporter(procs, tmp, args, tag, env):
     p = procs.start("postgres_exporter",
                     [args.postgres_exporter_bin, "--web.listen-address=127.0.0.1:%d" % port],
                     os.path.join(tmp, "postgres_exporter-%s.log" % tag), env=pe)
-    wait_http(port, p, "postgres_exporter")
+    wait_http(port, "/metrics", p, "postgres_exporter")
     return p, port
 
 
@@ -322,7 +306,8 @@ class Subject:
 
 
 def run_window(procs, tmp, args, env, dbs, cal, n, plan, tag):
-    """plan: list of (label, kind, starter(), failover?). Runs them together for one window."""
+    """plan: list of (label, kind, starter(tag), failover?). Runs them together for one
+    window."""
     subjects = []
     before = {}
     try:
@@ -330,7 +315,7 @@ def run_window(procs, tmp, args, env, dbs, cal, n, plan, tag):
             db = dbs[kind]
             before[kind] = db.read()
             t_start = time.monotonic()
-            proc, port = starter()
+            proc, port = starter(tag)
             s = Subject(label, kind, db, proc, port, n, is_fo)
             s.t_start = t_start
             if not is_fo:
@@ -499,37 +484,42 @@ def main():
     if args.interval != 1.0:
         ap.error("only --interval 1s is supported (peers are scraped N times per second)")
     args.interval_str, args.timeout_str = "1s", "900ms"
-    for b, hint in ((args.failover_bin, "build it: see bench/README.md"),
-                    (args.mysqld_exporter_bin, "apt-get install -y prometheus-mysqld-exporter"),
-                    (args.postgres_exporter_bin, "apt-get install -y prometheus-postgres-exporter"),
-                    (STACK, "scripts/stack")):
-        if not os.access(b, os.X_OK):
-            ap.error("cannot execute %s (%s)" % (b, hint))
+    require_executables(ap, args.failover_bin, hint="build it: see bench/README.md")
+    for b, pkg in ((args.mysqld_exporter_bin, "prometheus-mysqld-exporter"),
+                   (args.postgres_exporter_bin, "prometheus-postgres-exporter")):
+        require_executables(ap, b, hint="apt-get install -y " + pkg)
+    require_executables(ap, STACK, hint="scripts/stack")
     for tool in ("mariadb", "psql"):
         if not shutil.which(tool):
             ap.error("%s client not found (scripts/setup installs it)" % tool)
 
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
-
     procs = Procs()
-    tmp = tempfile.mkdtemp(prefix="replication_probes.")
+    stack_dir = None
+
+    def stop_stack():
+        if stack_dir is None:
+            return
+        env = dict(os.environ, FAILOVER_STACK_DIR=stack_dir)
+        try:
+            subprocess.run([STACK, "stop"] + ([] if args.keep_tmp else ["--clean"]), env=env,
+                           timeout=120, stdout=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            log("scripts/stack stop failed: %s (state dir %s)" % (e, stack_dir))
+
+    run = Run("replication_probes.", args.keep_tmp, procs.stop_all, stop_stack,
+              kept_what="configs and logs" + (", stopped stack data" if args.keep_tmp else ""))
+    tmp = run.tmp
     os.chmod(tmp, 0o711)  # the postgres OS user must traverse it to reach the stack's PG_ROOT
-    stack_dir = os.path.join(tmp, "stack")
-    stack_started = False
-    rc = 0
-    try:
+    with run:
         info = {
             "cpu": "%d cores, %s" % (os.cpu_count() or 0, platform.processor() or platform.machine()),
             "kernel": platform.release(),
-            "failover": command_output([args.failover_bin, "--version"]).splitlines()[0],
-            "mysqld_exporter": command_output([args.mysqld_exporter_bin, "--version"]).splitlines()[0],
-            "postgres_exporter": command_output([args.postgres_exporter_bin, "--version"]).splitlines()[0],
+            "failover": version_line([args.failover_bin, "--version"]),
+            "mysqld_exporter": version_line([args.mysqld_exporter_bin, "--version"]),
+            "postgres_exporter": version_line([args.postgres_exporter_bin, "--version"]),
         }
         log("temp dir %s; starting scripts/stack (mariadb postgres)" % tmp)
-        stack_started = True
+        stack_dir = os.path.join(tmp, "stack")  # from here on, stop_stack stops it
         env = stack_start(stack_dir)
         log("MariaDB replica %s, PostgreSQL standby %s" % (env["MARIADB_REPLICA_ADDR"],
                                                             env["PG_STANDBY_ADDR"]))
@@ -558,26 +548,26 @@ def main():
 
         results = []
         for n in args.counts:
-            tag = "n%d-A" % n
-            log("N=%d window A: failover mysql x%d + postgres_exporter %d/s" % (n, n, n))
-            results += run_window(procs, tmp, args, env, dbs, cal, n, [
+            # (window, what runs in it, its plan for run_window)
+            windows = [("A", "failover mysql x%d + postgres_exporter %d/s" % (n, n), [
                 ("failover mysql", "mysql",
-                 lambda: start_failover(procs, tmp, args, tag + "-mysql", "mysql", n, env), True),
+                 lambda tag: start_failover(procs, tmp, args, tag + "-mysql", "mysql", n, env), True),
                 ("postgres_exporter", "pg",
-                 lambda: start_postgres_exporter(procs, tmp, args, tag, env), False)], tag)
-            tag = "n%d-B" % n
-            log("N=%d window B: failover postgres x%d + mysqld_exporter %d/s" % (n, n, n))
-            results += run_window(procs, tmp, args, env, dbs, cal, n, [
-                ("failover postgres", "pg",
-                 lambda: start_failover(procs, tmp, args, tag + "-pg", "postgres", n, env), True),
-                ("mysqld_exporter", "mysql",
-                 lambda: start_mysqld_exporter(procs, tmp, args, tag, cnf, False), False)], tag)
+                 lambda tag: start_postgres_exporter(procs, tmp, args, tag, env), False)]),
+                ("B", "failover postgres x%d + mysqld_exporter %d/s" % (n, n), [
+                    ("failover postgres", "pg",
+                     lambda tag: start_failover(procs, tmp, args, tag + "-pg", "postgres", n, env),
+                     True),
+                    ("mysqld_exporter", "mysql",
+                     lambda tag: start_mysqld_exporter(procs, tmp, args, tag, cnf, False), False)])]
             if not args.skip_minimal:
-                tag = "n%d-C" % n
-                log("N=%d window C: mysqld_exporter slave_status only %d/s" % (n, n))
-                results += run_window(procs, tmp, args, env, dbs, cal, n, [
+                windows.append(("C", "mysqld_exporter slave_status only %d/s" % n, [
                     ("mysqld_exporter slave_status only", "mysql",
-                     lambda: start_mysqld_exporter(procs, tmp, args, tag, cnf, True), False)], tag)
+                     lambda tag: start_mysqld_exporter(procs, tmp, args, tag, cnf, True), False)]))
+            for window, what, plan in windows:
+                tag = "n%d-%s" % (n, window)
+                log("N=%d window %s: %s" % (n, window, what))
+                results += run_window(procs, tmp, args, env, dbs, cal, n, plan, tag)
 
         print("# bench/replication_probes.py  (%s)" % time.strftime("%Y-%m-%d %H:%M"))
         for k, v in info.items():
@@ -621,32 +611,7 @@ minus the benchmark's own reads (calibrated per read) and the idle background ra
                            "results": [{k: v for k, v in r.items() if k not in ("raw", "life")}
                                        for r in results]}, f, indent=1, default=str)
                 f.write("\n")
-    except KeyboardInterrupt as e:
-        log("interrupted (%s); cleaning up" % (e or "Ctrl-C"))
-        rc = 130
-    except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
-        log("error: %s" % e)
-        rc = 1
-    finally:
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, signal.SIG_IGN)
-        procs.stop_all()
-        if stack_started:
-            env = dict(os.environ, FAILOVER_STACK_DIR=stack_dir)
-            try:
-                if args.keep_tmp:
-                    subprocess.run([STACK, "stop"], env=env, timeout=120,
-                                   stdout=subprocess.DEVNULL)
-                else:
-                    subprocess.run([STACK, "stop", "--clean"], env=env, timeout=120,
-                                   stdout=subprocess.DEVNULL)
-            except (OSError, subprocess.TimeoutExpired) as e:
-                log("scripts/stack stop failed: %s (state dir %s)" % (e, stack_dir))
-        if args.keep_tmp or rc == 1:
-            log("kept %s (configs and logs%s)" % (tmp, ", stopped stack data" if args.keep_tmp else ""))
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return rc
+    return run.rc
 
 
 if __name__ == "__main__":

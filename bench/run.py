@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import log
+from benchlib import catch_signals, cpu_model, log, mem_total_gib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -45,23 +45,9 @@ def deb(pkg):
 
 
 def machine_info():
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) / 1024 / 1024
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
-        "memory": "%.1f GiB" % mem,
+        "cpu": cpu_model(), "cores": os.cpu_count(), "kernel": platform.release(),
+        "memory": "%.1f GiB" % mem_total_gib(),
         "os": out(["sh", "-c", ". /etc/os-release && echo \"$PRETTY_NAME\""]),
         "loadavg_start": " ".join("%.2f" % x for x in os.getloadavg()),
     }
@@ -555,10 +541,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     log("work dir %s" % work)
 
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
+    catch_signals()
 
     if not args.render_only and not args.no_build:
         build_bench()

@@ -17,18 +17,16 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 
 import exporter_probes as ep
 from exporter_probes import go_duration
-from benchlib import free_port, http_get, log, parse_duration, proc_cpu_seconds, proc_status_kb
+from benchlib import (free_port, http_get, log, parse_duration, proc_cpu_seconds, proc_status_kb,
+                      raise_fd_limit, require_executables, Run)
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -100,22 +98,13 @@ def main():
     warmup = args.warmup or max(args.duration / 6, 2 * args.reload_every + 1)
     if warmup >= args.duration:
         ap.error("--warmup must be shorter than --duration")
-    for b in (args.failover_bin, args.nginx_bin):
-        if not os.access(b, os.X_OK):
-            ap.error("cannot execute %s (see bench/README.md)" % b)
+    require_executables(ap, args.failover_bin, args.nginx_bin)
 
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < min(hard, 65536):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
-
+    raise_fd_limit()
     procs = ep.Procs()
-    tmp = tempfile.mkdtemp(prefix="soak.")
-    rc = 0
-    try:
+    run = Run("soak.", args.keep_tmp, procs.stop_all)
+    tmp = run.tmp
+    with run:
         nginx, nport = ep.start_nginx(procs, tmp, args.nginx_bin)
         cfg = os.path.join(tmp, "exporter.yml")
         sets = [(1, args.targets), (swap + 1, args.targets)]  # (first, count)
@@ -233,21 +222,7 @@ def main():
                     "targets", "interval", "timeout", "duration", "reload_every", "sample_every",
                     "scrape_interval")}, "result": res, "argv": sys.argv}, f, indent=1)
                 f.write("\n")
-    except KeyboardInterrupt as e:
-        log("interrupted (%s); cleaning up" % e)
-        rc = 130
-    except RuntimeError as e:
-        log("error: %s" % e)
-        rc = 1
-    finally:
-        for s in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(s, signal.SIG_IGN)
-        procs.stop_all()
-        if args.keep_tmp or rc == 1:
-            log("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return rc
+    return run.rc
 
 
 if __name__ == "__main__":

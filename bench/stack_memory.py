@@ -28,14 +28,12 @@ A benchmark, not a test: it prints figures and checks nothing. Everything listen
 import argparse
 import json
 import os
-import resource
 import shutil
-import signal
 import sys
-import tempfile
 import time
 
 import exporter_probes as ep
+from benchlib import raise_fd_limit, require_executables, Run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -212,22 +210,16 @@ def main():
     counts = [int(x) for x in args.targets.split(",") if x]
     if not counts or any(not 1 <= n <= 20000 for n in counts):
         ap.error("--targets: counts 1..20000")
-    for b in (args.failover_bin, args.blackbox_bin, args.prometheus_bin, args.nginx_bin):
-        if not os.access(b, os.X_OK):
-            ap.error("cannot execute %s (see bench/README.md)" % b)
+    require_executables(ap, args.failover_bin, args.blackbox_bin, args.prometheus_bin,
+                        args.nginx_bin)
 
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < min(hard, 65536):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    raise_fd_limit()
     procs = ep.Procs()
-    tmp = tempfile.mkdtemp(prefix="stack_memory.")
+    run = Run("stack_memory.", args.keep_tmp, procs.stop_all)
+    tmp = run.tmp
     os.chmod(tmp, 0o755)
-    results, rc = {}, 0
-    try:
+    results = {}
+    with run:
         _, nport = ep.start_nginx(procs, tmp, args.nginx_bin)
         floor = prometheus_floor(procs, tmp, args)
         for n in counts:
@@ -275,21 +267,7 @@ def main():
                            "prometheus_floor": floor,
                            "results": {str(k): v for k, v in results.items()}}, f, indent=1,
                           sort_keys=True)
-    except KeyboardInterrupt as e:
-        ep.log("interrupted (%s); cleaning up" % e)
-        rc = 130
-    except RuntimeError as e:
-        ep.log("error: %s" % e)
-        rc = 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        procs.stop_all()
-        if args.keep_tmp or rc == 1:
-            ep.log("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return rc
+    return run.rc
 
 
 if __name__ == "__main__":

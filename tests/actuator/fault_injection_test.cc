@@ -175,7 +175,7 @@ class DnsProviderFaultTest : public ::testing::TestWithParam<ProviderFault> {};
 
 TEST_P(DnsProviderFaultTest, StepRetriesFailsRunsOnFailurePagesAndIsJournaled) {
   TempDir dir;
-  const std::string d = dir.path();
+  const std::string& d = dir.path();
   FakeCloudflare cf;
   FakePagerDuty pd;
   TestHttpServer broken;  // for the hang and the dropped connection
@@ -307,7 +307,7 @@ INSTANTIATE_TEST_SUITE_P(Faults, DnsProviderFaultTest,
 
 TEST(GuardFaultTest, UnreachablePrometheusRefusesRunsNoStepAndPages) {
   TempDir dir;
-  const std::string d = dir.path();
+  const std::string& d = dir.path();
   FakePagerDuty pd;
   Actuator a(dir,
              "runbooks:\n"
@@ -415,7 +415,7 @@ class JournalFaultTest : public ::testing::TestWithParam<JournalFault> {};
 
 TEST_P(JournalFaultTest, WebhookAnswers503AcceptsNothingThenTheRetryRunsOnce) {
   TempDir dir;
-  const std::string d = dir.path();
+  const std::string& d = dir.path();
   BrokenJournal broken(GetParam(), d + "/journal");
   std::string why = broken.Prepare();
   ASSERT_TRUE(why.empty()) << "cannot inject the journal fault: " << why;
@@ -480,7 +480,7 @@ INSTANTIATE_TEST_SUITE_P(Faults, JournalFaultTest,
 // again) and every other step ran exactly once.
 TEST(JournalBreaksMidExecutionTest, NoStepRunsUntilRecordedAndARestartResumesOnce) {
   TempDir dir;
-  const std::string d = dir.path();
+  const std::string& d = dir.path();
   RunShell("mkdir -p '" + d + "/journal'");
   BrokenJournal broken(JournalFault::kReadOnly, d + "/journal");
   std::string steps;
@@ -547,7 +547,7 @@ TEST(JournalBreaksMidExecutionTest, NoStepRunsUntilRecordedAndARestartResumesOnc
 // by itself, nothing runs twice.
 TEST(JournalBreaksMidExecutionTest, GoesOnWhenTheJournalIsWritableAgain) {
   TempDir dir;
-  const std::string d = dir.path();
+  const std::string& d = dir.path();
   RunShell("mkdir -p '" + d + "/journal'");
   BrokenJournal broken(JournalFault::kReadOnly, d + "/journal");
   Actuator a(dir,
@@ -592,7 +592,7 @@ TEST(SigkillFaultTest, KillAtEveryStepOfAFourStepRunbookFinishesExactlyOnce) {
   for (int k = 1; k <= kSteps; ++k) {
     SCOPED_TRACE("killed while step " + std::to_string(k) + " runs");
     TempDir dir;
-    const std::string d = dir.path();
+    const std::string& d = dir.path();
     // Step i records that it ran, then waits for its gate; only step k's gate is closed.
     std::string steps;
     for (int i = 1; i <= kSteps; ++i) {

@@ -34,7 +34,7 @@ TEST(SampleLabelsTest, CopiesShareOneImmutableSet) {
   Pairs source = {{"phase", "connect"}};
   SampleLabels a(source);
   source[0].second = "changed";  // the set took its own copy
-  SampleLabels b = a;
+  SampleLabels b = a;  // NOLINT(performance-unnecessary-copy-initialization): the copy is tested
   EXPECT_EQ(&a.pairs(), &b.pairs()) << "a copied Sample must not copy its labels";
   EXPECT_TRUE(b == (Pairs{{"phase", "connect"}}));
 }

@@ -114,7 +114,7 @@ class SynDropListener {
     port_ = ntohs(a.sin_port);
     for (int i = 0; i < 4; ++i) {
       int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-      ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);  // EINPROGRESS, or queued
+      (void)::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);  // EINPROGRESS, or queued
       fillers_.push_back(c);
     }
     // The first filler completes at once; the queue is then full.

@@ -280,7 +280,7 @@ SilentUdp::SilentUdp() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;  // port() 0
   socklen_t len = sizeof addr;
   getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
