@@ -135,9 +135,7 @@ int LinodeTtl(int ttl) {
 
 Result<std::shared_ptr<DnsProvider>> NewLinodeProvider(const YamlNode& body,
                                                        const DnsProviderContext& ctx) {
-  if (auto s = body.ExpectKeys({"url", "token", "token_file", "token_env", "domain_id"}); !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto o = ParseRestApiOptions(body, "linode", "Linode", "https://api.linode.com/v4", "token", ctx);
   if (!o) return o.error();
   auto id_node = body.Require("domain_id");
@@ -145,6 +143,7 @@ Result<std::shared_ptr<DnsProvider>> NewLinodeProvider(const YamlNode& body,
   auto id = id_node->AsInt();
   if (!id) return id.error();
   if (*id <= 0) return id_node->Fail("expected Linode's numeric domain id (a positive number)");
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   o->error_text = &LinodeErrorText;
   // A 503 with X-Maintenance-Mode is planned maintenance: retrying within a step is futile.
   o->retryable = [](const HttpResponse& r) {
