@@ -9,13 +9,11 @@
 namespace failover {
 namespace {
 
+// Reads the auth keys of `node` (webhook: or api:); the caller reads the rest of the
+// mapping and then calls RejectUnreadKeys.
 Result<AuthConfig> LoadAuth(const YamlNode& node) {
   AuthConfig auth;
-  if (auto s = node.ExpectKeys({"bearer_token", "bearer_token_file", "bearer_token_env",
-                                "basic_auth", "max_body_bytes"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = node.ExpectMap(); !s) return s.error();
   auto bearer = SecretRef::FromYaml(node, "bearer_token");
   if (!bearer) return bearer.error();
   auth.bearer_token = *bearer;
@@ -55,11 +53,7 @@ Result<std::vector<StepConfig>> LoadSteps(const YamlNode& list, const ConfigDeps
 
 Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
                                   const StepFactoryContext& ctx, bool have_prometheus) {
-  if (auto s = node.ExpectKeys({"name", "match", "on", "mode", "cooldown", "lock", "guards",
-                                "steps", "on_failure", "brake"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = node.ExpectMap(); !s) return s.error();
   RunbookConfig rb;
   auto name = node.Require("name");
   if (!name) return name.error();
@@ -117,7 +111,7 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
       return g->Fail("guards are PromQL queries: configure prometheus: {url: ...} first");
     }
     for (const YamlNode& item : *items) {
-      if (auto s = item.ExpectKeys({"promql", "message"}); !s) return s.error();
+      if (auto s = item.ExpectMap(); !s) return s.error();
       auto q = item.Require("promql");
       if (!q) return q.error();
       auto qs = q->AsString();
@@ -130,6 +124,7 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
       } else {
         guard.message = "guard " + *qs + " is not true";
       }
+      if (auto s = item.RejectUnreadKeys(); !s) return s.error();
       rb.guards.push_back(guard);
     }
   }
@@ -151,6 +146,7 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
     rb.brake = *v;
     rb.brake_explicit = true;
   }
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   return rb;
 }
 
@@ -165,7 +161,6 @@ Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
     return {};
   }
   if (!j.IsMap()) return j.Fail("journal must be a path or a map with path: or etcd:");
-  if (auto s = j.ExpectKeys({"path", "etcd", "retention", "page_after"}); !s) return s;
   if (auto r = j.Get("retention")) {
     auto d = r->AsDuration();
     if (!d) return d.error();
@@ -182,13 +177,14 @@ Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
   }
   auto path = j.Get("path");
   auto etcd = j.Get("etcd");
+  if (auto s = j.RejectUnreadKeys(); !s) return s;
   if (path && etcd) return j.Fail("journal takes path: or etcd:, not both");
   if (path) return LoadJournal(*path, cfg);
   if (!etcd) {
     if (!j.Get("retention") && !j.Get("page_after")) return j.Fail("journal needs path: or etcd:");
     return {};  // the default path, with retention or page_after set
   }
-  if (auto s = etcd->ExpectKeys({"endpoints", "ttl", "prefix"}); !s) return s;
+  if (auto s = etcd->ExpectMap(); !s) return s;
   EtcdJournalConfig e;
   if (auto s = LoadEtcdEndpoints(*etcd, e.endpoints); !s) return s;
   if (auto t = etcd->Get("ttl")) {
@@ -201,6 +197,7 @@ Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
     e.ttl = *d;
   }
   if (auto s = LoadEtcdPrefix(*etcd, e.prefix); !s) return s;
+  if (auto s = etcd->RejectUnreadKeys(); !s) return s;
   cfg.journal_etcd = std::move(e);
   return {};
 }
@@ -226,13 +223,7 @@ const RunbookConfig* ActuatorConfig::FindRunbook(const std::string& name) const 
 Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps& deps) {
   ActuatorConfig cfg;
   if (root.IsNull()) return root.Fail("the config is empty");
-  if (auto s = root.ExpectKeys({"webhook", "api", "prometheus", "journal", "lock_dir", "pagerduty",
-                                "brake", "providers", "databases", "runbooks", "writer_lease",
-                                "region_agent", "approval_timeout", "external_url", "alertmanager",
-                                "console", "load_balancers"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = root.ExpectMap(); !s) return s.error();
   if (auto w = root.Get("webhook")) {
     auto a = LoadAuth(*w);
     if (!a) return a.error();
@@ -243,15 +234,17 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
       if (*v < 1024 || *v > (64LL << 20)) return m->Fail("must be between 1024 and 67108864");
       cfg.webhook_max_body_bytes = static_cast<size_t>(*v);
     }
+    if (auto s = w->RejectUnreadKeys(); !s) return s.error();
   }
   if (auto a = root.Get("api")) {
     if (auto m = a->Get("max_body_bytes")) return m->Fail("max_body_bytes belongs to webhook:");
     auto auth = LoadAuth(*a);
     if (!auth) return auth.error();
     cfg.api_auth = *auth;
+    if (auto s = a->RejectUnreadKeys(); !s) return s.error();
   }
   if (auto p = root.Get("prometheus")) {
-    if (auto s = p->ExpectKeys({"url", "timeout"}); !s) return s.error();
+    if (auto s = p->ExpectMap(); !s) return s.error();
     auto u = p->Require("url");
     if (!u) return u.error();
     auto us = u->AsString();
@@ -268,6 +261,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
       if (!d) return d.error();
       cfg.prometheus_timeout = *d;
     }
+    if (auto s = p->RejectUnreadKeys(); !s) return s.error();
   }
   if (auto j = root.Get("journal")) {
     auto s = LoadJournal(*j, cfg);
@@ -280,10 +274,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
     cfg.lock_dir = *s;
   }
   if (auto pd = root.Get("pagerduty")) {
-    if (auto s = pd->ExpectKeys({"routing_key", "routing_key_file", "routing_key_env", "url"});
-        !s) {
-      return s.error();
-    }
+    if (auto s = pd->ExpectMap(); !s) return s.error();
     auto key = SecretRef::FromYaml(*pd, "routing_key");
     if (!key) return key.error();
     if (!*key)
@@ -294,6 +285,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
       if (!us) return us.error();
       cfg.pagerduty_url = *us;
     }
+    if (auto s = pd->RejectUnreadKeys(); !s) return s.error();
   }
   if (auto t = root.Get("approval_timeout")) {
     auto d = t->AsDuration();
@@ -306,9 +298,10 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
     if (!node) continue;
     std::optional<YamlNode> u = node;
     if (std::string(key) == "alertmanager") {
-      if (auto s = node->ExpectKeys({"url"}); !s) return s.error();
+      if (auto s = node->ExpectMap(); !s) return s.error();
       auto r = node->Require("url");
       if (!r) return r.error();
+      if (auto s = node->RejectUnreadKeys(); !s) return s.error();
       u = *r;
     }
     auto us = u->AsString();
@@ -321,7 +314,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
     (std::string(key) == "alertmanager" ? cfg.alertmanager_url : cfg.external_url) = url;
   }
   if (auto c = root.Get("console")) {
-    if (auto s = c->ExpectKeys({"users"}); !s) return s.error();
+    if (auto s = c->ExpectMap(); !s) return s.error();
     if (auto users = c->Get("users")) {
       auto entries = users->Entries();
       if (!entries) return entries.error();
@@ -334,9 +327,10 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
         cfg.console_roles[name] = *r;
       }
     }
+    if (auto s = c->RejectUnreadKeys(); !s) return s.error();
   }
   if (auto b = root.Get("brake")) {
-    if (auto s = b->ExpectKeys({"max_executions", "window"}); !s) return s.error();
+    if (auto s = b->ExpectMap(); !s) return s.error();
     if (auto m = b->Get("max_executions")) {
       auto v = m->AsInt();
       if (!v) return v.error();
@@ -349,6 +343,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
       if (d->count() <= 0) return w->Fail("must be positive");
       cfg.brake_window = *d;
     }
+    if (auto s = b->RejectUnreadKeys(); !s) return s.error();
   }
   if (auto p = root.Get("providers")) {
     auto entries = p->Entries();
@@ -417,6 +412,7 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
     if (!ra) return ra.error();
     cfg.region_agent = *ra;
   }
+  if (auto s = root.RejectUnreadKeys(); !s) return s.error();
   return cfg;
 }
 

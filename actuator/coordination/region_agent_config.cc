@@ -5,9 +5,10 @@ namespace {
 
 // etcd: {endpoints: [URL...], prefix: /failover/}
 Status LoadEtcd(const YamlNode& node, std::vector<std::string>& endpoints, std::string& prefix) {
-  if (auto s = node.ExpectKeys({"endpoints", "prefix"}); !s) return s;
+  if (auto s = node.ExpectMap(); !s) return s;
   if (auto s = LoadEtcdEndpoints(node, endpoints); !s) return s;
-  return LoadEtcdPrefix(node, prefix);
+  if (auto s = LoadEtcdPrefix(node, prefix); !s) return s;
+  return node.RejectUnreadKeys();
 }
 
 Result<Duration> LoadTtl(const YamlNode& t) {
@@ -66,7 +67,7 @@ Status LoadEtcdPrefix(const YamlNode& node, std::string& prefix) {
 }
 
 Result<WriterLeaseConfig> LoadWriterLeaseConfig(const YamlNode& node) {
-  if (auto s = node.ExpectKeys({"etcd", "ttl"}); !s) return s.error();
+  if (auto s = node.ExpectMap(); !s) return s.error();
   WriterLeaseConfig c;
   auto etcd = node.Require("etcd");
   if (!etcd) return etcd.error();
@@ -76,16 +77,13 @@ Result<WriterLeaseConfig> LoadWriterLeaseConfig(const YamlNode& node) {
     if (!d) return d.error();
     c.ttl = *d;
   }
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   return c;
 }
 
 Result<std::shared_ptr<const RegionAgentConfig>> LoadRegionAgentConfig(
     const YamlNode& node, const DatabaseMap& databases, const StepListLoader& load_steps) {
-  if (auto s = node.ExpectKeys({"region", "etcd", "database", "ttl", "renew_every", "fence_after",
-                                "fence_timeout", "make_writable", "fence_steps", "unfence_steps"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = node.ExpectMap(); !s) return s.error();
   auto c = std::make_shared<RegionAgentConfig>();
   auto region = node.Require("region");
   if (!region) return region.error();
@@ -159,6 +157,7 @@ Result<std::shared_ptr<const RegionAgentConfig>> LoadRegionAgentConfig(
       *field = std::move(*steps);
     }
   }
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   return std::shared_ptr<const RegionAgentConfig>(std::move(c));
 }
 

@@ -438,12 +438,10 @@ class MysqlDatabase final : public Database {
 }  // namespace
 
 Result<std::shared_ptr<Database>> NewMysqlDatabase(const YamlNode& body) {
-  if (auto s = body.ExpectKeys({"address", "user", "password", "password_file", "password_env"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto target = MysqlTargetFromYaml(body);
   if (!target) return target.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   return std::shared_ptr<Database>(std::make_shared<MysqlDatabase>(std::move(*target)));
 }
 

@@ -352,11 +352,7 @@ class PostgresDatabase final : public Database {
 }  // namespace
 
 Result<std::shared_ptr<Database>> NewPostgresDatabase(const YamlNode& body) {
-  if (auto s = body.ExpectKeys({"conninfo", "password", "password_file", "password_env",
-                                "data_directory", "bin_dir", "log_file"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto target = PgTargetFromYaml(body);
   if (!target) return target.error();
   PgLocal local;
@@ -372,6 +368,7 @@ Result<std::shared_ptr<Database>> NewPostgresDatabase(const YamlNode& body) {
       return node->Fail(std::string(key) + " must be an absolute path");
     *field = *v;
   }
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   return std::shared_ptr<Database>(
       std::make_shared<PostgresDatabase>(std::move(*target), std::move(local)));
 }

@@ -109,11 +109,7 @@ class CloudflareProvider final : public RecordListProvider {
 
 Result<std::shared_ptr<DnsProvider>> NewCloudflareProvider(const YamlNode& body,
                                                            const DnsProviderContext& ctx) {
-  if (auto s = body.ExpectKeys(
-          {"url", "api_token", "api_token_file", "api_token_env", "zone_id", "proxied"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto o = ParseRestApiOptions(body, "cloudflare", "Cloudflare",
                                "https://api.cloudflare.com/client/v4", "api_token", ctx);
   if (!o) return o.error();
@@ -133,6 +129,7 @@ Result<std::shared_ptr<DnsProvider>> NewCloudflareProvider(const YamlNode& body,
     if (!b) return b.error();
     proxied = *b;
   }
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   UseCloudflareErrors(*o);
   return std::shared_ptr<DnsProvider>(
       std::make_shared<CloudflareProvider>(std::move(*o), *zone_id, proxied));

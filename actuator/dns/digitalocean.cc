@@ -89,9 +89,7 @@ class DigitalOceanProvider final : public RecordListProvider {
 
 Result<std::shared_ptr<DnsProvider>> NewDigitalOceanProvider(const YamlNode& body,
                                                              const DnsProviderContext& ctx) {
-  if (auto s = body.ExpectKeys({"url", "token", "token_file", "token_env", "domain"}); !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto o = ParseRestApiOptions(body, "digitalocean", "DigitalOcean", "https://api.digitalocean.com",
                                "token", ctx);
   if (!o) return o.error();
@@ -106,6 +104,7 @@ Result<std::shared_ptr<DnsProvider>> NewDigitalOceanProvider(const YamlNode& bod
     return domain_node->Fail("expected a domain name such as example.com, found \"" + *domain +
                              "\"");
   }
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   UseDigitalOceanErrors(*o);
   return std::shared_ptr<DnsProvider>(
       std::make_shared<DigitalOceanProvider>(std::move(*o), std::move(d)));

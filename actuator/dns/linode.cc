@@ -122,9 +122,7 @@ int LinodeTtl(int ttl) {
 
 Result<std::shared_ptr<DnsProvider>> NewLinodeProvider(const YamlNode& body,
                                                        const DnsProviderContext& ctx) {
-  if (auto s = body.ExpectKeys({"url", "token", "token_file", "token_env", "domain_id"}); !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto o = ParseRestApiOptions(body, "linode", "Linode", "https://api.linode.com/v4", "token", ctx);
   if (!o) return o.error();
   auto id_node = body.Require("domain_id");
@@ -132,6 +130,7 @@ Result<std::shared_ptr<DnsProvider>> NewLinodeProvider(const YamlNode& body,
   auto id = id_node->AsInt();
   if (!id) return id.error();
   if (*id <= 0) return id_node->Fail("expected Linode's numeric domain id (a positive number)");
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   UseLinodeErrors(*o);
   return std::shared_ptr<DnsProvider>(std::make_shared<LinodeProvider>(std::move(*o), *id));
 }

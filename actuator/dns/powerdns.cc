@@ -185,10 +185,7 @@ std::string PowerDnsZoneId(const std::string& zone) {
 
 Result<std::shared_ptr<DnsProvider>> NewPowerDnsProvider(const YamlNode& body,
                                                          const DnsProviderContext& ctx) {
-  if (auto s = body.ExpectKeys({"url", "api_key", "api_key_file", "api_key_env", "server_id"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   std::string url = "http://127.0.0.1:8081";
   if (auto u = body.Get("url")) {
     auto s = u->AsString();
@@ -215,6 +212,7 @@ Result<std::shared_ptr<DnsProvider>> NewPowerDnsProvider(const YamlNode& body,
     if (s->empty()) return sid->Fail("must not be empty");
     server_id = *s;
   }
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   if (ctx.http == nullptr) return Error::Internal("powerdns provider built without an HTTP client");
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   return std::shared_ptr<DnsProvider>(

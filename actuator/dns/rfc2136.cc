@@ -418,11 +418,7 @@ class Rfc2136Provider final : public DnsProvider {
 
 Result<std::shared_ptr<DnsProvider>> NewRfc2136Provider(const YamlNode& body,
                                                         const DnsProviderContext& ctx) {
-  if (auto s = body.ExpectKeys(
-          {"server", "key_name", "key_secret", "key_secret_file", "key_secret_env", "algorithm"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto server_node = body.Require("server");
   if (!server_node) return server_node.error();
   auto server = server_node->AsString();
@@ -482,6 +478,7 @@ Result<std::shared_ptr<DnsProvider>> NewRfc2136Provider(const YamlNode& body,
         "the TSIG key needs key_secret, key_secret_file or key_secret_env (base64, as "
         "tsig-keygen prints it)");
   }
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
 
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   return std::shared_ptr<DnsProvider>(std::make_shared<Rfc2136Provider>(

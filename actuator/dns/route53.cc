@@ -268,9 +268,7 @@ std::string Route53Name(const std::string& in) {
 
 Result<std::shared_ptr<DnsProvider>> NewRoute53Provider(const YamlNode& body,
                                                         const DnsProviderContext& ctx) {
-  std::vector<std::string_view> keys = {"hosted_zone_id", "url", "poll_interval"};
-  for (auto k : AwsCredentialSource::Keys()) keys.push_back(k);
-  if (auto s = body.ExpectKeys(keys); !s) return s.error();
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto zid_node = body.Require("hosted_zone_id");
   if (!zid_node) return zid_node.error();
   auto zid = zid_node->AsString();
@@ -302,6 +300,7 @@ Result<std::shared_ptr<DnsProvider>> NewRoute53Provider(const YamlNode& body,
   if (!poll) return poll.error();
   auto creds = AwsCredentialSource::FromYaml(body);
   if (!creds) return creds.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   if (ctx.http == nullptr) return Error::Internal("route53 provider built without an HTTP client");
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   AwsApi api("route53", url, "us-east-1", "route53", *creds, ctx.http, clock);

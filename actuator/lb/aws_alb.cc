@@ -119,9 +119,6 @@ class AwsAlbProvider final : public LbProvider {
     static const std::string k = "aws_alb";
     return k;
   }
-  std::vector<std::string_view> StepKeys() const override {
-    return {"target_group_arn", "target", "port", "state"};
-  }
   Result<std::shared_ptr<LbChange>> ParseChange(const YamlNode& step) const override {
     auto tg_node = step.Require("target_group_arn");
     if (!tg_node) return tg_node.error();
@@ -156,9 +153,7 @@ class AwsAlbProvider final : public LbProvider {
 
 Result<std::shared_ptr<LbProvider>> NewAwsAlbProvider(const YamlNode& body,
                                                       const LbProviderContext& ctx) {
-  std::vector<std::string_view> keys = {"region", "url"};
-  for (auto k : AwsCredentialSource::Keys()) keys.push_back(k);
-  if (auto s = body.ExpectKeys(keys); !s) return s.error();
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto rnode = body.Require("region");
   if (!rnode) return rnode.error();
   auto region = rnode->AsString();
@@ -174,6 +169,7 @@ Result<std::shared_ptr<LbProvider>> NewAwsAlbProvider(const YamlNode& body,
   if (*u) url = **u;
   auto creds = AwsCredentialSource::FromYaml(body);
   if (!creds) return creds.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   if (ctx.http == nullptr) return Error::Internal("aws_alb provider built without an HTTP client");
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   return std::shared_ptr<LbProvider>(std::make_shared<AwsAlbProvider>(std::make_shared<AwsApi>(

@@ -185,10 +185,6 @@ class CloudflareLbProvider final : public LbProvider {
     static const std::string k = "cloudflare_lb";
     return k;
   }
-  std::vector<std::string_view> StepKeys() const override {
-    return {"pool_id",          "origin",        "enabled",      "weight",
-            "load_balancer_id", "default_pools", "fallback_pool"};
-  }
   Result<std::shared_ptr<LbChange>> ParseChange(const YamlNode& step) const override {
     CfWant w;
     const bool has_pool = step.Has("pool_id"), has_lb = step.Has("load_balancer_id");
@@ -277,11 +273,7 @@ class CloudflareLbProvider final : public LbProvider {
 
 Result<std::shared_ptr<LbProvider>> NewCloudflareLbProvider(const YamlNode& body,
                                                             const LbProviderContext& ctx) {
-  if (auto s = body.ExpectKeys(
-          {"url", "api_token", "api_token_file", "api_token_env", "account_id", "zone_id"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto o = ParseRestApiOptions(body, "cloudflare_lb", "Cloudflare",
                                "https://api.cloudflare.com/client/v4", "api_token",
                                DnsProviderContext{ctx.http, ctx.clock});
@@ -294,6 +286,7 @@ Result<std::shared_ptr<LbProvider>> NewCloudflareLbProvider(const YamlNode& body
     if (!z) return z.error();
     zone = *z;
   }
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   UseCloudflareErrors(*o);
   return std::shared_ptr<LbProvider>(
       std::make_shared<CloudflareLbProvider>(std::move(*o), *account, zone));

@@ -68,7 +68,6 @@ class DigitalOceanLbProvider final : public LbProvider {
     static const std::string k = "digitalocean_lb";
     return k;
   }
-  std::vector<std::string_view> StepKeys() const override { return {"droplet_id", "state"}; }
   Result<std::shared_ptr<LbChange>> ParseChange(const YamlNode& step) const override {
     auto droplet = RequirePositiveId(step, "droplet_id");
     if (!droplet) return droplet.error();
@@ -87,16 +86,14 @@ class DigitalOceanLbProvider final : public LbProvider {
 
 Result<std::shared_ptr<LbProvider>> NewDigitalOceanLbProvider(const YamlNode& body,
                                                               const LbProviderContext& ctx) {
-  if (auto s = body.ExpectKeys({"url", "token", "token_file", "token_env", "load_balancer_id"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto o =
       ParseRestApiOptions(body, "digitalocean_lb", "DigitalOcean", "https://api.digitalocean.com",
                           "token", DnsProviderContext{ctx.http, ctx.clock});
   if (!o) return o.error();
   auto lb = RequireIdString(body, "load_balancer_id");
   if (!lb) return lb.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   UseDigitalOceanErrors(*o);
   return std::shared_ptr<LbProvider>(std::make_shared<DigitalOceanLbProvider>(std::move(*o), *lb));
 }

@@ -64,9 +64,6 @@ class LinodeNodeBalancerProvider final : public LbProvider {
     static const std::string k = "linode_nodebalancer";
     return k;
   }
-  std::vector<std::string_view> StepKeys() const override {
-    return {"config_id", "node_id", "mode"};
-  }
   Result<std::shared_ptr<LbChange>> ParseChange(const YamlNode& step) const override {
     auto config = RequirePositiveId(step, "config_id");
     if (!config) return config.error();
@@ -87,15 +84,13 @@ class LinodeNodeBalancerProvider final : public LbProvider {
 
 Result<std::shared_ptr<LbProvider>> NewLinodeNodeBalancerProvider(const YamlNode& body,
                                                                   const LbProviderContext& ctx) {
-  if (auto s = body.ExpectKeys({"url", "token", "token_file", "token_env", "nodebalancer_id"});
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto o = ParseRestApiOptions(body, "linode_nodebalancer", "Linode", "https://api.linode.com/v4",
                                "token", DnsProviderContext{ctx.http, ctx.clock});
   if (!o) return o.error();
   auto nb = RequirePositiveId(body, "nodebalancer_id");
   if (!nb) return nb.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   UseLinodeErrors(*o);
   return std::shared_ptr<LbProvider>(
       std::make_shared<LinodeNodeBalancerProvider>(std::move(*o), *nb));

@@ -55,9 +55,9 @@ class LbProvider {
  public:
   virtual ~LbProvider() = default;
   virtual const std::string& kind() const = 0;
-  // The step keys this provider takes (besides lb_pool's own).
-  virtual std::vector<std::string_view> StepKeys() const = 0;
-  // Validates the step's keys (errors name the file, line and key) into a change.
+  // Reads and validates the step's keys that are this provider's (errors name the file, line
+  // and key) into a change. The keys it reads are the ones the step accepts besides lb_pool's
+  // own (steps/lb_pool.cc rejects any other with RejectUnreadKeys).
   virtual Result<std::shared_ptr<LbChange>> ParseChange(const YamlNode& step) const = 0;
 };
 

@@ -211,10 +211,7 @@ Result<std::string> RequireString(const YamlNode& body, std::string_view key) {
 
 Result<std::unique_ptr<Step>> NewAuroraGlobalFailoverStep(const YamlNode& body,
                                                           const StepFactoryContext&) {
-  std::vector<std::string_view> keys = {
-      "global_cluster_id", "target_cluster_arn", "region", "mode", "url", "poll_interval"};
-  for (auto k : AwsCredentialSource::Keys()) keys.push_back(k);
-  if (auto s = body.ExpectKeys(WithCommonKeys(keys)); !s) return s.error();
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto step = std::make_unique<AuroraGlobalFailoverStep>();
 
   auto id = RequireString(body, "global_cluster_id");
@@ -272,6 +269,7 @@ Result<std::unique_ptr<Step>> NewAuroraGlobalFailoverStep(const YamlNode& body,
   defaults.timeout = std::chrono::minutes(15);
   auto common = ParseStepCommon(body, defaults);
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -70,9 +70,7 @@ std::optional<std::vector<std::string>> FindDivergenceReport(const std::string& 
 
 Result<std::unique_ptr<Step>> NewDbDivergenceStep(const YamlNode& body,
                                                   const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"old_primary", "new_primary"})); !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto step = std::make_unique<DbDivergenceStep>();
   auto o = LookupDatabase(body, ctx, step->old_id, "old_primary");
   if (!o) return o.error();
@@ -88,6 +86,7 @@ Result<std::unique_ptr<Step>> NewDbDivergenceStep(const YamlNode& body,
   step->new_db = *n;
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

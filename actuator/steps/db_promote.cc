@@ -77,11 +77,7 @@ class DbPromoteStep final : public Step {
 
 Result<std::unique_ptr<Step>> NewDbPromoteStep(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys(
-          {"database", "max_lag", "catch_up_timeout", "region", "require_semisync"}));
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto step = std::make_unique<DbPromoteStep>();
   if (auto r = body.Get("region")) {
     if (ctx.writer_lease == nullptr) {
@@ -124,6 +120,7 @@ Result<std::unique_ptr<Step>> NewDbPromoteStep(const YamlNode& body,
   }
   auto common = ParseStepCommonWithCatchUp(body, step->options.catch_up_timeout);
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -74,13 +74,7 @@ Status ParseRejoinKeys(const YamlNode& body, RejoinOptions& options) {
 }
 
 Result<std::unique_ptr<Step>> NewDbRejoinStep(const YamlNode& body, const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(
-          WithCommonKeys({"database", "source", "replication_user", "replication_password",
-                          "replication_password_file", "replication_password_env", "source_address",
-                          "errant", "require_report", "catch_up_timeout"}));
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto step = std::make_unique<DbRejoinStep>();
   auto db = LookupDatabase(body, ctx, step->database_id, "database");
   if (!db) return db.error();
@@ -108,6 +102,7 @@ Result<std::unique_ptr<Step>> NewDbRejoinStep(const YamlNode& body, const StepFa
   }
   auto common = ParseStepCommonWithCatchUp(body, step->options.catch_up_timeout);
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -295,13 +295,7 @@ class DbSwitchoverStep final : public Step {
 
 Result<std::unique_ptr<Step>> NewDbSwitchoverStep(const YamlNode& body,
                                                   const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys(
-          {"primary", "target", "replicas", "replication_user", "replication_password",
-           "replication_password_file", "replication_password_env", "source_address",
-           "catch_up_timeout", "region", "primary_region", "lease_timeout"}));
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto step = std::make_unique<DbSwitchoverStep>();
   auto p = LookupDatabase(body, ctx, step->primary_id, "primary");
   if (!p) return p.error();
@@ -371,6 +365,7 @@ Result<std::unique_ptr<Step>> NewDbSwitchoverStep(const YamlNode& body,
                       ") must be shorter than the step's timeout (" +
                       FormatDuration(common->timeout) + ")");
   }
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

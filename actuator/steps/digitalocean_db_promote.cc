@@ -209,12 +209,7 @@ bool ValidId(const std::string& s) {
 
 Result<std::unique_ptr<Step>> NewDigitalOceanDbPromoteStep(const YamlNode& body,
                                                            const StepFactoryContext&) {
-  if (auto s =
-          body.ExpectKeys(WithCommonKeys({"cluster_id", "replica_name", "url", "if_missing",
-                                          "poll_interval", "token", "token_file", "token_env"}));
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto step = std::make_unique<DigitalOceanDbPromoteStep>();
   for (auto [key, field] : {std::pair<const char*, std::string*>{"cluster_id", &step->cluster_id},
                             {"replica_name", &step->replica_name}}) {
@@ -252,6 +247,7 @@ Result<std::unique_ptr<Step>> NewDigitalOceanDbPromoteStep(const YamlNode& body,
   defaults.timeout = std::chrono::minutes(10);
   auto common = ParseStepCommon(body, defaults);
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -275,9 +275,7 @@ Status NeedFeature(const YamlNode& node, const DnsTarget& t, DnsFeature f) {
 Result<DnsRouting> ParseDnsRouting(const YamlNode& body, const DnsTarget& t) {
   DnsRouting r;
   if (auto a = body.Get("AliasTarget")) {
-    if (auto s = a->ExpectKeys({"HostedZoneId", "DNSName", "EvaluateTargetHealth"}); !s) {
-      return s.error();
-    }
+    if (auto s = a->ExpectMap(); !s) return s.error();
     if (auto s = NeedFeature(*a, t, DnsFeature::kAlias); !s) return s.error();
     DnsAliasTarget alias;
     auto zid = a->Require("HostedZoneId");
@@ -304,6 +302,7 @@ Result<DnsRouting> ParseDnsRouting(const YamlNode& body, const DnsTarget& t) {
     auto e = eth->AsBool();
     if (!e) return e.error();
     alias.evaluate_target_health = *e;
+    if (auto s = a->RejectUnreadKeys(); !s) return s.error();
     r.alias = alias;
   }
   auto sid = body.Get("SetIdentifier");
@@ -794,13 +793,7 @@ Result<std::string> CanonicalDnsRecord(const std::string& type, const std::strin
 
 Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
-  if (auto s =
-          body.ExpectKeys(WithCommonKeys({"provider", "zone", "name", "type", "records", "ttl",
-                                          "verify_nameserver", "verify_timeout", "AliasTarget",
-                                          "SetIdentifier", "Failover", "Weight", "HealthCheckId"}));
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
   auto target = ParseDnsTarget(body, ctx);
@@ -888,14 +881,13 @@ Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
   auto step =
       std::make_unique<DnsUpdateStep>(std::move(*target), std::move(records), ttl,
                                       std::move(verify_nameserver), verify_timeout, *routing);
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }
 
 Result<std::unique_ptr<Step>> NewDnsTtlStep(const YamlNode& body, const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"provider", "zone", "name", "type", "ttl"})); !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
   auto target = ParseDnsTarget(body, ctx);
@@ -905,6 +897,7 @@ Result<std::unique_ptr<Step>> NewDnsTtlStep(const YamlNode& body, const StepFact
   auto ttl = ParseTtl(*t);
   if (!ttl) return ttl.error();
   auto step = std::make_unique<DnsTtlStep>(std::move(*target), *ttl);
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -286,7 +286,7 @@ Result<std::vector<Weights>> ParseStages(const YamlNode& body) {
   }
   std::vector<Weights> out;
   if (shift_node) {
-    if (auto s = shift_node->ExpectKeys({"from", "to", "steps"}); !s) return s.error();
+    if (auto s = shift_node->ExpectMap(); !s) return s.error();
     std::string ids[2];
     const char* keys[2] = {"from", "to"};
     for (int i = 0; i < 2; ++i) {
@@ -309,6 +309,7 @@ Result<std::vector<Weights>> ParseStages(const YamlNode& body) {
       if (!w) return w.error();
       out.push_back({{ids[0], 100 - *w}, {ids[1], *w}});
     }
+    if (auto s = shift_node->RejectUnreadKeys(); !s) return s.error();
     return out;
   }
   auto items = stages_node->Items();
@@ -341,11 +342,7 @@ Result<std::vector<Weights>> ParseStages(const YamlNode& body) {
 
 Result<std::unique_ptr<Step>> NewDnsWeightsStep(const YamlNode& body,
                                                 const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys(
-          {"provider", "zone", "name", "type", "stages", "shift", "hold", "wait_for"}));
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto target = ParseDnsTarget(body, ctx);
   if (!target) return target.error();
   if (!target->provider->Supports(DnsFeature::kWeighted)) {
@@ -358,9 +355,10 @@ Result<std::unique_ptr<Step>> NewDnsWeightsStep(const YamlNode& body,
   if (!stages) return stages.error();
   auto wf = body.Require("wait_for");
   if (!wf) return wf.error();
-  if (auto s = wf->ExpectKeys({"promql", "interval", "timeout"}); !s) return s.error();
+  if (auto s = wf->ExpectMap(); !s) return s.error();
   auto cond = ParsePromCondition(*wf, ctx, true);
   if (!cond) return cond.error();
+  if (auto s = wf->RejectUnreadKeys(); !s) return s.error();
 
   Duration hold = Duration::zero();
   if (auto h = body.Get("hold")) {
@@ -384,6 +382,7 @@ Result<std::unique_ptr<Step>> NewDnsWeightsStep(const YamlNode& body,
   }
   auto step = std::make_unique<DnsWeightsStep>(std::move(*target), std::move(*stages),
                                                std::move(*cond), hold);
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

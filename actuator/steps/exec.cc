@@ -199,7 +199,7 @@ class ExecStep final : public Step {
 }  // namespace
 
 Result<std::unique_ptr<Step>> NewExecStep(const YamlNode& body, const StepFactoryContext&) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"argv", "env"})); !s) return s.error();
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto step = std::make_unique<ExecStep>();
 
   auto argv_node = body.Require("argv");
@@ -251,6 +251,7 @@ Result<std::unique_ptr<Step>> NewExecStep(const YamlNode& body, const StepFactor
 
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

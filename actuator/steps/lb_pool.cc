@@ -154,9 +154,6 @@ Result<std::unique_ptr<Step>> NewLbPoolStep(const YamlNode& body, const StepFact
                                         : "configured: " + known) +
                          ")");
   }
-  std::vector<std::string_view> keys = {"load_balancer", "wait", "wait_timeout", "poll_interval"};
-  for (auto k : provider->StepKeys()) keys.push_back(k);
-  if (auto s = body.ExpectKeys(WithCommonKeys(keys)); !s) return s.error();
   StepCommon defaults;
   defaults.timeout = kDefaultTimeout;
   auto common = ParseStepCommon(body, defaults);
@@ -190,6 +187,8 @@ Result<std::unique_ptr<Step>> NewLbPoolStep(const YamlNode& body, const StepFact
     }
     poll = *d;
   }
+  // The provider's ParseChange read its own keys: together they are all the step takes.
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   auto step = std::make_unique<LbPoolStep>(*id, provider, *change, wait, wait_timeout, poll);
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));

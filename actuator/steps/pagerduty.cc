@@ -129,12 +129,7 @@ class PagerDutyStep final : public Step {
 
 Result<std::unique_ptr<Step>> NewPagerDutyStep(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
-  if (auto s =
-          body.ExpectKeys(WithCommonKeys({"action", "severity", "summary", "dedup_key", "source",
-                                          "component", "group", "class", "custom_details"}));
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   if (!ctx.have_pagerduty) {
     return body.Fail(
         "the pagerduty step needs a pagerduty section (pagerduty: {routing_key_file: ...}) in "
@@ -196,6 +191,7 @@ Result<std::unique_ptr<Step>> NewPagerDutyStep(const YamlNode& body,
   }
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

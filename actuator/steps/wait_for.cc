@@ -114,13 +114,14 @@ Result<PromCondition> ParsePromCondition(const YamlNode& body, const StepFactory
 }
 
 Result<std::unique_ptr<Step>> NewWaitForStep(const YamlNode& body, const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"promql", "interval"})); !s) return s.error();
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto cond = ParsePromCondition(body, ctx, false);
   if (!cond) return cond.error();
   auto step = std::make_unique<WaitForStep>();
   step->cond = std::move(*cond);
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

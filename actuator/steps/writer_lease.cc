@@ -151,7 +151,7 @@ class WriterLeaseStep final : public Step {
 
 Result<std::unique_ptr<Step>> NewWriterLeaseStep(const YamlNode& body,
                                                  const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectKeys(WithCommonKeys({"acquire", "handover"})); !s) return s.error();
+  if (auto s = body.ExpectMap(); !s) return s.error();
   if (ctx.writer_lease == nullptr) {
     return body.Fail(
         "writer_lease steps need the top-level writer_lease: section (etcd endpoints, ttl)");
@@ -175,6 +175,7 @@ Result<std::unique_ptr<Step>> NewWriterLeaseStep(const YamlNode& body,
   auto common =
       ParseStepCommon(body, StepCommon{std::chrono::seconds(60), 0, std::chrono::seconds(1)});
   if (!common) return common.error();
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -100,6 +100,11 @@ TEST(AwsCredentialConfigTest, ErrorsNameTheKey) {
        "creds.yml:1:21: credential_source: expected "
        "ec2_instance_metadata or web_identity"},
       {"{imds_url: http://127.0.0.1:1}", "imds_url needs credential_source: ec2_instance_metadata"},
+      // A profile's credentials do not come from IMDS or STS: their keys are refused with it.
+      {"{profile: a, imds_url: http://127.0.0.1:1}",
+       "imds_url needs credential_source: ec2_instance_metadata"},
+      {"{profile: a, sts_url: http://127.0.0.1:1}",
+       "sts_url needs credential_source: web_identity"},
       {"{config_file: /x}", "config_file needs profile"},
       {"{credential_source: ec2_instance_metadata, imds_url: ftp://x}",
        "expected an http:// or https:// URL"},
