@@ -16,9 +16,9 @@
 namespace failover {
 namespace {
 
-const std::vector<std::string> kActiveStates = {exec_state::kQueued, exec_state::kPendingApproval,
-                                                exec_state::kRunning, exec_state::kSucceeded,
-                                                exec_state::kFailed};
+const std::vector<ExecState> kActiveStates = {ExecState::kQueued, ExecState::kPendingApproval,
+                                              ExecState::kRunning, ExecState::kSucceeded,
+                                              ExecState::kFailed};
 
 // What the worker thread running an execution holds: its lock, and whether a journal
 // write was refused because the lock is lost. Set by WorkerLoop for Execute.
@@ -40,9 +40,9 @@ std::string CancelSetting(const std::string& id) { return "cancel/" + id; }
 // wait for an unreachable etcd: they are skipped; the next holder writes instead.
 bool WorkerLockLost() { return tl_held != nullptr && tl_held->Lost(); }
 
-std::string StepLabel(const std::string& phase, size_t i, const std::string& kind) {
-  return (phase == "main" ? "step " : "on_failure step ") + std::to_string(i + 1) + " (" + kind +
-         ")";
+std::string StepLabel(ExecPhase phase, size_t i, const std::string& kind) {
+  return (phase == ExecPhase::kMain ? "step " : "on_failure step ") + std::to_string(i + 1) + " (" +
+         kind + ")";
 }
 
 }  // namespace
@@ -247,9 +247,9 @@ bool Engine::Event(const std::string& id, const std::string& kind, const std::st
 
 bool Engine::Save(ExecutionRecord& e) {
   e.updated_at = Now();
-  return Durable(
-      "execution " + e.state + " at " + e.phase + " step " + std::to_string(e.next_step + 1), e.id,
-      [&] { return journal_.Update(e); });
+  return Durable(std::string("execution ") + ToString(e.state) + " at " + ToString(e.phase) +
+                     " step " + std::to_string(e.next_step + 1),
+                 e.id, [&] { return journal_.Update(e); });
 }
 
 // One webhook waiting for its group commit (see HandleWebhook). `result` is set by the
@@ -340,20 +340,20 @@ std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
         e.id = NewId();
         e.dedup_key = rb.name + "|" + alert.fingerprint + "|" + alert.starts_at;
         e.runbook = rb.name;
-        e.trigger = "webhook";
-        e.mode = options_.force_dry_run ? "dry-run" : rb.mode;
+        e.trigger = ExecTrigger::kWebhook;
+        e.mode = options_.force_dry_run ? ExecMode::kDryRun : rb.mode;
         e.labels = alert.labels;
         e.annotations = alert.annotations;
         e.alert_status = alert.status;
         e.fingerprint = alert.fingerprint;
         e.starts_at = alert.starts_at;
         e.created_at = e.updated_at = now;
-        e.state = exec_state::kQueued;
+        e.state = ExecState::kQueued;
         e.message = "accepted from Alertmanager (group " + group.group_key + ")";
         std::string blocker;
         if (auto it = queued_in_request.find(rb.name); it != queued_in_request.end()) {
           blocker = it->second;
-        } else if (rb.cooldown.count() > 0 && e.mode != "dry-run") {
+        } else if (rb.cooldown.count() > 0 && e.mode != ExecMode::kDryRun) {
           if (auto g = queued_in_group.find(rb.name); g != queued_in_group.end()) {
             blocker = g->second;
           } else {
@@ -367,16 +367,18 @@ std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
               member.error = recent.error();
               break;
             }
-            if (!recent->empty() && (*recent)[0].mode != "dry-run") blocker = (*recent)[0].id;
+            if (!recent->empty() && (*recent)[0].mode != ExecMode::kDryRun) {
+              blocker = (*recent)[0].id;
+            }
           }
         }
         bool is_suppressed = !blocker.empty();
         if (is_suppressed) {
-          e.state = exec_state::kSuppressed;
+          e.state = ExecState::kSuppressed;
           e.finished_at = now;
           e.message = "within the cooldown of " + FormatDuration(rb.cooldown) +
                       " after execution " + blocker + "; not run";
-        } else if (e.mode != "dry-run") {
+        } else if (e.mode != ExecMode::kDryRun) {
           queued_in_request[rb.name] = e.id;
         }
         req.candidates.push_back(std::move(e));
@@ -430,7 +432,7 @@ std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
     }
     for (size_t i : again) {  // a cooldown message naming a renamed id
       for (ExecutionRecord& e : requests[i].candidates) {
-        if (e.state != exec_state::kSuppressed) continue;
+        if (e.state != ExecState::kSuppressed) continue;
         for (const auto& [from, to] : renamed) {
           if (auto at = e.message.find(from); at != std::string::npos) {
             e.message.replace(at, from.size(), to);
@@ -486,7 +488,7 @@ std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
       to_enqueue.push_back(&e);
       log::Info("execution accepted", {{"execution", e.id},
                                        {"runbook", e.runbook},
-                                       {"mode", e.mode},
+                                       {"mode", ToString(e.mode)},
                                        {"fingerprint", e.fingerprint}});
     }
     for (int i = 0; i < out.matched; ++i) metrics_.Alert("matched");
@@ -511,12 +513,13 @@ Result<ExecutionRecord> Engine::RunManually(const std::string& runbook, const La
   e.id = NewId();
   e.dedup_key = "api|" + e.id;
   e.runbook = runbook;
-  e.trigger = "api";
-  e.mode = (dry_run || options_.force_dry_run || rb->mode == "dry-run") ? "dry-run" : "auto";
+  e.trigger = ExecTrigger::kApi;
+  e.mode = (dry_run || options_.force_dry_run || rb->mode == ExecMode::kDryRun) ? ExecMode::kDryRun
+                                                                                : ExecMode::kAuto;
   e.labels = labels;
   e.annotations = annotations;
   e.created_at = e.updated_at = Now();
-  e.state = exec_state::kQueued;
+  e.state = ExecState::kQueued;
   e.requested_by = requested_by;
   e.message = "requested through the API by " + requested_by;
   auto s = journal_.Insert(e);
@@ -530,8 +533,10 @@ Result<ExecutionRecord> Engine::RunManually(const std::string& runbook, const La
   if (auto ev = journal_.AddEvent({e.id, Now(), "accepted", e.message}); !ev) {
     log::Error("journal write failed", {{"execution", e.id}, {"err", ev.error().message}});
   }
-  log::Info("manual execution requested",
-            {{"execution", e.id}, {"runbook", runbook}, {"mode", e.mode}, {"by", requested_by}});
+  log::Info("manual execution requested", {{"execution", e.id},
+                                           {"runbook", runbook},
+                                           {"mode", ToString(e.mode)},
+                                           {"by", requested_by}});
   std::lock_guard<std::mutex> lock(mu_);
   Enqueue(ScopeOf(runbook), e.id);
   return e;
@@ -543,11 +548,12 @@ Result<ExecutionRecord> Engine::Approve(const std::string& id, const std::string
   if (!got) return got.error();
   if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
   ExecutionRecord e = **got;
-  if (e.state != exec_state::kPendingApproval) {
-    return Error::Invalid("execution " + id + " is " + e.state + ", not pending_approval");
+  if (e.state != ExecState::kPendingApproval) {
+    return Error::Invalid("execution " + id + " is " + ToString(e.state) +
+                          ", not pending_approval");
   }
   e.approved = true;
-  e.state = exec_state::kQueued;
+  e.state = ExecState::kQueued;
   e.message = "approved by " + approved_by;
   e.updated_at = Now();
   if (auto s = journal_.Update(e); !s) return s.error();  // not approved: nothing runs
@@ -569,10 +575,11 @@ Result<ExecutionRecord> Engine::RejectLocked(const std::string& id, const std::s
   if (!got) return got.error();
   if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
   ExecutionRecord e = **got;
-  if (e.state != exec_state::kPendingApproval) {
-    return Error::Invalid("execution " + id + " is " + e.state + ", not pending_approval");
+  if (e.state != ExecState::kPendingApproval) {
+    return Error::Invalid("execution " + id + " is " + ToString(e.state) +
+                          ", not pending_approval");
   }
-  e.state = exec_state::kRejected;
+  e.state = ExecState::kRejected;
   e.message = kind == "expired" ? reason : "rejected by " + by + ": " + reason;
   e.requested_by = by;
   e.updated_at = e.finished_at = Now();
@@ -615,11 +622,11 @@ Result<ExecutionRecord> Engine::Cancel(const std::string& id, const std::string&
   if (!got) return got.error();
   if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
   ExecutionRecord e = **got;
-  if (e.state == exec_state::kPendingApproval) {
+  if (e.state == ExecState::kPendingApproval) {
     return RejectLocked(id, cancelled_by, reason, "rejected");
   }
   if (IsTerminalState(e.state)) {
-    return Error::Invalid("execution " + id + " is " + e.state + ": nothing to cancel");
+    return Error::Invalid("execution " + id + " is " + ToString(e.state) + ": nothing to cancel");
   }
   nlohmann::json j = {{"by", cancelled_by}, {"reason", reason}, {"at", Now()}};
   if (auto s = journal_.PutSetting(CancelSetting(id), j.dump()); !s) return s.error();
@@ -702,7 +709,7 @@ int Engine::ExpireApprovals() {
   auto cfg = config();
   if (!cfg || cfg->approval_timeout.count() <= 0) return 0;
   ExecutionQuery q;
-  q.states = {exec_state::kPendingApproval};
+  q.states = {ExecState::kPendingApproval};
   q.limit = 1000;
   auto pending = journal_.List(q);
   if (!pending) return 0;
@@ -743,9 +750,9 @@ Engine::BrakeState Engine::Brake() {
   b.max_executions = cfg->brake_max_executions;
   b.window = cfg->brake_window;
   ExecutionQuery q;
-  q.trigger = "webhook";
-  q.mode = "auto";
-  q.states = {exec_state::kRunning, exec_state::kSucceeded, exec_state::kFailed};
+  q.trigger = ExecTrigger::kWebhook;
+  q.mode = ExecMode::kAuto;
+  q.states = {ExecState::kRunning, ExecState::kSucceeded, ExecState::kFailed};
   q.created_since = Now() - ToSeconds(cfg->brake_window);
   // A human who resumed automation released the brake: only what started since counts.
   if (auto h = Hold(); h && h->resumed_at > q.created_since) q.created_since = h->resumed_at;
@@ -796,14 +803,14 @@ void Engine::PruneLoop() {
 
 void Engine::UpdatePendingGauge() {
   ExecutionQuery q;
-  q.states = {exec_state::kPendingApproval};
+  q.states = {ExecState::kPendingApproval};
   q.limit = 10000;
   if (auto r = journal_.List(q)) metrics_.SetPendingApprovals(static_cast<int>(r->size()));
 }
 
 Status Engine::Start() {
   ExecutionQuery q;
-  q.states = {exec_state::kQueued, exec_state::kRunning};
+  q.states = {ExecState::kQueued, ExecState::kRunning};
   q.limit = 100000;
   auto unfinished = journal_.List(q);
   if (!unfinished) return unfinished.error();
@@ -838,7 +845,7 @@ void Engine::ScanLoop() {
 // process died or lost the lock before finishing them. They are resumed here.
 void Engine::ScanOrphans() {
   ExecutionQuery q;
-  q.states = {exec_state::kQueued, exec_state::kRunning};
+  q.states = {ExecState::kQueued, ExecState::kRunning};
   q.limit = 100000;
   auto unfinished = journal_.List(q);
   if (!unfinished) {
@@ -870,8 +877,10 @@ void Engine::ScanOrphans() {
       held[scope] = *h;
     }
     if (held[scope]) continue;  // a live process runs this scope; it will get to it
-    log::Info("taking over an execution no live actuator runs",
-              {{"execution", e.id}, {"runbook", e.runbook}, {"state", e.state}, {"scope", scope}});
+    log::Info("taking over an execution no live actuator runs", {{"execution", e.id},
+                                                                 {"runbook", e.runbook},
+                                                                 {"state", ToString(e.state)},
+                                                                 {"scope", scope}});
     std::lock_guard<std::mutex> lock(mu_);
     Enqueue(scope, e.id);
   }
@@ -956,7 +965,7 @@ bool Engine::SleepUntil(MonoTime t) {
   return !Halted();
 }
 
-bool Engine::Finish(ExecutionRecord& e, const std::string& state, const std::string& message) {
+bool Engine::Finish(ExecutionRecord& e, ExecState state, const std::string& message) {
   if (WorkerLockLost()) return false;  // the next holder decides
   ExecutionRecord before = e;
   e.state = state;
@@ -966,16 +975,18 @@ bool Engine::Finish(ExecutionRecord& e, const std::string& state, const std::str
     e = before;  // not recorded: resumed from the journal's last record
     return false;
   }
-  Event(e.id, state, message);
+  Event(e.id, ToString(state), message);
   metrics_.ExecutionFinished(e.runbook, state, e.finished_at);
-  if (state == exec_state::kSucceeded || state == exec_state::kDryRun) {
-    log::Info(
-        "execution finished",
-        {{"execution", e.id}, {"runbook", e.runbook}, {"state", state}, {"message", message}});
+  if (state == ExecState::kSucceeded || state == ExecState::kDryRun) {
+    log::Info("execution finished", {{"execution", e.id},
+                                     {"runbook", e.runbook},
+                                     {"state", ToString(state)},
+                                     {"message", message}});
   } else {
-    log::Error(
-        "execution finished",
-        {{"execution", e.id}, {"runbook", e.runbook}, {"state", state}, {"message", message}});
+    log::Error("execution finished", {{"execution", e.id},
+                                      {"runbook", e.runbook},
+                                      {"state", ToString(state)},
+                                      {"message", message}});
   }
   return true;
 }
@@ -998,10 +1009,10 @@ void Engine::Escalate(const ExecutionRecord& e, const std::string& summary) {
   ev.severity = "critical";
   ev.component = e.runbook;
   ev.group = "failover";
-  ev.event_class = e.state;
+  ev.event_class = ToString(e.state);
   ev.custom_details = {{"execution_id", e.id},
                        {"runbook", e.runbook},
-                       {"state", e.state},
+                       {"state", ToString(e.state)},
                        {"message", e.message},
                        {"labels", e.labels}};
   if (!cfg->external_url.empty()) {
@@ -1041,7 +1052,7 @@ bool Engine::EvaluateGuards(ExecutionRecord& e, const RunbookConfig& rb, const T
       e.message = "would refuse: " + refusal;
       return false;
     }
-    if (Finish(e, exec_state::kRefused, refusal))
+    if (Finish(e, ExecState::kRefused, refusal))
       Escalate(e, "failover runbook " + e.runbook + " refused to act: " + refusal);
     return false;
   }
@@ -1057,12 +1068,12 @@ void Engine::RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateV
   int rendered = 0;
   std::string render_error;
   for (const auto* list : {&rb.steps, &rb.on_failure}) {
-    std::string phase = list == &rb.steps ? "main" : "on_failure";
+    ExecPhase phase = list == &rb.steps ? ExecPhase::kMain : ExecPhase::kOnFailure;
     for (size_t i = 0; i < list->size(); ++i) {
       const StepConfig& sc = (*list)[i];
       StepRecord rec;
       rec.execution_id = e.id;
-      rec.phase = phase;
+      rec.phase = ToString(phase);
       rec.index = static_cast<int>(i);
       rec.kind = sc.kind;
       rec.started_at = rec.finished_at = Now();
@@ -1084,7 +1095,7 @@ void Engine::RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateV
   std::string msg =
       "dry run: rendered " + std::to_string(rendered) + " steps, changed nothing; " + guard_note;
   if (!render_error.empty()) msg += "; render error at " + render_error;
-  Finish(e, exec_state::kDryRun, msg);
+  Finish(e, ExecState::kDryRun, msg);
 }
 
 void Engine::Execute(const std::string& id) {
@@ -1094,14 +1105,15 @@ void Engine::Execute(const std::string& id) {
     return;
   }
   ExecutionRecord e = **got;
-  if (IsTerminalState(e.state) || e.state == exec_state::kPendingApproval) return;
-  if (e.state == exec_state::kRunning) {
+  if (IsTerminalState(e.state) || e.state == ExecState::kPendingApproval) return;
+  if (e.state == ExecState::kRunning) {
     // Nobody else runs it (we hold its lock): its last holder was interrupted (restart,
     // crash, lost lock). Steps are desired-state, so it resumes at its next step.
     ++e.resumes;
     if (!Save(e)) return;
-    std::string where = e.phase == "main" ? "step " + std::to_string(e.next_step + 1)
-                                          : "on_failure step " + std::to_string(e.next_step + 1);
+    std::string where = e.phase == ExecPhase::kMain
+                            ? "step " + std::to_string(e.next_step + 1)
+                            : "on_failure step " + std::to_string(e.next_step + 1);
     Event(e.id, "resumed",
           "resumed after an interruption (restart, crash or lost lock) at " + where);
     log::Warn("resuming interrupted execution",
@@ -1110,24 +1122,24 @@ void Engine::Execute(const std::string& id) {
   auto cfg = config();
   const RunbookConfig* rb = cfg->FindRunbook(e.runbook);
   if (rb == nullptr) {
-    if (Finish(e, exec_state::kFailed, "runbook \"" + e.runbook + "\" is no longer configured"))
+    if (Finish(e, ExecState::kFailed, "runbook \"" + e.runbook + "\" is no longer configured"))
       Escalate(e, "failover execution " + e.id + " cannot run: " + e.message);
     return;
   }
   TemplateVars vars{e.labels, e.annotations, e.runbook, e.id};
 
-  if (e.state == exec_state::kQueued) {
-    if (e.mode == "dry-run") {
+  if (e.state == ExecState::kQueued) {
+    if (e.mode == ExecMode::kDryRun) {
       RunDry(e, *rb, vars);
       return;
     }
     if (auto c = CancelRequested(e.id)) {
-      Finish(e, exec_state::kCancelled, *c + " before it started");
+      Finish(e, ExecState::kCancelled, *c + " before it started");
       return;
     }
     // Runs an alert triggered (not approved by a human) wait for no one while automation
     // is on hold: each is recorded held and paged. The brake puts the hold on.
-    if (e.trigger == "webhook" && !e.approved) {
+    if (e.trigger == ExecTrigger::kWebhook && !e.approved) {
       Result<HoldState> hold = HoldState{};
       if (!Durable("read the automation hold", e.id, [&]() -> Status {
             hold = Hold();
@@ -1139,7 +1151,7 @@ void Engine::Execute(const std::string& id) {
       std::string why;
       if (hold->held) {
         why = "automation is on hold (by " + hold->by + ": " + hold->reason + ")";
-      } else if (e.mode == "auto" && rb->brake) {
+      } else if (e.mode == ExecMode::kAuto && rb->brake) {
         BrakeState b = Brake();
         if (b.engaged) {
           std::string msg = "brake engaged: " + std::to_string(b.executions_in_window) +
@@ -1156,14 +1168,14 @@ void Engine::Execute(const std::string& id) {
                           "; not run. A human resumes automation (console, or DELETE "
                           "/api/v1/hold) and may run it by hand (POST /api/v1/runbooks/" +
                           e.runbook + "/run)";
-        if (Finish(e, exec_state::kHeld, msg))
+        if (Finish(e, ExecState::kHeld, msg))
           Escalate(e, "failover runbook " + e.runbook + " held: " + why);
         return;
       }
     }
     if (!EvaluateGuards(e, *rb, vars, false)) return;
-    if (e.mode == "approve" && !e.approved) {
-      e.state = exec_state::kPendingApproval;
+    if (e.mode == ExecMode::kApprove && !e.approved) {
+      e.state = ExecState::kPendingApproval;
       e.message = "waiting for approval (console, or POST /api/v1/executions/" + e.id + "/approve)";
       if (!Save(e)) return;
       nlohmann::json plan = nlohmann::json::array();
@@ -1178,8 +1190,8 @@ void Engine::Execute(const std::string& id) {
       Escalate(e, "failover runbook " + e.runbook + " needs approval: " + plan.dump());
       return;
     }
-    e.state = exec_state::kRunning;
-    e.phase = "main";
+    e.state = ExecState::kRunning;
+    e.phase = ExecPhase::kMain;
     e.next_step = 0;
     e.message = "running";
     // No step starts before `running` is recorded (else a restart would not know).
@@ -1195,40 +1207,40 @@ void Engine::Execute(const std::string& id) {
     ~Done() { m.InProgress(rb, -1); }
   } done{metrics_, e.runbook};
 
-  if (e.phase == "main") {
+  if (e.phase == ExecPhase::kMain) {
     tl_cancelled.reset();
     PhaseResult r =
-        RunPhase(e, rb->steps, "main", vars) ? PhaseResult::kDone : PhaseResult::kFailed;
+        RunPhase(e, rb->steps, ExecPhase::kMain, vars) ? PhaseResult::kDone : PhaseResult::kFailed;
     if (tl_cancelled) {
       std::string why = *tl_cancelled;
       tl_cancelled.reset();
-      Finish(e, exec_state::kCancelled, why);
+      Finish(e, ExecState::kCancelled, why);
       return;
     }
-    if (Halted() && e.state == exec_state::kRunning && r == PhaseResult::kFailed &&
+    if (Halted() && e.state == ExecState::kRunning && r == PhaseResult::kFailed &&
         e.message == "interrupted") {
       return;  // shutting down or lock lost mid-step: resumed at this step by the next holder
     }
     if (r == PhaseResult::kDone) {
-      Finish(e, exec_state::kSucceeded,
+      Finish(e, ExecState::kSucceeded,
              "all " + std::to_string(rb->steps.size()) + " steps succeeded");
       return;
     }
-    e.phase = "on_failure";
+    e.phase = ExecPhase::kOnFailure;
     e.next_step = 0;
     if (!Save(e)) return;
   }
   std::string failure = e.message;
   if (!rb->on_failure.empty()) {
-    RunPhase(e, rb->on_failure, "on_failure", vars);
+    RunPhase(e, rb->on_failure, ExecPhase::kOnFailure, vars);
     if (Halted() && e.message == "interrupted") return;
   }
-  if (Finish(e, exec_state::kFailed, failure))
+  if (Finish(e, ExecState::kFailed, failure))
     Escalate(e, "failover runbook " + e.runbook + " failed: " + failure);
 }
 
-bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
-                      const std::string& phase, const TemplateVars& vars) {
+bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps, ExecPhase phase,
+                      const TemplateVars& vars) {
   auto cfg = config();
   std::unique_ptr<PromClient> prom;
   if (!cfg->prometheus_url.empty()) {
@@ -1246,7 +1258,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       e.message = "interrupted";
       return false;
     }
-    if (phase == "main") {
+    if (phase == ExecPhase::kMain) {
       if (auto c = CancelRequested(e.id)) {
         tl_cancelled =
             *c + " before step " + std::to_string(i + 1) + " of " + std::to_string(steps.size());
@@ -1256,7 +1268,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
     std::string label = StepLabel(phase, i, sc.kind);
     StepRecord rec;
     rec.execution_id = e.id;
-    rec.phase = phase;
+    rec.phase = ToString(phase);
     rec.index = static_cast<int>(i);
     rec.kind = sc.kind;
     rec.started_at = Now();
@@ -1269,8 +1281,8 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
         e.message = "interrupted";
         return false;
       }
-      if (phase == "main") e.message = label + " failed: " + rec.message;
-      if (phase == "main") return false;
+      if (phase == ExecPhase::kMain) e.message = label + " failed: " + rec.message;
+      if (phase == ExecPhase::kMain) return false;
       e.next_step = static_cast<int>(i) + 1;
       continue;
     }
@@ -1354,7 +1366,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       }
       log::Error("step failed",
                  {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
-      if (phase == "main") {
+      if (phase == ExecPhase::kMain) {
         e.message = label + " failed: " + outcome.message;
         return false;
       }
@@ -1366,7 +1378,7 @@ bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
       break;
     }
   }
-  if (phase != "main") e.message = failure_keep;
+  if (phase != ExecPhase::kMain) e.message = failure_keep;
   return true;
 }
 

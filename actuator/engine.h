@@ -139,9 +139,9 @@ class Engine {
   bool EvaluateGuards(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars,
                       bool record_only);
   void RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars);
-  bool RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps, const std::string& phase,
+  bool RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps, ExecPhase phase,
                 const TemplateVars& vars);
-  bool Finish(ExecutionRecord& e, const std::string& state, const std::string& message);
+  bool Finish(ExecutionRecord& e, ExecState state, const std::string& message);
   void Escalate(const ExecutionRecord& e, const std::string& summary);
   // Journal writes of a running execution. Each returns once the write is committed,
   // retrying with backoff while the journal fails (the execution does not advance); false

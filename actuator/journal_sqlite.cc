@@ -331,10 +331,10 @@ void BindExecution(Stmt& st, const ExecutionRecord& e) {
   st.Bind(1, e.id);
   st.Bind(2, e.dedup_key);
   st.Bind(3, e.runbook);
-  st.Bind(4, e.trigger);
-  st.Bind(5, e.mode);
-  st.Bind(6, e.state);
-  st.Bind(7, e.phase);
+  st.Bind(4, ToString(e.trigger));
+  st.Bind(5, ToString(e.mode));
+  st.Bind(6, ToString(e.state));
+  st.Bind(7, ToString(e.phase));
   st.Bind(8, e.next_step);
   st.Bind(9, Dump(json(e.labels)));
   st.Bind(10, Dump(json(e.annotations)));
@@ -368,16 +368,26 @@ LabelSet ParseLabels(const std::string& text, const char* what) {
   return out;
 }
 
+// An enum column's wire string (actuator/exec_enums.h); throws (caught by the callers'
+// Read*) on a string this version does not know.
+template <typename E>
+E ParseEnumColumn(Result<E> (*parse)(std::string_view), const std::string& text, const char* what) {
+  Result<E> v = parse(text);
+  if (!v)
+    throw std::runtime_error(std::string("corrupt ") + what + " column: " + v.error().message);
+  return *v;
+}
+
 // Reads FAILOVER_EXECUTION_COLUMNS starting at column `c`.
 ExecutionRecord ReadExecution(const Stmt& st, int c) {
   ExecutionRecord e;
   e.id = st.Text(c + 0);
   e.dedup_key = st.Text(c + 1);
   e.runbook = st.Text(c + 2);
-  e.trigger = st.Text(c + 3);
-  e.mode = st.Text(c + 4);
-  e.state = st.Text(c + 5);
-  e.phase = st.Text(c + 6);
+  e.trigger = ParseEnumColumn(ParseExecTrigger, st.Text(c + 3), "trigger");
+  e.mode = ParseEnumColumn(ParseExecMode, st.Text(c + 4), "mode");
+  e.state = ParseEnumColumn(ParseExecState, st.Text(c + 5), "state");
+  e.phase = ParseEnumColumn(ParseExecPhase, st.Text(c + 6), "phase");
   e.next_step = st.Int(c + 7);
   e.labels = ParseLabels(st.Text(c + 8), "labels");
   e.annotations = ParseLabels(st.Text(c + 9), "annotations");
@@ -737,8 +747,8 @@ class SqliteJournal final : public Journal {
       }
       sql += ")";
     }
-    if (!q.trigger.empty()) sql += " AND \"trigger\" = ?" + std::to_string(++n);
-    if (!q.mode.empty()) sql += " AND mode = ?" + std::to_string(++n);
+    if (q.trigger) sql += " AND \"trigger\" = ?" + std::to_string(++n);
+    if (q.mode) sql += " AND mode = ?" + std::to_string(++n);
     if (q.created_since > 0) sql += " AND created_at >= ?" + std::to_string(++n);
     sql += " ORDER BY created_at DESC, seq DESC LIMIT ?" + std::to_string(++n);
 
@@ -747,9 +757,9 @@ class SqliteJournal final : public Journal {
     if (!st) return st.error();
     int i = 0;
     if (!q.runbook.empty()) st->Bind(++i, q.runbook);
-    for (const auto& s : q.states) st->Bind(++i, s);
-    if (!q.trigger.empty()) st->Bind(++i, q.trigger);
-    if (!q.mode.empty()) st->Bind(++i, q.mode);
+    for (ExecState s : q.states) st->Bind(++i, ToString(s));
+    if (q.trigger) st->Bind(++i, ToString(*q.trigger));
+    if (q.mode) st->Bind(++i, ToString(*q.mode));
     if (q.created_since > 0) st->Bind(++i, q.created_since);
     st->Bind(++i, q.limit > 0 ? q.limit : -1);  // LIMIT -1: no limit
     return ReadAll<ExecutionRecord>(*st, "list executions",
@@ -899,7 +909,7 @@ class SqliteJournal final : public Journal {
       inserted.push_back(ok);
       if (!ok) continue;
       EventRecord ev{c.id, c.created_at,
-                     c.state == exec_state::kSuppressed ? "suppressed" : "accepted", c.message};
+                     c.state == ExecState::kSuppressed ? "suppressed" : "accepted", c.message};
       if (auto s = AddEventLocked(ev); !s) return s.error();
     }
     return inserted;
@@ -1042,13 +1052,6 @@ class SqliteJournal final : public Journal {
 
 }  // namespace
 
-bool IsTerminalState(const std::string& state) {
-  return state == exec_state::kSucceeded || state == exec_state::kFailed ||
-         state == exec_state::kRefused || state == exec_state::kSuppressed ||
-         state == exec_state::kDryRun || state == exec_state::kHeld ||
-         state == exec_state::kRejected || state == exec_state::kCancelled;
-}
-
 Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {
   namespace fs = std::filesystem;
   if (path.empty()) return Error::Invalid("journal: path is empty");
@@ -1103,10 +1106,10 @@ json ToJson(const ExecutionRecord& e) {
       {"id", e.id},
       {"dedup_key", e.dedup_key},
       {"runbook", e.runbook},
-      {"trigger", e.trigger},
-      {"mode", e.mode},
-      {"state", e.state},
-      {"phase", e.phase},
+      {"trigger", ToString(e.trigger)},
+      {"mode", ToString(e.mode)},
+      {"state", ToString(e.state)},
+      {"phase", ToString(e.phase)},
       {"next_step", e.next_step},
       {"labels", json(e.labels)},
       {"annotations", json(e.annotations)},

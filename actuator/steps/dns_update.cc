@@ -105,10 +105,6 @@ nlohmann::json SetJson(const std::optional<DnsRecordSet>& set) {
 
 DnsRecordSet Canonical(DnsRecordSet set) { return CanonicalDnsSet(std::move(set)); }
 
-StepOutcome FromError(const Error& e) {
-  return e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message);
-}
-
 bool InZone(const std::string& name, const std::string& zone) {
   if (zone == ".") return true;
   if (name == zone) return true;
@@ -409,7 +405,7 @@ class DnsUpdateStep final : public Step {
     if (!routing_.set_identifier.empty()) return RunRouted(ctx, clock, *name, *records, label);
 
     auto before = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
-    if (!before) return FromError(before.error());
+    if (!before) return StepOutcome::FromError(before.error());
     std::optional<DnsRecordSet> current;
     if (*before) current = Canonical(**before);
 
@@ -447,7 +443,7 @@ class DnsUpdateStep final : public Step {
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
     if (auto s = target_.provider->Set(target_.zone, desired, ctx.deadline); !s) {
-      StepOutcome out = FromError(s.error());
+      StepOutcome out = StepOutcome::FromError(s.error());
       out.details = std::move(details);
       return out;
     }
@@ -460,7 +456,7 @@ class DnsUpdateStep final : public Step {
 
     auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
     if (!after) {
-      StepOutcome out = FromError(after.error());
+      StepOutcome out = StepOutcome::FromError(after.error());
       out.details = std::move(details);
       return out;
     }
@@ -495,7 +491,7 @@ class DnsUpdateStep final : public Step {
   StepOutcome RunRouted(StepContext& ctx, Clock& clock, const std::string& name,
                         const std::vector<std::string>& records, const std::string& label) {
     auto before = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
-    if (!before) return FromError(before.error());
+    if (!before) return StepOutcome::FromError(before.error());
     nlohmann::json before_json = nlohmann::json::array();
     std::vector<DnsRecordSet> current;
     for (const DnsRecordSet& s : *before) {
@@ -592,7 +588,7 @@ class DnsUpdateStep final : public Step {
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
     if (auto st = target_.provider->Upsert(target_.zone, changes, ctx.deadline); !st) {
-      StepOutcome out = FromError(st.error());
+      StepOutcome out = StepOutcome::FromError(st.error());
       out.details = std::move(details);
       return out;
     }
@@ -603,7 +599,7 @@ class DnsUpdateStep final : public Step {
                                           {"changes", plan}});
     auto after = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
     if (!after) {
-      StepOutcome out = FromError(after.error());
+      StepOutcome out = StepOutcome::FromError(after.error());
       out.details = std::move(details);
       return out;
     }
@@ -723,7 +719,7 @@ class DnsTtlStep final : public Step {
     const std::string label = *name + " " + target_.type;
 
     auto before = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
-    if (!before) return FromError(before.error());
+    if (!before) return StepOutcome::FromError(before.error());
     nlohmann::json details = {{"before", SetJson(*before)}};
     if (!*before) {
       StepOutcome out = StepOutcome::Fail(label + " does not exist in zone " + target_.zone +
@@ -745,7 +741,7 @@ class DnsTtlStep final : public Step {
     desired.name = *name;
     desired.ttl = ttl_;
     if (auto s = target_.provider->Set(target_.zone, desired, ctx.deadline); !s) {
-      StepOutcome out = FromError(s.error());
+      StepOutcome out = StepOutcome::FromError(s.error());
       out.details = std::move(details);
       return out;
     }
@@ -756,7 +752,7 @@ class DnsTtlStep final : public Step {
                                              {"to", ttl_}});
     auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
     if (!after) {
-      StepOutcome out = FromError(after.error());
+      StepOutcome out = StepOutcome::FromError(after.error());
       out.details = std::move(details);
       return out;
     }

@@ -12,7 +12,7 @@ constexpr Duration kDefaultTimeout = std::chrono::minutes(10);
 constexpr Duration kDefaultPoll = std::chrono::seconds(5);
 
 StepOutcome FromError(const Error& e, nlohmann::json details) {
-  StepOutcome out = e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message);
+  StepOutcome out = StepOutcome::FromError(e);
   out.details = std::move(details);
   return out;
 }

@@ -43,6 +43,12 @@ struct StepOutcome {
   }
   static StepOutcome Retry(std::string m) { return {StepStatus::kRetryable, std::move(m), {}}; }
   static StepOutcome Fail(std::string m) { return {StepStatus::kFailed, std::move(m), {}}; }
+  // The one mapping from a client's Error to an outcome: Retry when it is retryable (the
+  // same call may succeed later: transport failures, timeouts, 429, 5xx), else Fail; the
+  // message is the error's.
+  static StepOutcome FromError(const Error& e) {
+    return e.retryable ? Retry(e.message) : Fail(e.message);
+  }
 };
 
 // What a running step may use. Everything outside the process goes through these, so

@@ -310,11 +310,11 @@ TEST_F(RegionAgentTest, HolderRenewsAndFencesItselfWhenItsEtcdMemberLosesTheQuor
   // The database is writable a moment before unfence_steps run and the record closes.
   EXPECT_TRUE(testing::WaitFor([&] {
     auto u = AgentRecords("unfence");
-    return u.size() == 1 && u[0].state == exec_state::kSucceeded;
+    return u.size() == 1 && u[0].state == ExecState::kSucceeded;
   }));
   EXPECT_EQ(hooks_.RequestCount("/status/204"), 1) << "unfence_steps run once";
   ASSERT_EQ(AgentRecords("unfence").size(), 1u);
-  EXPECT_EQ(AgentRecords("unfence")[0].state, exec_state::kSucceeded);
+  EXPECT_EQ(AgentRecords("unfence")[0].state, ExecState::kSucceeded);
 
   // Three TTLs later the lease is still this region's: the agent renews it.
   std::this_thread::sleep_for(seconds(9));
@@ -348,7 +348,7 @@ TEST_F(RegionAgentTest, HolderRenewsAndFencesItselfWhenItsEtcdMemberLosesTheQuor
       << "fence_steps did not run";
   ASSERT_TRUE(testing::WaitFor([&] {
     auto f = AgentRecords("fence");
-    return !f.empty() && f[0].state == exec_state::kSucceeded;
+    return !f.empty() && f[0].state == ExecState::kSucceeded;
   }));
   auto fences = AgentRecords("fence");
   EXPECT_EQ(fences[0].labels["reason"], "etcd_unreachable");
@@ -402,7 +402,7 @@ TEST_F(RegionAgentTest, NonHolderKeepsItsDatabaseReadOnly) {
   EXPECT_FALSE(AppInsert(&out));
   ASSERT_TRUE(testing::WaitFor([&] {
     auto f = AgentRecords("fence");
-    return f.size() == 2 && f[0].state == exec_state::kSucceeded;
+    return f.size() == 2 && f[0].state == ExecState::kSucceeded;
   }));
   auto fences = AgentRecords("fence");
   EXPECT_EQ(fences[0].labels["reason"], "other_holder");
@@ -436,7 +436,7 @@ TEST_F(RegionAgentTest, NonHolderDoesNotFenceADatabasePromotedUnderItsLease) {
                   "  make_writable: false\n"));
   ASSERT_TRUE(testing::WaitFor([&] {
     auto f = AgentRecords("fence");
-    return f.size() == 1 && f[0].state == exec_state::kSucceeded;
+    return f.size() == 1 && f[0].state == ExecState::kSucceeded;
   })) << "the non-holder did not settle fenced";
 
   // A tick that read "us-east" is checking its database: the failover happens now.
@@ -484,7 +484,7 @@ TEST_F(RegionAgentTest, HolderWithADeadDatabaseReleasesTheLease) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(15));
   ASSERT_TRUE(testing::WaitFor([&] {
     auto r = AgentRecords("release");
-    return !r.empty() && r[0].state == exec_state::kSucceeded;
+    return !r.empty() && r[0].state == ExecState::kSucceeded;
   }));
   auto rel = AgentRecords("release")[0];
   EXPECT_THAT(rel.message, HasSubstr("unreachable"));
@@ -660,7 +660,7 @@ TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
   // release began.
   ASSERT_TRUE(testing::WaitFor([&] {
     auto rel = AgentRecords("release");
-    return !rel.empty() && rel[0].state == exec_state::kSucceeded;
+    return !rel.empty() && rel[0].state == ExecState::kSucceeded;
   }));
   auto rel = AgentRecords("release")[0];
   EXPECT_EQ(rel.labels["reason"], "handover");
@@ -672,7 +672,7 @@ TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
     if (f.labels.at("reason") == "handover") fence = &f;
   }
   ASSERT_NE(fence, nullptr);
-  EXPECT_EQ(fence->state, exec_state::kSucceeded) << fence->message;
+  EXPECT_EQ(fence->state, ExecState::kSucceeded) << fence->message;
   auto fsteps = journal_->Steps(fence->id);
   ASSERT_TRUE(fsteps);
   ASSERT_FALSE(fsteps->empty());
