@@ -20,8 +20,9 @@ TEST_F(EscalateTest, PagesWithTheExecutionsKeyAndRecordsIt) {
   e.state = ExecState::kFailed;
   e.message = "step 1 (exec) failed";
   Escalate(*engine_, e, "failover runbook failover-us-east failed: step 1 (exec) failed");
-  ASSERT_EQ(pd_.Events().size(), 1u);
-  const auto& body = pd_.Events()[0].body;
+  auto events = pd_.Events();
+  ASSERT_EQ(events.size(), 1u);
+  const nlohmann::json& body = events[0].body;
   EXPECT_EQ(body["dedup_key"], "failover/x1");
   EXPECT_EQ(body["payload"]["summary"],
             "failover runbook failover-us-east failed: step 1 (exec) failed");
