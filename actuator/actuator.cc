@@ -320,7 +320,13 @@ HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
   if (req.method == "GET" && parts.size() == 1 && parts[0] == "executions") {
     ExecutionQuery q;
     q.runbook = req.QueryParam("runbook");
-    if (auto st = req.QueryParam("state"); !st.empty()) q.states = {st};
+    if (auto st = req.QueryParam("state"); !st.empty()) {
+      auto state = ParseExecState(st);
+      // A state no execution can be in matches none.
+      if (!state)
+        return HttpServerResponse::Json(200, json{{"executions", json::array()}}.dump() + "\n");
+      q.states = {*state};
+    }
     if (auto l = req.QueryParam("limit"); !l.empty()) {
       try {
         q.limit = std::clamp(std::stoi(l), 1, 1000);
@@ -424,7 +430,8 @@ HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {
                   {"window", FormatDuration(b.window)}}}};
     if (auto h = engine_->Hold()) out["hold"] = HoldJson(*h);
     json rbs = json::array();
-    for (const auto& rb : cfg->runbooks) rbs.push_back({{"name", rb.name}, {"mode", rb.mode}});
+    for (const auto& rb : cfg->runbooks)
+      rbs.push_back({{"name", rb.name}, {"mode", ToString(rb.mode)}});
     out["runbooks"] = rbs;
     return HttpServerResponse::Json(200, out.dump() + "\n");
   }

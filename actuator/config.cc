@@ -84,10 +84,9 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
   if (auto mode = node.Get("mode")) {
     auto v = mode->AsString();
     if (!v) return v.error();
-    if (*v != "auto" && *v != "approve" && *v != "dry-run") {
-      return mode->Fail("must be auto, approve or dry-run");
-    }
-    rb.mode = *v;
+    auto m = ParseExecMode(*v);
+    if (!m) return mode->Fail("must be auto, approve or dry-run");
+    rb.mode = *m;
   }
   if (auto c = node.Get("cooldown")) {
     auto d = c->AsDuration();

@@ -11,6 +11,7 @@
 
 #include "actuator/coordination/writer_lease_config.h"
 #include "actuator/dns/provider.h"
+#include "actuator/exec_enums.h"
 #include "actuator/lb/provider.h"
 #include "actuator/router.h"
 #include "actuator/steps/step.h"
@@ -40,8 +41,8 @@ struct StepConfig {
 struct RunbookConfig {
   std::string name;
   std::vector<Matcher> match;
-  std::string on = "firing";  // firing | resolved
-  std::string mode = "auto";  // auto | approve | dry-run
+  std::string on = "firing";        // firing | resolved
+  ExecMode mode = ExecMode::kAuto;  // `mode:` auto | approve | dry-run
   Duration cooldown = std::chrono::minutes(30);
   std::string lock = "default";  // executions sharing a lock scope run one at a time
   std::vector<GuardConfig> guards;

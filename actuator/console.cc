@@ -118,6 +118,7 @@ const char* kStyle =
 std::string StateSpan(const std::string& state) {
   return "<span class=\"state " + H(state) + "\">" + H(state) + "</span>";
 }
+std::string StateSpan(ExecState state) { return StateSpan(std::string(ToString(state))); }
 
 std::string ExecLink(const ExecutionRecord& e) {
   return "<a href=\"/executions/" + H(e.id) + "\">" + H(e.id) + "</a>";
@@ -129,10 +130,10 @@ std::string ExecTable(const std::vector<ExecutionRecord>& list, const std::strin
                   "\"><tr><th>Execution</th><th>Runbook</th><th>State</th><th>Mode</th>"
                   "<th>Trigger</th><th>Created (UTC)</th><th>Message</th></tr>";
   for (const auto& e : list) {
-    h += "<tr class=\"exec\" data-id=\"" + H(e.id) + "\" data-state=\"" + H(e.state) + "\"><td>" +
-         ExecLink(e) + "</td><td>" + H(e.runbook) + "</td><td>" + StateSpan(e.state) + "</td><td>" +
-         H(e.mode) + "</td><td>" + H(e.trigger) + "</td><td>" + Time(e.created_at) + "</td><td>" +
-         H(e.message) + "</td></tr>";
+    h += "<tr class=\"exec\" data-id=\"" + H(e.id) + "\" data-state=\"" + H(ToString(e.state)) +
+         "\"><td>" + ExecLink(e) + "</td><td>" + H(e.runbook) + "</td><td>" + StateSpan(e.state) +
+         "</td><td>" + H(ToString(e.mode)) + "</td><td>" + H(ToString(e.trigger)) + "</td><td>" +
+         Time(e.created_at) + "</td><td>" + H(e.message) + "</td></tr>";
   }
   return h + "</table>";
 }
@@ -148,7 +149,7 @@ json Plan(const RunbookConfig& rb, const TemplateVars& vars, bool with_on_failur
   json plan = json::array();
   for (const auto* list : {&rb.steps, &rb.on_failure}) {
     if (list == &rb.on_failure && !with_on_failure) break;
-    std::string phase = list == &rb.steps ? "main" : "on_failure";
+    std::string phase = ToString(list == &rb.steps ? ExecPhase::kMain : ExecPhase::kOnFailure);
     for (size_t i = 0; i < list->size(); ++i) {
       auto r = (*list)[i].step->Render(vars);
       json s = {{"step", i + 1}, {"phase", phase}, {"kind", (*list)[i].kind}};
@@ -292,7 +293,8 @@ std::string DivergenceReportHtml(const json& details, const std::string& table_i
 std::string DescribeConsequences(const json& plan) {
   std::string out;
   for (const auto& s : plan) {
-    if (s.value("phase", "main") != "main") continue;
+    const std::string main = ToString(ExecPhase::kMain);
+    if (s.value("phase", main) != main) continue;
     std::string kind = s.value("kind", "");
     json in = s.value("inputs", json::object());
     std::string db = in.is_object() ? Scalar(in.value("database", json())) : "";
@@ -576,12 +578,12 @@ HttpServerResponse Console::Overview(Request& r) {
   }
 
   ExecutionQuery pq;
-  pq.states = {exec_state::kPendingApproval};
+  pq.states = {ExecState::kPendingApproval};
   auto pending = journal_.List(pq);
   b += "<h2>Pending approvals</h2>" +
        ExecTable(pending ? *pending : std::vector<ExecutionRecord>{}, "pending");
   ExecutionQuery rq;
-  rq.states = {exec_state::kRunning, exec_state::kQueued};
+  rq.states = {ExecState::kRunning, ExecState::kQueued};
   auto running = journal_.List(rq);
   b += "<h2>Running</h2>" +
        ExecTable(running ? *running : std::vector<ExecutionRecord>{}, "running");
@@ -603,8 +605,8 @@ HttpServerResponse Console::Overview(Request& r) {
     std::string steps;
     for (const auto& s : rb.steps) steps += (steps.empty() ? "" : " → ") + s.kind;
     b += "<tr><td>" + H(rb.name) + "</td><td><code>" + H(match) + "</code></td><td>" + H(rb.on) +
-         "</td><td>" + H(rb.mode) + "</td><td>" + FormatDuration(rb.cooldown) + "</td><td>" +
-         H(steps) + "</td><td>" +
+         "</td><td>" + H(ToString(rb.mode)) + "</td><td>" + FormatDuration(rb.cooldown) +
+         "</td><td>" + H(steps) + "</td><td>" +
          (r.Operator()
               ? "<a class=\"btn\" href=\"/runbooks/" + H(rb.name) + "/run\">Run by hand…</a>"
               : "") +
@@ -632,9 +634,10 @@ HttpServerResponse Console::ExecutionPage(Request& r, const std::string& id) {
   b += "<table id=\"summary\"><tr><th>Execution</th><td>" + H(e.id) +
        "</td></tr><tr><th>State"
        "</th><td id=\"state\" data-state=\"" +
-       H(e.state) + "\">" + StateSpan(e.state) + " " + H(e.message) +
-       "</td></tr><tr><th>Mode</th><td>" + H(e.mode) + "</td></tr><tr><th>Trigger</th><td>" +
-       H(e.trigger) + (e.requested_by.empty() ? "" : " (by " + H(e.requested_by) + ")") +
+       H(ToString(e.state)) + "\">" + StateSpan(e.state) + " " + H(e.message) +
+       "</td></tr><tr><th>Mode</th><td>" + H(ToString(e.mode)) +
+       "</td></tr><tr><th>Trigger</th><td>" + H(ToString(e.trigger)) +
+       (e.requested_by.empty() ? "" : " (by " + H(e.requested_by) + ")") +
        "</td></tr><tr><th>Created</th><td>" + Time(e.created_at) +
        "</td></tr><tr><th>Finished</th><td>" + Time(e.finished_at) + "</td></tr>";
   if (e.resumes > 0) {
@@ -664,11 +667,11 @@ HttpServerResponse Console::ExecutionPage(Request& r, const std::string& id) {
   // Actions.
   if (r.Operator()) {
     std::string actions;
-    if (e.state == exec_state::kPendingApproval) {
+    if (e.state == ExecState::kPendingApproval) {
       actions += "<a class=\"btn go\" id=\"approve\" href=\"/executions/" + H(e.id) +
                  "/approve\">Approve…</a> <a class=\"btn stop\" id=\"reject\" href=\"/executions/" +
                  H(e.id) + "/reject\">Reject…</a>";
-    } else if (e.state == exec_state::kRunning || e.state == exec_state::kQueued) {
+    } else if (e.state == ExecState::kRunning || e.state == ExecState::kQueued) {
       actions += "<a class=\"btn stop\" id=\"cancel\" href=\"/executions/" + H(e.id) +
                  "/cancel\">Cancel…</a>";
     }
@@ -676,7 +679,7 @@ HttpServerResponse Console::ExecutionPage(Request& r, const std::string& id) {
   }
 
   b += "<h2>Trigger</h2>";
-  if (e.trigger == "webhook") {
+  if (e.trigger == ExecTrigger::kWebhook) {
     b += "<p>Alert <b>" + H(e.alert_status) + "</b> since " + H(e.starts_at) +
          " (fingerprint <code>" + H(e.fingerprint) + "</code>)</p>";
   } else {
@@ -777,7 +780,7 @@ HttpServerResponse Console::ExecutionPage(Request& r, const std::string& id) {
     std::string report = DivergenceReportHtml(it->second.details, table_id);
     if (report.empty()) continue;
     b += "<h2>Divergence report (step " + std::to_string(key.second + 1) +
-         (key.first == "main" ? "" : ", " + H(key.first)) + ")</h2>" + report;
+         (key.first == ToString(ExecPhase::kMain) ? "" : ", " + H(key.first)) + ")</h2>" + report;
   }
 
   b += "<h2>Timeline</h2><table id=\"timeline\"><tr><th>At (UTC)</th><th>Event</th><th>"

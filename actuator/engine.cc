@@ -10,15 +10,18 @@
 
 #include "actuator/lock.h"
 #include "actuator/pagerduty.h"
-#include "actuator/prometheus_client.h"
+#include "actuator/stages/cooldown.h"
+#include "actuator/stages/dedup.h"
+#include "actuator/stages/escalate.h"
+#include "actuator/stages/guards.h"
+#include "actuator/stages/hold.h"
+#include "actuator/stages/mode.h"
+#include "actuator/stages/route.h"
+#include "actuator/stages/run_steps.h"
 #include "common/log.h"
 
 namespace failover {
 namespace {
-
-const std::vector<std::string> kActiveStates = {exec_state::kQueued, exec_state::kPendingApproval,
-                                                exec_state::kRunning, exec_state::kSucceeded,
-                                                exec_state::kFailed};
 
 // What the worker thread running an execution holds: its lock, and whether a journal
 // write was refused because the lock is lost. Set by WorkerLoop for Execute.
@@ -29,10 +32,6 @@ struct HeldLock {
 };
 thread_local HeldLock* tl_held = nullptr;
 
-// Set by RunPhase when a human cancelled the execution before its next step: the message
-// the execution finishes `cancelled` with.
-thread_local std::optional<std::string> tl_cancelled;
-
 constexpr const char* kHoldSetting = "hold";
 std::string CancelSetting(const std::string& id) { return "cancel/" + id; }
 
@@ -40,14 +39,7 @@ std::string CancelSetting(const std::string& id) { return "cancel/" + id; }
 // wait for an unreachable etcd: they are skipped; the next holder writes instead.
 bool WorkerLockLost() { return tl_held != nullptr && tl_held->Lost(); }
 
-std::string StepLabel(const std::string& phase, size_t i, const std::string& kind) {
-  return (phase == "main" ? "step " : "on_failure step ") + std::to_string(i + 1) + " (" + kind +
-         ")";
-}
-
 }  // namespace
-
-enum class PhaseResult { kDone, kFailed, kInterrupted };
 
 Engine::Engine(Journal& journal, Clock& clock, HttpClient& http, ActuatorMetrics& metrics,
                EngineOptions options)
@@ -60,6 +52,12 @@ Engine::Engine(Journal& journal, Clock& clock, HttpClient& http, ActuatorMetrics
 }
 
 bool Engine::Halted() const { return stopping_ || (tl_held != nullptr && tl_held->Lost()); }
+
+bool Engine::LockLost() const { return WorkerLockLost(); }
+
+std::function<bool()> Engine::StepCancelled() const {
+  return [this, held = tl_held] { return stopping_.load() || (held != nullptr && held->Lost()); };
+}
 
 std::string Engine::HaltReason() const {
   if (stopping_) return "shutdown";
@@ -247,9 +245,9 @@ bool Engine::Event(const std::string& id, const std::string& kind, const std::st
 
 bool Engine::Save(ExecutionRecord& e) {
   e.updated_at = Now();
-  return Durable(
-      "execution " + e.state + " at " + e.phase + " step " + std::to_string(e.next_step + 1), e.id,
-      [&] { return journal_.Update(e); });
+  return Durable(std::string("execution ") + ToString(e.state) + " at " + ToString(e.phase) +
+                     " step " + std::to_string(e.next_step + 1),
+                 e.id, [&] { return journal_.Update(e); });
 }
 
 // One webhook waiting for its group commit (see HandleWebhook). `result` is set by the
@@ -310,106 +308,103 @@ int Engine::AcceptsWaiting() const {
   return static_cast<int>(gc_queue_.size());
 }
 
+// One webhook of a group commit, decided before the transaction.
+struct Engine::Decided {
+  std::optional<Error> error;  // a cooldown lookup failed: this webhook is not written
+  Journal::AcceptRequest request;
+  std::vector<bool> suppressed;  // per candidate: within a cooldown
+  int unmatched = 0;             // alerts no runbook matches
+};
+
+// Acceptance: the engine's policy for a group of webhooks, stage by stage (route, dedup,
+// mode, cooldown; actuator/stages/), then one journal transaction for the whole group.
 std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
     const std::vector<PendingAccept*>& batch) {
-  std::lock_guard<std::mutex> accept(accept_mu_);
+  std::lock_guard<std::mutex> accept(accept_mu_);  // decisions together with their writes
   auto cfg = config();
-  struct Member {
-    std::optional<Error> error;  // decided before the commit (a cooldown lookup failed)
-    size_t request = 0;          // index into `requests`
-    std::vector<bool> suppressed;
-    int unmatched = 0;
-  };
-  std::vector<Member> members(batch.size());
-  std::vector<Journal::AcceptRequest> requests;
-  // runbook -> id of an execution an earlier webhook of this group queued: the cooldown
-  // lookup of a later one finds it, as it would had that one been committed first.
-  std::map<std::string, std::string> queued_in_group;
-  for (size_t m = 0; m < batch.size(); ++m) {
-    const AlertGroup& group = *batch[m]->group;
-    Member& member = members[m];
-    Journal::AcceptRequest req;
-    std::map<std::string, std::string> queued_in_request;  // runbook -> execution id
-    double now = Now();
-    for (const Alert& alert : group.alerts) {
-      bool any = false;
-      for (const RunbookConfig& rb : cfg->runbooks) {
-        if (rb.on != alert.status || !MatchesAll(rb.match, alert.labels)) continue;
-        any = true;
-        ExecutionRecord e;
-        e.id = NewId();
-        e.dedup_key = rb.name + "|" + alert.fingerprint + "|" + alert.starts_at;
-        e.runbook = rb.name;
-        e.trigger = "webhook";
-        e.mode = options_.force_dry_run ? "dry-run" : rb.mode;
-        e.labels = alert.labels;
-        e.annotations = alert.annotations;
-        e.alert_status = alert.status;
-        e.fingerprint = alert.fingerprint;
-        e.starts_at = alert.starts_at;
-        e.created_at = e.updated_at = now;
-        e.state = exec_state::kQueued;
-        e.message = "accepted from Alertmanager (group " + group.group_key + ")";
-        std::string blocker;
-        if (auto it = queued_in_request.find(rb.name); it != queued_in_request.end()) {
-          blocker = it->second;
-        } else if (rb.cooldown.count() > 0 && e.mode != "dry-run") {
-          if (auto g = queued_in_group.find(rb.name); g != queued_in_group.end()) {
-            blocker = g->second;
-          } else {
-            ExecutionQuery q;
-            q.runbook = rb.name;
-            q.states = kActiveStates;
-            q.created_since = now - ToSeconds(rb.cooldown);
-            q.limit = 1;
-            auto recent = journal_.List(q);
-            if (!recent) {
-              member.error = recent.error();
-              break;
-            }
-            if (!recent->empty() && (*recent)[0].mode != "dry-run") blocker = (*recent)[0].id;
-          }
-        }
-        bool is_suppressed = !blocker.empty();
-        if (is_suppressed) {
-          e.state = exec_state::kSuppressed;
-          e.finished_at = now;
-          e.message = "within the cooldown of " + FormatDuration(rb.cooldown) +
-                      " after execution " + blocker + "; not run";
-        } else if (e.mode != "dry-run") {
-          queued_in_request[rb.name] = e.id;
-        }
-        req.candidates.push_back(std::move(e));
-        member.suppressed.push_back(is_suppressed);
-      }
-      if (member.error) break;
-      if (!any) ++member.unmatched;
-    }
-    if (member.error) continue;  // this webhook only: it is not in the transaction
-    for (const auto& [runbook, id] : queued_in_request) {
-      const RunbookConfig* rb = cfg->FindRunbook(runbook);
-      if (rb != nullptr && rb->cooldown.count() > 0) queued_in_group[runbook] = id;
-    }
-    req.webhook = WebhookRecord{now,
-                                group.group_key,
-                                group.status,
-                                group.receiver,
-                                static_cast<int>(group.alerts.size()),
-                                *batch[m]->body};
-    member.request = requests.size();
-    requests.push_back(std::move(req));
+  Cooldown cooldown(journal_);  // sees what the earlier webhooks of the group queued
+  std::vector<Decided> decided;
+  decided.reserve(batch.size());
+  for (const PendingAccept* p : batch) {
+    decided.push_back(Decide(*cfg, *p->group, *p->body, cooldown));
   }
+  // One transaction and one commit; no webhook is answered before it (dedup: the journal
+  // inserts only keys it does not have).
+  std::vector<Result<std::vector<bool>>> inserted = WriteGroup(decided);
+  std::vector<Result<WebhookOutcome>> results;
+  std::vector<const ExecutionRecord*> to_run;
+  for (size_t m = 0; m < decided.size(); ++m) {
+    results.push_back(Outcome(decided[m], inserted[m], to_run));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const ExecutionRecord* e : to_run) Enqueue(ScopeOf(e->runbook), e->id);
+  return results;
+}
 
+Engine::Decided Engine::Decide(const ActuatorConfig& cfg, const AlertGroup& group,
+                               const std::string& body, Cooldown& cooldown) {
+  Decided d;
+  double now = Now();
+  cooldown.BeginWebhook();
+  for (const Alert& alert : group.alerts) {
+    std::vector<const RunbookConfig*> runbooks = Route(cfg, alert);
+    if (runbooks.empty()) ++d.unmatched;
+    for (const RunbookConfig* rb : runbooks) {
+      ExecutionRecord e = NewAlertExecution(*rb, alert, group.group_key, now);
+      Result<std::string> blocker = cooldown.Blocker(*rb, e, now);
+      if (!blocker) {
+        d.error = blocker.error();
+        return d;
+      }
+      if (blocker->empty()) {
+        cooldown.Queued(*rb, e);
+      } else {
+        Cooldown::Suppress(e, *rb, *blocker, now);
+      }
+      d.suppressed.push_back(!blocker->empty());
+      d.request.candidates.push_back(std::move(e));
+    }
+  }
+  cooldown.EndWebhook();
+  d.request.webhook = WebhookRecord{
+      now, group.group_key, group.status, group.receiver, static_cast<int>(group.alerts.size()),
+      body};
+  return d;
+}
+
+ExecutionRecord Engine::NewAlertExecution(const RunbookConfig& rb, const Alert& alert,
+                                          const std::string& group_key, double now) {
+  ExecutionRecord e;
+  e.id = NewId();
+  e.dedup_key = DedupKey(rb, alert);
+  e.runbook = rb.name;
+  e.trigger = ExecTrigger::kWebhook;
+  e.mode = AlertMode(rb, options_.force_dry_run);
+  e.labels = alert.labels;
+  e.annotations = alert.annotations;
+  e.alert_status = alert.status;
+  e.fingerprint = alert.fingerprint;
+  e.starts_at = alert.starts_at;
+  e.created_at = e.updated_at = now;
+  e.state = ExecState::kQueued;
+  e.message = "accepted from Alertmanager (group " + group_key + ")";
+  return e;
+}
+
+std::vector<Result<std::vector<bool>>> Engine::WriteGroup(std::vector<Decided>& decided) {
+  std::vector<Result<std::vector<bool>>> inserted(decided.size(),
+                                                  Error::Internal("accept: not written"));
+  std::vector<size_t> todo;  // indices into `decided` still to write
+  for (size_t i = 0; i < decided.size(); ++i) {
+    if (!decided[i].error) todo.push_back(i);
+  }
+  const std::vector<size_t> written_ones = todo;
   // One transaction for the whole group. An id that exists (another process' id of this
   // second) is drawn again, in every webhook that failed for it.
-  std::vector<Result<std::vector<bool>>> inserted;
-  std::vector<size_t> todo;  // indices into `requests` still to write
-  for (size_t i = 0; i < requests.size(); ++i) todo.push_back(i);
-  inserted.assign(requests.size(), Error::Internal("accept: not written"));
   for (int attempt = 0; !todo.empty(); ++attempt) {
     std::vector<Journal::AcceptRequest> part;
     part.reserve(todo.size());
-    for (size_t i : todo) part.push_back(requests[i]);
+    for (size_t i : todo) part.push_back(decided[i].request);
     int commits = 0;
     auto got = journal_.AcceptGroup(part, &commits);
     int written = 0;
@@ -426,11 +421,11 @@ std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
     if (again.empty() || attempt >= 4) break;
     std::map<std::string, std::string> renamed;
     for (size_t i : again) {
-      for (ExecutionRecord& e : requests[i].candidates) e.id = renamed[e.id] = NewId();
+      for (ExecutionRecord& e : decided[i].request.candidates) e.id = renamed[e.id] = NewId();
     }
     for (size_t i : again) {  // a cooldown message naming a renamed id
-      for (ExecutionRecord& e : requests[i].candidates) {
-        if (e.state != exec_state::kSuppressed) continue;
+      for (ExecutionRecord& e : decided[i].request.candidates) {
+        if (e.state != ExecState::kSuppressed) continue;
         for (const auto& [from, to] : renamed) {
           if (auto at = e.message.find(from); at != std::string::npos) {
             e.message.replace(at, from.size(), to);
@@ -440,65 +435,52 @@ std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
     }
     todo = std::move(again);
   }
-  {
-    bool failed = false;
-    for (const auto& r : inserted) failed = failed || !r;
-    std::lock_guard<std::mutex> l(journal_mu_);
-    accept_failing_ = failed;
-    PublishJournalFailing();
-  }
+  bool failed = false;
+  for (size_t i : written_ones) failed = failed || !inserted[i];
+  std::lock_guard<std::mutex> l(journal_mu_);
+  accept_failing_ = failed;
+  PublishJournalFailing();
+  return inserted;
+}
 
-  std::vector<Result<WebhookOutcome>> results;
-  results.reserve(batch.size());
-  std::vector<const ExecutionRecord*> to_enqueue;
-  for (size_t m = 0; m < batch.size(); ++m) {
-    const Member& member = members[m];
-    if (member.error) {
-      results.emplace_back(*member.error);
+Result<Engine::WebhookOutcome> Engine::Outcome(const Decided& d,
+                                               const Result<std::vector<bool>>& inserted,
+                                               std::vector<const ExecutionRecord*>& to_run) {
+  if (d.error) return *d.error;
+  if (!inserted) {
+    metrics_.JournalWriteFailure();
+    return inserted.error();
+  }
+  const std::vector<ExecutionRecord>& candidates = d.request.candidates;
+  WebhookOutcome out;
+  out.unmatched = d.unmatched;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const ExecutionRecord& e = candidates[i];
+    if (!(*inserted)[i]) {
+      ++out.deduplicated;
+      log::Info(
+          "alert deduplicated",
+          {{"runbook", e.runbook}, {"fingerprint", e.fingerprint}, {"starts_at", e.starts_at}});
       continue;
     }
-    const auto& ins = inserted[member.request];
-    if (!ins) {
-      metrics_.JournalWriteFailure();
-      results.emplace_back(ins.error());
+    if (d.suppressed[i]) {
+      ++out.deduplicated;
+      log::Info("alert suppressed by cooldown",
+                {{"runbook", e.runbook}, {"execution", e.id}, {"reason", e.message}});
       continue;
     }
-    const std::vector<ExecutionRecord>& candidates = requests[member.request].candidates;
-    WebhookOutcome out;
-    out.unmatched = member.unmatched;
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      const ExecutionRecord& e = candidates[i];
-      if (!(*ins)[i]) {
-        ++out.deduplicated;
-        log::Info(
-            "alert deduplicated",
-            {{"runbook", e.runbook}, {"fingerprint", e.fingerprint}, {"starts_at", e.starts_at}});
-        continue;
-      }
-      if (member.suppressed[i]) {
-        ++out.deduplicated;
-        log::Info("alert suppressed by cooldown",
-                  {{"runbook", e.runbook}, {"execution", e.id}, {"reason", e.message}});
-        continue;
-      }
-      ++out.matched;
-      out.execution_ids.push_back(e.id);
-      to_enqueue.push_back(&e);
-      log::Info("execution accepted", {{"execution", e.id},
-                                       {"runbook", e.runbook},
-                                       {"mode", e.mode},
-                                       {"fingerprint", e.fingerprint}});
-    }
-    for (int i = 0; i < out.matched; ++i) metrics_.Alert("matched");
-    for (int i = 0; i < out.unmatched; ++i) metrics_.Alert("unmatched");
-    for (int i = 0; i < out.deduplicated; ++i) metrics_.Alert("deduplicated");
-    results.emplace_back(std::move(out));
+    ++out.matched;
+    out.execution_ids.push_back(e.id);
+    to_run.push_back(&e);
+    log::Info("execution accepted", {{"execution", e.id},
+                                     {"runbook", e.runbook},
+                                     {"mode", ToString(e.mode)},
+                                     {"fingerprint", e.fingerprint}});
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const ExecutionRecord* e : to_enqueue) Enqueue(ScopeOf(e->runbook), e->id);
-  }
-  return results;
+  for (int i = 0; i < out.matched; ++i) metrics_.Alert("matched");
+  for (int i = 0; i < out.unmatched; ++i) metrics_.Alert("unmatched");
+  for (int i = 0; i < out.deduplicated; ++i) metrics_.Alert("deduplicated");
+  return out;
 }
 
 Result<ExecutionRecord> Engine::RunManually(const std::string& runbook, const LabelSet& labels,
@@ -509,29 +491,31 @@ Result<ExecutionRecord> Engine::RunManually(const std::string& runbook, const La
   if (rb == nullptr) return Error{ErrorCode::kNotFound, "no runbook named \"" + runbook + "\""};
   ExecutionRecord e;
   e.id = NewId();
-  e.dedup_key = "api|" + e.id;
+  e.dedup_key = ApiDedupKey(e.id);
   e.runbook = runbook;
-  e.trigger = "api";
-  e.mode = (dry_run || options_.force_dry_run || rb->mode == "dry-run") ? "dry-run" : "auto";
+  e.trigger = ExecTrigger::kApi;
+  e.mode = ApiMode(*rb, dry_run, options_.force_dry_run);
   e.labels = labels;
   e.annotations = annotations;
   e.created_at = e.updated_at = Now();
-  e.state = exec_state::kQueued;
+  e.state = ExecState::kQueued;
   e.requested_by = requested_by;
   e.message = "requested through the API by " + requested_by;
   auto s = journal_.Insert(e);
   for (int retry = 0;
        retry < 5 && !s && s.error().message.find(kIdExistsMessage) != std::string::npos; ++retry) {
     e.id = NewId();
-    e.dedup_key = "api|" + e.id;
+    e.dedup_key = ApiDedupKey(e.id);
     s = journal_.Insert(e);
   }
   if (!s) return s.error();
   if (auto ev = journal_.AddEvent({e.id, Now(), "accepted", e.message}); !ev) {
     log::Error("journal write failed", {{"execution", e.id}, {"err", ev.error().message}});
   }
-  log::Info("manual execution requested",
-            {{"execution", e.id}, {"runbook", runbook}, {"mode", e.mode}, {"by", requested_by}});
+  log::Info("manual execution requested", {{"execution", e.id},
+                                           {"runbook", runbook},
+                                           {"mode", ToString(e.mode)},
+                                           {"by", requested_by}});
   std::lock_guard<std::mutex> lock(mu_);
   Enqueue(ScopeOf(runbook), e.id);
   return e;
@@ -543,11 +527,12 @@ Result<ExecutionRecord> Engine::Approve(const std::string& id, const std::string
   if (!got) return got.error();
   if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
   ExecutionRecord e = **got;
-  if (e.state != exec_state::kPendingApproval) {
-    return Error::Invalid("execution " + id + " is " + e.state + ", not pending_approval");
+  if (e.state != ExecState::kPendingApproval) {
+    return Error::Invalid("execution " + id + " is " + ToString(e.state) +
+                          ", not pending_approval");
   }
   e.approved = true;
-  e.state = exec_state::kQueued;
+  e.state = ExecState::kQueued;
   e.message = "approved by " + approved_by;
   e.updated_at = Now();
   if (auto s = journal_.Update(e); !s) return s.error();  // not approved: nothing runs
@@ -569,10 +554,11 @@ Result<ExecutionRecord> Engine::RejectLocked(const std::string& id, const std::s
   if (!got) return got.error();
   if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
   ExecutionRecord e = **got;
-  if (e.state != exec_state::kPendingApproval) {
-    return Error::Invalid("execution " + id + " is " + e.state + ", not pending_approval");
+  if (e.state != ExecState::kPendingApproval) {
+    return Error::Invalid("execution " + id + " is " + ToString(e.state) +
+                          ", not pending_approval");
   }
-  e.state = exec_state::kRejected;
+  e.state = ExecState::kRejected;
   e.message = kind == "expired" ? reason : "rejected by " + by + ": " + reason;
   e.requested_by = by;
   e.updated_at = e.finished_at = Now();
@@ -615,11 +601,11 @@ Result<ExecutionRecord> Engine::Cancel(const std::string& id, const std::string&
   if (!got) return got.error();
   if (!*got) return Error{ErrorCode::kNotFound, "no execution " + id};
   ExecutionRecord e = **got;
-  if (e.state == exec_state::kPendingApproval) {
+  if (e.state == ExecState::kPendingApproval) {
     return RejectLocked(id, cancelled_by, reason, "rejected");
   }
   if (IsTerminalState(e.state)) {
-    return Error::Invalid("execution " + id + " is " + e.state + ": nothing to cancel");
+    return Error::Invalid("execution " + id + " is " + ToString(e.state) + ": nothing to cancel");
   }
   nlohmann::json j = {{"by", cancelled_by}, {"reason", reason}, {"at", Now()}};
   if (auto s = journal_.PutSetting(CancelSetting(id), j.dump()); !s) return s.error();
@@ -702,7 +688,7 @@ int Engine::ExpireApprovals() {
   auto cfg = config();
   if (!cfg || cfg->approval_timeout.count() <= 0) return 0;
   ExecutionQuery q;
-  q.states = {exec_state::kPendingApproval};
+  q.states = {ExecState::kPendingApproval};
   q.limit = 1000;
   auto pending = journal_.List(q);
   if (!pending) return 0;
@@ -720,7 +706,7 @@ int Engine::ExpireApprovals() {
     }
     if (!e) continue;  // decided meanwhile
     ++n;
-    Escalate(*e, "failover runbook " + e->runbook + " not run: " + e->message);
+    Escalate(*this, *e, "failover runbook " + e->runbook + " not run: " + e->message);
   }
   return n;
 }
@@ -743,9 +729,9 @@ Engine::BrakeState Engine::Brake() {
   b.max_executions = cfg->brake_max_executions;
   b.window = cfg->brake_window;
   ExecutionQuery q;
-  q.trigger = "webhook";
-  q.mode = "auto";
-  q.states = {exec_state::kRunning, exec_state::kSucceeded, exec_state::kFailed};
+  q.trigger = ExecTrigger::kWebhook;
+  q.mode = ExecMode::kAuto;
+  q.states = {ExecState::kRunning, ExecState::kSucceeded, ExecState::kFailed};
   q.created_since = Now() - ToSeconds(cfg->brake_window);
   // A human who resumed automation released the brake: only what started since counts.
   if (auto h = Hold(); h && h->resumed_at > q.created_since) q.created_since = h->resumed_at;
@@ -796,14 +782,14 @@ void Engine::PruneLoop() {
 
 void Engine::UpdatePendingGauge() {
   ExecutionQuery q;
-  q.states = {exec_state::kPendingApproval};
+  q.states = {ExecState::kPendingApproval};
   q.limit = 10000;
   if (auto r = journal_.List(q)) metrics_.SetPendingApprovals(static_cast<int>(r->size()));
 }
 
 Status Engine::Start() {
   ExecutionQuery q;
-  q.states = {exec_state::kQueued, exec_state::kRunning};
+  q.states = {ExecState::kQueued, ExecState::kRunning};
   q.limit = 100000;
   auto unfinished = journal_.List(q);
   if (!unfinished) return unfinished.error();
@@ -838,7 +824,7 @@ void Engine::ScanLoop() {
 // process died or lost the lock before finishing them. They are resumed here.
 void Engine::ScanOrphans() {
   ExecutionQuery q;
-  q.states = {exec_state::kQueued, exec_state::kRunning};
+  q.states = {ExecState::kQueued, ExecState::kRunning};
   q.limit = 100000;
   auto unfinished = journal_.List(q);
   if (!unfinished) {
@@ -870,8 +856,10 @@ void Engine::ScanOrphans() {
       held[scope] = *h;
     }
     if (held[scope]) continue;  // a live process runs this scope; it will get to it
-    log::Info("taking over an execution no live actuator runs",
-              {{"execution", e.id}, {"runbook", e.runbook}, {"state", e.state}, {"scope", scope}});
+    log::Info("taking over an execution no live actuator runs", {{"execution", e.id},
+                                                                 {"runbook", e.runbook},
+                                                                 {"state", ToString(e.state)},
+                                                                 {"scope", scope}});
     std::lock_guard<std::mutex> lock(mu_);
     Enqueue(scope, e.id);
   }
@@ -956,7 +944,7 @@ bool Engine::SleepUntil(MonoTime t) {
   return !Halted();
 }
 
-bool Engine::Finish(ExecutionRecord& e, const std::string& state, const std::string& message) {
+bool Engine::Finish(ExecutionRecord& e, ExecState state, const std::string& message) {
   if (WorkerLockLost()) return false;  // the next holder decides
   ExecutionRecord before = e;
   e.state = state;
@@ -966,408 +954,72 @@ bool Engine::Finish(ExecutionRecord& e, const std::string& state, const std::str
     e = before;  // not recorded: resumed from the journal's last record
     return false;
   }
-  Event(e.id, state, message);
+  Event(e.id, ToString(state), message);
   metrics_.ExecutionFinished(e.runbook, state, e.finished_at);
-  if (state == exec_state::kSucceeded || state == exec_state::kDryRun) {
-    log::Info(
-        "execution finished",
-        {{"execution", e.id}, {"runbook", e.runbook}, {"state", state}, {"message", message}});
+  if (state == ExecState::kSucceeded || state == ExecState::kDryRun) {
+    log::Info("execution finished", {{"execution", e.id},
+                                     {"runbook", e.runbook},
+                                     {"state", ToString(state)},
+                                     {"message", message}});
   } else {
-    log::Error(
-        "execution finished",
-        {{"execution", e.id}, {"runbook", e.runbook}, {"state", state}, {"message", message}});
+    log::Error("execution finished", {{"execution", e.id},
+                                      {"runbook", e.runbook},
+                                      {"state", ToString(state)},
+                                      {"message", message}});
   }
   return true;
 }
 
-void Engine::Escalate(const ExecutionRecord& e, const std::string& summary) {
-  if (WorkerLockLost()) return;  // the next holder decides (and pages if it must)
+// An execution, from the journal's record to its end: the engine's policy, stage by stage
+// (actuator/stages/, in this order; docs/development.md, "The engine's stages").
+void Engine::Execute(const std::string& id) {
+  std::optional<ExecutionRecord> loaded = LoadToRun(id);  // resumes an interrupted one
+  if (!loaded) return;
+  ExecutionRecord& e = *loaded;
   auto cfg = config();
-  if (!cfg->pagerduty_routing_key) {
-    metrics_.Escalation("not_configured");
-    Event(e.id, "escalation_failed", "PagerDuty is not configured; nobody was paged");
-    log::Error("escalation needed but PagerDuty is not configured",
-               {{"execution", e.id}, {"summary", summary}});
+  const RunbookConfig* rb = cfg->FindRunbook(e.runbook);
+  if (rb == nullptr) {
+    if (Finish(e, ExecState::kFailed, "runbook \"" + e.runbook + "\" is no longer configured"))
+      Escalate(*this, e, "failover execution " + e.id + " cannot run: " + e.message);
     return;
   }
-  PagerDutyClient pd(http_, clock_, cfg->pagerduty_url, *cfg->pagerduty_routing_key);
-  PagerDutyEvent ev;
-  ev.action = "trigger";
-  ev.dedup_key = "failover/" + e.id;
-  ev.summary = summary;
-  ev.severity = "critical";
-  ev.component = e.runbook;
-  ev.group = "failover";
-  ev.event_class = e.state;
-  ev.custom_details = {{"execution_id", e.id},
-                       {"runbook", e.runbook},
-                       {"state", e.state},
-                       {"message", e.message},
-                       {"labels", e.labels}};
-  if (!cfg->external_url.empty()) {
-    ev.links.emplace_back(cfg->external_url + "/executions/" + e.id,
-                          "Execution " + e.id + " on the failover console");
+  TemplateVars vars{e.labels, e.annotations, e.runbook, e.id};
+  if (e.state == ExecState::kQueued) {
+    if (e.mode == ExecMode::kDryRun) return RunDry(*this, e, *rb, vars);  // mode: dry-run
+    if (auto c = CancelRequested(e.id)) {
+      Finish(e, ExecState::kCancelled, *c + " before it started");
+      return;
+    }
+    if (!PassHoldAndBrake(*this, e, *rb)) return;       // hold/brake: held and paged
+    if (!PassGuards(*this, e, *rb, false)) return;      // guards: refused and paged
+    if (WaitsForApproval(*this, e, *rb, vars)) return;  // mode approve: waits for a human
+    if (!StartRunning(*this, e, *rb)) return;
   }
-  auto s = pd.Enqueue(ev, clock_.Now() + std::chrono::seconds(30));
-  if (s) {
-    metrics_.Escalation("sent");
-    Event(e.id, "escalated", "paged PagerDuty: " + summary);
-  } else {
-    metrics_.Escalation("failed");
-    Event(e.id, "escalation_failed", "PagerDuty: " + s.error().message);
-    log::Error("escalation to PagerDuty failed", {{"execution", e.id}, {"err", s.error().message}});
-  }
+  RunSteps(*this, e, *rb, vars);  // run steps, on_failure, escalate
 }
 
-bool Engine::EvaluateGuards(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars&,
-                            bool record_only) {
-  if (rb.guards.empty()) return true;
-  auto cfg = config();
-  PromClient prom(http_, cfg->prometheus_url, cfg->prometheus_timeout);
-  for (const GuardConfig& g : rb.guards) {
-    auto r = prom.Query(g.promql);
-    std::string refusal;
-    if (!r) {
-      refusal = g.message + ": cannot evaluate guard `" + g.promql + "` (" + r.error().message +
-                "); not acting";
-    } else if (!r->Truthy()) {
-      refusal = g.message + ": guard `" + g.promql + "` returned " + r->Describe();
-    } else {
-      Event(e.id, "guard", "true: `" + g.promql + "` returned " + r->Describe());
-      continue;
-    }
-    Event(e.id, "guard", "false: " + refusal);
-    if (record_only) {
-      e.message = "would refuse: " + refusal;
-      return false;
-    }
-    if (Finish(e, exec_state::kRefused, refusal))
-      Escalate(e, "failover runbook " + e.runbook + " refused to act: " + refusal);
-    return false;
-  }
-  return true;
-}
-
-void Engine::RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars) {
-  e.message.clear();
-  bool guards_ok = EvaluateGuards(e, rb, vars, /*record_only=*/true);
-  std::string guard_note = rb.guards.empty() ? "no guards"
-                           : guards_ok       ? "guards would pass"
-                                             : e.message;
-  int rendered = 0;
-  std::string render_error;
-  for (const auto* list : {&rb.steps, &rb.on_failure}) {
-    std::string phase = list == &rb.steps ? "main" : "on_failure";
-    for (size_t i = 0; i < list->size(); ++i) {
-      const StepConfig& sc = (*list)[i];
-      StepRecord rec;
-      rec.execution_id = e.id;
-      rec.phase = phase;
-      rec.index = static_cast<int>(i);
-      rec.kind = sc.kind;
-      rec.started_at = rec.finished_at = Now();
-      auto r = sc.step->Render(vars);
-      if (r) {
-        rec.state = "dry_run";
-        rec.rendered = *r;
-        rec.message = "would run";
-        ++rendered;
-      } else {
-        rec.state = "failed";
-        rec.message = r.error().message;
-        if (render_error.empty())
-          render_error = StepLabel(phase, i, sc.kind) + ": " + r.error().message;
-      }
-      PutStep(rec);
-    }
-  }
-  std::string msg =
-      "dry run: rendered " + std::to_string(rendered) + " steps, changed nothing; " + guard_note;
-  if (!render_error.empty()) msg += "; render error at " + render_error;
-  Finish(e, exec_state::kDryRun, msg);
-}
-
-void Engine::Execute(const std::string& id) {
+std::optional<ExecutionRecord> Engine::LoadToRun(const std::string& id) {
   auto got = journal_.Get(id);
   if (!got || !*got) {
     log::Error("execution vanished from the journal", {{"execution", id}});
-    return;
+    return std::nullopt;
   }
   ExecutionRecord e = **got;
-  if (IsTerminalState(e.state) || e.state == exec_state::kPendingApproval) return;
-  if (e.state == exec_state::kRunning) {
+  if (IsTerminalState(e.state) || e.state == ExecState::kPendingApproval) return std::nullopt;
+  if (e.state == ExecState::kRunning) {
     // Nobody else runs it (we hold its lock): its last holder was interrupted (restart,
     // crash, lost lock). Steps are desired-state, so it resumes at its next step.
     ++e.resumes;
-    if (!Save(e)) return;
-    std::string where = e.phase == "main" ? "step " + std::to_string(e.next_step + 1)
-                                          : "on_failure step " + std::to_string(e.next_step + 1);
+    if (!Save(e)) return std::nullopt;
+    std::string where = e.phase == ExecPhase::kMain
+                            ? "step " + std::to_string(e.next_step + 1)
+                            : "on_failure step " + std::to_string(e.next_step + 1);
     Event(e.id, "resumed",
           "resumed after an interruption (restart, crash or lost lock) at " + where);
     log::Warn("resuming interrupted execution",
               {{"execution", e.id}, {"runbook", e.runbook}, {"at", where}});
   }
-  auto cfg = config();
-  const RunbookConfig* rb = cfg->FindRunbook(e.runbook);
-  if (rb == nullptr) {
-    if (Finish(e, exec_state::kFailed, "runbook \"" + e.runbook + "\" is no longer configured"))
-      Escalate(e, "failover execution " + e.id + " cannot run: " + e.message);
-    return;
-  }
-  TemplateVars vars{e.labels, e.annotations, e.runbook, e.id};
-
-  if (e.state == exec_state::kQueued) {
-    if (e.mode == "dry-run") {
-      RunDry(e, *rb, vars);
-      return;
-    }
-    if (auto c = CancelRequested(e.id)) {
-      Finish(e, exec_state::kCancelled, *c + " before it started");
-      return;
-    }
-    // Runs an alert triggered (not approved by a human) wait for no one while automation
-    // is on hold: each is recorded held and paged. The brake puts the hold on.
-    if (e.trigger == "webhook" && !e.approved) {
-      Result<HoldState> hold = HoldState{};
-      if (!Durable("read the automation hold", e.id, [&]() -> Status {
-            hold = Hold();
-            if (!hold) return hold.error();
-            return {};
-          })) {
-        return;
-      }
-      std::string why;
-      if (hold->held) {
-        why = "automation is on hold (by " + hold->by + ": " + hold->reason + ")";
-      } else if (e.mode == "auto" && rb->brake) {
-        BrakeState b = Brake();
-        if (b.engaged) {
-          std::string msg = "brake engaged: " + std::to_string(b.executions_in_window) +
-                            " automatic execution(s) in the last " + FormatDuration(b.window) +
-                            " (max " + std::to_string(b.max_executions) + ")";
-          if (auto h = SetHold("brake", msg); !h) {
-            log::Error("cannot record the brake's hold", {{"err", h.error().message}});
-          }
-          why = "the brake put automation on hold: " + msg;
-        }
-      }
-      if (!why.empty()) {
-        std::string msg = why +
-                          "; not run. A human resumes automation (console, or DELETE "
-                          "/api/v1/hold) and may run it by hand (POST /api/v1/runbooks/" +
-                          e.runbook + "/run)";
-        if (Finish(e, exec_state::kHeld, msg))
-          Escalate(e, "failover runbook " + e.runbook + " held: " + why);
-        return;
-      }
-    }
-    if (!EvaluateGuards(e, *rb, vars, false)) return;
-    if (e.mode == "approve" && !e.approved) {
-      e.state = exec_state::kPendingApproval;
-      e.message = "waiting for approval (console, or POST /api/v1/executions/" + e.id + "/approve)";
-      if (!Save(e)) return;
-      nlohmann::json plan = nlohmann::json::array();
-      for (size_t i = 0; i < rb->steps.size(); ++i) {
-        auto r = rb->steps[i].step->Render(vars);
-        plan.push_back({{"step", i + 1},
-                        {"kind", rb->steps[i].kind},
-                        {"inputs", r ? *r : nlohmann::json(r.error().message)}});
-      }
-      Event(e.id, "approval_requested", "plan: " + plan.dump());
-      UpdatePendingGauge();
-      Escalate(e, "failover runbook " + e.runbook + " needs approval: " + plan.dump());
-      return;
-    }
-    e.state = exec_state::kRunning;
-    e.phase = "main";
-    e.next_step = 0;
-    e.message = "running";
-    // No step starts before `running` is recorded (else a restart would not know).
-    if (!Save(e)) return;
-    if (!Event(e.id, "started", "running " + std::to_string(rb->steps.size()) + " steps")) return;
-    log::Info("execution started", {{"execution", e.id}, {"runbook", e.runbook}});
-  }
-
-  metrics_.InProgress(e.runbook, 1);
-  struct Done {
-    ActuatorMetrics& m;
-    std::string rb;
-    ~Done() { m.InProgress(rb, -1); }
-  } done{metrics_, e.runbook};
-
-  if (e.phase == "main") {
-    tl_cancelled.reset();
-    PhaseResult r =
-        RunPhase(e, rb->steps, "main", vars) ? PhaseResult::kDone : PhaseResult::kFailed;
-    if (tl_cancelled) {
-      std::string why = *tl_cancelled;
-      tl_cancelled.reset();
-      Finish(e, exec_state::kCancelled, why);
-      return;
-    }
-    if (Halted() && e.state == exec_state::kRunning && r == PhaseResult::kFailed &&
-        e.message == "interrupted") {
-      return;  // shutting down or lock lost mid-step: resumed at this step by the next holder
-    }
-    if (r == PhaseResult::kDone) {
-      Finish(e, exec_state::kSucceeded,
-             "all " + std::to_string(rb->steps.size()) + " steps succeeded");
-      return;
-    }
-    e.phase = "on_failure";
-    e.next_step = 0;
-    if (!Save(e)) return;
-  }
-  std::string failure = e.message;
-  if (!rb->on_failure.empty()) {
-    RunPhase(e, rb->on_failure, "on_failure", vars);
-    if (Halted() && e.message == "interrupted") return;
-  }
-  if (Finish(e, exec_state::kFailed, failure))
-    Escalate(e, "failover runbook " + e.runbook + " failed: " + failure);
-}
-
-bool Engine::RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps,
-                      const std::string& phase, const TemplateVars& vars) {
-  auto cfg = config();
-  std::unique_ptr<PromClient> prom;
-  if (!cfg->prometheus_url.empty()) {
-    prom = std::make_unique<PromClient>(http_, cfg->prometheus_url, cfg->prometheus_timeout);
-  }
-  std::unique_ptr<PagerDutyClient> pd;
-  if (cfg->pagerduty_routing_key) {
-    pd = std::make_unique<PagerDutyClient>(http_, clock_, cfg->pagerduty_url,
-                                           *cfg->pagerduty_routing_key);
-  }
-  std::string failure_keep = e.message;
-  for (size_t i = static_cast<size_t>(e.next_step); i < steps.size(); ++i) {
-    const StepConfig& sc = steps[i];
-    if (Halted()) {  // no new step once the lock is lost (or on shutdown)
-      e.message = "interrupted";
-      return false;
-    }
-    if (phase == "main") {
-      if (auto c = CancelRequested(e.id)) {
-        tl_cancelled =
-            *c + " before step " + std::to_string(i + 1) + " of " + std::to_string(steps.size());
-        return false;
-      }
-    }
-    std::string label = StepLabel(phase, i, sc.kind);
-    StepRecord rec;
-    rec.execution_id = e.id;
-    rec.phase = phase;
-    rec.index = static_cast<int>(i);
-    rec.kind = sc.kind;
-    rec.started_at = Now();
-    auto rendered = sc.step->Render(vars);
-    if (!rendered) {
-      rec.state = "failed";
-      rec.message = rendered.error().message;
-      rec.finished_at = Now();
-      if (!PutStep(rec) || !Event(e.id, "step", label + " failed: " + rec.message)) {
-        e.message = "interrupted";
-        return false;
-      }
-      if (phase == "main") e.message = label + " failed: " + rec.message;
-      if (phase == "main") return false;
-      e.next_step = static_cast<int>(i) + 1;
-      continue;
-    }
-    rec.rendered = *rendered;
-    Duration backoff = sc.step->common().backoff;
-    for (;;) {
-      ++rec.attempts;
-      rec.state = "running";
-      // The step starts only once its start is committed.
-      if (!PutStep(rec)) {
-        e.message = "interrupted";
-        return false;
-      }
-      StepContext ctx;
-      ctx.vars = &vars;
-      ctx.clock = &clock_;
-      ctx.deadline = clock_.Now() + sc.step->common().timeout;
-      ctx.http = &http_;
-      ctx.prometheus = prom.get();
-      ctx.pagerduty = pd.get();
-      ctx.metrics = &metrics_;
-      ctx.cancelled = [this, held = tl_held] {
-        return stopping_.load() || (held != nullptr && held->Lost());
-      };
-      MonoTime start = clock_.Now();
-      StepOutcome outcome = sc.step->Run(ctx);
-      metrics_.StepDuration(sc.kind, std::chrono::duration<double>(clock_.Now() - start).count());
-      rec.message = outcome.message;
-      rec.details = outcome.details;
-      if (outcome.status == StepStatus::kOk) {
-        rec.state = "ok";
-        rec.finished_at = Now();
-        log::Info("step succeeded",
-                  {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
-        // Until these are committed the next step waits; interrupted before, this step
-        // runs again on resume (the one step in flight).
-        e.next_step = static_cast<int>(i) + 1;
-        if (!PutStep(rec) || !Event(e.id, "step", label + " ok: " + outcome.message) || !Save(e)) {
-          e.next_step = static_cast<int>(i);
-          e.message = "interrupted";
-          return false;
-        }
-        break;
-      }
-      if (Halted()) {
-        rec.state = "interrupted";
-        PutStep(rec);
-        Event(e.id, "step", label + " interrupted (" + HaltReason() + "); resumes at this step");
-        e.message = "interrupted";
-        return false;
-      }
-      bool retry =
-          outcome.status == StepStatus::kRetryable && rec.attempts <= sc.step->common().retries;
-      if (retry) {
-        rec.state = "retrying";
-        if (!PutStep(rec) ||
-            !Event(e.id, "step",
-                   label + " attempt " + std::to_string(rec.attempts) + " failed (retrying in " +
-                       FormatDuration(backoff) + "): " + outcome.message)) {
-          e.message = "interrupted";
-          return false;
-        }
-        log::Warn("step failed, retrying", {{"execution", e.id},
-                                            {"step", label},
-                                            {"attempt", rec.attempts},
-                                            {"message", outcome.message}});
-        if (!SleepUntil(clock_.Now() + backoff)) {
-          e.message = "interrupted";
-          return false;
-        }
-        backoff *= 2;
-        continue;
-      }
-      rec.state = "failed";
-      rec.finished_at = Now();
-      if (!PutStep(rec) || !Event(e.id, "step",
-                                  label + " failed after " + std::to_string(rec.attempts) +
-                                      " attempt(s): " + outcome.message)) {
-        e.message = "interrupted";
-        return false;
-      }
-      log::Error("step failed",
-                 {{"execution", e.id}, {"step", label}, {"message", outcome.message}});
-      if (phase == "main") {
-        e.message = label + " failed: " + outcome.message;
-        return false;
-      }
-      e.next_step = static_cast<int>(i) + 1;  // on_failure: best effort, go on
-      if (!Save(e)) {
-        e.message = "interrupted";
-        return false;
-      }
-      break;
-    }
-  }
-  if (phase != "main") e.message = failure_keep;
-  return true;
+  return e;
 }
 
 }  // namespace failover

@@ -1,7 +1,9 @@
 // Turns accepted alerts into executions and runs them: dedup, cooldown, brake, guards,
 // modes (auto / approve / dry-run), one execution at a time per lock scope, per-step
 // timeouts and retries, on_failure, escalation, and resuming after a restart. Every
-// decision and transition is written to the journal first.
+// decision and transition is written to the journal first. The policy is a sequence of
+// stages, one file each in actuator/stages/ (route, dedup, cooldown, hold, mode, guards,
+// run_steps, escalate); Engine::CommitAccepts and Engine::Execute call them in order.
 #pragma once
 
 #include <atomic>
@@ -25,6 +27,8 @@
 #include "common/http_client.h"
 
 namespace failover {
+
+class Cooldown;
 
 struct EngineOptions {
   bool force_dry_run = false;  // --dry-run: every runbook behaves as mode dry-run
@@ -121,6 +125,33 @@ class Engine {
   static constexpr size_t kMaxGroupAlerts = 1000;
   static constexpr size_t kMaxGroupBytes = 1 << 20;  // webhook bodies
 
+  // ---- What the stages (actuator/stages/) use of the engine.
+  Journal& journal() { return journal_; }
+  Clock& clock() { return clock_; }
+  HttpClient& http() { return http_; }
+  ActuatorMetrics& metrics() { return metrics_; }
+  double Now() const;  // Unix seconds
+  // Journal writes of a running execution. Each returns once the write is committed,
+  // retrying with backoff while the journal fails (the execution does not advance); false
+  // only when the worker must stop (shutdown, lost lock) before it could be written.
+  bool Event(const std::string& id, const std::string& kind, const std::string& message);
+  bool Save(ExecutionRecord& e);
+  bool PutStep(const StepRecord& rec);
+  bool Durable(const std::string& what, const std::string& execution,
+               const std::function<Status()>& write);
+  // The end of an execution: state, message, finish time, its event, metric and log line.
+  // False when it could not be recorded (the journal's last record is where it resumes).
+  bool Finish(ExecutionRecord& e, ExecState state, const std::string& message);
+  bool Halted() const;  // stopping, or the execution lock of this worker is lost
+  std::string HaltReason() const;
+  bool LockLost() const;  // this worker's execution lock is lost: the next holder decides
+  // For StepContext::cancelled (made on the worker thread): shutdown or the lock lost.
+  std::function<bool()> StepCancelled() const;
+  bool SleepUntil(MonoTime t);  // false when stopping
+  // "cancelled by <who>: <reason>" once a human asked (Cancel), else nullopt.
+  std::optional<std::string> CancelRequested(const std::string& id);
+  void UpdatePendingGauge();
+
  private:
   struct Scope {
     std::deque<std::string> queue;
@@ -130,44 +161,37 @@ class Engine {
   };
 
   struct PendingAccept;
+  struct Decided;
   // Decides and writes a group of webhooks in one journal transaction (accept_mu_ taken
   // inside); one result per webhook, in order.
   std::vector<Result<WebhookOutcome>> CommitAccepts(const std::vector<PendingAccept*>& batch);
+  // One webhook: route, dedup key, mode and cooldown of each alert.
+  Decided Decide(const ActuatorConfig& cfg, const AlertGroup& group, const std::string& body,
+                 Cooldown& cooldown);
+  ExecutionRecord NewAlertExecution(const RunbookConfig& rb, const Alert& alert,
+                                    const std::string& group_key, double now);
+  // The group's transaction (ids drawn again when one exists); one result per webhook.
+  std::vector<Result<std::vector<bool>>> WriteGroup(std::vector<Decided>& decided);
+  // A webhook's answer, logs and metrics; what it created goes to `to_run`.
+  Result<WebhookOutcome> Outcome(const Decided& d, const Result<std::vector<bool>>& inserted,
+                                 std::vector<const ExecutionRecord*>& to_run);
   void Enqueue(const std::string& scope, const std::string& id);  // mu_ held
   void WorkerLoop(const std::string& scope);
   void Execute(const std::string& id);
-  bool EvaluateGuards(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars,
-                      bool record_only);
-  void RunDry(ExecutionRecord& e, const RunbookConfig& rb, const TemplateVars& vars);
-  bool RunPhase(ExecutionRecord& e, const std::vector<StepConfig>& steps, const std::string& phase,
-                const TemplateVars& vars);
-  bool Finish(ExecutionRecord& e, const std::string& state, const std::string& message);
-  void Escalate(const ExecutionRecord& e, const std::string& summary);
-  // Journal writes of a running execution. Each returns once the write is committed,
-  // retrying with backoff while the journal fails (the execution does not advance); false
-  // only when the worker must stop (shutdown, lost lock) before it could be written.
-  bool Event(const std::string& id, const std::string& kind, const std::string& message);
-  bool Save(ExecutionRecord& e);
-  bool Durable(const std::string& what, const std::string& execution,
-               const std::function<Status()>& write);
+  // The execution to run now, resumed (and recorded so) when it was running; nullopt when
+  // there is nothing to run (finished, pending approval, gone).
+  std::optional<ExecutionRecord> LoadToRun(const std::string& id);
   // A writer's attempt failed (`first`: its first failed attempt); pages once when the
   // journal has failed for journal_page_after.
   void JournalFailing(const std::string& err, bool first);
   // A writer that had failed is done: it wrote (`written`) or stopped.
   void JournalRecovered(bool written);
   std::string NewId();
-  double Now() const;
-  bool SleepUntil(MonoTime t);  // false when stopping
   std::string ScopeOf(const std::string& runbook) const;
-  void UpdatePendingGauge();
-  bool PutStep(const StepRecord& rec);
-  bool Halted() const;  // stopping, or the execution lock of this worker is lost
-  std::string HaltReason() const;
   void ScanLoop();
   void ExpiryLoop();
   Result<ExecutionRecord> RejectLocked(const std::string& id, const std::string& by,
                                        const std::string& reason, const std::string& kind);
-  std::optional<std::string> CancelRequested(const std::string& id);
   void PruneLoop();
   void PublishJournalFailing();  // journal_mu_ held
   void ScanOrphans();

@@ -13,38 +13,21 @@
 #include <vector>
 
 #include "actuator/alert.h"
+#include "actuator/exec_enums.h"
 #include "common/http_client.h"
 #include "common/result.h"
 
 namespace failover {
 
-// Execution states. Terminal: succeeded, failed, refused, suppressed, dry_run, held,
-// rejected, cancelled.
-namespace exec_state {
-inline constexpr const char* kQueued = "queued";                     // accepted, waiting to run
-inline constexpr const char* kPendingApproval = "pending_approval";  // mode approve
-inline constexpr const char* kRunning = "running";
-inline constexpr const char* kSucceeded = "succeeded";
-inline constexpr const char* kFailed = "failed";
-inline constexpr const char* kRefused = "refused";        // guard false, Prometheus down, brake
-inline constexpr const char* kSuppressed = "suppressed";  // cooldown
-inline constexpr const char* kDryRun = "dry_run";         // rendered only
-inline constexpr const char* kHeld = "held";              // automation on hold: not run
-inline constexpr const char* kRejected = "rejected";      // approval refused or expired
-inline constexpr const char* kCancelled = "cancelled";    // stopped by a human between steps
-}  // namespace exec_state
-
-bool IsTerminalState(const std::string& state);
-
 struct ExecutionRecord {
   std::string id;
   std::string dedup_key;  // unique: runbook|fingerprint|startsAt for alerts
   std::string runbook;
-  std::string trigger;  // "webhook" | "api"
-  std::string mode;     // auto | approve | dry-run (as decided at acceptance)
-  std::string state;
-  std::string phase = "main";  // main | on_failure
-  int next_step = 0;           // index of the next step of `phase` to run
+  ExecTrigger trigger = ExecTrigger::kWebhook;
+  ExecMode mode = ExecMode::kAuto;  // as decided at acceptance
+  ExecState state = ExecState::kQueued;
+  ExecPhase phase = ExecPhase::kMain;
+  int next_step = 0;  // index of the next step of `phase` to run
   LabelSet labels;
   LabelSet annotations;
   std::string alert_status;  // firing | resolved ("" for API runs)
@@ -61,7 +44,7 @@ struct ExecutionRecord {
 
 struct StepRecord {
   std::string execution_id;
-  std::string phase;  // main | on_failure
+  std::string phase;  // ToString(ExecPhase): main | on_failure
   int index = 0;
   std::string kind;
   std::string state;  // running | ok | failed | retrying | dry_run | skipped
@@ -90,12 +73,12 @@ struct WebhookRecord {
 };
 
 struct ExecutionQuery {
-  std::string runbook;              // "" = any
-  std::vector<std::string> states;  // empty = any
-  std::string trigger;              // "" = any
-  std::string mode;                 // "" = any
-  double created_since = 0;         // Unix seconds; 0 = any
-  int limit = 100;                  // newest first
+  std::string runbook;                 // "" = any
+  std::vector<ExecState> states;       // empty = any
+  std::optional<ExecTrigger> trigger;  // nullopt = any
+  std::optional<ExecMode> mode;        // nullopt = any
+  double created_since = 0;            // Unix seconds; 0 = any
+  int limit = 100;                     // newest first
 };
 
 class Journal {
@@ -156,14 +139,16 @@ class Journal {
   // Backends shared by several processes (etcd): from now on every write of this
   // execution's records (Update, PutStep, AddEvent) is made only while `fence_key` still
   // has create_revision `epoch` (the execution lock is still this process'); otherwise it
-  // fails with a kLostLockMessage error and writes nothing. epoch 0 removes the fence.
+  // fails with an ErrorCode::kLostLock error (message naming kLostLockMessage) and writes
+  // nothing. epoch 0 removes the fence.
   virtual void Fence(const std::string& /*execution_id*/, const std::string& /*fence_key*/,
                      std::int64_t /*epoch*/) {}
 };
 
 inline constexpr const char* kLostLockMessage = "lost the execution lock";
 inline constexpr const char* kIdExistsMessage = "execution id exists";
-// A write refused because this process no longer holds the execution's lock.
+// A write refused because this process no longer holds the execution's lock: the error's
+// code is ErrorCode::kLostLock (whatever its message says).
 bool IsLostLock(const Error& e);
 
 // SQLite with a rollback journal (journal_mode=PERSIST) and synchronous=FULL: a committed

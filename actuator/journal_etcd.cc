@@ -42,15 +42,27 @@ LabelSet Labels(const json& j) {
   return out;
 }
 
+// An enum field's wire string (actuator/exec_enums.h); throws (caught by the callers)
+// on a string this version does not know.
+template <typename E>
+E EnumField(Result<E> (*parse)(std::string_view), const json& j, const char* key,
+            const char* absent) {
+  Result<E> v = parse(j.value(key, absent));
+  if (!v)
+    throw std::runtime_error(std::string("corrupt execution field ") + key + ": " +
+                             v.error().message);
+  return *v;
+}
+
 ExecutionRecord ExecutionFrom(const json& j) {
   ExecutionRecord e;
   e.id = j.value("id", "");
   e.dedup_key = j.value("dedup_key", "");
   e.runbook = j.value("runbook", "");
-  e.trigger = j.value("trigger", "");
-  e.mode = j.value("mode", "");
-  e.state = j.value("state", "");
-  e.phase = j.value("phase", "main");
+  e.trigger = EnumField(ParseExecTrigger, j, "trigger", "");
+  e.mode = EnumField(ParseExecMode, j, "mode", "");
+  e.state = EnumField(ParseExecState, j, "state", "");
+  e.phase = EnumField(ParseExecPhase, j, "phase", "main");
   e.next_step = j.value("next_step", 0);
   e.labels = Labels(j.value("labels", json::object()));
   e.annotations = Labels(j.value("annotations", json::object()));
@@ -154,7 +166,7 @@ class EtcdJournal final : public Journal {
         ok.push_back({EtcdOp::kPut, ExecKey(c.id), Dump(ToJson(c)), 0, false});
         ok.push_back({EtcdOp::kPut, p_ + "webhook_of/" + c.id, wkey, 0, false});
         EventRecord ev{c.id, c.created_at,
-                       c.state == exec_state::kSuppressed ? "suppressed" : "accepted", c.message};
+                       c.state == ExecState::kSuppressed ? "suppressed" : "accepted", c.message};
         ok.push_back(
             {EtcdOp::kPut, p_ + "event/" + c.id + "/" + Seq(ev.at), Dump(ToJson(ev)), 0, false});
         fail.push_back({EtcdOp::kRange, DedupKey(c.dedup_key), "", 0, false});
@@ -310,8 +322,8 @@ class EtcdJournal final : public Journal {
         if (!q.states.empty() &&
             std::find(q.states.begin(), q.states.end(), e.state) == q.states.end())
           continue;
-        if (!q.trigger.empty() && e.trigger != q.trigger) continue;
-        if (!q.mode.empty() && e.mode != q.mode) continue;
+        if (q.trigger && e.trigger != *q.trigger) continue;
+        if (q.mode && e.mode != *q.mode) continue;
         if (q.created_since > 0 && e.created_at < q.created_since) continue;
         rows.emplace_back(kv.create_revision, std::move(e));
       }
@@ -442,10 +454,10 @@ class EtcdJournal final : public Journal {
     if (t->succeeded) return {};
     if (fence.second != 0 && t->ranges.size() == 2 &&
         (t->ranges[1].empty() || t->ranges[1][0].create_revision != fence.second)) {
-      return Error{ErrorCode::kPermissionDenied,
-                   std::string("journal (etcd): ") + what + ": " + kLostLockMessage + " (" +
-                       fence.first + " is no longer held at epoch " + std::to_string(fence.second) +
-                       "); not written"};
+      return Error{ErrorCode::kLostLock, std::string("journal (etcd): ") + what + ": " +
+                                             kLostLockMessage + " (" + fence.first +
+                                             " is no longer held at epoch " +
+                                             std::to_string(fence.second) + "); not written"};
     }
     return Error{ErrorCode::kNotFound, "journal (etcd): " + what + ": no such execution"};
   }
@@ -483,7 +495,7 @@ std::vector<Result<std::vector<bool>>> Journal::AcceptGroup(const std::vector<Ac
   return out;
 }
 
-bool IsLostLock(const Error& e) { return e.message.find(kLostLockMessage) != std::string::npos; }
+bool IsLostLock(const Error& e) { return e.code == ErrorCode::kLostLock; }
 
 Result<std::unique_ptr<Journal>> OpenEtcdJournal(HttpClient& http,
                                                  const std::vector<std::string>& endpoints,

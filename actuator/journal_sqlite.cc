@@ -342,10 +342,10 @@ class Stmt {
 
 // Binds ?1..?20 in FAILOVER_EXECUTION_COLUMNS order.
 void BindExecution(Stmt& st, const ExecutionRecord& e) {
-  st.BindAll(1, e.id, e.dedup_key, e.runbook, e.trigger, e.mode, e.state, e.phase, e.next_step,
-             Dump(json(e.labels)), Dump(json(e.annotations)), e.alert_status, e.fingerprint,
-             e.starts_at, e.created_at, e.updated_at, e.finished_at, e.message, e.resumes,
-             e.approved, e.requested_by);
+  st.BindAll(1, e.id, e.dedup_key, e.runbook, ToString(e.trigger), ToString(e.mode),
+             ToString(e.state), ToString(e.phase), e.next_step, Dump(json(e.labels)),
+             Dump(json(e.annotations)), e.alert_status, e.fingerprint, e.starts_at, e.created_at,
+             e.updated_at, e.finished_at, e.message, e.resumes, e.approved, e.requested_by);
 }
 
 // Parses a stored JSON column; throws (caught by the callers' Read*) when it is corrupt.
@@ -377,6 +377,16 @@ struct LabelsColumn {
   const char* what;
 };
 
+// An enum column's wire string (actuator/exec_enums.h); throws (caught by the callers'
+// Read*) on a string this version does not know.
+template <typename E>
+E ParseEnumColumn(Result<E> (*parse)(std::string_view), const std::string& text, const char* what) {
+  Result<E> v = parse(text);
+  if (!v)
+    throw std::runtime_error(std::string("corrupt ") + what + " column: " + v.error().message);
+  return *v;
+}
+
 void ReadColumn(const Stmt& st, int c, std::string& v) { v = st.Text(c); }
 void ReadColumn(const Stmt& st, int c, double& v) { v = st.Real(c); }
 void ReadColumn(const Stmt& st, int c, int& v) { v = st.Int(c); }
@@ -384,6 +394,19 @@ void ReadColumn(const Stmt& st, int c, bool& v) { v = st.Int(c) != 0; }
 void ReadColumn(const Stmt& st, int c, JsonColumn v) { v.value = ParseColumn(st.Text(c), v.what); }
 void ReadColumn(const Stmt& st, int c, LabelsColumn v) {
   v.value = ParseLabels(st.Text(c), v.what);
+}
+
+void ReadColumn(const Stmt& st, int c, ExecTrigger& v) {
+  v = ParseEnumColumn(ParseExecTrigger, st.Text(c), "trigger");
+}
+void ReadColumn(const Stmt& st, int c, ExecMode& v) {
+  v = ParseEnumColumn(ParseExecMode, st.Text(c), "mode");
+}
+void ReadColumn(const Stmt& st, int c, ExecState& v) {
+  v = ParseEnumColumn(ParseExecState, st.Text(c), "state");
+}
+void ReadColumn(const Stmt& st, int c, ExecPhase& v) {
+  v = ParseEnumColumn(ParseExecPhase, st.Text(c), "phase");
 }
 
 // Reads columns `first`, `first`+1, ... into `values`.
@@ -722,8 +745,8 @@ class SqliteJournal final : public Journal {
       }
       sql += ")";
     }
-    if (!q.trigger.empty()) sql += " AND \"trigger\" = ?" + std::to_string(++n);
-    if (!q.mode.empty()) sql += " AND mode = ?" + std::to_string(++n);
+    if (q.trigger) sql += " AND \"trigger\" = ?" + std::to_string(++n);
+    if (q.mode) sql += " AND mode = ?" + std::to_string(++n);
     if (q.created_since > 0) sql += " AND created_at >= ?" + std::to_string(++n);
     sql += " ORDER BY created_at DESC, seq DESC LIMIT ?" + std::to_string(++n);
 
@@ -732,9 +755,9 @@ class SqliteJournal final : public Journal {
     if (!st) return st.error();
     int i = 0;
     if (!q.runbook.empty()) st->Bind(++i, q.runbook);
-    for (const auto& s : q.states) st->Bind(++i, s);
-    if (!q.trigger.empty()) st->Bind(++i, q.trigger);
-    if (!q.mode.empty()) st->Bind(++i, q.mode);
+    for (ExecState s : q.states) st->Bind(++i, ToString(s));
+    if (q.trigger) st->Bind(++i, ToString(*q.trigger));
+    if (q.mode) st->Bind(++i, ToString(*q.mode));
     if (q.created_since > 0) st->Bind(++i, q.created_since);
     st->Bind(++i, q.limit > 0 ? q.limit : -1);  // LIMIT -1: no limit
     return ReadAll<ExecutionRecord>(*st, "list executions",
@@ -879,7 +902,7 @@ class SqliteJournal final : public Journal {
       inserted.push_back(ok);
       if (!ok) continue;
       EventRecord ev{c.id, c.created_at,
-                     c.state == exec_state::kSuppressed ? "suppressed" : "accepted", c.message};
+                     c.state == ExecState::kSuppressed ? "suppressed" : "accepted", c.message};
       if (auto s = AddEventLocked(ev); !s) return s.error();
     }
     return inserted;
@@ -1020,13 +1043,6 @@ class SqliteJournal final : public Journal {
 
 }  // namespace
 
-bool IsTerminalState(const std::string& state) {
-  return state == exec_state::kSucceeded || state == exec_state::kFailed ||
-         state == exec_state::kRefused || state == exec_state::kSuppressed ||
-         state == exec_state::kDryRun || state == exec_state::kHeld ||
-         state == exec_state::kRejected || state == exec_state::kCancelled;
-}
-
 Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {
   namespace fs = std::filesystem;
   if (path.empty()) return Error::Invalid("journal: path is empty");
@@ -1078,11 +1094,12 @@ Result<std::unique_ptr<Journal>> OpenSqliteJournal(const std::string& path) {
 
 json ToJson(const ExecutionRecord& e) {
   json j = json::object();
-  PutFields(j, "id", e.id, "dedup_key", e.dedup_key, "runbook", e.runbook, "trigger", e.trigger,
-            "mode", e.mode, "state", e.state, "phase", e.phase, "next_step", e.next_step, "labels",
-            e.labels, "annotations", e.annotations, "alert_status", e.alert_status, "fingerprint",
-            e.fingerprint, "starts_at", e.starts_at, "message", e.message, "resumes", e.resumes,
-            "approved", e.approved, "requested_by", e.requested_by);
+  PutFields(j, "id", e.id, "dedup_key", e.dedup_key, "runbook", e.runbook, "trigger",
+            ToString(e.trigger), "mode", ToString(e.mode), "state", ToString(e.state), "phase",
+            ToString(e.phase), "next_step", e.next_step, "labels", e.labels, "annotations",
+            e.annotations, "alert_status", e.alert_status, "fingerprint", e.fingerprint,
+            "starts_at", e.starts_at, "message", e.message, "resumes", e.resumes, "approved",
+            e.approved, "requested_by", e.requested_by);
   PutTime(j, "created", e.created_at);
   PutTime(j, "updated", e.updated_at);
   PutTime(j, "finished", e.finished_at);

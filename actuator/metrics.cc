@@ -6,9 +6,10 @@
 
 namespace failover {
 
-const std::vector<std::string>& ActuatorMetrics::ExecutionResults() {
-  static const std::vector<std::string> kResults = {"succeeded", "failed",   "refused",  "dry_run",
-                                                    "held",      "rejected", "cancelled"};
+const std::vector<ExecState>& ActuatorMetrics::ExecutionResults() {
+  static const std::vector<ExecState> kResults = {
+      ExecState::kSucceeded, ExecState::kFailed,   ExecState::kRefused,  ExecState::kDryRun,
+      ExecState::kHeld,      ExecState::kRejected, ExecState::kCancelled};
   return kResults;
 }
 
@@ -133,16 +134,16 @@ void ActuatorMetrics::SetRunbooks(const std::vector<std::string>& runbooks,
                                   const std::vector<std::string>& step_kinds) {
   for (const std::string& old : runbooks_) {
     if (std::find(runbooks.begin(), runbooks.end(), old) != runbooks.end()) continue;
-    for (const std::string& r : ExecutionResults()) {
-      executions_->Remove(&executions_->Add({{"runbook", old}, {"result", r}}));
-      last_execution_->Remove(&last_execution_->Add({{"runbook", old}, {"result", r}}));
+    for (ExecState r : ExecutionResults()) {
+      executions_->Remove(&executions_->Add({{"runbook", old}, {"result", ToString(r)}}));
+      last_execution_->Remove(&last_execution_->Add({{"runbook", old}, {"result", ToString(r)}}));
     }
     in_progress_->Remove(&in_progress_->Add({{"runbook", old}}));
   }
   for (const std::string& rb : runbooks) {
-    for (const std::string& r : ExecutionResults()) {
-      executions_->Add({{"runbook", rb}, {"result", r}});
-      last_execution_->Add({{"runbook", rb}, {"result", r}});
+    for (ExecState r : ExecutionResults()) {
+      executions_->Add({{"runbook", rb}, {"result", ToString(r)}});
+      last_execution_->Add({{"runbook", rb}, {"result", ToString(r)}});
     }
     in_progress_->Add({{"runbook", rb}});
   }
@@ -160,10 +161,10 @@ void ActuatorMetrics::WebhookRequest(int code) {
 void ActuatorMetrics::Alert(const std::string& result) {
   alerts_->Add({{"result", result}}).Increment();
 }
-void ActuatorMetrics::ExecutionFinished(const std::string& runbook, const std::string& result,
+void ActuatorMetrics::ExecutionFinished(const std::string& runbook, ExecState result,
                                         double unix_time) {
-  executions_->Add({{"runbook", runbook}, {"result", result}}).Increment();
-  last_execution_->Add({{"runbook", runbook}, {"result", result}}).Set(unix_time);
+  executions_->Add({{"runbook", runbook}, {"result", ToString(result)}}).Increment();
+  last_execution_->Add({{"runbook", runbook}, {"result", ToString(result)}}).Set(unix_time);
 }
 void ActuatorMetrics::StepDuration(const std::string& kind, double seconds) {
   step_duration_

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "actuator/exec_enums.h"
+
 namespace failover {
 
 class ActuatorMetrics {
@@ -30,7 +32,7 @@ class ActuatorMetrics {
 
   void WebhookRequest(int code);
   void Alert(const std::string& result);  // matched | unmatched | deduplicated
-  void ExecutionFinished(const std::string& runbook, const std::string& result, double unix_time);
+  void ExecutionFinished(const std::string& runbook, ExecState result, double unix_time);
   void StepDuration(const std::string& kind, double seconds);
   void InProgress(const std::string& runbook, int delta);
   void Escalation(const std::string& result);  // sent | failed | not_configured
@@ -50,7 +52,8 @@ class ActuatorMetrics {
   void ConfigReload(bool ok, double unix_time);
   void PromotionLag(const std::string& database, double seconds);
 
-  static const std::vector<std::string>& ExecutionResults();
+  // The `result` label values of failover_actuator_executions_total (ToString of each).
+  static const std::vector<ExecState>& ExecutionResults();
 
  private:
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();

@@ -15,6 +15,9 @@ enum class ErrorCode {
   kTimeout,
   kPermissionDenied,
   kInternal,
+  // A journal write refused because this process no longer holds the execution's lock
+  // (actuator/journal.h: Journal::Fence); the next holder writes instead. Not retryable.
+  kLostLock,
 };
 
 struct Error {

@@ -132,11 +132,11 @@ RegionAgent::RegionAgent(std::shared_ptr<const RegionAgentConfig> config, HttpCl
   // re-establishes the desired state, so they are closed, not resumed.
   ExecutionQuery q;
   q.runbook = kRunbook;
-  q.states = {exec_state::kQueued, exec_state::kRunning};
+  q.states = {ExecState::kQueued, ExecState::kRunning};
   if (auto open = journal_.List(q)) {
     for (ExecutionRecord e : *open) {
       if (e.labels["region"] != cfg_->region) continue;
-      e.state = exec_state::kFailed;
+      e.state = ExecState::kFailed;
       e.finished_at = e.updated_at = UnixSeconds(clock_.WallNow());
       e.message =
           "interrupted: the actuator stopped while the region agent was acting; the "
@@ -663,9 +663,9 @@ bool RegionAgent::Begin(const std::string& action, const std::string& message) {
          std::to_string(++counter);
   e.dedup_key = std::string(kRunbook) + "|" + e.id;
   e.runbook = kRunbook;
-  e.trigger = kRunbook;
-  e.mode = "auto";
-  e.state = exec_state::kRunning;
+  e.trigger = ExecTrigger::kRegionAgent;
+  e.mode = ExecMode::kAuto;
+  e.state = ExecState::kRunning;
   e.labels = {{"region", cfg_->region}, {"action", action}, {"reason", why_}};
   e.created_at = e.updated_at = now;
   e.message = message;
@@ -687,7 +687,7 @@ void RegionAgent::StepDone(int index, const std::string& kind, const StepOutcome
   if (record_.id.empty()) return;
   StepRecord s;
   s.execution_id = record_.id;
-  s.phase = "main";
+  s.phase = ToString(ExecPhase::kMain);
   s.index = index;
   s.kind = kind;
   s.state = out.status == StepStatus::kOk ? "ok" : "failed";
@@ -706,7 +706,7 @@ void RegionAgent::StepDone(int index, const std::string& kind, const StepOutcome
 
 void RegionAgent::Finish(bool ok, const std::string& message) {
   if (record_.id.empty()) return;
-  record_.state = ok ? exec_state::kSucceeded : exec_state::kFailed;
+  record_.state = ok ? ExecState::kSucceeded : ExecState::kFailed;
   record_.finished_at = record_.updated_at = UnixSeconds(clock_.WallNow());
   record_.message = message;
   if (auto s = journal_.Update(record_); !s) {
@@ -738,9 +738,9 @@ void RegionAgent::Watchdog() {
       e.id = "ra-" + cfg_->region + "-watchdog-" + std::to_string(static_cast<long long>(t * 1000));
       e.dedup_key = std::string(kRunbook) + "|" + e.id;
       e.runbook = kRunbook;
-      e.trigger = kRunbook;
-      e.mode = "auto";
-      e.state = exec_state::kRunning;
+      e.trigger = ExecTrigger::kRegionAgent;
+      e.mode = ExecMode::kAuto;
+      e.state = ExecState::kRunning;
       e.labels = {{"region", cfg_->region}, {"action", "watchdog_fence"}, {"reason", "stalled"}};
       e.created_at = e.updated_at = t;
       e.message = "the agent loop stalled past the renewal deadline: fencing from the watchdog";
@@ -748,7 +748,7 @@ void RegionAgent::Watchdog() {
       FenceResult r = cfg_->database->FenceAndEvict(Steady::now() + cfg_->fence_timeout);
       bool ok = r.outcome.status == StepStatus::kOk && !r.unreachable;
       if (journaled) {
-        e.state = ok ? exec_state::kSucceeded : exec_state::kFailed;
+        e.state = ok ? ExecState::kSucceeded : ExecState::kFailed;
         e.finished_at = e.updated_at = UnixSeconds(clock_.WallNow());
         e.message += ": " + r.outcome.message;
         (void)journal_.Update(e);

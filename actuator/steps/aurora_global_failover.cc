@@ -61,7 +61,7 @@ class AuroraGlobalFailoverStep final : public Step {
     AwsApi api("aurora_global_failover", url, region, "rds", *creds, ctx.http, ctx.clock);
     const std::string who = "global cluster " + global_cluster_id;
     auto before = Describe(api, ctx.deadline);
-    if (!before) return FromError(before.error());
+    if (!before) return StepOutcome::FromError(before.error());
     if (!before->IsMember(target_arn)) {
       return StepOutcome::Fail("aurora_global_failover: " + target_arn + " is not a member of " +
                                who + " (members: " + Join(before->members) + "); nothing sent");
@@ -97,7 +97,7 @@ class AuroraGlobalFailoverStep final : public Step {
       call.idempotent = false;  // never resent blindly: the next attempt reads state first
       call.what = action + " of " + who + " to " + target_arn;
       auto resp = api.Send(call, ctx.deadline);
-      if (!resp) return FromError(resp.error());
+      if (!resp) return StepOutcome::FromError(resp.error());
       log::Info(
           "aurora global failover requested",
           {{"global_cluster", global_cluster_id}, {"action", action}, {"target", target_arn}});
@@ -120,7 +120,7 @@ class AuroraGlobalFailoverStep final : public Step {
       auto now = Describe(api, ctx.deadline);
       if (!now) {
         if (now.error().retryable) continue;
-        return FromError(now.error());
+        return StepOutcome::FromError(now.error());
       }
       if (now->writer == target_arn && !now->failover) {
         details["after"] = {{"writer", target_arn}};
@@ -147,10 +147,6 @@ class AuroraGlobalFailoverStep final : public Step {
     std::string s;
     for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
     return s.empty() ? "none" : s;
-  }
-
-  static StepOutcome FromError(const Error& e) {
-    return e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message);
   }
 
   Result<GlobalState> Describe(AwsApi& api, MonoTime deadline) const {

@@ -129,8 +129,9 @@ class DigitalOceanDbPromoteStep final : public Step {
 
  private:
   static StepOutcome FromError(const Error& e, const std::string& secret) {
-    std::string msg = ReplaceAll(e.message, secret, "<redacted>");
-    return e.retryable ? StepOutcome::Retry(msg) : StepOutcome::Fail(msg);
+    Error redacted = e;
+    redacted.message = ReplaceAll(e.message, secret, "<redacted>");
+    return StepOutcome::FromError(redacted);
   }
 
   StepOutcome StatusFail(const HttpResponse& resp, const std::string& secret,

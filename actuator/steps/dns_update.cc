@@ -105,10 +105,6 @@ nlohmann::json SetJson(const std::optional<DnsRecordSet>& set) {
 
 DnsRecordSet Canonical(DnsRecordSet set) { return CanonicalDnsSet(std::move(set)); }
 
-StepOutcome FromError(const Error& e) {
-  return e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message);
-}
-
 bool InZone(const std::string& name, const std::string& zone) {
   if (zone == ".") return true;
   if (name == zone) return true;
@@ -408,7 +404,7 @@ class DnsUpdateStep final : public Step {
     if (!routing_.set_identifier.empty()) return RunRouted(ctx, clock, *name, *records, label);
 
     auto before = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
-    if (!before) return FromError(before.error());
+    if (!before) return StepOutcome::FromError(before.error());
     std::optional<DnsRecordSet> current;
     if (*before) current = Canonical(**before);
 
@@ -430,7 +426,7 @@ class DnsUpdateStep final : public Step {
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
     if (auto s = target_.provider->Set(target_.zone, desired, ctx.deadline); !s) {
-      return FromError(s.error()).WithDetails(std::move(details));
+      return StepOutcome::FromError(s.error()).WithDetails(std::move(details));
     }
     log::Info("dns record set updated", {{"provider", target_.provider_id},
                                          {"zone", target_.zone},
@@ -441,7 +437,7 @@ class DnsUpdateStep final : public Step {
 
     auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
     if (!after) {
-      return FromError(after.error()).WithDetails(std::move(details));
+      return StepOutcome::FromError(after.error()).WithDetails(std::move(details));
     }
     details["after"] = SetJson(*after);
     details["changed"] = true;
@@ -464,7 +460,7 @@ class DnsUpdateStep final : public Step {
   StepOutcome RunRouted(StepContext& ctx, Clock& clock, const std::string& name,
                         const std::vector<std::string>& records, const std::string& label) {
     auto before = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
-    if (!before) return FromError(before.error());
+    if (!before) return StepOutcome::FromError(before.error());
     nlohmann::json before_json = nlohmann::json::array();
     std::vector<DnsRecordSet> current;
     for (const DnsRecordSet& s : *before) {
@@ -550,7 +546,7 @@ class DnsUpdateStep final : public Step {
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
     if (auto st = target_.provider->Upsert(target_.zone, changes, ctx.deadline); !st) {
-      return FromError(st.error()).WithDetails(std::move(details));
+      return StepOutcome::FromError(st.error()).WithDetails(std::move(details));
     }
     log::Info("dns record sets updated", {{"provider", target_.provider_id},
                                           {"zone", target_.zone},
@@ -559,7 +555,7 @@ class DnsUpdateStep final : public Step {
                                           {"changes", plan}});
     auto after = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
     if (!after) {
-      return FromError(after.error()).WithDetails(std::move(details));
+      return StepOutcome::FromError(after.error()).WithDetails(std::move(details));
     }
     nlohmann::json after_json = nlohmann::json::array();
     std::string missing;
@@ -700,7 +696,7 @@ class DnsTtlStep final : public Step {
     const std::string label = *name + " " + target_.type;
 
     auto before = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
-    if (!before) return FromError(before.error());
+    if (!before) return StepOutcome::FromError(before.error());
     nlohmann::json details = {{"before", SetJson(*before)}};
     if (!*before) {
       return StepOutcome::Fail(label + " does not exist in zone " + target_.zone +
@@ -721,7 +717,7 @@ class DnsTtlStep final : public Step {
     desired.name = *name;
     desired.ttl = ttl_;
     if (auto s = target_.provider->Set(target_.zone, desired, ctx.deadline); !s) {
-      return FromError(s.error()).WithDetails(std::move(details));
+      return StepOutcome::FromError(s.error()).WithDetails(std::move(details));
     }
     log::Info("dns record set ttl changed", {{"provider", target_.provider_id},
                                              {"name", *name},
@@ -730,7 +726,7 @@ class DnsTtlStep final : public Step {
                                              {"to", ttl_}});
     auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
     if (!after) {
-      return FromError(after.error()).WithDetails(std::move(details));
+      return StepOutcome::FromError(after.error()).WithDetails(std::move(details));
     }
     details["after"] = SetJson(*after);
     details["changed"] = true;

@@ -121,9 +121,9 @@ class DnsWeightsStep final : public Step {
         entry["error"] = applied.error().message;
         details_["stages"].push_back(entry);
         // One atomic batch: nothing of this stage is in place unless the read-back says so.
-        return Keep(applied.error().retryable
-                        ? StepOutcome::Retry(stage_label + ": " + applied.error().message)
-                        : StepOutcome::Fail(stage_label + ": " + applied.error().message));
+        Error staged = applied.error();
+        staged.message = stage_label + ": " + staged.message;
+        return Keep(StepOutcome::FromError(staged));
       }
       current = *applied;
       entry["after"] = Json(current);
@@ -249,9 +249,7 @@ class DnsWeightsStep final : public Step {
     return o;
   }
   StepOutcome Fail(std::string msg) { return Keep(StepOutcome::Fail(std::move(msg))); }
-  StepOutcome FromError(const Error& e) {
-    return Keep(e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message));
-  }
+  StepOutcome FromError(const Error& e) { return Keep(StepOutcome::FromError(e)); }
 
   DnsTarget target_;
   std::vector<Weights> stages_;

@@ -12,8 +12,7 @@ constexpr Duration kDefaultTimeout = std::chrono::minutes(10);
 constexpr Duration kDefaultPoll = std::chrono::seconds(5);
 
 StepOutcome FromError(const Error& e, nlohmann::json details) {
-  return (e.retryable ? StepOutcome::Retry(e.message) : StepOutcome::Fail(e.message))
-      .WithDetails(std::move(details));
+  return StepOutcome::FromError(e).WithDetails(std::move(details));
 }
 
 class LbPoolStep final : public Step {

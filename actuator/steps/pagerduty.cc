@@ -64,8 +64,7 @@ class PagerDutyStep final : public Step {
     Status st = ctx.pagerduty->Enqueue(*ev, ctx.deadline);
     json details = {{"action", ev->action}, {"dedup_key", ev->dedup_key}};
     if (!st) {
-      StepOutcome o = st.error().retryable ? StepOutcome::Retry(st.error().message)
-                                           : StepOutcome::Fail(st.error().message);
+      StepOutcome o = StepOutcome::FromError(st.error());
       o.details = std::move(details);
       return o;
     }

@@ -54,6 +54,12 @@ struct StepOutcome {
     details = std::move(d);
     return std::move(*this);
   }
+  // The one mapping from a client's Error to an outcome: Retry when it is retryable (the
+  // same call may succeed later: transport failures, timeouts, 429, 5xx), else Fail; the
+  // message is the error's.
+  static StepOutcome FromError(const Error& e) {
+    return e.retryable ? Retry(e.message) : Fail(e.message);
+  }
 };
 
 // What a running step may use. Everything outside the process goes through these, so

@@ -95,9 +95,9 @@ class ConsolePageTest : public ::testing::Test {
     e.id = kId;
     e.dedup_key = std::string("api|") + kId;
     e.runbook = "failback-us-east";
-    e.trigger = "api";
-    e.mode = "auto";
-    e.state = "succeeded";
+    e.trigger = ExecTrigger::kApi;
+    e.mode = ExecMode::kAuto;
+    e.state = ExecState::kSucceeded;
     e.created_at = e.updated_at = e.finished_at = 1796543500;
     e.requested_by = "alice";
     ASSERT_TRUE(journal_->Insert(e));

@@ -279,30 +279,7 @@ TEST_F(DnsStepTest, DnsTtlFailsWhenTheRecordSetDoesNotExist) {
   EXPECT_FALSE(Held("absent.example.test.", "A"));
 }
 
-<<<<<<< HEAD
 using testing::SilentUdp;
-=======
-// A UDP socket that never answers: a nameserver that does not (yet) serve the change.
-class SilentUdp {
- public:
-  SilentUdp() {
-    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentUdp() { close(fd_); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
->>>>>>> h/tidy-bench
 
 TEST_F(DnsStepTest, VerificationThatNeverAgreesFails) {
   SilentUdp silent;

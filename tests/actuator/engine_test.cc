@@ -236,7 +236,7 @@ TEST_F(EngineTest, MatchingAlertRunsTheRunbookOnce) {
   ASSERT_EQ(out.execution_ids.size(), 1u);
   EXPECT_EQ(out.matched, 1);
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "succeeded") << e.message;
+  EXPECT_EQ(e.state, ExecState::kSucceeded) << e.message;
   EXPECT_EQ(recorder_.Runs(), (std::vector<std::string>{"dns:us-east", "flush:" + e.id}));
   auto steps = *journal_->Steps(e.id);
   ASSERT_EQ(steps.size(), 2u);
@@ -256,20 +256,20 @@ TEST_F(EngineTest, ResendsAndRetriesWithinTheCooldownRunNothingTwice) {
   EXPECT_EQ(recorder_.Runs().size(), 2u) << "the runbook ran more than once";
   auto all = All();
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0].state, "suppressed");
+  EXPECT_EQ(all[0].state, ExecState::kSuppressed);
   EXPECT_NE(all[0].message.find("within the cooldown of 30m"), std::string::npos);
   // After the cooldown a new alert acts again.
   clock_.Advance(std::chrono::minutes(31));
   auto after = Send({MakeAlert("us-east", "2026-11-21T23:30:00Z")});
   ASSERT_EQ(after.execution_ids.size(), 1u) << "the cooldown is over";
   ExecutionRecord third = Get(after.execution_ids[0]);
-  EXPECT_EQ(third.state, "held") << "the brake (1 per hour) put automation on hold";
+  EXPECT_EQ(third.state, ExecState::kHeld) << "the brake (1 per hour) put automation on hold";
   EXPECT_NE(third.message.find("brake engaged"), std::string::npos);
   clock_.Advance(std::chrono::hours(1));
   ASSERT_TRUE(engine_->Resume("oncall", "checked"));
   auto fourth = Send({MakeAlert("us-east", "2026-11-22T00:40:00Z")});
   ASSERT_EQ(fourth.execution_ids.size(), 1u);
-  EXPECT_EQ(Get(fourth.execution_ids[0]).state, "succeeded");
+  EXPECT_EQ(Get(fourth.execution_ids[0]).state, ExecState::kSucceeded);
   EXPECT_EQ(recorder_.Runs().size(), 4u);
 }
 
@@ -294,7 +294,7 @@ TEST_F(EngineTest, FalseGuardRefusesAndPagesWithTheValuesSeen) {
   Load(kRunbook);
   auto out = Send({MakeAlert("us-east")});
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "refused");
+  EXPECT_EQ(e.state, ExecState::kRefused);
   EXPECT_NE(e.message.find("DR region must be healthy"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find("returned empty vector"), std::string::npos) << e.message;
   EXPECT_TRUE(recorder_.Runs().empty());
@@ -312,7 +312,7 @@ TEST_F(EngineTest, UnreachablePrometheusFailsSafe) {
   Load(kRunbook);
   auto out = Send({MakeAlert("us-east")});
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "refused");
+  EXPECT_EQ(e.state, ExecState::kRefused);
   EXPECT_NE(e.message.find("cannot evaluate guard"), std::string::npos) << e.message;
   EXPECT_TRUE(recorder_.Runs().empty());
   EXPECT_EQ(pd_.Events().size(), 1u);
@@ -330,7 +330,7 @@ TEST_F(EngineTest, BrakePutsAutomationOnHoldUntilAHumanResumes) {
   Send({MakeAlert("us-east")});
   auto second = Send({MakeAlert("eu-west")});
   ExecutionRecord e = Get(second.execution_ids[0]);
-  EXPECT_EQ(e.state, "held");
+  EXPECT_EQ(e.state, ExecState::kHeld);
   EXPECT_NE(e.message.find("brake engaged"), std::string::npos) << e.message;
   EXPECT_EQ(recorder_.Runs().size(), 2u);  // only the first runbook's two steps
   EXPECT_TRUE(engine_->Brake().engaged);
@@ -347,20 +347,20 @@ TEST_F(EngineTest, BrakePutsAutomationOnHoldUntilAHumanResumes) {
   clock_.Advance(std::chrono::hours(2));
   EXPECT_FALSE(engine_->Brake().engaged);
   auto third = Send({MakeAlert("eu-west", "2026-11-22T01:00:00Z")});
-  EXPECT_EQ(Get(third.execution_ids[0]).state, "held");
+  EXPECT_EQ(Get(third.execution_ids[0]).state, ExecState::kHeld);
   EXPECT_EQ(recorder_.Runs().size(), 2u);
 
   // A human may still run it while held.
   auto manual = engine_->RunManually("failover-eu-west", {{"region", "eu-west"}}, {}, false, "ops");
   ASSERT_TRUE(manual);
   ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
-  EXPECT_EQ(Get(manual->id).state, "succeeded");
+  EXPECT_EQ(Get(manual->id).state, ExecState::kSucceeded);
   EXPECT_EQ(recorder_.Runs().back(), "eu:eu-west");
 
   ASSERT_TRUE(engine_->Resume("carol", "checked both regions"));
   EXPECT_NE(Scrape().find("failover_actuator_automation_held 0"), std::string::npos);
   auto fourth = Send({MakeAlert("eu-west", "2026-11-22T02:00:00Z")});
-  EXPECT_EQ(Get(fourth.execution_ids[0]).state, "succeeded");
+  EXPECT_EQ(Get(fourth.execution_ids[0]).state, ExecState::kSucceeded);
   auto events = journal_->Events("");
   ASSERT_TRUE(events);
   std::string log;
@@ -384,7 +384,7 @@ TEST_F(EngineTest, AHumanHoldStopsEveryAlertTriggeredRunAndSurvivesARestart) {
   Load(rb, "external_url: https://failover.example.com/\n");
   auto out = Send({MakeAlert("us-east")});
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "held");
+  EXPECT_EQ(e.state, ExecState::kHeld);
   EXPECT_NE(e.message.find("by alice: database maintenance in eu-west"), std::string::npos)
       << e.message;
   EXPECT_TRUE(recorder_.Runs().empty());
@@ -396,7 +396,7 @@ TEST_F(EngineTest, AHumanHoldStopsEveryAlertTriggeredRunAndSurvivesARestart) {
 
   ASSERT_TRUE(engine_->Resume("bob", "maintenance over"));
   auto again = Send({MakeAlert("us-east", "2026-11-22T01:00:00Z")});
-  EXPECT_EQ(Get(again.execution_ids[0]).state, "succeeded");
+  EXPECT_EQ(Get(again.execution_ids[0]).state, ExecState::kSucceeded);
 }
 
 TEST_F(EngineTest, PendingApprovalIsRejectedWithAReasonOrExpiresAndPages) {
@@ -405,11 +405,11 @@ TEST_F(EngineTest, PendingApprovalIsRejectedWithAReasonOrExpiresAndPages) {
   Load(rb, "approval_timeout: 10m\n");
   auto out = Send({MakeAlert("us-east")});
   std::string id = out.execution_ids[0];
-  ASSERT_EQ(Get(id).state, "pending_approval");
+  ASSERT_EQ(Get(id).state, ExecState::kPendingApproval);
   EXPECT_FALSE(engine_->Reject(id, "alice", "")) << "a rejection needs a reason";
   auto r = engine_->Reject(id, "alice", "eu-west is degraded too");
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(Get(id).state, "rejected");
+  EXPECT_EQ(Get(id).state, ExecState::kRejected);
   EXPECT_EQ(Get(id).message, "rejected by alice: eu-west is degraded too");
   EXPECT_FALSE(engine_->Approve(id, "bob")) << "approving a rejected execution";
   ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
@@ -419,13 +419,13 @@ TEST_F(EngineTest, PendingApprovalIsRejectedWithAReasonOrExpiresAndPages) {
   clock_.Advance(std::chrono::hours(2));
   auto out2 = Send({MakeAlert("us-east", "2026-11-22T01:00:00Z")});
   std::string id2 = out2.execution_ids[0];
-  ASSERT_EQ(Get(id2).state, "pending_approval");
+  ASSERT_EQ(Get(id2).state, ExecState::kPendingApproval);
   size_t pages = pd_.Events().size();
   clock_.Advance(std::chrono::minutes(9));
   EXPECT_EQ(engine_->ExpireApprovals(), 0);
   clock_.Advance(std::chrono::minutes(2));
   // The engine's own loop expires it (within a second or so).
-  ASSERT_TRUE(testing::WaitFor([&] { return Get(id2).state == "rejected"; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return Get(id2).state == ExecState::kRejected; }));
   EXPECT_NE(Get(id2).message.find("approval expired"), std::string::npos) << Get(id2).message;
   ASSERT_TRUE(testing::WaitFor([&] { return pd_.Events().size() == pages + 1; }));
   EXPECT_NE(
@@ -440,7 +440,7 @@ TEST_F(EngineTest, CancelStopsARunningExecutionBeforeItsNextStep) {
   recorder_.after_run = [&](const std::string& name) {
     if (name != "dns") return;
     ExecutionQuery q;
-    q.states = {"running"};
+    q.states = {ExecState::kRunning};
     auto running = journal_->List(q);
     ASSERT_TRUE(running && running->size() == 1u);
     id = (*running)[0].id;
@@ -450,7 +450,7 @@ TEST_F(EngineTest, CancelStopsARunningExecutionBeforeItsNextStep) {
   auto out = Send({MakeAlert("us-east")});
   ASSERT_EQ(out.execution_ids.size(), 1u);
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "cancelled") << e.message;
+  EXPECT_EQ(e.state, ExecState::kCancelled) << e.message;
   EXPECT_NE(e.message.find("cancelled by dave: wrong region before step 2"), std::string::npos)
       << e.message;
   // The step in flight finished; neither the next step nor on_failure ran.
@@ -464,14 +464,14 @@ TEST_F(EngineTest, ApproveModeWaitsForAHumanAndRechecksGuards) {
   Load(rb);
   auto out = Send({MakeAlert("us-east")});
   std::string id = out.execution_ids[0];
-  EXPECT_EQ(Get(id).state, "pending_approval");
+  EXPECT_EQ(Get(id).state, ExecState::kPendingApproval);
   EXPECT_TRUE(recorder_.Runs().empty());
   ASSERT_EQ(pd_.Events().size(), 1u);
   EXPECT_NE(pd_.Events()[0].body["payload"]["summary"].get<std::string>().find("needs approval"),
             std::string::npos);
   ASSERT_TRUE(engine_->Approve(id, "alice"));
   ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
-  EXPECT_EQ(Get(id).state, "succeeded");
+  EXPECT_EQ(Get(id).state, ExecState::kSucceeded);
   EXPECT_EQ(recorder_.Runs().size(), 2u);
   EXPECT_FALSE(engine_->Approve(id, "alice")) << "approving twice";
 
@@ -479,11 +479,11 @@ TEST_F(EngineTest, ApproveModeWaitsForAHumanAndRechecksGuards) {
   clock_.Advance(std::chrono::hours(2));
   auto out2 = Send({MakeAlert("us-east", "2026-11-22T01:00:00Z")});
   std::string id2 = out2.execution_ids[0];
-  ASSERT_EQ(Get(id2).state, "pending_approval");
+  ASSERT_EQ(Get(id2).state, ExecState::kPendingApproval);
   prom_.AnswerEmpty();
   ASSERT_TRUE(engine_->Approve(id2, "bob"));
   ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
-  EXPECT_EQ(Get(id2).state, "refused");
+  EXPECT_EQ(Get(id2).state, ExecState::kRefused);
   EXPECT_EQ(recorder_.Runs().size(), 2u);
 }
 
@@ -493,7 +493,7 @@ TEST_F(EngineTest, DryRunRendersAndChangesNothing) {
   Load(rb);
   auto out = Send({MakeAlert("us-east")});
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "dry_run");
+  EXPECT_EQ(e.state, ExecState::kDryRun);
   EXPECT_TRUE(recorder_.Runs().empty());
   auto steps = *journal_->Steps(e.id);
   ASSERT_EQ(steps.size(), 3u);  // two steps + on_failure
@@ -505,7 +505,7 @@ TEST_F(EngineTest, DryRunRendersAndChangesNothing) {
 TEST_F(EngineTest, ForcedDryRunFlag) {
   Load(kRunbook, "", EngineOptions{true});
   auto out = Send({MakeAlert("us-east")});
-  EXPECT_EQ(Get(out.execution_ids[0]).state, "dry_run");
+  EXPECT_EQ(Get(out.execution_ids[0]).state, ExecState::kDryRun);
   EXPECT_TRUE(recorder_.Runs().empty());
 }
 
@@ -517,7 +517,7 @@ TEST_F(EngineTest, RetryableFailuresAreRetriedWithBackoff) {
   MonoTime before = clock_.Now();
   auto out = Send({MakeAlert("us-east")});
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "succeeded") << e.message;
+  EXPECT_EQ(e.state, ExecState::kSucceeded) << e.message;
   auto steps = *journal_->Steps(e.id);
   EXPECT_EQ(steps[0].attempts, 3);
   EXPECT_GE(clock_.Now() - before, std::chrono::seconds(30)) << "backoff 10s then 20s";
@@ -530,7 +530,7 @@ TEST_F(EngineTest, FailedStepRunsOnFailureAndEscalates) {
   Load(rb);
   auto out = Send({MakeAlert("us-east")});
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "failed");
+  EXPECT_EQ(e.state, ExecState::kFailed);
   EXPECT_NE(e.message.find("step 2 (record) failed: flush broke"), std::string::npos) << e.message;
   EXPECT_EQ(recorder_.Runs(),
             (std::vector<std::string>{"dns:us-east", "flush:" + e.id, "cleanup:"}));
@@ -546,7 +546,7 @@ TEST_F(EngineTest, MissingLabelFailsTheStepInsteadOfRenderingEmpty) {
   Load(rb);
   auto out = Send({MakeAlert("us-east")});
   ExecutionRecord e = Get(out.execution_ids[0]);
-  EXPECT_EQ(e.state, "failed");
+  EXPECT_EQ(e.state, ExecState::kFailed);
   EXPECT_NE(e.message.find("no label \"datacenter\""), std::string::npos) << e.message;
   EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"cleanup:"});
 }
@@ -560,9 +560,9 @@ TEST_F(EngineTest, RestartResumesAnInterruptedExecutionAtItsStep) {
   e.id = "20261121T224000Z-000001";
   e.dedup_key = "failover-us-east|3f2a9c1d0b7e4a55|2026-11-21T22:40:00Z";
   e.runbook = "failover-us-east";
-  e.trigger = "webhook";
-  e.mode = "auto";
-  e.state = "running";
+  e.trigger = ExecTrigger::kWebhook;
+  e.mode = ExecMode::kAuto;
+  e.state = ExecState::kRunning;
   e.next_step = 1;
   e.labels = {{"region", "us-east"}};
   e.created_at = e.updated_at = UnixSeconds(clock_.WallNow());
@@ -570,7 +570,7 @@ TEST_F(EngineTest, RestartResumesAnInterruptedExecutionAtItsStep) {
   Load(kRunbook);  // a new engine: Start() resumes
   ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
   ExecutionRecord after = Get(e.id);
-  EXPECT_EQ(after.state, "succeeded") << after.message;
+  EXPECT_EQ(after.state, ExecState::kSucceeded) << after.message;
   EXPECT_EQ(after.resumes, 1);
   EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"flush:" + e.id}) << "step 1 ran again";
   bool resumed_event = false;
@@ -713,13 +713,13 @@ TEST_F(EngineTest, NoStepRunsWhileTheJournalCannotRecordItAndItResumesAfterwards
   EXPECT_NE(pages[0].body["payload"]["summary"].get<std::string>().find("cannot write its journal"),
             std::string::npos);
   EXPECT_EQ(recorder_.Runs(), std::vector<std::string>{"one:"});
-  EXPECT_EQ(Get(r->execution_ids[0]).state, exec_state::kRunning);
+  EXPECT_EQ(Get(r->execution_ids[0]).state, ExecState::kRunning);
 
   failing.broken = false;
   ASSERT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
   // Without a restart nothing runs twice: step one's "ok" was written late, then two, three.
   EXPECT_EQ(recorder_.Runs(), (std::vector<std::string>{"one:", "two:", "three:"}));
-  EXPECT_EQ(Get(r->execution_ids[0]).state, exec_state::kSucceeded);
+  EXPECT_EQ(Get(r->execution_ids[0]).state, ExecState::kSucceeded);
   metrics = Scrape();
   EXPECT_NE(metrics.find("\nfailover_actuator_journal_failing 0"), std::string::npos) << metrics;
   // The page is resolved.
@@ -783,7 +783,7 @@ TEST_F(EngineTest, BrakeGaugeIsComputedAtScrapeTime) {
   EXPECT_NE(Scrape().find("\nfailover_actuator_brake_engaged 0"), std::string::npos);
   auto out = Send({MakeAlert("us-east")});
   ASSERT_EQ(out.execution_ids.size(), 1u);
-  ASSERT_EQ(Get(out.execution_ids[0]).state, "succeeded");
+  ASSERT_EQ(Get(out.execution_ids[0]).state, ExecState::kSucceeded);
   EXPECT_TRUE(engine_->Brake().engaged);
   EXPECT_NE(Scrape().find("\nfailover_actuator_brake_engaged 1"), std::string::npos) << Scrape();
   clock_.Advance(std::chrono::minutes(61));
@@ -811,17 +811,17 @@ TEST_F(EngineTest, NotificationOnlyRunbooksDoNotSpendTheBrake) {
 
   auto resolved = Send({MakeAlert("us-east", "2026-11-21T22:00:00Z", "resolved")});
   ASSERT_EQ(resolved.execution_ids.size(), 1u);
-  EXPECT_EQ(Get(resolved.execution_ids[0]).state, "succeeded");
+  EXPECT_EQ(Get(resolved.execution_ids[0]).state, ExecState::kSucceeded);
   EXPECT_FALSE(engine_->Brake().engaged) << "a notification spent the brake";
   auto firing = Send({MakeAlert("us-east")});
   ASSERT_EQ(firing.execution_ids.size(), 1u);
   ExecutionRecord e = Get(firing.execution_ids[0]);
-  EXPECT_EQ(e.state, "succeeded") << e.message;
+  EXPECT_EQ(e.state, ExecState::kSucceeded) << e.message;
   EXPECT_TRUE(engine_->Brake().engaged);
   // With the brake engaged a notification still goes out.
   auto again = Send({MakeAlert("us-east", "2026-11-21T22:55:00Z", "resolved")});
   ASSERT_EQ(again.execution_ids.size(), 1u);
-  EXPECT_EQ(Get(again.execution_ids[0]).state, "succeeded");
+  EXPECT_EQ(Get(again.execution_ids[0]).state, ExecState::kSucceeded);
 }
 
 TEST_F(EngineTest, BrakeKeyOverridesTheDefault) {

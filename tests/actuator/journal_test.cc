@@ -108,16 +108,16 @@ struct Query : ExecutionQuery {
     runbook = std::move(v);
     return *this;
   }
-  Query& States(std::vector<std::string> v) {
+  Query& States(std::vector<ExecState> v) {
     states = std::move(v);
     return *this;
   }
-  Query& Trigger(std::string v) {
-    trigger = std::move(v);
+  Query& Trigger(ExecTrigger v) {
+    trigger = v;
     return *this;
   }
-  Query& Mode(std::string v) {
-    mode = std::move(v);
+  Query& Mode(ExecMode v) {
+    mode = v;
     return *this;
   }
   Query& Since(double v) {
@@ -243,7 +243,7 @@ TEST_P(JournalBackendTest, AcceptInsertsCandidatesAndReportsDuplicates) {
   // Alertmanager resends the group: same dedup key under a fresh id, plus a new alert.
   auto resend = MakeExecution("e3", a.dedup_key, kT0 + 60);
   resend.labels["extra"] = "changed";
-  resend.state = exec_state::kRunning;
+  resend.state = ExecState::kRunning;
   auto c = MakeExecution("e4", "failover-us-east|fedcba9876543210|2027-01-15T08:00:30Z");
   auto second = journal->Accept(MakeWebhook(), {resend, c});
   ASSERT_TRUE(second) << second.error().message;
@@ -404,8 +404,8 @@ TEST_P(JournalBackendTest, RecordsRoundTrip) {
   auto journal = OpenBackend();
   ASSERT_TRUE(journal);
   ExecutionRecord e = MakeExecution("api-1", "api|api-1");
-  e.trigger = "api";
-  e.mode = "approve";
+  e.trigger = ExecTrigger::kApi;
+  e.mode = ExecMode::kApprove;
   e.labels = {{"region", "us-east"},
               {"quote", "say \"hi\" and 'bye' \\ back"},
               {"ünïcødé", "日本語 ✓ \u00e9"},
@@ -419,8 +419,8 @@ TEST_P(JournalBackendTest, RecordsRoundTrip) {
   ASSERT_TRUE(got && got->has_value());
   ExpectSameExecution(**got, e);
 
-  e.state = exec_state::kFailed;
-  e.phase = "on_failure";
+  e.state = ExecState::kFailed;
+  e.phase = ExecPhase::kOnFailure;
   e.next_step = 2;
   e.updated_at = kT0 + 10.5;
   e.finished_at = kT0 + 11.25;
@@ -539,19 +539,25 @@ TEST_P(JournalBackendTest, ListFiltersAndOrdersNewestFirst) {
   struct Row {
     const char* id;
     const char* runbook;
-    const char* state;
-    const char* trigger;
-    const char* mode;
+    ExecState state;
+    ExecTrigger trigger;
+    ExecMode mode;
     double created_at;
   };
   const Row rows[] = {
-      {"a", "failover-us-east", exec_state::kSucceeded, "webhook", "auto", kT0 + 10},
-      {"b", "failover-us-east", exec_state::kFailed, "webhook", "auto", kT0 + 20},
-      {"c", "failback", exec_state::kPendingApproval, "api", "approve", kT0 + 30},
-      {"d", "failover-us-east", exec_state::kSuppressed, "webhook", "auto", kT0 + 40},
-      {"e", "failback", exec_state::kDryRun, "api", "dry-run", kT0 + 50},
-      {"f", "failover-us-east", exec_state::kRunning, "webhook", "approve", kT0 + 60},
-      {"g", "failover-us-east", exec_state::kSucceeded, "api", "auto", kT0 + 60},  // tie: later
+      {"a", "failover-us-east", ExecState::kSucceeded, ExecTrigger::kWebhook, ExecMode::kAuto,
+       kT0 + 10},
+      {"b", "failover-us-east", ExecState::kFailed, ExecTrigger::kWebhook, ExecMode::kAuto,
+       kT0 + 20},
+      {"c", "failback", ExecState::kPendingApproval, ExecTrigger::kApi, ExecMode::kApprove,
+       kT0 + 30},
+      {"d", "failover-us-east", ExecState::kSuppressed, ExecTrigger::kWebhook, ExecMode::kAuto,
+       kT0 + 40},
+      {"e", "failback", ExecState::kDryRun, ExecTrigger::kApi, ExecMode::kDryRun, kT0 + 50},
+      {"f", "failover-us-east", ExecState::kRunning, ExecTrigger::kWebhook, ExecMode::kApprove,
+       kT0 + 60},
+      {"g", "failover-us-east", ExecState::kSucceeded, ExecTrigger::kApi, ExecMode::kAuto,
+       kT0 + 60},  // tie: later
   };
   // Inserted out of time order: List orders by creation time, not by insertion.
   for (int i : {3, 0, 5, 1, 6, 4, 2}) {
@@ -571,19 +577,19 @@ TEST_P(JournalBackendTest, ListFiltersAndOrdersNewestFirst) {
   using V = std::vector<std::string>;
   EXPECT_EQ(list(Query()), (V{"g", "f", "e", "d", "c", "b", "a"}));
   EXPECT_EQ(list(Query().Runbook("failback")), (V{"e", "c"}));
-  EXPECT_EQ(list(Query().States({exec_state::kSucceeded})), (V{"g", "a"}));
-  EXPECT_EQ(list(Query().States({exec_state::kPendingApproval, exec_state::kRunning})),
+  EXPECT_EQ(list(Query().States({ExecState::kSucceeded})), (V{"g", "a"}));
+  EXPECT_EQ(list(Query().States({ExecState::kPendingApproval, ExecState::kRunning})),
             (V{"f", "c"}));
-  EXPECT_EQ(list(Query().Trigger("api")), (V{"g", "e", "c"}));
-  EXPECT_EQ(list(Query().Mode("approve")), (V{"f", "c"}));
+  EXPECT_EQ(list(Query().Trigger(ExecTrigger::kApi)), (V{"g", "e", "c"}));
+  EXPECT_EQ(list(Query().Mode(ExecMode::kApprove)), (V{"f", "c"}));
   EXPECT_EQ(list(Query().Since(kT0 + 40)), (V{"g", "f", "e", "d"}));
   EXPECT_EQ(list(Query().Limit(2)), (V{"g", "f"}));
   EXPECT_EQ(list(Query().Limit(0)).size(), 7u);  // no limit
   EXPECT_EQ(list(Query()
                      .Runbook("failover-us-east")
-                     .States({exec_state::kSucceeded, exec_state::kFailed})
-                     .Trigger("webhook")
-                     .Mode("auto")
+                     .States({ExecState::kSucceeded, ExecState::kFailed})
+                     .Trigger(ExecTrigger::kWebhook)
+                     .Mode(ExecMode::kAuto)
                      .Since(kT0 + 15)
                      .Limit(10)),
             (V{"b"}));
@@ -595,7 +601,7 @@ TEST_P(JournalBackendTest, ListFiltersAndOrdersNewestFirst) {
   auto full = journal->List(Query().Runbook("failback").Limit(1));
   ASSERT_TRUE(full && full->size() == 1);
   EXPECT_EQ((*full)[0].labels.at("region"), "us-east");
-  EXPECT_EQ((*full)[0].mode, "dry-run");
+  EXPECT_EQ((*full)[0].mode, ExecMode::kDryRun);
 }
 
 TEST_P(JournalBackendTest, EverythingSurvivesReopen) {
@@ -614,7 +620,7 @@ TEST_P(JournalBackendTest, EverythingSurvivesReopen) {
     auto journal = OpenBackend();
     ASSERT_TRUE(journal);
     ASSERT_TRUE(journal->Accept(MakeWebhook(), {e}));
-    e.state = exec_state::kSucceeded;
+    e.state = ExecState::kSucceeded;
     e.finished_at = kT0 + 3;
     ASSERT_TRUE(journal->Update(e));
     ASSERT_TRUE(journal->PutStep(s));
@@ -1030,7 +1036,7 @@ TEST_P(JournalBackendTest, ExportsEveryRecordAsJsonLinesOldestFirst) {
   w.received_at = kT0 + 100;
   ASSERT_TRUE(journal->Accept(w, {MakeExecution("late", "k-late", kT0 + 100)}));
   ExecutionRecord early = MakeExecution("early", "k-early", kT0);
-  early.trigger = "api";
+  early.trigger = ExecTrigger::kApi;
   ASSERT_TRUE(journal->Insert(early));
   StepRecord s;
   s.execution_id = "early";
@@ -1132,14 +1138,13 @@ TEST(JournalJsonTest, StepAndEventFields) {
 }
 
 TEST(JournalStateTest, TerminalStates) {
-  for (const char* s : {exec_state::kSucceeded, exec_state::kFailed, exec_state::kRefused,
-                        exec_state::kSuppressed, exec_state::kDryRun}) {
+  for (ExecState s : {ExecState::kSucceeded, ExecState::kFailed, ExecState::kRefused,
+                      ExecState::kSuppressed, ExecState::kDryRun}) {
     EXPECT_TRUE(IsTerminalState(s)) << s;
   }
-  for (const char* s : {exec_state::kQueued, exec_state::kPendingApproval, exec_state::kRunning}) {
+  for (ExecState s : {ExecState::kQueued, ExecState::kPendingApproval, ExecState::kRunning}) {
     EXPECT_FALSE(IsTerminalState(s)) << s;
   }
-  EXPECT_FALSE(IsTerminalState(""));
 }
 
 }  // namespace
@@ -1151,6 +1156,58 @@ namespace {
 // Issue 14, point 5: a webhook's candidates are one Accept however many (etcd: in batches
 // of what one txn takes), each with its first event; an id that exists is reported as such
 // (the engine draws a new one) and writes nothing.
+// Mode, state, trigger and phase are stored as their wire strings (what older versions
+// wrote, so their records load); a string this version does not know is a clear error.
+TEST_F(JournalTest, ExecutionEnumsAreStoredAsWireStringsAndUnknownOnesAreRefused) {
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  ExecutionRecord e = MakeExecution("e1", "k1");
+  e.trigger = ExecTrigger::kApi;
+  e.mode = ExecMode::kDryRun;
+  e.state = ExecState::kDryRun;
+  e.phase = ExecPhase::kOnFailure;
+  ASSERT_TRUE(journal->Insert(e));
+  RawDb raw(DbPath());
+  const std::string row = " WHERE id = 'e1'";
+  EXPECT_EQ(raw.Query("SELECT \"trigger\" || ' ' || mode || ' ' || state || ' ' || phase FROM "
+                      "executions" +
+                      row),
+            "api dry-run dry_run on_failure");
+
+  // As an older version wrote them.
+  ASSERT_EQ(raw.Exec("UPDATE executions SET \"trigger\" = 'region_agent', mode = 'approve', "
+                     "state = 'pending_approval', phase = 'main' WHERE id = 'e1'"),
+            SQLITE_OK);
+  auto old = journal->Get("e1");
+  ASSERT_TRUE(old && *old) << (old ? "" : old.error().message);
+  EXPECT_EQ((*old)->trigger, ExecTrigger::kRegionAgent);
+  EXPECT_EQ((*old)->mode, ExecMode::kApprove);
+  EXPECT_EQ((*old)->state, ExecState::kPendingApproval);
+  EXPECT_EQ((*old)->phase, ExecPhase::kMain);
+
+  for (const char* column : {"state", "mode", "\"trigger\"", "phase"}) {
+    ASSERT_EQ(raw.Exec(std::string("UPDATE executions SET ") + column + " = 'finished'" + row),
+              SQLITE_OK);
+    auto got = journal->Get("e1");
+    ASSERT_FALSE(got) << column;
+    EXPECT_NE(got.error().message.find("\"finished\""), std::string::npos) << got.error().message;
+    auto listed = journal->List(ExecutionQuery{});
+    EXPECT_FALSE(listed) << column;
+    ASSERT_EQ(raw.Exec("UPDATE executions SET \"trigger\" = 'webhook', mode = 'auto', state = "
+                       "'queued', phase = 'main' WHERE id = 'e1'"),
+              SQLITE_OK);
+    ASSERT_TRUE(journal->Get("e1"));
+  }
+}
+
+// Whoever refuses a write for a lost lock sets ErrorCode::kLostLock; the text is free.
+TEST(JournalLostLockTest, RecognisedByItsCodeNotItsMessage) {
+  EXPECT_TRUE(
+      IsLostLock({ErrorCode::kLostLock, "fenced out: another actuator holds scope default"}));
+  EXPECT_FALSE(IsLostLock(
+      {ErrorCode::kUnavailable, std::string("etcd answered: ") + kLostLockMessage, true}));
+}
+
 TEST_P(JournalBackendTest, AcceptOfABigGroupWritesEveryExecutionWithItsFirstEvent) {
   auto journal = OpenBackend();
   ASSERT_TRUE(journal);
@@ -1158,7 +1215,7 @@ TEST_P(JournalBackendTest, AcceptOfABigGroupWritesEveryExecutionWithItsFirstEven
   for (int i = 0; i < 200; ++i) {
     auto e = MakeExecution("big-" + std::to_string(i), "big-key-" + std::to_string(i));
     if (i % 2) {
-      e.state = exec_state::kSuppressed;
+      e.state = ExecState::kSuppressed;
       e.message = "within the cooldown";
     } else {
       e.message = "accepted from Alertmanager";
@@ -1192,11 +1249,11 @@ TEST_P(JournalBackendTest, AcceptOfABigGroupWritesEveryExecutionWithItsFirstEven
 TEST_P(JournalBackendTest, PruneRemovesOldFinishedRecordsNeverUnfinishedOnes) {
   auto journal = OpenBackend();
   ASSERT_TRUE(journal);
-  std::vector<std::string> states = {exec_state::kSucceeded, exec_state::kFailed,
-                                     exec_state::kRefused,   exec_state::kRunning,
-                                     exec_state::kQueued,    exec_state::kPendingApproval};
+  std::vector<ExecState> states = {ExecState::kSucceeded, ExecState::kFailed,
+                                   ExecState::kRefused,   ExecState::kRunning,
+                                   ExecState::kQueued,    ExecState::kPendingApproval};
   for (size_t i = 0; i < states.size(); ++i) {
-    std::string id = "old-" + states[i];
+    std::string id = std::string("old-") + ToString(states[i]);
     ASSERT_TRUE(journal->Accept(MakeWebhook(), {MakeExecution(id, "k-" + id, kT0)}));
     ExecutionRecord e = MakeExecution(id, "k-" + id, kT0);
     e.state = states[i];
@@ -1214,7 +1271,7 @@ TEST_P(JournalBackendTest, PruneRemovesOldFinishedRecordsNeverUnfinishedOnes) {
   recent.received_at = kT0 + 1000;
   ExecutionRecord fresh = MakeExecution("fresh", "k-fresh", kT0 + 1000);
   ASSERT_TRUE(journal->Accept(recent, {fresh}));
-  fresh.state = exec_state::kSucceeded;
+  fresh.state = ExecState::kSucceeded;
   fresh.finished_at = kT0 + 1001;
   ASSERT_TRUE(journal->Update(fresh));
 

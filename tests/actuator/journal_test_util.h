@@ -17,9 +17,9 @@ inline ExecutionRecord MakeExecution(const std::string& id, const std::string& d
   e.id = id;
   e.dedup_key = dedup_key;
   e.runbook = "failover-us-east";
-  e.trigger = "webhook";
-  e.mode = "auto";
-  e.state = exec_state::kQueued;
+  e.trigger = ExecTrigger::kWebhook;
+  e.mode = ExecMode::kAuto;
+  e.state = ExecState::kQueued;
   e.labels = {{"alertname", "RegionDown"}, {"region", "us-east"}};
   e.annotations = {{"summary", "us-east is down"}};
   e.alert_status = "firing";

@@ -107,7 +107,7 @@ TEST_F(EtcdLockTest, PartitionedHolderStopsFirstThenLeaseExpiryHandsOverAndFence
   ExecutionRecord e;
   e.id = "e1";
   e.dedup_key = "k1";
-  e.state = exec_state::kRunning;
+  e.state = ExecState::kRunning;
   ASSERT_TRUE((*ja)->Insert(e));
 
   auto la = a->Acquire("default", [] { return false; });

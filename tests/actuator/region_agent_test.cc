@@ -272,7 +272,7 @@ class RegionAgentTest : public ::testing::Test {
   bool WaitForRecords(const std::string& action, size_t count = 0) {
     return testing::WaitFor([&] {
       auto r = AgentRecords(action);
-      return (count == 0 ? !r.empty() : r.size() == count) && r[0].state == exec_state::kSucceeded;
+      return (count == 0 ? !r.empty() : r.size() == count) && r[0].state == ExecState::kSucceeded;
     });
   }
   // The stack's etcd member, with the writer lease taken for `holder` (30 s TTL).
@@ -333,7 +333,7 @@ TEST_F(RegionAgentTest, HolderRenewsAndFencesItselfWhenItsEtcdMemberLosesTheQuor
   EXPECT_TRUE(WaitForRecords("unfence", 1));
   EXPECT_EQ(hooks_.RequestCount("/status/204"), 1) << "unfence_steps run once";
   ASSERT_EQ(AgentRecords("unfence").size(), 1u);
-  EXPECT_EQ(AgentRecords("unfence")[0].state, exec_state::kSucceeded);
+  EXPECT_EQ(AgentRecords("unfence")[0].state, ExecState::kSucceeded);
 
   // Three TTLs later the lease is still this region's: the agent renews it.
   std::this_thread::sleep_for(seconds(9));
@@ -654,7 +654,7 @@ TEST_F(RegionAgentTest, LiveHolderHandsTheLeaseOverOnRequest) {
     if (f.labels.at("reason") == "handover") fence = &f;
   }
   ASSERT_NE(fence, nullptr);
-  EXPECT_EQ(fence->state, exec_state::kSucceeded) << fence->message;
+  EXPECT_EQ(fence->state, ExecState::kSucceeded) << fence->message;
   auto fsteps = journal_->Steps(fence->id);
   ASSERT_TRUE(fsteps);
   ASSERT_FALSE(fsteps->empty());

@@ -46,23 +46,6 @@ Result<std::shared_ptr<DnsProvider>> Provider(const std::string& yaml) {
   return NewRfc2136Provider(*node, ctx);
 }
 
-<<<<<<< HEAD
-=======
-// A TCP port on 127.0.0.1 that nothing listens on (bound to port 0, then closed).
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
->>>>>>> h/tidy-bench
 class Rfc2136Test : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -131,30 +131,7 @@ TEST_F(DnsQueryTest, OverTcp) {
   EXPECT_EQ(a->records, std::vector<std::string>{"127.0.0.1"});
 }
 
-<<<<<<< HEAD
 using testing::SilentUdp;
-=======
-// A UDP socket that never answers.
-class SilentUdp {
- public:
-  SilentUdp() {
-    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentUdp() { close(fd_); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
->>>>>>> h/tidy-bench
 
 TEST(DnsQueryFailures, SilentServerTimesOutRetryably) {
   SilentUdp silent;
