@@ -294,6 +294,8 @@ std::shared_ptr<RefreshingCredentials> WebIdentityFromEnv() {
 
 }  // namespace
 
+// Asks for every key of Keys() on every path, before any successful return, so a parser
+// that calls this and then RejectUnreadKeys accepts them all.
 Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) {
   AwsCredentialSource src;
   auto id = SecretRef::FromYaml(body, "access_key_id");
@@ -311,20 +313,6 @@ Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) 
   }
   for (const char* k : {"shared_credentials_file", "config_file"}) {
     if (auto n = body.Get(k); n && !profile_node) return n->Fail(std::string(k) + " needs profile");
-  }
-  if (profile_node) {
-    auto p = profile_node->AsString();
-    if (!p) return p.error();
-    if (p->empty()) return profile_node->Fail("profile is empty");
-    src.kind_ = Kind::kProfile;
-    src.profile_ = *p;
-    auto cf = OptionalString(body, "shared_credentials_file");
-    if (!cf) return cf.error();
-    auto cfg = OptionalString(body, "config_file");
-    if (!cfg) return cfg.error();
-    src.credentials_file_ = cf->value_or("");
-    src.config_file_ = cfg->value_or("");
-    return src;
   }
   static const char* const kImdsKeys[] = {"imds_url"};
   static const char* const kWebKeys[] = {"role_arn", "web_identity_token_file", "role_session_name",
@@ -348,6 +336,20 @@ Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) 
     if (auto n = body.Get(k); n && source != "web_identity") {
       return n->Fail(std::string(k) + " needs credential_source: web_identity");
     }
+  }
+  if (profile_node) {
+    auto p = profile_node->AsString();
+    if (!p) return p.error();
+    if (p->empty()) return profile_node->Fail("profile is empty");
+    src.kind_ = Kind::kProfile;
+    src.profile_ = *p;
+    auto cf = OptionalString(body, "shared_credentials_file");
+    if (!cf) return cf.error();
+    auto cfg = OptionalString(body, "config_file");
+    if (!cfg) return cfg.error();
+    src.credentials_file_ = cf->value_or("");
+    src.config_file_ = cfg->value_or("");
+    return src;
   }
   auto url_of = [&](const char* key, const char* fallback) -> Result<std::string> {
     auto v = OptionalString(body, key);
