@@ -294,6 +294,8 @@ std::shared_ptr<RefreshingCredentials> WebIdentityFromEnv() {
 
 }  // namespace
 
+// Asks for every key of Keys() on every path, before any successful return, so a parser
+// that calls this and then RejectUnreadKeys accepts them all.
 Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) {
   AwsCredentialSource src;
   auto id = SecretRef::FromYaml(body, "access_key_id");

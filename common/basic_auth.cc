@@ -8,15 +8,15 @@
 namespace failover {
 
 Result<BasicAuthConfig> ParseBasicAuth(const YamlNode& node) {
-  if (auto s = node.ExpectKeys({"username", "password", "password_file", "password_env"}); !s) {
-    return s.error();
-  }
+  if (auto s = node.ExpectMap(); !s) return s.error();
   auto user = node.Require("username");
   if (!user) return user.error();
   auto u = user->AsString();
   if (!u) return u.error();
   auto pw = SecretRef::FromYaml(node, "password");
   if (!pw) return pw.error();
+  // Every key is read: a misspelt password key is named before "needs password".
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   if (!*pw) return node.Fail("basic_auth needs password, password_file or password_env");
   return BasicAuthConfig{*u, **pw};
 }

@@ -51,11 +51,6 @@ Result<TlsServerConfig> ParseTls(const YamlNode& n) {
       }
     }
   }
-  if (auto s = n.ExpectKeys({"cert_file", "key_file", "client_auth_type", "client_ca_file",
-                             "min_version", "max_version"});
-      !s) {
-    return s.error();
-  }
   TlsServerConfig tls;
   auto cert = n.Require("cert_file");
   if (!cert) return cert.error();
@@ -112,6 +107,7 @@ Result<TlsServerConfig> ParseTls(const YamlNode& n) {
     tls.max_version = *r;
     if (tls.max_version < tls.min_version) return v->Fail("max_version is below min_version");
   }
+  if (auto s = n.RejectUnreadKeys(); !s) return s.error();
   return tls;
 }
 
@@ -144,21 +140,26 @@ bool TlsServerConfig::SameListenerSettings(const TlsServerConfig& o) const {
 Result<WebConfig> ParseWebConfig(const YamlNode& root) {
   WebConfig cfg;
   if (root.IsNull()) return cfg;
-  if (auto s = root.ExpectKeys({"tls_server_config", "http_server_config", "basic_auth_users"});
-      !s) {
-    if (root.IsMap() && root.HasKey("rate_limit")) {
+  if (auto s = root.ExpectMap(); !s) return s.error();
+  const std::optional<YamlNode> tls_server = root.Get("tls_server_config");
+  const std::optional<YamlNode> http_server = root.Get("http_server_config");
+  const std::optional<YamlNode> users = root.Get("basic_auth_users");
+  if (auto s = root.RejectUnreadKeys(); !s) {
+    // exporter-toolkit's rate_limit gets its own message (asked only now, so that it is
+    // not named among the known keys).
+    if (root.HasKey("rate_limit")) {
       auto rl = root.Get("rate_limit");
       return (rl ? *rl : root).Fail("\"rate_limit\" is not supported by failover");
     }
     return s.error();
   }
-  if (auto t = root.Get("tls_server_config")) {
+  if (auto t = tls_server) {
     auto tls = ParseTls(*t);
     if (!tls) return tls.error();
     cfg.tls = std::move(*tls);
   }
-  if (auto h = root.Get("http_server_config")) {
-    if (auto s = h->ExpectKeys({"http2", "headers"}); !s) return s.error();
+  if (auto h = http_server) {
+    if (auto s = h->ExpectMap(); !s) return s.error();
     if (auto v = h->Get("http2")) {
       // HTTP/2 is not served (common/http_server.cc speaks HTTP/1.1); the key is accepted
       // so exporter-toolkit files load unchanged.
@@ -183,8 +184,9 @@ Result<WebConfig> ParseWebConfig(const YamlNode& root) {
         if (!s->empty()) cfg.headers.emplace_back(name, *s);  // blank: unset
       }
     }
+    if (auto s = h->RejectUnreadKeys(); !s) return s.error();
   }
-  if (auto u = root.Get("basic_auth_users")) {
+  if (auto u = users) {
     auto entries = u->Entries();
     if (!entries) return entries.error();
     for (const auto& [user, hash] : *entries) {

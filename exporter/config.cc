@@ -32,7 +32,7 @@ Result<std::map<std::string, RegionConfig>> LoadRegions(const YamlNode& node) {
     if (name.empty()) return body.Fail("region name is empty");
     RegionConfig rc;
     if (!body.IsNull()) {
-      if (auto s = body.ExpectKeys({"addresses"}); !s) return s.error();
+      if (auto s = body.ExpectMap(); !s) return s.error();
       if (auto a = body.Get("addresses")) {
         auto items = a->Items();
         if (!items) return items.error();
@@ -43,6 +43,7 @@ Result<std::map<std::string, RegionConfig>> LoadRegions(const YamlNode& node) {
           rc.addresses.push_back(*ip);
         }
       }
+      if (auto s = body.RejectUnreadKeys(); !s) return s.error();
     }
     regions[name] = rc;
   }
@@ -52,9 +53,7 @@ Result<std::map<std::string, RegionConfig>> LoadRegions(const YamlNode& node) {
 Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
                               const ProberRegistry& registry, const std::string& regions_fp) {
   std::vector<std::string> kinds = registry.Names();
-  std::vector<std::string_view> allowed = {"name", "region", "interval", "timeout", "labels"};
-  for (const std::string& k : kinds) allowed.push_back(k);
-  if (auto s = node.ExpectKeys(allowed); !s) return s.error();
+  if (auto s = node.ExpectMap(); !s) return s.error();
 
   ProbeConfig p;
   auto name = node.Require("name");
@@ -122,6 +121,8 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
       body = b;
     }
   }
+  // Every key a probe takes has been read by now (the kinds just above).
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   if (kind == nullptr) {
     std::string known;
     for (const std::string& k : kinds) known += (known.empty() ? "" : ", ") + k;
@@ -152,9 +153,14 @@ bool IsReservedLabel(const std::string& name) {
 Result<ExporterConfig> LoadExporterConfig(const YamlNode& root, const ProberRegistry& registry) {
   ExporterConfig cfg;
   if (root.IsNull()) return root.Fail("the config is empty");
-  if (auto s = root.ExpectKeys({"defaults", "regions", "probes"}); !s) return s.error();
-  if (auto d = root.Get("defaults")) {
-    if (auto s = d->ExpectKeys({"interval", "timeout"}); !s) return s.error();
+  if (auto s = root.ExpectMap(); !s) return s.error();
+  // The top-level keys, checked before any probe is built.
+  const std::optional<YamlNode> defaults = root.Get("defaults");
+  const std::optional<YamlNode> regions = root.Get("regions");
+  const std::optional<YamlNode> probes = root.Get("probes");
+  if (auto s = root.RejectUnreadKeys(); !s) return s.error();
+  if (auto d = defaults) {
+    if (auto s = d->ExpectMap(); !s) return s.error();
     if (auto i = d->Get("interval")) {
       auto v = i->AsDuration();
       if (!v) return v.error();
@@ -173,17 +179,18 @@ Result<ExporterConfig> LoadExporterConfig(const YamlNode& root, const ProberRegi
                         ") must be shorter than interval (" + FormatDuration(cfg.default_interval) +
                         ")");
     }
+    if (auto s = d->RejectUnreadKeys(); !s) return s.error();
   }
-  if (auto r = root.Get("regions")) {
-    auto regions = LoadRegions(*r);
-    if (!regions) return regions.error();
-    cfg.regions = *regions;
+  if (regions) {
+    auto loaded = LoadRegions(*regions);
+    if (!loaded) return loaded.error();
+    cfg.regions = *loaded;
   }
   // The regions are part of what a probe is: a region's addresses changing must rebuild
   // probes that map answers to regions.
-  std::string regions_fp = root.Get("regions") ? root.Get("regions")->Fingerprint() : "";
+  std::string regions_fp = regions ? regions->Fingerprint() : "";
   std::set<std::string> names;
-  if (auto p = root.Get("probes")) {
+  if (auto p = probes) {
     auto items = p->Items();
     if (!items) return items.error();
     cfg.probes.reserve(items->size());

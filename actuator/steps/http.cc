@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "common/config_fields.h"
 #include "common/encoding.h"
 #include "common/log.h"
 #include "common/secret.h"
@@ -100,6 +101,7 @@ class HttpStep final : public Step {
   bool add_json_content_type = false;
   std::vector<int> expect_status;  // empty: any 2xx
   std::optional<SecretRef> bearer_token;
+  TlsClientOptions tls;  // `tls:`, e.g. a private CA for an internal https endpoint
 
   const std::string& kind() const override {
     static const std::string k = "http";
@@ -146,6 +148,7 @@ class HttpStep final : public Step {
     HttpRequest req;
     req.method = method;
     req.url = *u;
+    req.tls = tls;
     for (const auto& [name, t] : headers) {
       auto v = t.Render(*ctx.vars);
       if (!v) return StepOutcome::Fail("headers." + name + ": " + v.error().message);
@@ -215,12 +218,7 @@ class HttpStep final : public Step {
 }  // namespace
 
 Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactoryContext&) {
-  if (auto s = body.ExpectKeys(
-          WithCommonKeys({"method", "url", "headers", "body", "expect_status", "bearer_token",
-                          "bearer_token_file", "bearer_token_env"}));
-      !s) {
-    return s.error();
-  }
+  if (auto s = body.ExpectMap(); !s) return s.error();
   auto step = std::make_unique<HttpStep>();
 
   step->method = "GET";
@@ -326,9 +324,17 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
     }
   }
 
+  if (auto t = body.Get("tls")) {
+    auto tls = ParseTlsClientOptions(*t);
+    if (!tls) return tls.error();
+    step->tls = std::move(*tls);
+  }
+
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
   step->set_common(*common);
+  // The keys read above (and ParseStepCommon's) are the keys an http step takes.
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   return std::unique_ptr<Step>(std::move(step));
 }
 

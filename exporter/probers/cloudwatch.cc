@@ -484,9 +484,6 @@ std::string SnakeCase(const std::string& name) {
 
 Result<std::shared_ptr<Prober>> NewCloudWatchProber(const YamlNode& node,
                                                     const ProberContext& ctx) {
-  std::vector<std::string_view> keys = {"region", "url", "period", "stat", "max_age", "metrics"};
-  for (auto k : AwsCredentialSource::Keys()) keys.push_back(k);
-  if (auto s = node.ExpectKeys(keys); !s) return s.error();
   CwSpec spec;
   spec.timeout = ctx.timeout;
 
@@ -569,10 +566,7 @@ Result<std::shared_ptr<Prober>> NewCloudWatchProber(const YamlNode& node,
   std::map<SampleLabels::Pairs, size_t> seen;
   for (size_t i = 0; i < items->size(); ++i) {
     const YamlNode& item = (*items)[i];
-    if (auto s = item.ExpectKeys({"namespace", "metric_name", "dimensions", "unit", "labels"});
-        !s) {
-      return s.error();
-    }
+    if (auto s = item.ExpectMap(); !s) return s.error();
     CwMetric m;
     m.id = "m" + std::to_string(i);
     auto ns = NonEmptyString(item, "namespace", true);
@@ -639,6 +633,7 @@ Result<std::shared_ptr<Prober>> NewCloudWatchProber(const YamlNode& node,
         labels.emplace_back(label, v);
       }
     }
+    if (auto s = item.RejectUnreadKeys(); !s) return s.error();
     std::sort(labels.begin(), labels.end());
     if (auto [it, fresh] = seen.emplace(labels, i); !fresh) {
       return item.Fail("metrics " + std::to_string(it->second + 1) + " and " +
@@ -657,6 +652,7 @@ Result<std::shared_ptr<Prober>> NewCloudWatchProber(const YamlNode& node,
   auto creds = AwsCredentialSource::FromYaml(node);
   if (!creds) return creds.error();
   spec.creds = *creds;
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   return std::shared_ptr<Prober>(std::make_shared<CloudWatchProber>(std::move(spec)));
 }
 

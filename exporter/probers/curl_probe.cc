@@ -13,41 +13,6 @@ const MetricDesc kTlsExpiryMetric = {
     "failover_probe_tls_cert_expiry_timestamp_seconds",
     "Earliest notAfter of the certificate chain the target presented, as a Unix timestamp."};
 
-Result<TlsClientOptions> ParseTlsOptions(const YamlNode& node) {
-  if (auto s = node.ExpectKeys(
-          {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"});
-      !s) {
-    return s.error();
-  }
-  TlsClientOptions tls;
-  for (auto [key, target] : {std::pair<const char*, std::string*>{"ca_file", &tls.ca_file},
-                             {"cert_file", &tls.cert_file},
-                             {"key_file", &tls.key_file}}) {
-    auto v = node.Get(key);
-    if (!v) continue;
-    auto s = v->AsString();
-    if (!s) return s.error();
-    if (access(s->c_str(), R_OK) != 0) {
-      return v->Fail("cannot read " + *s + ": " + std::strerror(errno));
-    }
-    *target = *s;
-  }
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return node.Fail("cert_file and key_file go together");
-  }
-  if (auto v = node.Get("server_name")) {
-    auto s = v->AsString();
-    if (!s) return s.error();
-    tls.server_name = *s;
-  }
-  if (auto v = node.Get("insecure_skip_verify")) {
-    auto b = v->AsBool();
-    if (!b) return b.error();
-    tls.insecure_skip_verify = *b;
-  }
-  return tls;
-}
-
 void SetCommonCurlOptions(CURL* h) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROXY, "");

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "common/config_fields.h"  // ParseTlsClientOptions, the probes' tls: block
 #include "common/http_client.h"
 #include "common/result.h"
 #include "common/yaml.h"
@@ -16,10 +17,6 @@
 namespace failover {
 
 extern const MetricDesc kTlsExpiryMetric;
-
-// Parses a probe's `tls:` block (ca_file, cert_file, key_file, server_name,
-// insecure_skip_verify); files are checked for readability now.
-Result<TlsClientOptions> ParseTlsOptions(const YamlNode& node);
 
 // Options every probe handle gets: no signals, no proxy from the environment, a fresh
 // connection (a dead listener must not hide behind a reused one), no connection reuse.

@@ -323,10 +323,18 @@ ProbeResult DnsProbeResult(const DnsCheck& check, const std::vector<NameserverOu
   return result;
 }
 
-Result<std::shared_ptr<Prober>> NewDnsProber(const YamlNode& node, const ProberContext& ctx) {
-  if (auto s = node.ExpectKeys({"name", "type", "nameservers", "expect_region", "transport"}); !s) {
-    return s.error();
-  }
+namespace {
+
+// A dns probe's block as parsed; the keys read here are the keys a dns probe accepts.
+struct DnsSpec {
+  DnsCheck check;
+  int qtype = 1;
+  bool tcp = false;
+  std::vector<Nameserver> servers;
+  std::vector<unsigned char> query;  // the question, built (and so validated) at load
+};
+
+Result<DnsSpec> ParseDnsSpec(const YamlNode& node, const ProberContext& ctx) {
   DnsCheck check;
   auto name = node.Require("name");
   if (!name) return name.error();
@@ -405,9 +413,19 @@ Result<std::shared_ptr<Prober>> NewDnsProber(const YamlNode& node, const ProberC
     }
     check.expect_region = *s;
   }
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   check.regions = RegionIndex(regions);
-  return std::shared_ptr<Prober>(std::make_shared<DnsProber>(
-      std::move(check), qtype, tcp, std::move(servers), std::move(query), ctx.timeout));
+  return DnsSpec{std::move(check), qtype, tcp, std::move(servers), std::move(query)};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Prober>> NewDnsProber(const YamlNode& node, const ProberContext& ctx) {
+  auto spec = ParseDnsSpec(node, ctx);
+  if (!spec) return spec.error();
+  return std::shared_ptr<Prober>(std::make_shared<DnsProber>(std::move(spec->check), spec->qtype,
+                                                             spec->tcp, std::move(spec->servers),
+                                                             std::move(spec->query), ctx.timeout));
 }
 
 }  // namespace failover

@@ -324,17 +324,14 @@ Result<std::vector<std::shared_ptr<RE2>>> ParseRegexes(const YamlNode& parent, c
   return out;
 }
 
-}  // namespace
+// A probe's block as parsed: the URL (which the prober keeps in libcurl's form) and the
+// rest of the spec. The keys read here are the keys an http probe accepts.
+struct ParsedHttp {
+  std::string url;
+  HttpSpec spec;
+};
 
-Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const ProberContext& ctx) {
-  if (auto s = node.ExpectKeys({"url", "method", "headers", "body", "valid_status_codes",
-                                "fail_if_body_matches_regexp", "fail_if_body_not_matches_regexp",
-                                "follow_redirects", "body_size_limit", "tls", "bearer_token",
-                                "bearer_token_file", "bearer_token_env", "basic_auth",
-                                "tls_session_resumption", "tls_full_handshake_every"});
-      !s) {
-    return s.error();
-  }
+Result<ParsedHttp> ParseHttpSpec(const YamlNode& node, const ProberContext& ctx) {
   HttpSpec spec;
   HttpOptions opt;
   spec.timeout = ctx.timeout;
@@ -343,6 +340,8 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
   auto url_s = url->AsString();
   if (!url_s) return url_s.error();
   if (auto v = ValidateHttpUrl(*url_s); !v) return url->Fail(v.error().message);
+  ParsedHttp parsed;
+  parsed.url = *url_s;
   if (auto m = node.Get("method")) {
     auto s = m->AsString();
     if (!s) return s.error();
@@ -368,11 +367,7 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
       opt.headers.emplace_back(k, *s);
     }
   }
-  if (auto b = node.Get("body")) {
-    auto s = b->AsString();
-    if (!s) return s.error();
-    opt.body = *s;
-  }
+  if (auto s = ReadOptional(node, "body", opt.body); !s) return s.error();
   if (auto v = node.Get("valid_status_codes")) {
     auto items = v->Items();
     if (!items) return items.error();
@@ -390,10 +385,8 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
   auto must_not = ParseRegexes(node, "fail_if_body_matches_regexp");
   if (!must_not) return must_not.error();
   opt.must_not_match = *must_not;
-  if (auto f = node.Get("follow_redirects")) {
-    auto b = f->AsBool();
-    if (!b) return b.error();
-    spec.follow_redirects = *b;
+  if (auto s = ReadOptional(node, "follow_redirects", spec.follow_redirects); !s) {
+    return s.error();
   }
   if (auto l = node.Get("body_size_limit")) {
     auto text = l->AsString();
@@ -406,10 +399,8 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
     }
     spec.body_size_limit = *n;
   }
-  if (auto r = node.Get("tls_session_resumption")) {
-    auto b = r->AsBool();
-    if (!b) return b.error();
-    spec.tls_session.resumption = *b;
+  if (auto s = ReadOptional(node, "tls_session_resumption", spec.tls_session.resumption); !s) {
+    return s.error();
   }
   if (auto f = node.Get("tls_full_handshake_every")) {
     auto d = f->AsDuration();
@@ -418,7 +409,7 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
     spec.tls_session.full_handshake_every = *d;
   }
   if (auto t = node.Get("tls")) {
-    auto tls = ParseTlsOptions(*t);
+    auto tls = ParseTlsClientOptions(*t);
     if (!tls) return tls.error();
     opt.tls = *tls;
   }
@@ -431,9 +422,19 @@ Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const Prober
     opt.basic_auth = std::move(*basic);
     if (opt.bearer_token) return ba->Fail("set either bearer_token or basic_auth, not both");
   }
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   if (!(opt == HttpOptions{})) spec.options = std::make_shared<const HttpOptions>(std::move(opt));
-  auto prober = std::make_shared<HttpProber>(std::move(spec));
-  if (auto s = prober->Init(*url_s); !s) return node.Fail(s.error().message);
+  parsed.spec = std::move(spec);
+  return parsed;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const ProberContext& ctx) {
+  auto parsed = ParseHttpSpec(node, ctx);
+  if (!parsed) return parsed.error();
+  auto prober = std::make_shared<HttpProber>(std::move(parsed->spec));
+  if (auto s = prober->Init(parsed->url); !s) return node.Fail(s.error().message);
   return std::shared_ptr<Prober>(prober);
 }
 

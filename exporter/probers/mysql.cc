@@ -371,18 +371,13 @@ ProbeResult MysqlProbeResult(const MysqlStatus& status,
 }
 
 Result<std::shared_ptr<Prober>> NewMysqlProber(const YamlNode& node, const ProberContext& ctx) {
-  if (auto s = node.ExpectKeys(
-          {"address", "user", "password", "password_file", "password_env", "heartbeat"});
-      !s) {
-    return s.error();
-  }
   MysqlSpec spec;
   spec.timeout = ctx.timeout;
   auto target = MysqlTargetFromYaml(node);
   if (!target) return target.error();
   spec.target = std::move(*target);
   if (auto hb = node.Get("heartbeat")) {
-    if (auto s = hb->ExpectKeys({"table", "max_age"}); !s) return s.error();
+    if (auto s = hb->ExpectMap(); !s) return s.error();
     auto table = hb->Require("table");
     if (!table) return table.error();
     auto t = table->AsString();
@@ -409,8 +404,10 @@ Result<std::shared_ptr<Prober>> NewMysqlProber(const YamlNode& node, const Probe
       if (d->count() <= 0) return ma->Fail("max_age must be positive");
       h.max_age = *d;
     }
+    if (auto s = hb->RejectUnreadKeys(); !s) return s.error();
     spec.heartbeat = h;
   }
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   return std::shared_ptr<Prober>(std::make_shared<MysqlProber>(std::move(spec)));
 }
 

@@ -316,14 +316,12 @@ ProbeResult PostgresProbeResult(const SqlRow& server, const std::vector<SqlRow>&
 }
 
 Result<std::shared_ptr<Prober>> NewPostgresProber(const YamlNode& node, const ProberContext& ctx) {
-  if (auto s = node.ExpectKeys({"conninfo", "password", "password_file", "password_env"}); !s) {
-    return s.error();
-  }
   PostgresSpec spec;
   spec.timeout = ctx.timeout;
   auto target = PgTargetFromYaml(node);
   if (!target) return target.error();
   spec.target = std::move(*target);
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   PlanLookups(spec);
   return std::shared_ptr<Prober>(std::make_shared<PostgresProber>(std::move(spec)));
 }

@@ -277,11 +277,6 @@ ProbeResult RedisProbeResult(const std::map<std::string, std::string>& info) {
 }
 
 Result<std::shared_ptr<Prober>> NewRedisProber(const YamlNode& node, const ProberContext& ctx) {
-  if (auto s = node.ExpectKeys(
-          {"address", "username", "password", "password_file", "password_env", "tls"});
-      !s) {
-    return s.error();
-  }
   RedisSpec spec;
   spec.timeout = ctx.timeout;
   auto addr = node.Require("address");
@@ -305,7 +300,7 @@ Result<std::shared_ptr<Prober>> NewRedisProber(const YamlNode& node, const Probe
   }
   if (auto t = node.Get("tls")) {
     if (t->IsMap()) {
-      auto o = ParseTlsOptions(*t);
+      auto o = ParseTlsClientOptions(*t);
       if (!o) return o.error();
       spec.tls_opts = std::move(*o);
       spec.tls = true;
@@ -323,6 +318,7 @@ Result<std::shared_ptr<Prober>> NewRedisProber(const YamlNode& node, const Probe
       spec.ssl_ctx = std::move(*c);
     }
   }
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   return std::shared_ptr<Prober>(std::make_shared<RedisProber>(std::move(spec)));
 }
 

@@ -335,7 +335,6 @@ Result<std::vector<QueryStep>> ParseQueryResponse(const YamlNode& node) {
   if (items->empty()) return node.Fail("query_response is empty");
   std::vector<QueryStep> out;
   for (const YamlNode& item : *items) {
-    if (auto s = item.ExpectKeys({"expect", "send", "starttls"}); !s) return s.error();
     QueryStep q;
     if (auto e = item.Get("expect")) {
       auto text = e->AsString();
@@ -357,6 +356,7 @@ Result<std::vector<QueryStep>> ParseQueryResponse(const YamlNode& node) {
       if (!b) return b.error();
       q.starttls = *b;
     }
+    if (auto s = item.RejectUnreadKeys(); !s) return s.error();
     if (!q.expect && !q.send && !q.starttls) {
       return item.Fail("a query_response item needs expect, send or starttls");
     }
@@ -365,40 +365,46 @@ Result<std::vector<QueryStep>> ParseQueryResponse(const YamlNode& node) {
   return out;
 }
 
-}  // namespace
+// A tcp probe's block as parsed; the keys read here are the keys a tcp probe accepts.
+struct TcpSpec {
+  std::string address;
+  std::string host;
+  int port = 0;
+  bool tls = false;
+  std::shared_ptr<const TlsClientOptions> tls_opts;  // tls_config
+  std::optional<QuerySpec> query;                    // query_response, its TLS context made
+};
 
-Result<std::shared_ptr<Prober>> NewTcpProber(const YamlNode& node, const ProberContext& ctx) {
-  if (auto s = node.ExpectKeys({"address", "tls", "tls_config", "query_response"}); !s) {
-    return s.error();
-  }
+Result<TcpSpec> ParseTcpSpec(const YamlNode& node, const ProberContext& ctx) {
+  TcpSpec out;
   auto addr = node.Require("address");
   if (!addr) return addr.error();
   auto addr_s = addr->AsString();
   if (!addr_s) return addr_s.error();
   auto hp = SplitHostPort(*addr_s);
   if (!hp) return addr->Fail(hp.error().message);
-  bool tls = false;
-  if (auto t = node.Get("tls")) {
-    auto b = t->AsBool();
-    if (!b) return b.error();
-    tls = *b;
-  }
-  std::shared_ptr<const TlsClientOptions> opts;
+  out.address = *addr_s;
+  out.host = hp->first;
+  out.port = hp->second;
+  if (auto s = ReadOptional(node, "tls", out.tls); !s) return s.error();
+  const bool tls = out.tls;
   if (auto tc = node.Get("tls_config")) {
     if (!tls && !node.Has("query_response")) return tc->Fail("tls_config needs tls: true");
-    auto o = ParseTlsOptions(*tc);
+    auto o = ParseTlsClientOptions(*tc);
     if (!o) return o.error();
-    opts = std::make_shared<const TlsClientOptions>(std::move(*o));
+    out.tls_opts = std::make_shared<const TlsClientOptions>(std::move(*o));
   }
-  if (auto qr = node.Get("query_response")) {
+  auto query_response = node.Get("query_response");
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
+  if (auto qr = query_response) {
     auto steps = ParseQueryResponse(*qr);
     if (!steps) return steps.error();
     QuerySpec spec;
-    spec.address = *addr_s;
-    spec.host = hp->first;
-    spec.port = hp->second;
+    spec.address = out.address;
+    spec.host = out.host;
+    spec.port = out.port;
     spec.tls = tls;
-    if (opts) spec.tls_opts = *opts;
+    if (out.tls_opts) spec.tls_opts = *out.tls_opts;
     spec.steps = std::move(*steps);
     spec.timeout = ctx.timeout;
     bool starttls = false;
@@ -413,18 +419,30 @@ Result<std::shared_ptr<Prober>> NewTcpProber(const YamlNode& node, const ProberC
       if (!c) return c.error();
       spec.ssl_ctx = std::move(*c);
     }
-    return std::shared_ptr<Prober>(std::make_shared<QueryResponseProber>(std::move(spec)));
+    out.query = std::move(spec);
   }
-  std::string host = hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
-  if (!tls) {
-    if (auto ip = ParseIpLiteral(hp->first, hp->second)) {
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Prober>> NewTcpProber(const YamlNode& node, const ProberContext& ctx) {
+  auto spec = ParseTcpSpec(node, ctx);
+  if (!spec) return spec.error();
+  if (spec->query) {
+    return std::shared_ptr<Prober>(std::make_shared<QueryResponseProber>(std::move(*spec->query)));
+  }
+  const std::string& h = spec->host;
+  std::string host = h.find(':') != std::string::npos ? "[" + h + "]" : h;
+  if (!spec->tls) {
+    if (auto ip = ParseIpLiteral(h, spec->port)) {
       return std::shared_ptr<Prober>(std::make_shared<ConnectProber>(
-          *ip, host + ":" + std::to_string(hp->second), ctx.timeout));
+          *ip, host + ":" + std::to_string(spec->port), ctx.timeout));
     }
   }
-  std::string url =
-      std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(hp->second) + "/";
-  auto prober = std::make_shared<TcpProber>(tls, std::move(opts), ctx.timeout);
+  std::string url = std::string(spec->tls ? "https" : "http") + "://" + host + ":" +
+                    std::to_string(spec->port) + "/";
+  auto prober = std::make_shared<TcpProber>(spec->tls, std::move(spec->tls_opts), ctx.timeout);
   if (auto s = prober->Init(url); !s) return node.Fail(s.error().message);
   return std::shared_ptr<Prober>(prober);
 }

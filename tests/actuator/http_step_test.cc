@@ -5,12 +5,14 @@
 #include "tests/actuator/step_test_util.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
+#include "tests/support/tls_cert.h"
 
 namespace failover {
 namespace {
 
 using testing::TempDir;
 using testing::TestHttpServer;
+using testing::TlsCert;
 
 // Loads `steps[0].http` from a runbook-like document so errors carry real paths.
 Result<std::unique_ptr<Step>> Load(const std::string& body) {
@@ -317,6 +319,40 @@ TEST(HttpStepConfigTest, LocatedErrors) {
         << c.body << "\n  got: " << s.error().message;
     EXPECT_EQ(s.error().message.rfind("actuator.yml:", 0), 0u) << s.error().message;
   }
+}
+
+// tls: (the block the exporter's probes take) lets a runbook call an internal https
+// endpoint whose certificate comes from a private CA.
+TEST_F(HttpStepTest, TlsCaFileTrustsAPrivateCa) {
+  TempDir dir;
+  TlsCert cert(dir.path());  // self-signed: its own CA, unknown to the system store
+  TestHttpServer https(&cert);
+  auto plain = MustLoad("{url: \"" + https.url("/healthz") + "\", retries: 0}");
+  ASSERT_TRUE(plain);
+  StepOutcome refused = Run(*plain);
+  EXPECT_NE(refused.status, StepStatus::kOk) << "the private CA is not trusted without tls:";
+  EXPECT_EQ(https.RequestCount("/healthz"), 0);
+
+  auto step = MustLoad("{url: \"" + https.url("/healthz") + "\", tls: {ca_file: \"" +
+                       cert.cert_path() + "\", server_name: localhost}}");
+  ASSERT_TRUE(step);
+  StepOutcome o = Run(*step);
+  EXPECT_EQ(o.status, StepStatus::kOk) << o.message;
+  EXPECT_EQ(https.RequestCount("/healthz"), 1);
+}
+
+TEST_F(HttpStepTest, TlsBadCaFileNamesFileLineAndKey) {
+  auto s = Load("{url: \"https://127.0.0.1:1/x\", tls: {ca_file: /nonexistent/ca.pem}}");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message.rfind("actuator.yml:2:", 0), 0u) << s.error().message;
+  EXPECT_NE(s.error().message.find("steps[0].http.tls.ca_file: cannot read /nonexistent/ca.pem"),
+            std::string::npos)
+      << s.error().message;
+  auto unknown = Load("{url: \"https://127.0.0.1:1/x\", tls: {ca_fil: /etc/hosts}}");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("steps[0].http.tls.ca_fil: unknown key \"ca_fil\""),
+            std::string::npos)
+      << unknown.error().message;
 }
 
 }  // namespace

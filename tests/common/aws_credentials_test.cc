@@ -106,6 +106,11 @@ TEST(AwsCredentialConfigTest, ErrorsNameTheKey) {
       {"{profile: a, sts_url: http://127.0.0.1:1}",
        "sts_url needs credential_source: web_identity"},
       {"{config_file: /x}", "config_file needs profile"},
+      // With a profile, the keys of the other sources are refused too (not ignored).
+      {"{profile: ops, imds_url: http://127.0.0.1:1}",
+       "creds.yml:1:26: imds_url: imds_url needs credential_source: ec2_instance_metadata"},
+      {"{profile: ops, role_arn: arn:aws:iam::1:role/x}",
+       "role_arn needs credential_source: web_identity"},
       {"{credential_source: ec2_instance_metadata, imds_url: ftp://x}",
        "expected an http:// or https:// URL"},
   };

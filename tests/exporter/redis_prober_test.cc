@@ -110,7 +110,8 @@ TEST(RedisConfigTest, RefusesBadBlocksNamingTheKey) {
   struct Case {
     std::string body, error;
   } cases[] = {
-      {"  user: x\n", "probe.yml:2:3: redis.user: unknown key \"user\""},
+      // An unknown key is named once the block's values parse (RejectUnreadKeys).
+      {"  address: 127.0.0.1:6379\n  user: x\n", "probe.yml:3:3: redis.user: unknown key \"user\""},
       {"  address: 127.0.0.1\n", "probe.yml:2:12: redis.address:"},
       {"  address: 127.0.0.1:6379\n  username: failover\n",
        "probe.yml:3:13: redis.username: username needs a password"},
