@@ -294,7 +294,7 @@ std::shared_ptr<RefreshingCredentials> WebIdentityFromEnv() {
 
 }  // namespace
 
-// Asks for every key of Keys() on every path, before any successful return, so a parser
+// Asks for every credential key on every path, before any successful return, so a parser
 // that calls this and then RejectUnreadKeys accepts them all.
 Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) {
   AwsCredentialSource src;
@@ -337,8 +337,8 @@ Result<AwsCredentialSource> AwsCredentialSource::FromYaml(const YamlNode& body) 
       return n->Fail(std::string(k) + " needs credential_source: web_identity");
     }
   }
-  // The source's keys are checked before the profile returns, so that every key of Keys() is
-  // read on every path (a caller's RejectUnreadKeys relies on it).
+  // The source's keys are checked before the profile returns, so that every credential key
+  // is read on every path (a caller's RejectUnreadKeys relies on it).
   if (profile_node) {
     auto p = profile_node->AsString();
     if (!p) return p.error();
@@ -501,28 +501,6 @@ std::string AwsCredentialSource::Describe() const {
                     ", secret access key from " + (secret_ ? secret_->Describe() : "?");
   if (token_) out += ", session token from " + token_->Describe();
   return out;
-}
-
-const std::vector<std::string_view>& AwsCredentialSource::Keys() {
-  static const std::vector<std::string_view> k = {"access_key_id",
-                                                  "access_key_id_file",
-                                                  "access_key_id_env",
-                                                  "secret_access_key",
-                                                  "secret_access_key_file",
-                                                  "secret_access_key_env",
-                                                  "session_token",
-                                                  "session_token_file",
-                                                  "session_token_env",
-                                                  "profile",
-                                                  "shared_credentials_file",
-                                                  "config_file",
-                                                  "credential_source",
-                                                  "imds_url",
-                                                  "role_arn",
-                                                  "web_identity_token_file",
-                                                  "role_session_name",
-                                                  "sts_url"};
-  return k;
 }
 
 std::string RedactCredentials(std::string text, const AwsCredentials& creds) {

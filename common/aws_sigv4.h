@@ -106,9 +106,6 @@ class AwsCredentialSource {
   Result<AwsCredentials> Resolve(HttpClient* http = nullptr, Clock* clock = nullptr) const;
   std::string Describe() const;  // safe to show: "file /x and file /y", "environment"
 
-  // The config keys FromYaml reads, for ExpectKeys lists.
-  static const std::vector<std::string_view>& Keys();
-
  private:
   Result<AwsCredentials> ResolveEnv() const;
   Result<AwsCredentials> ResolveProfile() const;

@@ -30,9 +30,4 @@ Result<StepCommon> ParseStepCommon(const YamlNode& body, StepCommon defaults) {
   return out;
 }
 
-std::vector<std::string_view> WithCommonKeys(std::vector<std::string_view> keys) {
-  keys.insert(keys.end(), kCommonStepKeys.begin(), kCommonStepKeys.end());
-  return keys;
-}
-
 }  // namespace failover

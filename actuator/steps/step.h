@@ -140,12 +140,8 @@ class StepRegistry {
 // The single list of step kinds.
 void RegisterBuiltinSteps(StepRegistry& registry);
 
-// Parses `timeout`, `retries`, `backoff` from a step block (keys shared by every kind;
-// each kind lists them among its allowed keys via kCommonStepKeys).
+// Parses `timeout`, `retries`, `backoff` from a step block (keys shared by every kind). A
+// factory calls it before its body's RejectUnreadKeys, which then accepts these keys too.
 Result<StepCommon> ParseStepCommon(const YamlNode& body, StepCommon defaults = {});
-inline const std::vector<std::string_view> kCommonStepKeys = {"timeout", "retries", "backoff"};
-
-// Helper for factories: the allowed keys of a kind plus the common ones.
-std::vector<std::string_view> WithCommonKeys(std::vector<std::string_view> keys);
 
 }  // namespace failover
