@@ -49,10 +49,14 @@ Result<std::map<std::string, RegionConfig>> LoadRegions(const YamlNode& node) {
   return regions;
 }
 
+// The keys of a probe besides its kind's.
+const std::vector<std::string_view> kProbeKeys = {"name", "region", "interval", "timeout",
+                                                  "labels"};
+
 Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
                               const ProberRegistry& registry, const std::string& regions_fp) {
   std::vector<std::string> kinds = registry.Names();
-  std::vector<std::string_view> allowed = {"name", "region", "interval", "timeout", "labels"};
+  std::vector<std::string_view> allowed = kProbeKeys;
   for (const std::string& k : kinds) allowed.push_back(k);
   if (auto s = node.ExpectKeys(allowed); !s) return s.error();
 
@@ -110,26 +114,12 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
     }
   }
 
-  const ProberKind* kind = nullptr;
-  std::optional<YamlNode> body;
-  for (const std::string& k : kinds) {
-    if (auto b = node.Get(k)) {
-      if (kind != nullptr) {
-        return b->Fail("a probe has exactly one kind; found both \"" + kind->name + "\" and \"" +
-                       k + "\"");
-      }
-      kind = registry.Find(k);
-      body = b;
-    }
-  }
-  if (kind == nullptr) {
-    std::string known;
-    for (const std::string& k : kinds) known += (known.empty() ? "" : ", ") + k;
-    return node.Fail("probe \"" + p.name + "\" has no kind (one of: " + known + ")");
-  }
-  p.kind = kind->name;
+  auto kind = ParseKindKey(node, registry, "probe", kProbeKeys);
+  if (!kind) return kind.error();
+  const auto& [kind_entry, body] = *kind;
+  p.kind = kind_entry->name;
   ProberContext ctx{p.name, p.timeout, &cfg.regions};
-  auto prober = kind->factory(*body, ctx);
+  auto prober = kind_entry->factory(body, ctx);
   if (!prober) return prober.error();
   p.prober = *prober;
   std::string text = node.Fingerprint() + "|" + FormatDuration(p.interval) + "|" +
