@@ -32,21 +32,12 @@ Result<std::vector<StepConfig>> LoadSteps(const YamlNode& list, const ConfigDeps
   auto items = list.Items();
   if (!items) return items.error();
   for (const YamlNode& item : *items) {
-    auto entries = item.Entries();
-    if (!entries) return entries.error();
-    if (entries->size() != 1) {
-      return item.Fail("a step is a mapping with exactly one key, its kind (e.g. dns_update:)");
-    }
-    const auto& [kind_name, body] = (*entries)[0];
-    const StepKind* kind = deps.steps->Find(kind_name);
-    if (kind == nullptr) {
-      std::string known;
-      for (const std::string& k : deps.steps->Names()) known += (known.empty() ? "" : ", ") + k;
-      return body.Fail("unknown step kind \"" + kind_name + "\" (known: " + known + ")");
-    }
-    auto step = kind->factory(body, ctx);
+    auto kind = ParseKindKey(item, *deps.steps, "step");
+    if (!kind) return kind.error();
+    const auto& [kind_entry, body] = *kind;
+    auto step = kind_entry->factory(body, ctx);
     if (!step) return step.error();
-    out.push_back({kind_name, std::shared_ptr<Step>(std::move(*step))});
+    out.push_back({kind_entry->name, std::shared_ptr<Step>(std::move(*step))});
   }
   return out;
 }
@@ -347,24 +338,13 @@ Result<ActuatorConfig> LoadActuatorConfig(const YamlNode& root, const ConfigDeps
   if (auto p = root.Get("providers")) {
     auto entries = p->Entries();
     if (!entries) return entries.error();
-    auto kinds = BuiltinDnsProviders();
+    DnsProviderRegistry kinds;
+    RegisterBuiltinDnsProviders(kinds);
     for (const auto& [id, body] : *entries) {
-      auto inner = body.Entries();
-      if (!inner) return inner.error();
-      if (inner->size() != 1) {
-        return body.Fail("a provider is a mapping with exactly one key, its kind (e.g. powerdns:)");
-      }
-      const auto& [kind_name, kind_body] = (*inner)[0];
-      const DnsProviderKind* kind = nullptr;
-      std::string known;
-      for (const auto& k : kinds) {
-        if (k.name == kind_name) kind = &k;
-        known += (known.empty() ? "" : ", ") + k.name;
-      }
-      if (kind == nullptr) {
-        return kind_body.Fail("unknown provider kind \"" + kind_name + "\" (known: " + known + ")");
-      }
-      auto provider = kind->factory(kind_body, deps.provider_ctx);
+      auto kind = ParseKindKey(body, kinds, "DNS provider");
+      if (!kind) return kind.error();
+      const auto& [kind_entry, kind_body] = *kind;
+      auto provider = kind_entry->factory(kind_body, deps.provider_ctx);
       if (!provider) return provider.error();
       cfg.providers[id] = *provider;
     }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <set>
 
 namespace failover {
@@ -109,28 +110,21 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
     }
   }
 
-  const ProberKind* kind = nullptr;
-  std::optional<YamlNode> body;
-  for (const std::string& k : kinds) {
-    if (auto b = node.Get(k)) {
-      if (kind != nullptr) {
-        return b->Fail("a probe has exactly one kind; found both \"" + kind->name + "\" and \"" +
-                       k + "\"");
-      }
-      kind = registry.Find(k);
-      body = b;
-    }
-  }
-  // Every key a probe takes has been read by now (the kinds just above).
+  // Every key a probe takes has been read by now, but its kind: each kind's name is one.
+  for (const std::string& k : kinds) node.Asked(k);
   if (auto s = node.RejectUnreadKeys(); !s) return s.error();
-  if (kind == nullptr) {
-    std::string known;
-    for (const std::string& k : kinds) known += (known.empty() ? "" : ", ") + k;
-    return node.Fail("probe \"" + p.name + "\" has no kind (one of: " + known + ")");
+  std::vector<std::string_view> others;  // the probe's own keys (name:, region:, ...) present
+  auto entries = node.Entries();
+  if (!entries) return entries.error();
+  for (const auto& [key, value] : *entries) {
+    if (std::find(kinds.begin(), kinds.end(), key) == kinds.end()) others.push_back(key);
   }
-  p.kind = kind->name;
+  auto kind = ParseKindKey(node, registry, "probe", others);
+  if (!kind) return kind.error();
+  const auto& [kind_entry, body] = *kind;
+  p.kind = kind_entry->name;
   ProberContext ctx{p.name, p.timeout, &cfg.regions};
-  auto prober = kind->factory(*body, ctx);
+  auto prober = kind_entry->factory(body, ctx);
   if (!prober) return prober.error();
   p.prober = *prober;
   std::string text = node.Fingerprint() + "|" + FormatDuration(p.interval) + "|" +

@@ -64,9 +64,7 @@ int main(int argc, char** argv) {
   ProberRegistry registry;
   RegisterBuiltinProbers(registry);
   if (list_kinds) {
-    for (const std::string& k : registry.Names()) {
-      std::printf("%-8s %s\n", k.c_str(), registry.Find(k)->description.c_str());
-    }
+    std::fputs(registry.Listing("", 8).c_str(), stdout);
     return 0;
   }
   // libcurl is initialised by the first probe that uses it (exporter/curl_multi.cc).

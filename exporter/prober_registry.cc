@@ -10,22 +10,6 @@
 
 namespace failover {
 
-void ProberRegistry::Register(ProberKind kind) {
-  std::string name = kind.name;
-  kinds_[name] = std::move(kind);
-}
-
-const ProberKind* ProberRegistry::Find(const std::string& name) const {
-  auto it = kinds_.find(name);
-  return it == kinds_.end() ? nullptr : &it->second;
-}
-
-std::vector<std::string> ProberRegistry::Names() const {
-  std::vector<std::string> out;
-  for (const auto& [name, kind] : kinds_) out.push_back(name);
-  return out;
-}
-
 void RegisterBuiltinProbers(ProberRegistry& registry) {
   registry.Register(
       {"http", "HTTP(S) request: status, body regexes, phases, TLS expiry", &NewHttpProber});

@@ -18,6 +18,7 @@
 #include "actuator/steps/step.h"
 #include "common/clock.h"
 #include "common/duration.h"
+#include "common/kind_registry.h"
 #include "common/result.h"
 #include "common/secret.h"
 #include "common/sql.h"
@@ -112,13 +113,12 @@ class Database {
 
 using DatabaseFactory = std::function<Result<std::shared_ptr<Database>>(const YamlNode& body)>;
 
-struct DatabaseKind {
-  std::string name;  // the key under databases.<id>: mysql, postgres
-  DatabaseFactory factory;
-};
+// A kind's name is the key under databases.<id>: mysql, postgres.
+using DatabaseRegistry = KindRegistry<DatabaseFactory>;
+using DatabaseKind = DatabaseRegistry::Kind;
 
-// The single list of database kinds.
-std::vector<DatabaseKind> BuiltinDatabases();
+// The single list of database kinds (db/registry.cc).
+void RegisterBuiltinDatabases(DatabaseRegistry& registry);
 
 // Parses the `databases:` section: id → {<kind>: {...}}.
 Result<DatabaseMap> LoadDatabases(const YamlNode& section);

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/http_client.h"
+#include "common/kind_registry.h"
 #include "common/result.h"
 #include "common/yaml.h"
 
@@ -95,13 +96,12 @@ struct DnsProviderContext {
 using DnsProviderFactory = std::function<Result<std::shared_ptr<DnsProvider>>(
     const YamlNode& body, const DnsProviderContext& ctx)>;
 
-struct DnsProviderKind {
-  std::string name;  // the key under providers.<id>: powerdns, cloudflare, ...
-  DnsProviderFactory factory;
-};
+// A kind's name is the key under providers.<id>: powerdns, cloudflare, ...
+using DnsProviderRegistry = KindRegistry<DnsProviderFactory>;
+using DnsProviderKind = DnsProviderRegistry::Kind;
 
-// The single list of provider kinds.
-std::vector<DnsProviderKind> BuiltinDnsProviders();
+// The single list of provider kinds (dns/registry.cc).
+void RegisterBuiltinDnsProviders(DnsProviderRegistry& registry);
 
 // Normalises a name to FQDN with a trailing dot, lower case.
 std::string Fqdn(std::string name);

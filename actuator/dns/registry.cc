@@ -1,5 +1,6 @@
-// The single list of DNS provider kinds: config validation and docs go by it. A new
-// provider is one line here plus its dns/<provider>.{h,cc}.
+// The single list of DNS provider kinds: config validation and --list-kinds go by it. A
+// new provider is one Register line here plus its dns/<provider>.{h,cc}. The descriptions
+// are empty: --list-kinds prints this family's names alone.
 #include <algorithm>
 #include <cctype>
 
@@ -13,12 +14,13 @@
 
 namespace failover {
 
-std::vector<DnsProviderKind> BuiltinDnsProviders() {
-  return {
-      {"powerdns", &NewPowerDnsProvider}, {"rfc2136", &NewRfc2136Provider},
-      {"route53", &NewRoute53Provider},   {"cloudflare", &NewCloudflareProvider},
-      {"linode", &NewLinodeProvider},     {"digitalocean", &NewDigitalOceanProvider},
-  };
+void RegisterBuiltinDnsProviders(DnsProviderRegistry& registry) {
+  registry.Register({"powerdns", "", &NewPowerDnsProvider});
+  registry.Register({"rfc2136", "", &NewRfc2136Provider});
+  registry.Register({"route53", "", &NewRoute53Provider});
+  registry.Register({"cloudflare", "", &NewCloudflareProvider});
+  registry.Register({"linode", "", &NewLinodeProvider});
+  registry.Register({"digitalocean", "", &NewDigitalOceanProvider});
 }
 
 const char* DnsFeatureName(DnsFeature f) {

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/http_client.h"
+#include "common/kind_registry.h"
 #include "common/result.h"
 #include "common/yaml.h"
 
@@ -69,13 +70,12 @@ struct LbProviderContext {
 using LbProviderFactory = std::function<Result<std::shared_ptr<LbProvider>>(
     const YamlNode& body, const LbProviderContext& ctx)>;
 
-struct LbProviderKind {
-  std::string name;  // the key under load_balancers.<id>: linode_nodebalancer, ...
-  LbProviderFactory factory;
-};
+// A kind's name is the key under load_balancers.<id>: linode_nodebalancer, ...
+using LbProviderRegistry = KindRegistry<LbProviderFactory>;
+using LbProviderKind = LbProviderRegistry::Kind;
 
-// The single list of load-balancer provider kinds.
-std::vector<LbProviderKind> BuiltinLbProviders();
+// The single list of load-balancer provider kinds (lb/registry.cc).
+void RegisterBuiltinLbProviders(LbProviderRegistry& registry);
 
 using LbProviderMap = std::map<std::string, std::shared_ptr<LbProvider>>;
 

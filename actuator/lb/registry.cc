@@ -1,6 +1,7 @@
-// The single list of load-balancer provider kinds: config validation and docs go by it. A
-// new provider is one line here plus its lb/<provider>.{h,cc} (docs/development.md,
-// "Adding an LB provider").
+// The single list of load-balancer provider kinds: config validation and --list-kinds go by
+// it. A new provider is one Register line here plus its lb/<provider>.{h,cc}
+// (docs/development.md, "An LB provider"). The descriptions are empty: --list-kinds prints
+// this family's names alone.
 #include <algorithm>
 #include <cctype>
 
@@ -12,40 +13,24 @@
 
 namespace failover {
 
-std::vector<LbProviderKind> BuiltinLbProviders() {
-  return {
-      {"linode_nodebalancer", &NewLinodeNodeBalancerProvider},
-      {"cloudflare_lb", &NewCloudflareLbProvider},
-      {"aws_alb", &NewAwsAlbProvider},
-      {"digitalocean_lb", &NewDigitalOceanLbProvider},
-  };
+void RegisterBuiltinLbProviders(LbProviderRegistry& registry) {
+  registry.Register({"linode_nodebalancer", "", &NewLinodeNodeBalancerProvider});
+  registry.Register({"cloudflare_lb", "", &NewCloudflareLbProvider});
+  registry.Register({"aws_alb", "", &NewAwsAlbProvider});
+  registry.Register({"digitalocean_lb", "", &NewDigitalOceanLbProvider});
 }
 
 Result<LbProviderMap> LoadLbProviders(const YamlNode& node, const LbProviderContext& ctx) {
   LbProviderMap out;
   auto entries = node.Entries();
   if (!entries) return entries.error();
-  auto kinds = BuiltinLbProviders();
+  LbProviderRegistry kinds;
+  RegisterBuiltinLbProviders(kinds);
   for (const auto& [id, body] : *entries) {
-    auto inner = body.Entries();
-    if (!inner) return inner.error();
-    if (inner->size() != 1) {
-      return body.Fail(
-          "a load balancer is a mapping with exactly one key, its kind (e.g. "
-          "linode_nodebalancer:)");
-    }
-    const auto& [kind_name, kind_body] = (*inner)[0];
-    const LbProviderKind* kind = nullptr;
-    std::string known;
-    for (const auto& k : kinds) {
-      if (k.name == kind_name) kind = &k;
-      known += (known.empty() ? "" : ", ") + k.name;
-    }
-    if (kind == nullptr) {
-      return kind_body.Fail("unknown load balancer kind \"" + kind_name + "\" (known: " + known +
-                            ")");
-    }
-    auto provider = kind->factory(kind_body, ctx);
+    auto kind = ParseKindKey(body, kinds, "load balancer");
+    if (!kind) return kind.error();
+    const auto& [kind_entry, kind_body] = *kind;
+    auto provider = kind_entry->factory(kind_body, ctx);
     if (!provider) return provider.error();
     out[id] = *provider;
   }

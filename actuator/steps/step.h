@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/http_client.h"
+#include "common/kind_registry.h"
 #include "common/result.h"
 #include "common/yaml.h"
 
@@ -114,28 +115,9 @@ struct StepFactoryContext {
 using StepFactory = std::function<Result<std::unique_ptr<Step>>(const YamlNode& body,
                                                                 const StepFactoryContext& ctx)>;
 
-struct StepKind {
-  std::string name;
-  std::string description;
-  StepFactory factory;
-};
-
-class StepRegistry {
- public:
-  void Register(StepKind kind) { kinds_[kind.name] = std::move(kind); }
-  const StepKind* Find(const std::string& name) const {
-    auto it = kinds_.find(name);
-    return it == kinds_.end() ? nullptr : &it->second;
-  }
-  std::vector<std::string> Names() const {
-    std::vector<std::string> out;
-    for (const auto& [n, k] : kinds_) out.push_back(n);
-    return out;
-  }
-
- private:
-  std::map<std::string, StepKind> kinds_;
-};
+// A kind's name is the key of a runbook's step: "dns_update", "wait", ...
+using StepRegistry = KindRegistry<StepFactory>;
+using StepKind = StepRegistry::Kind;
 
 // The single list of step kinds.
 void RegisterBuiltinSteps(StepRegistry& registry);

@@ -31,9 +31,9 @@ inline Result<std::shared_ptr<DnsProvider>> MakeProvider(const std::string& kind
   auto node = YamlNode::LoadString(yaml, "actuator.yml");
   if (!node) return node.error();
   DnsProviderContext ctx{http, clock};
-  for (const DnsProviderKind& k : BuiltinDnsProviders()) {
-    if (k.name == kind) return k.factory(*node, ctx);
-  }
+  DnsProviderRegistry kinds;
+  RegisterBuiltinDnsProviders(kinds);
+  if (const DnsProviderKind* k = kinds.Find(kind)) return k->factory(*node, ctx);
   return Error::Internal("no DNS provider kind " + kind);
 }
 

@@ -40,8 +40,8 @@ TEST(LbPoolStep, ConfigErrorsNameFileLineAndKey) {
   EXPECT_TRUE(Has(kind.error().message, "actuator.yml:3:")) << kind.error().message;
   EXPECT_TRUE(Has(kind.error().message,
                   "unknown load balancer kind \"haproxy\" (known: "
-                  "linode_nodebalancer, cloudflare_lb, aws_alb, "
-                  "digitalocean_lb)"))
+                  "aws_alb, cloudflare_lb, digitalocean_lb, "
+                  "linode_nodebalancer)"))
       << kind.error().message;
 
   auto no_wait = rig.Load(NbYaml(nb),

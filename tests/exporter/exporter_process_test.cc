@@ -143,7 +143,9 @@ TEST_F(ExporterProcessTest, InvalidConfigAtStartExitsWithTheReason) {
       {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
       dir_.path());
   EXPECT_EQ(p.Wait(), 1);
-  EXPECT_NE(p.Stderr().find("has no kind"), std::string::npos) << p.Stderr();
+  EXPECT_NE(p.Stderr().find("a probe is a mapping with exactly one key, its kind"),
+            std::string::npos)
+      << p.Stderr();
 }
 
 TEST_F(ExporterProcessTest, ServesMetricsAndReloads) {
