@@ -253,6 +253,12 @@ void YamlNode::Asked(std::string_view key) const {
   keys.emplace_back(key);
 }
 
+std::vector<std::string> YamlNode::AskedKeys() const {
+  std::lock_guard<std::mutex> lock(doc_->asked_mu);
+  auto it = doc_->asked.find(node_);
+  return it == doc_->asked.end() ? std::vector<std::string>{} : it->second;
+}
+
 Status YamlNode::RejectUnreadKeys() const {
   if (auto s = ExpectMap(); !s) return s;
   std::vector<std::string> asked;

@@ -56,6 +56,8 @@ class YamlNode {
   Status RejectUnreadKeys() const;
   // Records `key` as asked for, for a key read by other means (e.g. through Entries()).
   void Asked(std::string_view key) const;
+  // The keys asked of this mapping so far, in the order first asked.
+  std::vector<std::string> AskedKeys() const;
 
   // Child of a mapping; nullopt when absent or null.
   std::optional<YamlNode> Get(std::string_view key) const;

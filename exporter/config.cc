@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <openssl/sha.h>
 
-#include <algorithm>
 #include <set>
 
 namespace failover {
@@ -111,14 +110,10 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
   }
 
   // Every key a probe takes has been read by now, but its kind: each kind's name is one.
+  const std::vector<std::string> own = node.AskedKeys();  // name, region, ...
   for (const std::string& k : kinds) node.Asked(k);
   if (auto s = node.RejectUnreadKeys(); !s) return s.error();
-  std::vector<std::string_view> others;  // the probe's own keys (name:, region:, ...) present
-  auto entries = node.Entries();
-  if (!entries) return entries.error();
-  for (const auto& [key, value] : *entries) {
-    if (std::find(kinds.begin(), kinds.end(), key) == kinds.end()) others.push_back(key);
-  }
+  std::vector<std::string_view> others(own.begin(), own.end());
   auto kind = ParseKindKey(node, registry, "probe", others);
   if (!kind) return kind.error();
   const auto& [kind_entry, body] = *kind;

@@ -49,6 +49,16 @@ TEST(YamlTest, RejectUnreadKeysAcceptsExactlyTheKeysTheParserRead) {
             "timeout)");
 }
 
+TEST(YamlTest, AskedKeysListsWhatWasAskedInOrder) {
+  YamlNode root = Load("m:\n  b: 1\n");
+  YamlNode m = *root.Get("m");
+  EXPECT_TRUE(m.AskedKeys().empty());
+  m.Get("b");
+  m.Get("a");
+  m.Get("b");
+  EXPECT_EQ(m.AskedKeys(), (std::vector<std::string>{"b", "a"}));
+}
+
 TEST(YamlTest, RejectUnreadKeysSeesKeysReadThroughAnyCopyOfTheNode) {
   YamlNode root = Load("step:\n  duration: 5s\n  timeout: 1m\n");
   YamlNode a = *root.Get("step");
