@@ -71,9 +71,7 @@ class RecordStep : public Step {
 };
 
 Result<std::unique_ptr<Step>> NewRecordStep(const YamlNode& node, const StepFactoryContext&) {
-  if (auto s = node.ExpectKeys(WithCommonKeys({"name", "arg", "fail_times", "retryable"})); !s) {
-    return s.error();
-  }
+  if (auto s = node.ExpectMap(); !s) return s.error();
   std::string name = *node.Require("name")->AsString();
   std::string arg = node.Get("arg") ? *node.Get("arg")->AsString() : "";
   auto t = Template::Parse(arg);
@@ -84,6 +82,7 @@ Result<std::unique_ptr<Step>> NewRecordStep(const YamlNode& node, const StepFact
   auto step = std::make_unique<RecordStep>(name, *t, retryable);
   auto common = ParseStepCommon(node);
   if (!common) return common.error();
+  if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -148,7 +148,7 @@ TEST(LbPoolStep, InTheEngineTheChangeIsJournaledBeforeItIsMade) {
   }
   auto e = (*journal)->Get(out->execution_ids[0]);
   ASSERT_TRUE(e && *e);
-  EXPECT_EQ((*e)->state, "succeeded") << (*e)->message;
+  EXPECT_EQ((*e)->state, ExecState::kSucceeded) << (*e)->message;
   auto recs = (*journal)->Steps(out->execution_ids[0]);
   ASSERT_TRUE(recs);
   ASSERT_EQ(recs->size(), 1u);

@@ -215,7 +215,7 @@ TEST_F(WriterLeaseStepTest, RefusedPromotionIsEscalatedWithTheLeaseState) {
   engine.Stop();
   auto e = (*journal)->Get(out->execution_ids[0]);
   ASSERT_TRUE(e && *e);
-  EXPECT_EQ((*e)->state, "failed");
+  EXPECT_EQ((*e)->state, ExecState::kFailed);
   EXPECT_THAT((*e)->message, HasSubstr("held by us-east"));
   ASSERT_EQ(pd.Events().size(), 1u);
   std::string summary = pd.Events()[0].body["payload"]["summary"].get<std::string>();
