@@ -21,6 +21,8 @@
 #include "exporter/exporter.h"
 #include "exporter/prober_registry.h"
 #include "exporter/scheduler.h"
+#include "tests/exporter/probe_phase.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
@@ -38,20 +40,6 @@ constexpr int kProbes = 8;
 constexpr size_t kBound = 2;
 constexpr auto kInterval = seconds(10);
 
-// Probe names whose scheduling phase (a hash of the name, see scheduler.h) falls in
-// [from, to) of the interval, so that all of them are due within that half second.
-std::vector<std::string> NamesWithPhase(int count, Duration from, Duration to) {
-  Scheduler probe(MonoTime(), [](const std::string&, MonoTime) {});
-  std::vector<std::string> names;
-  for (int i = 0; static_cast<int>(names.size()) < count; ++i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "slow-%05d", i);
-    Duration phase = probe.FirstDue(buf, kInterval, MonoTime()) - MonoTime();
-    if (phase >= from && phase < to) names.push_back(buf);
-  }
-  return names;
-}
-
 struct Figures {
   std::map<std::string, double> successes, failures;  // by probe
   double delayed = -1, waiting = -1, in_flight = -1;
@@ -59,23 +47,13 @@ struct Figures {
 
 Figures Parse(const std::string& text) {
   Figures f;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    double value = std::strtod(line.c_str() + space + 1, nullptr);
-    std::string series = line.substr(0, space);
-    std::string name = series.substr(0, series.find('{'));
+  for (const auto& [name, labels, value] : testing::ParseMetricsText(text)) {
     if (name == "failover_exporter_probe_runs_delayed_total") f.delayed = value;
     if (name == "failover_exporter_probe_runs_waiting") f.waiting = value;
     if (name == "failover_exporter_probes_in_flight") f.in_flight = value;
     if (name != "failover_probe_runs_total") continue;
-    size_t p = series.find("probe=\"") + 7;
-    std::string probe = series.substr(p, series.find('"', p) - p);
-    (series.find("result=\"success\"") != std::string::npos ? f.successes : f.failures)[probe] =
-        value;
+    std::string probe = testing::LabelValue(labels, "probe");
+    (testing::LabelValue(labels, "result") == "success" ? f.successes : f.failures)[probe] = value;
   }
   return f;
 }
@@ -84,7 +62,8 @@ TEST(MaxInFlightTest, RunsBeyondTheBoundWaitAndAllComplete) {
   log::Configure(log::Level::kWarn, log::Format::kLogfmt);
   TestHttpServer server;
   // All due 1.5 to 2 s after the start: late enough that loading the config is done.
-  std::vector<std::string> names = NamesWithPhase(kProbes, milliseconds(1500), milliseconds(2000));
+  std::vector<std::string> names =
+      testing::NamesWithPhase("slow-", kProbes, kInterval, milliseconds(1500), milliseconds(2000));
   std::ostringstream cfg;
   cfg << "probes:\n";
   for (const std::string& name : names) {

@@ -24,6 +24,8 @@
 #include "exporter/exporter.h"
 #include "exporter/prober_registry.h"
 #include "exporter/scheduler.h"
+#include "tests/exporter/probe_phase.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/wait.h"
@@ -56,27 +58,10 @@ struct Snapshot {
   std::map<std::string, std::string> reason;  // by probe, while its last run failed
 };
 
-std::string LabelValue(const std::string& labels, const std::string& name) {
-  std::string key = name + "=\"";
-  size_t pos = labels.find(key);
-  if (pos == std::string::npos) return "";
-  pos += key.size();
-  return labels.substr(pos, labels.find('"', pos) - pos);
-}
-
 Snapshot Parse(const std::string& text) {
+  using testing::LabelValue;
   Snapshot s;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    double value = std::strtod(line.c_str() + space + 1, nullptr);
-    std::string series = line.substr(0, space);
-    size_t brace = series.find('{');
-    std::string name = series.substr(0, brace);
-    std::string labels = brace == std::string::npos ? "" : series.substr(brace);
+  for (const auto& [name, labels, value] : testing::ParseMetricsText(text)) {
     if (name == "failover_exporter_probes_in_flight") {
       s.in_flight = value;
     } else if (name == "failover_exporter_probe_runs_skipped_total") {
@@ -93,21 +78,6 @@ Snapshot Parse(const std::string& text) {
     }
   }
   return s;
-}
-
-// Probe names whose scheduling phase (a hash of the name, see scheduler.h) falls in
-// [from, to) of `interval`, so that all of them start within that half second.
-std::vector<std::string> NamesWithPhase(const std::string& prefix, int count, Duration interval,
-                                        Duration from, Duration to) {
-  Scheduler probe(MonoTime(), [](const std::string&, MonoTime) {});
-  std::vector<std::string> names;
-  for (int i = 0; static_cast<int>(names.size()) < count; ++i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%s%05d", prefix.c_str(), i);
-    Duration phase = probe.FirstDue(buf, interval, MonoTime()) - MonoTime();
-    if (phase >= from && phase < to) names.push_back(buf);
-  }
-  return names;
 }
 
 class QuietLogs {
@@ -137,8 +107,8 @@ TEST(OutageTest, HangingRegionDoesNotDelayHealthyProbes) {
   // All hanging probes start 1.5 to 2 s after the exporter starts (late enough that loading
   // the config cannot push them into their next interval) and stay in flight until their
   // 9 s timeout: from about 2 s to 10.5 s, all 1000 hang at once.
-  std::vector<std::string> hang_names =
-      NamesWithPhase("hang-", kHanging, kHangInterval, milliseconds(1500), milliseconds(2000));
+  std::vector<std::string> hang_names = testing::NamesWithPhase(
+      "hang-", kHanging, kHangInterval, milliseconds(1500), milliseconds(2000));
   std::vector<std::string> ok_names;
   std::ostringstream cfg;
   cfg << "probes:\n";
