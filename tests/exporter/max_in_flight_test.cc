@@ -47,7 +47,7 @@ struct Figures {
 
 Figures Parse(const std::string& text) {
   Figures f;
-  for (const auto& [name, labels, value] : testing::ParseMetricsText(text)) {
+  for (const auto& [name, labels, value] : testing::ParseMetrics(text)) {
     if (name == "failover_exporter_probe_runs_delayed_total") f.delayed = value;
     if (name == "failover_exporter_probe_runs_waiting") f.waiting = value;
     if (name == "failover_exporter_probes_in_flight") f.in_flight = value;

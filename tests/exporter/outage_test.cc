@@ -61,7 +61,7 @@ struct Snapshot {
 Snapshot Parse(const std::string& text) {
   using testing::LabelValue;
   Snapshot s;
-  for (const auto& [name, labels, value] : testing::ParseMetricsText(text)) {
+  for (const auto& [name, labels, value] : testing::ParseMetrics(text)) {
     if (name == "failover_exporter_probes_in_flight") {
       s.in_flight = value;
     } else if (name == "failover_exporter_probe_runs_skipped_total") {
