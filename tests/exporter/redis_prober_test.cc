@@ -11,6 +11,7 @@
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
+#include "tests/support/wait.h"
 
 namespace failover {
 namespace {
@@ -163,12 +164,20 @@ TEST(RedisProberStackTest, ReplicaAndPrimaryUp) {
   EXPECT_TRUE(HasSubstr(text, "failover_replication_lag_seconds{probe=\"p\",kind=\"k\"} "));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_bytes", "", "0")));
 
-  r = RunRedis("  address: " + stack.Env("REDIS_PRIMARY_ADDR") + "\n");
+  // The replica's link is up a moment before the primary lists it as online (a replica
+  // still syncing has no lag to report): the primary's probe is repeated until it does.
+  const std::string lag = "failover_replication_lag_bytes{probe=\"p\",kind=\"k\",replica=\"" +
+                          stack.Env("REDIS_REPLICA_ADDR") + "\"} ";
+  testing::WaitFor(
+      [&] {
+        r = RunRedis("  address: " + stack.Env("REDIS_PRIMARY_ADDR") + "\n");
+        text = r.success ? RenderSamples(r) : "";
+        return HasSubstr(text, lag);
+      },
+      std::chrono::seconds(10));
   ASSERT_TRUE(r.success) << Describe(r);
-  text = RenderSamples(r);
   EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "1"))) << text;
-  EXPECT_TRUE(HasSubstr(text, "failover_replication_lag_bytes{probe=\"p\",kind=\"k\",replica=\"" +
-                                  stack.Env("REDIS_REPLICA_ADDR") + "\"} "));
+  EXPECT_TRUE(HasSubstr(text, lag)) << text;
 }
 
 TEST(RedisProberStackTest, AclUserAndWrongPassword) {
