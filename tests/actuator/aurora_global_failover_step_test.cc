@@ -186,6 +186,43 @@ TEST_F(AuroraStepTest, WrongSecretIsRejectedWithoutShowingIt) {
   EXPECT_TRUE(Contains(shown->dump(), wrong_file));
 }
 
+TEST_F(AuroraStepTest, RenderShowsEveryConfiguredValueAndTheDefaults) {
+  auto step = Make(Yaml(", mode: switchover, timeout: 20m"));
+  ASSERT_TRUE(step) << step.error().message;
+  EXPECT_EQ((*step)->common().timeout, std::chrono::minutes(20));
+  auto shown = (*step)->Render(vars_);
+  ASSERT_TRUE(shown) << shown.error().message;
+  EXPECT_EQ((*shown)["global_cluster_id"], "orders");
+  EXPECT_EQ((*shown)["target_cluster_arn"], kWest);
+  EXPECT_EQ((*shown)["region"], "us-west-2");
+  EXPECT_EQ((*shown)["mode"], "switchover");
+  EXPECT_EQ((*shown)["url"], fake_.base_url());
+  const std::string creds = (*shown)["credentials"].get<std::string>();
+  EXPECT_TRUE(Contains(creds, id_file_)) << creds;
+  EXPECT_TRUE(Contains(creds, secret_file_)) << creds;
+
+  // Without mode and url: a failover, at the region's RDS endpoint.
+  auto plain = Make("{global_cluster_id: orders, region: eu-west-1, target_cluster_arn: '" + kEu +
+                    "', access_key_id_file: " + id_file_ +
+                    ", secret_access_key_file: " + secret_file_ + "}");
+  ASSERT_TRUE(plain) << plain.error().message;
+  auto plain_shown = (*plain)->Render(vars_);
+  ASSERT_TRUE(plain_shown);
+  EXPECT_EQ((*plain_shown)["mode"], "failover");
+  EXPECT_EQ((*plain_shown)["url"], "https://rds.eu-west-1.amazonaws.com");
+  EXPECT_EQ((*plain)->common().timeout, std::chrono::minutes(15));
+
+  // poll_interval is bounded, and the error names the key's line.
+  auto slow = Make("{global_cluster_id: orders, region: us-west-2, target_cluster_arn: '" + kWest +
+                   "',\n poll_interval: 10m, access_key_id_file: " + id_file_ +
+                   ", secret_access_key_file: " + secret_file_ + "}");
+  ASSERT_FALSE(slow);
+  EXPECT_TRUE(Contains(slow.error().message, "runbooks.yml:2:17")) << slow.error().message;
+  EXPECT_TRUE(
+      Contains(slow.error().message, "poll_interval must be greater than zero and at most 5m"))
+      << slow.error().message;
+}
+
 TEST_F(AuroraStepTest, ConfigErrorsAreLocated) {
   struct Case {
     std::string yaml, where, what;
