@@ -38,14 +38,62 @@ std::string ErrorText(const HttpResponse& resp) {
   return s;
 }
 
+bool ValidId(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '_';
+  });
+}
+
+// What a digitalocean_db_promote: block asks for (besides timeout, retries, backoff).
+struct DigitalOceanDbPromoteSpec {
+  std::string cluster_id;    // the primary cluster the replica belongs to
+  std::string replica_name;  // the read-only replica to promote
+  std::string url = "https://api.digitalocean.com";
+  bool missing_ok = false;  // if_missing: ok (an unlisted replica counts as already promoted)
+  Duration poll_interval = std::chrono::seconds(5);  // between reads while promoting
+  SecretRef token = SecretRef::Inline("");           // token, token_file or token_env
+};
+
+Result<DigitalOceanDbPromoteSpec> ParseDigitalOceanDbPromoteSpec(const YamlNode& body) {
+  DigitalOceanDbPromoteSpec spec;
+  for (auto [key, field] : {std::pair<const char*, std::string*>{"cluster_id", &spec.cluster_id},
+                            {"replica_name", &spec.replica_name}}) {
+    auto n = body.Require(key);
+    if (!n) return n.error();
+    auto s = n->AsString();
+    if (!s) return s.error();
+    if (!ValidId(*s)) {
+      return n->Fail(std::string(key) + " must be letters, digits, '-' or '_', found \"" + *s +
+                     "\"");
+    }
+    *field = *s;
+  }
+  auto url = ParseBaseUrl(body, "url");
+  if (!url) return url.error();
+  if (*url) spec.url = **url;
+  if (auto m = body.Get("if_missing")) {
+    auto s = m->AsString();
+    if (!s) return s.error();
+    if (*s != "ok" && *s != "fail")
+      return m->Fail("if_missing must be ok or fail, found \"" + *s + "\"");
+    spec.missing_ok = *s == "ok";
+  }
+  auto poll =
+      ParsePositiveDuration(body, "poll_interval", std::chrono::minutes(5), spec.poll_interval);
+  if (!poll) return poll.error();
+  spec.poll_interval = *poll;
+  auto token = SecretRef::FromYaml(body, "token");
+  if (!token) return token.error();
+  if (!*token) {
+    return body.Fail("the DigitalOcean API needs token, token_file or token_env");
+  }
+  spec.token = **token;
+  return spec;
+}
+
 class DigitalOceanDbPromoteStep final : public Step {
  public:
-  std::string cluster_id;
-  std::string replica_name;
-  std::string url = "https://api.digitalocean.com";
-  bool missing_ok = false;
-  Duration poll_interval = std::chrono::seconds(5);
-  std::optional<SecretRef> token;
+  explicit DigitalOceanDbPromoteStep(DigitalOceanDbPromoteSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "digitalocean_db_promote";
@@ -53,27 +101,28 @@ class DigitalOceanDbPromoteStep final : public Step {
   }
 
   Result<json> Render(const TemplateVars&) const override {
-    return json{{"cluster_id", cluster_id},
-                {"replica_name", replica_name},
-                {"url", url},
-                {"if_missing", missing_ok ? "ok" : "fail"},
-                {"token", token->Describe()}};
+    return json{{"cluster_id", spec_.cluster_id},
+                {"replica_name", spec_.replica_name},
+                {"url", spec_.url},
+                {"if_missing", spec_.missing_ok ? "ok" : "fail"},
+                {"token", spec_.token.Describe()}};
   }
 
   StepOutcome Run(StepContext& ctx) override {
     if (ctx.http == nullptr || ctx.clock == nullptr) {
       return StepOutcome::Fail("digitalocean_db_promote: no HTTP client in the step context");
     }
-    auto t = token->Resolve();
+    auto t = spec_.token.Resolve();
     if (!t) return StepOutcome::Fail("digitalocean_db_promote: API token: " + t.error().message);
     const std::string& secret = *t;
-    const std::string path = "/v2/databases/" + cluster_id + "/replicas/" + replica_name;
-    const std::string who = "replica " + replica_name + " of cluster " + cluster_id;
+    const std::string path =
+        "/v2/databases/" + spec_.cluster_id + "/replicas/" + spec_.replica_name;
+    const std::string who = "replica " + spec_.replica_name + " of cluster " + spec_.cluster_id;
 
     auto before = Send(ctx, secret, "GET", path, true, "reading " + who);
     if (!before) return FromError(before.error(), secret);
     if (before->status == 404) {
-      if (missing_ok) {
+      if (spec_.missing_ok) {
         return StepOutcome::Ok(who + " is not listed (already promoted, as if_missing: ok " +
                                "assumes); nothing sent");
       }
@@ -90,14 +139,14 @@ class DigitalOceanDbPromoteStep final : public Step {
                                ": unexpected response (no \"replica\" object)");
     }
     status_before = doc["replica"].value("status", "");
-    json details = {{"before", {{"replica", replica_name}, {"status", status_before}}}};
+    json details = {{"before", {{"replica", spec_.replica_name}, {"status", status_before}}}};
 
     auto put = Send(ctx, secret, "PUT", path + "/promote", false, "promoting " + who);
     if (!put) return FromError(put.error(), secret);
     if (put->status != 204 && put->status != 200)
       return StatusFail(*put, secret, "promoting " + who);
     log::Info("digitalocean replica promotion requested",
-              {{"cluster", cluster_id}, {"replica", replica_name}});
+              {{"cluster", spec_.cluster_id}, {"replica", spec_.replica_name}});
     details["action"] = "promote";
 
     // Verify: the replica leaves the cluster's replicas once it is a cluster of its own.
@@ -115,7 +164,7 @@ class DigitalOceanDbPromoteStep final : public Step {
             std::move(details));
       }
       if (now && now->status != 200) return StatusFail(*now, secret, "checking " + who);
-      MonoTime next = ctx.clock->Now() + poll_interval;
+      MonoTime next = ctx.clock->Now() + spec_.poll_interval;
       if (next >= ctx.deadline || ctx.cancelled()) {
         StepOutcome out = StepOutcome::Retry("digitalocean_db_promote: promotion of " + who +
                                              " was accepted but it is still listed as a replica "
@@ -137,10 +186,10 @@ class DigitalOceanDbPromoteStep final : public Step {
   StepOutcome StatusFail(const HttpResponse& resp, const std::string& secret,
                          const std::string& what) const {
     std::string prefix = "digitalocean_db_promote: " + what + ": HTTP " +
-                         std::to_string(resp.status) + " from " + url + ": ";
+                         std::to_string(resp.status) + " from " + spec_.url + ": ";
     if (resp.status == 401 || resp.status == 403) {
       return StepOutcome::Fail(prefix + "authentication failed (check the API token, " +
-                               token->Describe() + ")");
+                               spec_.token.Describe() + ")");
     }
     return StepOutcome::Fail(ReplaceAll(prefix + ErrorText(resp), secret, "<redacted>"));
   }
@@ -158,7 +207,7 @@ class DigitalOceanDbPromoteStep final : public Step {
       }
       HttpRequest req;
       req.method = method;
-      req.url = url + path;
+      req.url = spec_.url + path;
       req.headers = {{"Authorization", "Bearer " + secret}, {"Accept", "application/json"}};
       req.timeout = std::min(ctx.deadline - now, kMaxRequestTimeout);
       auto resp = ctx.http->Send(req);
@@ -170,8 +219,8 @@ class DigitalOceanDbPromoteStep final : public Step {
         if (!err.retryable || !idempotent) return err;
       } else if (resp->status == 429 || (resp->status >= 500 && idempotent)) {
         err = Error{ErrorCode::kUnavailable,
-                    prefix + ": HTTP " + std::to_string(resp->status) + " from " + url + ": " +
-                        ErrorText(*resp),
+                    prefix + ": HTTP " + std::to_string(resp->status) + " from " + spec_.url +
+                        ": " + ErrorText(*resp),
                     true};
         std::string ra = resp->Header("retry-after");
         if (!ra.empty()) {
@@ -182,8 +231,8 @@ class DigitalOceanDbPromoteStep final : public Step {
         }
       } else if (resp->status >= 500) {
         return Error{ErrorCode::kUnavailable,
-                     prefix + ": HTTP " + std::to_string(resp->status) + " from " + url + ": " +
-                         ErrorText(*resp) + " (read again before resending)",
+                     prefix + ": HTTP " + std::to_string(resp->status) + " from " + spec_.url +
+                         ": " + ErrorText(*resp) + " (read again before resending)",
                      true};
       } else {
         return resp;
@@ -198,57 +247,23 @@ class DigitalOceanDbPromoteStep final : public Step {
       ctx.clock->SleepUntil(ctx.clock->Now() + pause);
     }
   }
-};
 
-bool ValidId(const std::string& s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return std::isalnum(c) != 0 || c == '-' || c == '_';
-  });
-}
+  DigitalOceanDbPromoteSpec spec_;
+};
 
 }  // namespace
 
 Result<std::unique_ptr<Step>> NewDigitalOceanDbPromoteStep(const YamlNode& body,
                                                            const StepFactoryContext&) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto step = std::make_unique<DigitalOceanDbPromoteStep>();
-  for (auto [key, field] : {std::pair<const char*, std::string*>{"cluster_id", &step->cluster_id},
-                            {"replica_name", &step->replica_name}}) {
-    auto n = body.Require(key);
-    if (!n) return n.error();
-    auto s = n->AsString();
-    if (!s) return s.error();
-    if (!ValidId(*s)) {
-      return n->Fail(std::string(key) + " must be letters, digits, '-' or '_', found \"" + *s +
-                     "\"");
-    }
-    *field = *s;
-  }
-  auto url = ParseBaseUrl(body, "url");
-  if (!url) return url.error();
-  if (*url) step->url = **url;
-  if (auto m = body.Get("if_missing")) {
-    auto s = m->AsString();
-    if (!s) return s.error();
-    if (*s != "ok" && *s != "fail")
-      return m->Fail("if_missing must be ok or fail, found \"" + *s + "\"");
-    step->missing_ok = *s == "ok";
-  }
-  auto poll =
-      ParsePositiveDuration(body, "poll_interval", std::chrono::minutes(5), step->poll_interval);
-  if (!poll) return poll.error();
-  step->poll_interval = *poll;
-  auto token = SecretRef::FromYaml(body, "token");
-  if (!token) return token.error();
-  if (!*token) {
-    return body.Fail("the DigitalOcean API needs token, token_file or token_env");
-  }
-  step->token = *token;
+  auto spec = ParseDigitalOceanDbPromoteSpec(body);
+  if (!spec) return spec.error();
   StepCommon defaults;
   defaults.timeout = std::chrono::minutes(10);
   auto common = ParseStepCommon(body, defaults);
   if (!common) return common.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<DigitalOceanDbPromoteStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

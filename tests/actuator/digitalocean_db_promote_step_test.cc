@@ -130,6 +130,37 @@ TEST_F(DoPromoteTest, WrongTokenFailsWithoutShowingIt) {
   EXPECT_FALSE(Contains(shown->dump(), FakeDigitalOceanDb::kToken));
 }
 
+TEST_F(DoPromoteTest, RenderShowsEveryConfiguredValueAndTheDefaults) {
+  auto step = Make(std::string("{cluster_id: ") + kCluster + ", replica_name: orders-ams3, url: '" +
+                   fake_.base_url() + "/', token_file: " + token_file_ +
+                   ", if_missing: ok, poll_interval: 20s, timeout: 3m}");
+  ASSERT_TRUE(step) << step.error().message;
+  EXPECT_EQ((*step)->common().timeout, std::chrono::minutes(3));
+  auto shown = (*step)->Render(vars_);
+  ASSERT_TRUE(shown) << shown.error().message;
+  EXPECT_EQ((*shown)["cluster_id"], kCluster);
+  EXPECT_EQ((*shown)["replica_name"], "orders-ams3");
+  EXPECT_EQ((*shown)["url"], fake_.base_url());  // the trailing slash is dropped
+  EXPECT_EQ((*shown)["if_missing"], "ok");
+  EXPECT_TRUE(Contains((*shown)["token"].get<std::string>(), token_file_)) << shown->dump();
+  EXPECT_FALSE(Contains(shown->dump(), FakeDigitalOceanDb::kToken));
+
+  auto plain = Make("{cluster_id: c1, replica_name: r1, token_file: " + token_file_ + "}");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ((*plain)->common().timeout, std::chrono::minutes(10));
+  auto plain_shown = (*plain)->Render(vars_);
+  ASSERT_TRUE(plain_shown);
+  EXPECT_EQ((*plain_shown)["url"], "https://api.digitalocean.com");
+  EXPECT_EQ((*plain_shown)["if_missing"], "fail");
+
+  auto slow = Make("{cluster_id: c1, replica_name: r1, token: t,\n poll_interval: 0s}");
+  ASSERT_FALSE(slow);
+  EXPECT_TRUE(Contains(slow.error().message, "runbooks.yml:2:17")) << slow.error().message;
+  EXPECT_TRUE(
+      Contains(slow.error().message, "poll_interval must be greater than zero and at most 5m"))
+      << slow.error().message;
+}
+
 TEST_F(DoPromoteTest, ConfigErrorsAreLocated) {
   struct Case {
     std::string yaml, where, what;
