@@ -111,9 +111,40 @@ class TargetChange final : public LbChange {
   bool registered_;
 };
 
+// What an aws_alb: load balancer block configures.
+struct AwsAlbSpec {
+  std::string region;
+  std::string url;  // the ELBv2 endpoint; https://elasticloadbalancing.<region>.amazonaws.com
+  AwsCredentialSource creds;  // any AWS credential keys (common/aws_sigv4.h)
+};
+
+Result<AwsAlbSpec> ParseAwsAlbSpec(const YamlNode& body) {
+  AwsAlbSpec spec;
+  auto rnode = body.Require("region");
+  if (!rnode) return rnode.error();
+  auto region = rnode->AsString();
+  if (!region) return region.error();
+  if (region->empty() || !std::all_of(region->begin(), region->end(), [](unsigned char c) {
+        return std::islower(c) != 0 || std::isdigit(c) != 0 || c == '-';
+      })) {
+    return rnode->Fail("expected an AWS region like us-east-1, found \"" + *region + "\"");
+  }
+  spec.region = *region;
+  spec.url = "https://elasticloadbalancing." + spec.region + ".amazonaws.com";
+  auto u = ParseBaseUrl(body, "url");
+  if (!u) return u.error();
+  if (*u) spec.url = **u;
+  auto creds = AwsCredentialSource::FromYaml(body);
+  if (!creds) return creds.error();
+  spec.creds = *creds;
+  return spec;
+}
+
 class AwsAlbProvider final : public LbProvider {
  public:
-  explicit AwsAlbProvider(std::shared_ptr<AwsApi> api) : api_(std::move(api)) {}
+  AwsAlbProvider(const AwsAlbSpec& spec, HttpClient* http, Clock* clock)
+      : api_(std::make_shared<AwsApi>("aws_alb", spec.url, spec.region, "elasticloadbalancing",
+                                      spec.creds, http, clock)) {}
 
   const std::string& kind() const override {
     static const std::string k = "aws_alb";
@@ -154,26 +185,12 @@ class AwsAlbProvider final : public LbProvider {
 Result<std::shared_ptr<LbProvider>> NewAwsAlbProvider(const YamlNode& body,
                                                       const LbProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto rnode = body.Require("region");
-  if (!rnode) return rnode.error();
-  auto region = rnode->AsString();
-  if (!region) return region.error();
-  if (region->empty() || !std::all_of(region->begin(), region->end(), [](unsigned char c) {
-        return std::islower(c) != 0 || std::isdigit(c) != 0 || c == '-';
-      })) {
-    return rnode->Fail("expected an AWS region like us-east-1, found \"" + *region + "\"");
-  }
-  std::string url = "https://elasticloadbalancing." + *region + ".amazonaws.com";
-  auto u = ParseBaseUrl(body, "url");
-  if (!u) return u.error();
-  if (*u) url = **u;
-  auto creds = AwsCredentialSource::FromYaml(body);
-  if (!creds) return creds.error();
+  auto spec = ParseAwsAlbSpec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   if (ctx.http == nullptr) return Error::Internal("aws_alb provider built without an HTTP client");
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  return std::shared_ptr<LbProvider>(std::make_shared<AwsAlbProvider>(std::make_shared<AwsApi>(
-      "aws_alb", url, *region, "elasticloadbalancing", *creds, ctx.http, clock)));
+  return std::shared_ptr<LbProvider>(std::make_shared<AwsAlbProvider>(*spec, ctx.http, clock));
 }
 
 }  // namespace failover

@@ -5,6 +5,7 @@
 
 #include "tests/actuator/lb_test_util.h"
 #include "tests/support/fake_elbv2.h"
+#include "tests/support/temp_dir.h"
 
 namespace failover {
 namespace {
@@ -140,6 +141,48 @@ TEST_F(AwsAlbTest, ConfigErrorsNameTheKey) {
   ASSERT_FALSE(region);
   EXPECT_TRUE(Has(region.error().message, "region: expected an AWS region"))
       << region.error().message;
+}
+
+TEST_F(AwsAlbTest, TheLoadBalancerBlockConfiguresRegionUrlAndCredentialFiles) {
+  testing::TempDir dir;
+  const std::string id_file = dir.Write("aws.id", testing::kFakeAwsAccessKeyId);
+  const std::string secret_file = dir.Write("aws.secret", testing::kFakeAwsSecretAccessKey);
+  const std::string wrong_secret = "wRoNg/SecretAccessKey+1111111111111111111";
+  const std::string wrong_file = dir.Write("wrong.secret", wrong_secret);
+  auto lbs = [&](const std::string& secret) {
+    return "  alb: {aws_alb: {region: us-east-1, url: \"" + elb_.base_url() +
+           "/\", access_key_id_file: " + id_file + ", secret_access_key_file: " + secret + "}}";
+  };
+  auto ok_step = rig_.MustLoad(lbs(secret_file), StepYaml("deregistered", ", wait: false"));
+  ASSERT_TRUE(ok_step);
+  auto ok = rig_.Run(*ok_step);
+  ASSERT_EQ(ok.status, StepStatus::kOk) << ok.message;
+  EXPECT_EQ(elb_.State(kTg, "i-0us0east", 8080), "draining");
+
+  // The secret is read from its file and signs the requests (the fake checks SigV4): a
+  // wrong one is refused, and the refusal does not show it.
+  auto denied_step = rig_.MustLoad(lbs(wrong_file), StepYaml("registered"));
+  ASSERT_TRUE(denied_step);
+  auto denied = rig_.Run(*denied_step);
+  EXPECT_EQ(denied.status, StepStatus::kFailed) << denied.message;
+  EXPECT_TRUE(Has(denied.message, "SignatureDoesNotMatch")) << denied.message;
+  EXPECT_FALSE(Has(denied.message, wrong_secret)) << denied.message;
+
+  struct Case {
+    std::string block, what;
+  };
+  const std::vector<Case> cases = {
+      {"{region: US_EAST}", "region: expected an AWS region like us-east-1, found \"US_EAST\""},
+      {"{region: us-east-1, url: \"ftp://x\"}", "url: "},
+      {"{region: us-east-1, access_key_id: AKIDEXAMPLE, secret_access_key: s, target: i-1}",
+       "unknown key \"target\""},
+  };
+  for (const auto& c : cases) {
+    auto bad = rig_.Load("  alb: {aws_alb: " + c.block + "}", StepYaml("registered"));
+    ASSERT_FALSE(bad) << c.block;
+    EXPECT_TRUE(Has(bad.error().message, "actuator.yml:3:")) << bad.error().message;
+    EXPECT_TRUE(Has(bad.error().message, c.what)) << bad.error().message;
+  }
 }
 
 }  // namespace
