@@ -174,12 +174,39 @@ Result<std::string> CloudflareId(const YamlNode& body, const std::string& key) {
   return *v;
 }
 
+// What a cloudflare_lb: load balancer block configures.
+struct CloudflareLbSpec {
+  std::string url;                          // API base URL; https://api.cloudflare.com/client/v4
+  SecretRef token = SecretRef::Inline("");  // api_token, api_token_file or api_token_env
+  std::string account_id;                   // the account that holds the pools
+  std::string zone_id;  // the zone of the load balancers; "" = pool changes only
+};
+
+Result<CloudflareLbSpec> ParseCloudflareLbSpec(const YamlNode& body, const LbProviderContext& ctx) {
+  CloudflareLbSpec spec;
+  auto o = ParseRestApiOptions(body, "cloudflare_lb", "Cloudflare",
+                               "https://api.cloudflare.com/client/v4", "api_token",
+                               DnsProviderContext{ctx.http, ctx.clock});
+  if (!o) return o.error();
+  spec.url = o->base_url;
+  spec.token = o->token;
+  auto account = CloudflareId(body, "account_id");
+  if (!account) return account.error();
+  spec.account_id = *account;
+  if (body.Has("zone_id")) {
+    auto z = CloudflareId(body, "zone_id");
+    if (!z) return z.error();
+    spec.zone_id = *z;
+  }
+  return spec;
+}
+
 class CloudflareLbProvider final : public LbProvider {
  public:
-  CloudflareLbProvider(RestApiOptions o, std::string account, std::string zone)
-      : api_(std::make_shared<RestApi>(std::move(o))),
-        account_(std::move(account)),
-        zone_(std::move(zone)) {}
+  CloudflareLbProvider(const CloudflareLbSpec& spec, const LbProviderContext& ctx)
+      : api_(std::make_shared<RestApi>(ApiOptions(spec, ctx))),
+        account_(spec.account_id),
+        zone_(spec.zone_id) {}
 
   const std::string& kind() const override {
     static const std::string k = "cloudflare_lb";
@@ -265,6 +292,17 @@ class CloudflareLbProvider final : public LbProvider {
   }
 
  private:
+  static RestApiOptions ApiOptions(const CloudflareLbSpec& spec, const LbProviderContext& ctx) {
+    RestApiOptions o;
+    o.provider = "cloudflare_lb";
+    o.base_url = spec.url;
+    o.token = spec.token;
+    o.http = ctx.http;
+    o.clock = ctx.clock;
+    UseCloudflareErrors(o);
+    return o;
+  }
+
   std::shared_ptr<RestApi> api_;
   std::string account_, zone_;
 };
@@ -274,22 +312,10 @@ class CloudflareLbProvider final : public LbProvider {
 Result<std::shared_ptr<LbProvider>> NewCloudflareLbProvider(const YamlNode& body,
                                                             const LbProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto o = ParseRestApiOptions(body, "cloudflare_lb", "Cloudflare",
-                               "https://api.cloudflare.com/client/v4", "api_token",
-                               DnsProviderContext{ctx.http, ctx.clock});
-  if (!o) return o.error();
-  auto account = CloudflareId(body, "account_id");
-  if (!account) return account.error();
-  std::string zone;
-  if (body.Has("zone_id")) {
-    auto z = CloudflareId(body, "zone_id");
-    if (!z) return z.error();
-    zone = *z;
-  }
+  auto spec = ParseCloudflareLbSpec(body, ctx);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  UseCloudflareErrors(*o);
-  return std::shared_ptr<LbProvider>(
-      std::make_shared<CloudflareLbProvider>(std::move(*o), *account, zone));
+  return std::shared_ptr<LbProvider>(std::make_shared<CloudflareLbProvider>(*spec, ctx));
 }
 
 }  // namespace failover
