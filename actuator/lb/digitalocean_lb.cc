@@ -59,10 +59,32 @@ class DropletChange final : public LbChange {
   bool in_;
 };
 
+// What a digitalocean_lb: load balancer block configures.
+struct DigitalOceanLbSpec {
+  std::string url;                          // API base URL; https://api.digitalocean.com
+  SecretRef token = SecretRef::Inline("");  // token, token_file or token_env
+  std::string load_balancer_id;             // the load balancer's UUID
+};
+
+Result<DigitalOceanLbSpec> ParseDigitalOceanLbSpec(const YamlNode& body,
+                                                   const LbProviderContext& ctx) {
+  DigitalOceanLbSpec spec;
+  auto o =
+      ParseRestApiOptions(body, "digitalocean_lb", "DigitalOcean", "https://api.digitalocean.com",
+                          "token", DnsProviderContext{ctx.http, ctx.clock});
+  if (!o) return o.error();
+  spec.url = o->base_url;
+  spec.token = o->token;
+  auto lb = RequireIdString(body, "load_balancer_id");
+  if (!lb) return lb.error();
+  spec.load_balancer_id = *lb;
+  return spec;
+}
+
 class DigitalOceanLbProvider final : public LbProvider {
  public:
-  DigitalOceanLbProvider(RestApiOptions o, std::string lb)
-      : api_(std::make_shared<RestApi>(std::move(o))), lb_(std::move(lb)) {}
+  DigitalOceanLbProvider(const DigitalOceanLbSpec& spec, const LbProviderContext& ctx)
+      : api_(std::make_shared<RestApi>(ApiOptions(spec, ctx))), lb_(spec.load_balancer_id) {}
 
   const std::string& kind() const override {
     static const std::string k = "digitalocean_lb";
@@ -78,6 +100,17 @@ class DigitalOceanLbProvider final : public LbProvider {
   }
 
  private:
+  static RestApiOptions ApiOptions(const DigitalOceanLbSpec& spec, const LbProviderContext& ctx) {
+    RestApiOptions o;
+    o.provider = "digitalocean_lb";
+    o.base_url = spec.url;
+    o.token = spec.token;
+    o.http = ctx.http;
+    o.clock = ctx.clock;
+    UseDigitalOceanErrors(o);
+    return o;
+  }
+
   std::shared_ptr<RestApi> api_;
   std::string lb_;
 };
@@ -87,15 +120,10 @@ class DigitalOceanLbProvider final : public LbProvider {
 Result<std::shared_ptr<LbProvider>> NewDigitalOceanLbProvider(const YamlNode& body,
                                                               const LbProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto o =
-      ParseRestApiOptions(body, "digitalocean_lb", "DigitalOcean", "https://api.digitalocean.com",
-                          "token", DnsProviderContext{ctx.http, ctx.clock});
-  if (!o) return o.error();
-  auto lb = RequireIdString(body, "load_balancer_id");
-  if (!lb) return lb.error();
+  auto spec = ParseDigitalOceanLbSpec(body, ctx);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  UseDigitalOceanErrors(*o);
-  return std::shared_ptr<LbProvider>(std::make_shared<DigitalOceanLbProvider>(std::move(*o), *lb));
+  return std::shared_ptr<LbProvider>(std::make_shared<DigitalOceanLbProvider>(*spec, ctx));
 }
 
 }  // namespace failover
