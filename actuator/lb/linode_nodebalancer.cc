@@ -55,10 +55,31 @@ class NodeChange final : public LbChange {
   std::string mode_;
 };
 
+// What a linode_nodebalancer: load balancer block configures.
+struct LinodeNodeBalancerSpec {
+  std::string url;                          // API v4 base URL; https://api.linode.com/v4
+  SecretRef token = SecretRef::Inline("");  // token, token_file or token_env
+  long long nodebalancer_id = 0;
+};
+
+Result<LinodeNodeBalancerSpec> ParseLinodeNodeBalancerSpec(const YamlNode& body,
+                                                           const LbProviderContext& ctx) {
+  LinodeNodeBalancerSpec spec;
+  auto o = ParseRestApiOptions(body, "linode_nodebalancer", "Linode", "https://api.linode.com/v4",
+                               "token", DnsProviderContext{ctx.http, ctx.clock});
+  if (!o) return o.error();
+  spec.url = o->base_url;
+  spec.token = o->token;
+  auto nb = RequirePositiveId(body, "nodebalancer_id");
+  if (!nb) return nb.error();
+  spec.nodebalancer_id = *nb;
+  return spec;
+}
+
 class LinodeNodeBalancerProvider final : public LbProvider {
  public:
-  LinodeNodeBalancerProvider(RestApiOptions o, long long nb)
-      : api_(std::make_shared<RestApi>(std::move(o))), nb_(nb) {}
+  LinodeNodeBalancerProvider(const LinodeNodeBalancerSpec& spec, const LbProviderContext& ctx)
+      : api_(std::make_shared<RestApi>(ApiOptions(spec, ctx))), nb_(spec.nodebalancer_id) {}
 
   const std::string& kind() const override {
     static const std::string k = "linode_nodebalancer";
@@ -76,6 +97,18 @@ class LinodeNodeBalancerProvider final : public LbProvider {
   }
 
  private:
+  static RestApiOptions ApiOptions(const LinodeNodeBalancerSpec& spec,
+                                   const LbProviderContext& ctx) {
+    RestApiOptions o;
+    o.provider = "linode_nodebalancer";
+    o.base_url = spec.url;
+    o.token = spec.token;
+    o.http = ctx.http;
+    o.clock = ctx.clock;
+    UseLinodeErrors(o);
+    return o;
+  }
+
   std::shared_ptr<RestApi> api_;
   long long nb_;
 };
@@ -85,15 +118,10 @@ class LinodeNodeBalancerProvider final : public LbProvider {
 Result<std::shared_ptr<LbProvider>> NewLinodeNodeBalancerProvider(const YamlNode& body,
                                                                   const LbProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto o = ParseRestApiOptions(body, "linode_nodebalancer", "Linode", "https://api.linode.com/v4",
-                               "token", DnsProviderContext{ctx.http, ctx.clock});
-  if (!o) return o.error();
-  auto nb = RequirePositiveId(body, "nodebalancer_id");
-  if (!nb) return nb.error();
+  auto spec = ParseLinodeNodeBalancerSpec(body, ctx);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  UseLinodeErrors(*o);
-  return std::shared_ptr<LbProvider>(
-      std::make_shared<LinodeNodeBalancerProvider>(std::move(*o), *nb));
+  return std::shared_ptr<LbProvider>(std::make_shared<LinodeNodeBalancerProvider>(*spec, ctx));
 }
 
 }  // namespace failover
