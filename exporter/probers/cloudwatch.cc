@@ -52,15 +52,17 @@ struct CwMetric {
   std::string describe;  // "AWS/RDS AuroraGlobalDBReplicationLag{DBClusterIdentifier=x}"
 };
 
+// A cloudwatch probe's block as parsed (ParseCwSpec); the keys read there are the keys a
+// cloudwatch probe accepts.
 struct CwSpec {
   std::string region;
-  std::string url;  // without a trailing '/'
+  std::string url;  // without a trailing '/'; default https://monitoring.<region>.amazonaws.com
   std::string stat = "Maximum";
   Duration period = std::chrono::seconds(60);
-  Duration max_age{0};
-  Duration timeout{0};
+  Duration max_age{0};  // default 5 periods
+  Duration timeout{0};  // the probe's timeout
   std::vector<CwMetric> metrics;
-  AwsCredentialSource creds;
+  AwsCredentialSource creds;  // the credential keys (common/aws_credentials.h)
 };
 
 std::string Seconds(double s) {
@@ -482,8 +484,9 @@ std::string SnakeCase(const std::string& name) {
   return out;
 }
 
-Result<std::shared_ptr<Prober>> NewCloudWatchProber(const YamlNode& node,
-                                                    const ProberContext& ctx) {
+namespace {
+
+Result<CwSpec> ParseCwSpec(const YamlNode& node, const ProberContext& ctx) {
   CwSpec spec;
   spec.timeout = ctx.timeout;
 
@@ -653,7 +656,16 @@ Result<std::shared_ptr<Prober>> NewCloudWatchProber(const YamlNode& node,
   if (!creds) return creds.error();
   spec.creds = *creds;
   if (auto s = node.RejectUnreadKeys(); !s) return s.error();
-  return std::shared_ptr<Prober>(std::make_shared<CloudWatchProber>(std::move(spec)));
+  return spec;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Prober>> NewCloudWatchProber(const YamlNode& node,
+                                                    const ProberContext& ctx) {
+  auto spec = ParseCwSpec(node, ctx);
+  if (!spec) return spec.error();
+  return std::shared_ptr<Prober>(std::make_shared<CloudWatchProber>(std::move(*spec)));
 }
 
 }  // namespace failover

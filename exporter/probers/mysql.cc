@@ -36,11 +36,13 @@ const std::string* SemiSyncVar(const std::map<std::string, std::string>& vars,
 
 bool IsOn(const std::string& v) { return v == "ON" || v == "on" || v == "1"; }
 
+// A mysql probe's block as parsed (ParseMysqlSpec); the keys read there are the keys a
+// mysql probe accepts.
 struct MysqlSpec {
-  MysqlTarget target;
-  std::optional<MysqlHeartbeat> heartbeat;
-  std::string heartbeat_sql_table;  // `db`.`table`
-  Duration timeout{0};
+  MysqlTarget target;                       // address, user, password*
+  std::optional<MysqlHeartbeat> heartbeat;  // heartbeat: {table, max_age}
+  std::string heartbeat_sql_table;          // heartbeat.table quoted for SQL: `db`.`table`
+  Duration timeout{0};                      // the probe's timeout
 };
 
 class MysqlProber final : public DbProber, public std::enable_shared_from_this<MysqlProber> {
@@ -370,7 +372,9 @@ ProbeResult MysqlProbeResult(const MysqlStatus& status,
   return result;
 }
 
-Result<std::shared_ptr<Prober>> NewMysqlProber(const YamlNode& node, const ProberContext& ctx) {
+namespace {
+
+Result<MysqlSpec> ParseMysqlSpec(const YamlNode& node, const ProberContext& ctx) {
   MysqlSpec spec;
   spec.timeout = ctx.timeout;
   auto target = MysqlTargetFromYaml(node);
@@ -408,7 +412,15 @@ Result<std::shared_ptr<Prober>> NewMysqlProber(const YamlNode& node, const Probe
     spec.heartbeat = h;
   }
   if (auto s = node.RejectUnreadKeys(); !s) return s.error();
-  return std::shared_ptr<Prober>(std::make_shared<MysqlProber>(std::move(spec)));
+  return spec;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Prober>> NewMysqlProber(const YamlNode& node, const ProberContext& ctx) {
+  auto spec = ParseMysqlSpec(node, ctx);
+  if (!spec) return spec.error();
+  return std::shared_ptr<Prober>(std::make_shared<MysqlProber>(std::move(*spec)));
 }
 
 }  // namespace failover

@@ -40,9 +40,11 @@ std::optional<std::string> Get(const SqlRow& row, const char* column) {
 
 bool IsTrue(const std::optional<std::string>& v) { return v && (*v == "t" || *v == "on"); }
 
+// A postgres probe's block as parsed (ParsePostgresSpec); the keys read there are the keys
+// a postgres probe accepts.
 struct PostgresSpec {
-  PgTarget target;
-  Duration timeout{0};
+  PgTarget target;      // conninfo, password*
+  Duration timeout{0};  // the probe's timeout
   // The conninfo's hosts (one entry each): the name to look up, or "" for one that needs
   // no lookup (an IP address, a socket directory). Empty: nothing to look up (no host
   // names, or the conninfo sets hostaddr itself).
@@ -315,7 +317,9 @@ ProbeResult PostgresProbeResult(const SqlRow& server, const std::vector<SqlRow>&
   return result;
 }
 
-Result<std::shared_ptr<Prober>> NewPostgresProber(const YamlNode& node, const ProberContext& ctx) {
+namespace {
+
+Result<PostgresSpec> ParsePostgresSpec(const YamlNode& node, const ProberContext& ctx) {
   PostgresSpec spec;
   spec.timeout = ctx.timeout;
   auto target = PgTargetFromYaml(node);
@@ -323,7 +327,15 @@ Result<std::shared_ptr<Prober>> NewPostgresProber(const YamlNode& node, const Pr
   spec.target = std::move(*target);
   if (auto s = node.RejectUnreadKeys(); !s) return s.error();
   PlanLookups(spec);
-  return std::shared_ptr<Prober>(std::make_shared<PostgresProber>(std::move(spec)));
+  return spec;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Prober>> NewPostgresProber(const YamlNode& node, const ProberContext& ctx) {
+  auto spec = ParsePostgresSpec(node, ctx);
+  if (!spec) return spec.error();
+  return std::shared_ptr<Prober>(std::make_shared<PostgresProber>(std::move(*spec)));
 }
 
 }  // namespace failover

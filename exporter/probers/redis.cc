@@ -96,16 +96,18 @@ std::string Command(const std::vector<std::string>& args) {
   return out;
 }
 
+// A redis probe's block as parsed (ParseRedisSpec); the keys read there are the keys a
+// redis probe accepts.
 struct RedisSpec {
   std::string address;  // host:port, as configured
   std::string host;
   int port = 0;
-  std::string username;
-  std::optional<SecretRef> password;
-  bool tls = false;
-  TlsClientOptions tls_opts;
-  std::shared_ptr<SSL_CTX> ssl_ctx;
-  Duration timeout{0};
+  std::string username;               // "": AUTH with the password only (the default user)
+  std::optional<SecretRef> password;  // password*; none: no AUTH
+  bool tls = false;                   // tls: true or a map
+  TlsClientOptions tls_opts;          // tls: as a map
+  std::shared_ptr<SSL_CTX> ssl_ctx;   // made at load from tls_opts, when tls
+  Duration timeout{0};                // the probe's timeout
 };
 
 class RedisProber final : public Prober, public std::enable_shared_from_this<RedisProber> {
@@ -276,7 +278,9 @@ ProbeResult RedisProbeResult(const std::map<std::string, std::string>& info) {
   return result;
 }
 
-Result<std::shared_ptr<Prober>> NewRedisProber(const YamlNode& node, const ProberContext& ctx) {
+namespace {
+
+Result<RedisSpec> ParseRedisSpec(const YamlNode& node, const ProberContext& ctx) {
   RedisSpec spec;
   spec.timeout = ctx.timeout;
   auto addr = node.Require("address");
@@ -319,7 +323,15 @@ Result<std::shared_ptr<Prober>> NewRedisProber(const YamlNode& node, const Probe
     }
   }
   if (auto s = node.RejectUnreadKeys(); !s) return s.error();
-  return std::shared_ptr<Prober>(std::make_shared<RedisProber>(std::move(spec)));
+  return spec;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Prober>> NewRedisProber(const YamlNode& node, const ProberContext& ctx) {
+  auto spec = ParseRedisSpec(node, ctx);
+  if (!spec) return spec.error();
+  return std::shared_ptr<Prober>(std::make_shared<RedisProber>(std::move(*spec)));
 }
 
 }  // namespace failover

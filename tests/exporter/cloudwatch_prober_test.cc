@@ -256,6 +256,66 @@ TEST(CloudWatchProberTest, SilentEndpointTimesOutAtTheDeadline) {
   EXPECT_EQ(r.reason, "timeout") << Describe(r);
 }
 
+// Every key of a cloudwatch block set (ParseCwSpec): the request asks for the configured
+// period, stat and unit over a window of twice max_age, and the series carries the
+// configured labels instead of the dimensions'.
+TEST(CloudWatchProberTest, EveryKeySetIsWhatIsAskedAndExported) {
+  testing::FakeCloudWatch cw;
+  // Two datapoints in one 300 s period, 10 to 15 minutes ago: their Average is 3 s.
+  auto now_s = std::chrono::duration_cast<seconds>(Ago(minutes(10)).time_since_epoch()).count();
+  WallTime bucket{seconds(now_s - now_s % 300)};
+  cw.Put("AWS/RDS", "ReplicaLag", kWest, "Seconds", bucket + seconds(10), 2);
+  cw.Put("AWS/RDS", "ReplicaLag", kWest, "Seconds", bucket + seconds(20), 4);
+  auto p = Build("cloudwatch:\n    region: us-west-2\n    url: " + cw.base_url() + "/\n" + Keys() +
+                 "    period: 5m\n    stat: Average\n    max_age: 20m\n"
+                 "    metrics:\n"
+                 "      - namespace: AWS/RDS\n"
+                 "        metric_name: ReplicaLag\n"
+                 "        dimensions: {DBClusterIdentifier: orders-west}\n"
+                 "        unit: Seconds\n"
+                 "        labels: {cluster: orders}\n");
+  ASSERT_TRUE(p) << p.error().message;
+  ProbeRunner runner;
+  ProbeResult r = runner.Run(**p);
+  ASSERT_TRUE(r.success) << Describe(r);
+  std::string text = RenderSamples(r);
+  EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds", ",cluster=\"orders\""), 3)
+      << text;
+  EXPECT_EQ(text.find("db_cluster_identifier"), std::string::npos) << text;
+  auto params = cw.LastParams();
+  EXPECT_EQ(params["MetricDataQueries.member.1.MetricStat.Period"], "300");
+  EXPECT_EQ(params["MetricDataQueries.member.1.MetricStat.Stat"], "Average");
+  EXPECT_EQ(params["MetricDataQueries.member.1.MetricStat.Unit"], "Seconds");
+  EXPECT_EQ(params["MetricDataQueries.member.1.MetricStat.Metric.MetricName"], "ReplicaLag");
+  auto start = ParseAwsTimestamp(params["StartTime"]);
+  auto end = ParseAwsTimestamp(params["EndTime"]);
+  ASSERT_TRUE(start && end) << params["StartTime"] << " " << params["EndTime"];
+  // Twice max_age (40m) and one period, and at most one more period for the alignment.
+  EXPECT_GE(*end - *start, minutes(45)) << params["StartTime"];
+  EXPECT_LE(*end - *start, minutes(50)) << params["StartTime"];
+}
+
+// The keys a cloudwatch block and a metric take are the keys the parser reads: an unknown
+// one is refused with all of them named.
+TEST(CloudWatchConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
+  const std::string metric =
+      "    metrics: [{namespace: AWS/RDS, metric_name: AuroraGlobalDBReplicationLag}]\n";
+  auto p = Build("cloudwatch:\n    region: us-west-2\n    namespace: x\n" + metric);
+  ASSERT_FALSE(p);
+  // The probe's own keys, then the credential keys (common/aws_credentials.h).
+  EXPECT_TRUE(HasSubstr(p.error().message,
+                        "probe.yml:3:5: cloudwatch.namespace: unknown key \"namespace\" (known "
+                        "keys: region, url, period, stat, max_age, metrics, access_key_id, "))
+      << p.error().message;
+  p = Build(
+      "cloudwatch:\n    region: us-west-2\n    metrics: [{namespace: AWS/RDS, metric_name: "
+      "AuroraGlobalDBReplicationLag, stat: Maximum}]\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "probe.yml:3:79: cloudwatch.metrics[0].stat: unknown key \"stat\" (known keys: "
+            "namespace, metric_name, dimensions, unit, labels)");
+}
+
 TEST(CloudWatchConfigTest, RefusesBadBlocksNamingTheKey) {
   const std::string head = "cloudwatch:\n    region: us-west-2\n";
   const std::string metric =

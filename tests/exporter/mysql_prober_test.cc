@@ -325,6 +325,21 @@ INSTANTIATE_TEST_SUITE_P(
                         "probe.yml:4:3: mysql.database: unknown key \"database\""}),
     testing::ConfigErrorCaseName);
 
+// The keys a mysql block takes are the keys its parser reads (ParseMysqlSpec): an unknown
+// one is refused with all of them named, in the heartbeat block too.
+TEST(MysqlConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
+  auto p = BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  database: shop\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "probe.yml:4:3: mysql.database: unknown key \"database\" (known keys: address, "
+            "user, password, password_file, password_env, heartbeat)");
+  p = BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  heartbeat: {table: t, every: 1s}\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "probe.yml:4:25: mysql.heartbeat.every: unknown key \"every\" (known keys: table, "
+            "max_age)");
+}
+
 TEST(MysqlConfigTest, AcceptsTheDocumentedShapes) {
   testing::TempDir dir;
   std::string pw = dir.Write("pw", "secret\n");

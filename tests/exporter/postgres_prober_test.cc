@@ -172,6 +172,16 @@ INSTANTIATE_TEST_SUITE_P(
                         "probe.yml:3:3: postgres.dbname: unknown key \"dbname\""}),
     testing::ConfigErrorCaseName);
 
+// The keys a postgres block takes are the keys its parser reads (ParsePostgresSpec): an
+// unknown one is refused with all of them named.
+TEST(PostgresConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
+  auto p = BuildPg("  conninfo: \"host=127.0.0.1\"\n  dbname: x\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "probe.yml:3:3: postgres.dbname: unknown key \"dbname\" (known keys: conninfo, "
+            "password, password_file, password_env)");
+}
+
 TEST(PostgresConfigTest, AcceptsTheDocumentedShapes) {
   testing::TempDir dir;
   std::string pw = dir.Write("pw", "secret\n");

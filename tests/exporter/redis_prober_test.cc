@@ -127,6 +127,16 @@ TEST(RedisConfigTest, RefusesBadBlocksNamingTheKey) {
   }
 }
 
+// The keys a redis block takes are the keys its parser reads (ParseRedisSpec): an unknown
+// one is refused with all of them named.
+TEST(RedisConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
+  auto p = BuildRedis("  address: 127.0.0.1:6379\n  db: 2\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "probe.yml:3:3: redis.db: unknown key \"db\" (known keys: address, password, "
+            "password_file, password_env, username, tls)");
+}
+
 TEST(RedisProberRunTest, RefusedConnectionAndSilentServer) {
   ProbeRunner runner;
   auto refused = BuildRedis("  address: 127.0.0.1:" + std::to_string(testing::ClosedPort()) + "\n");
