@@ -16,10 +16,33 @@ std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::str
   return *m;
 }
 
+// What a db_divergence: block asks for (besides timeout, retries, backoff).
+struct DbDivergenceSpec {
+  std::string old_id, new_id;  // old_primary, new_primary: ids under databases:
+  std::shared_ptr<Database> old_db, new_db;
+};
+
+Result<DbDivergenceSpec> ParseDbDivergenceSpec(const YamlNode& body,
+                                               const StepFactoryContext& ctx) {
+  DbDivergenceSpec spec;
+  auto o = LookupDatabase(body, ctx, spec.old_id, "old_primary");
+  if (!o) return o.error();
+  auto n = LookupDatabase(body, ctx, spec.new_id, "new_primary");
+  if (!n) return n.error();
+  if (spec.old_id == spec.new_id) {
+    return body.Get("new_primary")->Fail("new_primary must differ from old_primary");
+  }
+  if ((*o)->kind() != (*n)->kind()) {
+    return body.Get("new_primary")->Fail("old_primary and new_primary must be of the same kind");
+  }
+  spec.old_db = *o;
+  spec.new_db = *n;
+  return spec;
+}
+
 class DbDivergenceStep final : public Step {
  public:
-  std::string old_id, new_id;
-  std::shared_ptr<Database> old_db, new_db;
+  explicit DbDivergenceStep(DbDivergenceSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "db_divergence";
@@ -27,28 +50,32 @@ class DbDivergenceStep final : public Step {
   }
 
   Result<nlohmann::json> Render(const TemplateVars&) const override {
-    return nlohmann::json{{"old_primary", old_id},
-                          {"new_primary", new_id},
-                          {"old", old_db->Describe()},
-                          {"new", new_db->Describe()}};
+    return nlohmann::json{{"old_primary", spec_.old_id},
+                          {"new_primary", spec_.new_id},
+                          {"old", spec_.old_db->Describe()},
+                          {"new", spec_.new_db->Describe()}};
   }
 
   StepOutcome Run(StepContext& ctx) override {
     if (ctx.cancelled()) return StepOutcome::Retry("db_divergence: cancelled (shutting down)");
-    StepOutcome out = old_db->Divergence(*new_db, DatabaseDeadline(ctx));
-    out.message = old_id + " vs " + new_id + " (" + old_db->kind() + "): " + out.message;
+    StepOutcome out = spec_.old_db->Divergence(*spec_.new_db, DatabaseDeadline(ctx));
+    out.message =
+        spec_.old_id + " vs " + spec_.new_id + " (" + spec_.old_db->kind() + "): " + out.message;
     if (!out.details.is_object()) out.details = nlohmann::json::object();
-    out.details["old_primary"] = old_id;
-    out.details["new_primary"] = new_id;
+    out.details["old_primary"] = spec_.old_id;
+    out.details["new_primary"] = spec_.new_id;
     if (out.status == StepStatus::kOk && ctx.vars != nullptr) {
       std::vector<std::string> gtids;
       for (const auto& g : out.details.value("errant_gtids", nlohmann::json::array())) {
         gtids.push_back(g.get<std::string>());
       }
-      RecordDivergenceReport(ctx.vars->execution_id, old_id, new_id, std::move(gtids));
+      RecordDivergenceReport(ctx.vars->execution_id, spec_.old_id, spec_.new_id, std::move(gtids));
     }
     return out;
   }
+
+ private:
+  DbDivergenceSpec spec_;
 };
 
 }  // namespace
@@ -71,22 +98,12 @@ std::optional<std::vector<std::string>> FindDivergenceReport(const std::string& 
 Result<std::unique_ptr<Step>> NewDbDivergenceStep(const YamlNode& body,
                                                   const StepFactoryContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto step = std::make_unique<DbDivergenceStep>();
-  auto o = LookupDatabase(body, ctx, step->old_id, "old_primary");
-  if (!o) return o.error();
-  auto n = LookupDatabase(body, ctx, step->new_id, "new_primary");
-  if (!n) return n.error();
-  if (step->old_id == step->new_id) {
-    return body.Get("new_primary")->Fail("new_primary must differ from old_primary");
-  }
-  if ((*o)->kind() != (*n)->kind()) {
-    return body.Get("new_primary")->Fail("old_primary and new_primary must be of the same kind");
-  }
-  step->old_db = *o;
-  step->new_db = *n;
+  auto spec = ParseDbDivergenceSpec(body, ctx);
+  if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<DbDivergenceStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

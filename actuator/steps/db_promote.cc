@@ -7,13 +7,64 @@
 namespace failover {
 namespace {
 
-class DbPromoteStep final : public Step {
- public:
+// What a db_promote: block asks for (besides timeout, retries, backoff).
+struct DbPromoteSpec {
   std::string database_id;
   std::shared_ptr<Database> db;
-  PromoteOptions options;
-  std::optional<WriterLeaseConfig> lease;  // writer_lease: configured
-  std::string region;                      // where the database is: must hold the lease
+  Duration max_lag{};  // refuse when the replica is further behind
+  Duration catch_up_timeout = std::chrono::seconds(30);
+  bool require_semisync = false;  // mysql only
+  // The top-level writer_lease: (when configured): region must hold it before the promotion.
+  std::optional<WriterLeaseConfig> lease;
+  std::string region;  // where the database is (only with the lease)
+};
+
+Result<DbPromoteSpec> ParseDbPromoteSpec(const YamlNode& body, const StepFactoryContext& ctx) {
+  DbPromoteSpec spec;
+  if (auto r = body.Get("region")) {
+    if (ctx.writer_lease == nullptr) {
+      return r->Fail("region: is checked against the writer lease: configure writer_lease: first");
+    }
+    auto v = r->AsString();
+    if (!v) return v.error();
+    spec.region = *v;
+  } else if (ctx.writer_lease != nullptr) {
+    return body.Fail(
+        "db_promote needs region: (the region the database is in) when "
+        "writer_lease: is configured: it refuses unless that region holds the lease");
+  }
+  if (ctx.writer_lease != nullptr) spec.lease = *ctx.writer_lease;
+  auto db = LookupDatabase(body, ctx, spec.database_id);
+  if (!db) return db.error();
+  spec.db = *db;
+  auto ml = body.Require("max_lag");
+  if (!ml) return ml.error();
+  auto mld = ml->AsDuration();
+  if (!mld) return mld.error();
+  if (*mld < Duration::zero()) return ml->Fail("max_lag must not be negative");
+  spec.max_lag = *mld;
+  if (auto c = body.Get("catch_up_timeout")) {
+    auto d = c->AsDuration();
+    if (!d) return d.error();
+    if (*d < std::chrono::seconds(1)) return c->Fail("catch_up_timeout must be at least 1s");
+    spec.catch_up_timeout = *d;
+  }
+  if (auto rs = body.Get("require_semisync")) {
+    auto b = rs->AsBool();
+    if (!b) return b.error();
+    if (*b && spec.db->kind() != "mysql") {
+      return rs->Fail("require_semisync is for mysql databases; " + spec.database_id + " is " +
+                      spec.db->kind() +
+                      " (PostgreSQL: list the standby in synchronous_standby_names instead)");
+    }
+    spec.require_semisync = *b;
+  }
+  return spec;
+}
+
+class DbPromoteStep final : public Step {
+ public:
+  explicit DbPromoteStep(DbPromoteSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "db_promote";
@@ -21,30 +72,34 @@ class DbPromoteStep final : public Step {
   }
 
   Result<nlohmann::json> Render(const TemplateVars&) const override {
-    nlohmann::json j = db->Describe();
-    j["database"] = database_id;
-    j["max_lag"] = FormatDuration(options.max_lag);
-    j["catch_up_timeout"] = FormatDuration(options.catch_up_timeout);
-    if (lease) j["region"] = region;
-    if (options.require_semisync) j["require_semisync"] = true;
+    nlohmann::json j = spec_.db->Describe();
+    j["database"] = spec_.database_id;
+    j["max_lag"] = FormatDuration(spec_.max_lag);
+    j["catch_up_timeout"] = FormatDuration(spec_.catch_up_timeout);
+    if (spec_.lease) j["region"] = spec_.region;
+    if (spec_.require_semisync) j["require_semisync"] = true;
     return j;
   }
 
   StepOutcome Run(StepContext& ctx) override {
     if (ctx.cancelled()) return StepOutcome::Retry("db_promote: cancelled (shutting down)");
-    if (lease) {
+    if (spec_.lease) {
       if (auto refused = CheckLease(ctx)) return std::move(*refused);
     }
-    PromoteResult r = db->Promote(options, DatabaseDeadline(ctx));
+    PromoteOptions options;
+    options.max_lag = spec_.max_lag;
+    options.catch_up_timeout = spec_.catch_up_timeout;
+    options.require_semisync = spec_.require_semisync;
+    PromoteResult r = spec_.db->Promote(options, DatabaseDeadline(ctx));
     StepOutcome out = std::move(r.outcome);
-    out.message = database_id + " (" + db->kind() + "): " + out.message;
+    out.message = spec_.database_id + " (" + spec_.db->kind() + "): " + out.message;
     if (!out.details.is_object()) out.details = nlohmann::json::object();
-    out.details["database"] = database_id;
+    out.details["database"] = spec_.database_id;
     if (out.status == StepStatus::kOk && out.details.value("changed", false)) {
       out.details["promotion_lag_seconds"] =
           r.lag_seconds ? nlohmann::json(*r.lag_seconds) : nlohmann::json();
       if (r.lag_seconds && ctx.metrics != nullptr) {
-        ctx.metrics->PromotionLag(database_id, *r.lag_seconds);
+        ctx.metrics->PromotionLag(spec_.database_id, *r.lag_seconds);
       }
     }
     return out;
@@ -53,8 +108,10 @@ class DbPromoteStep final : public Step {
   // The writer lease guard: the database's region must hold the lease. Anything else
   // (another holder, nobody) refuses the promotion; etcd unreachable is retryable.
   std::optional<StepOutcome> CheckLease(StepContext& ctx) const {
-    EtcdClient etcd(*ctx.http, lease->endpoints, std::chrono::seconds(2));
-    auto st = WriterLease(etcd, lease->prefix, std::chrono::seconds(2)).Read();
+    const std::string& database_id = spec_.database_id;
+    const std::string& region = spec_.region;
+    EtcdClient etcd(*ctx.http, spec_.lease->endpoints, std::chrono::seconds(2));
+    auto st = WriterLease(etcd, spec_.lease->prefix, std::chrono::seconds(2)).Read();
     if (!st) {
       return StepOutcome::Retry("db_promote: cannot check the writer lease, not promoting " +
                                 database_id + ": " + st.error().message);
@@ -71,6 +128,9 @@ class DbPromoteStep final : public Step {
                    {"ttl_left_seconds", st->ttl_left}};
     return out;
   }
+
+ private:
+  DbPromoteSpec spec_;
 };
 
 }  // namespace
@@ -78,49 +138,12 @@ class DbPromoteStep final : public Step {
 Result<std::unique_ptr<Step>> NewDbPromoteStep(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto step = std::make_unique<DbPromoteStep>();
-  if (auto r = body.Get("region")) {
-    if (ctx.writer_lease == nullptr) {
-      return r->Fail("region: is checked against the writer lease: configure writer_lease: first");
-    }
-    auto v = r->AsString();
-    if (!v) return v.error();
-    step->region = *v;
-  } else if (ctx.writer_lease != nullptr) {
-    return body.Fail(
-        "db_promote needs region: (the region the database is in) when "
-        "writer_lease: is configured: it refuses unless that region holds the lease");
-  }
-  if (ctx.writer_lease != nullptr) step->lease = *ctx.writer_lease;
-  auto db = LookupDatabase(body, ctx, step->database_id);
-  if (!db) return db.error();
-  step->db = *db;
-  auto ml = body.Require("max_lag");
-  if (!ml) return ml.error();
-  auto mld = ml->AsDuration();
-  if (!mld) return mld.error();
-  if (*mld < Duration::zero()) return ml->Fail("max_lag must not be negative");
-  step->options.max_lag = *mld;
-  step->options.catch_up_timeout = std::chrono::seconds(30);
-  if (auto c = body.Get("catch_up_timeout")) {
-    auto d = c->AsDuration();
-    if (!d) return d.error();
-    if (*d < std::chrono::seconds(1)) return c->Fail("catch_up_timeout must be at least 1s");
-    step->options.catch_up_timeout = *d;
-  }
-  if (auto rs = body.Get("require_semisync")) {
-    auto b = rs->AsBool();
-    if (!b) return b.error();
-    if (*b && step->db->kind() != "mysql") {
-      return rs->Fail("require_semisync is for mysql databases; " + step->database_id + " is " +
-                      step->db->kind() +
-                      " (PostgreSQL: list the standby in synchronous_standby_names instead)");
-    }
-    step->options.require_semisync = *b;
-  }
-  auto common = ParseStepCommonWithCatchUp(body, step->options.catch_up_timeout);
+  auto spec = ParseDbPromoteSpec(body, ctx);
+  if (!spec) return spec.error();
+  auto common = ParseStepCommonWithCatchUp(body, spec->catch_up_timeout);
   if (!common) return common.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<DbPromoteStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -9,8 +9,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "actuator/steps/step.h"
+#include "common/duration.h"
+#include "common/secret.h"
 
 namespace failover {
 
@@ -18,8 +22,19 @@ struct RejoinOptions;
 
 Result<std::unique_ptr<Step>> NewDbRejoinStep(const YamlNode& body, const StepFactoryContext& ctx);
 
-// The replication keys shared with db_switchover: replication_user,
-// replication_password(_file|_env), source_address, catch_up_timeout.
-Status ParseRejoinKeys(const YamlNode& body, RejoinOptions& options);
+// The replication keys db_rejoin shares with db_switchover.
+struct ReplicationSpec {
+  std::string user;                   // replication_user (not empty)
+  std::optional<SecretRef> password;  // replication_password(_file|_env)
+  std::string source_address;         // host:port the replica connects to; empty: the source's
+  Duration catch_up_timeout = std::chrono::seconds(30);
+};
+
+// Reads replication_user, replication_password(_file|_env), source_address and
+// catch_up_timeout.
+Result<ReplicationSpec> ParseReplicationSpec(const YamlNode& body);
+
+// RejoinOptions with these keys set, the others at their defaults.
+RejoinOptions RejoinOptionsFor(const ReplicationSpec& spec);
 
 }  // namespace failover

@@ -12,13 +12,42 @@ namespace {
 
 constexpr auto kPoll = std::chrono::milliseconds(250);
 
-class WriterLeaseStep final : public Step {
- public:
-  Template acquire;
+// What a writer_lease: block asks for (besides timeout, retries, backoff).
+struct WriterLeaseSpec {
+  Template acquire;  // the region that becomes the writer
+  // The top-level writer_lease: section (etcd endpoints, key prefix, ttl).
   WriterLeaseConfig config;
   // Ask a live holder to hand the lease over (<prefix>handover); false: only an expired or
   // released lease moves (docs/writer-lease.md).
   bool handover = true;
+};
+
+Result<WriterLeaseSpec> ParseWriterLeaseSpec(const YamlNode& body, const StepFactoryContext& ctx) {
+  if (ctx.writer_lease == nullptr) {
+    return body.Fail(
+        "writer_lease steps need the top-level writer_lease: section (etcd endpoints, ttl)");
+  }
+  WriterLeaseSpec spec;
+  spec.config = *ctx.writer_lease;
+  auto a = body.Require("acquire");
+  if (!a) return a.error();
+  auto text = a->AsString();
+  if (!text) return text.error();
+  if (text->empty()) return a->Fail("acquire names the region that becomes the writer");
+  auto t = Template::Parse(*text);
+  if (!t) return a->Fail(t.error().message);
+  spec.acquire = std::move(*t);
+  if (auto h = body.Get("handover")) {
+    auto b = h->AsBool();
+    if (!b) return b.error();
+    spec.handover = *b;
+  }
+  return spec;
+}
+
+class WriterLeaseStep final : public Step {
+ public:
+  explicit WriterLeaseStep(WriterLeaseSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "writer_lease";
@@ -26,15 +55,15 @@ class WriterLeaseStep final : public Step {
   }
 
   Result<nlohmann::json> Render(const TemplateVars& vars) const override {
-    auto region = acquire.Render(vars);
+    auto region = spec_.acquire.Render(vars);
     if (!region) return region.error();
     return nlohmann::json{{"acquire", *region},
-                          {"key", config.prefix + "writer"},
-                          {"ttl", FormatDuration(config.ttl)},
-                          {"handover", handover}};
+                          {"key", spec_.config.prefix + "writer"},
+                          {"ttl", FormatDuration(spec_.config.ttl)},
+                          {"handover", spec_.handover}};
   }
 
-  std::string HandoverKey() const { return config.prefix + "handover"; }
+  std::string HandoverKey() const { return spec_.config.prefix + "handover"; }
 
   // Asks the holder to hand over (RequestHandover, actuator/coordination/writer_lease.h) on
   // a request of the step's timeout. Returns the request's etcd lease.
@@ -42,17 +71,18 @@ class WriterLeaseStep final : public Step {
                                const StepContext& ctx) const {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(common().timeout).count();
     return RequestHandover(
-        etcd, config.prefix, region, ctx.vars != nullptr ? ctx.vars->execution_id : std::string(),
-        secs, static_cast<std::int64_t>(std::floor(UnixSeconds(ctx.clock->WallNow()))));
+        etcd, spec_.config.prefix, region,
+        ctx.vars != nullptr ? ctx.vars->execution_id : std::string(), secs,
+        static_cast<std::int64_t>(std::floor(UnixSeconds(ctx.clock->WallNow()))));
   }
 
   StepOutcome Run(StepContext& ctx) override {
-    auto region = acquire.Render(*ctx.vars);
+    auto region = spec_.acquire.Render(*ctx.vars);
     if (!region) return StepOutcome::Fail(region.error().message);
     if (region->empty()) return StepOutcome::Fail("writer_lease: acquire renders empty");
-    auto ttl_s = std::chrono::duration_cast<std::chrono::seconds>(config.ttl).count();
-    EtcdClient etcd(*ctx.http, config.endpoints, std::chrono::seconds(2));
-    WriterLease lease(etcd, config.prefix, std::chrono::seconds(2));
+    auto ttl_s = std::chrono::duration_cast<std::chrono::seconds>(spec_.config.ttl).count();
+    EtcdClient etcd(*ctx.http, spec_.config.endpoints, std::chrono::seconds(2));
+    WriterLease lease(etcd, spec_.config.prefix, std::chrono::seconds(2));
     auto waited_from = ctx.clock->Now();
     std::string last_error;
     WriterLeaseState last;
@@ -95,7 +125,7 @@ class WriterLeaseStep final : public Step {
         }
         return StepOutcome::Ok(now ? "writer lease acquired for " + *region + " (lease " +
                                          std::to_string(r->lease) + ", ttl " +
-                                         FormatDuration(config.ttl) + ")" + after
+                                         FormatDuration(spec_.config.ttl) + ")" + after
                                    : "writer lease already held by " + *region + ", nothing to do",
                                details);
       }
@@ -104,7 +134,7 @@ class WriterLeaseStep final : public Step {
         last_at = ctx.clock->Now();
         last_error.clear();
         logged_holder = true;
-        if (handover && r->held && request_lease == 0) {
+        if (spec_.handover && r->held && request_lease == 0) {
           if (auto s = Request(etcd, *region, ctx); s) {
             request_lease = *s;
             requested_at = ctx.clock->Now();
@@ -145,6 +175,9 @@ class WriterLeaseStep final : public Step {
     out.details = {{"wanted", *region}, {"state", state}};
     return out;
   }
+
+ private:
+  WriterLeaseSpec spec_;
 };
 
 }  // namespace
@@ -152,30 +185,14 @@ class WriterLeaseStep final : public Step {
 Result<std::unique_ptr<Step>> NewWriterLeaseStep(const YamlNode& body,
                                                  const StepFactoryContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  if (ctx.writer_lease == nullptr) {
-    return body.Fail(
-        "writer_lease steps need the top-level writer_lease: section (etcd endpoints, ttl)");
-  }
-  auto step = std::make_unique<WriterLeaseStep>();
-  step->config = *ctx.writer_lease;
-  auto a = body.Require("acquire");
-  if (!a) return a.error();
-  auto text = a->AsString();
-  if (!text) return text.error();
-  if (text->empty()) return a->Fail("acquire names the region that becomes the writer");
-  auto t = Template::Parse(*text);
-  if (!t) return a->Fail(t.error().message);
-  step->acquire = std::move(*t);
-  if (auto h = body.Get("handover")) {
-    auto b = h->AsBool();
-    if (!b) return b.error();
-    step->handover = *b;
-  }
+  auto spec = ParseWriterLeaseSpec(body, ctx);
+  if (!spec) return spec.error();
   // Retrying a timed-out wait would only wait again: no retries unless asked for.
   auto common =
       ParseStepCommon(body, StepCommon{std::chrono::seconds(60), 0, std::chrono::seconds(1)});
   if (!common) return common.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<WriterLeaseStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

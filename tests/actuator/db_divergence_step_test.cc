@@ -98,5 +98,38 @@ TEST(DbDivergenceConfigTest, UnknownDatabaseIsALocatedError) {
   EXPECT_THAT(step.error().message, HasSubstr("unknown database \"a\""));
 }
 
+// The pair the step reads renders with both servers; the same database twice, or a mysql
+// and a postgres one, is refused at the key.
+TEST(DbDivergenceConfigTest, RendersThePairAndRefusesASameOrMixedPair) {
+  auto dbs = YamlNode::LoadString(
+      "{a: {mysql: {address: \"127.0.0.1:1\", user: u}}, b: {mysql: {address: "
+      "\"127.0.0.1:2\", user: u}}, p: {postgres: {conninfo: \"host=127.0.0.1 port=3\"}}}",
+      "actuator.yml");
+  ASSERT_TRUE(dbs) << dbs.error().message;
+  auto loaded = LoadDatabases(*dbs);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  StepFactoryContext ctx;
+  ctx.databases = &*loaded;
+  auto step = testing::MustBuildStep("{old_primary: a, new_primary: b, timeout: 20s}",
+                                     &NewDbDivergenceStep, ctx);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->common().timeout, std::chrono::seconds(20));
+  auto j = step->Render({});
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ((*j)["old_primary"], "a");
+  EXPECT_EQ((*j)["new_primary"], "b");
+  EXPECT_EQ((*j)["old"]["address"], "127.0.0.1:1");
+  EXPECT_EQ((*j)["new"]["address"], "127.0.0.1:2");
+
+  auto same = testing::BuildStep("{old_primary: a,\n new_primary: a}", &NewDbDivergenceStep, ctx);
+  ASSERT_FALSE(same);
+  EXPECT_THAT(same.error().message, HasSubstr("actuator.yml:2:"));
+  EXPECT_THAT(same.error().message, HasSubstr("new_primary must differ from old_primary"));
+  auto mixed = testing::BuildStep("{old_primary: a, new_primary: p}", &NewDbDivergenceStep, ctx);
+  ASSERT_FALSE(mixed);
+  EXPECT_THAT(mixed.error().message,
+              HasSubstr("old_primary and new_primary must be of the same kind"));
+}
+
 }  // namespace
 }  // namespace failover

@@ -442,6 +442,29 @@ TEST_F(DbConfigTest, LoadsDatabasesAndBothSteps) {
   EXPECT_THAT(promote->dump(), Not(HasSubstr("\"pw\"")));
 }
 
+// Every db_promote key set: the step renders each value, and takes its timeout.
+TEST_F(DbConfigTest, DbPromoteRendersEveryKey) {
+  auto cfg = Load(std::string(kDatabases) +
+                  "writer_lease: {etcd: {endpoints: [\"http://127.0.0.1:2379\"]}}\n"
+                  "runbooks:\n"
+                  "  - name: rb\n"
+                  "    match: {alertname: RegionDown}\n"
+                  "    steps:\n"
+                  "      - db_promote: {database: eu-west-db, region: eu-west, max_lag: 7s, "
+                  "catch_up_timeout: 20s, require_semisync: true, timeout: 45s}\n");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& step = *cfg->runbooks[0].steps[0].step;
+  EXPECT_EQ(step.common().timeout, std::chrono::seconds(45));
+  auto j = step.Render({});
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ((*j)["database"], "eu-west-db");
+  EXPECT_EQ((*j)["region"], "eu-west");
+  EXPECT_EQ((*j)["max_lag"], "7s");
+  EXPECT_EQ((*j)["catch_up_timeout"], "20s");
+  EXPECT_EQ((*j)["require_semisync"], true);
+  EXPECT_EQ((*j)["kind"], "mysql");
+}
+
 struct BadCase {
   const char* name;
   std::string yaml;
@@ -480,6 +503,13 @@ INSTANTIATE_TEST_SUITE_P(
             Runbook(
                 "db_promote: {database: eu-west-db, max_lag: 5s, require_semisync: yes please}"),
             "require_semisync"},
+        BadCase{"CatchUpUnderOneSecond",
+                Runbook("db_promote: {database: eu-west-db, max_lag: 5s, catch_up_timeout: "
+                        "500ms}"),
+                "catch_up_timeout must be at least 1s"},
+        BadCase{"RegionWithoutWriterLease",
+                Runbook("db_promote: {database: eu-west-db, max_lag: 5s, region: eu-west}"),
+                "region: is checked against the writer lease: configure writer_lease: first"},
         BadCase{"UnknownStepKey",
                 Runbook("db_promote: {database: eu-west-db, max_lag: 5s, engine: mysql}"),
                 "engine"},

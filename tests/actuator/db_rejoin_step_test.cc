@@ -242,5 +242,44 @@ TEST(DbRejoinConfigTest, BadErrantValueAndSameSourceAreLocatedErrors) {
               ::testing::HasSubstr("must be shorter than the step's timeout"));
 }
 
+// Every key set: the step renders each value, never the replication password.
+TEST(DbRejoinConfigTest, RendersEveryKeyButThePassword) {
+  auto node = YamlNode::LoadString(
+      "{a: {mysql: {address: \"127.0.0.1:1\", user: u}}, b: {mysql: {address: \"127.0.0.1:2\", "
+      "user: u}}}",
+      "actuator.yml");
+  auto dbs = LoadDatabases(*node);
+  ASSERT_TRUE(dbs) << dbs.error().message;
+  StepFactoryContext ctx;
+  ctx.databases = &*dbs;
+  auto body = YamlNode::LoadString(
+      "{database: a, source: b, replication_user: repl, replication_password: s3cret-pw, "
+      "source_address: \"10.0.0.9:3306\", catch_up_timeout: 40s, errant: discard, "
+      "require_report: false, timeout: 50s}",
+      "actuator.yml");
+  auto step = NewDbRejoinStep(*body, ctx);
+  ASSERT_TRUE(step) << step.error().message;
+  EXPECT_EQ((*step)->common().timeout, std::chrono::seconds(50));
+  auto j = (*step)->Render({});
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ((*j)["database"], "a");
+  EXPECT_EQ((*j)["source"], "b");
+  EXPECT_EQ((*j)["address"], "127.0.0.1:1");
+  EXPECT_EQ((*j)["replication_user"], "repl");
+  EXPECT_EQ((*j)["source_address"], "10.0.0.9:3306");
+  EXPECT_EQ((*j)["catch_up_timeout"], "40s");
+  EXPECT_EQ((*j)["errant"], "discard");
+  EXPECT_EQ((*j)["require_report"], false);
+  EXPECT_THAT(j->dump(), ::testing::Not(HasSubstr("s3cret-pw")));
+
+  auto port = YamlNode::LoadString(
+      "{database: a, source: b, replication_user: repl,\n source_address: \"10.0.0.9\"}",
+      "actuator.yml");
+  auto bad = NewDbRejoinStep(*port, ctx);
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message, HasSubstr("actuator.yml:2:"));
+  EXPECT_THAT(bad.error().message, HasSubstr("source_address must be host:port"));
+}
+
 }  // namespace
 }  // namespace failover

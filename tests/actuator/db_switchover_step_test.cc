@@ -374,5 +374,54 @@ TEST_F(MariaDbSwitchoverLeaseTest, LeaseKeysAreCheckedAtLoad) {
   EXPECT_THAT(without.error().message, HasSubstr("configure writer_lease: first"));
 }
 
+// Configuration alone (nothing connects): every key set renders with its value, never the
+// replication password; replicas naming an unknown database or the target are refused at
+// the key.
+TEST(DbSwitchoverConfigTest, RendersEveryKeyAndRefusesBadReplicas) {
+  auto node = YamlNode::LoadString(
+      "{a: {mysql: {address: \"127.0.0.1:1\", user: u}}, b: {mysql: {address: \"127.0.0.1:2\", "
+      "user: u}}, c: {mysql: {address: \"127.0.0.1:3\", user: u}}}",
+      "actuator.yml");
+  auto dbs = LoadDatabases(*node);
+  ASSERT_TRUE(dbs) << dbs.error().message;
+  WriterLeaseConfig lease;
+  lease.endpoints = {"http://127.0.0.1:1"};
+  lease.prefix = "/shop/";
+  StepFactoryContext ctx;
+  ctx.databases = &*dbs;
+  ctx.writer_lease = &lease;
+  auto step = testing::BuildStep(
+      "{primary: a, target: b, replicas: [c], replication_user: repl, replication_password: "
+      "s3cret-pw, catch_up_timeout: 15s, primary_region: us-east, region: eu-west, "
+      "lease_timeout: 20s, timeout: 90s}",
+      &NewDbSwitchoverStep, ctx);
+  ASSERT_TRUE(step) << step.error().message;
+  EXPECT_EQ((*step)->common().timeout, std::chrono::seconds(90));
+  auto j = (*step)->Render({});
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ(*j, (nlohmann::json{{"primary", "a"},
+                                {"target", "b"},
+                                {"replicas", {"c"}},
+                                {"replication_user", "repl"},
+                                {"catch_up_timeout", "15s"},
+                                {"primary_region", "us-east"},
+                                {"region", "eu-west"},
+                                {"lease_timeout", "20s"},
+                                {"writer_lease_key", "/shop/writer"}}));
+
+  ctx.writer_lease = nullptr;
+  auto unknown =
+      testing::BuildStep("{primary: a, target: b,\n replicas: [c, d], replication_user: repl}",
+                         &NewDbSwitchoverStep, ctx);
+  ASSERT_FALSE(unknown);
+  EXPECT_THAT(unknown.error().message, HasSubstr("actuator.yml:2:"));
+  EXPECT_THAT(unknown.error().message, HasSubstr("unknown database \"d\" in replicas"));
+  auto target = testing::BuildStep("{primary: a, target: b, replicas: [b], replication_user: repl}",
+                                   &NewDbSwitchoverStep, ctx);
+  ASSERT_FALSE(target);
+  EXPECT_THAT(target.error().message,
+              HasSubstr("replicas must not list the primary or the target (b)"));
+}
+
 }  // namespace
 }  // namespace failover

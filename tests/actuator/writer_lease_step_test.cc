@@ -314,5 +314,36 @@ TEST(WriterLeaseConfigTest, StepAndPromoteNeedTheWriterLeaseSection) {
   EXPECT_EQ(fine->writer_lease->ttl, seconds(15));
 }
 
+// Every writer_lease key set: the step renders the region for the alert, the lease key
+// and TTL of the top-level section and handover; an empty acquire is a located error.
+TEST(WriterLeaseConfigTest, StepRendersEveryKeyAndRefusesAnEmptyAcquire) {
+  const std::string section =
+      "writer_lease: {etcd: {endpoints: [\"http://127.0.0.1:2379\"], prefix: /shop/}, "
+      "ttl: 15s}\n";
+  auto cfg = LoadConfig(section +
+                        "runbooks: [{name: f, match: {alertname: X}, steps: [{writer_lease: "
+                        "{acquire: \"{{labels.region}}\", handover: false, timeout: 40s, "
+                        "retries: 2}}]}]\n");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const Step& step = *cfg->runbooks[0].steps[0].step;
+  EXPECT_EQ(step.common().timeout, seconds(40));
+  EXPECT_EQ(step.common().retries, 2);
+  TemplateVars vars;
+  vars.labels["region"] = "eu-west";
+  auto j = step.Render(vars);
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ(
+      *j,
+      (nlohmann::json{
+          {"acquire", "eu-west"}, {"key", "/shop/writer"}, {"ttl", "15s"}, {"handover", false}}));
+
+  auto empty = LoadConfig(section +
+                          "runbooks: [{name: f, match: {alertname: X}, steps: [{writer_lease: "
+                          "{acquire: \"\"}}]}]\n");
+  ASSERT_FALSE(empty);
+  EXPECT_THAT(empty.error().message, HasSubstr("actuator.yml:2:"));
+  EXPECT_THAT(empty.error().message, HasSubstr("acquire names the region that becomes the writer"));
+}
+
 }  // namespace
 }  // namespace failover
