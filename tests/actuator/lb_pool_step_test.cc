@@ -116,8 +116,8 @@ TEST(LbPoolStep, RendersTheChangeWithoutTheToken) {
   EXPECT_FALSE(Has(r->dump(), FakeLinodeNodeBalancer::kToken));
 }
 
-// lb_pool's own keys as the journal shows them, and the timeout the step gets: 10m unless
-// timeout: says otherwise.
+// lb_pool's own keys as the journal shows them (poll_interval is not shown), and the
+// timeout the step gets: 10m unless timeout: says otherwise.
 TEST(LbPoolStep, RendersItsOwnKeys) {
   FakeLinodeNodeBalancer nb;
   testing::LbStepRig rig;
@@ -137,11 +137,19 @@ TEST(LbPoolStep, RendersItsOwnKeys) {
   EXPECT_EQ((*r)["wait"], true) << r->dump();
   EXPECT_EQ((*r)["wait_timeout"], "2m") << r->dump();
 
+  // Without the keys: wait, no wait_timeout of its own, the 10m timeout.
+  auto bare = rig.Load(NbYaml(nb), "{load_balancer: nb, config_id: 40, node_id: 501, mode: drain}");
+  ASSERT_TRUE(bare) << bare.error().message;
+  EXPECT_EQ((*bare)->common().timeout, std::chrono::minutes(10));
+  auto b = (*bare)->Render(TemplateVars{});
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ((*b)["wait"], true) << b->dump();
+  EXPECT_FALSE(b->contains("wait_timeout")) << b->dump();
+
   auto no_wait = rig.Load(NbYaml(nb),
                           "{load_balancer: nb, config_id: 40, node_id: 501, mode: drain, "
                           "wait: false}");
   ASSERT_TRUE(no_wait) << no_wait.error().message;
-  EXPECT_EQ((*no_wait)->common().timeout, std::chrono::minutes(10));
   auto n = (*no_wait)->Render(TemplateVars{});
   ASSERT_TRUE(n) << n.error().message;
   EXPECT_EQ((*n)["wait"], false) << n->dump();
