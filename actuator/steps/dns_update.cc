@@ -345,20 +345,127 @@ Result<DnsRouting> ParseDnsRouting(const YamlNode& body, const DnsTarget& t) {
   return r;
 }
 
+// What a dns_update: block asks for (besides timeout, retries, backoff).
+struct DnsUpdateSpec {
+  DnsTarget target;
+  DnsRouting routing;             // AliasTarget, SetIdentifier, ... (empty for a plain set)
+  std::vector<Template> records;  // empty: the records stay as they are (routing, alias)
+  std::optional<int> ttl;         // unset: the set's TTL is kept (kDefaultTtl for a new set)
+  std::string verify_nameserver;  // empty: no nameserver is asked
+  Duration verify_timeout = std::chrono::seconds(30);
+};
+
+Result<DnsUpdateSpec> ParseDnsUpdateSpec(const YamlNode& body, const StepFactoryContext& ctx) {
+  DnsUpdateSpec spec;
+  auto target = ParseDnsTarget(body, ctx);
+  if (!target) return target.error();
+  spec.target = std::move(*target);
+  auto routing = ParseDnsRouting(body, spec.target);
+  if (!routing) return routing.error();
+  spec.routing = std::move(*routing);
+
+  auto records_node = body.Get("records");
+  if (records_node && spec.routing.alias) {
+    return records_node->Fail(
+        "records and AliasTarget exclude each other: an alias answers what its target answers");
+  }
+  if (!records_node && !spec.routing.alias && spec.routing.set_identifier.empty()) {
+    return body.Fail("records (or AliasTarget) is required");
+  }
+  std::vector<YamlNode> record_items;
+  if (records_node) {
+    auto items = records_node->Items();
+    if (!items) return items.error();
+    if (items->empty()) return records_node->Fail("needs at least one record");
+    record_items = std::move(*items);
+  }
+  std::vector<std::string> literal;
+  for (const YamlNode& item : record_items) {
+    auto text = item.AsString();
+    if (!text) return text.error();
+    auto tmpl = Template::Parse(*text);
+    if (!tmpl) return item.Fail(tmpl.error().message);
+    if (spec.target.type == "CNAME") {  // a host name: values are single labels, as in `name`
+      if (auto c = tmpl->SetContext(TemplateContext::kDnsName); !c) {
+        return item.Fail(c.error().message);
+      }
+    }
+    if (!tmpl->has_variables()) {
+      auto c = CanonicalDnsRecord(spec.target.type, *text);
+      if (!c) return item.Fail(c.error().message);
+      if (std::find(literal.begin(), literal.end(), *c) != literal.end()) {
+        return item.Fail("record " + *c + " is listed twice");
+      }
+      literal.push_back(*c);
+    }
+    spec.records.push_back(std::move(*tmpl));
+  }
+  if (records_node && spec.target.type == "CNAME" && spec.records.size() != 1) {
+    return records_node->Fail("a CNAME record set holds exactly one record");
+  }
+
+  if (auto t = body.Get("ttl")) {
+    if (spec.routing.alias) return t->Fail("an alias record (AliasTarget) has no TTL of its own");
+    auto v = ParseTtl(*t);
+    if (!v) return v.error();
+    spec.ttl = *v;
+  }
+  if (auto v = body.Get("verify_nameserver")) {
+    auto s = v->AsString();
+    if (!s) return s.error();
+    auto parsed = ParseDnsServer(*s);
+    if (!parsed) return v->Fail(parsed.error().message);
+    // The answer is known only for plain records, or a failover PRIMARY's (while healthy).
+    if (spec.routing.alias) {
+      return v->Fail(
+          "verify_nameserver cannot check an alias (AliasTarget): the answer is "
+          "the target's addresses; the record set is read back from the provider");
+    }
+    if (!spec.routing.set_identifier.empty() &&
+        (spec.routing.failover != "PRIMARY" || records_node == std::nullopt)) {
+      return v->Fail(
+          "verify_nameserver checks the answer against records: with SetIdentifier "
+          "it needs records and Failover: PRIMARY (a weighted or secondary set's "
+          "answer is not known in advance)");
+    }
+    spec.verify_nameserver = *s;
+  }
+  if (auto v = body.Get("verify_timeout")) {
+    if (spec.verify_nameserver.empty()) return v->Fail("verify_timeout needs verify_nameserver");
+    auto d = v->AsDuration();
+    if (!d) return d.error();
+    if (d->count() <= 0) return v->Fail("must be positive");
+    spec.verify_timeout = *d;
+  }
+  return spec;
+}
+
+// What a dns_ttl: block asks for (besides timeout, retries, backoff).
+struct DnsTtlSpec {
+  DnsTarget target;
+  int ttl = 0;
+};
+
+Result<DnsTtlSpec> ParseDnsTtlSpec(const YamlNode& body, const StepFactoryContext& ctx) {
+  DnsTtlSpec spec;
+  auto target = ParseDnsTarget(body, ctx);
+  if (!target) return target.error();
+  spec.target = std::move(*target);
+  auto t = body.Require("ttl");
+  if (!t) return t.error();
+  auto ttl = ParseTtl(*t);
+  if (!ttl) return ttl.error();
+  spec.ttl = *ttl;
+  return spec;
+}
+
 Clock& ClockOf(const StepContext& ctx) {
   return ctx.clock != nullptr ? *ctx.clock : SystemClock::Get();
 }
 
 class DnsUpdateStep final : public Step {
  public:
-  DnsUpdateStep(DnsTarget target, std::vector<Template> records, std::optional<int> ttl,
-                std::string verify_nameserver, Duration verify_timeout, DnsRouting routing)
-      : target_(std::move(target)),
-        records_(std::move(records)),
-        ttl_(ttl),
-        verify_nameserver_(std::move(verify_nameserver)),
-        verify_timeout_(verify_timeout),
-        routing_(std::move(routing)) {}
+  explicit DnsUpdateStep(DnsUpdateSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "dns_update";
@@ -366,28 +473,30 @@ class DnsUpdateStep final : public Step {
   }
 
   Result<nlohmann::json> Render(const TemplateVars& vars) const override {
-    auto name = target_.RenderName(vars);
+    auto name = spec_.target.RenderName(vars);
     if (!name) return name.error();
     auto records = RenderRecords(vars);
     if (!records) return records.error();
-    nlohmann::json out = target_.BaseJson(*name);
-    if (routing_.alias) {
-      out["alias_target"] = {{"hosted_zone_id", routing_.alias->hosted_zone_id},
-                             {"dns_name", routing_.alias->dns_name},
-                             {"evaluate_target_health", routing_.alias->evaluate_target_health}};
-    } else if (!records_.empty()) {
+    nlohmann::json out = spec_.target.BaseJson(*name);
+    if (spec_.routing.alias) {
+      out["alias_target"] = {
+          {"hosted_zone_id", spec_.routing.alias->hosted_zone_id},
+          {"dns_name", spec_.routing.alias->dns_name},
+          {"evaluate_target_health", spec_.routing.alias->evaluate_target_health}};
+    } else if (!spec_.records.empty()) {
       out["records"] = *records;
-      out["ttl"] = ttl_ ? nlohmann::json(*ttl_) : nlohmann::json("unchanged");
+      out["ttl"] = spec_.ttl ? nlohmann::json(*spec_.ttl) : nlohmann::json("unchanged");
     } else {
       out["records"] = "unchanged";
     }
-    if (!routing_.set_identifier.empty()) out["set_identifier"] = routing_.set_identifier;
-    if (routing_.weight) out["weight"] = *routing_.weight;
-    if (!routing_.failover.empty()) out["failover"] = routing_.failover;
-    if (!routing_.health_check_id.empty()) out["health_check_id"] = routing_.health_check_id;
-    if (!verify_nameserver_.empty()) {
-      out["verify_nameserver"] = verify_nameserver_;
-      out["verify_timeout"] = FormatDuration(verify_timeout_);
+    if (!spec_.routing.set_identifier.empty()) out["set_identifier"] = spec_.routing.set_identifier;
+    if (spec_.routing.weight) out["weight"] = *spec_.routing.weight;
+    if (!spec_.routing.failover.empty()) out["failover"] = spec_.routing.failover;
+    if (!spec_.routing.health_check_id.empty())
+      out["health_check_id"] = spec_.routing.health_check_id;
+    if (!spec_.verify_nameserver.empty()) {
+      out["verify_nameserver"] = spec_.verify_nameserver;
+      out["verify_timeout"] = FormatDuration(spec_.verify_timeout);
     }
     return out;
   }
@@ -396,25 +505,27 @@ class DnsUpdateStep final : public Step {
     static const TemplateVars kNoVars;
     const TemplateVars& vars = ctx.vars != nullptr ? *ctx.vars : kNoVars;
     Clock& clock = ClockOf(ctx);
-    auto name = target_.RenderName(vars);
+    auto name = spec_.target.RenderName(vars);
     if (!name) return StepOutcome::Fail(name.error().message);
     auto records = RenderRecords(vars);
     if (!records) return StepOutcome::Fail(records.error().message);
-    const std::string label = *name + " " + target_.type;
-    if (!routing_.set_identifier.empty()) return RunRouted(ctx, clock, *name, *records, label);
+    const std::string label = *name + " " + spec_.target.type;
+    if (!spec_.routing.set_identifier.empty()) return RunRouted(ctx, clock, *name, *records, label);
 
-    auto before = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
+    auto before =
+        spec_.target.provider->Get(spec_.target.zone, *name, spec_.target.type, ctx.deadline);
     if (!before) return StepOutcome::FromError(before.error());
     std::optional<DnsRecordSet> current;
     if (*before) current = Canonical(**before);
 
     DnsRecordSet desired;
     desired.name = *name;
-    desired.type = target_.type;
+    desired.type = spec_.target.type;
     desired.records = *records;
-    desired.ttl = ttl_ ? *ttl_ : (current && !current->alias ? current->ttl : kDefaultTtl);
-    if (routing_.alias) {
-      desired.alias = routing_.alias;
+    desired.ttl =
+        spec_.ttl ? *spec_.ttl : (current && !current->alias ? current->ttl : kDefaultTtl);
+    if (spec_.routing.alias) {
+      desired.alias = spec_.routing.alias;
       desired.ttl = 0;
     }
 
@@ -425,17 +536,18 @@ class DnsUpdateStep final : public Step {
 
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
-    if (auto s = target_.provider->Set(target_.zone, desired, ctx.deadline); !s) {
+    if (auto s = spec_.target.provider->Set(spec_.target.zone, desired, ctx.deadline); !s) {
       return StepOutcome::FromError(s.error()).WithDetails(std::move(details));
     }
-    log::Info("dns record set updated", {{"provider", target_.provider_id},
-                                         {"zone", target_.zone},
+    log::Info("dns record set updated", {{"provider", spec_.target.provider_id},
+                                         {"zone", spec_.target.zone},
                                          {"name", *name},
-                                         {"type", target_.type},
+                                         {"type", spec_.target.type},
                                          {"before", Describe(*before)},
                                          {"after", DescribeDnsSet(desired)}});
 
-    auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
+    auto after =
+        spec_.target.provider->Get(spec_.target.zone, *name, spec_.target.type, ctx.deadline);
     if (!after) {
       return StepOutcome::FromError(after.error()).WithDetails(std::move(details));
     }
@@ -443,7 +555,7 @@ class DnsUpdateStep final : public Step {
     details["changed"] = true;
     if (!*after || Canonical(**after) != desired) {
       // Desired-state: running again reads and rewrites, so this is worth a retry.
-      return StepOutcome::Retry("after the update " + target_.provider->kind() + " reports " +
+      return StepOutcome::Retry("after the update " + spec_.target.provider->kind() + " reports " +
                                 label + " as " + Describe(*after) + " instead of " +
                                 DescribeDnsSet(desired))
           .WithDetails(std::move(details));
@@ -459,7 +571,8 @@ class DnsUpdateStep final : public Step {
   // role) in one batch, read back.
   StepOutcome RunRouted(StepContext& ctx, Clock& clock, const std::string& name,
                         const std::vector<std::string>& records, const std::string& label) {
-    auto before = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
+    auto before =
+        spec_.target.provider->ListSets(spec_.target.zone, name, spec_.target.type, ctx.deadline);
     if (!before) return StepOutcome::FromError(before.error());
     nlohmann::json before_json = nlohmann::json::array();
     std::vector<DnsRecordSet> current;
@@ -473,10 +586,10 @@ class DnsUpdateStep final : public Step {
     };
     const DnsRecordSet* mine = nullptr;
     for (const DnsRecordSet& s : current) {
-      if (s.set_identifier == routing_.set_identifier) mine = &s;
+      if (s.set_identifier == spec_.routing.set_identifier) mine = &s;
       if (s.set_identifier.empty()) {
         return fail(label + " is a simple record set (no SetIdentifier) at " +
-                    target_.provider->kind() + "; drop SetIdentifier to manage it");
+                    spec_.target.provider->kind() + "; drop SetIdentifier to manage it");
       }
     }
     DnsRecordSet desired;
@@ -484,43 +597,45 @@ class DnsUpdateStep final : public Step {
       desired = *mine;
     } else {
       desired.name = name;
-      desired.type = target_.type;
-      desired.set_identifier = routing_.set_identifier;
+      desired.type = spec_.target.type;
+      desired.set_identifier = spec_.routing.set_identifier;
       desired.ttl = kDefaultTtl;
-      if (records_.empty() && !routing_.alias) {
-        return fail(label + " has no record set with SetIdentifier " + routing_.set_identifier +
+      if (spec_.records.empty() && !spec_.routing.alias) {
+        return fail(label + " has no record set with SetIdentifier " +
+                    spec_.routing.set_identifier +
                     " to change; give records or AliasTarget to create it");
       }
-      if (!routing_.weight && routing_.failover.empty()) {
-        return fail(label + " has no record set with SetIdentifier " + routing_.set_identifier +
-                    "; creating it needs Weight or Failover");
+      if (!spec_.routing.weight && spec_.routing.failover.empty()) {
+        return fail(label + " has no record set with SetIdentifier " +
+                    spec_.routing.set_identifier + "; creating it needs Weight or Failover");
       }
     }
     desired.name = name;
-    if (routing_.alias) {
-      desired.alias = routing_.alias;
+    if (spec_.routing.alias) {
+      desired.alias = spec_.routing.alias;
       desired.records.clear();
       desired.ttl = 0;
-    } else if (!records_.empty()) {
+    } else if (!spec_.records.empty()) {
       desired.alias.reset();
       desired.records = records;
-      if (ttl_) {
-        desired.ttl = *ttl_;
+      if (spec_.ttl) {
+        desired.ttl = *spec_.ttl;
       } else if (mine == nullptr || mine->alias) {
         desired.ttl = kDefaultTtl;
       }
-    } else if (ttl_ && !desired.alias) {
-      desired.ttl = *ttl_;
+    } else if (spec_.ttl && !desired.alias) {
+      desired.ttl = *spec_.ttl;
     }
-    if (routing_.weight) {
-      desired.weight = routing_.weight;
+    if (spec_.routing.weight) {
+      desired.weight = spec_.routing.weight;
       desired.failover.clear();
     }
-    if (!routing_.failover.empty()) {
-      desired.failover = routing_.failover;
+    if (!spec_.routing.failover.empty()) {
+      desired.failover = spec_.routing.failover;
       desired.weight.reset();
     }
-    if (!routing_.health_check_id.empty()) desired.health_check_id = routing_.health_check_id;
+    if (!spec_.routing.health_check_id.empty())
+      desired.health_check_id = spec_.routing.health_check_id;
 
     std::vector<DnsRecordSet> changes;
     if (mine == nullptr || *mine != desired) changes.push_back(desired);
@@ -545,15 +660,16 @@ class DnsUpdateStep final : public Step {
     }
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
-    if (auto st = target_.provider->Upsert(target_.zone, changes, ctx.deadline); !st) {
+    if (auto st = spec_.target.provider->Upsert(spec_.target.zone, changes, ctx.deadline); !st) {
       return StepOutcome::FromError(st.error()).WithDetails(std::move(details));
     }
-    log::Info("dns record sets updated", {{"provider", target_.provider_id},
-                                          {"zone", target_.zone},
+    log::Info("dns record sets updated", {{"provider", spec_.target.provider_id},
+                                          {"zone", spec_.target.zone},
                                           {"name", name},
-                                          {"type", target_.type},
+                                          {"type", spec_.target.type},
                                           {"changes", plan}});
-    auto after = target_.provider->ListSets(target_.zone, name, target_.type, ctx.deadline);
+    auto after =
+        spec_.target.provider->ListSets(spec_.target.zone, name, spec_.target.type, ctx.deadline);
     if (!after) {
       return StepOutcome::FromError(after.error()).WithDetails(std::move(details));
     }
@@ -568,7 +684,7 @@ class DnsUpdateStep final : public Step {
     details["after"] = after_json;
     details["changed"] = true;
     if (!missing.empty()) {
-      return StepOutcome::Retry("after the update " + target_.provider->kind() +
+      return StepOutcome::Retry("after the update " + spec_.target.provider->kind() +
                                 " does not report " + label + " as " + missing)
           .WithDetails(std::move(details));
     }
@@ -594,31 +710,32 @@ class DnsUpdateStep final : public Step {
   StepOutcome Done(StepContext& ctx, Clock& clock, const DnsRecordSet& desired,
                    const std::string& label, bool changed, std::string msg,
                    nlohmann::json details) const {
-    if (verify_nameserver_.empty()) {
+    if (spec_.verify_nameserver.empty()) {
       details["verified_by"] = nullptr;
       return StepOutcome::Ok(std::move(msg), std::move(details));
     }
     if (auto v = Verify(ctx, clock, desired, label); !v) {
       return StepOutcome::Fail(v.error().message).WithDetails(std::move(details));
     }
-    details["verified_by"] = verify_nameserver_;
-    msg += changed ? ", verified at " + verify_nameserver_ : " (" + verify_nameserver_ + " agrees)";
+    details["verified_by"] = spec_.verify_nameserver;
+    msg += changed ? ", verified at " + spec_.verify_nameserver
+                   : " (" + spec_.verify_nameserver + " agrees)";
     return StepOutcome::Ok(std::move(msg), std::move(details));
   }
 
   Result<std::vector<std::string>> RenderRecords(const TemplateVars& vars) const {
     std::vector<std::string> out;
-    for (size_t i = 0; i < records_.size(); ++i) {
-      auto text = records_[i].Render(vars);
+    for (size_t i = 0; i < spec_.records.size(); ++i) {
+      auto text = spec_.records[i].Render(vars);
       if (!text)
         return Error::Invalid("records[" + std::to_string(i) + "]: " + text.error().message);
-      auto c = CanonicalDnsRecord(target_.type, *text);
+      auto c = CanonicalDnsRecord(spec_.target.type, *text);
       if (!c) return Error::Invalid("records[" + std::to_string(i) + "]: " + c.error().message);
       out.push_back(*c);
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
-    if (target_.type == "CNAME" && !records_.empty() && out.size() != 1) {
+    if (spec_.target.type == "CNAME" && !spec_.records.empty() && out.size() != 1) {
       return Error::Invalid("a CNAME record set holds exactly one record");
     }
     return out;
@@ -628,7 +745,7 @@ class DnsUpdateStep final : public Step {
   Status Verify(StepContext& ctx, Clock& clock, const DnsRecordSet& desired,
                 const std::string& label) const {
     const MonoTime start = clock.Now();
-    const MonoTime until = std::min(start + verify_timeout_, ctx.deadline);
+    const MonoTime until = std::min(start + spec_.verify_timeout, ctx.deadline);
     Duration interval = kFirstPoll;
     std::string last = "nothing";
     while (true) {
@@ -637,7 +754,7 @@ class DnsUpdateStep final : public Step {
       }
       Duration left = until - clock.Now();
       Duration qt = std::clamp<Duration>(left, std::chrono::milliseconds(100), kMaxQueryTimeout);
-      auto answer = QueryDns(verify_nameserver_, desired.name, desired.type, qt);
+      auto answer = QueryDns(spec_.verify_nameserver, desired.name, desired.type, qt);
       if (answer) {
         std::vector<std::string> got;
         for (const std::string& r : answer->records) {
@@ -658,22 +775,17 @@ class DnsUpdateStep final : public Step {
       clock.SleepUntil(std::min(now + interval, until));
       interval = std::min<Duration>(interval * 2, kMaxPoll);
     }
-    return Error::Invalid("nameserver " + verify_nameserver_ + " still answers " + last + " for " +
-                          label + " after " + FormatDuration(clock.Now() - start) + ", expected " +
-                          Join(desired.records) + " (the provider holds it)");
+    return Error::Invalid("nameserver " + spec_.verify_nameserver + " still answers " + last +
+                          " for " + label + " after " + FormatDuration(clock.Now() - start) +
+                          ", expected " + Join(desired.records) + " (the provider holds it)");
   }
 
-  DnsTarget target_;
-  std::vector<Template> records_;
-  std::optional<int> ttl_;
-  std::string verify_nameserver_;
-  Duration verify_timeout_;
-  DnsRouting routing_;
+  DnsUpdateSpec spec_;
 };
 
 class DnsTtlStep final : public Step {
  public:
-  DnsTtlStep(DnsTarget target, int ttl) : target_(std::move(target)), ttl_(ttl) {}
+  explicit DnsTtlStep(DnsTtlSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "dns_ttl";
@@ -681,72 +793,74 @@ class DnsTtlStep final : public Step {
   }
 
   Result<nlohmann::json> Render(const TemplateVars& vars) const override {
-    auto name = target_.RenderName(vars);
+    auto name = spec_.target.RenderName(vars);
     if (!name) return name.error();
-    nlohmann::json out = target_.BaseJson(*name);
-    out["ttl"] = ttl_;
+    nlohmann::json out = spec_.target.BaseJson(*name);
+    out["ttl"] = spec_.ttl;
     return out;
   }
 
   StepOutcome Run(StepContext& ctx) override {
     static const TemplateVars kNoVars;
     const TemplateVars& vars = ctx.vars != nullptr ? *ctx.vars : kNoVars;
-    auto name = target_.RenderName(vars);
+    auto name = spec_.target.RenderName(vars);
     if (!name) return StepOutcome::Fail(name.error().message);
-    const std::string label = *name + " " + target_.type;
+    const std::string label = *name + " " + spec_.target.type;
 
-    auto before = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
+    auto before =
+        spec_.target.provider->Get(spec_.target.zone, *name, spec_.target.type, ctx.deadline);
     if (!before) return StepOutcome::FromError(before.error());
     nlohmann::json details = {{"before", SetJson(*before)}};
     if (!*before) {
-      return StepOutcome::Fail(label + " does not exist in zone " + target_.zone +
+      return StepOutcome::Fail(label + " does not exist in zone " + spec_.target.zone +
                                ": there is no TTL to change")
           .WithDetails(std::move(details));
     }
     const DnsRecordSet& cur = **before;
-    if (cur.ttl == ttl_) {
+    if (cur.ttl == spec_.ttl) {
       details["after"] = SetJson(*before);
       details["changed"] = false;
-      return StepOutcome::Ok(label + " already has ttl " + std::to_string(ttl_) + " (records " +
-                                 Join(cur.records) + "), nothing to do",
+      return StepOutcome::Ok(label + " already has ttl " + std::to_string(spec_.ttl) +
+                                 " (records " + Join(cur.records) + "), nothing to do",
                              std::move(details));
     }
     if (ctx.cancelled())
       return StepOutcome::Retry("shutting down before " + label + " was changed");
     DnsRecordSet desired = cur;  // the records exactly as the provider holds them
     desired.name = *name;
-    desired.ttl = ttl_;
-    if (auto s = target_.provider->Set(target_.zone, desired, ctx.deadline); !s) {
+    desired.ttl = spec_.ttl;
+    if (auto s = spec_.target.provider->Set(spec_.target.zone, desired, ctx.deadline); !s) {
       return StepOutcome::FromError(s.error()).WithDetails(std::move(details));
     }
-    log::Info("dns record set ttl changed", {{"provider", target_.provider_id},
+    log::Info("dns record set ttl changed", {{"provider", spec_.target.provider_id},
                                              {"name", *name},
-                                             {"type", target_.type},
+                                             {"type", spec_.target.type},
                                              {"from", cur.ttl},
-                                             {"to", ttl_}});
-    auto after = target_.provider->Get(target_.zone, *name, target_.type, ctx.deadline);
+                                             {"to", spec_.ttl}});
+    auto after =
+        spec_.target.provider->Get(spec_.target.zone, *name, spec_.target.type, ctx.deadline);
     if (!after) {
       return StepOutcome::FromError(after.error()).WithDetails(std::move(details));
     }
     details["after"] = SetJson(*after);
     details["changed"] = true;
-    if (!*after || (*after)->ttl != ttl_ || Canonical(**after).records != Canonical(cur).records) {
-      return StepOutcome::Retry("after the update " + target_.provider->kind() + " reports " +
+    if (!*after || (*after)->ttl != spec_.ttl ||
+        Canonical(**after).records != Canonical(cur).records) {
+      return StepOutcome::Retry("after the update " + spec_.target.provider->kind() + " reports " +
                                 label + " as " + Describe(*after) + " instead of " +
-                                Describe(cur.records, ttl_))
+                                Describe(cur.records, spec_.ttl))
           .WithDetails(std::move(details));
     }
-    std::string msg = label + ": ttl " + std::to_string(cur.ttl) + " -> " + std::to_string(ttl_) +
-                      " (records kept: " + Join(cur.records) + ")";
-    if (ttl_ < cur.ttl) {
+    std::string msg = label + ": ttl " + std::to_string(cur.ttl) + " -> " +
+                      std::to_string(spec_.ttl) + " (records kept: " + Join(cur.records) + ")";
+    if (spec_.ttl < cur.ttl) {
       msg += "; resolvers may cache the old answer for up to " + std::to_string(cur.ttl) + "s";
     }
     return StepOutcome::Ok(msg, std::move(details));
   }
 
  private:
-  DnsTarget target_;
-  int ttl_;
+  DnsTtlSpec spec_;
 };
 
 }  // namespace
@@ -792,92 +906,10 @@ Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
   if (auto s = body.ExpectMap(); !s) return s.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  auto target = ParseDnsTarget(body, ctx);
-  if (!target) return target.error();
-  auto routing = ParseDnsRouting(body, *target);
-  if (!routing) return routing.error();
-
-  auto records_node = body.Get("records");
-  if (records_node && routing->alias) {
-    return records_node->Fail(
-        "records and AliasTarget exclude each other: an alias answers what its target answers");
-  }
-  if (!records_node && !routing->alias && routing->set_identifier.empty()) {
-    return body.Fail("records (or AliasTarget) is required");
-  }
-  std::vector<YamlNode> record_items;
-  if (records_node) {
-    auto items = records_node->Items();
-    if (!items) return items.error();
-    if (items->empty()) return records_node->Fail("needs at least one record");
-    record_items = std::move(*items);
-  }
-  std::vector<Template> records;
-  std::vector<std::string> literal;
-  for (const YamlNode& item : record_items) {
-    auto text = item.AsString();
-    if (!text) return text.error();
-    auto tmpl = Template::Parse(*text);
-    if (!tmpl) return item.Fail(tmpl.error().message);
-    if (target->type == "CNAME") {  // a host name: values are single labels, as in `name`
-      if (auto c = tmpl->SetContext(TemplateContext::kDnsName); !c) {
-        return item.Fail(c.error().message);
-      }
-    }
-    if (!tmpl->has_variables()) {
-      auto c = CanonicalDnsRecord(target->type, *text);
-      if (!c) return item.Fail(c.error().message);
-      if (std::find(literal.begin(), literal.end(), *c) != literal.end()) {
-        return item.Fail("record " + *c + " is listed twice");
-      }
-      literal.push_back(*c);
-    }
-    records.push_back(std::move(*tmpl));
-  }
-  if (records_node && target->type == "CNAME" && records.size() != 1) {
-    return records_node->Fail("a CNAME record set holds exactly one record");
-  }
-
-  std::optional<int> ttl;
-  if (auto t = body.Get("ttl")) {
-    if (routing->alias) return t->Fail("an alias record (AliasTarget) has no TTL of its own");
-    auto v = ParseTtl(*t);
-    if (!v) return v.error();
-    ttl = *v;
-  }
-  std::string verify_nameserver;
-  if (auto v = body.Get("verify_nameserver")) {
-    auto s = v->AsString();
-    if (!s) return s.error();
-    auto parsed = ParseDnsServer(*s);
-    if (!parsed) return v->Fail(parsed.error().message);
-    // The answer is known only for plain records, or a failover PRIMARY's (while healthy).
-    if (routing->alias) {
-      return v->Fail(
-          "verify_nameserver cannot check an alias (AliasTarget): the answer is "
-          "the target's addresses; the record set is read back from the provider");
-    }
-    if (!routing->set_identifier.empty() &&
-        (routing->failover != "PRIMARY" || records_node == std::nullopt)) {
-      return v->Fail(
-          "verify_nameserver checks the answer against records: with SetIdentifier "
-          "it needs records and Failover: PRIMARY (a weighted or secondary set's "
-          "answer is not known in advance)");
-    }
-    verify_nameserver = *s;
-  }
-  Duration verify_timeout = std::chrono::seconds(30);
-  if (auto v = body.Get("verify_timeout")) {
-    if (verify_nameserver.empty()) return v->Fail("verify_timeout needs verify_nameserver");
-    auto d = v->AsDuration();
-    if (!d) return d.error();
-    if (d->count() <= 0) return v->Fail("must be positive");
-    verify_timeout = *d;
-  }
-  auto step =
-      std::make_unique<DnsUpdateStep>(std::move(*target), std::move(records), ttl,
-                                      std::move(verify_nameserver), verify_timeout, *routing);
+  auto spec = ParseDnsUpdateSpec(body, ctx);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<DnsUpdateStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }
@@ -886,14 +918,10 @@ Result<std::unique_ptr<Step>> NewDnsTtlStep(const YamlNode& body, const StepFact
   if (auto s = body.ExpectMap(); !s) return s.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  auto target = ParseDnsTarget(body, ctx);
-  if (!target) return target.error();
-  auto t = body.Require("ttl");
-  if (!t) return t.error();
-  auto ttl = ParseTtl(*t);
-  if (!ttl) return ttl.error();
-  auto step = std::make_unique<DnsTtlStep>(std::move(*target), *ttl);
+  auto spec = ParseDnsTtlSpec(body, ctx);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<DnsTtlStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -32,13 +32,18 @@ nlohmann::json Json(const Weights& w) {
   return j;
 }
 
+// What a dns_weights: block asks for (besides timeout, retries, backoff); parsed by
+// ParseDnsWeightsSpec below.
+struct DnsWeightsSpec {
+  DnsTarget target;                  // its provider supports weighted routing
+  std::vector<Weights> stages;       // `stages:`, or what `shift:` expands to
+  PromCondition wait_for;            // checked after each stage's hold, within its own timeout
+  Duration hold = Duration::zero();  // each stage, before its condition is checked
+};
+
 class DnsWeightsStep final : public Step {
  public:
-  DnsWeightsStep(DnsTarget target, std::vector<Weights> stages, PromCondition cond, Duration hold)
-      : target_(std::move(target)),
-        stages_(std::move(stages)),
-        cond_(std::move(cond)),
-        hold_(hold) {}
+  explicit DnsWeightsStep(DnsWeightsSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "dns_weights";
@@ -46,18 +51,18 @@ class DnsWeightsStep final : public Step {
   }
 
   Result<nlohmann::json> Render(const TemplateVars& vars) const override {
-    auto name = target_.RenderName(vars);
+    auto name = spec_.target.RenderName(vars);
     if (!name) return name.error();
-    auto q = cond_.promql.Render(vars);
+    auto q = spec_.wait_for.promql.Render(vars);
     if (!q) return Error::Invalid("wait_for.promql: " + q.error().message);
-    nlohmann::json out = target_.BaseJson(*name);
+    nlohmann::json out = spec_.target.BaseJson(*name);
     nlohmann::json stages = nlohmann::json::array();
-    for (const Weights& w : stages_) stages.push_back(Json(w));
+    for (const Weights& w : spec_.stages) stages.push_back(Json(w));
     out["stages"] = stages;
-    out["hold"] = FormatDuration(hold_);
+    out["hold"] = FormatDuration(spec_.hold);
     out["wait_for"] = {{"promql", *q},
-                       {"timeout", FormatDuration(cond_.timeout)},
-                       {"interval", FormatDuration(cond_.interval)}};
+                       {"timeout", FormatDuration(spec_.wait_for.timeout)},
+                       {"interval", FormatDuration(spec_.wait_for.interval)}};
     return out;
   }
 
@@ -65,11 +70,12 @@ class DnsWeightsStep final : public Step {
     static const TemplateVars kNoVars;
     if (ctx.vars == nullptr) ctx.vars = &kNoVars;
     if (ctx.clock == nullptr) ctx.clock = &SystemClock::Get();
-    auto name = target_.RenderName(*ctx.vars);
+    auto name = spec_.target.RenderName(*ctx.vars);
     if (!name) return StepOutcome::Fail(name.error().message);
-    const std::string label = *name + " " + target_.type;
+    const std::string label = *name + " " + spec_.target.type;
 
-    auto listed = target_.provider->ListSets(target_.zone, *name, target_.type, ctx.deadline);
+    auto listed =
+        spec_.target.provider->ListSets(spec_.target.zone, *name, spec_.target.type, ctx.deadline);
     if (!listed) return FromError(listed.error());
     nlohmann::json before_json = nlohmann::json::array();
     for (const DnsRecordSet& s : *listed) before_json.push_back(DnsSetJson(s));
@@ -79,7 +85,7 @@ class DnsWeightsStep final : public Step {
     std::map<std::string, DnsRecordSet> sets;
     for (const DnsRecordSet& s : *listed) sets[s.set_identifier] = s;
     Weights initial;
-    for (const Weights& stage : stages_) {
+    for (const Weights& stage : spec_.stages) {
       for (const auto& [id, w] : stage) {
         auto it = sets.find(id);
         if (it == sets.end() || id.empty()) {
@@ -96,21 +102,21 @@ class DnsWeightsStep final : public Step {
 
     // Resume: the last stage whose weights are all in place already (a run cut short).
     size_t first = 0;
-    for (size_t i = 0; i < stages_.size(); ++i) {
-      if (Matches(initial, stages_[i])) first = i;
+    for (size_t i = 0; i < spec_.stages.size(); ++i) {
+      if (Matches(initial, spec_.stages[i])) first = i;
     }
-    if (first > 0 || Matches(initial, stages_[0])) {
+    if (first > 0 || Matches(initial, spec_.stages[0])) {
       log::Info("dns_weights: weights of a stage already in place",
                 {{"name", *name}, {"stage", static_cast<int>(first) + 1}});
     }
-    Weights good = first == 0 ? initial : Overlay(initial, stages_[first - 1]);
+    Weights good = first == 0 ? initial : Overlay(initial, spec_.stages[first - 1]);
     Weights current = initial;
 
-    for (size_t i = first; i < stages_.size(); ++i) {
+    for (size_t i = first; i < spec_.stages.size(); ++i) {
       const std::string stage_label = "stage " + std::to_string(i + 1) + " of " +
-                                      std::to_string(stages_.size()) + " (" + Describe(stages_[i]) +
-                                      ")";
-      Weights want = Overlay(current, stages_[i]);
+                                      std::to_string(spec_.stages.size()) + " (" +
+                                      Describe(spec_.stages[i]) + ")";
+      Weights want = Overlay(current, spec_.stages[i]);
       const Weights stage_before = current;
       nlohmann::json entry = {{"stage", i + 1}, {"before", Json(current)}};
       if (ctx.cancelled()) {
@@ -130,7 +136,7 @@ class DnsWeightsStep final : public Step {
       entry["changed"] = current != stage_before;
 
       // Hold the stage first: the condition's metrics must see traffic at these weights.
-      const MonoTime held = ctx.clock->Now() + hold_;
+      const MonoTime held = ctx.clock->Now() + spec_.hold;
       while (ctx.clock->Now() < held) {
         if (ctx.cancelled()) {
           details_["stages"].push_back(entry);
@@ -138,8 +144,8 @@ class DnsWeightsStep final : public Step {
         }
         ctx.clock->SleepUntil(std::min<MonoTime>(held, ctx.clock->Now() + kSlice));
       }
-      MonoTime until = std::min(ctx.clock->Now() + cond_.timeout, ctx.deadline);
-      StepOutcome check = WaitForCondition(ctx, cond_, until, cond_.timeout);
+      MonoTime until = std::min(ctx.clock->Now() + spec_.wait_for.timeout, ctx.deadline);
+      StepOutcome check = WaitForCondition(ctx, spec_.wait_for, until, spec_.wait_for.timeout);
       entry["condition"] = check.message;
       details_["stages"].push_back(entry);
       if (check.status == StepStatus::kOk) {
@@ -172,14 +178,15 @@ class DnsWeightsStep final : public Step {
       details_["rollback"] = rb;
       return Fail(msg + "; rolled back to " + Describe(*rolled));
     }
-    auto after = target_.provider->ListSets(target_.zone, *name, target_.type, ctx.deadline);
+    auto after =
+        spec_.target.provider->ListSets(spec_.target.zone, *name, spec_.target.type, ctx.deadline);
     if (after) {
       nlohmann::json after_json = nlohmann::json::array();
       for (const DnsRecordSet& s : *after) after_json.push_back(DnsSetJson(s));
       details_["after"] = after_json;
     }
     return Keep(StepOutcome::Ok(label + ": weights " + Describe(initial) + " -> " +
-                                Describe(current) + " in " + std::to_string(stages_.size()) +
+                                Describe(current) + " in " + std::to_string(spec_.stages.size()) +
                                 " stage(s), the wait_for condition held after each"));
   }
 
@@ -220,15 +227,16 @@ class DnsWeightsStep final : public Step {
       changes.push_back(std::move(s));
     }
     if (changes.empty()) return to;
-    if (auto st = target_.provider->Upsert(target_.zone, changes, deadline); !st) {
+    if (auto st = spec_.target.provider->Upsert(spec_.target.zone, changes, deadline); !st) {
       return st.error();
     }
-    log::Info("dns weights changed", {{"provider", target_.provider_id},
+    log::Info("dns weights changed", {{"provider", spec_.target.provider_id},
                                       {"name", name},
-                                      {"type", target_.type},
+                                      {"type", spec_.target.type},
                                       {"before", Describe(from)},
                                       {"after", Describe(to)}});
-    auto back = target_.provider->ListSets(target_.zone, name, target_.type, deadline);
+    auto back =
+        spec_.target.provider->ListSets(spec_.target.zone, name, spec_.target.type, deadline);
     if (!back) return back.error();
     Weights got;
     for (const DnsRecordSet& s : *back) {
@@ -236,7 +244,7 @@ class DnsWeightsStep final : public Step {
     }
     if (got != to) {
       return Error{ErrorCode::kUnavailable,
-                   "after the update " + target_.provider->kind() + " reports weights " +
+                   "after the update " + spec_.target.provider->kind() + " reports weights " +
                        Describe(got) + " instead of " + Describe(to),
                    true};
     }
@@ -251,11 +259,8 @@ class DnsWeightsStep final : public Step {
   StepOutcome Fail(std::string msg) { return Keep(StepOutcome::Fail(std::move(msg))); }
   StepOutcome FromError(const Error& e) { return Keep(StepOutcome::FromError(e)); }
 
-  DnsTarget target_;
-  std::vector<Weights> stages_;
-  PromCondition cond_;
-  Duration hold_;
-  nlohmann::json details_;
+  DnsWeightsSpec spec_;
+  nlohmann::json details_;  // the run's journal details, built up stage by stage
 };
 
 Result<int> ParseWeight(const YamlNode& node, int max, const char* what) {
@@ -336,51 +341,59 @@ Result<std::vector<Weights>> ParseStages(const YamlNode& body) {
   return out;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Step>> NewDnsWeightsStep(const YamlNode& body,
-                                                const StepFactoryContext& ctx) {
-  if (auto s = body.ExpectMap(); !s) return s.error();
+Result<DnsWeightsSpec> ParseDnsWeightsSpec(const YamlNode& body, const StepFactoryContext& ctx) {
+  DnsWeightsSpec spec;
   auto target = ParseDnsTarget(body, ctx);
   if (!target) return target.error();
-  if (!target->provider->Supports(DnsFeature::kWeighted)) {
+  spec.target = std::move(*target);
+  if (!spec.target.provider->Supports(DnsFeature::kWeighted)) {
     auto p = body.Require("provider");
-    return p->Fail("provider \"" + target->provider_id + "\" (" + target->provider->kind() +
+    return p->Fail("provider \"" + spec.target.provider_id + "\" (" + spec.target.provider->kind() +
                    ") does not support " + DnsFeatureName(DnsFeature::kWeighted) +
                    "; dns_weights needs a provider that does (route53)");
   }
   auto stages = ParseStages(body);
   if (!stages) return stages.error();
+  spec.stages = std::move(*stages);
   auto wf = body.Require("wait_for");
   if (!wf) return wf.error();
   if (auto s = wf->ExpectMap(); !s) return s.error();
   auto cond = ParsePromCondition(*wf, ctx, true);
   if (!cond) return cond.error();
   if (auto s = wf->RejectUnreadKeys(); !s) return s.error();
+  spec.wait_for = std::move(*cond);
 
-  Duration hold = Duration::zero();
   if (auto h = body.Get("hold")) {
     auto d = h->AsDuration();
     if (!d) return d.error();
     if (*d < Duration::zero()) return h->Fail("hold must not be negative");
-    hold = *d;
+    spec.hold = *d;
   }
+  return spec;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Step>> NewDnsWeightsStep(const YamlNode& body,
+                                                const StepFactoryContext& ctx) {
+  if (auto s = body.ExpectMap(); !s) return s.error();
+  auto spec = ParseDnsWeightsSpec(body, ctx);
+  if (!spec) return spec.error();
+  const auto n = static_cast<long>(spec->stages.size());
+  const Duration each = spec->hold + spec->wait_for.timeout;
   // Default: every stage's hold and wait plus a minute each for the writes.
   StepCommon defaults;
-  defaults.timeout =
-      static_cast<long>(stages->size()) * (hold + cond->timeout + std::chrono::minutes(1));
+  defaults.timeout = n * (each + std::chrono::minutes(1));
   auto common = ParseStepCommon(body, defaults);
   if (!common) return common.error();
-  const Duration waits = static_cast<long>(stages->size()) * (hold + cond->timeout);
-  if (common->timeout < waits) {
-    return body.Get("timeout")->Fail(
-        "timeout " + FormatDuration(common->timeout) + " is shorter than the " +
-        std::to_string(stages->size()) + " stages' hold + wait_for.timeout (" +
-        std::to_string(stages->size()) + " x " + FormatDuration(hold + cond->timeout) + ")");
+  if (common->timeout < n * each) {
+    return body.Get("timeout")->Fail("timeout " + FormatDuration(common->timeout) +
+                                     " is shorter than the " + std::to_string(n) +
+                                     " stages' hold + wait_for.timeout (" + std::to_string(n) +
+                                     " x " + FormatDuration(each) + ")");
   }
-  auto step = std::make_unique<DnsWeightsStep>(std::move(*target), std::move(*stages),
-                                               std::move(*cond), hold);
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<DnsWeightsStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

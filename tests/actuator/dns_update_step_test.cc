@@ -9,12 +9,15 @@
 #include <sstream>
 
 #include "actuator/dns/powerdns.h"
+#include "actuator/dns/route53.h"
 #include "actuator/steps/dns_update.h"
 #include "common/dns_query.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "tests/actuator/step_test_util.h"
+#include "tests/support/fake_route53.h"
 #include "tests/support/stack.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_dns_server.h"
 
 namespace failover {
@@ -178,6 +181,60 @@ TEST_F(DnsStepTest, TemplatedNameAndRecordsFromLabels) {
   StepOutcome not_ip = Run(**step, junk);
   EXPECT_EQ(not_ip.status, StepStatus::kFailed);
   EXPECT_TRUE(Contains(not_ip.message, "127.0.0.x")) << not_ip.message;
+}
+
+// What the journal and dry-run show before a run: every key of the block, as parsed
+// (the zone and name fully qualified, the type upper case, the records canonical and sorted).
+TEST_F(DnsStepTest, RendersEveryKeyOfTheBlock) {
+  auto step = Make("dns_update",
+                   "{provider: pdns, zone: example.test, name: Www.example.test, type: aaaa,\n"
+                   " records: ['2001:DB8::2', '2001:db8:0:0:0:0:0:1'], ttl: 45,\n"
+                   " verify_nameserver: '" +
+                       dns_ + "', verify_timeout: 1m30s, timeout: 2m, retries: 5, backoff: 3s}");
+  ASSERT_TRUE(step) << step.error().message;
+  EXPECT_EQ((*step)->common().timeout, std::chrono::minutes(2));
+  EXPECT_EQ((*step)->common().retries, 5);
+  EXPECT_EQ((*step)->common().backoff, std::chrono::seconds(3));
+  auto r = (*step)->Render({});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, nlohmann::json({{"provider", "pdns"},
+                                {"zone", "example.test."},
+                                {"name", "www.example.test."},
+                                {"type", "AAAA"},
+                                {"records", {"2001:db8::1", "2001:db8::2"}},
+                                {"ttl", 45},
+                                {"verify_nameserver", dns_},
+                                {"verify_timeout", "1m30s"}}))
+      << r->dump();
+
+  // Without ttl the set keeps its TTL; without verify_nameserver nothing is verified.
+  auto plain = Make("dns_update",
+                    "{provider: pdns, zone: example.test., name: www.example.test., type: TXT, "
+                    "records: ['v=spf1 -all']}");
+  ASSERT_TRUE(plain) << plain.error().message;
+  auto p = (*plain)->Render({});
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(*p, nlohmann::json({{"provider", "pdns"},
+                                {"zone", "example.test."},
+                                {"name", "www.example.test."},
+                                {"type", "TXT"},
+                                {"records", {"\"v=spf1 -all\""}},
+                                {"ttl", "unchanged"}}))
+      << p->dump();
+
+  auto ttl = Make("dns_ttl",
+                  "{provider: pdns, zone: example.test., name: www.example.test., type: A, "
+                  "ttl: 0, timeout: 5s}");
+  ASSERT_TRUE(ttl) << ttl.error().message;
+  EXPECT_EQ((*ttl)->common().timeout, std::chrono::seconds(5));
+  auto t = (*ttl)->Render({});
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(*t, nlohmann::json({{"provider", "pdns"},
+                                {"zone", "example.test."},
+                                {"name", "www.example.test."},
+                                {"type", "A"},
+                                {"ttl", 0}}))
+      << t->dump();
 }
 
 // Issue 14 point 3: a value in a name is one DNS label. A value that would reach another
@@ -401,8 +458,28 @@ TEST_F(DnsStepTest, ConfigErrorsAreLocated) {
        "unknown key \"record\""},
       {"dns_update", "provider: pdns\nname: www.example.test.\ntype: A\nrecords: [127.0.0.3]",
        "missing required key \"zone\""},
+      {"dns_update",
+       "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A\n"
+       "records: [127.0.0.3, ' 127.0.0.3']",
+       "actuator.yml:5:22: records[1]: record 127.0.0.3 is listed twice"},
+      {"dns_update",
+       "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A\n"
+       "records: [127.0.0.3]\nverify_timeout: 5s",
+       "actuator.yml:6:17: verify_timeout: verify_timeout needs verify_nameserver"},
+      {"dns_update",
+       "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A\n"
+       "records: [127.0.0.3]\nverify_nameserver: 127.0.0.1:53\nverify_timeout: 0s",
+       "actuator.yml:7:17: verify_timeout: must be positive"},
+      {"dns_update",
+       "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A\n"
+       "records: [127.0.0.3]\nttl: soon",
+       "actuator.yml:6:6: ttl: "},
       {"dns_ttl", "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A",
        "missing required key \"ttl\""},
+      {"dns_ttl",
+       "provider: pdns\nzone: example.test.\nname: www.example.test.\ntype: A\nttl: 30\n"
+       "records: [127.0.0.3]",
+       "actuator.yml:6:1: records: unknown key \"records\""},
       {"dns_ttl", "provider: other\nzone: example.test.\nname: www.example.test.\ntype: A\nttl: 30",
        "unknown provider \"other\""},
       // Route 53's routing records: refused where the provider has none.
@@ -439,6 +516,65 @@ TEST_F(DnsStepTest, NoProvidersConfigured) {
   ASSERT_FALSE(step);
   EXPECT_TRUE(Contains(step.error().message, "no providers are configured"))
       << step.error().message;
+}
+
+// The routing keys (Route 53's, through its fake) as the journal shows them: a routing
+// change without records leaves the records "unchanged".
+TEST(DnsUpdateRouting, RendersTheRoutingKeys) {
+  testing::FakeRoute53 fake{"example.com."};
+  testing::TempDir dir;
+  CurlHttpClient http;
+  auto config = YamlNode::LoadString(
+      "{hosted_zone_id: " + std::string(testing::FakeRoute53::kZoneId) +
+          ", url: " + fake.base_url() +
+          ", access_key_id_file: " + dir.Write("aws.id", testing::kFakeAwsAccessKeyId) +
+          ", secret_access_key_file: " + dir.Write("aws.secret", testing::kFakeAwsSecretAccessKey) +
+          "}",
+      "actuator.yml");
+  ASSERT_TRUE(config) << config.error().message;
+  auto r53 = NewRoute53Provider(*config, DnsProviderContext{&http, &SystemClock::Get()});
+  ASSERT_TRUE(r53) << r53.error().message;
+  ProviderMap providers{{"r53", *r53}};
+  StepFactoryContext fctx;
+  fctx.providers = &providers;
+  auto render = [&](const std::string& yaml) -> nlohmann::json {
+    auto step = testing::BuildStep(
+        "{provider: r53, zone: example.com., name: api.example.com., type: A, " + yaml + "}",
+        &NewDnsUpdateStep, fctx);
+    EXPECT_TRUE(step) << yaml << ": " << step.error().message;
+    if (!step) return nullptr;
+    auto r = (*step)->Render({});
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : nullptr;
+  };
+  nlohmann::json weighted = render("SetIdentifier: eu-west, Weight: 20, HealthCheckId: hc-1");
+  EXPECT_EQ(weighted, nlohmann::json({{"provider", "r53"},
+                                      {"zone", "example.com."},
+                                      {"name", "api.example.com."},
+                                      {"type", "A"},
+                                      {"records", "unchanged"},
+                                      {"set_identifier", "eu-west"},
+                                      {"weight", 20},
+                                      {"health_check_id", "hc-1"}}))
+      << weighted.dump();
+  nlohmann::json primary = render(
+      "SetIdentifier: eu-west, Failover: PRIMARY, records: [192.0.2.7], ttl: 60, "
+      "verify_nameserver: '127.0.0.1:53'");
+  EXPECT_EQ(primary["records"], nlohmann::json({"192.0.2.7"})) << primary.dump();
+  EXPECT_EQ(primary["ttl"], 60) << primary.dump();
+  EXPECT_EQ(primary["failover"], "PRIMARY") << primary.dump();
+  EXPECT_EQ(primary["verify_nameserver"], "127.0.0.1:53") << primary.dump();
+  EXPECT_EQ(primary["verify_timeout"], "30s") << primary.dump();
+  EXPECT_FALSE(primary.contains("weight")) << primary.dump();
+  nlohmann::json alias = render(
+      "AliasTarget: {HostedZoneId: Z32O12XQLNTSW2, DNSName: Alb.eu-west-1.elb.amazonaws.com, "
+      "EvaluateTargetHealth: false}");
+  EXPECT_EQ(alias["alias_target"], nlohmann::json({{"hosted_zone_id", "Z32O12XQLNTSW2"},
+                                                   {"dns_name", "alb.eu-west-1.elb.amazonaws.com."},
+                                                   {"evaluate_target_health", false}}))
+      << alias.dump();
+  EXPECT_FALSE(alias.contains("records")) << alias.dump();
+  EXPECT_FALSE(alias.contains("ttl")) << alias.dump();
 }
 
 TEST(CanonicalDnsRecord, Forms) {

@@ -241,6 +241,53 @@ TEST_F(DnsWeightsTest, SetsThatAreMissingOrNotWeightedFailWithoutWriting) {
   EXPECT_EQ(fake_.WriteCount(), 0);
 }
 
+// What the journal and dry-run show before a run: every key of the block as parsed (shift
+// expanded into its stages, the condition's template rendered), and the timeout it gets
+// without one: each stage's hold and wait plus a minute.
+TEST_F(DnsWeightsTest, RendersEveryKeyOfTheBlock) {
+  auto shift = Load(
+      "{provider: r53, zone: example.com, name: App.example.com, type: a,\n"
+      " shift: {from: us-east, to: eu-west, steps: [25, 100]}, hold: 90s,\n"
+      " wait_for: {promql: 'up{region=\"{{labels.region}}\"} == 1', timeout: 2m, "
+      "interval: 15s},\n retries: 0, backoff: 4s}");
+  ASSERT_TRUE(shift) << shift.error().message;
+  EXPECT_EQ((*shift)->common().timeout, 2 * (std::chrono::seconds(90) + std::chrono::minutes(3)));
+  EXPECT_EQ((*shift)->common().retries, 0);
+  EXPECT_EQ((*shift)->common().backoff, std::chrono::seconds(4));
+  TemplateVars vars;
+  vars.labels = {{"region", "eu-west"}};
+  auto r = (*shift)->Render(vars);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(
+      *r,
+      nlohmann::json(
+          {{"provider", "r53"},
+           {"zone", "example.com."},
+           {"name", "app.example.com."},
+           {"type", "A"},
+           {"stages", {{{"us-east", 75}, {"eu-west", 25}}, {{"us-east", 0}, {"eu-west", 100}}}},
+           {"hold", "1m30s"},
+           {"wait_for",
+            {{"promql", "up{region=\"eu-west\"} == 1"}, {"timeout", "2m"}, {"interval", "15s"}}}}))
+      << r->dump();
+
+  // stages: as given; hold and the condition's interval and timeout have defaults.
+  auto staged = Load(
+      "{provider: r53, zone: example.com., name: app.example.com., type: A,\n"
+      " stages: [{us-east: 90, eu-west: 10}, {us-east: 0, eu-west: 255}],\n"
+      " wait_for: {promql: 'vector(1)'}, timeout: 3m}");
+  ASSERT_TRUE(staged) << staged.error().message;
+  EXPECT_EQ((*staged)->common().timeout, std::chrono::minutes(3));
+  auto s = (*staged)->Render({});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ((*s)["stages"], nlohmann::json({{{"us-east", 90}, {"eu-west", 10}},
+                                            {{"us-east", 0}, {"eu-west", 255}}}))
+      << s->dump();
+  EXPECT_EQ((*s)["hold"], "0s") << s->dump();
+  EXPECT_EQ((*s)["wait_for"]["timeout"], "1m") << s->dump();
+  EXPECT_EQ((*s)["wait_for"]["interval"], "2s") << s->dump();
+}
+
 TEST_F(DnsWeightsTest, ConfigErrorsAreLocated) {
   const std::string head = "provider: r53\nzone: example.com.\nname: app.example.com.\ntype: A\n";
   const std::string cond = "wait_for: {promql: 'up == 1', timeout: 1m}\n";
@@ -263,6 +310,12 @@ TEST_F(DnsWeightsTest, ConfigErrorsAreLocated) {
       {"shift: {from: a, to: b, steps: [10]}\n", "missing required key \"wait_for\""},
       {"shift: {from: a, to: b, steps: [10]}\nwait_for: {promql: 'up', timout: 1m}\n",
        "unknown key \"timout\""},
+      {"shift: {from: a, to: b, steps: [10]}\n" + cond + "hold: -1s\n",
+       "actuator.yml:7:7: hold: invalid duration \"-1s\""},
+      {"shift: {from: a, to: b, steps: [10]}\n" + cond + "hold: [1s]\n",
+       "actuator.yml:7:7: hold: "},
+      {"shift: {from: a, to: b, steps: [10]}\n" + cond + "holds: 1s\n",
+       "actuator.yml:7:1: holds: unknown key \"holds\""},
       {"shift: {from: a, to: b, steps: [10, 50]}\n" + cond + "timeout: 90s\n",
        "actuator.yml:7:10: timeout: timeout 1m30s is shorter than the 2 stages' hold + "
        "wait_for.timeout (2 x 1m)"},

@@ -51,6 +51,33 @@ TEST(LbPoolStep, ConfigErrorsNameFileLineAndKey) {
   EXPECT_TRUE(Has(no_wait.error().message, "lb_pool.wait_timeout: wait_timeout needs wait: true"))
       << no_wait.error().message;
 
+  auto not_bool = rig.Load(NbYaml(nb),
+                           "{load_balancer: nb, config_id: 1, node_id: 2, mode: drain, "
+                           "wait: maybe}");
+  ASSERT_FALSE(not_bool);
+  EXPECT_TRUE(Has(not_bool.error().message, "actuator.yml:8:")) << not_bool.error().message;
+  EXPECT_TRUE(Has(not_bool.error().message, "lb_pool.wait: ")) << not_bool.error().message;
+
+  auto zero = rig.Load(NbYaml(nb),
+                       "{load_balancer: nb, config_id: 1, node_id: 2, mode: drain, "
+                       "wait_timeout: 0s}");
+  ASSERT_FALSE(zero);
+  EXPECT_TRUE(Has(zero.error().message, "lb_pool.wait_timeout: must be positive"))
+      << zero.error().message;
+
+  auto slow = rig.Load(NbYaml(nb),
+                       "{load_balancer: nb, config_id: 1, node_id: 2, mode: drain, "
+                       "poll_interval: 6m, timeout: 1h}");
+  ASSERT_FALSE(slow);
+  EXPECT_TRUE(Has(slow.error().message, "lb_pool.poll_interval: must be positive and at most 5m"))
+      << slow.error().message;
+
+  auto typo = rig.Load(NbYaml(nb),
+                       "{load_balancer: nb, config_id: 1, node_id: 2, mode: drain, "
+                       "wait_timout: 1m}");
+  ASSERT_FALSE(typo);
+  EXPECT_TRUE(Has(typo.error().message, "unknown key \"wait_timout\"")) << typo.error().message;
+
   auto poll = rig.Load(NbYaml(nb),
                        "{load_balancer: nb, config_id: 1, node_id: 2, mode: drain, "
                        "poll_interval: 0s}");
@@ -87,6 +114,46 @@ TEST(LbPoolStep, RendersTheChangeWithoutTheToken) {
   EXPECT_EQ((*r)["change"]["mode"], "drain");
   EXPECT_EQ((*r)["change"]["node_id"], 501);
   EXPECT_FALSE(Has(r->dump(), FakeLinodeNodeBalancer::kToken));
+}
+
+// lb_pool's own keys as the journal shows them (poll_interval is not shown), and the
+// timeout the step gets: 10m unless timeout: says otherwise.
+TEST(LbPoolStep, RendersItsOwnKeys) {
+  FakeLinodeNodeBalancer nb;
+  testing::LbStepRig rig;
+  auto all = rig.Load(NbYaml(nb),
+                      "{load_balancer: nb, config_id: 40, node_id: 501, mode: reject, "
+                      "wait: true, wait_timeout: 2m, poll_interval: 10s, timeout: 3m, "
+                      "retries: 4, backoff: 2s}");
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ((*all)->common().timeout, std::chrono::minutes(3));
+  EXPECT_EQ((*all)->common().retries, 4);
+  EXPECT_EQ((*all)->common().backoff, std::chrono::seconds(2));
+  auto r = (*all)->Render(TemplateVars{});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ((*r)["load_balancer"], "nb") << r->dump();
+  EXPECT_EQ((*r)["provider"], "linode_nodebalancer") << r->dump();
+  EXPECT_EQ((*r)["change"]["mode"], "reject") << r->dump();
+  EXPECT_EQ((*r)["wait"], true) << r->dump();
+  EXPECT_EQ((*r)["wait_timeout"], "2m") << r->dump();
+
+  // Without the keys: wait, no wait_timeout of its own, the 10m timeout.
+  auto bare = rig.Load(NbYaml(nb), "{load_balancer: nb, config_id: 40, node_id: 501, mode: drain}");
+  ASSERT_TRUE(bare) << bare.error().message;
+  EXPECT_EQ((*bare)->common().timeout, std::chrono::minutes(10));
+  auto b = (*bare)->Render(TemplateVars{});
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ((*b)["wait"], true) << b->dump();
+  EXPECT_FALSE(b->contains("wait_timeout")) << b->dump();
+
+  auto no_wait = rig.Load(NbYaml(nb),
+                          "{load_balancer: nb, config_id: 40, node_id: 501, mode: drain, "
+                          "wait: false}");
+  ASSERT_TRUE(no_wait) << no_wait.error().message;
+  auto n = (*no_wait)->Render(TemplateVars{});
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ((*n)["wait"], false) << n->dump();
+  EXPECT_FALSE(n->contains("wait_timeout")) << n->dump();
 }
 
 // The step in the engine: the journal holds the step (running, with the node and mode it
