@@ -60,14 +60,27 @@ std::optional<StepOutcome> SemiSyncRefusal(MysqlConn& conn, const std::string& w
       ", so the old primary may have acknowledged transactions it never received");
 }
 
+// What a mysql: database block says.
+struct MysqlSpec {
+  MysqlTarget target;  // address: (host:port or a socket path), user:, password(_file/_env):
+};
+
+Result<MysqlSpec> ParseMysqlSpec(const YamlNode& body) {
+  MysqlSpec spec;
+  auto target = MysqlTargetFromYaml(body);
+  if (!target) return target.error();
+  spec.target = std::move(*target);
+  return spec;
+}
+
 class MysqlDatabase final : public Database {
  public:
-  explicit MysqlDatabase(MysqlTarget target) : target_(std::move(target)) {}
+  explicit MysqlDatabase(MysqlSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override { return kind_; }
-  const std::string& where() const override { return target_.address; }
+  const std::string& where() const override { return spec_.target.address; }
   nlohmann::json Describe() const override {
-    return {{"kind", kind_}, {"address", target_.address}, {"user", target_.user}};
+    return {{"kind", kind_}, {"address", spec_.target.address}, {"user", spec_.target.user}};
   }
 
   PromoteResult Promote(const PromoteOptions& options, MonoTime deadline) override {
@@ -275,19 +288,19 @@ class MysqlDatabase final : public Database {
   StepOutcome Divergence(Database& new_primary, MonoTime deadline) override {
     auto* peer = dynamic_cast<MysqlDatabase*>(&new_primary);
     if (peer == nullptr) return StepOutcome::Fail("db_divergence: both databases must be mysql");
-    return MysqlDivergence(target_, peer->target_, deadline);
+    return MysqlDivergence(spec_.target, peer->spec_.target, deadline);
   }
   StepOutcome Rejoin(Database& source, const RejoinOptions& options, MonoTime deadline) override {
     auto* peer = dynamic_cast<MysqlDatabase*>(&source);
     if (peer == nullptr) return StepOutcome::Fail("db_rejoin: both databases must be mysql");
-    return MysqlRejoin(target_, peer->target_, options, deadline);
+    return MysqlRejoin(spec_.target, peer->spec_.target, options, deadline);
   }
   StepOutcome FenceForSwitchover(MonoTime deadline) override {
-    return MysqlFenceForSwitchover(target_, deadline);
+    return MysqlFenceForSwitchover(spec_.target, deadline);
   }
   StepOutcome WaitApplied(const std::string& position, Duration timeout,
                           MonoTime deadline) override {
-    return MysqlWaitApplied(target_, position, timeout, deadline);
+    return MysqlWaitApplied(spec_.target, position, timeout, deadline);
   }
 
  private:
@@ -323,7 +336,7 @@ class MysqlDatabase final : public Database {
     // The client library's read timeout bounds every statement, MASTER_GTID_WAIT included.
     double left = SecondsLeft(deadline);
     if (left <= 0) return SqlFailure{"timeout", where() + ": the step's deadline has passed"};
-    return conn.Connect(target_,
+    return conn.Connect(spec_.target,
                         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(left)));
   }
 
@@ -431,7 +444,7 @@ class MysqlDatabase final : public Database {
     return result;
   }
 
-  MysqlTarget target_;
+  MysqlSpec spec_;
   std::string kind_ = "mysql";
 };
 
@@ -439,10 +452,10 @@ class MysqlDatabase final : public Database {
 
 Result<std::shared_ptr<Database>> NewMysqlDatabase(const YamlNode& body) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto target = MysqlTargetFromYaml(body);
-  if (!target) return target.error();
+  auto spec = ParseMysqlSpec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  return std::shared_ptr<Database>(std::make_shared<MysqlDatabase>(std::move(*target)));
+  return std::shared_ptr<Database>(std::make_shared<MysqlDatabase>(std::move(*spec)));
 }
 
 }  // namespace failover

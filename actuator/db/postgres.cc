@@ -56,17 +56,42 @@ struct PgState {
   }
 };
 
+// What a postgres: database block says.
+struct PostgresSpec {
+  PgTarget target;  // conninfo:, password(_file/_env):
+  PgLocal local;    // data_directory:, bin_dir:, log_file: (absolute paths; empty: unset)
+};
+
+Result<PostgresSpec> ParsePostgresSpec(const YamlNode& body) {
+  PostgresSpec spec;
+  auto target = PgTargetFromYaml(body);
+  if (!target) return target.error();
+  spec.target = std::move(*target);
+  for (auto [key, field] :
+       {std::pair<const char*, std::string*>{"data_directory", &spec.local.data_directory},
+        {"bin_dir", &spec.local.bin_dir},
+        {"log_file", &spec.local.log_file}}) {
+    auto node = body.Get(key);
+    if (!node) continue;
+    auto v = node->AsString();
+    if (!v) return v.error();
+    if (v->empty() || (*v)[0] != '/')
+      return node->Fail(std::string(key) + " must be an absolute path");
+    *field = *v;
+  }
+  return spec;
+}
+
 class PostgresDatabase final : public Database {
  public:
-  PostgresDatabase(PgTarget target, PgLocal local)
-      : target_(std::move(target)), local_(std::move(local)) {}
+  explicit PostgresDatabase(PostgresSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override { return kind_; }
-  const std::string& where() const override { return target_.where; }
+  const std::string& where() const override { return spec_.target.where; }
   nlohmann::json Describe() const override {
     nlohmann::json j = {
-        {"kind", kind_}, {"address", target_.where}, {"conninfo", target_.conninfo}};
-    if (!local_.data_directory.empty()) j["data_directory"] = local_.data_directory;
+        {"kind", kind_}, {"address", spec_.target.where}, {"conninfo", spec_.target.conninfo}};
+    if (!spec_.local.data_directory.empty()) j["data_directory"] = spec_.local.data_directory;
     return j;
   }
 
@@ -260,17 +285,17 @@ class PostgresDatabase final : public Database {
   StepOutcome Divergence(Database& new_primary, MonoTime deadline) override {
     auto* peer = dynamic_cast<PostgresDatabase*>(&new_primary);
     if (peer == nullptr) return StepOutcome::Fail("db_divergence: both databases must be postgres");
-    return PgDivergence(target_, local_, peer->target_, deadline);
+    return PgDivergence(spec_.target, spec_.local, peer->spec_.target, deadline);
   }
   StepOutcome Rejoin(Database& source, const RejoinOptions& options, MonoTime deadline) override {
     auto* peer = dynamic_cast<PostgresDatabase*>(&source);
     if (peer == nullptr) return StepOutcome::Fail("db_rejoin: both databases must be postgres");
-    return PgRejoin(target_, local_, peer->target_, options, deadline);
+    return PgRejoin(spec_.target, spec_.local, peer->spec_.target, options, deadline);
   }
   // Refuses before fencing when the server could not be re-pointed afterwards (pg_rewind
   // needs its data directory); then Fence() and the position written.
   StepOutcome FenceForSwitchover(MonoTime deadline) override {
-    if (local_.data_directory.empty()) {
+    if (spec_.local.data_directory.empty()) {
       return StepOutcome::Fail(
           where() +
           " has no data_directory in its postgres: config: after the switchover it must be "
@@ -279,7 +304,7 @@ class PostgresDatabase final : public Database {
     }
     FenceResult fence = Fence(deadline);
     if (fence.outcome.status != StepStatus::kOk) return fence.outcome;
-    StepOutcome pos = PgSwitchoverPosition(target_, deadline);
+    StepOutcome pos = PgSwitchoverPosition(spec_.target, deadline);
     if (pos.status != StepStatus::kOk) return pos;
     nlohmann::json details = fence.outcome.details;
     details["position"] = pos.details["position"];
@@ -287,14 +312,14 @@ class PostgresDatabase final : public Database {
   }
   StepOutcome WaitApplied(const std::string& position, Duration timeout,
                           MonoTime deadline) override {
-    return PgWaitApplied(target_, position, timeout, deadline);
+    return PgWaitApplied(spec_.target, position, timeout, deadline);
   }
 
  private:
   SqlOutcome<bool> Connect(PgConn& conn, MonoTime deadline) {
     double left = SecondsLeft(deadline);
     if (left <= 0) return SqlFailure{"timeout", where() + ": the step's deadline has passed"};
-    return conn.Connect(target_, "failover_actuator", deadline,
+    return conn.Connect(spec_.target, "failover_actuator", deadline,
                         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(left)));
   }
 
@@ -344,8 +369,7 @@ class PostgresDatabase final : public Database {
     return {};
   }
 
-  PgTarget target_;
-  PgLocal local_;
+  PostgresSpec spec_;
   std::string kind_ = "postgres";
 };
 
@@ -353,24 +377,10 @@ class PostgresDatabase final : public Database {
 
 Result<std::shared_ptr<Database>> NewPostgresDatabase(const YamlNode& body) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto target = PgTargetFromYaml(body);
-  if (!target) return target.error();
-  PgLocal local;
-  for (auto [key, field] :
-       {std::pair<const char*, std::string*>{"data_directory", &local.data_directory},
-        {"bin_dir", &local.bin_dir},
-        {"log_file", &local.log_file}}) {
-    auto node = body.Get(key);
-    if (!node) continue;
-    auto v = node->AsString();
-    if (!v) return v.error();
-    if (v->empty() || (*v)[0] != '/')
-      return node->Fail(std::string(key) + " must be an absolute path");
-    *field = *v;
-  }
+  auto spec = ParsePostgresSpec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  return std::shared_ptr<Database>(
-      std::make_shared<PostgresDatabase>(std::move(*target), std::move(local)));
+  return std::shared_ptr<Database>(std::make_shared<PostgresDatabase>(std::move(*spec)));
 }
 
 }  // namespace failover

@@ -31,10 +31,43 @@ bool Proxied(const ApiRecord& r) {
   return it != r.raw.end() && it->is_boolean() && it->get<bool>();
 }
 
+// What a cloudflare: provider block says.
+struct CloudflareSpec {
+  RestApiSpec api;      // url:, api_token(_file/_env):
+  std::string zone_id;  // 32 hex characters
+  // proxied: of every record written; unset keeps each record's own (a new one inherits).
+  std::optional<bool> proxied;
+};
+
+Result<CloudflareSpec> ParseCloudflareSpec(const YamlNode& body) {
+  CloudflareSpec spec;
+  auto api =
+      ParseRestApiSpec(body, "Cloudflare", "https://api.cloudflare.com/client/v4", "api_token");
+  if (!api) return api.error();
+  spec.api = std::move(*api);
+  auto zone_node = body.Require("zone_id");
+  if (!zone_node) return zone_node.error();
+  auto zone_id = zone_node->AsString();
+  if (!zone_id) return zone_id.error();
+  if (zone_id->size() != 32 || !std::all_of(zone_id->begin(), zone_id->end(), [](unsigned char c) {
+        return std::isxdigit(c) != 0;
+      })) {
+    return zone_node->Fail("expected Cloudflare's 32-character hex zone id, found \"" + *zone_id +
+                           "\"");
+  }
+  spec.zone_id = *zone_id;
+  if (auto p = body.Get("proxied")) {
+    auto b = p->AsBool();
+    if (!b) return b.error();
+    spec.proxied = *b;
+  }
+  return spec;
+}
+
 class CloudflareProvider final : public RecordListProvider {
  public:
-  CloudflareProvider(RestApiOptions options, std::string zone_id, std::optional<bool> proxied)
-      : api_(std::move(options)), zone_id_(std::move(zone_id)), proxied_(proxied) {}
+  CloudflareProvider(RestApiOptions options, CloudflareSpec spec)
+      : api_(std::move(options)), spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "cloudflare";
@@ -45,9 +78,11 @@ class CloudflareProvider final : public RecordListProvider {
     const std::string what = "updating " + desired.name + " " + desired.type + " in zone " + zone;
     auto existing = List(zone, desired.name, desired.type, deadline);
     if (!existing) return existing.error();
-    auto stale = [this](const ApiRecord& r) { return proxied_ && Proxied(r) != *proxied_; };
+    auto stale = [this](const ApiRecord& r) {
+      return spec_.proxied && Proxied(r) != *spec_.proxied;
+    };
     // A new record of a proxied set is proxied too, unless `proxied:` says otherwise.
-    std::optional<bool> inherit = proxied_;
+    std::optional<bool> inherit = spec_.proxied;
     if (!inherit && !existing->empty()) inherit = Proxied(existing->front());
     auto content = [&](const RecordChange& c) {
       return ApiContent(desired.type, c.content, false, true);
@@ -64,7 +99,7 @@ class CloudflareProvider final : public RecordListProvider {
       nlohmann::json body = nlohmann::json::object();
       if (c.content_changes) body["content"] = content(c);
       if (c.ttl_changes) body["ttl"] = desired.ttl;
-      if (stale(*c.existing)) body["proxied"] = *proxied_;
+      if (stale(*c.existing)) body["proxied"] = *spec_.proxied;
       return body;
     };
     return api_.Apply(PlanRecordSet(desired.type, *existing, desired.records, desired.ttl, stale),
@@ -75,7 +110,7 @@ class CloudflareProvider final : public RecordListProvider {
   static std::string Bare(const std::string& fqdn) {
     return fqdn.empty() || fqdn.back() != '.' ? fqdn : fqdn.substr(0, fqdn.size() - 1);
   }
-  std::string RecordsPath() const { return "/zones/" + UrlEncode(zone_id_) + "/dns_records"; }
+  std::string RecordsPath() const { return "/zones/" + UrlEncode(spec_.zone_id) + "/dns_records"; }
 
   // Every record of the name and type, all pages.
   Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
@@ -101,8 +136,7 @@ class CloudflareProvider final : public RecordListProvider {
   }
 
   RestApi api_;
-  std::string zone_id_;
-  std::optional<bool> proxied_;
+  CloudflareSpec spec_;
 };
 
 }  // namespace
@@ -110,29 +144,14 @@ class CloudflareProvider final : public RecordListProvider {
 Result<std::shared_ptr<DnsProvider>> NewCloudflareProvider(const YamlNode& body,
                                                            const DnsProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto o = ParseRestApiOptions(body, "cloudflare", "Cloudflare",
-                               "https://api.cloudflare.com/client/v4", "api_token", ctx);
-  if (!o) return o.error();
-  auto zone_node = body.Require("zone_id");
-  if (!zone_node) return zone_node.error();
-  auto zone_id = zone_node->AsString();
-  if (!zone_id) return zone_id.error();
-  if (zone_id->size() != 32 || !std::all_of(zone_id->begin(), zone_id->end(), [](unsigned char c) {
-        return std::isxdigit(c) != 0;
-      })) {
-    return zone_node->Fail("expected Cloudflare's 32-character hex zone id, found \"" + *zone_id +
-                           "\"");
-  }
-  std::optional<bool> proxied;
-  if (auto p = body.Get("proxied")) {
-    auto b = p->AsBool();
-    if (!b) return b.error();
-    proxied = *b;
-  }
+  auto spec = ParseCloudflareSpec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto o = MakeRestApiOptions(spec->api, "cloudflare", ctx);
+  if (!o) return o.error();
   UseCloudflareErrors(*o);
   return std::shared_ptr<DnsProvider>(
-      std::make_shared<CloudflareProvider>(std::move(*o), *zone_id, proxied));
+      std::make_shared<CloudflareProvider>(std::move(*o), std::move(*spec)));
 }
 
 void UseCloudflareErrors(RestApiOptions& o) {

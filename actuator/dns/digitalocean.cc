@@ -7,10 +7,36 @@ namespace {
 
 constexpr int kPerPage = 200;
 
+// What a digitalocean: provider block says.
+struct DigitalOceanSpec {
+  RestApiSpec api;     // url:, token(_file/_env):
+  std::string domain;  // lower case, without the trailing dot: example.com
+};
+
+Result<DigitalOceanSpec> ParseDigitalOceanSpec(const YamlNode& body) {
+  DigitalOceanSpec spec;
+  auto api = ParseRestApiSpec(body, "DigitalOcean", "https://api.digitalocean.com", "token");
+  if (!api) return api.error();
+  spec.api = std::move(*api);
+  auto domain_node = body.Require("domain");
+  if (!domain_node) return domain_node.error();
+  auto domain = domain_node->AsString();
+  if (!domain) return domain.error();
+  std::string d = Fqdn(*domain);
+  d.pop_back();
+  if (d.empty() || d.find_first_of(" \t/?#") != std::string::npos ||
+      d.find("..") != std::string::npos) {
+    return domain_node->Fail("expected a domain name such as example.com, found \"" + *domain +
+                             "\"");
+  }
+  spec.domain = std::move(d);
+  return spec;
+}
+
 class DigitalOceanProvider final : public RecordListProvider {
  public:
-  DigitalOceanProvider(RestApiOptions options, std::string domain)
-      : api_(std::move(options)), domain_(std::move(domain)) {}
+  DigitalOceanProvider(RestApiOptions options, DigitalOceanSpec spec)
+      : api_(std::move(options)), spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "digitalocean";
@@ -44,14 +70,14 @@ class DigitalOceanProvider final : public RecordListProvider {
   }
 
  private:
-  std::string RecordsPath() const { return "/v2/domains/" + UrlEncode(domain_) + "/records"; }
+  std::string RecordsPath() const { return "/v2/domains/" + UrlEncode(spec_.domain) + "/records"; }
 
   Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
                                       const std::string& type, MonoTime deadline) override {
     const std::string what = "reading " + name + " " + type + " in zone " + zone;
-    if (zone != Fqdn(domain_)) {
-      return Error::Invalid("digitalocean: " + what + ": the provider manages domain " + domain_ +
-                            ", not zone " + zone);
+    if (zone != Fqdn(spec_.domain)) {
+      return Error::Invalid("digitalocean: " + what + ": the provider manages domain " +
+                            spec_.domain + ", not zone " + zone);
     }
     auto rel = RelativeName(name, zone);
     if (!rel) return Error::Invalid("digitalocean: " + what + ": " + rel.error().message);
@@ -82,7 +108,7 @@ class DigitalOceanProvider final : public RecordListProvider {
   }
 
   RestApi api_;
-  std::string domain_;
+  DigitalOceanSpec spec_;
 };
 
 }  // namespace
@@ -90,24 +116,14 @@ class DigitalOceanProvider final : public RecordListProvider {
 Result<std::shared_ptr<DnsProvider>> NewDigitalOceanProvider(const YamlNode& body,
                                                              const DnsProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto o = ParseRestApiOptions(body, "digitalocean", "DigitalOcean", "https://api.digitalocean.com",
-                               "token", ctx);
-  if (!o) return o.error();
-  auto domain_node = body.Require("domain");
-  if (!domain_node) return domain_node.error();
-  auto domain = domain_node->AsString();
-  if (!domain) return domain.error();
-  std::string d = Fqdn(*domain);
-  d.pop_back();
-  if (d.empty() || d.find_first_of(" \t/?#") != std::string::npos ||
-      d.find("..") != std::string::npos) {
-    return domain_node->Fail("expected a domain name such as example.com, found \"" + *domain +
-                             "\"");
-  }
+  auto spec = ParseDigitalOceanSpec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto o = MakeRestApiOptions(spec->api, "digitalocean", ctx);
+  if (!o) return o.error();
   UseDigitalOceanErrors(*o);
   return std::shared_ptr<DnsProvider>(
-      std::make_shared<DigitalOceanProvider>(std::move(*o), std::move(d)));
+      std::make_shared<DigitalOceanProvider>(std::move(*o), std::move(*spec)));
 }
 
 }  // namespace failover

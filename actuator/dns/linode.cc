@@ -13,10 +13,30 @@ constexpr int kPageSize = 500;
 constexpr int kAllowedTtls[] = {30,    120,   300,    3600,   7200,   14400,   28800,
                                 57600, 86400, 172800, 345600, 604800, 1209600, 2419200};
 
+// What a linode: provider block says.
+struct LinodeSpec {
+  RestApiSpec api;  // url:, token(_file/_env):
+  long long domain_id = 0;
+};
+
+Result<LinodeSpec> ParseLinodeSpec(const YamlNode& body) {
+  LinodeSpec spec;
+  auto api = ParseRestApiSpec(body, "Linode", "https://api.linode.com/v4", "token");
+  if (!api) return api.error();
+  spec.api = std::move(*api);
+  auto id_node = body.Require("domain_id");
+  if (!id_node) return id_node.error();
+  auto id = id_node->AsInt();
+  if (!id) return id.error();
+  if (*id <= 0) return id_node->Fail("expected Linode's numeric domain id (a positive number)");
+  spec.domain_id = *id;
+  return spec;
+}
+
 class LinodeProvider final : public RecordListProvider {
  public:
-  LinodeProvider(RestApiOptions options, long long domain_id)
-      : api_(std::move(options)), domain_id_(domain_id) {}
+  LinodeProvider(RestApiOptions options, LinodeSpec spec)
+      : api_(std::move(options)), spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "linode";
@@ -78,7 +98,9 @@ class LinodeProvider final : public RecordListProvider {
   }
 
  private:
-  std::string RecordsPath() const { return "/domains/" + std::to_string(domain_id_) + "/records"; }
+  std::string RecordsPath() const {
+    return "/domains/" + std::to_string(spec_.domain_id) + "/records";
+  }
 
   Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
                                       const std::string& type, MonoTime deadline) override {
@@ -105,7 +127,7 @@ class LinodeProvider final : public RecordListProvider {
   }
 
   RestApi api_;
-  long long domain_id_;
+  LinodeSpec spec_;
   std::mutex mu_;
   std::map<std::string, int> requested_ttl_;  // "name type" -> TTL asked for, when rounded
 };
@@ -123,16 +145,14 @@ int LinodeTtl(int ttl) {
 Result<std::shared_ptr<DnsProvider>> NewLinodeProvider(const YamlNode& body,
                                                        const DnsProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto o = ParseRestApiOptions(body, "linode", "Linode", "https://api.linode.com/v4", "token", ctx);
-  if (!o) return o.error();
-  auto id_node = body.Require("domain_id");
-  if (!id_node) return id_node.error();
-  auto id = id_node->AsInt();
-  if (!id) return id.error();
-  if (*id <= 0) return id_node->Fail("expected Linode's numeric domain id (a positive number)");
+  auto spec = ParseLinodeSpec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto o = MakeRestApiOptions(spec->api, "linode", ctx);
+  if (!o) return o.error();
   UseLinodeErrors(*o);
-  return std::shared_ptr<DnsProvider>(std::make_shared<LinodeProvider>(std::move(*o), *id));
+  return std::shared_ptr<DnsProvider>(
+      std::make_shared<LinodeProvider>(std::move(*o), std::move(*spec)));
 }
 
 }  // namespace failover

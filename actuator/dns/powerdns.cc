@@ -19,15 +19,48 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// What a powerdns: provider block says.
+struct PowerDnsSpec {
+  std::string url = "http://127.0.0.1:8081";  // the server's root: no trailing / or /api/v1
+  std::string server_id = "localhost";
+  SecretRef api_key = SecretRef::Inline("");  // api_key(_file/_env): (one is required)
+};
+
+Result<PowerDnsSpec> ParsePowerDnsSpec(const YamlNode& body) {
+  PowerDnsSpec spec;
+  if (auto u = body.Get("url")) {
+    auto s = u->AsString();
+    if (!s) return s.error();
+    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
+    }
+    if (s->find('?') != std::string::npos || s->find('#') != std::string::npos) {
+      return u->Fail("the base URL takes no query or fragment");
+    }
+    std::string url = *s;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    // Accept the API root as well as the server's root.
+    if (url.size() >= 7 && url.compare(url.size() - 7, 7, "/api/v1") == 0)
+      url.resize(url.size() - 7);
+    spec.url = std::move(url);
+  }
+  auto key = SecretRef::FromYaml(body, "api_key");
+  if (!key) return key.error();
+  if (!*key) return body.Fail("the PowerDNS API needs api_key, api_key_file or api_key_env");
+  spec.api_key = **key;
+  if (auto sid = body.Get("server_id")) {
+    auto s = sid->AsString();
+    if (!s) return s.error();
+    if (s->empty()) return sid->Fail("must not be empty");
+    spec.server_id = *s;
+  }
+  return spec;
+}
+
 class PowerDnsProvider final : public DnsProvider {
  public:
-  PowerDnsProvider(std::string url, std::string server_id, SecretRef key, HttpClient* http,
-                   Clock* clock)
-      : url_(std::move(url)),
-        server_id_(std::move(server_id)),
-        key_(std::move(key)),
-        http_(http),
-        clock_(clock) {}
+  PowerDnsProvider(PowerDnsSpec spec, HttpClient* http, Clock* clock)
+      : spec_(std::move(spec)), http_(http), clock_(clock) {}
 
   const std::string& kind() const override {
     static const std::string k = "powerdns";
@@ -65,7 +98,7 @@ class PowerDnsProvider final : public DnsProvider {
       }
       return std::optional<DnsRecordSet>();
     } catch (const nlohmann::json::exception& e) {
-      return Error::Invalid("powerdns: " + what + ": unexpected response from " + url_ + ": " +
+      return Error::Invalid("powerdns: " + what + ": unexpected response from " + spec_.url + ": " +
                             e.what());
     }
   }
@@ -93,7 +126,8 @@ class PowerDnsProvider final : public DnsProvider {
 
  private:
   std::string ZoneUrl(const std::string& zone) const {
-    return url_ + "/api/v1/servers/" + UrlEncode(server_id_) + "/zones/" + PowerDnsZoneId(zone);
+    return spec_.url + "/api/v1/servers/" + UrlEncode(spec_.server_id) + "/zones/" +
+           PowerDnsZoneId(zone);
   }
 
   Result<HttpResponse> Send(const std::string& method, const std::string& url, std::string body,
@@ -102,7 +136,7 @@ class PowerDnsProvider final : public DnsProvider {
     if (left <= Duration::zero()) {
       return Error{ErrorCode::kTimeout, "powerdns: " + what + ": step deadline passed", true};
     }
-    auto key = key_.Resolve();
+    auto key = spec_.api_key.Resolve();
     if (!key) return Error::Invalid("powerdns: " + what + ": API key: " + key.error().message);
     HttpRequest req;
     req.method = method;
@@ -137,17 +171,17 @@ class PowerDnsProvider final : public DnsProvider {
   Error StatusError(const HttpResponse& resp, const std::string& what,
                     const std::string& zone) const {
     const std::string prefix =
-        "powerdns: " + what + ": HTTP " + std::to_string(resp.status) + " from " + url_;
+        "powerdns: " + what + ": HTTP " + std::to_string(resp.status) + " from " + spec_.url;
     Error e;
     e.retryable = false;
     if (resp.status == 401 || resp.status == 403) {
       // Never echo the key; the body ("Unauthorized") adds nothing either.
       e.code = ErrorCode::kPermissionDenied;
       e.message = prefix + ": authentication failed (check the API key in the provider's " +
-                  "configuration, " + key_.Describe() + ")";
+                  "configuration, " + spec_.api_key.Describe() + ")";
     } else if (resp.status == 404) {
       e.code = ErrorCode::kNotFound;
-      e.message = prefix + ": zone " + zone + " not found on server \"" + server_id_ + "\"";
+      e.message = prefix + ": zone " + zone + " not found on server \"" + spec_.server_id + "\"";
     } else if (resp.status == 429 || resp.status >= 500) {
       e.code = ErrorCode::kUnavailable;
       e.retryable = true;
@@ -159,9 +193,7 @@ class PowerDnsProvider final : public DnsProvider {
     return e;
   }
 
-  std::string url_;
-  std::string server_id_;
-  SecretRef key_;
+  PowerDnsSpec spec_;
   HttpClient* http_;
   Clock* clock_;
 };
@@ -186,37 +218,13 @@ std::string PowerDnsZoneId(const std::string& zone) {
 Result<std::shared_ptr<DnsProvider>> NewPowerDnsProvider(const YamlNode& body,
                                                          const DnsProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  std::string url = "http://127.0.0.1:8081";
-  if (auto u = body.Get("url")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
-    }
-    if (s->find('?') != std::string::npos || s->find('#') != std::string::npos) {
-      return u->Fail("the base URL takes no query or fragment");
-    }
-    url = *s;
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    // Accept the API root as well as the server's root.
-    if (url.size() >= 7 && url.compare(url.size() - 7, 7, "/api/v1") == 0)
-      url.resize(url.size() - 7);
-  }
-  auto key = SecretRef::FromYaml(body, "api_key");
-  if (!key) return key.error();
-  if (!*key) return body.Fail("the PowerDNS API needs api_key, api_key_file or api_key_env");
-  std::string server_id = "localhost";
-  if (auto sid = body.Get("server_id")) {
-    auto s = sid->AsString();
-    if (!s) return s.error();
-    if (s->empty()) return sid->Fail("must not be empty");
-    server_id = *s;
-  }
+  auto spec = ParsePowerDnsSpec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   if (ctx.http == nullptr) return Error::Internal("powerdns provider built without an HTTP client");
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   return std::shared_ptr<DnsProvider>(
-      std::make_shared<PowerDnsProvider>(url, server_id, **key, ctx.http, clock));
+      std::make_shared<PowerDnsProvider>(std::move(*spec), ctx.http, clock));
 }
 
 }  // namespace failover

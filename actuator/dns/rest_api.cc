@@ -211,14 +211,10 @@ Error RestApi::StatusError(const HttpResponse& resp, const std::string& what,
   return e;
 }
 
-Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::string& provider,
-                                           const std::string& product,
-                                           const std::string& default_url,
-                                           const std::string& token_key,
-                                           const DnsProviderContext& ctx) {
-  RestApiOptions o;
-  o.provider = provider;
-  o.base_url = default_url;
+Result<RestApiSpec> ParseRestApiSpec(const YamlNode& body, const std::string& product,
+                                     const std::string& default_url, const std::string& token_key) {
+  RestApiSpec spec;
+  spec.base_url = default_url;
   if (auto u = body.Get("url")) {
     auto s = u->AsString();
     if (!s) return s.error();
@@ -228,8 +224,8 @@ Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::stri
     if (s->find('?') != std::string::npos || s->find('#') != std::string::npos) {
       return u->Fail("the base URL takes no query or fragment");
     }
-    o.base_url = *s;
-    while (!o.base_url.empty() && o.base_url.back() == '/') o.base_url.pop_back();
+    spec.base_url = *s;
+    while (!spec.base_url.empty() && spec.base_url.back() == '/') spec.base_url.pop_back();
   }
   auto token = SecretRef::FromYaml(body, token_key);
   if (!token) return token.error();
@@ -237,12 +233,31 @@ Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::stri
     return body.Fail("the " + product + " API needs " + token_key + ", " + token_key + "_file or " +
                      token_key + "_env");
   }
-  o.token = **token;
+  spec.token = **token;
+  return spec;
+}
+
+Result<RestApiOptions> MakeRestApiOptions(const RestApiSpec& spec, const std::string& provider,
+                                          const DnsProviderContext& ctx) {
   if (ctx.http == nullptr)
     return Error::Internal(provider + " provider built without an HTTP client");
+  RestApiOptions o;
+  o.provider = provider;
+  o.base_url = spec.base_url;
+  o.token = spec.token;
   o.http = ctx.http;
   o.clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   return o;
+}
+
+Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::string& provider,
+                                           const std::string& product,
+                                           const std::string& default_url,
+                                           const std::string& token_key,
+                                           const DnsProviderContext& ctx) {
+  auto spec = ParseRestApiSpec(body, product, default_url, token_key);
+  if (!spec) return spec.error();
+  return MakeRestApiOptions(*spec, provider, ctx);
 }
 
 Result<std::string> RelativeName(const std::string& name, const std::string& zone) {

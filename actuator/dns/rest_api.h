@@ -110,8 +110,20 @@ class RecordListProvider : public DnsProvider {
 
 // What every hosted provider's config has: `url:` (http or https, no query; default
 // `default_url`) and the token under `token_key` (`token`, `token_file` or `token_env`;
-// one is required, `product` names the API in that error). Fills all but error_text and
-// retryable.
+// one is required, `product` names the API in that error).
+struct RestApiSpec {
+  std::string base_url;  // without a trailing slash
+  SecretRef token = SecretRef::Inline("");
+};
+Result<RestApiSpec> ParseRestApiSpec(const YamlNode& body, const std::string& product,
+                                     const std::string& default_url, const std::string& token_key);
+
+// The options of `provider`'s API from its spec and the context's HTTP client and clock.
+// Fills all but error_text and retryable.
+Result<RestApiOptions> MakeRestApiOptions(const RestApiSpec& spec, const std::string& provider,
+                                          const DnsProviderContext& ctx);
+
+// ParseRestApiSpec, then MakeRestApiOptions.
 Result<RestApiOptions> ParseRestApiOptions(const YamlNode& body, const std::string& provider,
                                            const std::string& product,
                                            const std::string& default_url,

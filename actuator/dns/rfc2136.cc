@@ -126,17 +126,83 @@ std::string RecordText(const ldns_rr* rr, ldns_rr_type type) {
   return out;
 }
 
+// What an rfc2136: provider block says.
+struct Rfc2136Spec {
+  std::string server;       // as configured, for messages: 127.0.0.1:53, [::1]:53
+  sockaddr_storage addr{};  // the server's address and port
+  socklen_t addr_len = 0;
+  std::string key_name;                      // the TSIG key's name, with the trailing dot
+  std::string algorithm = "hmac-sha256.";    // ldns' name, with the trailing dot
+  SecretRef secret = SecretRef::Inline("");  // key_secret(_file/_env): base64
+};
+
+Result<Rfc2136Spec> ParseRfc2136Spec(const YamlNode& body) {
+  Rfc2136Spec spec;
+  auto server_node = body.Require("server");
+  if (!server_node) return server_node.error();
+  auto server = server_node->AsString();
+  if (!server) return server.error();
+  auto hp = ParseDnsServer(*server);
+  if (!hp) return server_node->Fail(hp.error().message);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&spec.addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&spec.addr);
+  if (inet_pton(AF_INET, hp->first.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(hp->second));
+    spec.addr_len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, hp->first.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(hp->second));
+    spec.addr_len = sizeof(sockaddr_in6);
+  } else {
+    return server_node->Fail("expected an IP address and port (127.0.0.1:53, [::1]:53)");
+  }
+  spec.server = *server;
+
+  auto key_node = body.Require("key_name");
+  if (!key_node) return key_node.error();
+  auto key_name = key_node->AsString();
+  if (!key_name) return key_name.error();
+  {
+    std::string k = *key_name;
+    bool ok = !k.empty() && k.find("..") == std::string::npos && k.front() != '.' &&
+              std::all_of(k.begin(), k.end(), [](unsigned char c) {
+                return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+              });
+    RdfPtr rdf(ok ? ldns_dname_new_frm_str(k.c_str()) : nullptr);
+    if (!rdf) {
+      return key_node->Fail("invalid TSIG key name \"" + k +
+                            "\" (a domain name such as failover-key)");
+    }
+  }
+  spec.key_name = Fqdn(*key_name);
+
+  if (auto a = body.Get("algorithm")) {
+    auto s = a->AsString();
+    if (!s) return s.error();
+    std::string v = Lower(*s);
+    if (!v.empty() && v.back() == '.') v.pop_back();
+    if (v != "hmac-sha256" && v != "hmac-sha512") {
+      return a->Fail("unsupported TSIG algorithm \"" + *s +
+                     "\" (supported: hmac-sha256, hmac-sha512)");
+    }
+    spec.algorithm = v + ".";
+  }
+
+  auto secret = SecretRef::FromYaml(body, "key_secret");
+  if (!secret) return secret.error();
+  if (!*secret) {
+    return body.Fail(
+        "the TSIG key needs key_secret, key_secret_file or key_secret_env (base64, as "
+        "tsig-keygen prints it)");
+  }
+  spec.secret = **secret;
+  return spec;
+}
+
 class Rfc2136Provider final : public DnsProvider {
  public:
-  Rfc2136Provider(std::string server, sockaddr_storage addr, socklen_t addr_len,
-                  std::string key_name, std::string algorithm, SecretRef secret, Clock* clock)
-      : server_(std::move(server)),
-        addr_(addr),
-        addr_len_(addr_len),
-        key_name_(std::move(key_name)),
-        algorithm_(std::move(algorithm)),
-        secret_(std::move(secret)),
-        clock_(clock) {}
+  Rfc2136Provider(Rfc2136Spec spec, Clock* clock) : spec_(std::move(spec)), clock_(clock) {}
 
   const std::string& kind() const override {
     static const std::string k = "rfc2136";
@@ -239,7 +305,7 @@ class Rfc2136Provider final : public DnsProvider {
  private:
   Error Fail(ErrorCode code, const std::string& what, const std::string& why,
              bool retryable) const {
-    return Error{code, "rfc2136: " + what + " at " + server_ + ": " + why, retryable};
+    return Error{code, "rfc2136: " + what + " at " + spec_.server + ": " + why, retryable};
   }
 
   Error RcodeError(int rcode, const std::string& what, const std::string& zone, bool update) const {
@@ -272,26 +338,27 @@ class Rfc2136Provider final : public DnsProvider {
   // Signs `query` with the TSIG key, sends it over TCP, reads the answer and checks that
   // it answers this query, that the key was accepted and that the answer's TSIG verifies.
   Result<PktPtr> Exchange(ldns_pkt* query, MonoTime deadline, const std::string& what) {
-    auto secret = secret_.Resolve();
+    auto secret = spec_.secret.Resolve();
     if (!secret) {
       return Fail(ErrorCode::kInvalidArgument, what,
                   "TSIG secret of key \"" + KeyLabel() + "\": " + secret.error().message, false);
     }
     if (!IsBase64(*secret)) {
       return Fail(ErrorCode::kInvalidArgument, what,
-                  "TSIG secret of key \"" + KeyLabel() + "\" (" + secret_.Describe() +
+                  "TSIG secret of key \"" + KeyLabel() + "\" (" + spec_.secret.Describe() +
                       ") is not valid base64 (expected the secret as tsig-keygen prints it)",
                   false);
     }
-    ldns_status st = ldns_pkt_tsig_sign(query, key_name_.c_str(), secret->c_str(), kFudge,
-                                        algorithm_.c_str(), nullptr);
+    ldns_status st = ldns_pkt_tsig_sign(query, spec_.key_name.c_str(), secret->c_str(), kFudge,
+                                        spec_.algorithm.c_str(), nullptr);
     if (st != LDNS_STATUS_OK) {
       std::string why = st == LDNS_STATUS_INVALID_B64 ? "is not valid base64"
                                                       : std::string("cannot sign with it (") +
                                                             ldns_get_errorstr_by_id(st) + ")";
-      return Fail(ErrorCode::kInvalidArgument, what,
-                  "TSIG secret of key \"" + KeyLabel() + "\" (" + secret_.Describe() + ") " + why,
-                  false);
+      return Fail(
+          ErrorCode::kInvalidArgument, what,
+          "TSIG secret of key \"" + KeyLabel() + "\" (" + spec_.secret.Describe() + ") " + why,
+          false);
     }
     const ldns_rr* query_tsig = ldns_pkt_tsig(query);
     const ldns_rdf* query_mac = query_tsig != nullptr ? ldns_rr_rdf(query_tsig, 3) : nullptr;
@@ -305,7 +372,7 @@ class Rfc2136Provider final : public DnsProvider {
       return Fail(ErrorCode::kTimeout, what, "step deadline passed", true);
     }
     errno = 0;
-    Fd fd(ldns_tcp_connect2(&addr_, addr_len_, ToTimeval(std::min(left, kMaxExchange))));
+    Fd fd(ldns_tcp_connect2(&spec_.addr, spec_.addr_len, ToTimeval(std::min(left, kMaxExchange))));
     if (fd.get() < 0) {
       int err = errno;
       if (clock_->Now() >= deadline) {
@@ -316,7 +383,7 @@ class Rfc2136Provider final : public DnsProvider {
                       (err != 0 ? std::string(": ") + std::strerror(err) : std::string()),
                   true);
     }
-    if (ldns_tcp_send_query(wire.get(), fd.get(), &addr_, addr_len_) <= 0) {
+    if (ldns_tcp_send_query(wire.get(), fd.get(), &spec_.addr, spec_.addr_len) <= 0) {
       return Fail(ErrorCode::kUnavailable, what, "sending the message failed", true);
     }
     left = deadline - clock_->Now();
@@ -364,8 +431,8 @@ class Rfc2136Provider final : public DnsProvider {
                   false);
     }
     // The answer must be signed with our key and algorithm (RFC 8945 5.3).
-    RdfPtr algorithm(ldns_dname_new_frm_str(algorithm_.c_str()));
-    RdfPtr key(ldns_dname_new_frm_str(key_name_.c_str()));
+    RdfPtr algorithm(ldns_dname_new_frm_str(spec_.algorithm.c_str()));
+    RdfPtr key(ldns_dname_new_frm_str(spec_.key_name.c_str()));
     if (ldns_rr_rd_count(tsig) < 7 ||
         ldns_dname_compare(ldns_rr_rdf(tsig, 0), algorithm.get()) != 0 ||
         ldns_dname_compare(ldns_rr_owner(tsig), key.get()) != 0) {
@@ -373,7 +440,7 @@ class Rfc2136Provider final : public DnsProvider {
                   "the answer is signed with another key or algorithm than \"" + KeyLabel() + "\"",
                   false);
     }
-    if (!ldns_pkt_tsig_verify(reply.get(), answer.get(), answer_size, key_name_.c_str(),
+    if (!ldns_pkt_tsig_verify(reply.get(), answer.get(), answer_size, spec_.key_name.c_str(),
                               secret->c_str(), query_mac)) {
       return Fail(ErrorCode::kPermissionDenied, what,
                   "the answer's TSIG signature does not verify with key \"" + KeyLabel() + "\"",
@@ -383,15 +450,15 @@ class Rfc2136Provider final : public DnsProvider {
   }
 
   // The key name as configured (without the trailing dot the wire format needs).
-  std::string KeyLabel() const { return key_name_.substr(0, key_name_.size() - 1); }
+  std::string KeyLabel() const { return spec_.key_name.substr(0, spec_.key_name.size() - 1); }
 
   Error KeyRejected(const std::string& what, uint16_t tsig_error) const {
     std::string why = "the server rejected TSIG key \"" + KeyLabel() + "\" (" +
-                      algorithm_.substr(0, algorithm_.size() - 1) + "): NOTAUTH";
+                      spec_.algorithm.substr(0, spec_.algorithm.size() - 1) + "): NOTAUTH";
     if (tsig_error != 0) why += ", " + TsigErrorName(tsig_error);
     switch (tsig_error) {
       case kBadSig:
-        why += ": the secret (" + secret_.Describe() + ") does not match the server's";
+        why += ": the secret (" + spec_.secret.Describe() + ") does not match the server's";
         break;
       case kBadKey:
         why += ": the server has no key of that name and algorithm";
@@ -405,12 +472,7 @@ class Rfc2136Provider final : public DnsProvider {
     return Fail(ErrorCode::kPermissionDenied, what, why, false);
   }
 
-  std::string server_;
-  sockaddr_storage addr_;
-  socklen_t addr_len_;
-  std::string key_name_;
-  std::string algorithm_;  // ldns' name, with the trailing dot: "hmac-sha256."
-  SecretRef secret_;
+  Rfc2136Spec spec_;
   Clock* clock_;
 };
 
@@ -419,70 +481,11 @@ class Rfc2136Provider final : public DnsProvider {
 Result<std::shared_ptr<DnsProvider>> NewRfc2136Provider(const YamlNode& body,
                                                         const DnsProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto server_node = body.Require("server");
-  if (!server_node) return server_node.error();
-  auto server = server_node->AsString();
-  if (!server) return server.error();
-  auto hp = ParseDnsServer(*server);
-  if (!hp) return server_node->Fail(hp.error().message);
-  sockaddr_storage addr{};
-  socklen_t addr_len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, hp->first.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(hp->second));
-    addr_len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, hp->first.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(hp->second));
-    addr_len = sizeof(sockaddr_in6);
-  } else {
-    return server_node->Fail("expected an IP address and port (127.0.0.1:53, [::1]:53)");
-  }
-
-  auto key_node = body.Require("key_name");
-  if (!key_node) return key_node.error();
-  auto key_name = key_node->AsString();
-  if (!key_name) return key_name.error();
-  {
-    std::string k = *key_name;
-    bool ok = !k.empty() && k.find("..") == std::string::npos && k.front() != '.' &&
-              std::all_of(k.begin(), k.end(), [](unsigned char c) {
-                return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
-              });
-    RdfPtr rdf(ok ? ldns_dname_new_frm_str(k.c_str()) : nullptr);
-    if (!rdf) {
-      return key_node->Fail("invalid TSIG key name \"" + k +
-                            "\" (a domain name such as failover-key)");
-    }
-  }
-
-  std::string algorithm = "hmac-sha256.";
-  if (auto a = body.Get("algorithm")) {
-    auto s = a->AsString();
-    if (!s) return s.error();
-    std::string v = Lower(*s);
-    if (!v.empty() && v.back() == '.') v.pop_back();
-    if (v != "hmac-sha256" && v != "hmac-sha512") {
-      return a->Fail("unsupported TSIG algorithm \"" + *s +
-                     "\" (supported: hmac-sha256, hmac-sha512)");
-    }
-    algorithm = v + ".";
-  }
-
-  auto secret = SecretRef::FromYaml(body, "key_secret");
-  if (!secret) return secret.error();
-  if (!*secret) {
-    return body.Fail(
-        "the TSIG key needs key_secret, key_secret_file or key_secret_env (base64, as "
-        "tsig-keygen prints it)");
-  }
+  auto spec = ParseRfc2136Spec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  return std::shared_ptr<DnsProvider>(std::make_shared<Rfc2136Provider>(
-      *server, addr, addr_len, Fqdn(*key_name), algorithm, **secret, clock));
+  return std::shared_ptr<DnsProvider>(std::make_shared<Rfc2136Provider>(std::move(*spec), clock));
 }
 
 }  // namespace failover

@@ -15,13 +15,58 @@ constexpr const char* kDefaultUrl = "https://route53.amazonaws.com";
 constexpr const char* kNs = "https://route53.amazonaws.com/doc/2013-04-01/";
 constexpr int kMaxPages = 100;
 
+// What a route53: provider block says.
+struct Route53Spec {
+  std::string zone_id;            // without the /hostedzone/ prefix: Z0123456789ABC
+  std::string url = kDefaultUrl;  // without a trailing / or /2013-04-01
+  Duration poll_interval = std::chrono::seconds(3);  // between GetChange calls until INSYNC
+  // access_key_id / secret_access_key / session_token (each also _file/_env), or AWS_*.
+  AwsCredentialSource credentials;
+};
+
+Result<Route53Spec> ParseRoute53Spec(const YamlNode& body) {
+  Route53Spec spec;
+  auto zid_node = body.Require("hosted_zone_id");
+  if (!zid_node) return zid_node.error();
+  auto zid = zid_node->AsString();
+  if (!zid) return zid.error();
+  std::string zone_id = *zid;
+  if (zone_id.rfind("/hostedzone/", 0) == 0) zone_id = zone_id.substr(12);
+  if (zone_id.empty() || !std::all_of(zone_id.begin(), zone_id.end(),
+                                      [](unsigned char c) { return std::isalnum(c) != 0; })) {
+    return zid_node->Fail("expected a hosted zone id like Z0123456789ABC, found \"" + *zid + "\"");
+  }
+  spec.zone_id = std::move(zone_id);
+  if (auto u = body.Get("url")) {
+    auto s = u->AsString();
+    if (!s) return s.error();
+    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
+    }
+    if (s->find_first_of("?#") != std::string::npos) {
+      return u->Fail("the base URL takes no query or fragment");
+    }
+    std::string url = *s;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    if (url.size() >= 11 && url.compare(url.size() - 11, 11, "/2013-04-01") == 0) {
+      url.resize(url.size() - 11);
+    }
+    spec.url = std::move(url);
+  }
+  auto poll =
+      ParsePositiveDuration(body, "poll_interval", std::chrono::minutes(5), spec.poll_interval);
+  if (!poll) return poll.error();
+  spec.poll_interval = *poll;
+  auto creds = AwsCredentialSource::FromYaml(body);
+  if (!creds) return creds.error();
+  spec.credentials = std::move(*creds);
+  return spec;
+}
+
 class Route53Provider final : public DnsProvider {
  public:
-  Route53Provider(std::string zone_id, Duration poll_interval, AwsApi api, Clock* clock)
-      : zone_id_(std::move(zone_id)),
-        poll_interval_(poll_interval),
-        api_(std::move(api)),
-        clock_(clock) {}
+  Route53Provider(Route53Spec spec, AwsApi api, Clock* clock)
+      : spec_(std::move(spec)), api_(std::move(api)), clock_(clock) {}
 
   const std::string& kind() const override {
     static const std::string k = "route53";
@@ -38,11 +83,11 @@ class Route53Provider final : public DnsProvider {
     if (sets->empty()) return std::optional<DnsRecordSet>();
     DnsRecordSet& s = sets->front();
     if (!s.set_identifier.empty()) {
-      return Error::Invalid("route53: reading " + s.name + " " + type + " in hosted zone " +
-                            zone_id_ + ": the record set uses a routing policy (SetIdentifier " +
-                            s.set_identifier +
-                            "); name the record set with SetIdentifier (dns_update) or use "
-                            "dns_weights");
+      return Error::Invalid(
+          "route53: reading " + s.name + " " + type + " in hosted zone " + spec_.zone_id +
+          ": the record set uses a routing policy (SetIdentifier " + s.set_identifier +
+          "); name the record set with SetIdentifier (dns_update) or use "
+          "dns_weights");
     }
     if (s.records.empty() && !s.alias) return std::optional<DnsRecordSet>();
     return std::optional<DnsRecordSet>(std::move(s));
@@ -82,8 +127,8 @@ class Route53Provider final : public DnsProvider {
                                             bool first_only, MonoTime deadline) {
     AwsCall call;
     call.method = "GET";
-    call.path = "/2013-04-01/hostedzone/" + AwsUriEncode(zone_id_, true) + "/rrset";
-    call.what = "reading " + want + " " + type + " in hosted zone " + zone_id_;
+    call.path = "/2013-04-01/hostedzone/" + AwsUriEncode(spec_.zone_id, true) + "/rrset";
+    call.what = "reading " + want + " " + type + " in hosted zone " + spec_.zone_id;
     std::vector<DnsRecordSet> out;
     std::string identifier;
     for (int page = 0; page < kMaxPages; ++page) {
@@ -183,7 +228,7 @@ class Route53Provider final : public DnsProvider {
                 MonoTime deadline) {
     AwsCall call;
     call.method = "POST";
-    call.path = "/2013-04-01/hostedzone/" + AwsUriEncode(zone_id_, true) + "/rrset/";
+    call.path = "/2013-04-01/hostedzone/" + AwsUriEncode(spec_.zone_id, true) + "/rrset/";
     call.content_type = "application/xml";
     call.idempotent = action == "UPSERT";  // a repeated DELETE fails: re-read instead
     std::string names;
@@ -192,8 +237,8 @@ class Route53Provider final : public DnsProvider {
       names += Fqdn(s.name) + " " + s.type +
                (s.set_identifier.empty() ? "" : " (SetIdentifier " + s.set_identifier + ")");
     }
-    call.what =
-        (action == "DELETE" ? "deleting " : "updating ") + names + " in hosted zone " + zone_id_;
+    call.what = (action == "DELETE" ? "deleting " : "updating ") + names + " in hosted zone " +
+                spec_.zone_id;
     std::string body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") +
                        "<ChangeResourceRecordSetsRequest xmlns=\"" + kNs +
                        "\"><ChangeBatch><Comment>failover</Comment><Changes>";
@@ -219,7 +264,7 @@ class Route53Provider final : public DnsProvider {
     call.path = "/2013-04-01/change/" + AwsUriEncode(id, true);
     call.what = what + ": waiting for change " + id;
     while (status != "INSYNC") {
-      MonoTime next = clock_->Now() + poll_interval_;
+      MonoTime next = clock_->Now() + spec_.poll_interval;
       if (next >= deadline) {
         return Error{ErrorCode::kTimeout,
                      "route53: " + call.what + ": still " + status +
@@ -244,8 +289,7 @@ class Route53Provider final : public DnsProvider {
                           ": " + excerpt);
   }
 
-  std::string zone_id_;
-  Duration poll_interval_;
+  Route53Spec spec_;
   AwsApi api_;
   Clock* clock_;
 };
@@ -269,43 +313,14 @@ std::string Route53Name(const std::string& in) {
 Result<std::shared_ptr<DnsProvider>> NewRoute53Provider(const YamlNode& body,
                                                         const DnsProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto zid_node = body.Require("hosted_zone_id");
-  if (!zid_node) return zid_node.error();
-  auto zid = zid_node->AsString();
-  if (!zid) return zid.error();
-  std::string zone_id = *zid;
-  if (zone_id.rfind("/hostedzone/", 0) == 0) zone_id = zone_id.substr(12);
-  if (zone_id.empty() || !std::all_of(zone_id.begin(), zone_id.end(),
-                                      [](unsigned char c) { return std::isalnum(c) != 0; })) {
-    return zid_node->Fail("expected a hosted zone id like Z0123456789ABC, found \"" + *zid + "\"");
-  }
-  std::string url = kDefaultUrl;
-  if (auto u = body.Get("url")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
-    }
-    if (s->find_first_of("?#") != std::string::npos) {
-      return u->Fail("the base URL takes no query or fragment");
-    }
-    url = *s;
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    if (url.size() >= 11 && url.compare(url.size() - 11, 11, "/2013-04-01") == 0) {
-      url.resize(url.size() - 11);
-    }
-  }
-  auto poll = ParsePositiveDuration(body, "poll_interval", std::chrono::minutes(5),
-                                    std::chrono::seconds(3));
-  if (!poll) return poll.error();
-  auto creds = AwsCredentialSource::FromYaml(body);
-  if (!creds) return creds.error();
+  auto spec = ParseRoute53Spec(body);
+  if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
   if (ctx.http == nullptr) return Error::Internal("route53 provider built without an HTTP client");
   Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  AwsApi api("route53", url, "us-east-1", "route53", *creds, ctx.http, clock);
+  AwsApi api("route53", spec->url, "us-east-1", "route53", spec->credentials, ctx.http, clock);
   return std::shared_ptr<DnsProvider>(
-      std::make_shared<Route53Provider>(zone_id, *poll, std::move(api), clock));
+      std::make_shared<Route53Provider>(std::move(*spec), std::move(api), clock));
 }
 
 }  // namespace failover

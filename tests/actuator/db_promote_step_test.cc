@@ -523,6 +523,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MysqlBadAddress",
                 "databases:\n  x: {mysql: {address: 127.0.0.1, user: failover}}\n",
                 "not host:port"},
+        BadCase{
+            "PostgresBinDirNotAbsolute",
+            "databases:\n  x: {postgres: {conninfo: \"host=127.0.0.1\", bin_dir: bin}}\n",
+            "actuator.yml:2:55: databases.x.postgres.bin_dir: bin_dir must be an absolute path"},
+        BadCase{"MysqlUnknownKey",
+                "databases:\n  x: {mysql: {address: 127.0.0.1:3306, user: a, dbname: b}}\n",
+                "unknown key \"dbname\""},
         BadCase{"PasswordInConninfo",
                 "databases:\n  x: {postgres: {conninfo: \"host=127.0.0.1 password=hunter2\"}}\n",
                 "conninfo contains a password"},
@@ -531,6 +538,38 @@ INSTANTIATE_TEST_SUITE_P(
                 "{conninfo: \"host=127.0.0.1\"}}\n",
                 "exactly one key"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// Every key of both database kinds: each shows where a user sees the database (its
+// Describe, which db_* steps render), and no password does.
+TEST(DatabasesConfig, EveryKeyIsReadAndNoPasswordIsShown) {
+  auto node = YamlNode::LoadString(
+      "pg: {postgres: {conninfo: \"host=127.0.0.1 port=5433 user=failover dbname=postgres\",\n"
+      "                password: hunter2, data_directory: /var/lib/postgresql/15/main,\n"
+      "                bin_dir: /usr/lib/postgresql/15/bin, log_file: /var/log/pg.log}}\n"
+      "my: {mysql: {address: /run/mysqld/mysqld.sock, user: failover, password: swordfish}}\n",
+      "actuator.yml");
+  ASSERT_TRUE(node) << node.error().message;
+  auto dbs = LoadDatabases(*node);
+  ASSERT_TRUE(dbs) << dbs.error().message;
+  const Database& pg = *dbs->at("pg");
+  EXPECT_EQ(pg.kind(), "postgres");
+  EXPECT_EQ(pg.where(), "127.0.0.1:5433");
+  EXPECT_EQ(pg.Describe(),
+            (nlohmann::json{{"kind", "postgres"},
+                            {"address", "127.0.0.1:5433"},
+                            {"conninfo", "host=127.0.0.1 port=5433 user=failover dbname=postgres"},
+                            {"data_directory", "/var/lib/postgresql/15/main"}}));
+  const Database& my = *dbs->at("my");
+  EXPECT_EQ(my.kind(), "mysql");
+  EXPECT_EQ(my.where(), "/run/mysqld/mysqld.sock");
+  EXPECT_EQ(my.Describe(),
+            (nlohmann::json{
+                {"kind", "mysql"}, {"address", "/run/mysqld/mysqld.sock"}, {"user", "failover"}}));
+  for (const auto& [id, db] : *dbs) {
+    EXPECT_THAT(db->Describe().dump(), Not(HasSubstr("hunter2"))) << id;
+    EXPECT_THAT(db->Describe().dump(), Not(HasSubstr("swordfish"))) << id;
+  }
+}
 
 }  // namespace
 }  // namespace failover

@@ -262,6 +262,25 @@ TEST(PowerDnsRequests, ServerErrorsAndTransportFailuresAreRetryable) {
   EXPECT_TRUE(Contains(got.error().message, "powerdns")) << got.error().message;
 }
 
+// url: may name the API root (/api/v1), server_id: defaults to localhost and the key may
+// come from the environment: the requests go where those say, with that key.
+TEST(PowerDnsRequests, ApiRootUrlDefaultServerAndKeyFromTheEnvironment) {
+  FakeApi api;
+  CurlHttpClient http;
+  ASSERT_EQ(setenv("FAILOVER_TEST_PDNS_KEY", "3nv-k3y", 1), 0);
+  auto p = Provider("{url: " + api.url() + "/api/v1/, api_key_env: FAILOVER_TEST_PDNS_KEY}", &http);
+  ASSERT_TRUE(p) << p.error().message;
+  api.Answer(200, R"({"rrsets":[]})");
+  auto got = (*p)->Get("example.test.", "www.example.test.", "A", Soon());
+  unsetenv("FAILOVER_TEST_PDNS_KEY");
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_FALSE(got->has_value());
+  auto reqs = api.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].path, "/api/v1/servers/localhost/zones/example.test.");
+  EXPECT_EQ(reqs[0].Header("x-api-key"), "3nv-k3y");
+}
+
 TEST(PowerDnsRequests, PassedDeadlineSendsNothing) {
   FakeApi api;
   CurlHttpClient http;
@@ -298,6 +317,17 @@ TEST(PowerDnsConfig, ErrorsAreLocated) {
   auto two = Provider("{api_key: a, api_key_env: B}", &http);
   ASSERT_FALSE(two);
   EXPECT_TRUE(Contains(two.error().message, "set only one of")) << two.error().message;
+
+  auto empty_server = Provider("{api_key: k, server_id: ''}", &http);
+  ASSERT_FALSE(empty_server);
+  EXPECT_TRUE(
+      Contains(empty_server.error().message, "actuator.yml:1:25: server_id: must not be empty"))
+      << empty_server.error().message;
+
+  auto query = Provider("{url: 'http://127.0.0.1:8081/?x=1', api_key: k}", &http);
+  ASSERT_FALSE(query);
+  EXPECT_TRUE(Contains(query.error().message, "actuator.yml:1:7: url: the base URL takes no query"))
+      << query.error().message;
 }
 
 TEST(PowerDnsConfig, ZoneIds) {

@@ -399,6 +399,21 @@ TEST_F(Route53Test, AWrongSecretIsRejectedWithoutShowingSecrets) {
   ASSERT_TRUE(ok) << ok.error().message;
 }
 
+// url: may name the API version too (the SDKs' endpoint form); requests still go to
+// /2013-04-01/... once.
+TEST_F(Route53Test, UrlMayEndInTheApiVersion) {
+  auto p = Make("{hosted_zone_id: /hostedzone/" + std::string(FakeRoute53::kZoneId) +
+                ", url: " + fake_.base_url() + "/2013-04-01/, access_key_id_file: " + id_file_ +
+                ", secret_access_key_file: " + secret_file_ + "}");
+  ASSERT_TRUE(p);
+  auto s = p->Set("example.com.", {"www.example.com.", "A", 30, {"192.0.2.1"}}, Deadline());
+  EXPECT_TRUE(s) << s.error().message;
+  auto got = p->Get("example.com.", "www.example.com.", "A", Deadline());
+  ASSERT_TRUE(got) << got.error().message;
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->records, std::vector<std::string>{"192.0.2.1"});
+}
+
 TEST_F(Route53Test, CredentialsFromTheStandardEnvironmentVariables) {
   setenv("AWS_ACCESS_KEY_ID", testing::kFakeAwsAccessKeyId, 1);
   setenv("AWS_SECRET_ACCESS_KEY", testing::kFakeAwsSecretAccessKey, 1);
@@ -475,6 +490,14 @@ TEST_F(Route53Test, ConfigErrorsAreLocated) {
   EXPECT_TRUE(Contains(typo.error().message, "secret_key_file")) << typo.error().message;
   auto prefixed = load("{hosted_zone_id: /hostedzone/Z1}");
   EXPECT_TRUE(prefixed) << prefixed.error().message;
+  for (const char* poll : {"0s", "6m"}) {
+    auto bad_poll = load(std::string("{hosted_zone_id: Z1, poll_interval: ") + poll + "}");
+    ASSERT_FALSE(bad_poll) << poll;
+    EXPECT_TRUE(Contains(bad_poll.error().message,
+                         "actuator.yml:1:37: poll_interval: poll_interval must be greater than "
+                         "zero and at most 5m"))
+        << bad_poll.error().message;
+  }
 }
 
 TEST_F(Route53Test, RoutingKeysOfDnsUpdateAreCheckedAtLoad) {
