@@ -176,20 +176,17 @@ Result<std::string> CloudflareId(const YamlNode& body, const std::string& key) {
 
 // What a cloudflare_lb: load balancer block configures.
 struct CloudflareLbSpec {
-  std::string url;                          // API base URL; https://api.cloudflare.com/client/v4
-  SecretRef token = SecretRef::Inline("");  // api_token, api_token_file or api_token_env
-  std::string account_id;                   // the account that holds the pools
-  std::string zone_id;  // the zone of the load balancers; "" = pool changes only
+  RestApiSpec api;         // url and the token (inline, _file or _env)
+  std::string account_id;  // the account that holds the pools
+  std::string zone_id;     // the zone of the load balancers; "" = pool changes only
 };
 
-Result<CloudflareLbSpec> ParseCloudflareLbSpec(const YamlNode& body, const LbProviderContext& ctx) {
+Result<CloudflareLbSpec> ParseCloudflareLbSpec(const YamlNode& body) {
   CloudflareLbSpec spec;
-  auto o = ParseRestApiOptions(body, "cloudflare_lb", "Cloudflare",
-                               "https://api.cloudflare.com/client/v4", "api_token",
-                               DnsProviderContext{ctx.http, ctx.clock});
-  if (!o) return o.error();
-  spec.url = o->base_url;
-  spec.token = o->token;
+  auto api =
+      ParseRestApiSpec(body, "Cloudflare", "https://api.cloudflare.com/client/v4", "api_token");
+  if (!api) return api.error();
+  spec.api = *api;
   auto account = CloudflareId(body, "account_id");
   if (!account) return account.error();
   spec.account_id = *account;
@@ -203,10 +200,8 @@ Result<CloudflareLbSpec> ParseCloudflareLbSpec(const YamlNode& body, const LbPro
 
 class CloudflareLbProvider final : public LbProvider {
  public:
-  CloudflareLbProvider(const CloudflareLbSpec& spec, const LbProviderContext& ctx)
-      : api_(std::make_shared<RestApi>(ApiOptions(spec, ctx))),
-        account_(spec.account_id),
-        zone_(spec.zone_id) {}
+  CloudflareLbProvider(const RestApiOptions& api, const CloudflareLbSpec& spec)
+      : api_(std::make_shared<RestApi>(api)), account_(spec.account_id), zone_(spec.zone_id) {}
 
   const std::string& kind() const override {
     static const std::string k = "cloudflare_lb";
@@ -292,17 +287,6 @@ class CloudflareLbProvider final : public LbProvider {
   }
 
  private:
-  static RestApiOptions ApiOptions(const CloudflareLbSpec& spec, const LbProviderContext& ctx) {
-    RestApiOptions o;
-    o.provider = "cloudflare_lb";
-    o.base_url = spec.url;
-    o.token = spec.token;
-    o.http = ctx.http;
-    o.clock = ctx.clock;
-    UseCloudflareErrors(o);
-    return o;
-  }
-
   std::shared_ptr<RestApi> api_;
   std::string account_, zone_;
 };
@@ -312,10 +296,14 @@ class CloudflareLbProvider final : public LbProvider {
 Result<std::shared_ptr<LbProvider>> NewCloudflareLbProvider(const YamlNode& body,
                                                             const LbProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto spec = ParseCloudflareLbSpec(body, ctx);
+  auto spec = ParseCloudflareLbSpec(body);
   if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  return std::shared_ptr<LbProvider>(std::make_shared<CloudflareLbProvider>(*spec, ctx));
+  auto api =
+      MakeRestApiOptions(spec->api, "cloudflare_lb", DnsProviderContext{ctx.http, ctx.clock});
+  if (!api) return api.error();
+  UseCloudflareErrors(*api);
+  return std::shared_ptr<LbProvider>(std::make_shared<CloudflareLbProvider>(*api, *spec));
 }
 
 }  // namespace failover

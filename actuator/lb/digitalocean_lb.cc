@@ -61,20 +61,15 @@ class DropletChange final : public LbChange {
 
 // What a digitalocean_lb: load balancer block configures.
 struct DigitalOceanLbSpec {
-  std::string url;                          // API base URL; https://api.digitalocean.com
-  SecretRef token = SecretRef::Inline("");  // token, token_file or token_env
-  std::string load_balancer_id;             // the load balancer's UUID
+  RestApiSpec api;               // url and the token (inline, _file or _env)
+  std::string load_balancer_id;  // the load balancer's UUID
 };
 
-Result<DigitalOceanLbSpec> ParseDigitalOceanLbSpec(const YamlNode& body,
-                                                   const LbProviderContext& ctx) {
+Result<DigitalOceanLbSpec> ParseDigitalOceanLbSpec(const YamlNode& body) {
   DigitalOceanLbSpec spec;
-  auto o =
-      ParseRestApiOptions(body, "digitalocean_lb", "DigitalOcean", "https://api.digitalocean.com",
-                          "token", DnsProviderContext{ctx.http, ctx.clock});
-  if (!o) return o.error();
-  spec.url = o->base_url;
-  spec.token = o->token;
+  auto api = ParseRestApiSpec(body, "DigitalOcean", "https://api.digitalocean.com", "token");
+  if (!api) return api.error();
+  spec.api = *api;
   auto lb = RequireIdString(body, "load_balancer_id");
   if (!lb) return lb.error();
   spec.load_balancer_id = *lb;
@@ -83,8 +78,8 @@ Result<DigitalOceanLbSpec> ParseDigitalOceanLbSpec(const YamlNode& body,
 
 class DigitalOceanLbProvider final : public LbProvider {
  public:
-  DigitalOceanLbProvider(const DigitalOceanLbSpec& spec, const LbProviderContext& ctx)
-      : api_(std::make_shared<RestApi>(ApiOptions(spec, ctx))), lb_(spec.load_balancer_id) {}
+  DigitalOceanLbProvider(const RestApiOptions& api, const DigitalOceanLbSpec& spec)
+      : api_(std::make_shared<RestApi>(api)), lb_(spec.load_balancer_id) {}
 
   const std::string& kind() const override {
     static const std::string k = "digitalocean_lb";
@@ -100,17 +95,6 @@ class DigitalOceanLbProvider final : public LbProvider {
   }
 
  private:
-  static RestApiOptions ApiOptions(const DigitalOceanLbSpec& spec, const LbProviderContext& ctx) {
-    RestApiOptions o;
-    o.provider = "digitalocean_lb";
-    o.base_url = spec.url;
-    o.token = spec.token;
-    o.http = ctx.http;
-    o.clock = ctx.clock;
-    UseDigitalOceanErrors(o);
-    return o;
-  }
-
   std::shared_ptr<RestApi> api_;
   std::string lb_;
 };
@@ -120,10 +104,14 @@ class DigitalOceanLbProvider final : public LbProvider {
 Result<std::shared_ptr<LbProvider>> NewDigitalOceanLbProvider(const YamlNode& body,
                                                               const LbProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto spec = ParseDigitalOceanLbSpec(body, ctx);
+  auto spec = ParseDigitalOceanLbSpec(body);
   if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  return std::shared_ptr<LbProvider>(std::make_shared<DigitalOceanLbProvider>(*spec, ctx));
+  auto api =
+      MakeRestApiOptions(spec->api, "digitalocean_lb", DnsProviderContext{ctx.http, ctx.clock});
+  if (!api) return api.error();
+  UseDigitalOceanErrors(*api);
+  return std::shared_ptr<LbProvider>(std::make_shared<DigitalOceanLbProvider>(*api, *spec));
 }
 
 }  // namespace failover

@@ -57,19 +57,15 @@ class NodeChange final : public LbChange {
 
 // What a linode_nodebalancer: load balancer block configures.
 struct LinodeNodeBalancerSpec {
-  std::string url;                          // API v4 base URL; https://api.linode.com/v4
-  SecretRef token = SecretRef::Inline("");  // token, token_file or token_env
+  RestApiSpec api;  // url and the token (inline, _file or _env)
   long long nodebalancer_id = 0;
 };
 
-Result<LinodeNodeBalancerSpec> ParseLinodeNodeBalancerSpec(const YamlNode& body,
-                                                           const LbProviderContext& ctx) {
+Result<LinodeNodeBalancerSpec> ParseLinodeNodeBalancerSpec(const YamlNode& body) {
   LinodeNodeBalancerSpec spec;
-  auto o = ParseRestApiOptions(body, "linode_nodebalancer", "Linode", "https://api.linode.com/v4",
-                               "token", DnsProviderContext{ctx.http, ctx.clock});
-  if (!o) return o.error();
-  spec.url = o->base_url;
-  spec.token = o->token;
+  auto api = ParseRestApiSpec(body, "Linode", "https://api.linode.com/v4", "token");
+  if (!api) return api.error();
+  spec.api = *api;
   auto nb = RequirePositiveId(body, "nodebalancer_id");
   if (!nb) return nb.error();
   spec.nodebalancer_id = *nb;
@@ -78,8 +74,8 @@ Result<LinodeNodeBalancerSpec> ParseLinodeNodeBalancerSpec(const YamlNode& body,
 
 class LinodeNodeBalancerProvider final : public LbProvider {
  public:
-  LinodeNodeBalancerProvider(const LinodeNodeBalancerSpec& spec, const LbProviderContext& ctx)
-      : api_(std::make_shared<RestApi>(ApiOptions(spec, ctx))), nb_(spec.nodebalancer_id) {}
+  LinodeNodeBalancerProvider(const RestApiOptions& api, const LinodeNodeBalancerSpec& spec)
+      : api_(std::make_shared<RestApi>(api)), nb_(spec.nodebalancer_id) {}
 
   const std::string& kind() const override {
     static const std::string k = "linode_nodebalancer";
@@ -97,18 +93,6 @@ class LinodeNodeBalancerProvider final : public LbProvider {
   }
 
  private:
-  static RestApiOptions ApiOptions(const LinodeNodeBalancerSpec& spec,
-                                   const LbProviderContext& ctx) {
-    RestApiOptions o;
-    o.provider = "linode_nodebalancer";
-    o.base_url = spec.url;
-    o.token = spec.token;
-    o.http = ctx.http;
-    o.clock = ctx.clock;
-    UseLinodeErrors(o);
-    return o;
-  }
-
   std::shared_ptr<RestApi> api_;
   long long nb_;
 };
@@ -118,10 +102,14 @@ class LinodeNodeBalancerProvider final : public LbProvider {
 Result<std::shared_ptr<LbProvider>> NewLinodeNodeBalancerProvider(const YamlNode& body,
                                                                   const LbProviderContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto spec = ParseLinodeNodeBalancerSpec(body, ctx);
+  auto spec = ParseLinodeNodeBalancerSpec(body);
   if (!spec) return spec.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  return std::shared_ptr<LbProvider>(std::make_shared<LinodeNodeBalancerProvider>(*spec, ctx));
+  auto api =
+      MakeRestApiOptions(spec->api, "linode_nodebalancer", DnsProviderContext{ctx.http, ctx.clock});
+  if (!api) return api.error();
+  UseLinodeErrors(*api);
+  return std::shared_ptr<LbProvider>(std::make_shared<LinodeNodeBalancerProvider>(*api, *spec));
 }
 
 }  // namespace failover
