@@ -3,69 +3,54 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
 
 namespace failover {
 
 namespace {
 
-template <typename T, typename Read>
-Status ReadWith(const YamlNode& node, std::string_view key, T& out, Read read) {
-  auto v = node.Get(key);
-  if (!v) return {};
-  auto r = read(*v);
-  if (!r) return r.error();
-  out = std::move(*r);
+template <typename T>
+Status ReadAs(const YamlNode& node, std::string_view key, T& out) {
+  auto f = GetField<T>(node, key);
+  if (!f) return f.error();
+  if (*f) out = std::move((*f)->value);
   return {};
 }
 
 }  // namespace
 
 Status ReadOptional(const YamlNode& node, std::string_view key, bool& out) {
-  return ReadWith(node, key, out, [](const YamlNode& v) { return v.AsBool(); });
+  return ReadAs(node, key, out);
 }
-
 Status ReadOptional(const YamlNode& node, std::string_view key, std::string& out) {
-  return ReadWith(node, key, out, [](const YamlNode& v) { return v.AsString(); });
+  return ReadAs(node, key, out);
 }
-
 Status ReadOptional(const YamlNode& node, std::string_view key, long long& out) {
-  return ReadWith(node, key, out, [](const YamlNode& v) { return v.AsInt(); });
+  return ReadAs(node, key, out);
 }
-
 Status ReadOptional(const YamlNode& node, std::string_view key, int& out) {
-  auto v = node.Get(key);
-  if (!v) return {};
-  auto i = v->AsInt();
-  if (!i) return i.error();
-  if (*i < INT_MIN || *i > INT_MAX) return v->Fail("value out of range");
-  out = static_cast<int>(*i);
-  return {};
+  return ReadAs(node, key, out);
 }
-
 Status ReadOptional(const YamlNode& node, std::string_view key, double& out) {
-  return ReadWith(node, key, out, [](const YamlNode& v) { return v.AsDouble(); });
+  return ReadAs(node, key, out);
 }
-
 Status ReadOptional(const YamlNode& node, std::string_view key, Duration& out) {
-  return ReadWith(node, key, out, [](const YamlNode& v) { return v.AsDuration(); });
+  return ReadAs(node, key, out);
 }
-
 Status ReadOptional(const YamlNode& node, std::string_view key, std::vector<std::string>& out) {
-  return ReadWith(node, key, out, [](const YamlNode& v) { return v.AsStringList(); });
+  return ReadAs(node, key, out);
 }
-
 Status ReadOptional(const YamlNode& node, std::string_view key,
                     std::map<std::string, std::string>& out) {
-  return ReadWith(node, key, out, [](const YamlNode& v) { return v.AsStringMap(); });
+  return ReadAs(node, key, out);
 }
 
 Result<std::optional<std::string>> ParseBaseUrl(const YamlNode& body, std::string_view key) {
-  auto u = body.Get(key);
-  if (!u) return std::optional<std::string>();
-  auto s = u->AsString();
-  if (!s) return s.error();
+  auto f = GetField<std::string>(body, key);
+  if (!f) return f.error();
+  if (!*f) return std::optional<std::string>();
+  const YamlNode* u = &(*f)->node;
+  const std::string* s = &(*f)->value;
   if ((s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) ||
       s->find_first_of("?#") != std::string::npos) {
     return u->Fail("expected an http:// or https:// base URL without query, found \"" + *s + "\"");
@@ -77,13 +62,13 @@ Result<std::optional<std::string>> ParseBaseUrl(const YamlNode& body, std::strin
 
 Result<Duration> ParsePositiveDuration(const YamlNode& body, std::string_view key, Duration max,
                                        Duration fallback) {
-  auto p = body.Get(key);
-  if (!p) return fallback;
-  auto d = p->AsDuration();
-  if (!d) return d.error();
+  auto f = GetField<Duration>(body, key);
+  if (!f) return f.error();
+  if (!*f) return fallback;
+  const Duration* d = &(*f)->value;
   if (*d <= Duration::zero() || *d > max) {
-    return p->Fail(std::string(key) + " must be greater than zero and at most " +
-                   FormatDuration(max));
+    return (*f)->node.Fail(std::string(key) + " must be greater than zero and at most " +
+                           FormatDuration(max));
   }
   return *d;
 }
@@ -94,14 +79,13 @@ Result<TlsClientOptions> ParseTlsClientOptions(const YamlNode& node) {
   for (auto [key, target] : {std::pair<const char*, std::string*>{"ca_file", &tls.ca_file},
                              {"cert_file", &tls.cert_file},
                              {"key_file", &tls.key_file}}) {
-    auto v = node.Get(key);
-    if (!v) continue;
-    auto s = v->AsString();
-    if (!s) return s.error();
-    if (access(s->c_str(), R_OK) != 0) {
-      return v->Fail("cannot read " + *s + ": " + std::strerror(errno));
+    auto f = GetField<std::string>(node, key);
+    if (!f) return f.error();
+    if (!*f) continue;
+    if (access((*f)->value.c_str(), R_OK) != 0) {
+      return (*f)->node.Fail("cannot read " + (*f)->value + ": " + std::strerror(errno));
     }
-    *target = *s;
+    *target = (*f)->value;
   }
   if (tls.cert_file.empty() != tls.key_file.empty()) {
     return node.Fail("cert_file and key_file go together");

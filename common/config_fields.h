@@ -3,10 +3,12 @@
 // through YamlNode::Get, so a parser that ends with RejectUnreadKeys accepts them.
 #pragma once
 
+#include <climits>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "common/duration.h"
@@ -35,6 +37,71 @@ Status ReadOptional(const YamlNode& node, std::string_view key, std::optional<T>
   T value{};
   if (auto s = ReadOptional(node, key, value); !s) return s;
   out = std::move(value);
+  return {};
+}
+
+// A key's value parsed as T: std::string, bool, long long, int (range-checked), double,
+// Duration, std::vector<std::string> or std::map<std::string, std::string>.
+template <typename T>
+Result<T> ParseAs(const YamlNode& v) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return v.AsString();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return v.AsBool();
+  } else if constexpr (std::is_same_v<T, long long>) {
+    return v.AsInt();
+  } else if constexpr (std::is_same_v<T, int>) {
+    auto i = v.AsInt();
+    if (!i) return i.error();
+    if (*i < INT_MIN || *i > INT_MAX) return v.Fail("value out of range");
+    return static_cast<int>(*i);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return v.AsDouble();
+  } else if constexpr (std::is_same_v<T, Duration>) {
+    return v.AsDuration();
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return v.AsStringList();
+  } else {
+    static_assert(std::is_same_v<T, std::map<std::string, std::string>>, "no ParseAs for T");
+    return v.AsStringMap();
+  }
+}
+
+// A key's node and its typed value, for a parser whose own checks point at the node
+// (`field->node.Fail("must not be empty")`).
+template <typename T>
+struct Field {
+  YamlNode node;
+  T value;
+};
+
+// Required `key` of a mapping, parsed as T (a missing key or a type error names
+// file:line:key).
+template <typename T>
+Result<Field<T>> RequireField(const YamlNode& body, std::string_view key) {
+  auto node = body.Require(key);
+  if (!node) return node.error();
+  auto value = ParseAs<T>(*node);
+  if (!value) return value.error();
+  return Field<T>{*node, std::move(*value)};
+}
+
+// Optional `key` of a mapping, parsed as T; nullopt when absent or null.
+template <typename T>
+Result<std::optional<Field<T>>> GetField(const YamlNode& body, std::string_view key) {
+  auto node = body.Get(key);
+  if (!node) return std::optional<Field<T>>();
+  auto value = ParseAs<T>(*node);
+  if (!value) return value.error();
+  return std::optional<Field<T>>(Field<T>{*node, std::move(*value)});
+}
+
+// Required `key` of a mapping, parsed into `out`.
+template <typename T>
+Status ReadRequired(const YamlNode& body, std::string_view key, T& out) {
+  auto f = RequireField<T>(body, key);
+  if (!f) return f.error();
+  out = std::move(f->value);
   return {};
 }
 

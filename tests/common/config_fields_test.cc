@@ -116,6 +116,42 @@ TEST(ConfigFieldsTest, ReadOptionalNamesFileLineAndKeyOnABadValue) {
   EXPECT_EQ(big, 1);
 }
 
+TEST(ConfigFieldsTest, RequireFieldGivesTheValueAndItsNodeForLocatedChecks) {
+  auto body = Load("region: eu-west-1\nport: 99999999999\nwait: 5s\n");
+  auto region = RequireField<std::string>(body, "region");
+  ASSERT_TRUE(region) << region.error().message;
+  EXPECT_EQ(region->value, "eu-west-1");
+  EXPECT_EQ(region->node.Fail("bad region").message, "cfg.yml:1:9: region: bad region");
+  auto missing = RequireField<std::string>(body, "zone");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("zone"), std::string::npos) << missing.error().message;
+  auto port = RequireField<int>(body, "port");
+  ASSERT_FALSE(port);
+  EXPECT_EQ(port.error().message, "cfg.yml:2:7: port: value out of range");
+  Duration wait{};
+  ASSERT_TRUE(ReadRequired(body, "wait", wait));
+  EXPECT_EQ(wait, std::chrono::seconds(5));
+  auto wrong = ReadRequired(body, "region", wait);
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("cfg.yml:1:9: region"), std::string::npos)
+      << wrong.error().message;
+}
+
+TEST(ConfigFieldsTest, GetFieldIsEmptyWhenAbsentAndLocatedWhenPresent) {
+  auto body = Load("tags: [a, b]\nflag: maybe\n");
+  auto absent = GetField<bool>(body, "other");
+  ASSERT_TRUE(absent);
+  EXPECT_FALSE(*absent);
+  auto tags = GetField<std::vector<std::string>>(body, "tags");
+  ASSERT_TRUE(tags);
+  ASSERT_TRUE(*tags);
+  EXPECT_EQ((*tags)->value, (std::vector<std::string>{"a", "b"}));
+  auto flag = GetField<bool>(body, "flag");
+  ASSERT_FALSE(flag);
+  EXPECT_NE(flag.error().message.find("cfg.yml:2:7: flag"), std::string::npos)
+      << flag.error().message;
+}
+
 TEST(ConfigFieldsTest, TlsClientOptionsReadsTheSharedBlock) {
   auto t = ParseTlsClientOptions(
       Load("ca_file: /etc/hosts\nserver_name: db.internal\ninsecure_skip_verify: true\n"));
