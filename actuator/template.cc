@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/yaml.h"
+
 namespace failover {
 namespace {
 
@@ -267,6 +269,14 @@ Result<std::string> DnsPart(std::string_view v) {
 }
 
 }  // namespace
+
+Result<Template> Template::FromYaml(const YamlNode& node) {
+  auto s = node.AsString();
+  if (!s) return s.error();
+  auto t = Parse(*s);
+  if (!t) return node.Fail(t.error().message);
+  return *t;
+}
 
 Status Template::SetContext(TemplateContext context) {
   context_ = context;

@@ -23,6 +23,8 @@
 
 namespace failover {
 
+class YamlNode;
+
 struct TemplateVars {
   LabelSet labels;
   LabelSet annotations;
@@ -45,6 +47,8 @@ class Template {
   Template() = default;
   // Parses `text`; errors (unclosed "{{", empty or unknown variable) say what and where.
   static Result<Template> Parse(std::string_view text);
+  // Parse() of the string at `node`; an error names the node's file:line:key.
+  static Result<Template> FromYaml(const YamlNode& node);
   // Decides how each placeholder's value is escaped; call once after Parse. Refuses (at
   // config load) a template where a placeholder stands where no escaping is possible.
   Status SetContext(TemplateContext context);

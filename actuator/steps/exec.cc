@@ -24,14 +24,6 @@ constexpr size_t kOutputLimit = 4096;  // bytes of output kept (the tail)
 constexpr size_t kMessageTail = 200;   // characters of output in the one-line message
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-Result<Template> ParseTemplate(const YamlNode& n) {
-  auto s = n.AsString();
-  if (!s) return s.error();
-  auto t = Template::Parse(*s);
-  if (!t) return n.Fail(t.error().message);
-  return *t;
-}
-
 bool ValidEnvName(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(),
@@ -73,11 +65,68 @@ std::string Seconds(std::chrono::steady_clock::duration d) {
   return buf;
 }
 
+// What an exec: block asks for (besides timeout, retries, backoff).
+struct ExecSpec {
+  std::string path;            // argv[0]: an absolute path to an executable file, checked at load
+  std::vector<Template> args;  // argv[1..], each rendered into exactly one argument
+  // Added to the child's PATH, HOME and LANG (the only variables it inherits).
+  std::vector<std::pair<std::string, Template>> env;
+};
+
+Result<ExecSpec> ParseExecSpec(const YamlNode& body) {
+  ExecSpec spec;
+  auto argv_node = body.Require("argv");
+  if (!argv_node) return argv_node.error();
+  auto items = argv_node->Items();
+  if (!items) return items.error();
+  if (items->empty()) return argv_node->Fail("argv must name at least the program");
+  for (size_t i = 0; i < items->size(); ++i) {
+    const YamlNode& item = (*items)[i];
+    if (i == 0) {
+      auto s = item.AsString();
+      if (!s) return s.error();
+      const std::string& p = *s;
+      if (p.find("{{") != std::string::npos) {
+        return item.Fail("the program must be a literal path (no templates)");
+      }
+      if (p.empty() || p[0] != '/') {
+        return item.Fail(
+            "the program must be an absolute path (no shell, no PATH lookup), found \"" + p + "\"");
+      }
+      struct stat st {};
+      if (stat(p.c_str(), &st) != 0) {
+        return item.Fail("cannot use \"" + p + "\": " + std::strerror(errno));
+      }
+      if (!S_ISREG(st.st_mode)) return item.Fail("\"" + p + "\" is not a regular file");
+      if (access(p.c_str(), X_OK) != 0) {
+        return item.Fail("\"" + p + "\" is not executable: " + std::strerror(errno));
+      }
+      spec.path = p;
+      continue;
+    }
+    auto t = Template::FromYaml(item);
+    if (!t) return t.error();
+    spec.args.push_back(*t);
+  }
+
+  if (auto e = body.Get("env")) {
+    auto entries = e->Entries();
+    if (!entries) return entries.error();
+    for (const auto& [name, value] : *entries) {
+      if (!ValidEnvName(name)) {
+        return value.Fail("invalid environment variable name \"" + name + "\"");
+      }
+      auto t = Template::FromYaml(value);
+      if (!t) return t.error();
+      spec.env.emplace_back(name, *t);
+    }
+  }
+  return spec;
+}
+
 class ExecStep final : public Step {
  public:
-  std::string path;            // argv[0]: absolute, checked at load
-  std::vector<Template> args;  // argv[1..], rendered one by one
-  std::vector<std::pair<std::string, Template>> env;
+  explicit ExecStep(ExecSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "exec";
@@ -88,9 +137,9 @@ class ExecStep final : public Step {
     auto argv = RenderArgv(vars);
     if (!argv) return argv.error();
     json out = {{"argv", *argv}};
-    if (!env.empty()) {
+    if (!spec_.env.empty()) {
       json e = json::object();
-      for (const auto& [k, t] : env) {
+      for (const auto& [k, t] : spec_.env) {
         auto v = t.Render(vars);
         if (!v) return Error::Invalid("env." + k + ": " + v.error().message);
         e[k] = SecretEnvName(k) ? std::string("<redacted>") : SanitizeUtf8(*v);
@@ -104,6 +153,7 @@ class ExecStep final : public Step {
     if (ctx.vars == nullptr || ctx.clock == nullptr) {
       return StepOutcome::Fail("exec step: incomplete step context");
     }
+    const std::string& path = spec_.path;
     auto argv_r = RenderArgv(*ctx.vars);
     if (!argv_r) return StepOutcome::Fail(argv_r.error().message);
     std::vector<std::string> argv = std::move(*argv_r);
@@ -114,7 +164,7 @@ class ExecStep final : public Step {
       if (const char* v = std::getenv(name)) envmap[name] = v;
     }
     if (envmap.count("PATH") == 0) envmap["PATH"] = kDefaultPath;
-    for (const auto& [k, t] : env) {
+    for (const auto& [k, t] : spec_.env) {
       auto v = t.Render(*ctx.vars);
       if (!v) return StepOutcome::Fail("env." + k + ": " + v.error().message);
       if (v->find('\0') != std::string::npos) {
@@ -180,9 +230,9 @@ class ExecStep final : public Step {
 
  private:
   Result<std::vector<std::string>> RenderArgv(const TemplateVars& vars) const {
-    std::vector<std::string> argv = {path};
-    for (size_t i = 0; i < args.size(); ++i) {
-      auto v = args[i].Render(vars);
+    std::vector<std::string> argv = {spec_.path};
+    for (size_t i = 0; i < spec_.args.size(); ++i) {
+      auto v = spec_.args[i].Render(vars);
       if (!v) return Error::Invalid("argv[" + std::to_string(i + 1) + "]: " + v.error().message);
       argv.push_back(std::move(*v));
     }
@@ -194,64 +244,20 @@ class ExecStep final : public Step {
     if (total > output.size()) d["output_truncated"] = true;
     return d;
   }
+
+  ExecSpec spec_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Step>> NewExecStep(const YamlNode& body, const StepFactoryContext&) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto step = std::make_unique<ExecStep>();
-
-  auto argv_node = body.Require("argv");
-  if (!argv_node) return argv_node.error();
-  auto items = argv_node->Items();
-  if (!items) return items.error();
-  if (items->empty()) return argv_node->Fail("argv must name at least the program");
-  for (size_t i = 0; i < items->size(); ++i) {
-    const YamlNode& item = (*items)[i];
-    if (i == 0) {
-      auto s = item.AsString();
-      if (!s) return s.error();
-      const std::string& p = *s;
-      if (p.find("{{") != std::string::npos) {
-        return item.Fail("the program must be a literal path (no templates)");
-      }
-      if (p.empty() || p[0] != '/') {
-        return item.Fail(
-            "the program must be an absolute path (no shell, no PATH lookup), found \"" + p + "\"");
-      }
-      struct stat st {};
-      if (stat(p.c_str(), &st) != 0) {
-        return item.Fail("cannot use \"" + p + "\": " + std::strerror(errno));
-      }
-      if (!S_ISREG(st.st_mode)) return item.Fail("\"" + p + "\" is not a regular file");
-      if (access(p.c_str(), X_OK) != 0) {
-        return item.Fail("\"" + p + "\" is not executable: " + std::strerror(errno));
-      }
-      step->path = p;
-      continue;
-    }
-    auto t = ParseTemplate(item);
-    if (!t) return t.error();
-    step->args.push_back(*t);
-  }
-
-  if (auto e = body.Get("env")) {
-    auto entries = e->Entries();
-    if (!entries) return entries.error();
-    for (const auto& [name, value] : *entries) {
-      if (!ValidEnvName(name)) {
-        return value.Fail("invalid environment variable name \"" + name + "\"");
-      }
-      auto t = ParseTemplate(value);
-      if (!t) return t.error();
-      step->env.emplace_back(name, *t);
-    }
-  }
-
+  auto spec = ParseExecSpec(body);
+  if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<ExecStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

@@ -17,14 +17,6 @@ using nlohmann::json;
 
 constexpr size_t kBodyExcerpt = 200;
 
-Result<Template> ParseTemplate(const YamlNode& n) {
-  auto s = n.AsString();
-  if (!s) return s.error();
-  auto t = Template::Parse(*s);
-  if (!t) return n.Fail(t.error().message);
-  return *t;
-}
-
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -90,138 +82,22 @@ std::string Excerpt(std::string_view body) {
   return s;
 }
 
-class HttpStep final : public Step {
- public:
-  std::string method;
-  Template url;
-  std::vector<std::pair<std::string, Template>> headers;
-  Template body;
-  bool has_body = false;
+// What an http: block asks for (besides timeout, retries, backoff).
+struct HttpSpec {
+  std::string method = "GET";  // upper case
+  Template url;                // starts with http:// or https://; values percent-encoded
+  std::vector<std::pair<std::string, Template>> headers;  // in config order
+  // Values escaped for the Content-Type header (or JSON/form as the body looks without one).
+  std::optional<Template> body;
   // A body that looks like JSON and has no Content-Type header is sent as JSON.
   bool add_json_content_type = false;
-  std::vector<int> expect_status;  // empty: any 2xx
-  std::optional<SecretRef> bearer_token;
+  std::vector<int> expect_status;         // empty: any 2xx
+  std::optional<SecretRef> bearer_token;  // sent as "Authorization: Bearer ..."
   TlsClientOptions tls;  // `tls:`, e.g. a private CA for an internal https endpoint
-
-  const std::string& kind() const override {
-    static const std::string k = "http";
-    return k;
-  }
-
-  Result<json> Render(const TemplateVars& vars) const override {
-    auto u = url.Render(vars);
-    if (!u) return Error::Invalid("url: " + u.error().message);
-    json out = {{"method", method}, {"url", RedactUrl(*u)}};
-    json h = json::object();
-    for (const auto& [name, t] : headers) {
-      auto v = t.Render(vars);
-      if (!v) return Error::Invalid("headers." + name + ": " + v.error().message);
-      h[name] = SecretHeader(name) ? std::string("<redacted>") : SanitizeUtf8(*v);
-    }
-    if (add_json_content_type) h["Content-Type"] = "application/json";
-    if (bearer_token) h["Authorization"] = "<redacted>";
-    if (!h.empty()) out["headers"] = std::move(h);
-    if (has_body) {
-      auto b = body.Render(vars);
-      if (!b) return Error::Invalid("body: " + b.error().message);
-      out["body"] = SanitizeUtf8(*b);
-    }
-    if (expect_status.empty()) {
-      out["expect_status"] = "2xx";
-    } else {
-      out["expect_status"] = expect_status;
-    }
-    return out;
-  }
-
-  StepOutcome Run(StepContext& ctx) override {
-    if (ctx.http == nullptr || ctx.vars == nullptr || ctx.clock == nullptr) {
-      return StepOutcome::Fail("http step: no HTTP client in the step context");
-    }
-    auto u = url.Render(*ctx.vars);
-    if (!u) return StepOutcome::Fail("url: " + u.error().message);
-    std::string shown_url = RedactUrl(*u);
-    std::string what = method + " " + shown_url;
-    if (u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) {
-      return StepOutcome::Fail(what + ": the rendered url is not an http:// or https:// URL");
-    }
-    HttpRequest req;
-    req.method = method;
-    req.url = *u;
-    req.tls = tls;
-    for (const auto& [name, t] : headers) {
-      auto v = t.Render(*ctx.vars);
-      if (!v) return StepOutcome::Fail("headers." + name + ": " + v.error().message);
-      if (v->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-        return StepOutcome::Fail("headers." + name +
-                                 ": rendered value contains a line break or NUL");
-      }
-      req.headers.emplace_back(name, *v);
-    }
-    if (add_json_content_type) req.headers.emplace_back("Content-Type", "application/json");
-    std::string token;
-    if (bearer_token) {
-      auto t = bearer_token->Resolve();
-      if (!t) return StepOutcome::Fail(what + ": bearer token: " + t.error().message);
-      token = *t;
-      req.headers.emplace_back("Authorization", "Bearer " + token);
-    }
-    if (has_body) {
-      auto b = body.Render(*ctx.vars);
-      if (!b) return StepOutcome::Fail("body: " + b.error().message);
-      req.body = *b;
-    }
-    // Secrets never leave through a message or the details.
-    auto scrub = [&](std::string s) {
-      s = ReplaceAll(std::move(s), *u, shown_url);
-      if (!token.empty()) s = ReplaceAll(std::move(s), token, "<redacted>");
-      return s;
-    };
-
-    MonoTime now = ctx.clock->Now();
-    if (now >= ctx.deadline) return StepOutcome::Retry(what + ": timed out before sending");
-    req.timeout = ctx.deadline - now;
-    auto resp = ctx.http->Send(req);
-    if (!resp) {
-      // Refused, reset, timed out, DNS: the next attempt may work.
-      std::string msg = scrub(resp.error().message);
-      if (msg.rfind(method + " ", 0) != 0) msg = what + ": " + msg;
-      return StepOutcome::Retry(msg);
-    }
-    int status = resp->status;
-    json details = {{"status", status}, {"body", scrub(Excerpt(resp->body))}};
-    bool ok = expect_status.empty() ? status >= 200 && status < 300
-                                    : std::find(expect_status.begin(), expect_status.end(),
-                                                status) != expect_status.end();
-    std::string msg = what + ": HTTP " + std::to_string(status);
-    if (ok) return StepOutcome::Ok(msg, std::move(details));
-    msg += " (expected " + ExpectText() + ")";
-    StepOutcome out =
-        (status >= 500 || status == 429) ? StepOutcome::Retry(msg) : StepOutcome::Fail(msg);
-    out.details = std::move(details);
-    log::Debug("http step: unexpected status", {{"method", method}, {"status", status}});
-    return out;
-  }
-
- private:
-  std::string ExpectText() const {
-    if (expect_status.empty()) return "2xx";
-    std::string s;
-    for (int c : expect_status) {
-      if (!s.empty()) s += ", ";
-      s += std::to_string(c);
-    }
-    return s;
-  }
 };
 
-}  // namespace
-
-Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactoryContext&) {
-  if (auto s = body.ExpectMap(); !s) return s.error();
-  auto step = std::make_unique<HttpStep>();
-
-  step->method = "GET";
+Result<HttpSpec> ParseHttpSpec(const YamlNode& body) {
+  HttpSpec spec;
   if (auto m = body.Get("method")) {
     auto s = m->AsString();
     if (!s) return s.error();
@@ -234,12 +110,12 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
       return m->Fail("unknown method \"" + *s +
                      "\" (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)");
     }
-    step->method = up;
+    spec.method = up;
   }
 
   auto url_node = body.Require("url");
   if (!url_node) return url_node.error();
-  auto url = ParseTemplate(*url_node);
+  auto url = Template::FromYaml(*url_node);
   if (!url) return url.error();
   const std::string& src = url->source();
   if (src.rfind("http://", 0) != 0 && src.rfind("https://", 0) != 0) {
@@ -248,28 +124,28 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
         "the scheme)");
   }
   if (auto c = url->SetContext(TemplateContext::kUrl); !c) return url_node->Fail(c.error().message);
-  step->url = *url;
+  spec.url = *url;
 
   if (auto h = body.Get("headers")) {
     auto entries = h->Entries();
     if (!entries) return entries.error();
     for (const auto& [name, value] : *entries) {
       if (!ValidHeaderName(name)) return value.Fail("invalid header name \"" + name + "\"");
-      auto t = ParseTemplate(value);
+      auto t = Template::FromYaml(value);
       if (!t) return t.error();
       if (auto c = t->SetContext(TemplateContext::kHeader); !c)
         return value.Fail(c.error().message);
-      step->headers.emplace_back(name, *t);
+      spec.headers.emplace_back(name, *t);
     }
   }
 
   if (auto b = body.Get("body")) {
-    auto t = ParseTemplate(*b);
+    auto t = Template::FromYaml(*b);
     if (!t) return t.error();
     // How values are escaped follows what the receiver is told the body is
     // (docs/actuator-steps.md, "Templates and escaping").
     std::optional<std::string> content_type;
-    for (const auto& [name, h] : step->headers) {
+    for (const auto& [name, h] : spec.headers) {
       if (Lower(name) == "content-type") content_type = Lower(h.source());
     }
     TemplateContext context = TemplateContext::kText;
@@ -283,14 +159,13 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
       size_t first = t->source().find_first_not_of(" \t\r\n");
       if (first != std::string::npos && (t->source()[first] == '{' || t->source()[first] == '[')) {
         context = TemplateContext::kJson;
-        step->add_json_content_type = true;
+        spec.add_json_content_type = true;
       } else {
         context = TemplateContext::kForm;  // libcurl sends it as form data
       }
     }
     if (auto c = t->SetContext(context); !c) return b->Fail(c.error().message);
-    step->body = *t;
-    step->has_body = true;
+    spec.body = *t;
   }
 
   if (auto e = body.Get("expect_status")) {
@@ -309,15 +184,15 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
       if (*c < 100 || *c > 599) {
         return item.Fail("status code must be between 100 and 599, found " + std::to_string(*c));
       }
-      step->expect_status.push_back(static_cast<int>(*c));
+      spec.expect_status.push_back(static_cast<int>(*c));
     }
   }
 
   auto token = SecretRef::FromYaml(body, "bearer_token");
   if (!token) return token.error();
-  step->bearer_token = *token;
-  if (step->bearer_token) {
-    for (const auto& [name, t] : step->headers) {
+  spec.bearer_token = *token;
+  if (spec.bearer_token) {
+    for (const auto& [name, t] : spec.headers) {
       if (Lower(name) == "authorization") {
         return body.Fail("set either bearer_token or an Authorization header, not both");
       }
@@ -327,14 +202,143 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
   if (auto t = body.Get("tls")) {
     auto tls = ParseTlsClientOptions(*t);
     if (!tls) return tls.error();
-    step->tls = std::move(*tls);
+    spec.tls = std::move(*tls);
   }
 
+  return spec;
+}
+
+class HttpStep final : public Step {
+ public:
+  explicit HttpStep(HttpSpec spec) : spec_(std::move(spec)) {}
+
+  const std::string& kind() const override {
+    static const std::string k = "http";
+    return k;
+  }
+
+  Result<json> Render(const TemplateVars& vars) const override {
+    auto u = spec_.url.Render(vars);
+    if (!u) return Error::Invalid("url: " + u.error().message);
+    json out = {{"method", spec_.method}, {"url", RedactUrl(*u)}};
+    json h = json::object();
+    for (const auto& [name, t] : spec_.headers) {
+      auto v = t.Render(vars);
+      if (!v) return Error::Invalid("headers." + name + ": " + v.error().message);
+      h[name] = SecretHeader(name) ? std::string("<redacted>") : SanitizeUtf8(*v);
+    }
+    if (spec_.add_json_content_type) h["Content-Type"] = "application/json";
+    if (spec_.bearer_token) h["Authorization"] = "<redacted>";
+    if (!h.empty()) out["headers"] = std::move(h);
+    if (spec_.body) {
+      auto b = spec_.body->Render(vars);
+      if (!b) return Error::Invalid("body: " + b.error().message);
+      out["body"] = SanitizeUtf8(*b);
+    }
+    if (spec_.expect_status.empty()) {
+      out["expect_status"] = "2xx";
+    } else {
+      out["expect_status"] = spec_.expect_status;
+    }
+    return out;
+  }
+
+  StepOutcome Run(StepContext& ctx) override {
+    if (ctx.http == nullptr || ctx.vars == nullptr || ctx.clock == nullptr) {
+      return StepOutcome::Fail("http step: no HTTP client in the step context");
+    }
+    auto u = spec_.url.Render(*ctx.vars);
+    if (!u) return StepOutcome::Fail("url: " + u.error().message);
+    std::string shown_url = RedactUrl(*u);
+    std::string what = spec_.method + " " + shown_url;
+    if (u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) {
+      return StepOutcome::Fail(what + ": the rendered url is not an http:// or https:// URL");
+    }
+    HttpRequest req;
+    req.method = spec_.method;
+    req.url = *u;
+    req.tls = spec_.tls;
+    for (const auto& [name, t] : spec_.headers) {
+      auto v = t.Render(*ctx.vars);
+      if (!v) return StepOutcome::Fail("headers." + name + ": " + v.error().message);
+      if (v->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        return StepOutcome::Fail("headers." + name +
+                                 ": rendered value contains a line break or NUL");
+      }
+      req.headers.emplace_back(name, *v);
+    }
+    if (spec_.add_json_content_type) req.headers.emplace_back("Content-Type", "application/json");
+    std::string token;
+    if (spec_.bearer_token) {
+      auto t = spec_.bearer_token->Resolve();
+      if (!t) return StepOutcome::Fail(what + ": bearer token: " + t.error().message);
+      token = *t;
+      req.headers.emplace_back("Authorization", "Bearer " + token);
+    }
+    if (spec_.body) {
+      auto b = spec_.body->Render(*ctx.vars);
+      if (!b) return StepOutcome::Fail("body: " + b.error().message);
+      req.body = *b;
+    }
+    // Secrets never leave through a message or the details.
+    auto scrub = [&](std::string s) {
+      s = ReplaceAll(std::move(s), *u, shown_url);
+      if (!token.empty()) s = ReplaceAll(std::move(s), token, "<redacted>");
+      return s;
+    };
+
+    MonoTime now = ctx.clock->Now();
+    if (now >= ctx.deadline) return StepOutcome::Retry(what + ": timed out before sending");
+    req.timeout = ctx.deadline - now;
+    auto resp = ctx.http->Send(req);
+    if (!resp) {
+      // Refused, reset, timed out, DNS: the next attempt may work.
+      std::string msg = scrub(resp.error().message);
+      if (msg.rfind(spec_.method + " ", 0) != 0) msg = what + ": " + msg;
+      return StepOutcome::Retry(msg);
+    }
+    int status = resp->status;
+    json details = {{"status", status}, {"body", scrub(Excerpt(resp->body))}};
+    bool ok = spec_.expect_status.empty()
+                  ? status >= 200 && status < 300
+                  : std::find(spec_.expect_status.begin(), spec_.expect_status.end(), status) !=
+                        spec_.expect_status.end();
+    std::string msg = what + ": HTTP " + std::to_string(status);
+    if (ok) return StepOutcome::Ok(msg, std::move(details));
+    msg += " (expected " + ExpectText() + ")";
+    StepOutcome out =
+        (status >= 500 || status == 429) ? StepOutcome::Retry(msg) : StepOutcome::Fail(msg);
+    out.details = std::move(details);
+    log::Debug("http step: unexpected status", {{"method", spec_.method}, {"status", status}});
+    return out;
+  }
+
+ private:
+  std::string ExpectText() const {
+    if (spec_.expect_status.empty()) return "2xx";
+    std::string s;
+    for (int c : spec_.expect_status) {
+      if (!s.empty()) s += ", ";
+      s += std::to_string(c);
+    }
+    return s;
+  }
+
+  HttpSpec spec_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactoryContext&) {
+  if (auto s = body.ExpectMap(); !s) return s.error();
+  auto spec = ParseHttpSpec(body);
+  if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  step->set_common(*common);
   // The keys read above (and ParseStepCommon's) are the keys an http step takes.
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<HttpStep>(std::move(*spec));
+  step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }
 

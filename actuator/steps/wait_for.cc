@@ -10,9 +10,21 @@ namespace {
 
 constexpr auto kSlice = std::chrono::milliseconds(100);  // cancellation is checked this often
 
+// What a wait_for: block asks for (besides timeout, retries, backoff). The condition is
+// polled until the step's own timeout; condition.timeout (dns_weights' key) is not read.
+struct WaitForSpec {
+  PromCondition condition;  // promql and interval
+};
+
+Result<WaitForSpec> ParseWaitForSpec(const YamlNode& body, const StepFactoryContext& ctx) {
+  auto cond = ParsePromCondition(body, ctx, /*with_timeout=*/false);
+  if (!cond) return cond.error();
+  return WaitForSpec{std::move(*cond)};
+}
+
 class WaitForStep final : public Step {
  public:
-  PromCondition cond;
+  explicit WaitForStep(WaitForSpec spec) : spec_(std::move(spec)) {}
 
   const std::string& kind() const override {
     static const std::string k = "wait_for";
@@ -20,17 +32,20 @@ class WaitForStep final : public Step {
   }
 
   Result<nlohmann::json> Render(const TemplateVars& vars) const override {
-    auto q = cond.promql.Render(vars);
+    auto q = spec_.condition.promql.Render(vars);
     if (!q) return Error::Invalid("promql: " + q.error().message);
     return nlohmann::json{{"promql", *q},
                           {"timeout", FormatDuration(common().timeout)},
-                          {"interval", FormatDuration(cond.interval)}};
+                          {"interval", FormatDuration(spec_.condition.interval)}};
   }
 
   StepOutcome Run(StepContext& ctx) override {
     if (ctx.clock == nullptr) return StepOutcome::Fail("wait_for step: incomplete step context");
-    return WaitForCondition(ctx, cond, ctx.deadline, common().timeout);
+    return WaitForCondition(ctx, spec_.condition, ctx.deadline, common().timeout);
   }
+
+ private:
+  WaitForSpec spec_;
 };
 
 }  // namespace
@@ -115,13 +130,12 @@ Result<PromCondition> ParsePromCondition(const YamlNode& body, const StepFactory
 
 Result<std::unique_ptr<Step>> NewWaitForStep(const YamlNode& body, const StepFactoryContext& ctx) {
   if (auto s = body.ExpectMap(); !s) return s.error();
-  auto cond = ParsePromCondition(body, ctx, false);
-  if (!cond) return cond.error();
-  auto step = std::make_unique<WaitForStep>();
-  step->cond = std::move(*cond);
+  auto spec = ParseWaitForSpec(body, ctx);
+  if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
   if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<WaitForStep>(std::move(*spec));
   step->set_common(*common);
   return std::unique_ptr<Step>(std::move(step));
 }

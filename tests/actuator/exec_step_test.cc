@@ -231,6 +231,11 @@ TEST_F(ExecStepTest, LocatedConfigErrors) {
            {"{timeout: 5s}", "steps[0].exec: missing required key \"argv\""},
            {"{argv: [/bin/true], env: {\"1BAD\": x}}",
             "steps[0].exec.env.1BAD: invalid environment variable name"},
+           {"{argv: [/bin/true, [x]]}", "steps[0].exec.argv[1]: expected a string"},
+           {"{argv: [/bin/true], env: [REGION]}", "steps[0].exec.env: expected a mapping"},
+           {"{argv: [/bin/true], env: {REGION: {a: b}}}",
+            "steps[0].exec.env.REGION: expected a string"},
+           {"{argv: [/bin/true], env: {REGION: \"{{labels}}\"}}", "steps[0].exec.env.REGION: "},
            {"{argv: [/bin/true], shell: true}", "steps[0].exec.shell: unknown key"},
            {"{argv: [/bin/true], retries: 99}", "steps[0].exec.retries: "},
        }) {

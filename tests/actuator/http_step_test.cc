@@ -70,6 +70,28 @@ TEST_F(HttpStepTest, RendersUrlHeadersAndBody) {
   EXPECT_EQ((*r)["expect_status"], nlohmann::json::array({200, 204}));
 }
 
+// What the journal and dry-run show for a step that sets only url, and for one that sets
+// method (any case), one expected status and a form body.
+TEST_F(HttpStepTest, RendersDefaultsAndNormalisedKeys) {
+  auto plain = MustLoad("{url: \"" + server_.url("/healthz") + "\"}");
+  ASSERT_TRUE(plain);
+  auto r = plain->Render(vars_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r,
+            nlohmann::json(
+                {{"method", "GET"}, {"url", server_.url("/healthz")}, {"expect_status", "2xx"}}));
+
+  auto step = MustLoad("{method: patch, url: \"" + server_.url("/x") +
+                       "\", expect_status: 202, body: \"region={{labels.odd}}\"}");
+  ASSERT_TRUE(step);
+  r = step->Render(vars_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, nlohmann::json({{"method", "PATCH"},
+                                {"url", server_.url("/x")},
+                                {"body", "region=a%20b%26c%3Dd"},
+                                {"expect_status", nlohmann::json::array({202})}}));
+}
+
 TEST_F(HttpStepTest, ExpectStatusAndDefault2xx) {
   auto s204 = MustLoad("{url: \"" + server_.url("/status/204") + "\", expect_status: [200, 204]}");
   EXPECT_EQ(Run(*s204).status, StepStatus::kOk);
@@ -310,6 +332,12 @@ TEST(HttpStepConfigTest, LocatedErrors) {
            {"{url: \"http://x\", backoff: soon}", "steps[0].http.backoff: "},
            {"{url: \"http://x\", verb: GET}", "steps[0].http.verb: unknown key \"verb\""},
            {"{url: \"http://x\", headers: {\"bad header\": x}}", "invalid header name"},
+           {"{url: \"http://x\", headers: [X-A]}", "steps[0].http.headers: expected a mapping"},
+           {"{url: \"http://x\", body: {a: b}}", "steps[0].http.body: expected a string"},
+           {"{url: \"http://x\", expect_status: [ok]}",
+            "steps[0].http.expect_status[0]: expected an integer"},
+           {"{url: \"http://x\", bearer_token: abc, headers: {authorization: x}}",
+            "steps[0].http: set either bearer_token or an Authorization header, not both"},
            {"{url: \"http://x\", bearer_token_file: /nonexistent/failover/token}",
             "steps[0].http.bearer_token_file: cannot read secret file"},
        }) {

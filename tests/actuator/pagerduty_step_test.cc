@@ -113,6 +113,38 @@ TEST_F(PagerDutyStepTest, CustomDedupKeyAndDetails) {
   EXPECT_EQ(b["payload"]["custom_details"]["note"], "moved us-east");
 }
 
+// What the journal and dry-run show: every key of a trigger, only action and dedup_key of a
+// follow-up (its other keys are not sent).
+TEST_F(PagerDutyStepTest, RendersEveryKey) {
+  auto step = MustLoad(
+      "{severity: warning, summary: \"{{labels.region}} moved\", dedup_key: "
+      "\"r-{{labels.region}}\", "
+      "source: actuator-1, component: dns, group: \"{{runbook}}\", class: failover, "
+      "custom_details: {note: \"moved {{labels.region}}\"}}");
+  ASSERT_TRUE(step);
+  auto r = step->Render(vars_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, nlohmann::json({{"action", "trigger"},
+                                {"dedup_key", "r-us-east"},
+                                {"severity", "warning"},
+                                {"summary", "us-east moved"},
+                                {"source", "actuator-1"},
+                                {"component", "dns"},
+                                {"group", "failover-us-east"},
+                                {"class", "failover"},
+                                {"custom_details",
+                                 {{"runbook", "failover-us-east"},
+                                  {"execution_id", "exec-99"},
+                                  {"labels", {{"alertname", "RegionDown"}, {"region", "us-east"}}},
+                                  {"note", "moved us-east"}}}}));
+
+  auto ack = MustLoad("{action: acknowledge, severity: info, summary: ignored}");
+  ASSERT_TRUE(ack);
+  r = ack->Render(vars_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, nlohmann::json({{"action", "acknowledge"}, {"dedup_key", "failover/exec-99"}}));
+}
+
 TEST_F(PagerDutyStepTest, ThrottlingIsRetriedWithinTheStep) {
   pd_.FailNext(2, 429);
   auto step = MustLoad("{severity: warning}");
@@ -171,6 +203,12 @@ TEST(PagerDutyStepConfigTest, LocatedErrors) {
            {"{routing_key: abc}", true, "steps[0].pagerduty.routing_key: unknown key"},
            {"{custom_details: {labels: x}}", true, "steps[0].pagerduty.custom_details.labels: "},
            {"{custom_details: [a]}", true, "steps[0].pagerduty.custom_details: expected a mapping"},
+           {"{custom_details: {note: [a]}}", true,
+            "steps[0].pagerduty.custom_details.note: expected a string"},
+           {"{component: {a: b}}", true, "steps[0].pagerduty.component: expected a string"},
+           {"{class: \"{{nope}}\"}", true, "steps[0].pagerduty.class: "},
+           {"{dedup_key: \"{{labels\"}", true, "steps[0].pagerduty.dedup_key: "},
+           {"{action: [trigger]}", true, "steps[0].pagerduty.action: expected a string"},
        }) {
     testing::ExpectListedStepRefused(Load(c.body, c.have_pagerduty), c.body, c.want);
   }

@@ -103,6 +103,28 @@ TEST_F(WaitForStepTest, SucceedsOnceTheConditionHolds) {
   EXPECT_EQ((*r)["interval"], "2s");
 }
 
+// What the journal and dry-run show without timeout and interval (the defaults), and with
+// both set; the other common keys land in the step's settings.
+TEST_F(WaitForStepTest, RendersDefaultsAndSetKeys) {
+  auto plain = Load("{promql: 'up == 1'}");
+  ASSERT_TRUE(plain) << plain.error().message;
+  auto r = (*plain)->Render(vars_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, nlohmann::json({{"promql", "up == 1"}, {"timeout", "1m"}, {"interval", "2s"}}));
+
+  auto step = Load(
+      "{promql: 'up{region=\"{{labels.region}}\"}', timeout: 90s, interval: 500ms, "
+      "retries: 0, backoff: 3s}");
+  ASSERT_TRUE(step) << step.error().message;
+  r = (*step)->Render(vars_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(
+      *r, nlohmann::json(
+              {{"promql", "up{region=\"us-east\"}"}, {"timeout", "1m30s"}, {"interval", "500ms"}}));
+  EXPECT_EQ((*step)->common().retries, 0);
+  EXPECT_EQ((*step)->common().backoff, std::chrono::seconds(3));
+}
+
 TEST_F(WaitForStepTest, FailsAtTheTimeoutWhenNeverTrue) {
   prom_.Script({{200, kEmpty}});
   auto step = Load("{promql: 'up == 1', timeout: 60s, interval: 2s}");
@@ -208,6 +230,8 @@ TEST(WaitForStepConfigTest, LocatedErrors) {
            {"{promql: 'up{a=`{{labels.a}}`}'}", true, "stands in a `raw string`"},
            {"{promql: up, interval: 0s}", true,
             "steps[0].wait_for.interval: interval must be greater"},
+           {"{promql: up, interval: 5}", true, "steps[0].wait_for.interval: "},
+           {"{promql: [up]}", true, "steps[0].wait_for.promql: expected a string"},
            {"{promql: up, dns: {name: x}}", true, "steps[0].wait_for.dns: unknown key"},
        }) {
     testing::ExpectListedStepRefused(Load(c.body, c.have_prometheus), c.body, c.want);
