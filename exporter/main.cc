@@ -18,8 +18,11 @@ using namespace failover;
 
 int main(int argc, char** argv) {
   // glibc gives every thread that allocates its own arena; the HTTP server's worker
-  // threads would each keep one holding a /metrics page. Two arenas are plenty here.
-  mallopt(M_ARENA_MAX, 2);
+  // threads would each keep one holding a /metrics page. One arena: the probe loop's
+  // allocations (each probe's last samples and runs) then fill the holes that loading the
+  // config leaves between the probers, instead of growing a second heap (at 10,000 HTTP
+  // probes ~3 MiB less, and no more CPU seen; bench/page/issue19-changes.md).
+  mallopt(M_ARENA_MAX, 1);
   // glibc's default mmap threshold (128 KiB), but fixed: a scrape's snapshot of the
   // probes (~230 bytes each) is then its own mapping, returned to the system when the
   // answer is sent. The default threshold slides up after the first such free, and from

@@ -111,12 +111,51 @@ const std::vector<double>& ResultStore::Buckets() {
   return kBuckets;
 }
 
-ResultStore::Samples::Samples(std::vector<Sample>&& samples) {
-  if (samples.empty()) return;
-  auto data = std::make_shared<Sample[]>(samples.size());
-  std::move(samples.begin(), samples.end(), data.get());
-  size_ = static_cast<std::uint32_t>(samples.size());
-  data_ = std::move(data);
+ResultStore::Samples ResultStore::MakeSamples(std::vector<Sample>&& samples,
+                                              const Samples& previous) {
+  if (samples.empty()) return {};
+  auto same = [&samples](const Samples::Shape& shape) {
+    if (shape.size() != samples.size()) return false;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (shape[i].first != samples[i].desc || !(shape[i].second == samples[i].labels)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::shared_ptr<const Samples::Shape> shape;
+  if (previous.shape() != nullptr && same(*previous.shape())) {
+    shape = previous.shape();  // the usual case: the probe's last run had the same shape
+  } else {
+    size_t hash = samples.size();
+    auto mix = [&hash](size_t h) { hash ^= h + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2); };
+    for (const Sample& s : samples) {
+      mix(std::hash<const void*>()(s.desc));
+      for (const auto& [k, v] : s.labels) {
+        mix(std::hash<std::string>()(k));
+        mix(std::hash<std::string>()(v));
+      }
+    }
+    auto [first, last] = shapes_.equal_range(hash);
+    for (auto it = first; it != last && shape == nullptr; ++it) {
+      if (same(*it->second)) shape = it->second;
+    }
+    if (shape == nullptr) {
+      if (shapes_.size() >= shapes_sweep_at_) {
+        // Drop the shapes only the table holds (e.g. DNS answers no probe reports any more).
+        std::erase_if(shapes_, [](const auto& kv) { return kv.second.use_count() == 1; });
+        shapes_sweep_at_ = std::max<size_t>(64, 2 * shapes_.size());
+      }
+      auto made = std::make_shared<Samples::Shape>();
+      made->reserve(samples.size());
+      for (Sample& s : samples) made->emplace_back(s.desc, std::move(s.labels));
+      shape = made;
+      shapes_.emplace(hash, shape);
+    }
+  }
+  auto values = std::make_shared<double[]>(samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) values[i] = samples[i].value;
+  return Samples(std::move(shape), std::move(values));
 }
 
 void ResultStore::SetProbes(const std::vector<ProbeIdentity>& probes) {
@@ -206,9 +245,9 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
   } else {
     ++e.failures;
   }
-  // A new vector, not an assignment into the old one: a page taken before still holds
+  // New samples, not an assignment into the old ones: a page taken before still holds
   // (and reads, without the lock) the previous samples.
-  e.samples = Samples(std::move(result.samples));
+  e.samples = MakeSamples(std::move(result.samples), e.samples);
   const auto& b = kLatencyBuckets;
   size_t i = std::lower_bound(b.begin(), b.end(), duration_seconds) - b.begin();
   ++e.bucket_counts[i];
@@ -237,7 +276,7 @@ ProbeStatus ResultStore::StatusOf(const Entry& e) const {
                                  detail != nullptr ? std::string(detail) : std::string(),
                                  k == 0 ? e.duration_seconds : r.duration_seconds});
   }
-  for (const Sample& s : e.samples) {
+  for (const auto& s : e.samples) {
     std::string_view metric = s.desc->name;
     if (metric == "failover_dns_record_target") {
       for (const auto& [k, v] : s.labels) {
@@ -273,7 +312,7 @@ ResultStore::Page ResultStore::TakePage() const {
     if (!has_run) continue;
     page.any_run_ = true;
     page.any_failure_ = page.any_failure_ || !success;
-    for (const Sample& s : e.samples) {
+    for (const auto& s : e.samples) {
       if (std::find(page.extra_.begin(), page.extra_.end(), s.desc) == page.extra_.end()) {
         page.extra_.push_back(s.desc);
       }
@@ -417,7 +456,7 @@ void ResultStore::Page::WriteRow(std::string& out, size_t family, const Row& row
     default: {
       const MetricDesc* d = extra_[family - kFixed];
       std::string with_sample_labels;
-      for (const Sample& s : row.samples) {
+      for (const auto& s : row.samples) {
         if (s.desc != d) continue;
         if (s.labels.empty()) {
           AppendSeries(out, d->name, {}, labels);
@@ -501,7 +540,7 @@ std::vector<MetricFamily> ResultStore::Collect() const {
       f.gauge.value = 1;
       failure.metric.push_back(std::move(f));
     }
-    for (const Sample& sample : e.samples) {
+    for (const auto& sample : e.samples) {
       auto [it, inserted] = extra.try_emplace(
           sample.desc, MetricFamily{sample.desc->name, sample.desc->help, MetricType::Gauge, {}});
       if (inserted) extra_order.push_back(sample.desc);

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -84,20 +86,50 @@ class ResultStore : public prometheus::Collectable {
   // has the same families, HELP/TYPE lines, series order and values as prometheus-cpp's
   // TextSerializer gives for Collect(), except that a newline in a label value is written
   // as \n, which is what the format wants.
-  // A run's samples, in one allocation of their exact number (a vector would be a second
-  // allocation, with spare capacity). Immutable once made: a page reads them without the
-  // lock.
+  // A run's samples, split in two: their shape (each sample's metric and labels) and their
+  // values. The shape is interned by the store and shared by every probe whose runs report
+  // the same metrics with the same labels (all HTTP probes of plain URLs share one), so a
+  // probe keeps only its values: an HTTP run's six samples are 48 bytes of numbers, not six
+  // 32-byte Samples. Immutable once made: a page reads them without the lock.
   class Samples {
    public:
+    // The metric and labels of each sample, in the order the prober gave them.
+    using Shape = std::vector<std::pair<const MetricDesc*, SampleLabels>>;
+    // What iterating gives: one sample, its labels referring into the shared shape.
+    struct Ref {
+      const MetricDesc* desc;
+      const SampleLabels& labels;
+      double value;
+    };
+    class Iterator {
+     public:
+      Iterator(const Samples* s, size_t i) : s_(s), i_(i) {}
+      Ref operator*() const {
+        const auto& [desc, labels] = (*s_->shape_)[i_];
+        return {desc, labels, s_->values_[i_]};
+      }
+      Iterator& operator++() {
+        ++i_;
+        return *this;
+      }
+      bool operator!=(const Iterator& o) const { return i_ != o.i_; }
+
+     private:
+      const Samples* s_;
+      size_t i_;
+    };
+
     Samples() = default;
-    explicit Samples(std::vector<Sample>&& samples);
-    const Sample* begin() const { return data_.get(); }
-    const Sample* end() const { return data_.get() + size_; }
-    bool empty() const { return size_ == 0; }
+    Samples(std::shared_ptr<const Shape> shape, std::shared_ptr<const double[]> values)
+        : shape_(std::move(shape)), values_(std::move(values)) {}
+    Iterator begin() const { return {this, 0}; }
+    Iterator end() const { return {this, shape_ ? shape_->size() : 0}; }
+    bool empty() const { return shape_ == nullptr; }
+    const std::shared_ptr<const Shape>& shape() const { return shape_; }
 
    private:
-    std::shared_ptr<const Sample[]> data_;
-    std::uint32_t size_ = 0;
+    std::shared_ptr<const Shape> shape_;  // null: no samples
+    std::shared_ptr<const double[]> values_;
   };
 
   class Page {
@@ -169,11 +201,18 @@ class ResultStore : public prometheus::Collectable {
   };
   const std::string& Reason(std::uint16_t i) const { return reasons_[i]; }
   std::uint16_t InternReason(const std::string& reason);  // under mu_
-  ProbeStatus StatusOf(const Entry& e) const;             // under mu_
+  // The run's samples, with their shape interned (under mu_). `previous`: the probe's
+  // last samples, whose shape is tried first.
+  Samples MakeSamples(std::vector<Sample>&& samples, const Samples& previous);
+  ProbeStatus StatusOf(const Entry& e) const;  // under mu_
 
   mutable std::mutex mu_;
   std::vector<Entry> entries_;            // sorted by id.name, one per name
   std::vector<std::string> reasons_{""};  // the failure reasons seen (a small vocabulary)
+  // The sample shapes in use, by hash (MakeSamples). Shapes no probe holds any more are
+  // dropped when the table has doubled since the last sweep.
+  std::unordered_multimap<size_t, std::shared_ptr<const Samples::Shape>> shapes_;
+  size_t shapes_sweep_at_ = 64;
 };
 
 }  // namespace failover

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -131,6 +134,69 @@ TEST(ResultStoreTest, SampleSeriesFollowTheLatestResult) {
   std::string text = Render(store);
   EXPECT_EQ(text.find("target=\"127.0.0.2\""), std::string::npos) << "stale series left behind";
   EXPECT_NE(text.find("target=\"127.0.0.3\""), std::string::npos);
+}
+
+// The store keeps a sample's metric and labels once for every probe that reports the same
+// ones, and only the values per probe: each probe must still show its own values and its
+// own latest labels, through many shapes coming and going, and a page taken earlier must
+// still show what was current when it was taken.
+TEST(ResultStoreTest, ProbesSharingSampleShapesKeepTheirOwnValuesAndLabels) {
+  static const MetricDesc kTarget = {"failover_dns_record_target", "Target."};
+  static const MetricDesc kPhase = {"failover_probe_http_phase_seconds", "Phase."};
+  static const SampleLabels kConnect({{"phase", "connect"}});
+  ResultStore store;
+  std::vector<ProbeIdentity> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back({"p" + std::to_string(1000 + i), "", "dns", {}});
+  store.SetProbes(ids);
+  auto record = [&store](int round) {
+    for (int i = 0; i < 300; ++i) {
+      ProbeResult r;
+      r.success = true;
+      r.samples.push_back({&kStatus, {}, static_cast<double>(round * 1000 + i)});
+      r.samples.push_back({&kPhase, kConnect, 0.5});
+      // Every probe and round its own target: many shapes, most of them soon unused.
+      r.samples.push_back(
+          {&kTarget,
+           {{"target", "10." + std::to_string(round) + "." + std::to_string(i / 200) + "." +
+                           std::to_string(i % 200)}},
+           1});
+      store.Record("p" + std::to_string(1000 + i), std::move(r), 0.001, WallTime());
+    }
+  };
+  auto series = [](int round, int i) {
+    std::string probe = "{probe=\"p" + std::to_string(1000 + i) + "\",kind=\"dns\"";
+    return std::make_pair(
+        "failover_probe_http_status_code" + probe + "} " + std::to_string(round * 1000 + i),
+        "failover_dns_record_target" + probe + ",target=\"10." + std::to_string(round) + "." +
+            std::to_string(i / 200) + "." + std::to_string(i % 200) + "\"} 1");
+  };
+  std::string before;
+  for (int round = 1; round <= 3; ++round) {
+    record(round);
+    if (round == 2) {
+      ResultStore::Page page = store.TakePage();
+      record(3);  // after the page was taken: the page still has round 2
+      while (page.Next(before, std::numeric_limits<size_t>::max())) {
+      }
+      round = 3;
+    }
+    std::string text = Render(store);
+    EXPECT_EQ(text, RenderWithPrometheusCpp(store));
+    for (int i = 0; i < 300; ++i) {
+      auto [status, target] = series(round, i);
+      ASSERT_TRUE(Has(text, status)) << status;
+      ASSERT_TRUE(Has(text, target)) << target;
+      ASSERT_TRUE(Has(text, "failover_probe_http_phase_seconds{probe=\"p" +
+                                std::to_string(1000 + i) +
+                                "\",kind=\"dns\",phase=\"connect\"} 0.5"));
+      ASSERT_FALSE(Has(text, series(round - 1, i).second)) << "stale series left behind";
+    }
+  }
+  for (int i = 0; i < 300; ++i) {
+    auto [status, target] = series(2, i);
+    ASSERT_TRUE(Has(before, status)) << status;
+    ASSERT_TRUE(Has(before, target)) << target;
+  }
 }
 
 TEST(ResultStoreTest, ReloadRemovesTheFamiliesOnlyRemovedProbesHad) {
