@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -21,6 +22,18 @@ namespace failover::testing {
 
 inline bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// `r` is an error whose message contains each of `parts`.
+template <typename T>
+::testing::AssertionResult FailsWith(const Result<T>& r, std::initializer_list<std::string> parts) {
+  if (r) return ::testing::AssertionFailure() << "no error";
+  for (const auto& part : parts) {
+    if (!Contains(r.error().message, part)) {
+      return ::testing::AssertionFailure() << "\"" << part << "\" not in: " << r.error().message;
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 // The provider of kind `kind` from `yaml` (the mapping under the kind), as actuator.yml
