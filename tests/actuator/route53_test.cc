@@ -263,14 +263,10 @@ TEST_F(Route53Test, DnsUpdateFlipsWhichFailoverRecordIsPrimary) {
       << two_primaries.error().message;
   EXPECT_EQ(fake_.WriteCount(), 0);
 
-  ProviderMap providers{{"r53", provider}};
-  StepFactoryContext fctx;
-  fctx.providers = &providers;
-  auto node = YamlNode::LoadString(
+  auto step = testing::NewDnsUpdateStepWith(
+      "r53", provider,
       "{provider: r53, zone: example.com, name: api.example.com., type: A,"
-      " SetIdentifier: eu-west, Failover: PRIMARY}",
-      "actuator.yml");
-  auto step = NewDnsUpdateStep(*node, fctx);
+      " SetIdentifier: eu-west, Failover: PRIMARY}");
   ASSERT_TRUE(step) << step.error().message;
   auto run = [&] { return testing::RunStep(**step, clock_, nullptr, &http_); };
   StepOutcome out = run();
@@ -558,15 +554,10 @@ TEST_F(Route53Test, DnsUpdateStepThroughRoute53) {
   fake_.SetPendingPolls(1);
   auto provider = Make(Config());
   ASSERT_TRUE(provider);
-  ProviderMap providers{{"r53", provider}};
-  StepFactoryContext fctx;
-  fctx.providers = &providers;
-  auto node = YamlNode::LoadString(
+  auto step = testing::NewDnsUpdateStepWith(
+      "r53", provider,
       "{provider: r53, zone: example.com, name: www.example.com., type: A,"
-      " records: ['192.0.2.3'], ttl: 30, timeout: 60s}",
-      "actuator.yml");
-  ASSERT_TRUE(node);
-  auto step = NewDnsUpdateStep(*node, fctx);
+      " records: ['192.0.2.3'], ttl: 30, timeout: 60s}");
   ASSERT_TRUE(step) << step.error().message;
   auto run = [&] { return testing::RunStep(**step, clock_, nullptr, &http_); };
   StepOutcome out = run();
