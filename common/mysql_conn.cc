@@ -14,6 +14,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/config_fields.h"
 #include "common/host_port.h"
 
 namespace failover {
@@ -61,25 +62,21 @@ std::string TcpConnectError(const std::string& host, int port) {
 
 Result<MysqlTarget> MysqlTargetFromYaml(const YamlNode& node) {
   MysqlTarget t;
-  auto addr = node.Require("address");
+  auto addr = RequireField<std::string>(node, "address");
   if (!addr) return addr.error();
-  auto addr_s = addr->AsString();
-  if (!addr_s) return addr_s.error();
-  t.address = *addr_s;
-  if (!addr_s->empty() && addr_s->front() == '/') {
-    t.socket = *addr_s;
+  t.address = addr->value;
+  if (!t.address.empty() && t.address.front() == '/') {
+    t.socket = t.address;
   } else {
-    auto hp = SplitHostPort(*addr_s);
-    if (!hp) return addr->Fail(hp.error().message + " (or a unix socket path)");
+    auto hp = SplitHostPort(t.address);
+    if (!hp) return addr->node.Fail(hp.error().message + " (or a unix socket path)");
     t.host = hp->first;
     t.port = hp->second;
   }
-  auto user = node.Require("user");
+  auto user = RequireField<std::string>(node, "user");
   if (!user) return user.error();
-  auto user_s = user->AsString();
-  if (!user_s) return user_s.error();
-  if (user_s->empty()) return user->Fail("user is empty");
-  t.user = *user_s;
+  if (user->value.empty()) return user->node.Fail("user is empty");
+  t.user = user->value;
   auto pw = SecretRef::FromYaml(node, "password");
   if (!pw) return pw.error();
   t.password = *pw;

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <variant>
 
+#include "common/config_fields.h"
+
 namespace failover {
 namespace {
 
@@ -81,16 +83,14 @@ std::variant<PGconn*, SqlFailure> StartConnecting(const PgTarget& target,
 
 Result<PgTarget> PgTargetFromYaml(const YamlNode& node) {
   PgTarget t;
-  auto ci = node.Require("conninfo");
+  auto ci = RequireField<std::string>(node, "conninfo");
   if (!ci) return ci.error();
-  auto ci_s = ci->AsString();
-  if (!ci_s) return ci_s.error();
   char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(ci_s->c_str(), &err);
+  PQconninfoOption* opts = PQconninfoParse(ci->value.c_str(), &err);
   if (opts == nullptr) {
     std::string msg = err != nullptr ? SqlFirstLine(err) : "out of memory";
     if (err != nullptr) PQfreemem(err);
-    return ci->Fail("invalid conninfo: " + msg);
+    return ci->node.Fail("invalid conninfo: " + msg);
   }
   std::string host, port, password;
   for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
@@ -102,9 +102,10 @@ Result<PgTarget> PgTargetFromYaml(const YamlNode& node) {
   }
   PQconninfoFree(opts);
   if (!password.empty()) {
-    return ci->Fail("conninfo contains a password: use password_file (or password_env) instead");
+    return ci->node.Fail(
+        "conninfo contains a password: use password_file (or password_env) instead");
   }
-  t.conninfo = *ci_s;
+  t.conninfo = ci->value;
   t.where = (host.empty() ? "localhost" : host) + (port.empty() ? "" : ":" + port);
   auto pw = SecretRef::FromYaml(node, "password");
   if (!pw) return pw.error();

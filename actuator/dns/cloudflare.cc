@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "actuator/dns/rest_api.h"
+#include "common/config_fields.h"
 
 namespace failover {
 namespace {
@@ -45,22 +46,18 @@ Result<CloudflareSpec> ParseCloudflareSpec(const YamlNode& body) {
       ParseRestApiSpec(body, "Cloudflare", "https://api.cloudflare.com/client/v4", "api_token");
   if (!api) return api.error();
   spec.api = std::move(*api);
-  auto zone_node = body.Require("zone_id");
-  if (!zone_node) return zone_node.error();
-  auto zone_id = zone_node->AsString();
-  if (!zone_id) return zone_id.error();
-  if (zone_id->size() != 32 || !std::all_of(zone_id->begin(), zone_id->end(), [](unsigned char c) {
-        return std::isxdigit(c) != 0;
-      })) {
-    return zone_node->Fail("expected Cloudflare's 32-character hex zone id, found \"" + *zone_id +
-                           "\"");
+  auto zone = RequireField<std::string>(body, "zone_id");
+  if (!zone) return zone.error();
+  spec.zone_id = zone->value;
+  if (spec.zone_id.size() != 32 ||
+      !std::all_of(spec.zone_id.begin(), spec.zone_id.end(),
+                   [](unsigned char c) { return std::isxdigit(c) != 0; })) {
+    return zone->node.Fail("expected Cloudflare's 32-character hex zone id, found \"" +
+                           spec.zone_id + "\"");
   }
-  spec.zone_id = *zone_id;
-  if (auto p = body.Get("proxied")) {
-    auto b = p->AsBool();
-    if (!b) return b.error();
-    spec.proxied = *b;
-  }
+  auto proxied = GetField<bool>(body, "proxied");
+  if (!proxied) return proxied.error();
+  if (*proxied) spec.proxied = (*proxied)->value;
   return spec;
 }
 

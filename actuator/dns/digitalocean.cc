@@ -1,6 +1,7 @@
 #include "actuator/dns/digitalocean.h"
 
 #include "actuator/dns/rest_api.h"
+#include "common/config_fields.h"
 
 namespace failover {
 namespace {
@@ -18,16 +19,14 @@ Result<DigitalOceanSpec> ParseDigitalOceanSpec(const YamlNode& body) {
   auto api = ParseRestApiSpec(body, "DigitalOcean", "https://api.digitalocean.com", "token");
   if (!api) return api.error();
   spec.api = std::move(*api);
-  auto domain_node = body.Require("domain");
-  if (!domain_node) return domain_node.error();
-  auto domain = domain_node->AsString();
+  auto domain = RequireField<std::string>(body, "domain");
   if (!domain) return domain.error();
-  std::string d = Fqdn(*domain);
+  std::string d = Fqdn(domain->value);
   d.pop_back();
   if (d.empty() || d.find_first_of(" \t/?#") != std::string::npos ||
       d.find("..") != std::string::npos) {
-    return domain_node->Fail("expected a domain name such as example.com, found \"" + *domain +
-                             "\"");
+    return domain->node.Fail("expected a domain name such as example.com, found \"" +
+                             domain->value + "\"");
   }
   spec.domain = std::move(d);
   return spec;

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "actuator/dns/rest_api.h"
+#include "common/config_fields.h"
 #include "common/log.h"
 
 namespace failover {
@@ -24,12 +25,11 @@ Result<LinodeSpec> ParseLinodeSpec(const YamlNode& body) {
   auto api = ParseRestApiSpec(body, "Linode", "https://api.linode.com/v4", "token");
   if (!api) return api.error();
   spec.api = std::move(*api);
-  auto id_node = body.Require("domain_id");
-  if (!id_node) return id_node.error();
-  auto id = id_node->AsInt();
+  auto id = RequireField<long long>(body, "domain_id");
   if (!id) return id.error();
-  if (*id <= 0) return id_node->Fail("expected Linode's numeric domain id (a positive number)");
-  spec.domain_id = *id;
+  if (id->value <= 0)
+    return id->node.Fail("expected Linode's numeric domain id (a positive number)");
+  spec.domain_id = id->value;
   return spec;
 }
 

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "actuator/dns/rest_api.h"
+#include "common/config_fields.h"
 #include "common/encoding.h"
 #include "common/log.h"
 #include "common/secret.h"
@@ -28,31 +30,19 @@ struct PowerDnsSpec {
 
 Result<PowerDnsSpec> ParsePowerDnsSpec(const YamlNode& body) {
   PowerDnsSpec spec;
-  if (auto u = body.Get("url")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
-    }
-    if (s->find('?') != std::string::npos || s->find('#') != std::string::npos) {
-      return u->Fail("the base URL takes no query or fragment");
-    }
-    std::string url = *s;
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    // Accept the API root as well as the server's root.
-    if (url.size() >= 7 && url.compare(url.size() - 7, 7, "/api/v1") == 0)
-      url.resize(url.size() - 7);
-    spec.url = std::move(url);
-  }
+  // Accept the API root as well as the server's root.
+  auto url = ParseApiUrl(body, "url", "/api/v1");
+  if (!url) return url.error();
+  if (*url) spec.url = **url;
   auto key = SecretRef::FromYaml(body, "api_key");
   if (!key) return key.error();
   if (!*key) return body.Fail("the PowerDNS API needs api_key, api_key_file or api_key_env");
   spec.api_key = **key;
-  if (auto sid = body.Get("server_id")) {
-    auto s = sid->AsString();
-    if (!s) return s.error();
-    if (s->empty()) return sid->Fail("must not be empty");
-    spec.server_id = *s;
+  auto sid = GetField<std::string>(body, "server_id");
+  if (!sid) return sid.error();
+  if (*sid) {
+    if ((*sid)->value.empty()) return (*sid)->node.Fail("must not be empty");
+    spec.server_id = (*sid)->value;
   }
   return spec;
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "actuator/steps/dns_update.h"
+#include "common/config_fields.h"
 
 namespace failover {
 namespace {
@@ -211,22 +212,30 @@ Error RestApi::StatusError(const HttpResponse& resp, const std::string& what,
   return e;
 }
 
+Result<std::optional<std::string>> ParseApiUrl(const YamlNode& body, std::string_view key,
+                                               std::string_view api_suffix) {
+  auto f = GetField<std::string>(body, key);
+  if (!f) return f.error();
+  if (!*f) return std::optional<std::string>();
+  const YamlNode& u = (*f)->node;
+  std::string url = (*f)->value;
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return u.Fail("expected an http:// or https:// URL, found \"" + url + "\"");
+  }
+  if (url.find_first_of("?#") != std::string::npos) {
+    return u.Fail("the base URL takes no query or fragment");
+  }
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (!api_suffix.empty() && url.ends_with(api_suffix)) url.resize(url.size() - api_suffix.size());
+  return std::optional<std::string>(std::move(url));
+}
+
 Result<RestApiSpec> ParseRestApiSpec(const YamlNode& body, const std::string& product,
                                      const std::string& default_url, const std::string& token_key) {
   RestApiSpec spec;
-  spec.base_url = default_url;
-  if (auto u = body.Get("url")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
-    }
-    if (s->find('?') != std::string::npos || s->find('#') != std::string::npos) {
-      return u->Fail("the base URL takes no query or fragment");
-    }
-    spec.base_url = *s;
-    while (!spec.base_url.empty() && spec.base_url.back() == '/') spec.base_url.pop_back();
-  }
+  auto url = ParseApiUrl(body, "url");
+  if (!url) return url.error();
+  spec.base_url = url->value_or(default_url);
   auto token = SecretRef::FromYaml(body, token_key);
   if (!token) return token.error();
   if (!*token) {

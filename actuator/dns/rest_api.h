@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actuator/dns/provider.h"
@@ -107,6 +108,12 @@ class RecordListProvider : public DnsProvider {
   virtual Result<std::vector<ApiRecord>> List(const std::string& zone, const std::string& name,
                                               const std::string& type, MonoTime deadline) = 0;
 };
+
+// Optional `key` of a mapping: an http:// or https:// API URL without query or fragment,
+// its trailing slashes removed and then `api_suffix` ("/api/v1"; "" for none) when it ends
+// with that; nullopt when absent. The errors name file:line:key.
+Result<std::optional<std::string>> ParseApiUrl(const YamlNode& body, std::string_view key,
+                                               std::string_view api_suffix = "");
 
 // What every hosted provider's config has: `url:` (http or https, no query; default
 // `default_url`) and the token under `token_key` (`token`, `token_file` or `token_env`;

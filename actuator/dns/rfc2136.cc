@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/config_fields.h"
 #include "common/dns_query.h"
 #include "common/secret.h"
 #include "common/subprocess.h"  // Fd
@@ -138,12 +139,10 @@ struct Rfc2136Spec {
 
 Result<Rfc2136Spec> ParseRfc2136Spec(const YamlNode& body) {
   Rfc2136Spec spec;
-  auto server_node = body.Require("server");
-  if (!server_node) return server_node.error();
-  auto server = server_node->AsString();
+  auto server = RequireField<std::string>(body, "server");
   if (!server) return server.error();
-  auto hp = ParseDnsServer(*server);
-  if (!hp) return server_node->Fail(hp.error().message);
+  auto hp = ParseDnsServer(server->value);
+  if (!hp) return server->node.Fail(hp.error().message);
   auto* v4 = reinterpret_cast<sockaddr_in*>(&spec.addr);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&spec.addr);
   if (inet_pton(AF_INET, hp->first.c_str(), &v4->sin_addr) == 1) {
@@ -155,36 +154,34 @@ Result<Rfc2136Spec> ParseRfc2136Spec(const YamlNode& body) {
     v6->sin6_port = htons(static_cast<uint16_t>(hp->second));
     spec.addr_len = sizeof(sockaddr_in6);
   } else {
-    return server_node->Fail("expected an IP address and port (127.0.0.1:53, [::1]:53)");
+    return server->node.Fail("expected an IP address and port (127.0.0.1:53, [::1]:53)");
   }
-  spec.server = *server;
+  spec.server = server->value;
 
-  auto key_node = body.Require("key_name");
-  if (!key_node) return key_node.error();
-  auto key_name = key_node->AsString();
+  auto key_name = RequireField<std::string>(body, "key_name");
   if (!key_name) return key_name.error();
   {
-    std::string k = *key_name;
+    const std::string& k = key_name->value;
     bool ok = !k.empty() && k.find("..") == std::string::npos && k.front() != '.' &&
               std::all_of(k.begin(), k.end(), [](unsigned char c) {
                 return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
               });
     RdfPtr rdf(ok ? ldns_dname_new_frm_str(k.c_str()) : nullptr);
     if (!rdf) {
-      return key_node->Fail("invalid TSIG key name \"" + k +
-                            "\" (a domain name such as failover-key)");
+      return key_name->node.Fail("invalid TSIG key name \"" + k +
+                                 "\" (a domain name such as failover-key)");
     }
   }
-  spec.key_name = Fqdn(*key_name);
+  spec.key_name = Fqdn(key_name->value);
 
-  if (auto a = body.Get("algorithm")) {
-    auto s = a->AsString();
-    if (!s) return s.error();
-    std::string v = Lower(*s);
+  auto a = GetField<std::string>(body, "algorithm");
+  if (!a) return a.error();
+  if (*a) {
+    std::string v = Lower((*a)->value);
     if (!v.empty() && v.back() == '.') v.pop_back();
     if (v != "hmac-sha256" && v != "hmac-sha512") {
-      return a->Fail("unsupported TSIG algorithm \"" + *s +
-                     "\" (supported: hmac-sha256, hmac-sha512)");
+      return (*a)->node.Fail("unsupported TSIG algorithm \"" + (*a)->value +
+                             "\" (supported: hmac-sha256, hmac-sha512)");
     }
     spec.algorithm = v + ".";
   }

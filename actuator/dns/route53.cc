@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "actuator/dns/rest_api.h"
 #include "common/aws_api.h"
 #include "common/config_fields.h"
 #include "common/log.h"
@@ -26,33 +27,19 @@ struct Route53Spec {
 
 Result<Route53Spec> ParseRoute53Spec(const YamlNode& body) {
   Route53Spec spec;
-  auto zid_node = body.Require("hosted_zone_id");
-  if (!zid_node) return zid_node.error();
-  auto zid = zid_node->AsString();
+  auto zid = RequireField<std::string>(body, "hosted_zone_id");
   if (!zid) return zid.error();
-  std::string zone_id = *zid;
+  std::string zone_id = zid->value;
   if (zone_id.rfind("/hostedzone/", 0) == 0) zone_id = zone_id.substr(12);
   if (zone_id.empty() || !std::all_of(zone_id.begin(), zone_id.end(),
                                       [](unsigned char c) { return std::isalnum(c) != 0; })) {
-    return zid_node->Fail("expected a hosted zone id like Z0123456789ABC, found \"" + *zid + "\"");
+    return zid->node.Fail("expected a hosted zone id like Z0123456789ABC, found \"" + zid->value +
+                          "\"");
   }
   spec.zone_id = std::move(zone_id);
-  if (auto u = body.Get("url")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
-      return u->Fail("expected an http:// or https:// URL, found \"" + *s + "\"");
-    }
-    if (s->find_first_of("?#") != std::string::npos) {
-      return u->Fail("the base URL takes no query or fragment");
-    }
-    std::string url = *s;
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    if (url.size() >= 11 && url.compare(url.size() - 11, 11, "/2013-04-01") == 0) {
-      url.resize(url.size() - 11);
-    }
-    spec.url = std::move(url);
-  }
+  auto url = ParseApiUrl(body, "url", "/2013-04-01");
+  if (!url) return url.error();
+  if (*url) spec.url = **url;
   auto poll =
       ParsePositiveDuration(body, "poll_interval", std::chrono::minutes(5), spec.poll_interval);
   if (!poll) return poll.error();

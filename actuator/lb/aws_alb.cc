@@ -120,16 +120,16 @@ struct AwsAlbSpec {
 
 Result<AwsAlbSpec> ParseAwsAlbSpec(const YamlNode& body) {
   AwsAlbSpec spec;
-  auto rnode = body.Require("region");
-  if (!rnode) return rnode.error();
-  auto region = rnode->AsString();
+  auto region = RequireField<std::string>(body, "region");
   if (!region) return region.error();
-  if (region->empty() || !std::all_of(region->begin(), region->end(), [](unsigned char c) {
+  spec.region = region->value;
+  if (spec.region.empty() ||
+      !std::all_of(spec.region.begin(), spec.region.end(), [](unsigned char c) {
         return std::islower(c) != 0 || std::isdigit(c) != 0 || c == '-';
       })) {
-    return rnode->Fail("expected an AWS region like us-east-1, found \"" + *region + "\"");
+    return region->node.Fail("expected an AWS region like us-east-1, found \"" + spec.region +
+                             "\"");
   }
-  spec.region = *region;
   spec.url = "https://elasticloadbalancing." + spec.region + ".amazonaws.com";
   auto u = ParseBaseUrl(body, "url");
   if (!u) return u.error();

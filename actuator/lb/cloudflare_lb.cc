@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "actuator/dns/cloudflare.h"
-#include "actuator/dns/rest_api.h"
+#include "actuator/lb/rest_lb.h"
 
 namespace failover {
 namespace {
@@ -295,15 +295,8 @@ class CloudflareLbProvider final : public LbProvider {
 
 Result<std::shared_ptr<LbProvider>> NewCloudflareLbProvider(const YamlNode& body,
                                                             const LbProviderContext& ctx) {
-  if (auto s = body.ExpectMap(); !s) return s.error();
-  auto spec = ParseCloudflareLbSpec(body);
-  if (!spec) return spec.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto api =
-      MakeRestApiOptions(spec->api, "cloudflare_lb", DnsProviderContext{ctx.http, ctx.clock});
-  if (!api) return api.error();
-  UseCloudflareErrors(*api);
-  return std::shared_ptr<LbProvider>(std::make_shared<CloudflareLbProvider>(*api, *spec));
+  return NewRestLbProvider<CloudflareLbProvider>(body, ctx, "cloudflare_lb", ParseCloudflareLbSpec,
+                                                 UseCloudflareErrors);
 }
 
 }  // namespace failover

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "actuator/dns/rest_api.h"
+#include "actuator/lb/rest_lb.h"
 
 namespace failover {
 namespace {
@@ -103,15 +103,8 @@ class DigitalOceanLbProvider final : public LbProvider {
 
 Result<std::shared_ptr<LbProvider>> NewDigitalOceanLbProvider(const YamlNode& body,
                                                               const LbProviderContext& ctx) {
-  if (auto s = body.ExpectMap(); !s) return s.error();
-  auto spec = ParseDigitalOceanLbSpec(body);
-  if (!spec) return spec.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto api =
-      MakeRestApiOptions(spec->api, "digitalocean_lb", DnsProviderContext{ctx.http, ctx.clock});
-  if (!api) return api.error();
-  UseDigitalOceanErrors(*api);
-  return std::shared_ptr<LbProvider>(std::make_shared<DigitalOceanLbProvider>(*api, *spec));
+  return NewRestLbProvider<DigitalOceanLbProvider>(body, ctx, "digitalocean_lb",
+                                                   ParseDigitalOceanLbSpec, UseDigitalOceanErrors);
 }
 
 }  // namespace failover

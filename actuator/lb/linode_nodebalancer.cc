@@ -1,6 +1,6 @@
 #include "actuator/lb/linode_nodebalancer.h"
 
-#include "actuator/dns/rest_api.h"
+#include "actuator/lb/rest_lb.h"
 
 namespace failover {
 namespace {
@@ -101,15 +101,8 @@ class LinodeNodeBalancerProvider final : public LbProvider {
 
 Result<std::shared_ptr<LbProvider>> NewLinodeNodeBalancerProvider(const YamlNode& body,
                                                                   const LbProviderContext& ctx) {
-  if (auto s = body.ExpectMap(); !s) return s.error();
-  auto spec = ParseLinodeNodeBalancerSpec(body);
-  if (!spec) return spec.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto api =
-      MakeRestApiOptions(spec->api, "linode_nodebalancer", DnsProviderContext{ctx.http, ctx.clock});
-  if (!api) return api.error();
-  UseLinodeErrors(*api);
-  return std::shared_ptr<LbProvider>(std::make_shared<LinodeNodeBalancerProvider>(*api, *spec));
+  return NewRestLbProvider<LinodeNodeBalancerProvider>(
+      body, ctx, "linode_nodebalancer", ParseLinodeNodeBalancerSpec, UseLinodeErrors);
 }
 
 }  // namespace failover

@@ -3,9 +3,9 @@
 // through the lb_pool step.
 #include <gtest/gtest.h>
 
+#include "tests/actuator/lb_provider_test_util.h"
 #include "tests/actuator/lb_test_util.h"
 #include "tests/support/fake_cloudflare_lb.h"
-#include "tests/support/temp_dir.h"
 
 namespace failover {
 namespace {
@@ -159,10 +159,7 @@ TEST_F(CloudflareLbTest, ConfigErrorsNameTheKey) {
 }
 
 TEST_F(CloudflareLbTest, TheLoadBalancerBlockConfiguresUrlTokenFileAndIds) {
-  testing::TempDir dir;
-  const std::string good = dir.Write("cf.token", std::string(FakeCloudflareLb::kToken) + "\n");
-  const std::string wrong_token = "cf-not-the-token-0123456789";
-  const std::string wrong = dir.Write("wrong.token", wrong_token);
+  testing::TokenFiles files(FakeCloudflareLb::kToken);
   auto lbs = [&](const std::string& token_file) {
     return "  cf: {cloudflare_lb: {url: \"" + cf_.base_url() +
            "/\", api_token_file: " + token_file + ", account_id: " + FakeCloudflareLb::kAccountId +
@@ -170,45 +167,30 @@ TEST_F(CloudflareLbTest, TheLoadBalancerBlockConfiguresUrlTokenFileAndIds) {
   };
   const std::string lb_step =
       std::string("{load_balancer: cf, load_balancer_id: ") + kLb + ", fallback_pool: " + kUs + "}";
-  auto ok_step = rig_.MustLoad(lbs(good), lb_step);
-  ASSERT_TRUE(ok_step);
-  auto ok = rig_.Run(*ok_step);
-  ASSERT_EQ(ok.status, StepStatus::kOk) << ok.message;
+  ASSERT_TRUE(testing::LoadsAndRunsOk(rig_, lbs(files.good), lb_step));
   EXPECT_EQ(cf_.LoadBalancer(kLb)["fallback_pool"], kUs);
 
   // The token is read from the file; a refusal names the file, never the token.
-  auto denied_step = rig_.MustLoad(
-      lbs(wrong), std::string("{load_balancer: cf, pool_id: ") + kUs + ", enabled: false}");
-  ASSERT_TRUE(denied_step);
-  auto denied = rig_.Run(*denied_step);
-  EXPECT_EQ(denied.status, StepStatus::kFailed) << denied.message;
-  EXPECT_TRUE(Has(denied.message, "authentication failed")) << denied.message;
-  EXPECT_TRUE(Has(denied.message, wrong)) << denied.message;
-  EXPECT_FALSE(Has(denied.message, wrong_token)) << denied.message;
+  testing::ExpectTokenFileRefused(
+      rig_, lbs(files.wrong),
+      std::string("{load_balancer: cf, pool_id: ") + kUs + ", enabled: false}", files);
   EXPECT_EQ(cf_.Pool(kUs)["enabled"], true);
 
-  struct Case {
-    std::string block, what;
-  };
   const std::string account = FakeCloudflareLb::kAccountId;
-  const std::vector<Case> cases = {
-      {"{api_token: t, account_id: acme}",
-       "account_id: expected Cloudflare's 32-character hex id, found \"acme\""},
-      {"{api_token: t, account_id: " + account + ", zone_id: example.com}",
-       "zone_id: expected Cloudflare's 32-character hex id"},
-      {"{account_id: " + account + "}",
-       "the Cloudflare API needs api_token, api_token_file or api_token_env"},
-      {"{url: \"ftp://x\", api_token: t, account_id: " + account + "}",
-       "url: expected an http:// or https:// URL"},
-      {"{api_token: t, account_id: " + account + ", pool_id: " + kUs + "}",
-       "unknown key \"pool_id\""},
-  };
-  for (const auto& c : cases) {
-    auto bad = rig_.Load("  cf: {cloudflare_lb: " + c.block + "}", lb_step);
-    ASSERT_FALSE(bad) << c.block;
-    EXPECT_TRUE(Has(bad.error().message, "actuator.yml:3:")) << bad.error().message;
-    EXPECT_TRUE(Has(bad.error().message, c.what)) << bad.error().message;
-  }
+  testing::ExpectBadBlocks(
+      rig_, "  cf: {cloudflare_lb: ", lb_step,
+      {
+          {"{api_token: t, account_id: acme}",
+           "account_id: expected Cloudflare's 32-character hex id, found \"acme\""},
+          {"{api_token: t, account_id: " + account + ", zone_id: example.com}",
+           "zone_id: expected Cloudflare's 32-character hex id"},
+          {"{account_id: " + account + "}",
+           "the Cloudflare API needs api_token, api_token_file or api_token_env"},
+          {"{url: \"ftp://x\", api_token: t, account_id: " + account + "}",
+           "url: expected an http:// or https:// URL"},
+          {"{api_token: t, account_id: " + account + ", pool_id: " + kUs + "}",
+           "unknown key \"pool_id\""},
+      });
 }
 
 }  // namespace

@@ -253,29 +253,16 @@ TEST_F(CloudflareTest, ConfigErrorsAreLocated) {
   auto make = [&](const std::string& yaml) {
     return testing::MakeProvider("cloudflare", yaml, &http_, &clock_);
   };
-  auto no_token = make(std::string("{zone_id: ") + FakeCloudflare::kZoneId + "}");
-  ASSERT_FALSE(no_token);
-  EXPECT_TRUE(Contains(no_token.error().message, "actuator.yml:1:1")) << no_token.error().message;
-  EXPECT_TRUE(Contains(no_token.error().message, "api_token_file"));
-  auto no_zone = make("{api_token: t}");
-  ASSERT_FALSE(no_zone);
-  EXPECT_TRUE(Contains(no_zone.error().message, "zone_id")) << no_zone.error().message;
-  auto bad_zone = make("{api_token: t, zone_id: example.com}");
-  ASSERT_FALSE(bad_zone);
-  EXPECT_TRUE(Contains(bad_zone.error().message, "actuator.yml:1:25: zone_id: expected"))
-      << bad_zone.error().message;
-  auto unknown = make(std::string("{api_token: t, zone_id: ") + FakeCloudflare::kZoneId +
-                      ", zone: example.com}");
-  ASSERT_FALSE(unknown);
-  EXPECT_TRUE(Contains(unknown.error().message, "unknown key \"zone\"")) << unknown.error().message;
-  auto proxied =
-      make(std::string("{api_token: t, zone_id: ") + FakeCloudflare::kZoneId + ", proxied: maybe}");
-  ASSERT_FALSE(proxied);
-  EXPECT_TRUE(Contains(proxied.error().message, "proxied")) << proxied.error().message;
-  auto url = make(std::string("{api_token: t, zone_id: ") + FakeCloudflare::kZoneId +
-                  ", url: api.cloudflare.com}");
-  ASSERT_FALSE(url);
-  EXPECT_TRUE(Contains(url.error().message, "expected an http://")) << url.error().message;
+  const std::string zone = std::string("{api_token: t, zone_id: ") + FakeCloudflare::kZoneId;
+  EXPECT_TRUE(testing::FailsWith(make(std::string("{zone_id: ") + FakeCloudflare::kZoneId + "}"),
+                                 {"actuator.yml:1:1", "api_token_file"}));
+  EXPECT_TRUE(testing::FailsWith(make("{api_token: t}"), {"zone_id"}));
+  EXPECT_TRUE(testing::FailsWith(make("{api_token: t, zone_id: example.com}"),
+                                 {"actuator.yml:1:25: zone_id: expected"}));
+  EXPECT_TRUE(testing::FailsWith(make(zone + ", zone: example.com}"), {"unknown key \"zone\""}));
+  EXPECT_TRUE(testing::FailsWith(make(zone + ", proxied: maybe}"), {"proxied"}));
+  EXPECT_TRUE(
+      testing::FailsWith(make(zone + ", url: api.cloudflare.com}"), {"expected an http://"}));
 }
 
 TEST(CloudflareStep, DnsUpdateSwitchesAndASecondRunIsANoOp) {

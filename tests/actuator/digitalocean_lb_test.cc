@@ -3,9 +3,9 @@
 // through the lb_pool step.
 #include <gtest/gtest.h>
 
+#include "tests/actuator/lb_provider_test_util.h"
 #include "tests/actuator/lb_test_util.h"
 #include "tests/support/fake_digitalocean_lb.h"
-#include "tests/support/temp_dir.h"
 
 namespace failover {
 namespace {
@@ -80,48 +80,29 @@ TEST_F(DigitalOceanLbTest, ConfigErrorsNameTheKey) {
 }
 
 TEST_F(DigitalOceanLbTest, TheLoadBalancerBlockConfiguresUrlTokenFileAndId) {
-  testing::TempDir dir;
-  const std::string good = dir.Write("do.token", std::string(FakeDigitalOceanLb::kToken) + "\n");
-  const std::string wrong_token = "dop_v1_notthetoken0123456789";
-  const std::string wrong = dir.Write("wrong.token", wrong_token);
+  testing::TokenFiles files(FakeDigitalOceanLb::kToken);
   auto lbs = [&](const std::string& token_file) {
     return "  do: {digitalocean_lb: {url: \"" + lb_.base_url() + "/\", token_file: " + token_file +
            ", load_balancer_id: " + FakeDigitalOceanLb::kLoadBalancerId + "}}";
   };
   const std::string step = "{load_balancer: do, droplet_id: 3164444, state: out}";
-  auto ok_step = rig_.MustLoad(lbs(good), step);
-  ASSERT_TRUE(ok_step);
-  auto ok = rig_.Run(*ok_step);
-  ASSERT_EQ(ok.status, StepStatus::kOk) << ok.message;
+  ASSERT_TRUE(testing::LoadsAndRunsOk(rig_, lbs(files.good), step));
   EXPECT_EQ(lb_.Droplets(), std::vector<long long>{3164445});
 
   // The token is read from the file; a refusal names the file, never the token.
-  auto denied_step =
-      rig_.MustLoad(lbs(wrong), "{load_balancer: do, droplet_id: 3164444, state: in}");
-  ASSERT_TRUE(denied_step);
-  auto denied = rig_.Run(*denied_step);
-  EXPECT_EQ(denied.status, StepStatus::kFailed) << denied.message;
-  EXPECT_TRUE(Has(denied.message, "authentication failed")) << denied.message;
-  EXPECT_TRUE(Has(denied.message, wrong)) << denied.message;
-  EXPECT_FALSE(Has(denied.message, wrong_token)) << denied.message;
+  testing::ExpectTokenFileRefused(rig_, lbs(files.wrong),
+                                  "{load_balancer: do, droplet_id: 3164444, state: in}", files);
   EXPECT_EQ(lb_.Droplets(), std::vector<long long>{3164445});
 
-  struct Case {
-    std::string block, what;
-  };
-  const std::vector<Case> cases = {
-      {"{url: \"ftp://x\", token: t, load_balancer_id: a}",
-       "url: expected an http:// or https:// URL"},
-      {"{load_balancer_id: a}", "the DigitalOcean API needs token, token_file or token_env"},
-      {"{token: t, load_balancer_id: \"a/b\"}", "load_balancer_id: expected an id without"},
-      {"{token: t, load_balancer_id: a, droplet_id: 1}", "unknown key \"droplet_id\""},
-  };
-  for (const auto& c : cases) {
-    auto bad = rig_.Load("  do: {digitalocean_lb: " + c.block + "}", step);
-    ASSERT_FALSE(bad) << c.block;
-    EXPECT_TRUE(Has(bad.error().message, "actuator.yml:3:")) << bad.error().message;
-    EXPECT_TRUE(Has(bad.error().message, c.what)) << bad.error().message;
-  }
+  testing::ExpectBadBlocks(
+      rig_, "  do: {digitalocean_lb: ", step,
+      {
+          {"{url: \"ftp://x\", token: t, load_balancer_id: a}",
+           "url: expected an http:// or https:// URL"},
+          {"{load_balancer_id: a}", "the DigitalOcean API needs token, token_file or token_env"},
+          {"{token: t, load_balancer_id: \"a/b\"}", "load_balancer_id: expected an id without"},
+          {"{token: t, load_balancer_id: a, droplet_id: 1}", "unknown key \"droplet_id\""},
+      });
 }
 
 }  // namespace

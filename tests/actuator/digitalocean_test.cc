@@ -186,24 +186,14 @@ TEST_F(DigitalOceanTest, ConfigErrorsAreLocated) {
   auto make = [&](const std::string& yaml) {
     return testing::MakeProvider("digitalocean", yaml, &http_, &clock_);
   };
-  auto no_token = make("{domain: example.com}");
-  ASSERT_FALSE(no_token);
-  EXPECT_TRUE(Contains(no_token.error().message, "actuator.yml:1:1")) << no_token.error().message;
-  EXPECT_TRUE(Contains(no_token.error().message, "token_env"));
-  auto no_domain = make("{token: t}");
-  ASSERT_FALSE(no_domain);
-  EXPECT_TRUE(Contains(no_domain.error().message, "domain")) << no_domain.error().message;
-  auto bad_domain = make("{token: t, domain: 'example .com'}");
-  ASSERT_FALSE(bad_domain);
-  EXPECT_TRUE(Contains(bad_domain.error().message, "actuator.yml:1:20: domain: expected"))
-      << bad_domain.error().message;
-  auto unknown = make("{token: t, domain: example.com, domain_id: 3}");
-  ASSERT_FALSE(unknown);
-  EXPECT_TRUE(Contains(unknown.error().message, "unknown key \"domain_id\""))
-      << unknown.error().message;
-  auto two = make("{token: t, token_env: X, domain: example.com}");
-  ASSERT_FALSE(two);
-  EXPECT_TRUE(Contains(two.error().message, "set only one of")) << two.error().message;
+  EXPECT_TRUE(testing::FailsWith(make("{domain: example.com}"), {"actuator.yml:1:1", "token_env"}));
+  EXPECT_TRUE(testing::FailsWith(make("{token: t}"), {"domain"}));
+  EXPECT_TRUE(testing::FailsWith(make("{token: t, domain: 'example .com'}"),
+                                 {"actuator.yml:1:20: domain: expected"}));
+  EXPECT_TRUE(testing::FailsWith(make("{token: t, domain: example.com, domain_id: 3}"),
+                                 {"unknown key \"domain_id\""}));
+  EXPECT_TRUE(testing::FailsWith(make("{token: t, token_env: X, domain: example.com}"),
+                                 {"set only one of"}));
 }
 
 TEST(DigitalOceanStep, DnsUpdateSwitchesAndASecondRunIsANoOp) {

@@ -6,12 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "actuator/config.h"
 #include "actuator/dns/provider.h"
+#include "actuator/steps/dns_update.h"
 #include "actuator/steps/step.h"
 #include "common/http_client.h"
 #include "common/log.h"
@@ -21,6 +24,18 @@ namespace failover::testing {
 
 inline bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// `r` is an error whose message contains each of `parts`.
+template <typename T>
+::testing::AssertionResult FailsWith(const Result<T>& r, std::initializer_list<std::string> parts) {
+  if (r) return ::testing::AssertionFailure() << "no error";
+  for (const auto& part : parts) {
+    if (!Contains(r.error().message, part)) {
+      return ::testing::AssertionFailure() << "\"" << part << "\" not in: " << r.error().message;
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 // The provider of kind `kind` from `yaml` (the mapping under the kind), as actuator.yml
@@ -35,6 +50,19 @@ inline Result<std::shared_ptr<DnsProvider>> MakeProvider(const std::string& kind
   RegisterBuiltinDnsProviders(kinds);
   if (const DnsProviderKind* k = kinds.Find(kind)) return k->factory(*node, ctx);
   return Error::Internal("no DNS provider kind " + kind);
+}
+
+// The dns_update step `step_yaml` (read as actuator.yml) with one provider, `provider`,
+// named `name`.
+inline Result<std::unique_ptr<Step>> NewDnsUpdateStepWith(const std::string& name,
+                                                          std::shared_ptr<DnsProvider> provider,
+                                                          const std::string& step_yaml) {
+  ProviderMap providers{{name, std::move(provider)}};
+  StepFactoryContext fctx;
+  fctx.providers = &providers;
+  auto node = YamlNode::LoadString(step_yaml, "actuator.yml");
+  if (!node) return node.error();
+  return NewDnsUpdateStep(*node, fctx);
 }
 
 // An actuator.yml with `providers_yaml` (the lines under providers:) and one runbook whose

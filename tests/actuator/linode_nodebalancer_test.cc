@@ -3,9 +3,9 @@
 // through the lb_pool step as actuator.yml configures it.
 #include <gtest/gtest.h>
 
+#include "tests/actuator/lb_provider_test_util.h"
 #include "tests/actuator/lb_test_util.h"
 #include "tests/support/fake_linode_nodebalancer.h"
-#include "tests/support/temp_dir.h"
 
 namespace failover {
 namespace {
@@ -136,45 +136,28 @@ TEST_F(LinodeNodeBalancerTest, ConfigErrorsNameFileLineAndKey) {
 }
 
 TEST_F(LinodeNodeBalancerTest, TheLoadBalancerBlockConfiguresUrlTokenFileAndId) {
-  testing::TempDir dir;
-  const std::string good =
-      dir.Write("linode.token", std::string(FakeLinodeNodeBalancer::kToken) + "\n");
-  const std::string wrong_token = "linode-not-the-token-0123456789";
-  const std::string wrong = dir.Write("wrong.token", wrong_token);
+  testing::TokenFiles files(FakeLinodeNodeBalancer::kToken);
   auto lbs = [&](const std::string& token_file) {
     return "  nb: {linode_nodebalancer: {url: \"" + nb_.base_url() +
            "/\", token_file: " + token_file + ", nodebalancer_id: 4321}}";
   };
   const std::string step = "{load_balancer: nb, config_id: 40, node_id: 501, mode: drain}";
-  auto ok_step = rig_.MustLoad(lbs(good), step);
-  ASSERT_TRUE(ok_step);
-  auto ok = rig_.Run(*ok_step);
-  ASSERT_EQ(ok.status, StepStatus::kOk) << ok.message;
+  ASSERT_TRUE(testing::LoadsAndRunsOk(rig_, lbs(files.good), step));
   EXPECT_EQ(nb_.Mode(40, 501), "drain");
 
   // The token is read from the file; a refusal names the file, never the token.
-  auto denied_step =
-      rig_.MustLoad(lbs(wrong), "{load_balancer: nb, config_id: 40, node_id: 501, mode: accept}");
-  ASSERT_TRUE(denied_step);
-  auto denied = rig_.Run(*denied_step);
-  EXPECT_EQ(denied.status, StepStatus::kFailed) << denied.message;
-  EXPECT_TRUE(Has(denied.message, "authentication failed")) << denied.message;
-  EXPECT_TRUE(Has(denied.message, wrong)) << denied.message;
-  EXPECT_FALSE(Has(denied.message, wrong_token)) << denied.message;
+  testing::ExpectTokenFileRefused(rig_, lbs(files.wrong),
+                                  "{load_balancer: nb, config_id: 40, node_id: 501, mode: accept}",
+                                  files);
   EXPECT_EQ(nb_.Mode(40, 501), "drain");
 
-  auto bad_url = rig_.Load(
-      "  nb: {linode_nodebalancer: {url: \"api.linode.com\", token: t, "
-      "nodebalancer_id: 4321}}",
-      step);
-  ASSERT_FALSE(bad_url);
-  EXPECT_TRUE(Has(bad_url.error().message, "actuator.yml:3:")) << bad_url.error().message;
-  EXPECT_TRUE(Has(bad_url.error().message, "url: expected an http:// or https:// URL"))
-      << bad_url.error().message;
-  auto foreign = rig_.Load(
-      "  nb: {linode_nodebalancer: {token: t, nodebalancer_id: 4321, mode: drain}}", step);
-  ASSERT_FALSE(foreign);
-  EXPECT_TRUE(Has(foreign.error().message, "unknown key \"mode\"")) << foreign.error().message;
+  testing::ExpectBadBlocks(
+      rig_, "  nb: {linode_nodebalancer: ", step,
+      {
+          {"{url: \"api.linode.com\", token: t, nodebalancer_id: 4321}",
+           "url: expected an http:// or https:// URL"},
+          {"{token: t, nodebalancer_id: 4321, mode: drain}", "unknown key \"mode\""},
+      });
 }
 
 }  // namespace

@@ -196,24 +196,14 @@ TEST_F(LinodeTest, ConfigErrorsAreLocated) {
   auto make = [&](const std::string& yaml) {
     return testing::MakeProvider("linode", yaml, &http_, &clock_);
   };
-  auto no_token = make("{domain_id: 1234}");
-  ASSERT_FALSE(no_token);
-  EXPECT_TRUE(Contains(no_token.error().message, "actuator.yml:1:1")) << no_token.error().message;
-  EXPECT_TRUE(Contains(no_token.error().message, "token_file"));
-  auto no_domain = make("{token: t}");
-  ASSERT_FALSE(no_domain);
-  EXPECT_TRUE(Contains(no_domain.error().message, "domain_id")) << no_domain.error().message;
-  auto bad_domain = make("{token: t, domain_id: -3}");
-  ASSERT_FALSE(bad_domain);
-  EXPECT_TRUE(Contains(bad_domain.error().message, "actuator.yml:1:23: domain_id"))
-      << bad_domain.error().message;
-  auto unknown = make("{token: t, domain_id: 1, api_token: x}");
-  ASSERT_FALSE(unknown);
-  EXPECT_TRUE(Contains(unknown.error().message, "unknown key \"api_token\""))
-      << unknown.error().message;
-  auto missing = make("{token_file: /nonexistent/linode.token, domain_id: 1}");
-  ASSERT_FALSE(missing);
-  EXPECT_TRUE(Contains(missing.error().message, "/nonexistent/linode.token"));
+  EXPECT_TRUE(testing::FailsWith(make("{domain_id: 1234}"), {"actuator.yml:1:1", "token_file"}));
+  EXPECT_TRUE(testing::FailsWith(make("{token: t}"), {"domain_id"}));
+  EXPECT_TRUE(
+      testing::FailsWith(make("{token: t, domain_id: -3}"), {"actuator.yml:1:23: domain_id"}));
+  EXPECT_TRUE(testing::FailsWith(make("{token: t, domain_id: 1, api_token: x}"),
+                                 {"unknown key \"api_token\""}));
+  EXPECT_TRUE(testing::FailsWith(make("{token_file: /nonexistent/linode.token, domain_id: 1}"),
+                                 {"/nonexistent/linode.token"}));
 }
 
 TEST(LinodeStep, DnsUpdateWithARoundedTtlConvergesAndASecondRunIsANoOp) {

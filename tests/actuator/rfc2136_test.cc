@@ -15,6 +15,7 @@
 #include "actuator/config.h"
 #include "actuator/steps/dns_update.h"
 #include "common/dns_query.h"
+#include "tests/actuator/hosted_dns_test_util.h"
 #include "tests/actuator/step_test_util.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
@@ -256,15 +257,10 @@ TEST_F(Rfc2136StepTest, WrongSecretIsRejectedNamingTheKeyNotTheSecret) {
   EXPECT_FALSE(Contains(get.error().message, kWrongSecret)) << get.error().message;
 
   // Through the step: failed (not retried), with the same clear reason.
-  ProviderMap providers{{"bad", *p}};
-  StepFactoryContext fctx;
-  fctx.providers = &providers;
-  auto node = YamlNode::LoadString(
+  auto step = testing::NewDnsUpdateStepWith(
+      "bad", *p,
       "{provider: bad, zone: example.test., name: www.example.test., type: A, "
-      "records: [127.0.0.9]}",
-      "actuator.yml");
-  ASSERT_TRUE(node);
-  auto step = NewDnsUpdateStep(*node, fctx);
+      "records: [127.0.0.9]}");
   ASSERT_TRUE(step) << step.error().message;
   StepOutcome out = Run(**step);
   EXPECT_EQ(out.status, StepStatus::kFailed);

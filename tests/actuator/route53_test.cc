@@ -7,6 +7,7 @@
 
 #include "actuator/steps/dns_update.h"
 #include "common/aws_api.h"
+#include "tests/actuator/hosted_dns_test_util.h"
 #include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_route53.h"
@@ -262,14 +263,10 @@ TEST_F(Route53Test, DnsUpdateFlipsWhichFailoverRecordIsPrimary) {
       << two_primaries.error().message;
   EXPECT_EQ(fake_.WriteCount(), 0);
 
-  ProviderMap providers{{"r53", provider}};
-  StepFactoryContext fctx;
-  fctx.providers = &providers;
-  auto node = YamlNode::LoadString(
+  auto step = testing::NewDnsUpdateStepWith(
+      "r53", provider,
       "{provider: r53, zone: example.com, name: api.example.com., type: A,"
-      " SetIdentifier: eu-west, Failover: PRIMARY}",
-      "actuator.yml");
-  auto step = NewDnsUpdateStep(*node, fctx);
+      " SetIdentifier: eu-west, Failover: PRIMARY}");
   ASSERT_TRUE(step) << step.error().message;
   auto run = [&] { return testing::RunStep(**step, clock_, nullptr, &http_); };
   StepOutcome out = run();
@@ -472,22 +469,15 @@ TEST_F(Route53Test, ConfigErrorsAreLocated) {
   auto load = [&](const std::string& yaml) {
     return NewRoute53Provider(*YamlNode::LoadString(yaml, "actuator.yml"), ctx);
   };
-  auto missing = load("{url: http://127.0.0.1:1}");
-  ASSERT_FALSE(missing);
-  EXPECT_TRUE(Contains(missing.error().message, "actuator.yml:1:1")) << missing.error().message;
-  EXPECT_TRUE(Contains(missing.error().message, "hosted_zone_id")) << missing.error().message;
-  auto bad_id = load("{hosted_zone_id: 'Z 1'}");
-  ASSERT_FALSE(bad_id);
-  EXPECT_TRUE(Contains(bad_id.error().message, "actuator.yml:1:18")) << bad_id.error().message;
-  auto bad_url = load("{hosted_zone_id: Z1,\n url: ftp://x}");
-  ASSERT_FALSE(bad_url);
-  EXPECT_TRUE(Contains(bad_url.error().message, "actuator.yml:2:7")) << bad_url.error().message;
-  auto half = load("{hosted_zone_id: Z1, access_key_id: AKID}");
-  ASSERT_FALSE(half);
-  EXPECT_TRUE(Contains(half.error().message, "secret_access_key")) << half.error().message;
-  auto typo = load("{hosted_zone_id: Z1, secret_key_file: /x}");
-  ASSERT_FALSE(typo);
-  EXPECT_TRUE(Contains(typo.error().message, "secret_key_file")) << typo.error().message;
+  EXPECT_TRUE(testing::FailsWith(load("{url: http://127.0.0.1:1}"),
+                                 {"actuator.yml:1:1", "hosted_zone_id"}));
+  EXPECT_TRUE(testing::FailsWith(load("{hosted_zone_id: 'Z 1'}"), {"actuator.yml:1:18"}));
+  EXPECT_TRUE(
+      testing::FailsWith(load("{hosted_zone_id: Z1,\n url: ftp://x}"), {"actuator.yml:2:7"}));
+  EXPECT_TRUE(
+      testing::FailsWith(load("{hosted_zone_id: Z1, access_key_id: AKID}"), {"secret_access_key"}));
+  EXPECT_TRUE(
+      testing::FailsWith(load("{hosted_zone_id: Z1, secret_key_file: /x}"), {"secret_key_file"}));
   auto prefixed = load("{hosted_zone_id: /hostedzone/Z1}");
   EXPECT_TRUE(prefixed) << prefixed.error().message;
   for (const char* poll : {"0s", "6m"}) {
@@ -564,15 +554,10 @@ TEST_F(Route53Test, DnsUpdateStepThroughRoute53) {
   fake_.SetPendingPolls(1);
   auto provider = Make(Config());
   ASSERT_TRUE(provider);
-  ProviderMap providers{{"r53", provider}};
-  StepFactoryContext fctx;
-  fctx.providers = &providers;
-  auto node = YamlNode::LoadString(
+  auto step = testing::NewDnsUpdateStepWith(
+      "r53", provider,
       "{provider: r53, zone: example.com, name: www.example.com., type: A,"
-      " records: ['192.0.2.3'], ttl: 30, timeout: 60s}",
-      "actuator.yml");
-  ASSERT_TRUE(node);
-  auto step = NewDnsUpdateStep(*node, fctx);
+      " records: ['192.0.2.3'], ttl: 30, timeout: 60s}");
   ASSERT_TRUE(step) << step.error().message;
   auto run = [&] { return testing::RunStep(**step, clock_, nullptr, &http_); };
   StepOutcome out = run();
