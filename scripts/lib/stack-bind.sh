@@ -47,7 +47,16 @@ bind_write_key_conf() {
 bind_dig() {  # NAME TYPE
   dig @127.0.0.1 -p "$BIND_DNS_PORT" "$1" "$2" +short +time=1 +tries=1 2>/dev/null
 }
-bind_ready() { [[ -n $(bind_dig "$BIND_ZONE_NAME" SOA) ]]; }
+# Ready: this state dir's named holds the TCP port and answers the zone's SOA. The answer
+# alone is not enough: when two stacks (parallel test processes) drew the same free port,
+# the second named fails to bind and the first one's answers would pass for it (then
+# vanish when the first stack stops).
+bind_owns_port() {
+  local pid
+  pid=$(pid_from "$(bind_dir)/named.pid") || return 1
+  ss -Hltnp "sport = :$BIND_DNS_PORT" 2>/dev/null | grep -q "pid=$pid,"
+}
+bind_ready() { bind_owns_port && [[ -n $(bind_dig "$BIND_ZONE_NAME" SOA) ]]; }
 bind_alive() { pidfile_alive "$(bind_dir)/named.pid" named; }
 bind_any_running() { bind_alive; }
 bind_running() { bind_alive && bind_ready; }
