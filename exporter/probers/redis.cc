@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
+#include <tuple>
 #include <vector>
 
+#include "common/config_fields.h"
 #include "common/host_port.h"
 #include "common/secret.h"
 #include "exporter/probers/curl_probe.h"
+#include "exporter/probers/spec_prober.h"
 #include "exporter/probers/stream_conn.h"
 
 namespace failover {
@@ -22,7 +25,7 @@ std::optional<double> Number(const std::map<std::string, std::string>& m, const 
   return v;
 }
 
-std::string Field(const std::map<std::string, std::string>& m, const std::string& k) {
+std::string InfoField(const std::map<std::string, std::string>& m, const std::string& k) {
   auto it = m.find(k);
   return it == m.end() ? std::string() : it->second;
 }
@@ -222,7 +225,7 @@ std::map<std::string, std::string> ParseRedisInfo(const std::string& text) {
 }
 
 ProbeResult RedisProbeResult(const std::map<std::string, std::string>& info) {
-  std::string role = Field(info, "role");
+  std::string role = InfoField(info, "role");
   if (role != "master" && role != "slave") {
     return ProbeResult::Failure("error",
                                 "INFO replication has no role (\"" + ErrorLabelValue(role) + "\")");
@@ -230,14 +233,14 @@ ProbeResult RedisProbeResult(const std::map<std::string, std::string>& info) {
   ProbeResult result;
   result.success = true;
   bool primary = role == "master";
-  bool read_only = !primary && Field(info, "slave_read_only") == "1";
+  bool read_only = !primary && InfoField(info, "slave_read_only") == "1";
   AddRoleSamples(result.samples, primary, read_only);
   if (!primary) {
     // The link to the primary: up, or not (down, connecting, or a full resync loading).
     // Only an up link with no sync in progress gives a lag; otherwise there is none to
     // report, never a 0.
-    bool up = Field(info, "master_link_status") == "up";
-    bool syncing = Field(info, "master_sync_in_progress") == "1";
+    bool up = InfoField(info, "master_link_status") == "up";
+    bool syncing = InfoField(info, "master_sync_in_progress") == "1";
     bool running = up && !syncing;
     result.samples.push_back({&kReplicationRunningMetric, {{"thread", "link"}}, running ? 1. : 0.});
     if (running) {
@@ -253,7 +256,7 @@ ProbeResult RedisProbeResult(const std::map<std::string, std::string>& info) {
     } else {
       std::string why =
           up ? "full synchronisation in progress"
-             : "master_link_status " + ErrorLabelValue(Field(info, "master_link_status"));
+             : "master_link_status " + ErrorLabelValue(InfoField(info, "master_link_status"));
       result.samples.push_back(
           {&kReplicationLastErrorMetric, {{"thread", "link"}, {"error", why}}, 1});
     }
@@ -265,8 +268,8 @@ ProbeResult RedisProbeResult(const std::map<std::string, std::string>& info) {
     auto it = info.find("slave" + std::to_string(i));
     if (it == info.end()) break;
     auto r = ParseReplicaLine(it->second);
-    std::string name = Field(r, "ip") + ":" + Field(r, "port");
-    if (Field(r, "state") != "online") continue;  // still syncing: no lag to report
+    std::string name = InfoField(r, "ip") + ":" + InfoField(r, "port");
+    if (InfoField(r, "state") != "online") continue;  // still syncing: no lag to report
     SampleLabels labels = SampleLabels::Pairs{{"replica", name}};
     if (auto off = Number(r, "offset"); off && own) {
       result.samples.push_back({&kReplicationLagBytesMetric, labels, std::max(0.0, *own - *off)});
@@ -283,24 +286,22 @@ namespace {
 Result<RedisSpec> ParseRedisSpec(const YamlNode& node, const ProberContext& ctx) {
   RedisSpec spec;
   spec.timeout = ctx.timeout;
-  auto addr = node.Require("address");
+  auto addr = RequireField<std::string>(node, "address");
   if (!addr) return addr.error();
-  auto addr_s = addr->AsString();
-  if (!addr_s) return addr_s.error();
-  auto hp = SplitHostPort(*addr_s);
-  if (!hp) return addr->Fail(hp.error().message);
-  spec.address = *addr_s;
-  spec.host = hp->first;
-  spec.port = hp->second;
+  auto hp = SplitHostPort(addr->value);
+  if (!hp) return addr->node.Fail(hp.error().message);
+  spec.address = addr->value;
+  std::tie(spec.host, spec.port) = *hp;
   auto pw = SecretRef::FromYaml(node, "password");
   if (!pw) return pw.error();
   spec.password = *pw;
-  if (auto u = node.Get("username")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if (s->empty()) return u->Fail("username is empty");
-    if (!spec.password) return u->Fail("username needs a password (password_file, password_env)");
-    spec.username = *s;
+  auto user = GetField<std::string>(node, "username");
+  if (!user) return user.error();
+  if (const auto& u = *user) {
+    if (u->value.empty()) return u->node.Fail("username is empty");
+    if (!spec.password)
+      return u->node.Fail("username needs a password (password_file, password_env)");
+    spec.username = u->value;
   }
   if (auto t = node.Get("tls")) {
     if (t->IsMap()) {
@@ -329,9 +330,7 @@ Result<RedisSpec> ParseRedisSpec(const YamlNode& node, const ProberContext& ctx)
 }  // namespace
 
 Result<std::shared_ptr<Prober>> NewRedisProber(const YamlNode& node, const ProberContext& ctx) {
-  auto spec = ParseRedisSpec(node, ctx);
-  if (!spec) return spec.error();
-  return std::shared_ptr<Prober>(std::make_shared<RedisProber>(std::move(*spec)));
+  return ProberFromSpec<RedisProber>(ParseRedisSpec(node, ctx));
 }
 
 }  // namespace failover
