@@ -68,9 +68,8 @@ TEST(CloudWatchProberTest, AuroraLagInSecondsWithTheAgeOfItsDatapoint) {
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", {{"DBClusterIdentifier", "orders-ap"}},
          "Milliseconds", Ago(seconds(70)), 77000);
   auto p = Build(AuroraYaml(cw.base_url()));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   ASSERT_TRUE(r.success) << Describe(r);
   std::string text = RenderSamples(r);
   const std::string labels = ",db_cluster_identifier=\"orders-west\"";
@@ -112,9 +111,8 @@ TEST(CloudWatchProberTest, DynamoDbReplicationLatencyPerReceivingRegion) {
                  "         dimensions: {TableName: carts, ReceivingRegion: eu-west-1}}\n"
                  "      - {namespace: AWS/DynamoDB, metric_name: ReplicationLatency,\n"
                  "         dimensions: {TableName: carts, ReceivingRegion: ap-south-1}}\n");
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   ASSERT_TRUE(r.success) << Describe(r);
   std::string text = RenderSamples(r);
   EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds",
@@ -133,9 +131,8 @@ TEST(CloudWatchProberTest, StaleDatapointIsNotZeroLag) {
   // The last value CloudWatch has is a reassuring 0, but from 20 minutes ago.
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", kWest, "Milliseconds", Ago(minutes(20)), 0);
   auto p = Build(AuroraYaml(cw.base_url(), "    max_age: 15m\n"));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, "sample_stale") << Describe(r);
   EXPECT_TRUE(HasSubstr(r.detail, "not 0"));
@@ -151,9 +148,8 @@ TEST(CloudWatchProberTest, DefaultMaxAgeIsFivePeriods) {
   testing::FakeCloudWatch cw;
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", kWest, "Milliseconds", Ago(seconds(400)), 10);
   auto p = Build(AuroraYaml(cw.base_url()));  // period 60s: max_age 5m
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   EXPECT_EQ(r.reason, "sample_stale") << Describe(r);
   EXPECT_TRUE(HasSubstr(r.detail, "max_age 5m")) << r.detail;
 }
@@ -164,9 +160,8 @@ TEST(CloudWatchProberTest, NoDatapointAndWrongUnitFailWithoutALag) {
   // CloudWatch gives nothing rather than a number read in the wrong unit.
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", kWest, "Seconds", Ago(seconds(70)), 2);
   auto p = Build(AuroraYaml(cw.base_url()));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, "no_datapoints") << Describe(r);
   EXPECT_TRUE(HasSubstr(r.detail, "unit Milliseconds"));
@@ -190,9 +185,8 @@ TEST(CloudWatchProberTest, ThrottlingIsSaidAsSuch) {
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", kWest, "Milliseconds", Ago(seconds(70)), 10);
   cw.FailNext(1, 400, "Throttling", "Rate exceeded");
   auto p = Build(AuroraYaml(cw.base_url()));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, "throttled") << Describe(r);
   EXPECT_TRUE(HasSubstr(r.detail, "HTTP 400 Throttling: Rate exceeded"));
@@ -211,9 +205,8 @@ TEST(CloudWatchProberTest, WrongSecretIsAuthFailedAndNeverShown) {
             secret +
             "\"\n    metrics: [{namespace: AWS/RDS, metric_name: AuroraGlobalDBReplicationLag, "
             "dimensions: {DBClusterIdentifier: orders-west}}]\n");
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   EXPECT_EQ(r.reason, "auth_failed") << Describe(r);
   EXPECT_TRUE(HasSubstr(r.detail, "SignatureDoesNotMatch"));
   EXPECT_EQ(r.detail.find(secret), std::string::npos);
@@ -249,9 +242,8 @@ TEST(CloudWatchProberTest, CredentialsFromStsAreFetchedAndCached) {
 TEST(CloudWatchProberTest, SilentEndpointTimesOutAtTheDeadline) {
   testing::TestHttpServer server;
   auto p = Build(AuroraYaml(server.url("/hang")), milliseconds(500));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p, milliseconds(500));
+  ProbeResult r = runner.Run(p, milliseconds(500));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, "timeout") << Describe(r);
 }
@@ -274,9 +266,8 @@ TEST(CloudWatchProberTest, EveryKeySetIsWhatIsAskedAndExported) {
                  "        dimensions: {DBClusterIdentifier: orders-west}\n"
                  "        unit: Seconds\n"
                  "        labels: {cluster: orders}\n");
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   ASSERT_TRUE(r.success) << Describe(r);
   std::string text = RenderSamples(r);
   EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds", ",cluster=\"orders\""), 3)

@@ -8,6 +8,7 @@
 
 #include "exporter/probers/mysql.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/exporter/prober_checks.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
@@ -70,12 +71,6 @@ SqlRow MySql84Row() {
 
 std::string Render(const MysqlStatus& s, std::optional<MysqlHeartbeat> hb = std::nullopt) {
   return RenderSamples(MysqlProbeResult(s, hb));
-}
-
-constexpr char kBase[] = "{probe=\"p\",kind=\"k\"";
-
-std::string Line(const std::string& metric, const std::string& labels, const std::string& value) {
-  return metric + kBase + labels + "} " + value;
 }
 
 TEST(MysqlMappingTest, HealthyReplicaSameMetricsFromBothColumnSets) {
@@ -328,16 +323,13 @@ INSTANTIATE_TEST_SUITE_P(
 // The keys a mysql block takes are the keys its parser reads (ParseMysqlSpec): an unknown
 // one is refused with all of them named, in the heartbeat block too.
 TEST(MysqlConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
-  auto p = BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  database: shop\n");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "probe.yml:4:3: mysql.database: unknown key \"database\" (known keys: address, "
-            "user, password, password_file, password_env, heartbeat)");
-  p = BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  heartbeat: {table: t, every: 1s}\n");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "probe.yml:4:25: mysql.heartbeat.every: unknown key \"every\" (known keys: table, "
-            "max_age)");
+  ExpectRefusedWith(BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  database: shop\n"),
+                    "probe.yml:4:3: mysql.database: unknown key \"database\" (known keys: address, "
+                    "user, password, password_file, password_env, heartbeat)");
+  ExpectRefusedWith(
+      BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  heartbeat: {table: t, every: 1s}\n"),
+      "probe.yml:4:25: mysql.heartbeat.every: unknown key \"every\" (known keys: table, "
+      "max_age)");
 }
 
 TEST(MysqlConfigTest, AcceptsTheDocumentedShapes) {

@@ -8,6 +8,7 @@
 
 #include "exporter/probers/postgres.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/exporter/prober_checks.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 
@@ -17,10 +18,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using namespace testing;  // the prober harness, tests/exporter/probe_runner.h
-
-std::string Line(const std::string& metric, const std::string& labels, const std::string& value) {
-  return metric + "{probe=\"p\",kind=\"k\"" + labels + "} " + value;
-}
 
 // A streaming standby that has replayed everything it received.
 SqlRow Standby() {
@@ -175,11 +172,9 @@ INSTANTIATE_TEST_SUITE_P(
 // The keys a postgres block takes are the keys its parser reads (ParsePostgresSpec): an
 // unknown one is refused with all of them named.
 TEST(PostgresConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
-  auto p = BuildPg("  conninfo: \"host=127.0.0.1\"\n  dbname: x\n");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "probe.yml:3:3: postgres.dbname: unknown key \"dbname\" (known keys: conninfo, "
-            "password, password_file, password_env)");
+  ExpectRefusedWith(BuildPg("  conninfo: \"host=127.0.0.1\"\n  dbname: x\n"),
+                    "probe.yml:3:3: postgres.dbname: unknown key \"dbname\" (known keys: conninfo, "
+                    "password, password_file, password_env)");
 }
 
 TEST(PostgresConfigTest, AcceptsTheDocumentedShapes) {

@@ -8,6 +8,7 @@
 
 #include "exporter/probers/redis.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/exporter/prober_checks.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
@@ -19,12 +20,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using namespace testing;  // the prober harness, tests/exporter/probe_runner.h
-
-constexpr char kBase[] = "{probe=\"p\",kind=\"k\"";
-
-std::string Line(const std::string& metric, const std::string& labels, const std::string& value) {
-  return metric + kBase + labels + "} " + value;
-}
 
 // INFO replication of a Redis 7.0 replica whose link is up (as the stack's replica says it).
 std::string ReplicaUp() {
@@ -130,11 +125,9 @@ TEST(RedisConfigTest, RefusesBadBlocksNamingTheKey) {
 // The keys a redis block takes are the keys its parser reads (ParseRedisSpec): an unknown
 // one is refused with all of them named.
 TEST(RedisConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
-  auto p = BuildRedis("  address: 127.0.0.1:6379\n  db: 2\n");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "probe.yml:3:3: redis.db: unknown key \"db\" (known keys: address, password, "
-            "password_file, password_env, username, tls)");
+  ExpectRefusedWith(BuildRedis("  address: 127.0.0.1:6379\n  db: 2\n"),
+                    "probe.yml:3:3: redis.db: unknown key \"db\" (known keys: address, password, "
+                    "password_file, password_env, username, tls)");
 }
 
 TEST(RedisProberRunTest, RefusedConnectionAndSilentServer) {
