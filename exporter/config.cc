@@ -55,12 +55,7 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
   auto region = GetField<std::string>(node, "region");
   if (!region) return region.error();
   if (const auto& r = *region) {
-    if (cfg.regions.count(r->value) == 0) {
-      std::string known;
-      for (const auto& [n, _] : cfg.regions) known += (known.empty() ? "" : ", ") + n;
-      return r->node.Fail("unknown region \"" + r->value +
-                          "\" (regions: " + (known.empty() ? "none defined" : known) + ")");
-    }
+    if (auto s = ExpectKnownRegion(r->node, r->value, cfg.regions); !s) return s.error();
     p.region = r->value;
   }
   p.interval = cfg.default_interval;
@@ -127,6 +122,15 @@ Result<SampleLabels::Pairs> ParseLabelMap(const YamlNode& node, std::string_view
     labels.emplace_back(k, *s);
   }
   return labels;
+}
+
+Status ExpectKnownRegion(const YamlNode& node, const std::string& name,
+                         const std::map<std::string, RegionConfig>& regions) {
+  if (regions.count(name) > 0) return {};
+  std::string known;
+  for (const auto& [n, _] : regions) known += (known.empty() ? "" : ", ") + n;
+  return node.Fail("unknown region \"" + name +
+                   "\" (regions: " + (known.empty() ? "none defined" : known) + ")");
 }
 
 Status ReadPositiveDuration(const YamlNode& node, std::string_view key, Duration& out) {

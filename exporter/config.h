@@ -53,6 +53,10 @@ bool ValidLabelName(const std::string& name);
 // does not use itself; a bad name fails with "\"<name>\" <not_a_name>".
 Result<SampleLabels::Pairs> ParseLabelMap(const YamlNode& node, std::string_view not_a_name);
 
+// `name` is a region of `regions`; otherwise an error at `node` that names the regions there are.
+Status ExpectKnownRegion(const YamlNode& node, const std::string& name,
+                         const std::map<std::string, RegionConfig>& regions);
+
 // Optional `key` of a mapping: a duration greater than zero ("<key> must be positive"),
 // parsed into `out`; `out` is left as it was when the key is absent.
 Status ReadPositiveDuration(const YamlNode& node, std::string_view key, Duration& out);

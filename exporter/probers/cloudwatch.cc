@@ -439,6 +439,13 @@ ProbeResult CloudWatchProber::Evaluate(const std::string& xml, WallTime now) con
   return out;
 }
 
+// us-west-2, eu-central-1: lower-case letters, digits and dashes only.
+bool LooksLikeAwsRegion(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::islower(c) || std::isdigit(c) || c == '-';
+  });
+}
+
 Result<std::string> NonEmptyString(const YamlNode& node, const char* key, bool required) {
   auto n = node.Get(key);
   if (!n) {
@@ -484,11 +491,9 @@ Result<CwSpec> ParseCwSpec(const YamlNode& node, const ProberContext& ctx) {
 
   auto region = NonEmptyString(node, "region", true);
   if (!region) return region.error();
-  for (unsigned char c : *region) {
-    if (!(std::islower(c) || std::isdigit(c) || c == '-')) {
-      return node.Get("region")->Fail("expected an AWS region like us-west-2, found \"" + *region +
-                                      "\"");
-    }
+  if (!LooksLikeAwsRegion(*region)) {
+    return node.Get("region")->Fail("expected an AWS region like us-west-2, found \"" + *region +
+                                    "\"");
   }
   spec.region = *region;
   spec.url = "https://monitoring." + spec.region + ".amazonaws.com";

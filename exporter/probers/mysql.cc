@@ -7,6 +7,7 @@
 
 #include "common/config_fields.h"
 #include "common/mysql_conn.h"
+#include "exporter/config.h"  // ReadPositiveDuration
 #include "exporter/probers/spec_prober.h"
 
 namespace failover {
@@ -403,12 +404,7 @@ Result<MysqlSpec> ParseMysqlSpec(const YamlNode& node, const ProberContext& ctx)
     MysqlHeartbeat h;
     h.table = t;
     spec.heartbeat_sql_table = db.empty() ? "`" + name + "`" : "`" + db + "`.`" + name + "`";
-    auto max_age = GetField<Duration>(*hb, "max_age");
-    if (!max_age) return max_age.error();
-    if (const auto& ma = *max_age) {
-      if (ma->value.count() <= 0) return ma->node.Fail("max_age must be positive");
-      h.max_age = ma->value;
-    }
+    if (auto s = ReadPositiveDuration(*hb, "max_age", h.max_age); !s) return s.error();
     if (auto s = hb->RejectUnreadKeys(); !s) return s.error();
     spec.heartbeat = h;
   }
