@@ -81,9 +81,7 @@ TEST(MysqlMappingTest, HealthyReplicaSameMetricsFromBothColumnSets) {
     ProbeResult r = MysqlProbeResult(s, std::nullopt);
     EXPECT_TRUE(r.success) << Describe(r);
     std::string text = RenderSamples(r);
-    EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "0"))) << text;
-    EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"replica\"", "1")));
-    EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "1")));
+    EXPECT_TRUE(HasRoleSamples(text, "replica", /*read_only=*/true));
     EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"io\"", "1")));
     EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"sql\"", "1")));
     EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "0")));
@@ -95,9 +93,7 @@ TEST(MysqlMappingTest, HealthyReplicaSameMetricsFromBothColumnSets) {
 TEST(MysqlMappingTest, NoReplicaStatusIsAPrimary) {
   MysqlStatus s;
   std::string text = Render(s);
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "1")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"replica\"", "0")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "0")));
+  EXPECT_TRUE(HasRoleSamples(text, "primary", /*read_only=*/false));
   EXPECT_EQ(text.find("failover_replication_"), std::string::npos) << text;
 }
 

@@ -54,9 +54,7 @@ TEST(PostgresMappingTest, CaughtUpStandbyOnAnIdlePrimaryHasNoLag) {
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_bytes", "", "0")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"receiver\"", "1")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"replay\"", "1")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"replica\"", "1")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "0")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "1")));
+  EXPECT_TRUE(HasRoleSamples(text, "replica", /*read_only=*/true));
 }
 
 TEST(PostgresMappingTest, PausedReplayLagsByTheLastReplayAge) {
@@ -111,8 +109,7 @@ TEST(PostgresMappingTest, PrimaryReportsEveryStandbyByStage) {
   ProbeResult r = PostgresProbeResult(Primary(), {a, b, c});
   EXPECT_TRUE(r.success);
   std::string text = RenderSamples(r);
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "1")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "0")));
+  EXPECT_TRUE(HasRoleSamples(text, "primary", /*read_only=*/false));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds",
                                  ",standby=\"127.0.0.1\",stage=\"replay\"", "0.5")))
       << text;

@@ -1,5 +1,6 @@
 // Checks the prober tests share on top of probe_runner.h: a sample line as /metrics
-// renders it for probe "p" of kind "k" (RenderSamples), and a refusal with an exact error.
+// renders it for probe "p" of kind "k" (RenderSamples), the database role samples, and a
+// refusal with an exact error.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +17,21 @@ namespace failover::testing {
 inline std::string Line(const std::string& metric, const std::string& labels,
                         const std::string& value) {
   return metric + "{probe=\"p\",kind=\"k\"" + labels + "} " + value;
+}
+
+// The role samples every database probe gives (AddRoleSamples, exporter/probers/db_probe.h):
+// failover_db_role 1 for `role` and 0 for the other one, and failover_db_read_only.
+inline ::testing::AssertionResult HasRoleSamples(const std::string& text, const std::string& role,
+                                                 bool read_only) {
+  const std::string other = role == "primary" ? "replica" : "primary";
+  for (const std::string& line : {Line("failover_db_role", ",role=\"" + role + "\"", "1"),
+                                  Line("failover_db_role", ",role=\"" + other + "\"", "0"),
+                                  Line("failover_db_read_only", "", read_only ? "1" : "0")}) {
+    if (text.find(line + "\n") == std::string::npos) {
+      return ::testing::AssertionFailure() << "no line \"" << line << "\" in:\n" << text;
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 // The build of a prober was refused with exactly `message`.

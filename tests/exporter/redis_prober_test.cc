@@ -47,9 +47,7 @@ TEST(RedisMappingTest, ReplicaWithTheLinkUpReportsLastIoAndOffsetLag) {
   ProbeResult r = RedisProbeResult(ParseRedisInfo(ReplicaUp()));
   EXPECT_TRUE(r.success) << Describe(r);
   std::string text = RenderSamples(r);
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"replica\"", "1"))) << text;
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "0")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "1")));
+  EXPECT_TRUE(HasRoleSamples(text, "replica", /*read_only=*/true));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"link\"", "1")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "1")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_bytes", "", "800")));
@@ -80,8 +78,7 @@ TEST(RedisMappingTest, PrimaryReportsEachOnlineReplica) {
       "slave0:ip=10.0.0.2,port=6379,state=online,offset=900,lag=0\r\n"
       "slave1:ip=10.0.0.3,port=6379,state=wait_bgsave,offset=0,lag=-1\r\n"
       "master_repl_offset:1000\r\n");
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "1"))) << text;
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "0")));
+  EXPECT_TRUE(HasRoleSamples(text, "primary", /*read_only=*/false));
   EXPECT_TRUE(
       HasLine(text, Line("failover_replication_lag_bytes", ",replica=\"10.0.0.2:6379\"", "100")));
   EXPECT_TRUE(
