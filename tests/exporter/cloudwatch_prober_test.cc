@@ -57,6 +57,15 @@ double Value(const std::string& text, const std::string& metric, const std::stri
   return std::stod(text.substr(at + prefix.size()));
 }
 
+// The samples of one run of `p` as /metrics renders them; a failed run fails the test and
+// gives "".
+std::string SamplesOfGoodRun(const Result<std::shared_ptr<Prober>>& p) {
+  ProbeRunner runner;
+  ProbeResult r = runner.Run(p);
+  EXPECT_TRUE(r.success) << Describe(r);
+  return r.success ? RenderSamples(r) : "";
+}
+
 WallTime Ago(Duration d) { return std::chrono::system_clock::now() - d; }
 
 TEST(CloudWatchProberTest, AuroraLagInSecondsWithTheAgeOfItsDatapoint) {
@@ -68,10 +77,7 @@ TEST(CloudWatchProberTest, AuroraLagInSecondsWithTheAgeOfItsDatapoint) {
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", {{"DBClusterIdentifier", "orders-ap"}},
          "Milliseconds", Ago(seconds(70)), 77000);
   auto p = Build(AuroraYaml(cw.base_url()));
-  ProbeRunner runner;
-  ProbeResult r = runner.Run(p);
-  ASSERT_TRUE(r.success) << Describe(r);
-  std::string text = RenderSamples(r);
+  std::string text = SamplesOfGoodRun(p);
   const std::string labels = ",db_cluster_identifier=\"orders-west\"";
   EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds", labels), 1.5) << text;
   // The age counts from the start of the datapoint's 60 s period: 70..130 s, plus the run.
@@ -111,10 +117,7 @@ TEST(CloudWatchProberTest, DynamoDbReplicationLatencyPerReceivingRegion) {
                  "         dimensions: {TableName: carts, ReceivingRegion: eu-west-1}}\n"
                  "      - {namespace: AWS/DynamoDB, metric_name: ReplicationLatency,\n"
                  "         dimensions: {TableName: carts, ReceivingRegion: ap-south-1}}\n");
-  ProbeRunner runner;
-  ProbeResult r = runner.Run(p);
-  ASSERT_TRUE(r.success) << Describe(r);
-  std::string text = RenderSamples(r);
+  std::string text = SamplesOfGoodRun(p);
   EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds",
                          ",receiving_region=\"eu-west-1\",table_name=\"carts\""),
                    1.25)
@@ -266,10 +269,7 @@ TEST(CloudWatchProberTest, EveryKeySetIsWhatIsAskedAndExported) {
                  "        dimensions: {DBClusterIdentifier: orders-west}\n"
                  "        unit: Seconds\n"
                  "        labels: {cluster: orders}\n");
-  ProbeRunner runner;
-  ProbeResult r = runner.Run(p);
-  ASSERT_TRUE(r.success) << Describe(r);
-  std::string text = RenderSamples(r);
+  std::string text = SamplesOfGoodRun(p);
   EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds", ",cluster=\"orders\""), 3)
       << text;
   EXPECT_EQ(text.find("db_cluster_identifier"), std::string::npos) << text;

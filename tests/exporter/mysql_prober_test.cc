@@ -331,21 +331,18 @@ TEST(MysqlConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
 TEST(MysqlConfigTest, AcceptsTheDocumentedShapes) {
   testing::TempDir dir;
   std::string pw = dir.Write("pw", "secret\n");
-  auto p = BuildMysql("  address: 127.0.0.1:3307\n  user: monitor\n  password_file: " + pw +
-                      "\n  heartbeat: {table: percona.heartbeat, max_age: 10s}\n");
-  EXPECT_TRUE(p) << p.error().message;
-  p = BuildMysql("  address: /run/mysqld/mysqld.sock\n  user: monitor\n");
-  EXPECT_TRUE(p) << p.error().message;
+  EXPECT_TRUE(
+      Accepted(BuildMysql("  address: 127.0.0.1:3307\n  user: monitor\n  password_file: " + pw +
+                          "\n  heartbeat: {table: percona.heartbeat, max_age: 10s}\n")));
+  EXPECT_TRUE(Accepted(BuildMysql("  address: /run/mysqld/mysqld.sock\n  user: monitor\n")));
 }
 
 // ---- unreachable servers ------------------------------------------------------------------
 
 TEST(MysqlProberRunTest, RefusedConnectionFailsAtOnce) {
   ProbeRunner runner;
-  auto p = BuildMysql("  address: 127.0.0.1:" + std::to_string(testing::ClosedPort()) +
-                      "\n  user: monitor\n");
-  ASSERT_TRUE(p) << p.error().message;
-  ProbeResult r = runner.Run(**p, seconds(5));
+  ProbeResult r = runner.Run(BuildMysql(
+      "  address: 127.0.0.1:" + std::to_string(testing::ClosedPort()) + "\n  user: monitor\n"));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.reason, "connection_refused") << Describe(r);
 }

@@ -34,6 +34,12 @@ inline ::testing::AssertionResult HasRoleSamples(const std::string& text, const 
   return ::testing::AssertionSuccess();
 }
 
+// The build of a prober was accepted (else the error it gave).
+inline ::testing::AssertionResult Accepted(const Result<std::shared_ptr<Prober>>& prober) {
+  if (prober) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << prober.error().message;
+}
+
 // The build of a prober was refused with exactly `message`.
 inline void ExpectRefusedWith(const Result<std::shared_ptr<Prober>>& prober,
                               const std::string& message) {
