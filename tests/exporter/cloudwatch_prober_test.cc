@@ -11,6 +11,7 @@
 #include "common/aws_credentials.h"
 #include "exporter/probers/cloudwatch.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/exporter/prober_checks.h"
 #include "tests/support/fake_cloudwatch.h"
 #include "tests/support/fake_sts.h"
 #include "tests/support/temp_dir.h"
@@ -24,6 +25,7 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using testing::BuildProber;
 using testing::Describe;
+using testing::FailedWith;
 using testing::HasSubstr;
 using testing::ProbeRunner;
 using testing::RenderSamples;
@@ -136,9 +138,7 @@ TEST(CloudWatchProberTest, StaleDatapointIsNotZeroLag) {
   auto p = Build(AuroraYaml(cw.base_url(), "    max_age: 15m\n"));
   ProbeRunner runner;
   ProbeResult r = runner.Run(p);
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "sample_stale") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "not 0"));
+  EXPECT_TRUE(FailedWith(r, "sample_stale", "not 0"));
   std::string text = RenderSamples(r);
   EXPECT_EQ(text.find("failover_replication_lag_seconds{"), std::string::npos) << text;
   EXPECT_GE(Value(text, "failover_replication_sample_age_seconds",
@@ -165,9 +165,7 @@ TEST(CloudWatchProberTest, NoDatapointAndWrongUnitFailWithoutALag) {
   auto p = Build(AuroraYaml(cw.base_url()));
   ProbeRunner runner;
   ProbeResult r = runner.Run(p);
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "no_datapoints") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "unit Milliseconds"));
+  EXPECT_TRUE(FailedWith(r, "no_datapoints", "unit Milliseconds"));
   EXPECT_TRUE(HasSubstr(r.detail, "DBClusterIdentifier=orders-west"));
   std::string text = RenderSamples(r);
   EXPECT_EQ(text.find("failover_replication_lag_seconds{"), std::string::npos) << text;
@@ -190,9 +188,7 @@ TEST(CloudWatchProberTest, ThrottlingIsSaidAsSuch) {
   auto p = Build(AuroraYaml(cw.base_url()));
   ProbeRunner runner;
   ProbeResult r = runner.Run(p);
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "throttled") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "HTTP 400 Throttling: Rate exceeded"));
+  EXPECT_TRUE(FailedWith(r, "throttled", "HTTP 400 Throttling: Rate exceeded"));
   EXPECT_EQ(RenderSamples(r).find("failover_replication_lag_seconds{"), std::string::npos);
   // The next run asks again and gets the value.
   ProbeResult again = runner.Run(**p);
@@ -247,8 +243,7 @@ TEST(CloudWatchProberTest, SilentEndpointTimesOutAtTheDeadline) {
   auto p = Build(AuroraYaml(server.url("/hang")), milliseconds(500));
   ProbeRunner runner;
   ProbeResult r = runner.Run(p, milliseconds(500));
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "timeout") << Describe(r);
+  EXPECT_TRUE(FailedWith(r, "timeout"));
 }
 
 // Every key of a cloudwatch block set (ParseCwSpec): the request asks for the configured

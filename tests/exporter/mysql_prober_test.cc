@@ -200,9 +200,7 @@ TEST(MysqlMappingTest, HeartbeatGivesTheSecondsAndFlagsAStaleWriter) {
   row["Seconds_Behind_Master"] = "0";
   s.replica_rows = {row};
   r = MysqlProbeResult(s, hb);
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "heartbeat_stale");
-  EXPECT_TRUE(HasSubstr(r.detail, "percona.heartbeat is 42.0s old (max_age 10s)"));
+  EXPECT_TRUE(FailedWith(r, "heartbeat_stale", "percona.heartbeat is 42.0s old (max_age 10s)"));
 
   s.heartbeat_age_seconds.reset();
   r = MysqlProbeResult(s, hb);
@@ -343,8 +341,7 @@ TEST(MysqlProberRunTest, RefusedConnectionFailsAtOnce) {
   ProbeRunner runner;
   ProbeResult r = runner.Run(BuildMysql(
       "  address: 127.0.0.1:" + std::to_string(testing::ClosedPort()) + "\n  user: monitor\n"));
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "connection_refused") << Describe(r);
+  EXPECT_TRUE(FailedWith(r, "connection_refused"));
 }
 
 TEST(MysqlProberRunTest, SilentServerTimesOutByTheDeadlineAndOthersGoOn) {

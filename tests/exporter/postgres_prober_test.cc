@@ -90,9 +90,7 @@ TEST(PostgresMappingTest, HiddenReceiverStatusAsksForPgMonitor) {
   SqlRow s = Standby();
   s["receiver_status"] = std::nullopt;
   ProbeResult r = PostgresProbeResult(s, {});
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "query_failed");
-  EXPECT_TRUE(HasSubstr(r.detail, "GRANT pg_monitor"));
+  EXPECT_TRUE(FailedWith(r, "query_failed", "GRANT pg_monitor"));
 }
 
 TEST(PostgresMappingTest, PrimaryReportsEveryStandbyByStage) {
@@ -191,9 +189,7 @@ TEST(PostgresProberRunTest, RefusedConnectionFailsAtOnce) {
   ProbeResult r = runner.Run(
       BuildPg("  conninfo: \"host=127.0.0.1 port=" + std::to_string(testing::ClosedPort()) +
               " user=monitor sslmode=disable\"\n"));
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "connection_refused") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "Connection refused"));
+  EXPECT_TRUE(FailedWith(r, "connection_refused", "Connection refused"));
 }
 
 TEST(PostgresProberRunTest, SilentServerTimesOutByTheDeadline) {

@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "exporter/prober.h"
+#include "tests/exporter/probe_runner.h"  // Describe
 
 namespace failover::testing {
 
@@ -32,6 +33,16 @@ inline ::testing::AssertionResult HasRoleSamples(const std::string& text, const 
     }
   }
   return ::testing::AssertionSuccess();
+}
+
+// A run that failed with `reason`, its detail containing `detail_part`.
+inline ::testing::AssertionResult FailedWith(const ProbeResult& r, const std::string& reason,
+                                             const std::string& detail_part = "") {
+  if (!r.success && r.reason == reason && r.detail.find(detail_part) != std::string::npos) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "expected a " << reason << " failure with \""
+                                       << detail_part << "\" in its detail, got " << Describe(r);
 }
 
 // The build of a prober was accepted (else the error it gave).

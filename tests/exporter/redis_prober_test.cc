@@ -89,8 +89,7 @@ TEST(RedisMappingTest, PrimaryReportsEachOnlineReplica) {
 
 TEST(RedisMappingTest, AnswerWithoutARoleIsAFailure) {
   ProbeResult r = RedisProbeResult(ParseRedisInfo("# Replication\r\n"));
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "error");
+  EXPECT_TRUE(FailedWith(r, "error"));
 }
 
 // ---- configuration -----------------------------------------------------------------------
@@ -189,9 +188,7 @@ TEST(RedisProberStackTest, AclUserAndWrongPassword) {
   EXPECT_TRUE(HasLine(RenderSamples(r), Line("failover_db_role", ",role=\"primary\"", "1")));
 
   r = RunRedis(addr + "  username: failover\n  password: not-the-password-123\n");
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "auth_failed") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "WRONGPASS"));
+  EXPECT_TRUE(FailedWith(r, "auth_failed", "WRONGPASS"));
   EXPECT_EQ(r.detail.find("not-the-password-123"), std::string::npos) << r.detail;
 }
 
