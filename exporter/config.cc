@@ -12,19 +12,10 @@
 #include <set>
 #include <string_view>
 
+#include "common/config_fields.h"
+
 namespace failover {
 namespace {
-
-bool ValidLabelName(const std::string& s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return s.rfind("__", 0) != 0;
-}
 
 bool ValidIp(const std::string& s) {
   unsigned char buf[16];
@@ -63,38 +54,21 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
   if (auto s = node.ExpectMap(); !s) return s.error();
 
   ProbeConfig p;
-  auto name = node.Require("name");
+  auto name = RequireField<std::string>(node, "name");
   if (!name) return name.error();
-  auto name_s = name->AsString();
-  if (!name_s) return name_s.error();
-  if (name_s->empty()) return name->Fail("probe name is empty");
-  p.name = *name_s;
+  if (name->value.empty()) return name->node.Fail("probe name is empty");
+  p.name = name->value;
 
-  if (auto r = node.Get("region")) {
-    auto s = r->AsString();
-    if (!s) return s.error();
-    if (cfg.regions.count(*s) == 0) {
-      std::string known;
-      for (const auto& [n, _] : cfg.regions) known += (known.empty() ? "" : ", ") + n;
-      return r->Fail("unknown region \"" + *s +
-                     "\" (regions: " + (known.empty() ? "none defined" : known) + ")");
-    }
-    p.region = *s;
+  auto region = GetField<std::string>(node, "region");
+  if (!region) return region.error();
+  if (const auto& r = *region) {
+    if (auto s = ExpectKnownRegion(r->node, r->value, cfg.regions); !s) return s.error();
+    p.region = r->value;
   }
   p.interval = cfg.default_interval;
   p.timeout = cfg.default_timeout;
-  if (auto i = node.Get("interval")) {
-    auto d = i->AsDuration();
-    if (!d) return d.error();
-    if (d->count() <= 0) return i->Fail("interval must be positive");
-    p.interval = *d;
-  }
-  if (auto t = node.Get("timeout")) {
-    auto d = t->AsDuration();
-    if (!d) return d.error();
-    if (d->count() <= 0) return t->Fail("timeout must be positive");
-    p.timeout = *d;
-  }
+  if (auto s = ReadPositiveDuration(node, "interval", p.interval); !s) return s.error();
+  if (auto s = ReadPositiveDuration(node, "timeout", p.timeout); !s) return s.error();
   if (p.timeout >= p.interval) {
     if (auto t = node.Get("timeout")) {
       return t->Fail("timeout (" + FormatDuration(p.timeout) + ") must be shorter than interval (" +
@@ -105,15 +79,9 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
     p.timeout = p.interval * 9 / 10;
   }
   if (auto l = node.Get("labels")) {
-    auto entries = l->Entries();
-    if (!entries) return entries.error();
-    for (const auto& [k, v] : *entries) {
-      if (!ValidLabelName(k)) return v.Fail("\"" + k + "\" is not a valid label name");
-      if (IsReservedLabel(k)) return v.Fail("label \"" + k + "\" is reserved by the exporter");
-      auto s = v.AsString();
-      if (!s) return s.error();
-      p.labels[k] = *s;
-    }
+    auto labels = ParseLabelMap(*l, "is not a valid label name");
+    if (!labels) return labels.error();
+    for (auto& [k, v] : *labels) p.labels[k] = std::move(v);
   }
 
   // Every key a probe takes has been read by now, but its kind: each kind's name is one.
@@ -140,6 +108,50 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
 }
 
 }  // namespace
+
+bool ValidLabelName(const std::string& s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return s.rfind("__", 0) != 0;
+}
+
+Result<SampleLabels::Pairs> ParseLabelMap(const YamlNode& node, std::string_view not_a_name) {
+  auto entries = node.Entries();
+  if (!entries) return entries.error();
+  SampleLabels::Pairs labels;
+  for (const auto& [k, v] : *entries) {
+    if (!ValidLabelName(k)) return v.Fail("\"" + k + "\" " + std::string(not_a_name));
+    if (IsReservedLabel(k)) return v.Fail("label \"" + k + "\" is reserved by the exporter");
+    auto s = v.AsString();
+    if (!s) return s.error();
+    labels.emplace_back(k, *s);
+  }
+  return labels;
+}
+
+Status ExpectKnownRegion(const YamlNode& node, const std::string& name,
+                         const std::map<std::string, RegionConfig>& regions) {
+  if (regions.count(name) > 0) return {};
+  std::string known;
+  for (const auto& [n, _] : regions) known += (known.empty() ? "" : ", ") + n;
+  return node.Fail("unknown region \"" + name +
+                   "\" (regions: " + (known.empty() ? "none defined" : known) + ")");
+}
+
+Status ReadPositiveDuration(const YamlNode& node, std::string_view key, Duration& out) {
+  auto f = GetField<Duration>(node, key);
+  if (!f) return f.error();
+  if (const auto& d = *f) {
+    if (d->value.count() <= 0) return d->node.Fail(std::string(key) + " must be positive");
+    out = d->value;
+  }
+  return {};
+}
 
 bool IsReservedLabel(const std::string& name) {
   static const std::set<std::string> kReserved = {

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/duration.h"
@@ -43,5 +45,20 @@ Result<ExporterConfig> LoadExporterConfigFile(const std::string& path,
 
 // Label names the exporter itself uses; a probe's `labels:` may not take them.
 bool IsReservedLabel(const std::string& name);
+
+// A Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__".
+bool ValidLabelName(const std::string& name);
+
+// A `labels:` map (name: value), in the file's order: each name a label name the exporter
+// does not use itself; a bad name fails with "\"<name>\" <not_a_name>".
+Result<SampleLabels::Pairs> ParseLabelMap(const YamlNode& node, std::string_view not_a_name);
+
+// `name` is a region of `regions`; otherwise an error at `node` that names the regions there are.
+Status ExpectKnownRegion(const YamlNode& node, const std::string& name,
+                         const std::map<std::string, RegionConfig>& regions);
+
+// Optional `key` of a mapping: a duration greater than zero ("<key> must be positive"),
+// parsed into `out`; `out` is left as it was when the key is absent.
+Status ReadPositiveDuration(const YamlNode& node, std::string_view key, Duration& out);
 
 }  // namespace failover

@@ -27,6 +27,7 @@
 #include "exporter/event_loop.h"
 #include "exporter/probers/curl_probe.h"
 #include "exporter/probers/db_probe.h"
+#include "exporter/probers/spec_prober.h"
 
 namespace failover {
 
@@ -438,13 +439,11 @@ ProbeResult CloudWatchProber::Evaluate(const std::string& xml, WallTime now) con
   return out;
 }
 
-bool ValidLabelName(const std::string& n) {
-  if (n.empty() || n.rfind("__", 0) == 0) return false;
-  if (!(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
-  for (char c : n) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
+// us-west-2, eu-central-1: lower-case letters, digits and dashes only.
+bool LooksLikeAwsRegion(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::islower(c) || std::isdigit(c) || c == '-';
+  });
 }
 
 Result<std::string> NonEmptyString(const YamlNode& node, const char* key, bool required) {
@@ -492,11 +491,9 @@ Result<CwSpec> ParseCwSpec(const YamlNode& node, const ProberContext& ctx) {
 
   auto region = NonEmptyString(node, "region", true);
   if (!region) return region.error();
-  for (unsigned char c : *region) {
-    if (!(std::islower(c) || std::isdigit(c) || c == '-')) {
-      return node.Get("region")->Fail("expected an AWS region like us-west-2, found \"" + *region +
-                                      "\"");
-    }
+  if (!LooksLikeAwsRegion(*region)) {
+    return node.Get("region")->Fail("expected an AWS region like us-west-2, found \"" + *region +
+                                    "\"");
   }
   spec.region = *region;
   spec.url = "https://monitoring." + spec.region + ".amazonaws.com";
@@ -616,15 +613,9 @@ Result<CwSpec> ParseCwSpec(const YamlNode& node, const ProberContext& ctx) {
     m.unit = *unit;
     SampleLabels::Pairs labels;
     if (auto l = item.Get("labels")) {
-      auto entries = l->Entries();
-      if (!entries) return entries.error();
-      for (const auto& [k, v] : *entries) {
-        if (!ValidLabelName(k)) return v.Fail("\"" + k + "\" is not a Prometheus label name");
-        if (IsReservedLabel(k)) return v.Fail("label \"" + k + "\" is reserved by the exporter");
-        auto s = v.AsString();
-        if (!s) return s.error();
-        labels.emplace_back(k, *s);
-      }
+      auto parsed = ParseLabelMap(*l, "is not a Prometheus label name");
+      if (!parsed) return parsed.error();
+      labels = std::move(*parsed);
     } else {
       for (const auto& [k, v] : m.dimensions) {
         std::string label = SnakeCase(k);
@@ -663,9 +654,7 @@ Result<CwSpec> ParseCwSpec(const YamlNode& node, const ProberContext& ctx) {
 
 Result<std::shared_ptr<Prober>> NewCloudWatchProber(const YamlNode& node,
                                                     const ProberContext& ctx) {
-  auto spec = ParseCwSpec(node, ctx);
-  if (!spec) return spec.error();
-  return std::shared_ptr<Prober>(std::make_shared<CloudWatchProber>(std::move(*spec)));
+  return ProberFromSpec<CloudWatchProber>(ParseCwSpec(node, ctx));
 }
 
 }  // namespace failover

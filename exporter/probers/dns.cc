@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <set>
 
+#include "common/config_fields.h"
 #include "common/dns_query.h"
 #include "exporter/ares_driver.h"
+#include "exporter/config.h"
 
 namespace failover {
 
@@ -336,12 +338,10 @@ struct DnsSpec {
 
 Result<DnsSpec> ParseDnsSpec(const YamlNode& node, const ProberContext& ctx) {
   DnsCheck check;
-  auto name = node.Require("name");
+  auto name = RequireField<std::string>(node, "name");
   if (!name) return name.error();
-  auto name_s = name->AsString();
-  if (!name_s) return name_s.error();
-  if (name_s->empty()) return name->Fail("name is empty");
-  check.name = *name_s;
+  if (name->value.empty()) return name->node.Fail("name is empty");
+  check.name = name->value;
 
   int qtype = 1;
   check.type = "A";
@@ -364,7 +364,8 @@ Result<DnsSpec> ParseDnsSpec(const YamlNode& node, const ProberContext& ctx) {
   int qlen = 0;
   int rc = ares_create_query(check.name.c_str(), 1 /* IN */, qtype, 0, /*rd=*/1, &qbuf, &qlen, 0);
   if (rc != ARES_SUCCESS) {
-    return name->Fail("\"" + check.name + "\" is not a valid DNS name (" + ares_strerror(rc) + ")");
+    return name->node.Fail("\"" + check.name + "\" is not a valid DNS name (" + ares_strerror(rc) +
+                           ")");
   }
   std::vector<unsigned char> query(qbuf, qbuf + qlen);
   ares_free_string(qbuf);
@@ -399,12 +400,7 @@ Result<DnsSpec> ParseDnsSpec(const YamlNode& node, const ProberContext& ctx) {
   if (auto e = node.Get("expect_region")) {
     auto s = e->AsString();
     if (!s) return s.error();
-    if (regions.count(*s) == 0) {
-      std::string known;
-      for (const auto& [n, _] : regions) known += (known.empty() ? "" : ", ") + n;
-      return e->Fail("unknown region \"" + *s +
-                     "\" (regions: " + (known.empty() ? "none defined" : known) + ")");
-    }
+    if (auto known = ExpectKnownRegion(*e, *s, regions); !known) return known.error();
     if (qtype != 1 && qtype != 28) {
       return e->Fail("expect_region needs type A or AAAA (regions are matched by address)");
     }

@@ -5,7 +5,10 @@
 #include <chrono>
 #include <cmath>
 
+#include "common/config_fields.h"
 #include "common/mysql_conn.h"
+#include "exporter/config.h"  // ReadPositiveDuration
+#include "exporter/probers/spec_prober.h"
 
 namespace failover {
 namespace {
@@ -382,32 +385,26 @@ Result<MysqlSpec> ParseMysqlSpec(const YamlNode& node, const ProberContext& ctx)
   spec.target = std::move(*target);
   if (auto hb = node.Get("heartbeat")) {
     if (auto s = hb->ExpectMap(); !s) return s.error();
-    auto table = hb->Require("table");
+    auto table = RequireField<std::string>(*hb, "table");
     if (!table) return table.error();
-    auto t = table->AsString();
-    if (!t) return t.error();
+    const std::string& t = table->value;
     // `table` or `db.table`, unquoted identifiers only (they are put into SQL).
     auto ident_ok = [](const std::string& id) {
       return !id.empty() && id.find_first_not_of(
                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
                                 "WXYZ0123456789_$") == std::string::npos;
     };
-    size_t dot = t->find('.');
-    std::string db = dot == std::string::npos ? "" : t->substr(0, dot);
-    std::string name = dot == std::string::npos ? *t : t->substr(dot + 1);
+    size_t dot = t.find('.');
+    std::string db = dot == std::string::npos ? "" : t.substr(0, dot);
+    std::string name = dot == std::string::npos ? t : t.substr(dot + 1);
     if (!ident_ok(name) || (dot != std::string::npos && !ident_ok(db))) {
-      return table->Fail("\"" + *t +
-                         "\" is not a table name (db.table or table; letters, digits, _, $)");
+      return table->node.Fail("\"" + t +
+                              "\" is not a table name (db.table or table; letters, digits, _, $)");
     }
     MysqlHeartbeat h;
-    h.table = *t;
+    h.table = t;
     spec.heartbeat_sql_table = db.empty() ? "`" + name + "`" : "`" + db + "`.`" + name + "`";
-    if (auto ma = hb->Get("max_age")) {
-      auto d = ma->AsDuration();
-      if (!d) return d.error();
-      if (d->count() <= 0) return ma->Fail("max_age must be positive");
-      h.max_age = *d;
-    }
+    if (auto s = ReadPositiveDuration(*hb, "max_age", h.max_age); !s) return s.error();
     if (auto s = hb->RejectUnreadKeys(); !s) return s.error();
     spec.heartbeat = h;
   }
@@ -418,9 +415,7 @@ Result<MysqlSpec> ParseMysqlSpec(const YamlNode& node, const ProberContext& ctx)
 }  // namespace
 
 Result<std::shared_ptr<Prober>> NewMysqlProber(const YamlNode& node, const ProberContext& ctx) {
-  auto spec = ParseMysqlSpec(node, ctx);
-  if (!spec) return spec.error();
-  return std::shared_ptr<Prober>(std::make_shared<MysqlProber>(std::move(*spec)));
+  return ProberFromSpec<MysqlProber>(ParseMysqlSpec(node, ctx));
 }
 
 }  // namespace failover

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/pg_conn.h"
+#include "exporter/probers/spec_prober.h"
 
 namespace failover {
 
@@ -333,9 +334,7 @@ Result<PostgresSpec> ParsePostgresSpec(const YamlNode& node, const ProberContext
 }  // namespace
 
 Result<std::shared_ptr<Prober>> NewPostgresProber(const YamlNode& node, const ProberContext& ctx) {
-  auto spec = ParsePostgresSpec(node, ctx);
-  if (!spec) return spec.error();
-  return std::shared_ptr<Prober>(std::make_shared<PostgresProber>(std::move(*spec)));
+  return ProberFromSpec<PostgresProber>(ParsePostgresSpec(node, ctx));
 }
 
 }  // namespace failover

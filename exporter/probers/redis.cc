@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
+#include <tuple>
 #include <vector>
 
+#include "common/config_fields.h"
 #include "common/host_port.h"
 #include "common/secret.h"
 #include "exporter/probers/curl_probe.h"
+#include "exporter/probers/spec_prober.h"
 #include "exporter/probers/stream_conn.h"
 
 namespace failover {
@@ -283,24 +286,22 @@ namespace {
 Result<RedisSpec> ParseRedisSpec(const YamlNode& node, const ProberContext& ctx) {
   RedisSpec spec;
   spec.timeout = ctx.timeout;
-  auto addr = node.Require("address");
+  auto addr = RequireField<std::string>(node, "address");
   if (!addr) return addr.error();
-  auto addr_s = addr->AsString();
-  if (!addr_s) return addr_s.error();
-  auto hp = SplitHostPort(*addr_s);
-  if (!hp) return addr->Fail(hp.error().message);
-  spec.address = *addr_s;
-  spec.host = hp->first;
-  spec.port = hp->second;
+  auto hp = SplitHostPort(addr->value);
+  if (!hp) return addr->node.Fail(hp.error().message);
+  spec.address = addr->value;
+  std::tie(spec.host, spec.port) = *hp;
   auto pw = SecretRef::FromYaml(node, "password");
   if (!pw) return pw.error();
   spec.password = *pw;
-  if (auto u = node.Get("username")) {
-    auto s = u->AsString();
-    if (!s) return s.error();
-    if (s->empty()) return u->Fail("username is empty");
-    if (!spec.password) return u->Fail("username needs a password (password_file, password_env)");
-    spec.username = *s;
+  auto user = GetField<std::string>(node, "username");
+  if (!user) return user.error();
+  if (const auto& u = *user) {
+    if (u->value.empty()) return u->node.Fail("username is empty");
+    if (!spec.password)
+      return u->node.Fail("username needs a password (password_file, password_env)");
+    spec.username = u->value;
   }
   if (auto t = node.Get("tls")) {
     if (t->IsMap()) {
@@ -329,9 +330,7 @@ Result<RedisSpec> ParseRedisSpec(const YamlNode& node, const ProberContext& ctx)
 }  // namespace
 
 Result<std::shared_ptr<Prober>> NewRedisProber(const YamlNode& node, const ProberContext& ctx) {
-  auto spec = ParseRedisSpec(node, ctx);
-  if (!spec) return spec.error();
-  return std::shared_ptr<Prober>(std::make_shared<RedisProber>(std::move(*spec)));
+  return ProberFromSpec<RedisProber>(ParseRedisSpec(node, ctx));
 }
 
 }  // namespace failover

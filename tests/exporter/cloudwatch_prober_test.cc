@@ -11,6 +11,7 @@
 #include "common/aws_credentials.h"
 #include "exporter/probers/cloudwatch.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/exporter/prober_checks.h"
 #include "tests/support/fake_cloudwatch.h"
 #include "tests/support/fake_sts.h"
 #include "tests/support/temp_dir.h"
@@ -24,6 +25,7 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using testing::BuildProber;
 using testing::Describe;
+using testing::FailedWith;
 using testing::HasSubstr;
 using testing::ProbeRunner;
 using testing::RenderSamples;
@@ -57,6 +59,15 @@ double Value(const std::string& text, const std::string& metric, const std::stri
   return std::stod(text.substr(at + prefix.size()));
 }
 
+// The samples of one run of `p` as /metrics renders them; a failed run fails the test and
+// gives "".
+std::string SamplesOfGoodRun(const Result<std::shared_ptr<Prober>>& p) {
+  ProbeRunner runner;
+  ProbeResult r = runner.Run(p);
+  EXPECT_TRUE(r.success) << Describe(r);
+  return r.success ? RenderSamples(r) : "";
+}
+
 WallTime Ago(Duration d) { return std::chrono::system_clock::now() - d; }
 
 TEST(CloudWatchProberTest, AuroraLagInSecondsWithTheAgeOfItsDatapoint) {
@@ -68,11 +79,7 @@ TEST(CloudWatchProberTest, AuroraLagInSecondsWithTheAgeOfItsDatapoint) {
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", {{"DBClusterIdentifier", "orders-ap"}},
          "Milliseconds", Ago(seconds(70)), 77000);
   auto p = Build(AuroraYaml(cw.base_url()));
-  ASSERT_TRUE(p) << p.error().message;
-  ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
-  ASSERT_TRUE(r.success) << Describe(r);
-  std::string text = RenderSamples(r);
+  std::string text = SamplesOfGoodRun(p);
   const std::string labels = ",db_cluster_identifier=\"orders-west\"";
   EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds", labels), 1.5) << text;
   // The age counts from the start of the datapoint's 60 s period: 70..130 s, plus the run.
@@ -112,11 +119,7 @@ TEST(CloudWatchProberTest, DynamoDbReplicationLatencyPerReceivingRegion) {
                  "         dimensions: {TableName: carts, ReceivingRegion: eu-west-1}}\n"
                  "      - {namespace: AWS/DynamoDB, metric_name: ReplicationLatency,\n"
                  "         dimensions: {TableName: carts, ReceivingRegion: ap-south-1}}\n");
-  ASSERT_TRUE(p) << p.error().message;
-  ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
-  ASSERT_TRUE(r.success) << Describe(r);
-  std::string text = RenderSamples(r);
+  std::string text = SamplesOfGoodRun(p);
   EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds",
                          ",receiving_region=\"eu-west-1\",table_name=\"carts\""),
                    1.25)
@@ -133,12 +136,9 @@ TEST(CloudWatchProberTest, StaleDatapointIsNotZeroLag) {
   // The last value CloudWatch has is a reassuring 0, but from 20 minutes ago.
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", kWest, "Milliseconds", Ago(minutes(20)), 0);
   auto p = Build(AuroraYaml(cw.base_url(), "    max_age: 15m\n"));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "sample_stale") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "not 0"));
+  ProbeResult r = runner.Run(p);
+  EXPECT_TRUE(FailedWith(r, "sample_stale", "not 0"));
   std::string text = RenderSamples(r);
   EXPECT_EQ(text.find("failover_replication_lag_seconds{"), std::string::npos) << text;
   EXPECT_GE(Value(text, "failover_replication_sample_age_seconds",
@@ -151,9 +151,8 @@ TEST(CloudWatchProberTest, DefaultMaxAgeIsFivePeriods) {
   testing::FakeCloudWatch cw;
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", kWest, "Milliseconds", Ago(seconds(400)), 10);
   auto p = Build(AuroraYaml(cw.base_url()));  // period 60s: max_age 5m
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   EXPECT_EQ(r.reason, "sample_stale") << Describe(r);
   EXPECT_TRUE(HasSubstr(r.detail, "max_age 5m")) << r.detail;
 }
@@ -164,12 +163,9 @@ TEST(CloudWatchProberTest, NoDatapointAndWrongUnitFailWithoutALag) {
   // CloudWatch gives nothing rather than a number read in the wrong unit.
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", kWest, "Seconds", Ago(seconds(70)), 2);
   auto p = Build(AuroraYaml(cw.base_url()));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "no_datapoints") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "unit Milliseconds"));
+  ProbeResult r = runner.Run(p);
+  EXPECT_TRUE(FailedWith(r, "no_datapoints", "unit Milliseconds"));
   EXPECT_TRUE(HasSubstr(r.detail, "DBClusterIdentifier=orders-west"));
   std::string text = RenderSamples(r);
   EXPECT_EQ(text.find("failover_replication_lag_seconds{"), std::string::npos) << text;
@@ -190,12 +186,9 @@ TEST(CloudWatchProberTest, ThrottlingIsSaidAsSuch) {
   cw.Put("AWS/RDS", "AuroraGlobalDBReplicationLag", kWest, "Milliseconds", Ago(seconds(70)), 10);
   cw.FailNext(1, 400, "Throttling", "Rate exceeded");
   auto p = Build(AuroraYaml(cw.base_url()));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "throttled") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "HTTP 400 Throttling: Rate exceeded"));
+  ProbeResult r = runner.Run(p);
+  EXPECT_TRUE(FailedWith(r, "throttled", "HTTP 400 Throttling: Rate exceeded"));
   EXPECT_EQ(RenderSamples(r).find("failover_replication_lag_seconds{"), std::string::npos);
   // The next run asks again and gets the value.
   ProbeResult again = runner.Run(**p);
@@ -211,9 +204,8 @@ TEST(CloudWatchProberTest, WrongSecretIsAuthFailedAndNeverShown) {
             secret +
             "\"\n    metrics: [{namespace: AWS/RDS, metric_name: AuroraGlobalDBReplicationLag, "
             "dimensions: {DBClusterIdentifier: orders-west}}]\n");
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
+  ProbeResult r = runner.Run(p);
   EXPECT_EQ(r.reason, "auth_failed") << Describe(r);
   EXPECT_TRUE(HasSubstr(r.detail, "SignatureDoesNotMatch"));
   EXPECT_EQ(r.detail.find(secret), std::string::npos);
@@ -249,11 +241,9 @@ TEST(CloudWatchProberTest, CredentialsFromStsAreFetchedAndCached) {
 TEST(CloudWatchProberTest, SilentEndpointTimesOutAtTheDeadline) {
   testing::TestHttpServer server;
   auto p = Build(AuroraYaml(server.url("/hang")), milliseconds(500));
-  ASSERT_TRUE(p) << p.error().message;
   ProbeRunner runner;
-  ProbeResult r = runner.Run(**p, milliseconds(500));
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "timeout") << Describe(r);
+  ProbeResult r = runner.Run(p, milliseconds(500));
+  EXPECT_TRUE(FailedWith(r, "timeout"));
 }
 
 // Every key of a cloudwatch block set (ParseCwSpec): the request asks for the configured
@@ -274,11 +264,7 @@ TEST(CloudWatchProberTest, EveryKeySetIsWhatIsAskedAndExported) {
                  "        dimensions: {DBClusterIdentifier: orders-west}\n"
                  "        unit: Seconds\n"
                  "        labels: {cluster: orders}\n");
-  ASSERT_TRUE(p) << p.error().message;
-  ProbeRunner runner;
-  ProbeResult r = runner.Run(**p);
-  ASSERT_TRUE(r.success) << Describe(r);
-  std::string text = RenderSamples(r);
+  std::string text = SamplesOfGoodRun(p);
   EXPECT_DOUBLE_EQ(Value(text, "failover_replication_lag_seconds", ",cluster=\"orders\""), 3)
       << text;
   EXPECT_EQ(text.find("db_cluster_identifier"), std::string::npos) << text;

@@ -8,6 +8,7 @@
 
 #include "exporter/probers/mysql.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/exporter/prober_checks.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
@@ -72,12 +73,6 @@ std::string Render(const MysqlStatus& s, std::optional<MysqlHeartbeat> hb = std:
   return RenderSamples(MysqlProbeResult(s, hb));
 }
 
-constexpr char kBase[] = "{probe=\"p\",kind=\"k\"";
-
-std::string Line(const std::string& metric, const std::string& labels, const std::string& value) {
-  return metric + kBase + labels + "} " + value;
-}
-
 TEST(MysqlMappingTest, HealthyReplicaSameMetricsFromBothColumnSets) {
   for (const SqlRow& row : {MariaDbRow(), MySql84Row()}) {
     MysqlStatus s;
@@ -86,9 +81,7 @@ TEST(MysqlMappingTest, HealthyReplicaSameMetricsFromBothColumnSets) {
     ProbeResult r = MysqlProbeResult(s, std::nullopt);
     EXPECT_TRUE(r.success) << Describe(r);
     std::string text = RenderSamples(r);
-    EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "0"))) << text;
-    EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"replica\"", "1")));
-    EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "1")));
+    EXPECT_TRUE(HasRoleSamples(text, "replica", /*read_only=*/true));
     EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"io\"", "1")));
     EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"sql\"", "1")));
     EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "0")));
@@ -100,9 +93,7 @@ TEST(MysqlMappingTest, HealthyReplicaSameMetricsFromBothColumnSets) {
 TEST(MysqlMappingTest, NoReplicaStatusIsAPrimary) {
   MysqlStatus s;
   std::string text = Render(s);
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "1")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"replica\"", "0")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "0")));
+  EXPECT_TRUE(HasRoleSamples(text, "primary", /*read_only=*/false));
   EXPECT_EQ(text.find("failover_replication_"), std::string::npos) << text;
 }
 
@@ -209,9 +200,7 @@ TEST(MysqlMappingTest, HeartbeatGivesTheSecondsAndFlagsAStaleWriter) {
   row["Seconds_Behind_Master"] = "0";
   s.replica_rows = {row};
   r = MysqlProbeResult(s, hb);
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "heartbeat_stale");
-  EXPECT_TRUE(HasSubstr(r.detail, "percona.heartbeat is 42.0s old (max_age 10s)"));
+  EXPECT_TRUE(FailedWith(r, "heartbeat_stale", "percona.heartbeat is 42.0s old (max_age 10s)"));
 
   s.heartbeat_age_seconds.reset();
   r = MysqlProbeResult(s, hb);
@@ -328,38 +317,31 @@ INSTANTIATE_TEST_SUITE_P(
 // The keys a mysql block takes are the keys its parser reads (ParseMysqlSpec): an unknown
 // one is refused with all of them named, in the heartbeat block too.
 TEST(MysqlConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
-  auto p = BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  database: shop\n");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "probe.yml:4:3: mysql.database: unknown key \"database\" (known keys: address, "
-            "user, password, password_file, password_env, heartbeat)");
-  p = BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  heartbeat: {table: t, every: 1s}\n");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "probe.yml:4:25: mysql.heartbeat.every: unknown key \"every\" (known keys: table, "
-            "max_age)");
+  ExpectRefusedWith(BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  database: shop\n"),
+                    "probe.yml:4:3: mysql.database: unknown key \"database\" (known keys: address, "
+                    "user, password, password_file, password_env, heartbeat)");
+  ExpectRefusedWith(
+      BuildMysql("  address: 127.0.0.1:3306\n  user: m\n  heartbeat: {table: t, every: 1s}\n"),
+      "probe.yml:4:25: mysql.heartbeat.every: unknown key \"every\" (known keys: table, "
+      "max_age)");
 }
 
 TEST(MysqlConfigTest, AcceptsTheDocumentedShapes) {
   testing::TempDir dir;
   std::string pw = dir.Write("pw", "secret\n");
-  auto p = BuildMysql("  address: 127.0.0.1:3307\n  user: monitor\n  password_file: " + pw +
-                      "\n  heartbeat: {table: percona.heartbeat, max_age: 10s}\n");
-  EXPECT_TRUE(p) << p.error().message;
-  p = BuildMysql("  address: /run/mysqld/mysqld.sock\n  user: monitor\n");
-  EXPECT_TRUE(p) << p.error().message;
+  EXPECT_TRUE(
+      Accepted(BuildMysql("  address: 127.0.0.1:3307\n  user: monitor\n  password_file: " + pw +
+                          "\n  heartbeat: {table: percona.heartbeat, max_age: 10s}\n")));
+  EXPECT_TRUE(Accepted(BuildMysql("  address: /run/mysqld/mysqld.sock\n  user: monitor\n")));
 }
 
 // ---- unreachable servers ------------------------------------------------------------------
 
 TEST(MysqlProberRunTest, RefusedConnectionFailsAtOnce) {
   ProbeRunner runner;
-  auto p = BuildMysql("  address: 127.0.0.1:" + std::to_string(testing::ClosedPort()) +
-                      "\n  user: monitor\n");
-  ASSERT_TRUE(p) << p.error().message;
-  ProbeResult r = runner.Run(**p, seconds(5));
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "connection_refused") << Describe(r);
+  ProbeResult r = runner.Run(BuildMysql(
+      "  address: 127.0.0.1:" + std::to_string(testing::ClosedPort()) + "\n  user: monitor\n"));
+  EXPECT_TRUE(FailedWith(r, "connection_refused"));
 }
 
 TEST(MysqlProberRunTest, SilentServerTimesOutByTheDeadlineAndOthersGoOn) {

@@ -8,6 +8,7 @@
 
 #include "exporter/probers/postgres.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/exporter/prober_checks.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
 
@@ -17,10 +18,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using namespace testing;  // the prober harness, tests/exporter/probe_runner.h
-
-std::string Line(const std::string& metric, const std::string& labels, const std::string& value) {
-  return metric + "{probe=\"p\",kind=\"k\"" + labels + "} " + value;
-}
 
 // A streaming standby that has replayed everything it received.
 SqlRow Standby() {
@@ -57,9 +54,7 @@ TEST(PostgresMappingTest, CaughtUpStandbyOnAnIdlePrimaryHasNoLag) {
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_bytes", "", "0")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"receiver\"", "1")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"replay\"", "1")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"replica\"", "1")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "0")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "1")));
+  EXPECT_TRUE(HasRoleSamples(text, "replica", /*read_only=*/true));
 }
 
 TEST(PostgresMappingTest, PausedReplayLagsByTheLastReplayAge) {
@@ -95,9 +90,7 @@ TEST(PostgresMappingTest, HiddenReceiverStatusAsksForPgMonitor) {
   SqlRow s = Standby();
   s["receiver_status"] = std::nullopt;
   ProbeResult r = PostgresProbeResult(s, {});
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "query_failed");
-  EXPECT_TRUE(HasSubstr(r.detail, "GRANT pg_monitor"));
+  EXPECT_TRUE(FailedWith(r, "query_failed", "GRANT pg_monitor"));
 }
 
 TEST(PostgresMappingTest, PrimaryReportsEveryStandbyByStage) {
@@ -114,8 +107,7 @@ TEST(PostgresMappingTest, PrimaryReportsEveryStandbyByStage) {
   ProbeResult r = PostgresProbeResult(Primary(), {a, b, c});
   EXPECT_TRUE(r.success);
   std::string text = RenderSamples(r);
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "1")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "0")));
+  EXPECT_TRUE(HasRoleSamples(text, "primary", /*read_only=*/false));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds",
                                  ",standby=\"127.0.0.1\",stage=\"replay\"", "0.5")))
       << text;
@@ -175,36 +167,29 @@ INSTANTIATE_TEST_SUITE_P(
 // The keys a postgres block takes are the keys its parser reads (ParsePostgresSpec): an
 // unknown one is refused with all of them named.
 TEST(PostgresConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
-  auto p = BuildPg("  conninfo: \"host=127.0.0.1\"\n  dbname: x\n");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "probe.yml:3:3: postgres.dbname: unknown key \"dbname\" (known keys: conninfo, "
-            "password, password_file, password_env)");
+  ExpectRefusedWith(BuildPg("  conninfo: \"host=127.0.0.1\"\n  dbname: x\n"),
+                    "probe.yml:3:3: postgres.dbname: unknown key \"dbname\" (known keys: conninfo, "
+                    "password, password_file, password_env)");
 }
 
 TEST(PostgresConfigTest, AcceptsTheDocumentedShapes) {
   testing::TempDir dir;
   std::string pw = dir.Write("pw", "secret\n");
-  auto p = BuildPg(
-      "  conninfo: \"host=127.0.0.1 port=5433 user=monitor dbname=postgres\"\n"
-      "  password_file: " +
-      pw + "\n");
-  EXPECT_TRUE(p) << p.error().message;
-  p = BuildPg("  conninfo: \"postgresql://monitor@127.0.0.1:5433/postgres\"\n");
-  EXPECT_TRUE(p) << p.error().message;
+  EXPECT_TRUE(
+      Accepted(BuildPg("  conninfo: \"host=127.0.0.1 port=5433 user=monitor dbname=postgres\"\n"
+                       "  password_file: " +
+                       pw + "\n")));
+  EXPECT_TRUE(Accepted(BuildPg("  conninfo: \"postgresql://monitor@127.0.0.1:5433/postgres\"\n")));
 }
 
 // ---- unreachable servers ------------------------------------------------------------------
 
 TEST(PostgresProberRunTest, RefusedConnectionFailsAtOnce) {
   ProbeRunner runner;
-  auto p = BuildPg("  conninfo: \"host=127.0.0.1 port=" + std::to_string(testing::ClosedPort()) +
-                   " user=monitor sslmode=disable\"\n");
-  ASSERT_TRUE(p) << p.error().message;
-  ProbeResult r = runner.Run(**p, seconds(5));
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "connection_refused") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "Connection refused"));
+  ProbeResult r = runner.Run(
+      BuildPg("  conninfo: \"host=127.0.0.1 port=" + std::to_string(testing::ClosedPort()) +
+              " user=monitor sslmode=disable\"\n"));
+  EXPECT_TRUE(FailedWith(r, "connection_refused", "Connection refused"));
 }
 
 TEST(PostgresProberRunTest, SilentServerTimesOutByTheDeadline) {

@@ -8,6 +8,7 @@
 
 #include "exporter/probers/redis.h"
 #include "tests/exporter/probe_runner.h"
+#include "tests/exporter/prober_checks.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_http_server.h"
@@ -19,12 +20,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using namespace testing;  // the prober harness, tests/exporter/probe_runner.h
-
-constexpr char kBase[] = "{probe=\"p\",kind=\"k\"";
-
-std::string Line(const std::string& metric, const std::string& labels, const std::string& value) {
-  return metric + kBase + labels + "} " + value;
-}
 
 // INFO replication of a Redis 7.0 replica whose link is up (as the stack's replica says it).
 std::string ReplicaUp() {
@@ -52,9 +47,7 @@ TEST(RedisMappingTest, ReplicaWithTheLinkUpReportsLastIoAndOffsetLag) {
   ProbeResult r = RedisProbeResult(ParseRedisInfo(ReplicaUp()));
   EXPECT_TRUE(r.success) << Describe(r);
   std::string text = RenderSamples(r);
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"replica\"", "1"))) << text;
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "0")));
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "1")));
+  EXPECT_TRUE(HasRoleSamples(text, "replica", /*read_only=*/true));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"link\"", "1")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "1")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_bytes", "", "800")));
@@ -85,8 +78,7 @@ TEST(RedisMappingTest, PrimaryReportsEachOnlineReplica) {
       "slave0:ip=10.0.0.2,port=6379,state=online,offset=900,lag=0\r\n"
       "slave1:ip=10.0.0.3,port=6379,state=wait_bgsave,offset=0,lag=-1\r\n"
       "master_repl_offset:1000\r\n");
-  EXPECT_TRUE(HasLine(text, Line("failover_db_role", ",role=\"primary\"", "1"))) << text;
-  EXPECT_TRUE(HasLine(text, Line("failover_db_read_only", "", "0")));
+  EXPECT_TRUE(HasRoleSamples(text, "primary", /*read_only=*/false));
   EXPECT_TRUE(
       HasLine(text, Line("failover_replication_lag_bytes", ",replica=\"10.0.0.2:6379\"", "100")));
   EXPECT_TRUE(
@@ -97,8 +89,7 @@ TEST(RedisMappingTest, PrimaryReportsEachOnlineReplica) {
 
 TEST(RedisMappingTest, AnswerWithoutARoleIsAFailure) {
   ProbeResult r = RedisProbeResult(ParseRedisInfo("# Replication\r\n"));
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "error");
+  EXPECT_TRUE(FailedWith(r, "error"));
 }
 
 // ---- configuration -----------------------------------------------------------------------
@@ -130,11 +121,9 @@ TEST(RedisConfigTest, RefusesBadBlocksNamingTheKey) {
 // The keys a redis block takes are the keys its parser reads (ParseRedisSpec): an unknown
 // one is refused with all of them named.
 TEST(RedisConfigTest, UnknownKeyNamesEveryKeyTheBlockTakes) {
-  auto p = BuildRedis("  address: 127.0.0.1:6379\n  db: 2\n");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "probe.yml:3:3: redis.db: unknown key \"db\" (known keys: address, password, "
-            "password_file, password_env, username, tls)");
+  ExpectRefusedWith(BuildRedis("  address: 127.0.0.1:6379\n  db: 2\n"),
+                    "probe.yml:3:3: redis.db: unknown key \"db\" (known keys: address, password, "
+                    "password_file, password_env, username, tls)");
 }
 
 TEST(RedisProberRunTest, RefusedConnectionAndSilentServer) {
@@ -199,9 +188,7 @@ TEST(RedisProberStackTest, AclUserAndWrongPassword) {
   EXPECT_TRUE(HasLine(RenderSamples(r), Line("failover_db_role", ",role=\"primary\"", "1")));
 
   r = RunRedis(addr + "  username: failover\n  password: not-the-password-123\n");
-  EXPECT_FALSE(r.success);
-  EXPECT_EQ(r.reason, "auth_failed") << Describe(r);
-  EXPECT_TRUE(HasSubstr(r.detail, "WRONGPASS"));
+  EXPECT_TRUE(FailedWith(r, "auth_failed", "WRONGPASS"));
   EXPECT_EQ(r.detail.find("not-the-password-123"), std::string::npos) << r.detail;
 }
 
