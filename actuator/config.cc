@@ -5,6 +5,7 @@
 
 #include "actuator/coordination/region_agent_config.h"
 #include "actuator/db/database.h"
+#include "common/config_fields.h"
 
 namespace failover {
 namespace {
@@ -79,11 +80,7 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
     if (!m) return mode->Fail("must be auto, approve or dry-run");
     rb.mode = *m;
   }
-  if (auto c = node.Get("cooldown")) {
-    auto d = c->AsDuration();
-    if (!d) return d.error();
-    rb.cooldown = *d;
-  }
+  if (auto s = ReadOptional(node, "cooldown", rb.cooldown); !s) return s.error();
   if (auto l = node.Get("lock")) {
     auto v = l->AsString();
     if (!v) return v.error();
@@ -102,18 +99,10 @@ Result<RunbookConfig> LoadRunbook(const YamlNode& node, const ConfigDeps& deps,
     }
     for (const YamlNode& item : *items) {
       if (auto s = item.ExpectMap(); !s) return s.error();
-      auto q = item.Require("promql");
-      if (!q) return q.error();
-      auto qs = q->AsString();
-      if (!qs) return qs.error();
-      GuardConfig guard{*qs, ""};
-      if (auto m = item.Get("message")) {
-        auto ms = m->AsString();
-        if (!ms) return ms.error();
-        guard.message = *ms;
-      } else {
-        guard.message = "guard " + *qs + " is not true";
-      }
+      GuardConfig guard;
+      if (auto s = ReadRequired(item, "promql", guard.promql); !s) return s.error();
+      guard.message = "guard " + guard.promql + " is not true";
+      if (auto s = ReadOptional(item, "message", guard.message); !s) return s.error();
       if (auto s = item.RejectUnreadKeys(); !s) return s.error();
       rb.guards.push_back(guard);
     }
@@ -151,11 +140,9 @@ Status LoadJournal(const YamlNode& j, ActuatorConfig& cfg) {
     return {};
   }
   if (!j.IsMap()) return j.Fail("journal must be a path or a map with path: or etcd:");
-  if (auto r = j.Get("retention")) {
-    auto d = r->AsDuration();
-    if (!d) return d.error();
-    if (*d < std::chrono::hours(1)) return r->Fail("retention must be at least 1h");
-    cfg.journal_retention = *d;
+  if (auto s = ReadDurationAtLeast(j, "retention", std::chrono::hours(1), cfg.journal_retention);
+      !s) {
+    return s;
   }
   if (auto p = j.Get("page_after")) {
     auto d = p->AsDuration();

@@ -130,6 +130,16 @@ Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
                                                  const StepFactoryContext& ctx, std::string& id,
                                                  std::string_view key = "database");
 
+// Two keys of a step naming two different databases of the same kind (db_switchover's
+// primary and target, db_rejoin's database and source, ...): LookupDatabase for each, then
+// refuses (located at `second_key`) the same id twice or two kinds. Sets both ids.
+struct DatabasePair {
+  std::shared_ptr<Database> first, second;
+};
+Result<DatabasePair> LookupDatabasePair(const YamlNode& body, const StepFactoryContext& ctx,
+                                        std::string_view first_key, std::string& first_id,
+                                        std::string_view second_key, std::string& second_id);
+
 // ParseStepCommon for a database step that waits for a catch-up: refuses (located at
 // catch_up_timeout, or at the step) a catch_up_timeout that is not shorter than the step's
 // timeout.

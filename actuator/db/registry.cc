@@ -54,6 +54,21 @@ Result<std::shared_ptr<Database>> LookupDatabase(const YamlNode& body,
   return it->second;
 }
 
+Result<DatabasePair> LookupDatabasePair(const YamlNode& body, const StepFactoryContext& ctx,
+                                        std::string_view first_key, std::string& first_id,
+                                        std::string_view second_key, std::string& second_id) {
+  auto first = LookupDatabase(body, ctx, first_id, first_key);
+  if (!first) return first.error();
+  auto second = LookupDatabase(body, ctx, second_id, second_key);
+  if (!second) return second.error();
+  const std::string a(first_key), b(second_key);
+  if (first_id == second_id) return body.Get(b)->Fail(b + " must differ from " + a);
+  if ((*first)->kind() != (*second)->kind()) {
+    return body.Get(b)->Fail(a + " and " + b + " must be of the same kind");
+  }
+  return DatabasePair{*first, *second};
+}
+
 Result<StepCommon> ParseStepCommonWithCatchUp(const YamlNode& body, Duration catch_up_timeout) {
   auto common = ParseStepCommon(body);
   if (!common) return common.error();

@@ -279,10 +279,7 @@ Result<std::unique_ptr<Step>> NewAuroraGlobalFailoverStep(const YamlNode& body,
   defaults.timeout = std::chrono::minutes(15);
   auto common = ParseStepCommon(body, defaults);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<AuroraGlobalFailoverStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<AuroraGlobalFailoverStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

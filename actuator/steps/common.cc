@@ -1,5 +1,6 @@
 // Settings shared by every step kind: timeout, retries, backoff.
 #include "actuator/steps/step.h"
+#include "common/config_fields.h"
 
 namespace failover {
 
@@ -28,6 +29,18 @@ Result<StepCommon> ParseStepCommon(const YamlNode& body, StepCommon defaults) {
     out.backoff = *d;
   }
   return out;
+}
+
+Status ReadDurationAtLeast(const YamlNode& body, std::string_view key, Duration min,
+                           Duration& out) {
+  auto f = GetField<Duration>(body, key);
+  if (!f) return f.error();
+  if (!*f) return {};
+  if ((*f)->value < min) {
+    return (*f)->node.Fail(std::string(key) + " must be at least " + FormatDuration(min));
+  }
+  out = (*f)->value;
+  return {};
 }
 
 }  // namespace failover

@@ -25,18 +25,10 @@ struct DbDivergenceSpec {
 Result<DbDivergenceSpec> ParseDbDivergenceSpec(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
   DbDivergenceSpec spec;
-  auto o = LookupDatabase(body, ctx, spec.old_id, "old_primary");
-  if (!o) return o.error();
-  auto n = LookupDatabase(body, ctx, spec.new_id, "new_primary");
-  if (!n) return n.error();
-  if (spec.old_id == spec.new_id) {
-    return body.Get("new_primary")->Fail("new_primary must differ from old_primary");
-  }
-  if ((*o)->kind() != (*n)->kind()) {
-    return body.Get("new_primary")->Fail("old_primary and new_primary must be of the same kind");
-  }
-  spec.old_db = *o;
-  spec.new_db = *n;
+  auto dbs = LookupDatabasePair(body, ctx, "old_primary", spec.old_id, "new_primary", spec.new_id);
+  if (!dbs) return dbs.error();
+  spec.old_db = dbs->first;
+  spec.new_db = dbs->second;
   return spec;
 }
 
@@ -102,10 +94,7 @@ Result<std::unique_ptr<Step>> NewDbDivergenceStep(const YamlNode& body,
   if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DbDivergenceStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DbDivergenceStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

@@ -78,10 +78,7 @@ Result<std::unique_ptr<Step>> NewDbFenceStep(const YamlNode& body, const StepFac
   if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DbFenceStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DbFenceStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

@@ -3,6 +3,7 @@
 #include "actuator/coordination/writer_lease.h"
 #include "actuator/db/database.h"
 #include "actuator/metrics.h"
+#include "common/config_fields.h"
 
 namespace failover {
 namespace {
@@ -25,9 +26,7 @@ Result<DbPromoteSpec> ParseDbPromoteSpec(const YamlNode& body, const StepFactory
     if (ctx.writer_lease == nullptr) {
       return r->Fail("region: is checked against the writer lease: configure writer_lease: first");
     }
-    auto v = r->AsString();
-    if (!v) return v.error();
-    spec.region = *v;
+    if (auto s = ReadRequired(body, "region", spec.region); !s) return s.error();
   } else if (ctx.writer_lease != nullptr) {
     return body.Fail(
         "db_promote needs region: (the region the database is in) when "
@@ -37,28 +36,23 @@ Result<DbPromoteSpec> ParseDbPromoteSpec(const YamlNode& body, const StepFactory
   auto db = LookupDatabase(body, ctx, spec.database_id);
   if (!db) return db.error();
   spec.db = *db;
-  auto ml = body.Require("max_lag");
+  auto ml = RequireField<Duration>(body, "max_lag");
   if (!ml) return ml.error();
-  auto mld = ml->AsDuration();
-  if (!mld) return mld.error();
-  if (*mld < Duration::zero()) return ml->Fail("max_lag must not be negative");
-  spec.max_lag = *mld;
-  if (auto c = body.Get("catch_up_timeout")) {
-    auto d = c->AsDuration();
-    if (!d) return d.error();
-    if (*d < std::chrono::seconds(1)) return c->Fail("catch_up_timeout must be at least 1s");
-    spec.catch_up_timeout = *d;
+  if (ml->value < Duration::zero()) return ml->node.Fail("max_lag must not be negative");
+  spec.max_lag = ml->value;
+  if (auto s = ReadDurationAtLeast(body, "catch_up_timeout", std::chrono::seconds(1),
+                                   spec.catch_up_timeout);
+      !s) {
+    return s.error();
   }
-  if (auto rs = body.Get("require_semisync")) {
-    auto b = rs->AsBool();
-    if (!b) return b.error();
-    if (*b && spec.db->kind() != "mysql") {
-      return rs->Fail("require_semisync is for mysql databases; " + spec.database_id + " is " +
-                      spec.db->kind() +
-                      " (PostgreSQL: list the standby in synchronous_standby_names instead)");
-    }
-    spec.require_semisync = *b;
+  auto rs = GetField<bool>(body, "require_semisync");
+  if (!rs) return rs.error();
+  if (*rs && (*rs)->value && spec.db->kind() != "mysql") {
+    return (*rs)->node.Fail("require_semisync is for mysql databases; " + spec.database_id +
+                            " is " + spec.db->kind() +
+                            " (PostgreSQL: list the standby in synchronous_standby_names instead)");
   }
+  if (*rs) spec.require_semisync = (*rs)->value;
   return spec;
 }
 
@@ -142,10 +136,7 @@ Result<std::unique_ptr<Step>> NewDbPromoteStep(const YamlNode& body,
   if (!spec) return spec.error();
   auto common = ParseStepCommonWithCatchUp(body, spec->catch_up_timeout);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DbPromoteStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DbPromoteStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

@@ -2,6 +2,7 @@
 
 #include "actuator/db/database.h"
 #include "actuator/steps/db_divergence.h"
+#include "common/config_fields.h"
 
 namespace failover {
 namespace {
@@ -17,32 +18,21 @@ struct DbRejoinSpec {
 
 Result<DbRejoinSpec> ParseDbRejoinSpec(const YamlNode& body, const StepFactoryContext& ctx) {
   DbRejoinSpec spec;
-  auto db = LookupDatabase(body, ctx, spec.database_id, "database");
-  if (!db) return db.error();
-  auto src = LookupDatabase(body, ctx, spec.source_id, "source");
-  if (!src) return src.error();
-  if (spec.database_id == spec.source_id) {
-    return body.Get("source")->Fail("source must differ from database");
-  }
-  if ((*db)->kind() != (*src)->kind()) {
-    return body.Get("source")->Fail("database and source must be of the same kind");
-  }
-  spec.db = *db;
-  spec.source = *src;
+  auto dbs = LookupDatabasePair(body, ctx, "database", spec.database_id, "source", spec.source_id);
+  if (!dbs) return dbs.error();
+  spec.db = dbs->first;
+  spec.source = dbs->second;
   auto replication = ParseReplicationSpec(body);
   if (!replication) return replication.error();
   spec.replication = std::move(*replication);
-  if (auto e = body.Get("errant")) {
-    auto v = e->AsString();
-    if (!v) return v.error();
-    if (*v != "refuse" && *v != "discard") return e->Fail("errant must be refuse or discard");
-    spec.errant = *v;
+  auto errant = GetField<std::string>(body, "errant");
+  if (!errant) return errant.error();
+  if (*errant) {
+    const auto& [node, v] = **errant;
+    if (v != "refuse" && v != "discard") return node.Fail("errant must be refuse or discard");
+    spec.errant = v;
   }
-  if (auto r = body.Get("require_report")) {
-    auto v = r->AsBool();
-    if (!v) return v.error();
-    spec.require_report = *v;
-  }
+  if (auto s = ReadOptional(body, "require_report", spec.require_report); !s) return s.error();
   return spec;
 }
 
@@ -93,12 +83,10 @@ class DbRejoinStep final : public Step {
 
 Result<ReplicationSpec> ParseReplicationSpec(const YamlNode& body) {
   ReplicationSpec spec;
-  auto user = body.Require("replication_user");
+  auto user = RequireField<std::string>(body, "replication_user");
   if (!user) return user.error();
-  auto u = user->AsString();
-  if (!u) return u.error();
-  if (u->empty()) return user->Fail("replication_user must not be empty");
-  spec.user = *u;
+  if (user->value.empty()) return user->node.Fail("replication_user must not be empty");
+  spec.user = user->value;
   auto pw = SecretRef::FromYaml(body, "replication_password");
   if (!pw) return pw.error();
   spec.password = *pw;
@@ -110,11 +98,10 @@ Result<ReplicationSpec> ParseReplicationSpec(const YamlNode& body) {
     }
     spec.source_address = *v;
   }
-  if (auto c = body.Get("catch_up_timeout")) {
-    auto d = c->AsDuration();
-    if (!d) return d.error();
-    if (*d < std::chrono::seconds(1)) return c->Fail("catch_up_timeout must be at least 1s");
-    spec.catch_up_timeout = *d;
+  if (auto s = ReadDurationAtLeast(body, "catch_up_timeout", std::chrono::seconds(1),
+                                   spec.catch_up_timeout);
+      !s) {
+    return s.error();
   }
   return spec;
 }
@@ -134,10 +121,7 @@ Result<std::unique_ptr<Step>> NewDbRejoinStep(const YamlNode& body, const StepFa
   if (!spec) return spec.error();
   auto common = ParseStepCommonWithCatchUp(body, spec->replication.catch_up_timeout);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DbRejoinStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DbRejoinStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

@@ -32,18 +32,10 @@ struct DbSwitchoverSpec {
 Result<DbSwitchoverSpec> ParseDbSwitchoverSpec(const YamlNode& body,
                                                const StepFactoryContext& ctx) {
   DbSwitchoverSpec spec;
-  auto p = LookupDatabase(body, ctx, spec.primary_id, "primary");
-  if (!p) return p.error();
-  auto t = LookupDatabase(body, ctx, spec.target_id, "target");
-  if (!t) return t.error();
-  if (spec.primary_id == spec.target_id) {
-    return body.Get("target")->Fail("target must differ from primary");
-  }
-  if ((*p)->kind() != (*t)->kind()) {
-    return body.Get("target")->Fail("primary and target must be of the same kind");
-  }
-  spec.primary = *p;
-  spec.target = *t;
+  auto dbs = LookupDatabasePair(body, ctx, "primary", spec.primary_id, "target", spec.target_id);
+  if (!dbs) return dbs.error();
+  spec.primary = dbs->first;
+  spec.target = dbs->second;
   if (auto r = body.Get("replicas")) {
     auto ids = r->AsStringList();
     if (!ids) return ids.error();
@@ -87,11 +79,10 @@ Result<DbSwitchoverSpec> ParseDbSwitchoverSpec(const YamlNode& body,
     if (spec.region == spec.primary_region) {
       return body.Get("region")->Fail("region must differ from primary_region");
     }
-    if (auto t = body.Get("lease_timeout")) {
-      auto d = t->AsDuration();
-      if (!d) return d.error();
-      if (*d < std::chrono::seconds(1)) return t->Fail("lease_timeout must be at least 1s");
-      spec.lease_timeout = *d;
+    if (auto s =
+            ReadDurationAtLeast(body, "lease_timeout", std::chrono::seconds(1), spec.lease_timeout);
+        !s) {
+      return s.error();
     }
   }
   return spec;
@@ -390,10 +381,7 @@ Result<std::unique_ptr<Step>> NewDbSwitchoverStep(const YamlNode& body,
                       ") must be shorter than the step's timeout (" +
                       FormatDuration(common->timeout) + ")");
   }
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DbSwitchoverStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DbSwitchoverStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

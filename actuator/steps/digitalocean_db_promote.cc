@@ -262,10 +262,7 @@ Result<std::unique_ptr<Step>> NewDigitalOceanDbPromoteStep(const YamlNode& body,
   defaults.timeout = std::chrono::minutes(10);
   auto common = ParseStepCommon(body, defaults);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DigitalOceanDbPromoteStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DigitalOceanDbPromoteStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

@@ -908,10 +908,7 @@ Result<std::unique_ptr<Step>> NewDnsUpdateStep(const YamlNode& body,
   if (!common) return common.error();
   auto spec = ParseDnsUpdateSpec(body, ctx);
   if (!spec) return spec.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DnsUpdateStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DnsUpdateStep>(body, std::move(*spec), *common);
 }
 
 Result<std::unique_ptr<Step>> NewDnsTtlStep(const YamlNode& body, const StepFactoryContext& ctx) {
@@ -920,10 +917,7 @@ Result<std::unique_ptr<Step>> NewDnsTtlStep(const YamlNode& body, const StepFact
   if (!common) return common.error();
   auto spec = ParseDnsTtlSpec(body, ctx);
   if (!spec) return spec.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DnsTtlStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DnsTtlStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

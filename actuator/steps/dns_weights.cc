@@ -6,6 +6,7 @@
 #include "actuator/dns/provider.h"
 #include "actuator/steps/dns_update.h"
 #include "actuator/steps/wait_for.h"
+#include "common/config_fields.h"
 #include "common/log.h"
 
 namespace failover {
@@ -363,11 +364,11 @@ Result<DnsWeightsSpec> ParseDnsWeightsSpec(const YamlNode& body, const StepFacto
   if (auto s = wf->RejectUnreadKeys(); !s) return s.error();
   spec.wait_for = std::move(*cond);
 
-  if (auto h = body.Get("hold")) {
-    auto d = h->AsDuration();
-    if (!d) return d.error();
-    if (*d < Duration::zero()) return h->Fail("hold must not be negative");
-    spec.hold = *d;
+  auto h = GetField<Duration>(body, "hold");
+  if (!h) return h.error();
+  if (*h) {
+    if ((*h)->value < Duration::zero()) return (*h)->node.Fail("hold must not be negative");
+    spec.hold = (*h)->value;
   }
   return spec;
 }
@@ -392,10 +393,7 @@ Result<std::unique_ptr<Step>> NewDnsWeightsStep(const YamlNode& body,
                                      " stages' hold + wait_for.timeout (" + std::to_string(n) +
                                      " x " + FormatDuration(each) + ")");
   }
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<DnsWeightsStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<DnsWeightsStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

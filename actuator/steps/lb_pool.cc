@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actuator/lb/provider.h"
+#include "common/config_fields.h"
 #include "common/log.h"
 
 namespace failover {
@@ -27,31 +28,25 @@ struct LbPoolSpec {
 
 Result<LbPoolSpec> ParseLbPoolSpec(const YamlNode& body, const StepFactoryContext& ctx) {
   LbPoolSpec spec;
-  auto id_node = body.Require("load_balancer");
-  if (!id_node) return id_node.error();
-  auto id = id_node->AsString();
+  auto id = RequireField<std::string>(body, "load_balancer");
   if (!id) return id.error();
   std::string known;
   if (ctx.lb_providers != nullptr) {
-    auto it = ctx.lb_providers->find(*id);
+    auto it = ctx.lb_providers->find(id->value);
     if (it != ctx.lb_providers->end()) spec.provider = it->second;
     for (const auto& [k, p] : *ctx.lb_providers) known += (known.empty() ? "" : ", ") + k;
   }
   if (spec.provider == nullptr) {
-    return id_node->Fail("unknown load balancer \"" + *id + "\" (" +
+    return id->node.Fail("unknown load balancer \"" + id->value + "\" (" +
                          (known.empty() ? std::string("no load_balancers: are configured")
                                         : "configured: " + known) +
                          ")");
   }
-  spec.load_balancer = *id;
+  spec.load_balancer = id->value;
   auto change = spec.provider->ParseChange(body);
   if (!change) return change.error();
   spec.change = std::move(*change);
-  if (auto w = body.Get("wait")) {
-    auto b = w->AsBool();
-    if (!b) return b.error();
-    spec.wait = *b;
-  }
+  if (auto s = ReadOptional(body, "wait", spec.wait); !s) return s.error();
   if (auto w = body.Get("wait_timeout")) {
     if (!spec.wait) return w->Fail("wait_timeout needs wait: true");
     auto d = w->AsDuration();
@@ -193,10 +188,7 @@ Result<std::unique_ptr<Step>> NewLbPoolStep(const YamlNode& body, const StepFact
                " (raise timeout:)");
   }
   // The provider's ParseChange read its own keys: together they are all the step takes.
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<LbPoolStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<LbPoolStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

@@ -126,4 +126,19 @@ void RegisterBuiltinSteps(StepRegistry& registry);
 // factory calls it before its body's RejectUnreadKeys, which then accepts these keys too.
 Result<StepCommon> ParseStepCommon(const YamlNode& body, StepCommon defaults = {});
 
+// Optional duration `key` of a block: refused (located at the key) below `min`, "<key> must
+// be at least <min>"; `out` is left as it was when the key is absent.
+Status ReadDurationAtLeast(const YamlNode& body, std::string_view key, Duration min, Duration& out);
+
+// The end of a factory: refuses the body's unread keys, then builds step kind S from its
+// parsed spec with the parsed common settings.
+template <typename S, typename Spec>
+Result<std::unique_ptr<Step>> FinishStep(const YamlNode& body, Spec spec,
+                                         const StepCommon& common) {
+  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
+  auto step = std::make_unique<S>(std::move(spec));
+  step->set_common(common);
+  return std::unique_ptr<Step>(std::move(step));
+}
+
 }  // namespace failover

@@ -82,10 +82,7 @@ Result<std::unique_ptr<Step>> NewWaitStep(const YamlNode& body, const StepFactor
     return body.Get("timeout")->Fail("timeout " + FormatDuration(common->timeout) +
                                      " is shorter than the duration " + FormatDuration(dur));
   }
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<WaitStep>(*spec);
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<WaitStep>(body, *spec, *common);
 }
 
 }  // namespace failover

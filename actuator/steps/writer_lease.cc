@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actuator/coordination/writer_lease.h"
+#include "common/config_fields.h"
 #include "common/log.h"
 
 namespace failover {
@@ -29,19 +30,13 @@ Result<WriterLeaseSpec> ParseWriterLeaseSpec(const YamlNode& body, const StepFac
   }
   WriterLeaseSpec spec;
   spec.config = *ctx.writer_lease;
-  auto a = body.Require("acquire");
+  auto a = RequireField<std::string>(body, "acquire");
   if (!a) return a.error();
-  auto text = a->AsString();
-  if (!text) return text.error();
-  if (text->empty()) return a->Fail("acquire names the region that becomes the writer");
-  auto t = Template::Parse(*text);
-  if (!t) return a->Fail(t.error().message);
+  if (a->value.empty()) return a->node.Fail("acquire names the region that becomes the writer");
+  auto t = Template::Parse(a->value);
+  if (!t) return a->node.Fail(t.error().message);
   spec.acquire = std::move(*t);
-  if (auto h = body.Get("handover")) {
-    auto b = h->AsBool();
-    if (!b) return b.error();
-    spec.handover = *b;
-  }
+  if (auto s = ReadOptional(body, "handover", spec.handover); !s) return s.error();
   return spec;
 }
 
@@ -191,10 +186,7 @@ Result<std::unique_ptr<Step>> NewWriterLeaseStep(const YamlNode& body,
   auto common =
       ParseStepCommon(body, StepCommon{std::chrono::seconds(60), 0, std::chrono::seconds(1)});
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<WriterLeaseStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<WriterLeaseStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

@@ -10,6 +10,7 @@
 #include "actuator/etcd_client.h"
 #include "actuator/metrics.h"
 #include "actuator/steps/step.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
@@ -70,22 +71,16 @@ class ConsolePageTest : public ::testing::Test {
     auto j = OpenSqliteJournal(dir_.path() + "/journal.db");
     ASSERT_TRUE(j) << j.error().message;
     journal_ = std::move(*j);
-    auto root =
-        YamlNode::LoadString("journal: " + dir_.path() +
-                                 "/journal.db\n"
-                                 "pagerduty: {routing_key: R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY32}\n"
-                                 "runbooks:\n"
-                                 "  - name: failback-us-east\n"
-                                 "    match: {alertname: FailbackUsEast}\n"
-                                 "    steps:\n"
-                                 "      - exec: {argv: [/bin/true]}\n",
-                             "actuator.yml");
-    ASSERT_TRUE(root) << root.error().message;
-    ConfigDeps deps;
-    deps.steps = &steps_;
-    deps.provider_ctx.http = &http_;
-    deps.provider_ctx.clock = &clock_;
-    auto cfg = LoadActuatorConfig(*root, deps);
+    auto cfg =
+        testing::LoadConfigText("journal: " + dir_.path() +
+                                    "/journal.db\n"
+                                    "pagerduty: {routing_key: R0UT1NGKEYR0UT1NGKEYR0UT1NGKEY32}\n"
+                                    "runbooks:\n"
+                                    "  - name: failback-us-east\n"
+                                    "    match: {alertname: FailbackUsEast}\n"
+                                    "    steps:\n"
+                                    "      - exec: {argv: [/bin/true]}\n",
+                                steps_, http_, clock_);
     ASSERT_TRUE(cfg) << cfg.error().message;
     engine_ = std::make_unique<Engine>(*journal_, clock_, http_, metrics_, EngineOptions{});
     engine_->SetConfig(std::make_shared<ActuatorConfig>(std::move(*cfg)));

@@ -17,6 +17,7 @@
 
 #include "actuator/steps/step.h"
 #include "common/http_server.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_pagerduty.h"
 #include "tests/support/temp_dir.h"
@@ -149,13 +150,7 @@ class EngineTest : public ::testing::Test {
         "journal: " + (journal_yaml_.empty() ? dir_.path() + "/journal.db" : journal_yaml_) + "\n" +
         "pagerduty: {routing_key: " + testing::FakePagerDuty::kRoutingKey + ", url: \"" +
         pd_.url() + "\"}\n" + extra + "runbooks:\n" + runbooks;
-    auto root = YamlNode::LoadString(text, "actuator.yml");
-    ASSERT_TRUE(root) << root.error().message;
-    ConfigDeps deps;
-    deps.steps = &steps_;
-    deps.provider_ctx.http = &http_;
-    deps.provider_ctx.clock = &clock_;
-    auto cfg = LoadActuatorConfig(*root, deps);
+    auto cfg = testing::LoadConfigText(text, steps_, http_, clock_);
     ASSERT_TRUE(cfg) << cfg.error().message;
     if (!engine_) {
       engine_ = std::make_unique<Engine>(engine_journal_ ? *engine_journal_ : *journal_, clock_,
@@ -585,32 +580,20 @@ namespace {
 
 // A journal whose writes fail the way a full or read-only disk makes SQLite fail: the
 // accept always; the writes of running executions while `broken` is set.
-class FailingJournal : public Journal {
+// A journal that passes every call to `real_`: the test journals below override the calls
+// they change.
+class ForwardingJournal : public Journal {
  public:
-  explicit FailingJournal(Journal& real) : real_(real) {}
-  std::atomic<bool> broken{false};
-  std::atomic<int> failed{0};
-
+  explicit ForwardingJournal(Journal& real) : real_(real) {}
   Result<std::vector<bool>> Accept(const WebhookRecord& w,
                                    const std::vector<ExecutionRecord>& c) override {
-    if (accept_works) return real_.Accept(w, c);
-    return Full();
+    return real_.Accept(w, c);
   }
   Status Insert(const ExecutionRecord& e) override { return real_.Insert(e); }
-  Status Update(const ExecutionRecord& e) override {
-    if (broken) return Full();
-    return real_.Update(e);
-  }
-  Status PutStep(const StepRecord& s) override {
-    if (broken) return Full();
-    return real_.PutStep(s);
-  }
-  Status AddEvent(const EventRecord& e) override {
-    if (broken) return Full();
-    return real_.AddEvent(e);
-  }
+  Status Update(const ExecutionRecord& e) override { return real_.Update(e); }
+  Status PutStep(const StepRecord& s) override { return real_.PutStep(s); }
+  Status AddEvent(const EventRecord& e) override { return real_.AddEvent(e); }
   Result<std::int64_t> Prune(double before, int max) override { return real_.Prune(before, max); }
-  bool accept_works = false;
   Result<std::optional<ExecutionRecord>> Get(const std::string& id) override {
     return real_.Get(id);
   }
@@ -629,12 +612,40 @@ class FailingJournal : public Journal {
     return real_.PutSetting(k, v);
   }
 
+ protected:
+  Journal& real_;
+};
+
+class FailingJournal : public ForwardingJournal {
+ public:
+  explicit FailingJournal(Journal& real) : ForwardingJournal(real) {}
+  std::atomic<bool> broken{false};
+  std::atomic<int> failed{0};
+
+  Result<std::vector<bool>> Accept(const WebhookRecord& w,
+                                   const std::vector<ExecutionRecord>& c) override {
+    if (accept_works) return real_.Accept(w, c);
+    return Full();
+  }
+  Status Update(const ExecutionRecord& e) override {
+    if (broken) return Full();
+    return real_.Update(e);
+  }
+  Status PutStep(const StepRecord& s) override {
+    if (broken) return Full();
+    return real_.PutStep(s);
+  }
+  Status AddEvent(const EventRecord& e) override {
+    if (broken) return Full();
+    return real_.AddEvent(e);
+  }
+  bool accept_works = false;
+
  private:
   Error Full() {
     ++failed;
     return Error{ErrorCode::kUnavailable, "journal: database or disk is full", true};
   }
-  Journal& real_;
 };
 
 TEST_F(EngineTest, UnwritableJournalRefusesTheWebhookSoAlertmanagerRetries) {
@@ -847,9 +858,9 @@ namespace {
 
 // The real SQLite journal, with its group commits counted and the first one held until
 // the test opens the gate (so that the webhooks sent meanwhile are known to be queued).
-class GatedJournal : public Journal {
+class GatedJournal : public ForwardingJournal {
  public:
-  explicit GatedJournal(Journal& real) : real_(real) {}
+  explicit GatedJournal(Journal& real) : ForwardingJournal(real) {}
   std::atomic<bool> fail{false};  // every group commit fails, as on a full disk
 
   std::vector<Result<std::vector<bool>>> AcceptGroup(const std::vector<AcceptRequest>& group,
@@ -880,31 +891,8 @@ class GatedJournal : public Journal {
     ADD_FAILURE() << "a webhook was accepted outside a group commit";
     return real_.Accept(w, c);
   }
-  Status Insert(const ExecutionRecord& e) override { return real_.Insert(e); }
-  Status Update(const ExecutionRecord& e) override { return real_.Update(e); }
-  Status PutStep(const StepRecord& s) override { return real_.PutStep(s); }
-  Status AddEvent(const EventRecord& e) override { return real_.AddEvent(e); }
-  Result<std::int64_t> Prune(double before, int max) override { return real_.Prune(before, max); }
-  Result<std::optional<ExecutionRecord>> Get(const std::string& id) override {
-    return real_.Get(id);
-  }
-  Result<std::vector<StepRecord>> Steps(const std::string& id) override { return real_.Steps(id); }
-  Result<std::vector<EventRecord>> Events(const std::string& id) override {
-    return real_.Events(id);
-  }
-  Result<std::vector<ExecutionRecord>> List(const ExecutionQuery& q) override {
-    return real_.List(q);
-  }
-  Status ExportJsonLines(std::ostream& out) override { return real_.ExportJsonLines(out); }
-  Result<std::optional<std::string>> GetSetting(const std::string& k) override {
-    return real_.GetSetting(k);
-  }
-  Status PutSetting(const std::string& k, const std::string& v) override {
-    return real_.PutSetting(k, v);
-  }
 
  private:
-  Journal& real_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;

@@ -17,6 +17,19 @@
 
 namespace failover::testing {
 
+// actuator.yml's `text` loaded with the step kinds `steps`, its providers on `http` and
+// `clock`.
+inline Result<ActuatorConfig> LoadConfigText(const std::string& text, const StepRegistry& steps,
+                                             HttpClient& http, Clock& clock) {
+  auto root = YamlNode::LoadString(text, "actuator.yml");
+  if (!root) return root.error();
+  ConfigDeps deps;
+  deps.steps = &steps;
+  deps.provider_ctx.http = &http;
+  deps.provider_ctx.clock = &clock;
+  return LoadActuatorConfig(*root, deps);
+}
+
 // The step `yaml` (the mapping under the step's kind) built by `factory`, as read from
 // `file`.
 inline Result<std::unique_ptr<Step>> BuildStep(const std::string& yaml, const StepFactory& factory,

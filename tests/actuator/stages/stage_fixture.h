@@ -19,6 +19,7 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/yaml.h"
+#include "tests/actuator/step_test_util.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_pagerduty.h"
 #include "tests/support/temp_dir.h"
@@ -78,13 +79,7 @@ class StageTest : public ::testing::Test {
               ", url: \"" + pd_.url() + "\"}\n";
     }
     text += "runbooks:\n" + runbooks;
-    auto root = YamlNode::LoadString(text, "actuator.yml");
-    ASSERT_TRUE(root) << root.error().message;
-    ConfigDeps deps;
-    deps.steps = &steps_;
-    deps.provider_ctx.http = &http_;
-    deps.provider_ctx.clock = &clock_;
-    auto cfg = LoadActuatorConfig(*root, deps);
+    auto cfg = testing::LoadConfigText(text, steps_, http_, clock_);
     ASSERT_TRUE(cfg) << cfg.error().message;
     config_ = std::make_shared<ActuatorConfig>(std::move(*cfg));
     engine_ = std::make_unique<Engine>(*journal_, clock_, http_, metrics_, EngineOptions{});
