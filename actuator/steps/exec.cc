@@ -256,10 +256,7 @@ Result<std::unique_ptr<Step>> NewExecStep(const YamlNode& body, const StepFactor
   if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<ExecStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<ExecStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

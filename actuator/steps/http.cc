@@ -336,10 +336,7 @@ Result<std::unique_ptr<Step>> NewHttpStep(const YamlNode& body, const StepFactor
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
   // The keys read above (and ParseStepCommon's) are the keys an http step takes.
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<HttpStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<HttpStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

@@ -197,10 +197,7 @@ Result<std::unique_ptr<Step>> NewPagerDutyStep(const YamlNode& body,
   if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<PagerDutyStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<PagerDutyStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover

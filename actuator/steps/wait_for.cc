@@ -134,10 +134,7 @@ Result<std::unique_ptr<Step>> NewWaitForStep(const YamlNode& body, const StepFac
   if (!spec) return spec.error();
   auto common = ParseStepCommon(body);
   if (!common) return common.error();
-  if (auto s = body.RejectUnreadKeys(); !s) return s.error();
-  auto step = std::make_unique<WaitForStep>(std::move(*spec));
-  step->set_common(*common);
-  return std::unique_ptr<Step>(std::move(step));
+  return FinishStep<WaitForStep>(body, std::move(*spec), *common);
 }
 
 }  // namespace failover
