@@ -1,6 +1,7 @@
 #include "common/aws_api.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "common/log.h"
@@ -151,6 +152,12 @@ std::string AwsQueryForm(const std::vector<std::pair<std::string, std::string>>&
     out += AwsUriEncode(k, true) + "=" + AwsUriEncode(v, true);
   }
   return out;
+}
+
+bool LooksLikeAwsRegion(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::islower(c) != 0 || std::isdigit(c) != 0 || c == '-';
+  });
 }
 
 }  // namespace failover

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -66,5 +67,10 @@ class AwsApi {
   HttpClient* http_;
   Clock* clock_;
 };
+
+// An AWS region name as the endpoints spell it (us-west-2, eu-central-1): not empty, and
+// only lower-case letters, digits and dashes. The config parsers of every AWS kind check
+// `region:` with it.
+bool LooksLikeAwsRegion(std::string_view s);
 
 }  // namespace failover

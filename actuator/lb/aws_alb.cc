@@ -123,10 +123,7 @@ Result<AwsAlbSpec> ParseAwsAlbSpec(const YamlNode& body) {
   auto region = RequireField<std::string>(body, "region");
   if (!region) return region.error();
   spec.region = region->value;
-  if (spec.region.empty() ||
-      !std::all_of(spec.region.begin(), spec.region.end(), [](unsigned char c) {
-        return std::islower(c) != 0 || std::isdigit(c) != 0 || c == '-';
-      })) {
+  if (!LooksLikeAwsRegion(spec.region)) {
     return region->node.Fail("expected an AWS region like us-east-1, found \"" + spec.region +
                              "\"");
   }

@@ -69,11 +69,9 @@ Result<AuroraGlobalFailoverSpec> ParseAuroraGlobalFailoverSpec(const YamlNode& b
 
   auto region = RequireString(body, "region");
   if (!region) return region.error();
-  for (unsigned char c : *region) {
-    if (!(std::islower(c) || std::isdigit(c) || c == '-')) {
-      return body.Get("region")->Fail("expected an AWS region like us-west-2, found \"" + *region +
-                                      "\"");
-    }
+  if (!LooksLikeAwsRegion(*region)) {
+    return body.Get("region")->Fail("expected an AWS region like us-west-2, found \"" + *region +
+                                    "\"");
   }
   spec.region = *region;
 

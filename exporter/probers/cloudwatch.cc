@@ -439,13 +439,6 @@ ProbeResult CloudWatchProber::Evaluate(const std::string& xml, WallTime now) con
   return out;
 }
 
-// us-west-2, eu-central-1: lower-case letters, digits and dashes only.
-bool LooksLikeAwsRegion(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return std::islower(c) || std::isdigit(c) || c == '-';
-  });
-}
-
 Result<std::string> NonEmptyString(const YamlNode& node, const char* key, bool required) {
   auto n = node.Get(key);
   if (!n) {
