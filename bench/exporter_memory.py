@@ -128,11 +128,35 @@ def main():
             time.sleep(2)
             rss_0 = ep.proc_status_kb(p0.pid, "VmRSS")
             procs.stop(p0)
+            # And with one probe of the same kind, run and scraped: what it adds over that
+            # is fixed (libcurl's and OpenSSL's initialisation for HTTP), not per probe.
+            one = os.path.join(tmp, "one.yml")
+            ep.write_failover_config(one, urls[:1], [], 10.0, 5.0, args.kind)
+            port1 = ep.free_port()
+            p1 = procs.start("failover_exporter (one probe)",
+                             [args.failover_bin, "--config.file=" + one,
+                              "--web.listen-address=127.0.0.1:%d" % port1, "--log.level=warn"],
+                             os.path.join(tmp, "one.log"))
+            ep.wait_http(port1, "/-/ready", p1, "failover_exporter (one probe)")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until its probe has run once
+                _, text, _ = ep.http_get(port1, "/metrics")
+                if b"failover_probe_success{" in text:
+                    break
+                time.sleep(0.5)
+            time.sleep(2)
+            rss_1 = ep.proc_status_kb(p1.pid, "VmRSS")
+            procs.stop(p1)
             print("  %-55s %7.1f MiB" % ("RSS of the same exporter with no probes", rss_0 / 1024))
-            print("  %-55s %7.2f KiB" % ("state per probe: (RSS now - that) / N",
+            print("  %-55s %7.1f MiB" % ("RSS of the same exporter with one probe", rss_1 / 1024))
+            print("  %-55s %7.2f KiB" % ("state per probe: (RSS now - no probes) / N",
                                          (rss_n - rss_0) / args.targets))
+            print("  %-55s %7.2f KiB" % ("state per added probe: (RSS now - one probe) / (N - 1)",
+                                         (rss_n - rss_1) / max(1, args.targets - 1)))
             figures["rss_no_probes_kb"] = rss_0
+            figures["rss_one_probe_kb"] = rss_1
             figures["per_probe_kib"] = (rss_n - rss_0) / args.targets
+            figures["per_added_probe_kib"] = (rss_n - rss_1) / max(1, args.targets - 1)
         by = rss_by_mapping(pid)
         print("\nresident KiB by mapping (top %d of %d):" % (args.top, len(by)))
         for name, kb in by.most_common(args.top):

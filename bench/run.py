@@ -404,12 +404,19 @@ def write_page(path, args, info, vers, results, commands, loaded):
     if "state_per_probe" in results:
         e = results["state_per_probe"][0]
         L.append("## Exporter state per probe (issue 19)\n")
-        L.append("`bench/exporter_memory.py --per-probe`: %d HTTP probes after %gs; (RSS − RSS "
-                 "with no probes) / N.\n" % (e.get("targets", 0), e.get("settle", 0)))
+        L.append("`bench/exporter_memory.py --per-probe`: N = %d HTTP probes after %gs. Two "
+                 "measures: (RSS − RSS with no probes) / N, which spreads the fixed cost of "
+                 "libcurl's and OpenSSL's initialisation (paid once the first HTTP probe "
+                 "exists) over the probes; and (RSS − RSS with one probe) / (N − 1), what each "
+                 "added probe costs.\n" % (e.get("targets", 0), e.get("settle", 0)))
         L.append(table(["figure", "value", "target"], [
             ["RSS with the probes", fmt((e.get("rss_kb") or 0) / 1024, "%.1f MiB"), ""],
             ["RSS with no probes", fmt((e.get("rss_no_probes_kb") or 0) / 1024, "%.1f MiB"), ""],
-            ["state per probe", fmt(e.get("per_probe_kib"), "%.2f KiB"), "≤ 1 KiB"],
+            ["RSS with one probe", fmt((e.get("rss_one_probe_kb") or 0) / 1024, "%.1f MiB"), ""],
+            ["state per probe (above no probes)", fmt(e.get("per_probe_kib"), "%.2f KiB"),
+             "≤ 1 KiB"],
+            ["state per added probe (above one probe)", fmt(e.get("per_added_probe_kib"),
+                                                            "%.2f KiB"), "≤ 1 KiB"],
         ]))
     if "stack_memory" in results:
         L.append("## Stack memory: exporter + Prometheus, failover vs blackbox (issue 19)\n")

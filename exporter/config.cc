@@ -8,6 +8,8 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <array>
 #include <memory_resource>
 #include <set>
 #include <string_view>
@@ -99,11 +101,13 @@ Result<ProbeConfig> LoadProbe(const YamlNode& node, const ExporterConfig& cfg,
   p.prober = *prober;
   std::string text = node.Fingerprint() + "|" + FormatDuration(p.interval) + "|" +
                      FormatDuration(p.timeout) + "|" + regions_fp;
-  static_assert(sizeof p.fingerprint == SHA256_DIGEST_LENGTH);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  static_assert(sizeof p.fingerprint <= sizeof digest);
   SHA256_CTX sha;
   SHA256_Init(&sha);
   SHA256_Update(&sha, text.data(), text.size());
-  SHA256_Final(p.fingerprint.data(), &sha);
+  SHA256_Final(digest.data(), &sha);
+  std::copy_n(digest.begin(), p.fingerprint.size(), p.fingerprint.begin());
   return p;
 }
 

@@ -297,13 +297,13 @@ void Exporter::Launch(std::shared_ptr<LiveProbe> live, MonoTime due) {
       if (!live->has_run || live->last_success != r.success) {
         if (r.success) {  // NOLINT(bugprone-use-after-move)
           log::Info("probe succeeded", {{"probe", c.name},
-                                        {"region", c.region},
-                                        {"kind", c.kind},
+                                        {"region", c.region.str()},
+                                        {"kind", c.kind.str()},
                                         {"duration_seconds", seconds}});
         } else {
           log::Warn("probe failed", {{"probe", c.name},
-                                     {"region", c.region},
-                                     {"kind", c.kind},
+                                     {"region", c.region.str()},
+                                     {"kind", c.kind.str()},
                                      {"reason", r.reason},
                                      {"detail", r.detail}});
         }
@@ -313,7 +313,7 @@ void Exporter::Launch(std::shared_ptr<LiveProbe> live, MonoTime due) {
       live->has_run = true;
       live->last_success = r.success;
     }
-    auto counter = probes_total_by_kind_.find({c.kind, r.success});
+    auto counter = probes_total_by_kind_.find({c.kind.str(), r.success});
     if (counter != probes_total_by_kind_.end()) counter->second->Increment();
     // Not from inside this prober's callback: on the loop's next turn.
     if (!waiting_.empty()) loop_.Post([this] { StartWaiting(); });

@@ -68,7 +68,7 @@ class Exporter {
     std::shared_ptr<Prober> prober;
     Duration interval;
     Duration timeout;
-    std::array<unsigned char, 32> fingerprint{};  // ProbeConfig::fingerprint
+    std::array<unsigned char, 16> fingerprint{};  // ProbeConfig::fingerprint
     bool last_success = true;
     bool has_run = false;
   };

@@ -73,8 +73,8 @@ std::string RenderExporterLandingPage(const std::vector<ProbeStatus>& unsorted,
     if (found == nullptr) {
       html += "<p>No probe named <code>" + HtmlEscape(probe) + "</code>.</p>";
     } else {
-      html += "<h2>Last runs of " + HtmlEscape(probe) + " (" + HtmlEscape(found->id.kind) +
-              ", region " + HtmlEscape(found->id.region) + ")</h2>";
+      html += "<h2>Last runs of " + HtmlEscape(probe) + " (" + HtmlEscape(found->id.kind.str()) +
+              ", region " + HtmlEscape(found->id.region.str()) + ")</h2>";
       html +=
           "<table id=\"runs\"><tr><th>At (UTC)</th><th>Result</th><th>Duration</th>"
           "<th>Reason</th><th>Detail</th></tr>";
@@ -102,9 +102,9 @@ std::string RenderExporterLandingPage(const std::vector<ProbeStatus>& unsorted,
         p.success ? ""
                   : HtmlEscape(p.reason) + (p.detail.empty() ? "" : ": ") + HtmlEscape(p.detail);
     html += std::string("<tr") + (p.has_run && !p.success ? " class=\"failing\"" : "") + "><td>" +
-            HtmlEscape(p.id.name) + "</td><td>" + HtmlEscape(p.id.region) + "</td><td>" +
-            HtmlEscape(p.id.kind) + "</td><td>" + result_of(p.has_run, p.success) + "</td><td>" +
-            reason + "</td><td>" + HtmlEscape(p.dns_target) + "</td><td>" +
+            HtmlEscape(p.id.name) + "</td><td>" + HtmlEscape(p.id.region.str()) + "</td><td>" +
+            HtmlEscape(p.id.kind.str()) + "</td><td>" + result_of(p.has_run, p.success) +
+            "</td><td>" + reason + "</td><td>" + HtmlEscape(p.dns_target) + "</td><td>" +
             (p.lag_seconds >= 0 ? Seconds(p.lag_seconds) : "") + "</td><td>" +
             (p.has_run ? Seconds(p.duration_seconds) : "-") + "</td><td>" +
             FormatTime(p.last_run_unix) + "</td><td>" + std::to_string(p.successes) + " / " +

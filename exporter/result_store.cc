@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <string_view>
 #include <unordered_map>
 
@@ -18,8 +19,8 @@ using prometheus::MetricType;
 std::vector<ClientMetric::Label> BaseLabels(const ProbeIdentity& id) {
   std::vector<ClientMetric::Label> out;
   out.push_back({"probe", id.name});
-  if (!id.region.empty()) out.push_back({"region", id.region});
-  out.push_back({"kind", id.kind});
+  if (!id.region.empty()) out.push_back({"region", id.region.str()});
+  out.push_back({"kind", id.kind.str()});
   for (const auto& [k, v] : id.labels) out.push_back({k, v});
   return out;
 }
@@ -111,9 +112,25 @@ const std::vector<double>& ResultStore::Buckets() {
   return kBuckets;
 }
 
-ResultStore::Samples ResultStore::MakeSamples(std::vector<Sample>&& samples,
-                                              const Samples& previous) {
-  if (samples.empty()) return {};
+ResultStore::Samples::Samples(std::shared_ptr<const Shape> shape) {
+  size_t n = shape->size();
+  b_ = new (::operator new(sizeof(Block) + n * sizeof(double))) Block;
+  b_->shape = std::move(shape);
+  std::fill_n(b_->values(), n, 0.0);
+}
+
+void ResultStore::Samples::Release() noexcept {
+  if (b_ == nullptr || b_->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  b_->~Block();
+  ::operator delete(b_);
+  b_ = nullptr;
+}
+
+void ResultStore::SetSamples(Samples& current, std::vector<Sample>&& samples) {
+  if (samples.empty()) {
+    current = Samples();
+    return;
+  }
   auto same = [&samples](const Samples::Shape& shape) {
     if (shape.size() != samples.size()) return false;
     for (size_t i = 0; i < shape.size(); ++i) {
@@ -123,39 +140,44 @@ ResultStore::Samples ResultStore::MakeSamples(std::vector<Sample>&& samples,
     }
     return true;
   };
+  if (current.shape() != nullptr && same(*current.shape())) {
+    // The usual case: the probe's last run had the same shape. Its values are rewritten
+    // where they are, unless a page still reads them.
+    if (!current.Unshared()) current = Samples(current.shared_shape());
+    double* values = current.mutable_values();
+    for (size_t i = 0; i < samples.size(); ++i) values[i] = samples[i].value;
+    return;
+  }
   std::shared_ptr<const Samples::Shape> shape;
-  if (previous.shape() != nullptr && same(*previous.shape())) {
-    shape = previous.shape();  // the usual case: the probe's last run had the same shape
-  } else {
-    size_t hash = samples.size();
-    auto mix = [&hash](size_t h) { hash ^= h + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2); };
-    for (const Sample& s : samples) {
-      mix(std::hash<const void*>()(s.desc));
-      for (const auto& [k, v] : s.labels) {
-        mix(std::hash<std::string>()(k));
-        mix(std::hash<std::string>()(v));
-      }
-    }
-    auto [first, last] = shapes_.equal_range(hash);
-    for (auto it = first; it != last && shape == nullptr; ++it) {
-      if (same(*it->second)) shape = it->second;
-    }
-    if (shape == nullptr) {
-      if (shapes_.size() >= shapes_sweep_at_) {
-        // Drop the shapes only the table holds (e.g. DNS answers no probe reports any more).
-        std::erase_if(shapes_, [](const auto& kv) { return kv.second.use_count() == 1; });
-        shapes_sweep_at_ = std::max<size_t>(64, 2 * shapes_.size());
-      }
-      auto made = std::make_shared<Samples::Shape>();
-      made->reserve(samples.size());
-      for (Sample& s : samples) made->emplace_back(s.desc, std::move(s.labels));
-      shape = made;
-      shapes_.emplace(hash, shape);
+  size_t hash = samples.size();
+  auto mix = [&hash](size_t h) { hash ^= h + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2); };
+  for (const Sample& s : samples) {
+    mix(std::hash<const void*>()(s.desc));
+    for (const auto& [k, v] : s.labels) {
+      mix(std::hash<std::string>()(k));
+      mix(std::hash<std::string>()(v));
     }
   }
-  auto values = std::make_shared<double[]>(samples.size());
+  auto [first, last] = shapes_.equal_range(hash);
+  for (auto it = first; it != last && shape == nullptr; ++it) {
+    if (same(*it->second)) shape = it->second;
+  }
+  if (shape == nullptr) {
+    if (shapes_.size() >= shapes_sweep_at_) {
+      // Drop the shapes only the table holds (e.g. DNS answers no probe reports any more).
+      std::erase_if(shapes_, [](const auto& kv) { return kv.second.use_count() == 1; });
+      shapes_sweep_at_ = std::max<size_t>(64, 2 * shapes_.size());
+    }
+    auto made = std::make_shared<Samples::Shape>();
+    made->reserve(samples.size());
+    for (Sample& s : samples) made->emplace_back(s.desc, std::move(s.labels));
+    shape = made;
+    shapes_.emplace(hash, shape);
+  }
+  Samples next(std::move(shape));
+  double* values = next.mutable_values();
   for (size_t i = 0; i < samples.size(); ++i) values[i] = samples[i].value;
-  return Samples(std::move(shape), std::move(values));
+  current = std::move(next);
 }
 
 void ResultStore::SetProbes(const std::vector<ProbeIdentity>& probes) {
@@ -192,8 +214,8 @@ void ResultStore::SetSharedProbes(const std::vector<std::shared_ptr<const ProbeI
     e.id = id;
     std::string labels;
     AppendLabel(labels, "probe", id->name);
-    if (!id->region.empty()) AppendLabel(labels, "region", id->region);
-    AppendLabel(labels, "kind", id->kind);
+    if (!id->region.empty()) AppendLabel(labels, "region", id->region.str());
+    AppendLabel(labels, "kind", id->kind.str());
     for (const auto& [k, v] : id->labels) AppendLabel(labels, k, v);
     auto text = std::make_shared<char[]>(labels.size());
     std::memcpy(text.get(), labels.data(), labels.size());
@@ -204,15 +226,15 @@ void ResultStore::SetSharedProbes(const std::vector<std::shared_ptr<const ProbeI
   entries_ = std::move(next);
 }
 
-std::uint16_t ResultStore::InternReason(const std::string& reason) {
+std::uint8_t ResultStore::InternReason(const std::string& reason) {
   for (size_t i = 0; i < reasons_.size(); ++i) {
-    if (reasons_[i] == reason) return static_cast<std::uint16_t>(i);
+    if (reasons_[i] == reason) return static_cast<std::uint8_t>(i);
   }
   // The reasons are a fixed vocabulary (prober.h); a bound keeps a misbehaving prober from
-  // growing the table without end.
-  if (reasons_.size() >= 1024) return InternReason("error");
+  // growing the table without end (and a reason fits a Run's 8 bits).
+  if (reasons_.size() >= kMaxReasons) return 1;  // "error"
   reasons_.push_back(reason);
-  return static_cast<std::uint16_t>(reasons_.size() - 1);
+  return static_cast<std::uint8_t>(reasons_.size() - 1);
 }
 
 void ResultStore::Record(const std::string& name, ProbeResult&& result, double duration_seconds,
@@ -222,14 +244,15 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
                              [](const Entry& e, const std::string& n) { return e.name() < n; });
   if (it == entries_.end() || it->name() != name) return;  // removed by a reload meanwhile
   Entry& e = *it;
-  if (!e.recent) e.recent = std::make_unique<Run[]>(ProbeStatus::kRecentRuns);
   if (e.recent_size > 0) e.recent_head = (e.recent_head + 1) % ProbeStatus::kRecentRuns;
   if (e.recent_size < ProbeStatus::kRecentRuns) ++e.recent_size;
   Run& run = e.recent[e.recent_head];
-  run.at_unix = UnixSeconds(when);
-  run.duration_seconds = static_cast<float>(duration_seconds);
+  e.last_run_unix = UnixSeconds(when);
+  run.at_seconds = static_cast<std::uint32_t>(std::clamp(e.last_run_unix, 0.0, 4294967295.0));
+  run.duration_ms = static_cast<std::uint32_t>(
+      std::clamp(std::round(duration_seconds * 1000), 0.0, static_cast<double>(kMaxRunMs)));
   run.reason = InternReason(result.reason);
-  run.success = result.success;
+  run.success = result.success ? 1 : 0;
   if (e.details) e.details[e.recent_head].reset();
   if (!result.detail.empty()) {
     if (!e.details) {
@@ -245,9 +268,7 @@ void ResultStore::Record(const std::string& name, ProbeResult&& result, double d
   } else {
     ++e.failures;
   }
-  // New samples, not an assignment into the old ones: a page taken before still holds
-  // (and reads, without the lock) the previous samples.
-  e.samples = MakeSamples(std::move(result.samples), e.samples);
+  SetSamples(e.samples, std::move(result.samples));
   const auto& b = kLatencyBuckets;
   size_t i = std::lower_bound(b.begin(), b.end(), duration_seconds) - b.begin();
   ++e.bucket_counts[i];
@@ -266,15 +287,16 @@ ProbeStatus ResultStore::StatusOf(const Entry& e) const {
   st.reason = Reason(last.reason);
   if (const char* d = e.detail(e.recent_head)) st.detail = d;
   st.duration_seconds = e.duration_seconds;
-  st.last_run_unix = last.at_unix;
+  st.last_run_unix = e.last_run_unix;
   st.recent.reserve(e.recent_size);
   for (size_t k = 0; k < e.recent_size; ++k) {
     size_t i = (e.recent_head + ProbeStatus::kRecentRuns - k) % ProbeStatus::kRecentRuns;
     const Run& r = e.recent[i];
     const char* detail = e.detail(i);
-    st.recent.push_back(ProbeRun{r.at_unix, r.success, Reason(r.reason),
+    st.recent.push_back(ProbeRun{k == 0 ? e.last_run_unix : r.at_seconds, r.success != 0,
+                                 Reason(r.reason),
                                  detail != nullptr ? std::string(detail) : std::string(),
-                                 k == 0 ? e.duration_seconds : r.duration_seconds});
+                                 k == 0 ? e.duration_seconds : r.duration_ms / 1000.0});
   }
   for (const auto& s : e.samples) {
     std::string_view metric = s.desc->name;
@@ -306,7 +328,7 @@ ResultStore::Page ResultStore::TakePage() const {
     bool has_run = e.has_run();
     bool success = has_run && e.last().success;
     page.rows_.push_back({e.labels, e.labels_size, e.samples, e.bucket_counts, e.latency_sum,
-                          e.duration_seconds, has_run ? e.last().at_unix : 0, e.successes,
+                          e.duration_seconds, has_run ? e.last_run_unix : 0, e.successes,
                           e.failures, has_run, success,
                           success || !has_run ? std::string() : Reason(e.last().reason)});
     if (!has_run) continue;

@@ -74,6 +74,7 @@ struct HttpOptions {
   TlsClientOptions tls;
   std::optional<SecretRef> bearer_token;
   std::optional<BasicAuthConfig> basic_auth;
+  TlsSessionCache::Options tls_session;  // https URLs only
 
   bool operator==(const HttpOptions&) const = default;
 };
@@ -84,7 +85,6 @@ struct HttpSpec {
   bool follow_redirects = true;
   size_t body_size_limit = kDefaultBodyLimit;
   Duration timeout;
-  TlsSessionCache::Options tls_session;        // https URLs only
   std::shared_ptr<const HttpOptions> options;  // null: all at their defaults
 };
 
@@ -100,7 +100,7 @@ class HttpProber final : public Prober, public std::enable_shared_from_this<Http
       static_headers_ = curl_slist_append(static_headers_, (k + ": " + v).c_str());
     }
     if (url.size() >= 8 && strncasecmp(url.c_str(), "https://", 8) == 0) {
-      tls_sessions_ = std::make_unique<TlsSessionCache>(spec_.tls_session);
+      tls_sessions_ = std::make_unique<TlsSessionCache>(opt().tls_session);
     }
     return {};
   }
@@ -406,14 +406,14 @@ Result<ParsedHttp> ParseHttpSpec(const YamlNode& node, const ProberContext& ctx)
     }
     spec.body_size_limit = *n;
   }
-  if (auto s = ReadOptional(node, "tls_session_resumption", spec.tls_session.resumption); !s) {
+  if (auto s = ReadOptional(node, "tls_session_resumption", opt.tls_session.resumption); !s) {
     return s.error();
   }
   if (auto f = node.Get("tls_full_handshake_every")) {
     auto d = f->AsDuration();
     if (!d) return d.error();
     if (d->count() <= 0) return f->Fail("must be a positive duration, e.g. 1m");
-    spec.tls_session.full_handshake_every = *d;
+    opt.tls_session.full_handshake_every = *d;
   }
   if (auto t = node.Get("tls")) {
     auto tls = ParseTlsClientOptions(*t);

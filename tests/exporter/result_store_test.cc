@@ -288,5 +288,91 @@ TEST(ResultStoreTest, PromtoolAcceptsTheText) {
   EXPECT_EQ(r.status, 0) << r.out << r.err << text;
 }
 
+TEST(ResultStoreTest, RecentRunsKeepSecondsAndMillisecondsTheNewestExact) {
+  ResultStore store;
+  store.SetProbes({{"web", "r", "http", {}}});
+  ProbeResult ok;
+  ok.success = true;
+  ProbeResult down = ProbeResult::Failure("timeout", "no answer in 5s");
+  WallTime t0 = WallTime() + std::chrono::seconds(1'800'000'000);
+  store.Record("web", down, 3.2104, t0 + std::chrono::milliseconds(250));
+  store.Record("web", ok, 10'000.0, t0 + std::chrono::milliseconds(10'750));  // saturates
+  store.Record("web", ok, 0.01234, t0 + std::chrono::milliseconds(20'500));
+  std::vector<ProbeStatus> st = store.Snapshot();
+  ASSERT_EQ(st.size(), 1u);
+  ASSERT_EQ(st[0].recent.size(), 3u);
+  // The newest: time and duration as recorded.
+  EXPECT_DOUBLE_EQ(st[0].last_run_unix, 1'800'000'020.5);
+  EXPECT_DOUBLE_EQ(st[0].recent[0].at_unix, 1'800'000'020.5);
+  EXPECT_DOUBLE_EQ(st[0].recent[0].duration_seconds, 0.01234);
+  // Older ones: whole seconds, and milliseconds up to ~2.3 hours.
+  EXPECT_DOUBLE_EQ(st[0].recent[1].at_unix, 1'800'000'010);
+  EXPECT_DOUBLE_EQ(st[0].recent[1].duration_seconds, 8388.607);
+  EXPECT_TRUE(st[0].recent[1].success);
+  EXPECT_DOUBLE_EQ(st[0].recent[2].at_unix, 1'800'000'000);
+  EXPECT_DOUBLE_EQ(st[0].recent[2].duration_seconds, 3.21);
+  EXPECT_FALSE(st[0].recent[2].success);
+  EXPECT_EQ(st[0].recent[2].reason, "timeout");
+  EXPECT_EQ(st[0].recent[2].detail, "no answer in 5s");
+  EXPECT_TRUE(Has(Render(store),
+                  "failover_probe_last_run_timestamp_seconds"
+                  "{probe=\"web\",region=\"r\",kind=\"http\"} 1800000020.5"));
+}
+
+TEST(ResultStoreTest, ReasonsPastTheBoundAreReportedAsError) {
+  ResultStore store;
+  store.SetProbes({{"p", "", "k", {}}});
+  for (int i = 0; i < 300; ++i) {
+    store.Record("p", ProbeResult::Failure("odd_" + std::to_string(i), ""), 0.001, WallTime());
+  }
+  std::string text = Render(store);
+  EXPECT_TRUE(Has(text, R"(failover_probe_failure_info{probe="p",kind="k",reason="error"} 1)"))
+      << text;
+  store.Record("p", ProbeResult::Failure("odd_5", ""), 0.001, WallTime());  // one of the first
+  EXPECT_TRUE(
+      Has(Render(store), R"(failover_probe_failure_info{probe="p",kind="k",reason="odd_5"} 1)"));
+}
+
+TEST(ResultStoreTest, ValuesChangeInPlaceOnlyWhileNoPageReadsThem) {
+  ResultStore store;
+  store.SetProbes({{"web", "", "http", {}}});
+  auto record = [&store](double status) {
+    ProbeResult r;
+    r.success = true;
+    r.samples.push_back({&kStatus, {}, status});
+    store.Record("web", std::move(r), 0.01, WallTime());
+  };
+  const std::string series = R"(failover_probe_http_status_code{probe="web",kind="http"} )";
+  record(200);
+  ResultStore::Page page = store.TakePage();
+  record(503);  // the same shape; the page holds the values it was given
+  record(504);
+  std::string held;
+  while (page.Next(held, std::numeric_limits<size_t>::max())) {
+  }
+  EXPECT_TRUE(Has(held, series + "200")) << held;
+  EXPECT_TRUE(Has(Render(store), series + "504"));
+  page = ResultStore::Page();  // no page holds them now: rewritten where they are
+  record(201);
+  record(202);
+  EXPECT_TRUE(Has(Render(store), series + "202"));
+  EXPECT_EQ(Render(store), RenderWithPrometheusCpp(store));
+}
+
+TEST(ProbeIdentityTest, RegionIsKeptOnceLabelsCompareByValue) {
+  ProbeIdentity a{"a", "us-east", "http", {{"tier", "web"}}};
+  ProbeIdentity b{"b", std::string("us-") + "east", "http", {{"tier", "web"}}};
+  EXPECT_EQ(&a.region.str(), &b.region.str());
+  EXPECT_EQ(a.region, b.region);
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_EQ(a.labels.map().at("tier"), "web");
+  b.name = "a";
+  EXPECT_EQ(a, b);
+  b.labels = ProbeLabels{{"tier", "db"}};
+  EXPECT_FALSE(a == b);
+  EXPECT_TRUE(ProbeLabels().empty());
+  EXPECT_TRUE(ProbeLabels(ProbeLabels::Map{}).empty());
+}
+
 }  // namespace
 }  // namespace failover
