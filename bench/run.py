@@ -211,11 +211,27 @@ def replication_figures(doc):
 
 def actuator_figures(doc):
     ms = lambda v: v and v * 1000
+    big = [b["seconds"] for b in doc.get("big_webhook") or [] if b.get("status") == 202]
     return {
-        "pass 1 (new alerts) requests/s": g(doc, "p1", "requests_per_s"),
-        "pass 1 p99 (ms)": ms(g(doc, "p1", "p99")),
+        "pass 1 (new alerts, 200 clients) requests/s (goal ≥ 5,000)":
+            g(doc, "p1", "requests_per_s"),
+        "pass 1 p50 (ms)": ms(g(doc, "p1", "p50")),
+        "pass 1 p99 (ms) (goal ≤ 5)": ms(g(doc, "p1", "p99")),
+        "pass 1 p99.9 (ms)": ms(g(doc, "p1", "p999")),
+        "pass 1 actuator CPU per request (ms)": ms(ratio(g(doc, "p1", "actuator_cpu"),
+                                                         g(doc, "p1", "answered"))),
         "pass 2 (resends) requests/s": g(doc, "p2", "requests_per_s"),
+        "pass 2 p50 (ms)": ms(g(doc, "p2", "p50")),
         "pass 2 p99 (ms)": ms(g(doc, "p2", "p99")),
+        "pass 2 p99.9 (ms)": ms(g(doc, "p2", "p999")),
+        "floor: 4 KiB write + fdatasync on the journal's disk, p50 (ms)":
+            ms(g(doc, "fsync_floor", "median")),
+        "floor: fdatasync, p99 (ms)": ms(g(doc, "fsync_floor", "p99")),
+        "floor: one SQLite commit as the journal makes it, p50 (ms)":
+            ms(g(doc, "commit_floor", "median")),
+        "floor: SQLite commit, p99 (ms)": ms(g(doc, "commit_floor", "p99")),
+        "one webhook of 2,000 new alerts, median send to 202 (ms) (goal < 100)":
+            ms(sorted(big)[len(big) // 2]) if big else None,
         "webhook -> DNS answer, median (ms)": ms(g(doc, "dns_actuator", "median")),
         "floor: bare PATCH -> DNS answer, median (ms)": ms(g(doc, "dns_floor", "median")),
         "floor + read first, median (ms)": ms(g(doc, "dns_floor_read", "median")),

@@ -60,7 +60,12 @@ state_unset() {  # NAME...
 # UDP=1) on every address in the comma-separated ADDRS; alloc_ports then picks them all
 # with one python3 run. Names already in the state file keep their port. Ports come from
 # below the kernel's ephemeral range (outgoing connections never take them) and differ
-# from every port already recorded.
+# from every port already recorded, in this stack and in every other stack on the
+# machine: a port is free when picked, but a server binds it only seconds later (after
+# mariadb-install-db, say), and a stack started meanwhile by a parallel test must not
+# pick it too. The stacks' ports are listed in $FAILOVER_STACK_PORTS (default
+# /tmp/failover-stack-ports-$UID, "PORT DIR" lines, changed under an flock); a line whose
+# stack directory is gone (`scripts/stack stop --clean`) no longer counts.
 PORT_WANTS=()
 want_ports() {
   local addrs=$1 udp=$2 name; shift 2
@@ -75,9 +80,25 @@ alloc_ports() {
   if [[ -f $DIR/env ]]; then
     mapfile -t taken < <(grep -E '^[A-Z0-9_]+_PORT=' "$DIR/env" | cut -d= -f2)
   fi
-  out=$(python3 - "${taken[*]:-}" "${PORT_WANTS[@]}" <<'PY'
-import random, socket, sys
-taken = {int(p) for p in sys.argv[1].split()}
+  out=$(python3 - "${FAILOVER_STACK_PORTS:-/tmp/failover-stack-ports-$UID}" "$DIR" "${taken[*]:-}" \
+    "${PORT_WANTS[@]}" <<'PY'
+import fcntl, os, random, socket, sys
+registry, mine = sys.argv[1], os.path.realpath(sys.argv[2])
+own = {int(p) for p in sys.argv[3].split()}
+wants = sys.argv[4:]
+others = []  # (port, dir) of the other stacks that still exist
+try:
+    lock = open(registry + ".lock", "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # released when this process exits
+    with open(registry) as f:
+        for line in f:
+            port, _, d = line.rstrip("\n").partition(" ")
+            if port.isdigit() and d != mine and os.path.isdir(d):
+                others.append((int(port), d))
+except OSError:  # no list yet (or not ours to read): this stack is the first
+    pass
+taken = own | {p for p, _ in others}
+picked = []
 try:
     low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except OSError:
@@ -94,16 +115,26 @@ def free(port, addrs, udp):
             finally:
                 s.close()
     return True
-for want in sys.argv[2:]:
+for want in wants:
     name, addrs, udp = want.split(":")
-    for _ in range(2000):
-        p = random.randrange(lo, hi)
-        if p not in taken and free(p, addrs.split(","), udp == "1"):
+    candidates = [p for p in range(lo, hi) if p not in taken]
+    random.shuffle(candidates)
+    for p in candidates[:2000]:
+        if free(p, addrs.split(","), udp == "1"):
             taken.add(p)
+            picked.append(p)
             print(f"{name}={p}")
             break
     else:
         sys.exit(f"no free port for {name} on {addrs}")
+tmp = "%s.%d" % (registry, os.getpid())
+try:
+    with open(tmp, "w") as f:
+        for p, d in others + [(p, mine) for p in sorted(own) + picked]:
+            f.write(f"{p} {d}\n")
+    os.replace(tmp, registry)
+except OSError as e:
+    print(f"stack: warning: cannot record the ports in {registry}: {e}", file=sys.stderr)
 PY
   ) || die "cannot find free ports"
   while IFS= read -r line; do state_set "${line%%=*}" "${line#*=}"; done <<<"$out"

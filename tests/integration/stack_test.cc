@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <thread>
+
+#include "tests/support/temp_dir.h"
 
 namespace failover::testing {
 namespace {
@@ -214,6 +217,41 @@ TEST(StackTest, ParsesQuotedExports) {
   EXPECT_EQ(env["C"], "it's");
   EXPECT_EQ(env["D"], "a b");
   EXPECT_EQ(env.size(), 4u);
+}
+
+// Two stacks started at once (parallel tests) must not pick the same port: a port is free
+// when picked, but its server binds it only later. Here another stack (a directory that
+// exists) holds every port of the range but ten, so the new stack can only have those.
+TEST(StackTest, PortsAnotherStackHoldsAreNotPicked) {
+  TempDir tmp;
+  const std::string registry = tmp.path() + "/ports", mine = tmp.path() + "/mine";
+  ASSERT_EQ(RunShell("mkdir " + tmp.path() + "/other && seq 10000 39999 | awk -v d=" + tmp.path() +
+                     "/other '$1 < 20100 || $1 >= 20110 {print $1, d}' > " + registry),
+            0);
+  const std::string env = "FAILOVER_STACK_DIR=" + mine + " FAILOVER_STACK_PORTS=" + registry + " " +
+                          std::string(FAILOVER_SOURCE_DIR) + "/scripts/stack ";
+  struct Stop {
+    std::string cmd;
+    ~Stop() { RunShell(cmd + " >/dev/null 2>&1"); }
+  } stop{env + "stop --clean"};
+  std::string out;
+  ASSERT_EQ(RunShell(env + "start etcd", &out), 0) << out;
+  auto exports = Stack::ParseExports(out);
+  ASSERT_EQ(RunShell(". " + mine + "/env && echo $ETCD_CLIENT_PORT $ETCD_PEER_PORT", &out), 0);
+  int client = 0, peer = 0;
+  ASSERT_EQ(std::sscanf(out.c_str(), "%d %d", &client, &peer), 2) << out;
+  EXPECT_GE(client, 20100);
+  EXPECT_LT(client, 20110);
+  EXPECT_GE(peer, 20100);
+  EXPECT_LT(peer, 20110);
+  EXPECT_NE(client, peer);
+  EXPECT_NE(exports["ETCD_ENDPOINTS"].find(":" + std::to_string(client)), std::string::npos)
+      << exports["ETCD_ENDPOINTS"];
+  // The registry now lists them as this stack's, next to the other stack's.
+  ASSERT_EQ(RunShell("grep -c ' " + mine + "$' " + registry, &out), 0);
+  EXPECT_EQ(out, "2\n");
+  ASSERT_EQ(RunShell("wc -l < " + registry, &out), 0);
+  EXPECT_EQ(std::stoi(out), 30000 - 10 + 2);
 }
 
 }  // namespace
