@@ -222,7 +222,7 @@ void Exporter::ApplyConfig(ExporterConfig cfg) {
       live = *old;  // unchanged: same prober, same history
     } else {
       live = std::make_shared<LiveProbe>();
-      live->id = {std::move(p.name), std::move(p.region), std::move(p.kind), std::move(p.labels)};
+      live->id = {std::move(p.name), p.region, p.kind, std::move(p.labels)};
       live->prober = std::move(p.prober);
       live->interval = p.interval;
       live->timeout = p.timeout;
