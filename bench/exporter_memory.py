@@ -115,38 +115,36 @@ def main():
                    "rss_kb": rows[2][1], "uss_kb": rows[3][1]}
         if args.per_probe:
             rss_n = ep.proc_status_kb(pid, "VmRSS")
+            def baseline_rss(what, config, ran):
+                """RSS of the exporter run alone on `config`, once `ran` holds for its
+                /metrics page (or after 30 s) and 2 s more."""
+                port = ep.free_port()
+                proc = procs.start("failover_exporter (%s)" % what,
+                                   [args.failover_bin, "--config.file=" + config,
+                                    "--web.listen-address=127.0.0.1:%d" % port,
+                                    "--log.level=warn"],
+                                   os.path.join(tmp, "%s.log" % what.replace(" ", "-")))
+                ep.wait_http(port, "/-/ready", proc, "failover_exporter (%s)" % what)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    _, text, _ = ep.http_get(port, "/metrics")
+                    if ran(text):
+                        break
+                    time.sleep(0.5)
+                time.sleep(2)
+                rss = ep.proc_status_kb(proc.pid, "VmRSS")
+                procs.stop(proc)
+                return rss
+
             empty = os.path.join(tmp, "empty.yml")
             with open(empty, "w") as f:
                 f.write("probes: []\n")
-            port0 = ep.free_port()
-            p0 = procs.start("failover_exporter (no probes)",
-                             [args.failover_bin, "--config.file=" + empty,
-                              "--web.listen-address=127.0.0.1:%d" % port0, "--log.level=warn"],
-                             os.path.join(tmp, "empty.log"))
-            ep.wait_http(port0, "/-/ready", p0, "failover_exporter (no probes)")
-            ep.http_get(port0, "/metrics")
-            time.sleep(2)
-            rss_0 = ep.proc_status_kb(p0.pid, "VmRSS")
-            procs.stop(p0)
+            rss_0 = baseline_rss("no probes", empty, lambda text: True)
             # And with one probe of the same kind, run and scraped: what it adds over that
             # is fixed (libcurl's and OpenSSL's initialisation for HTTP), not per probe.
             one = os.path.join(tmp, "one.yml")
             ep.write_failover_config(one, urls[:1], [], 10.0, 5.0, args.kind)
-            port1 = ep.free_port()
-            p1 = procs.start("failover_exporter (one probe)",
-                             [args.failover_bin, "--config.file=" + one,
-                              "--web.listen-address=127.0.0.1:%d" % port1, "--log.level=warn"],
-                             os.path.join(tmp, "one.log"))
-            ep.wait_http(port1, "/-/ready", p1, "failover_exporter (one probe)")
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:  # until its probe has run once
-                _, text, _ = ep.http_get(port1, "/metrics")
-                if b"failover_probe_success{" in text:
-                    break
-                time.sleep(0.5)
-            time.sleep(2)
-            rss_1 = ep.proc_status_kb(p1.pid, "VmRSS")
-            procs.stop(p1)
+            rss_1 = baseline_rss("one probe", one, lambda text: b"failover_probe_success{" in text)
             print("  %-55s %7.1f MiB" % ("RSS of the same exporter with no probes", rss_0 / 1024))
             print("  %-55s %7.1f MiB" % ("RSS of the same exporter with one probe", rss_1 / 1024))
             print("  %-55s %7.2f KiB" % ("state per probe: (RSS now - no probes) / N",
