@@ -144,13 +144,14 @@ Status Actuator::Start() {
   HttpServerOptions http;
   http.listen_address = options_.listen_address;
   http.max_body_bytes = std::max<size_t>(config_->webhook_max_body_bytes, 64 << 10);
-  // Each request gets a thread only while it is handled: 200 concurrent webhook senders
-  // are served in turn instead of 16 of them holding every thread (and /metrics waiting).
+  // A request holds a thread only while it is handled, and a webhook not even while it
+  // waits for its group commit (an async route): 200 concurrent webhook senders wait
+  // together, in one commit, while /metrics and the API are served. Connections are kept
+  // open between requests (Alertmanager reuses them); an idle one costs a socket, no thread.
   http.num_threads = 16;
-  http.keep_alive = false;
   ApplyWebOptions(options_.web, &http);
   std::vector<HttpServer::Route> routes = {
-      {"POST", "/webhook", false, [this](const HttpServerRequest& r) { return HandleWebhook(r); }},
+      {"POST", "/webhook", false, nullptr},
       {"GET", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
       {"POST", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
       {"DELETE", "/api/v1/", true, [this](const HttpServerRequest& r) { return HandleApi(r); }},
@@ -190,6 +191,9 @@ Status Actuator::Start() {
       // count like the handler's.
       route.on_reject = [this](int status) { metrics_.WebhookRequest(status); };
       route.json_body = true;
+      route.async_handler = [this](const HttpServerRequest& r, HttpResponder respond) {
+        HandleWebhook(r, std::move(respond));
+      };
     } else if (route.path == "/api/v1/" || route.path == "/-/reload") {
       route.authorize = api_auth;
       route.json_body = route.path == "/api/v1/" && route.method == "POST";
@@ -260,41 +264,39 @@ std::string Actuator::RenderMetrics() const {
   return out.str();
 }
 
-HttpServerResponse Actuator::HandleWebhook(const HttpServerRequest& req) {
+void Actuator::HandleWebhook(const HttpServerRequest& req, HttpResponder responder) {
   auto cfg = engine_->config();
-  auto respond = [&](HttpServerResponse r) {
+  auto respond = [this, responder](HttpServerResponse r) {
     metrics_.WebhookRequest(r.status);
-    return r;
+    responder(std::move(r));
   };
-  AuthResult auth = CheckAuth(cfg->webhook_auth, req.Header("authorization"));
-  if (auth != AuthResult::kOk) {
-    log::Warn("webhook request rejected",
-              {{"remote", req.remote_addr}, {"reason", "authentication"}});
-    return respond(Unauthorized(auth, cfg->webhook_auth));
-  }
+  // The credentials were checked by the route's authorize, before the body was read.
   if (req.body.size() > cfg->webhook_max_body_bytes) {
     return respond(JsonError(413, "body of " + std::to_string(req.body.size()) +
                                       " bytes exceeds webhook.max_body_bytes (" +
                                       std::to_string(cfg->webhook_max_body_bytes) + ")"));
   }
-  auto group = ParseAlertmanagerWebhook(req.body);
-  if (!group) {
+  auto parsed = ParseAlertmanagerWebhook(req.body);
+  if (!parsed) {
     log::Warn("webhook request rejected",
-              {{"remote", req.remote_addr}, {"reason", group.error().message}});
-    return respond(JsonError(400, group.error().message));
+              {{"remote", req.remote_addr}, {"reason", parsed.error().message}});
+    return respond(JsonError(400, parsed.error().message));
   }
-  auto outcome = engine_->HandleWebhook(*group, req.body);
-  if (!outcome) {
-    log::Error("cannot journal the webhook; answering 503 so Alertmanager retries",
-               {{"err", outcome.error().message}});
-    return respond(JsonError(503, "journal unavailable, retry later"));
-  }
-  json body = {{"status", "accepted"},
-               {"executions", outcome->execution_ids},
-               {"matched", outcome->matched},
-               {"unmatched", outcome->unmatched},
-               {"deduplicated", outcome->deduplicated}};
-  return respond(HttpServerResponse::Json(202, body.dump() + "\n"));
+  // The request (its body) lives until the answer; the parsed group lives as long.
+  auto group = std::make_shared<AlertGroup>(std::move(*parsed));
+  engine_->AcceptWebhook(*group, req.body, [group, respond](Result<Engine::WebhookOutcome> out) {
+    if (!out) {
+      log::Error("cannot journal the webhook; answering 503 so Alertmanager retries",
+                 {{"err", out.error().message}});
+      return respond(JsonError(503, "journal unavailable, retry later"));
+    }
+    json body = {{"status", "accepted"},
+                 {"executions", out->execution_ids},
+                 {"matched", out->matched},
+                 {"unmatched", out->unmatched},
+                 {"deduplicated", out->deduplicated}};
+    respond(HttpServerResponse::Json(202, body.dump() + "\n"));
+  });
 }
 
 HttpServerResponse Actuator::HandleApi(const HttpServerRequest& req) {

@@ -47,7 +47,9 @@ class Actuator {
   std::string RenderMetrics() const;
 
  private:
-  HttpServerResponse HandleWebhook(const HttpServerRequest& req);
+  // Answers at once when the request is refused; otherwise after the engine's group
+  // commit, from the thread that made it.
+  void HandleWebhook(const HttpServerRequest& req, HttpResponder respond);
   HttpServerResponse HandleApi(const HttpServerRequest& req);
   ConfigDeps Deps();
   bool WebBasicAuth() const;  // basic_auth_users of the web config guard the listener

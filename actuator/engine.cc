@@ -250,40 +250,40 @@ bool Engine::Save(ExecutionRecord& e) {
                  e.id, [&] { return journal_.Update(e); });
 }
 
-// One webhook waiting for its group commit (see HandleWebhook). `result` is set by the
-// leader, under gc_mu_.
-struct Engine::PendingAccept {
-  const AlertGroup* group = nullptr;
-  const std::string* body = nullptr;
-  std::optional<Result<WebhookOutcome>> result;
-};
-
 Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
                                                      const std::string& raw_body) {
-  // Group commit: the webhook joins the queue; whichever caller finds no leader becomes
-  // it, takes the queued webhooks (bounded by kMaxGroupAlerts and kMaxGroupBytes), writes
-  // them in one transaction with one commit, then hands each its own result. A caller
-  // returns only once its own webhook's commit is durable (or failed).
-  PendingAccept me;
-  me.group = &group;
-  me.body = &raw_body;
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<Result<WebhookOutcome>> got;
+  AcceptWebhook(group, raw_body, [&](Result<WebhookOutcome> r) {
+    std::lock_guard<std::mutex> l(m);  // held while notifying: `cv` lives on this stack
+    got = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> l(m);
+  cv.wait(l, [&] { return got.has_value(); });
+  return std::move(*got);
+}
+
+void Engine::AcceptWebhook(const AlertGroup& group, const std::string& raw_body, AcceptDone done) {
+  // Group commit: the webhook joins the queue; a caller that finds no leader becomes it,
+  // takes the queued webhooks (bounded by kMaxGroupAlerts and kMaxGroupBytes), writes them
+  // in one transaction with one commit, then hands each its own result, and goes on while
+  // more are queued. No webhook's `done` runs before its commit is durable (or failed).
   std::unique_lock<std::mutex> l(gc_mu_);
-  gc_queue_.push_back(&me);
-  while (!me.result) {
-    if (gc_leading_) {
-      gc_cv_.wait(l);
-      continue;
-    }
-    gc_leading_ = true;
-    std::vector<PendingAccept*> batch;
+  gc_queue_.push_back(PendingAccept{&group, &raw_body, std::move(done)});
+  if (gc_leading_) return;
+  gc_leading_ = true;
+  while (!gc_queue_.empty()) {
+    std::vector<PendingAccept> batch;
     size_t alerts = 0;
     size_t bytes = 0;
     while (!gc_queue_.empty()) {
-      PendingAccept* p = gc_queue_.front();
-      size_t a = p->group->alerts.size();
-      size_t b = p->body->size();
+      PendingAccept& p = gc_queue_.front();
+      size_t a = p.group->alerts.size();
+      size_t b = p.body->size();
       if (!batch.empty() && (alerts + a > kMaxGroupAlerts || bytes + b > kMaxGroupBytes)) break;
-      batch.push_back(p);
+      batch.push_back(std::move(p));
       gc_queue_.pop_front();
       alerts += a;
       bytes += b;
@@ -295,12 +295,16 @@ Result<Engine::WebhookOutcome> Engine::HandleWebhook(const AlertGroup& group,
     } catch (const std::exception& e) {
       results.assign(batch.size(), Error::Internal(std::string("accept: ") + e.what()));
     }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      try {
+        batch[i].done(std::move(results[i]));
+      } catch (const std::exception& e) {
+        log::Error("webhook answer failed", {{"err", e.what()}});
+      }
+    }
     l.lock();
-    for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
-    gc_leading_ = false;
-    gc_cv_.notify_all();
   }
-  return std::move(*me.result);
+  gc_leading_ = false;
 }
 
 int Engine::AcceptsWaiting() const {
@@ -319,14 +323,14 @@ struct Engine::Decided {
 // Acceptance: the engine's policy for a group of webhooks, stage by stage (route, dedup,
 // mode, cooldown; actuator/stages/), then one journal transaction for the whole group.
 std::vector<Result<Engine::WebhookOutcome>> Engine::CommitAccepts(
-    const std::vector<PendingAccept*>& batch) {
+    const std::vector<PendingAccept>& batch) {
   std::lock_guard<std::mutex> accept(accept_mu_);  // decisions together with their writes
   auto cfg = config();
   Cooldown cooldown(journal_);  // sees what the earlier webhooks of the group queued
   std::vector<Decided> decided;
   decided.reserve(batch.size());
-  for (const PendingAccept* p : batch) {
-    decided.push_back(Decide(*cfg, *p->group, *p->body, cooldown));
+  for (const PendingAccept& p : batch) {
+    decided.push_back(Decide(*cfg, *p.group, *p.body, cooldown));
   }
   // One transaction and one commit; no webhook is answered before it (dedup: the journal
   // inserts only keys it does not have).

@@ -61,6 +61,13 @@ class Engine {
   // transaction. Returns once durable; no step has run yet. A journal error is returned
   // as is (retryable errors mean: answer 503 so Alertmanager retries).
   Result<WebhookOutcome> HandleWebhook(const AlertGroup& group, const std::string& raw_body);
+  // The same, without waiting: `done` is called once, with the outcome, after the commit
+  // (on the thread that made it, maybe this one before the call returns). `group` and
+  // `raw_body` must stay valid until then. The caller that finds no commit in progress
+  // makes the commits, of its webhook and of every one queued meanwhile, until none is
+  // left; the others return at once.
+  using AcceptDone = std::function<void(Result<WebhookOutcome>)>;
+  void AcceptWebhook(const AlertGroup& group, const std::string& raw_body, AcceptDone done);
 
   // A run requested through the API (drills, failback). Not subject to cooldown or the
   // brake: a human asked for it. Guards still apply.
@@ -160,11 +167,16 @@ class Engine {
     std::string current;  // the execution the worker holds (or waits for) the lock of
   };
 
-  struct PendingAccept;
+  // One webhook waiting for its group commit (see AcceptWebhook).
+  struct PendingAccept {
+    const AlertGroup* group = nullptr;
+    const std::string* body = nullptr;
+    AcceptDone done;
+  };
   struct Decided;
   // Decides and writes a group of webhooks in one journal transaction (accept_mu_ taken
   // inside); one result per webhook, in order.
-  std::vector<Result<WebhookOutcome>> CommitAccepts(const std::vector<PendingAccept*>& batch);
+  std::vector<Result<WebhookOutcome>> CommitAccepts(const std::vector<PendingAccept>& batch);
   // One webhook: route, dedup key, mode and cooldown of each alert.
   Decided Decide(const ActuatorConfig& cfg, const AlertGroup& group, const std::string& body,
                  Cooldown& cooldown);
@@ -209,8 +221,7 @@ class Engine {
   std::mutex hold_mu_;        // serialises this process' hold/resume read-modify-writes
   std::mutex accept_mu_;      // serialises dedup/cooldown decisions with their journal writes
   mutable std::mutex gc_mu_;  // the group commit's queue and leader
-  std::condition_variable gc_cv_;
-  std::deque<PendingAccept*> gc_queue_;
+  std::deque<PendingAccept> gc_queue_;
   bool gc_leading_ = false;
   std::atomic<bool> stopping_{false};
   bool started_ = false;

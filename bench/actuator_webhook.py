@@ -709,6 +709,59 @@ async def _drive(host, port, requests, concurrency, duration, timeout, rate=None
     return res
 
 
+def c_driver(tmp):
+    """Builds bench/webhook_load.c into tmp; the path, or None without a C compiler."""
+    exe = os.path.join(tmp, "webhook_load")
+    if not os.path.exists(exe):
+        cc = os.environ.get("CC", "cc")
+        subprocess.run([cc, "-O2", "-o", exe, os.path.join(HERE, "webhook_load.c")], check=True)
+    return exe
+
+
+def c_drive(args, port, requests):
+    """One pass with bench/webhook_load.c (same schedule and latency rule as _client):
+    (LoadResult, the driver's CPU seconds)."""
+    res = LoadResult()
+    path = os.path.join(args.load_dir, "requests.bin")
+    with open(path, "wb") as f:
+        for r in requests:
+            f.write(struct.pack("<I", len(r)))
+            f.write(r)
+    argv = [c_driver(args.load_dir), "127.0.0.1", str(port), path, str(args.concurrency),
+            repr(args.duration), repr(args.rate or 0), repr(args.request_timeout)]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res.t_start = time.perf_counter()
+    out = subprocess.run(argv, stdout=subprocess.PIPE, check=True).stdout.decode()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    served, first = collections.Counter(), {}
+    elapsed = 0.0
+    for line in out.splitlines():
+        f = line.split()
+        if f[0] == "a":
+            i, client, status, ns = int(f[1]), int(f[2]), int(f[3]), int(f[4])
+            res.sent += 1
+            res.sent_indices.append(i)
+            res.latencies.append(ns / 1e9)
+            res.status[status] += 1
+            if status == 202:
+                res.matched += int(f[5])
+                res.deduplicated += int(f[6])
+            res.server_closes += int(f[7])
+            served[client] += 1
+            first.setdefault(client, int(f[8]) / 1e9)
+        elif f[0] == "e":
+            res.sent += 1
+            res.sent_indices.append(int(f[1]))
+            res.errors[f[3]] += 1
+        elif f[0] == "s":
+            res.connects = int(f[1])
+            elapsed = int(f[2]) / 1e9
+    res.t_end = res.t_start + elapsed
+    res.per_conn = [served.get(c, 0) for c in range(args.concurrency)]
+    res.first_answer = list(first.values())
+    return res, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+
+
 def run_load(act, requests, args, title):
     """One pass: returns LoadResult plus the actuator's CPU/RSS/metrics around it."""
     m0 = act.metrics()
@@ -717,11 +770,15 @@ def run_load(act, requests, args, title):
     log("%s: %d requests at most, %d clients, at most %.0fs%s" % (
         title, len(requests), args.concurrency, args.duration,
         ", open loop at %.0f requests/s" % args.rate if args.rate else ""))
-    res = asyncio.run(_drive("127.0.0.1", act.port, requests, args.concurrency,
-                             args.duration, args.request_timeout, args.rate))
+    if args.driver == "c":
+        res, driver_cpu = c_drive(args, act.port, requests)
+    else:
+        res = asyncio.run(_drive("127.0.0.1", act.port, requests, args.concurrency,
+                                 args.duration, args.request_timeout, args.rate))
+        driver_cpu = self_cpu_seconds() - drv0
     wall = time.monotonic() - w0
     res.act_cpu = act.cpu() - cpu0
-    res.driver_cpu = self_cpu_seconds() - drv0
+    res.driver_cpu = driver_cpu
     res.other_busy = max(0.0, (machine_busy_seconds() - busy0) - res.act_cpu
                          - res.driver_cpu) / wall
     res.hwm_kb = act.status_kb("VmHWM")
@@ -759,6 +816,7 @@ def wait_drained(act, want_total, limit):
 def throughput_benchmark(args, tmp, info):
     d = os.path.join(tmp, "throughput")
     os.makedirs(d)
+    args.load_dir = d  # the C driver and its request files
     token = "bench-webhook-" + os.urandom(8).hex()
     write_secret(os.path.join(d, "webhook.token"), token)
     write_secret(os.path.join(d, "admin.token"), "bench-admin-" + os.urandom(8).hex())
@@ -1316,7 +1374,8 @@ def write_json(path, args, info, tp, dns):
     switch kind the median/p90 of webhook (or PATCH) to changed DNS answer."""
     doc = {"bench": "actuator_webhook", "argv": sys.argv,
            "settings": {"concurrency": args.concurrency, "requests": args.requests,
-                        "duration": args.duration, "dns_iterations": args.dns_iterations},
+                        "duration": args.duration, "dns_iterations": args.dns_iterations,
+                        "rate": args.rate, "driver": args.driver},
            "machine": {k: v for k, v in info.items() if isinstance(v, (str, int, float))}}
     if tp:
         for name in ("p1", "p2"):
@@ -1327,7 +1386,8 @@ def write_json(path, args, info, tp, dns):
                 "requests_per_s": len(r.latencies) / el if el > 0 else None,
                 "p50": pct(r.latencies, 50), "p90": pct(r.latencies, 90),
                 "p99": pct(r.latencies, 99), "p999": pct(r.latencies, 99.9),
-                "actuator_cpu": r.act_cpu,
+                "actuator_cpu": r.act_cpu, "driver_cpu": r.driver_cpu,
+                "errors_total": sum(r.errors.values()) + len(r.latencies) - r.status.get(202, 0),
                 "other_busy": r.other_busy, "hwm_kb": r.hwm_kb}
         doc["fsync_floor"] = {"median": info["fsync"][0], "p99": info["fsync"][1],
                               "p999": info["fsync"][2]}
@@ -1382,6 +1442,9 @@ def main():
                     help="pause between two switches (50ms)")
     ap.add_argument("--no-floor-read", dest="floor_read", action="store_false",
                     help="skip the extra floor row that reads the record before the PATCH")
+    ap.add_argument("--driver", choices=("c", "python"), default="c",
+                    help="load clients: c (bench/webhook_load.c, one thread, epoll; built "
+                         "with $CC or cc) or python (asyncio, in this process); default c")
     ap.add_argument("--rate", type=float, default=None,
                     help="open loop: the clients together send this many requests/s, each "
                          "on a fixed schedule, latency counted from the scheduled time "

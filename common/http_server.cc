@@ -23,6 +23,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <shared_mutex>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -205,7 +206,7 @@ struct HttpServer::Conn {
   enum class Phase { kHandshake, kHead, kBody, kDrain };
   enum class BodyMode { kNone, kLength, kChunked };
   enum class Chunk { kSize, kData, kDataEnd, kTrailers };
-  enum class Job { kHead, kBody, kReject };
+  enum class Job { kHead, kBody, kReject, kAnswer, kWriteRest };
 
   ~Conn() {
     if (ssl != nullptr) SSL_free(ssl);
@@ -250,10 +251,27 @@ struct HttpServer::Conn {
   size_t trailer_bytes = 0;
 
   Job job = Job::kHead;
-  std::optional<HttpServerResponse> reject;  // Job::kReject: the answer to send
+  std::optional<HttpServerResponse> reject;  // Job::kReject, Job::kAnswer: the answer to send
+  std::string unsent;         // Job::kWriteRest: the end of an answer the socket did not take
+  bool unsent_close = false;  // and whether the connection closes after it
 };
 
-struct HttpServer::Shared {
+// One request of an async route between its handler and its answer: owns the connection
+// (and so the request the handler was given) until the responder is called.
+struct HttpServer::PendingAnswer {
+  PendingAnswer(std::shared_ptr<Shared> s, std::unique_ptr<Conn> c)
+      : shared(std::move(s)), conn(std::move(c)) {}
+  ~PendingAnswer() {
+    if (!answered.load()) Answer(HttpServerResponse::Text(500, "internal error\n"));
+  }
+  void Answer(HttpServerResponse resp);
+
+  std::shared_ptr<Shared> shared;
+  std::unique_ptr<Conn> conn;
+  std::atomic<bool> answered{false};
+};
+
+struct HttpServer::Shared : std::enable_shared_from_this<HttpServer::Shared> {
   explicit Shared(HttpServer* s) : server(s) {}
   ~Shared() {
     if (epoll_fd >= 0) close(epoll_fd);
@@ -285,7 +303,15 @@ struct HttpServer::Shared {
   void Work(std::unique_ptr<Conn> c);
   std::optional<HttpServerResponse> PreBody(Conn& c, const WebState& web);
   HttpServerResponse RunHandler(Conn& c);
+  void RunAsyncHandler(std::unique_ptr<Conn> c);
+  // Writes the answer to the request `c` holds, then keeps or closes the connection.
+  void Answer(std::unique_ptr<Conn> c, HttpServerResponse resp, const WebState& web);
+  // An async request's answer, from any thread: queued for a worker to write.
+  void Answered(std::unique_ptr<Conn> c, HttpServerResponse resp);
   bool Respond(Conn& c, HttpServerResponse resp, bool close, const WebState& web);
+  // The answer's bytes: the head, and the body unless it is sent chunked (`*chunked`).
+  std::string Render(const Conn& c, HttpServerResponse& resp, bool close, const WebState& web,
+                     bool* chunked);
   bool WriteAll(Conn& c, std::string_view data, SteadyClock::time_point deadline);
   void Finish(std::unique_ptr<Conn> c, bool close);
   void GiveBack(std::unique_ptr<Conn> c);
@@ -305,6 +331,10 @@ struct HttpServer::Shared {
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
+  // Async answers written by other threads hold it shared; the server's teardown takes it
+  // to set answers_stopped, after which answers are dropped.
+  std::shared_mutex answer_mu;
+  bool answers_stopped = false;
   std::deque<std::unique_ptr<Conn>> jobs;       // for the workers
   std::vector<std::unique_ptr<Conn>> returned;  // back to the event loop
 
@@ -806,10 +836,31 @@ void HttpServer::Shared::Work(std::unique_ptr<Conn> c) {
     case Conn::Job::kReject:
       reject(std::move(*c->reject));
       return;
+    case Conn::Job::kAnswer: {
+      HttpServerResponse resp = std::move(*c->reject);
+      Answer(std::move(c), std::move(resp), web);
+      return;
+    }
+    case Conn::Job::kWriteRest: {
+      bool close =
+          !WriteAll(*c, c->unsent, SteadyClock::now() + RequestTimeout()) || c->unsent_close;
+      std::string().swap(c->unsent);
+      std::string().swap(c->req.body);
+      Finish(std::move(c), close);
+      return;
+    }
     case Conn::Job::kHead: {
       if (auto early = PreBody(*c, web)) {
         reject(std::move(*early));
         return;
+      }
+      if (c->body_mode == Conn::BodyMode::kLength && !c->expect_continue &&
+          c->in.size() >= c->content_length) {
+        // The body came with the head (a small webhook does): taken here, without a trip
+        // back to the event loop. PreBody has checked its size and Content-Type.
+        c->req.body.assign(c->in, 0, c->content_length);
+        c->in.erase(0, c->content_length);
+        break;
       }
       if (c->body_mode != Conn::BodyMode::kNone) {
         if (c->expect_continue &&
@@ -835,7 +886,16 @@ void HttpServer::Shared::Work(std::unique_ptr<Conn> c) {
       }
       break;
   }
+  if (c->route->async_handler) {
+    RunAsyncHandler(std::move(c));
+    return;
+  }
   HttpServerResponse resp = RunHandler(*c);
+  Answer(std::move(c), std::move(resp), web);
+}
+
+void HttpServer::Shared::Answer(std::unique_ptr<Conn> c, HttpServerResponse resp,
+                                const WebState& web) {
   bool close = !server->options_.keep_alive || c->client_close || c->http10;
   bool ok = Respond(*c, std::move(resp), close, web);
   // A big body (and what its handler parsed) leaves freed heap behind that glibc would
@@ -844,6 +904,62 @@ void HttpServer::Shared::Work(std::unique_ptr<Conn> c) {
   std::string().swap(c->req.body);
   ReleaseHeapAfterBigBody(body_bytes);
   Finish(std::move(c), close || !ok);
+}
+
+void HttpServer::Shared::RunAsyncHandler(std::unique_ptr<Conn> c) {
+  const Route* route = c->route;
+  auto pending = std::make_shared<PendingAnswer>(shared_from_this(), std::move(c));
+  const HttpServerRequest& req = pending->conn->req;
+  try {
+    route->async_handler(req,
+                         [pending](HttpServerResponse resp) { pending->Answer(std::move(resp)); });
+  } catch (const std::exception& e) {
+    log::Error("http handler failed", {{"err", e.what()}});
+    pending->Answer(HttpServerResponse::Text(500, "internal error\n"));
+  }
+}
+
+void HttpServer::PendingAnswer::Answer(HttpServerResponse resp) {
+  if (answered.exchange(true)) return;
+  shared->Answered(std::move(conn), std::move(resp));
+}
+
+void HttpServer::Shared::Answered(std::unique_ptr<Conn> c, HttpServerResponse resp) {
+  // Held while the answer is written here: the server is not torn down meanwhile.
+  std::shared_lock<std::shared_mutex> alive(answer_mu);
+  if (answers_stopped) return;  // the server is gone: the connection closes with `c`
+  if (c->ssl == nullptr && !resp.stream) {
+    // A plain answer is written on the calling thread (the one that completed the request,
+    // e.g. the actuator's group commit), if the socket takes it whole now; that saves
+    // waking a worker for each. What the socket does not take goes to a worker.
+    bool close = !server->options_.keep_alive || c->client_close || c->http10;
+    bool chunked = false;
+    std::string out = Render(*c, resp, close, server->web(), &chunked);
+    ssize_t n = send(c->fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(out.size())) {
+      size_t body_bytes = c->req.body.size();
+      std::string().swap(c->req.body);
+      ReleaseHeapAfterBigBody(body_bytes);
+      Finish(std::move(c), close);
+      return;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      Finish(std::move(c), true);
+      return;
+    }
+    c->unsent = out.substr(n > 0 ? static_cast<size_t>(n) : 0);
+    c->unsent_close = close;
+    c->job = Conn::Job::kWriteRest;
+  } else {
+    c->job = Conn::Job::kAnswer;
+    c->reject = std::move(resp);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) return;
+    jobs.push_back(std::move(c));
+  }
+  cv.notify_one();
 }
 
 std::optional<HttpServerResponse> HttpServer::Shared::PreBody(Conn& c, const WebState& web) {
@@ -927,18 +1043,17 @@ HttpServerResponse HttpServer::Shared::RunHandler(Conn& c) {
   return resp;
 }
 
-bool HttpServer::Shared::Respond(Conn& c, HttpServerResponse resp, bool close,
-                                 const WebState& web) {
-  auto deadline = SteadyClock::now() + RequestTimeout();
+std::string HttpServer::Shared::Render(const Conn& c, HttpServerResponse& resp, bool close,
+                                       const WebState& web, bool* chunked) {
   if (c.req.method == "HEAD") {
     resp.body.clear();
     resp.stream = nullptr;
   }
   for (const auto& h : web.config->headers) resp.headers.push_back(h);
-  bool chunked = false;
+  *chunked = false;
   if (resp.stream) {
     if (!c.http10) {
-      chunked = true;
+      *chunked = true;
     } else {
       while (resp.stream(resp.body)) {
       }
@@ -947,18 +1062,24 @@ bool HttpServer::Shared::Respond(Conn& c, HttpServerResponse resp, bool close,
   }
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " + StatusText(resp.status) +
                      "\r\nContent-Type: " + resp.content_type +
-                     (chunked ? std::string("\r\nTransfer-Encoding: chunked")
-                              : "\r\nContent-Length: " + std::to_string(resp.body.size())) +
+                     (*chunked ? std::string("\r\nTransfer-Encoding: chunked")
+                               : "\r\nContent-Length: " + std::to_string(resp.body.size())) +
                      "\r\nCache-Control: no-store\r\n";
   for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
   // Say so when the connection closes after this answer: an HTTP/1.1 client otherwise
   // sends its next request on a socket that is being closed, and that request is lost.
   if (close) head += "Connection: close\r\n";
   head += "\r\n";
-  if (!chunked) {
-    head += resp.body;
-    return WriteAll(c, head, deadline);
-  }
+  if (!*chunked) head += resp.body;
+  return head;
+}
+
+bool HttpServer::Shared::Respond(Conn& c, HttpServerResponse resp, bool close,
+                                 const WebState& web) {
+  auto deadline = SteadyClock::now() + RequestTimeout();
+  bool chunked = false;
+  std::string head = Render(c, resp, close, web, &chunked);
+  if (!chunked) return WriteAll(c, head, deadline);
   if (!WriteAll(c, head, deadline)) return false;
   std::string part;
   bool more = true;
@@ -1037,6 +1158,8 @@ void HttpServer::Shared::GiveBack(std::unique_ptr<Conn> c) {
     std::lock_guard<std::mutex> lock(mu);
     if (stopping) return;  // closed here
     returned.push_back(std::move(c));
+    // The loop takes every returned connection at once: one wake-up serves them all.
+    if (returned.size() > 1) return;
   }
   uint64_t one = 1;
   [[maybe_unused]] ssize_t r = write(wake_fd, &one, sizeof one);
@@ -1116,6 +1239,10 @@ Result<std::pair<std::string, int>> ParseListenAddress(const std::string& addres
 HttpServer::~HttpServer() {
   if (shared_ != nullptr) {
     {
+      std::unique_lock<std::shared_mutex> answers(shared_->answer_mu);
+      shared_->answers_stopped = true;
+    }
+    {
       std::lock_guard<std::mutex> lock(shared_->mu);
       shared_->stopping = true;
     }
@@ -1157,7 +1284,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
       return Error::Invalid(options.web_config_file + ": " + s.error().message);
   }
 
-  auto shared = std::make_unique<Shared>(server.get());
+  auto shared = std::make_shared<Shared>(server.get());
   // Opens one listening socket; its fd goes to shared->listen_fds (closed with it).
   auto listen_on = [&](const std::string& address) -> Result<std::string> {
     auto cannot_listen = [&](const std::string& why) {

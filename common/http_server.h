@@ -53,6 +53,11 @@ struct HttpServerResponse {
 
 using HttpHandler = std::function<HttpServerResponse(const HttpServerRequest&)>;
 
+// The answer to one request of an async route: call it once, from any thread (later calls
+// are ignored). Dropped without a call, it answers 500.
+using HttpResponder = std::function<void(HttpServerResponse)>;
+using HttpAsyncHandler = std::function<void(const HttpServerRequest&, HttpResponder)>;
+
 struct HttpServerOptions {
   // Prometheus notation: ":9807" (all interfaces), "127.0.0.1:9807", "127.0.0.1:0"
   // (a free port; read it back with port()).
@@ -104,6 +109,12 @@ class HttpServer {
     // A JSON endpoint: a non-empty body with another Content-Type than application/json
     // is refused 415.
     bool json_body = false;
+    // Optional, instead of `handler`: starts the request and returns at once; the answer
+    // is written when the responder is called. The request stays valid until then (not
+    // after). The worker thread is free meanwhile, so requests that wait on something
+    // shared (the actuator's group commit) do not hold the workers: any number of them
+    // can wait together.
+    HttpAsyncHandler async_handler = {};
   };
 
   static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
@@ -124,6 +135,7 @@ class HttpServer {
  private:
   struct Conn;
   struct Shared;
+  struct PendingAnswer;
   HttpServer() = default;
   static int CertCallback(ssl_st* ssl, void* self);
   Status InitTls();
@@ -138,7 +150,9 @@ class HttpServer {
   WebState web_;
   std::vector<Route> routes_;
   ssl_ctx_st* ssl_ctx_ = nullptr;
-  std::unique_ptr<Shared> shared_;  // the event loop and the workers (http_server.cc)
+  // The event loop and the workers (http_server.cc); shared with the responders of async
+  // requests, which may outlive the server (their answers are then dropped).
+  std::shared_ptr<Shared> shared_;
   int port_ = 0;
   std::string bound_;
   std::vector<std::string> bound_all_;

@@ -984,6 +984,49 @@ TEST_F(GroupCommitTest, ConcurrentWebhooksShareOneCommitAndEachGetsItsOwnOutcome
   EXPECT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
 }
 
+// The async form (the actuator's webhook route): a webhook queued behind a commit in
+// progress returns at once, holding no thread, and is answered only after its own commit.
+TEST_F(GroupCommitTest, QueuedWebhooksReturnAtOnceAndAreAnsweredAfterTheirCommit) {
+  GatedJournal gated(*journal_);
+  engine_journal_ = &gated;
+  Load(kAnyRegion);
+  std::thread leader([&] { EXPECT_TRUE(engine_->HandleWebhook(WebhookOf(0), "{}")); });
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return gated.Sizes().size() == 1; }, std::chrono::seconds(10)));
+  constexpr int kQueued = 5;
+  std::vector<AlertGroup> groups;
+  for (int i = 0; i < kQueued; ++i) groups.push_back(WebhookOf(2 * (i + 1)));
+  std::mutex m;
+  std::vector<Result<Engine::WebhookOutcome>> answers;
+  for (int i = 0; i < kQueued; ++i) {
+    engine_->AcceptWebhook(groups[i], "{}", [&](Result<Engine::WebhookOutcome> r) {
+      std::lock_guard<std::mutex> l(m);
+      answers.push_back(std::move(r));
+    });
+  }
+  // Every call above returned while the first commit is still held.
+  EXPECT_EQ(engine_->AcceptsWaiting(), kQueued);
+  {
+    std::lock_guard<std::mutex> l(m);
+    EXPECT_TRUE(answers.empty()) << "a webhook was answered before its commit";
+  }
+  gated.Open();
+  leader.join();
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> l(m);
+        return answers.size() == static_cast<size_t>(kQueued);
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(gated.Sizes(), (std::vector<int>{1, kQueued}));
+  for (const auto& a : answers) {
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_EQ(a->matched, 1);
+  }
+  EXPECT_EQ(All().size(), static_cast<size_t>(kQueued + 1));
+  EXPECT_TRUE(engine_->WaitIdle(std::chrono::seconds(30)));
+}
+
 // A commit that fails fails every webhook of its group with the error that answers 503,
 // and none of them is recorded.
 TEST_F(GroupCommitTest, AFailedCommitFailsTheWholeGroup) {

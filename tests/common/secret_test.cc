@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
+#include <filesystem>
+
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace failover {
 namespace {
@@ -38,6 +42,34 @@ TEST(SecretTest, RotatedFileIsReadAgain) {
   EXPECT_EQ(*(*r)->Resolve(), "first");
   dir.Write("token", "second");
   EXPECT_EQ(*(*r)->Resolve(), "second");
+}
+
+// A file's value is kept while the file is unchanged (the webhook's token is read on every
+// request), but a rewrite of the same size, in place, is read at once, even twice within
+// one clock tick.
+TEST(SecretTest, SameSizeRewritesInPlaceAreReadAgain) {
+  testing::TempDir dir;
+  std::string file = dir.Write("token", "aaaa");
+  auto r = SecretRef::FromYaml(Load("token_file: " + file), "token");
+  ASSERT_TRUE(r && *r);
+  // Older than a second: the value read now is kept.
+  auto written = std::filesystem::last_write_time(file);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return std::filesystem::file_time_type::clock::now() - written >
+               std::chrono::milliseconds(1100);
+      },
+      std::chrono::seconds(5)));
+  EXPECT_EQ(*(*r)->Resolve(), "aaaa");
+  EXPECT_EQ(*(*r)->Resolve(), "aaaa");
+  dir.Write("token", "bbbb");
+  EXPECT_EQ(*(*r)->Resolve(), "bbbb") << "a kept value outlived a rewrite";
+  dir.Write("token", "cccc");
+  EXPECT_EQ(*(*r)->Resolve(), "cccc") << "a value read right after a write was kept";
+  std::filesystem::remove(file);
+  auto gone = (*r)->Resolve();
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().message, "cannot read secret file " + file);
 }
 
 TEST(SecretTest, ErrorsNameTheSourceNeverTheValue) {
