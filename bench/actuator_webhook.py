@@ -733,6 +733,10 @@ def c_drive(args, port, requests):
     res.t_start = time.perf_counter()
     out = subprocess.run(argv, stdout=subprocess.PIPE, check=True).stdout.decode()
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Every request's answer, as the driver wrote it (kept with --keep-tmp).
+    args.load_pass = getattr(args, "load_pass", 0) + 1
+    with open(os.path.join(args.load_dir, "load-%d.txt" % args.load_pass), "w") as f:
+        f.write(out)
     served, first = collections.Counter(), {}
     elapsed = 0.0
     for line in out.splitlines():
