@@ -953,12 +953,14 @@ bool Engine::Finish(ExecutionRecord& e, ExecState state, const std::string& mess
   ExecutionRecord before = e;
   e.state = state;
   e.message = message;
-  e.finished_at = Now();
-  if (!Save(e)) {
+  e.finished_at = e.updated_at = Now();
+  // The final state and its event in one journal write (one commit with SQLite).
+  EventRecord ev{e.id, e.finished_at, ToString(state), message};
+  if (!Durable(std::string("execution ") + ToString(state) + " with its event", e.id,
+               [&] { return journal_.UpdateWithEvent(e, ev); })) {
     e = before;  // not recorded: resumed from the journal's last record
     return false;
   }
-  Event(e.id, ToString(state), message);
   metrics_.ExecutionFinished(e.runbook, state, e.finished_at);
   if (state == ExecState::kSucceeded || state == ExecState::kDryRun) {
     log::Info("execution finished", {{"execution", e.id},

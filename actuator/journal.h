@@ -115,6 +115,13 @@ class Journal {
   // Inserts or replaces the step record (key: execution_id, phase, index).
   virtual Status PutStep(const StepRecord& step) = 0;
   virtual Status AddEvent(const EventRecord& event) = 0;
+  // Update, then AddEvent, as one write where the journal can (SQLite: one savepoint in
+  // one commit, both or neither). The default makes them one after the other; a retry
+  // after a failed AddEvent repeats the Update, which changes nothing the second time.
+  virtual Status UpdateWithEvent(const ExecutionRecord& execution, const EventRecord& event) {
+    if (auto s = Update(execution); !s) return s;
+    return AddEvent(event);
+  }
 
   virtual Result<std::optional<ExecutionRecord>> Get(const std::string& id) = 0;
   virtual Result<std::vector<StepRecord>> Steps(const std::string& execution_id) = 0;

@@ -536,6 +536,13 @@ class SqliteJournal final : public Journal {
     return Write([&] { return AddEventLocked(e); });
   }
 
+  Status UpdateWithEvent(const ExecutionRecord& e, const EventRecord& ev) override {
+    return Write([&]() -> Status {
+      if (auto s = UpdateLocked(e); !s) return s;
+      return AddEventLocked(ev);
+    });
+  }
+
   Result<std::int64_t> Prune(double before, int max_records) override {
     std::int64_t removed = 0;
     Status s = Write([&] { return PruneLocked(before, max_records, &removed); });

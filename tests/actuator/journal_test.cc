@@ -302,6 +302,31 @@ TEST_F(JournalTest, AcceptIsAtomic) {
   EXPECT_EQ(*ok, std::vector<bool>{true});
 }
 
+// An execution's final state and its event (Engine::Finish) are one write: both are in the
+// journal, or neither is.
+TEST_F(JournalTest, UpdateWithEventWritesBothOrNeither) {
+  auto journal = Open(DbPath());
+  ASSERT_TRUE(journal);
+  ASSERT_TRUE(journal->Insert(MakeExecution("e1", "k1")));
+  ExecutionRecord done = MakeExecution("e1", "k1");
+  done.state = ExecState::kSucceeded;
+  done.message = "switched";
+  ASSERT_TRUE(journal->UpdateWithEvent(done, {"e1", kT0 + 1, "succeeded", "switched"}));
+  EXPECT_EQ(journal->Get("e1").value()->state, ExecState::kSucceeded);
+  auto events = journal->Events("e1");
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind, "succeeded");
+
+  // The event cannot be written (no such execution): the update is not kept either.
+  ExecutionRecord again = done;
+  again.state = ExecState::kFailed;
+  auto bad = journal->UpdateWithEvent(again, {"nope", kT0 + 2, "failed", "x"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(journal->Get("e1").value()->state, ExecState::kSucceeded);
+  EXPECT_EQ(journal->Events("e1").value().size(), 1u);
+}
+
 TEST_F(JournalTest, FullDiskIsARetryableErrorAndWritesNothing) {
   sqlite3* conn = nullptr;
   auto journal = OpenCapturing(DbPath(), &conn);
