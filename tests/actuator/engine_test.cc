@@ -996,10 +996,11 @@ TEST_F(GroupCommitTest, QueuedWebhooksReturnAtOnceAndAreAnsweredAfterTheirCommit
   constexpr int kQueued = 5;
   std::vector<AlertGroup> groups;
   for (int i = 0; i < kQueued; ++i) groups.push_back(WebhookOf(2 * (i + 1)));
+  const std::vector<std::string> bodies(kQueued, "{}");  // valid until each is answered
   std::mutex m;
   std::vector<Result<Engine::WebhookOutcome>> answers;
   for (int i = 0; i < kQueued; ++i) {
-    engine_->AcceptWebhook(groups[i], "{}", [&](Result<Engine::WebhookOutcome> r) {
+    engine_->AcceptWebhook(groups[i], bodies[i], [&](Result<Engine::WebhookOutcome> r) {
       std::lock_guard<std::mutex> l(m);
       answers.push_back(std::move(r));
     });
