@@ -306,8 +306,11 @@ struct HttpServer::Shared : std::enable_shared_from_this<HttpServer::Shared> {
   void RunAsyncHandler(std::unique_ptr<Conn> c);
   // Writes the answer to the request `c` holds, then keeps or closes the connection.
   void Answer(std::unique_ptr<Conn> c, HttpServerResponse resp, const WebState& web);
-  // An async request's answer, from any thread: queued for a worker to write.
+  // An async request's answer, from any thread: written at once if the socket takes it,
+  // else queued for a worker.
   void Answered(std::unique_ptr<Conn> c, HttpServerResponse resp);
+  // The answer is out (or failed): frees the request's body, then keeps or closes.
+  void AnswerSent(std::unique_ptr<Conn> c, bool close);
   bool Respond(Conn& c, HttpServerResponse resp, bool close, const WebState& web);
   // The answer's bytes: the head, and the body unless it is sent chunked (`*chunked`).
   std::string Render(const Conn& c, HttpServerResponse& resp, bool close, const WebState& web,
@@ -845,8 +848,7 @@ void HttpServer::Shared::Work(std::unique_ptr<Conn> c) {
       bool close =
           !WriteAll(*c, c->unsent, SteadyClock::now() + RequestTimeout()) || c->unsent_close;
       std::string().swap(c->unsent);
-      std::string().swap(c->req.body);
-      Finish(std::move(c), close);
+      AnswerSent(std::move(c), close);
       return;
     }
     case Conn::Job::kHead: {
@@ -898,12 +900,16 @@ void HttpServer::Shared::Answer(std::unique_ptr<Conn> c, HttpServerResponse resp
                                 const WebState& web) {
   bool close = !server->options_.keep_alive || c->client_close || c->http10;
   bool ok = Respond(*c, std::move(resp), close, web);
+  AnswerSent(std::move(c), close || !ok);
+}
+
+void HttpServer::Shared::AnswerSent(std::unique_ptr<Conn> c, bool close) {
   // A big body (and what its handler parsed) leaves freed heap behind that glibc would
   // keep: give it back once the answer is out (common/json_limits.h).
   size_t body_bytes = c->req.body.size();
   std::string().swap(c->req.body);
   ReleaseHeapAfterBigBody(body_bytes);
-  Finish(std::move(c), close || !ok);
+  Finish(std::move(c), close);
 }
 
 void HttpServer::Shared::RunAsyncHandler(std::unique_ptr<Conn> c) {
@@ -937,10 +943,7 @@ void HttpServer::Shared::Answered(std::unique_ptr<Conn> c, HttpServerResponse re
     std::string out = Render(*c, resp, close, server->web(), &chunked);
     ssize_t n = send(c->fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n == static_cast<ssize_t>(out.size())) {
-      size_t body_bytes = c->req.body.size();
-      std::string().swap(c->req.body);
-      ReleaseHeapAfterBigBody(body_bytes);
-      Finish(std::move(c), close);
+      AnswerSent(std::move(c), close);
       return;
     }
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
