@@ -948,16 +948,17 @@ bool Engine::SleepUntil(MonoTime t) {
   return !Halted();
 }
 
-bool Engine::Finish(ExecutionRecord& e, ExecState state, const std::string& message) {
+bool Engine::Finish(ExecutionRecord& e, ExecState state, const std::string& message,
+                    const std::vector<StepRecord>& steps) {
   if (WorkerLockLost()) return false;  // the next holder decides
   ExecutionRecord before = e;
   e.state = state;
   e.message = message;
   e.finished_at = e.updated_at = Now();
-  // The final state and its event in one journal write (one commit with SQLite).
+  // The final state, its event and `steps` in one journal write (one commit with SQLite).
   EventRecord ev{e.id, e.finished_at, ToString(state), message};
   if (!Durable(std::string("execution ") + ToString(state) + " with its event", e.id,
-               [&] { return journal_.UpdateWithEvent(e, ev); })) {
+               [&] { return journal_.UpdateWithEvent(e, steps, ev); })) {
     e = before;  // not recorded: resumed from the journal's last record
     return false;
   }

@@ -146,9 +146,11 @@ class Engine {
   bool PutStep(const StepRecord& rec);
   bool Durable(const std::string& what, const std::string& execution,
                const std::function<Status()>& write);
-  // The end of an execution: state, message, finish time, its event, metric and log line.
+  // The end of an execution: state, message, finish time, its event, metric and log line,
+  // with `steps` (step records not written yet: a dry run's) in the same journal write.
   // False when it could not be recorded (the journal's last record is where it resumes).
-  bool Finish(ExecutionRecord& e, ExecState state, const std::string& message);
+  bool Finish(ExecutionRecord& e, ExecState state, const std::string& message,
+              const std::vector<StepRecord>& steps = {});
   bool Halted() const;  // stopping, or the execution lock of this worker is lost
   std::string HaltReason() const;
   bool LockLost() const;  // this worker's execution lock is lost: the next holder decides

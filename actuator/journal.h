@@ -115,10 +115,15 @@ class Journal {
   // Inserts or replaces the step record (key: execution_id, phase, index).
   virtual Status PutStep(const StepRecord& step) = 0;
   virtual Status AddEvent(const EventRecord& event) = 0;
-  // Update, then AddEvent, as one write where the journal can (SQLite: one savepoint in
-  // one commit, both or neither). The default makes them one after the other; a retry
-  // after a failed AddEvent repeats the Update, which changes nothing the second time.
-  virtual Status UpdateWithEvent(const ExecutionRecord& execution, const EventRecord& event) {
+  // PutStep for each of `steps`, then Update, then AddEvent, as one write where the journal
+  // can (SQLite: one savepoint in one commit, all or nothing). The default makes them one
+  // after the other; a retry after a failure part way repeats the steps and the Update,
+  // which change nothing the second time.
+  virtual Status UpdateWithEvent(const ExecutionRecord& execution,
+                                 const std::vector<StepRecord>& steps, const EventRecord& event) {
+    for (const StepRecord& step : steps) {
+      if (auto s = PutStep(step); !s) return s;
+    }
     if (auto s = Update(execution); !s) return s;
     return AddEvent(event);
   }

@@ -536,8 +536,12 @@ class SqliteJournal final : public Journal {
     return Write([&] { return AddEventLocked(e); });
   }
 
-  Status UpdateWithEvent(const ExecutionRecord& e, const EventRecord& ev) override {
+  Status UpdateWithEvent(const ExecutionRecord& e, const std::vector<StepRecord>& steps,
+                         const EventRecord& ev) override {
     return Write([&]() -> Status {
+      for (const StepRecord& step : steps) {
+        if (auto s = PutStepLocked(step); !s) return s;
+      }
       if (auto s = UpdateLocked(e); !s) return s;
       return AddEventLocked(ev);
     });

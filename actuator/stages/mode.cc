@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "actuator/stages/escalate.h"
 #include "actuator/stages/guards.h"
@@ -26,6 +28,9 @@ void RunDry(Engine& engine, ExecutionRecord& e, const RunbookConfig& rb, const T
                                              : e.message;
   int rendered = 0;
   std::string render_error;
+  // Written with the final state, in one journal write: a dry run changes nothing, so
+  // there is no progress to record before its end (docs/reliability.md).
+  std::vector<StepRecord> records;
   for (const auto* list : {&rb.steps, &rb.on_failure}) {
     ExecPhase phase = list == &rb.steps ? ExecPhase::kMain : ExecPhase::kOnFailure;
     for (size_t i = 0; i < list->size(); ++i) {
@@ -48,13 +53,13 @@ void RunDry(Engine& engine, ExecutionRecord& e, const RunbookConfig& rb, const T
         if (render_error.empty())
           render_error = StepLabel(phase, i, sc.kind) + ": " + r.error().message;
       }
-      engine.PutStep(rec);
+      records.push_back(std::move(rec));
     }
   }
   std::string msg =
       "dry run: rendered " + std::to_string(rendered) + " steps, changed nothing; " + guard_note;
   if (!render_error.empty()) msg += "; render error at " + render_error;
-  engine.Finish(e, ExecState::kDryRun, msg);
+  engine.Finish(e, ExecState::kDryRun, msg, records);
 }
 
 bool WaitsForApproval(Engine& engine, ExecutionRecord& e, const RunbookConfig& rb,

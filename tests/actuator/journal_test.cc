@@ -304,14 +304,14 @@ TEST_F(JournalTest, AcceptIsAtomic) {
 
 // An execution's final state and its event (Engine::Finish) are one write: both are in the
 // journal, or neither is.
-TEST_F(JournalTest, UpdateWithEventWritesBothOrNeither) {
+TEST_F(JournalTest, UpdateWithEventWritesAllOrNothing) {
   auto journal = Open(DbPath());
   ASSERT_TRUE(journal);
   ASSERT_TRUE(journal->Insert(MakeExecution("e1", "k1")));
   ExecutionRecord done = MakeExecution("e1", "k1");
   done.state = ExecState::kSucceeded;
   done.message = "switched";
-  ASSERT_TRUE(journal->UpdateWithEvent(done, {"e1", kT0 + 1, "succeeded", "switched"}));
+  ASSERT_TRUE(journal->UpdateWithEvent(done, {}, {"e1", kT0 + 1, "succeeded", "switched"}));
   EXPECT_EQ(journal->Get("e1").value()->state, ExecState::kSucceeded);
   auto events = journal->Events("e1");
   ASSERT_TRUE(events);
@@ -321,10 +321,25 @@ TEST_F(JournalTest, UpdateWithEventWritesBothOrNeither) {
   // The event cannot be written (no such execution): the update is not kept either.
   ExecutionRecord again = done;
   again.state = ExecState::kFailed;
-  auto bad = journal->UpdateWithEvent(again, {"nope", kT0 + 2, "failed", "x"});
+  StepRecord step;
+  step.execution_id = "e1";
+  step.phase = "main";
+  step.kind = "http";
+  step.state = "dry_run";
+  auto bad = journal->UpdateWithEvent(again, {step}, {"nope", kT0 + 2, "failed", "x"});
   ASSERT_FALSE(bad);
   EXPECT_EQ(journal->Get("e1").value()->state, ExecState::kSucceeded);
   EXPECT_EQ(journal->Events("e1").value().size(), 1u);
+  EXPECT_TRUE(journal->Steps("e1").value().empty()) << "a step of a failed write was kept";
+
+  // Steps, state and event together (a dry run's end).
+  again.state = ExecState::kDryRun;
+  StepRecord second = step;
+  second.index = 1;
+  ASSERT_TRUE(journal->UpdateWithEvent(again, {step, second}, {"e1", kT0 + 3, "dry_run", "y"}));
+  EXPECT_EQ(journal->Get("e1").value()->state, ExecState::kDryRun);
+  EXPECT_EQ(journal->Steps("e1").value().size(), 2u);
+  EXPECT_EQ(journal->Events("e1").value().size(), 2u);
 }
 
 TEST_F(JournalTest, FullDiskIsARetryableErrorAndWritesNothing) {
