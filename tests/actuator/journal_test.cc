@@ -1059,6 +1059,7 @@ TEST_F(JournalTest, UsesARollbackJournalSynchronousFullNoMmapAndAVersionedSchema
   EXPECT_EQ(PragmaOn(conn, "PRAGMA synchronous"), "2");  // FULL
   EXPECT_EQ(PragmaOn(conn, "PRAGMA foreign_keys"), "1");
   EXPECT_NE(PragmaOn(conn, "PRAGMA busy_timeout"), "0");
+  EXPECT_EQ(PragmaOn(conn, "PRAGMA cache_size"), "-16384");  // 16 MiB, not 2 MB
   ASSERT_TRUE(journal->Accept(MakeWebhook(), {MakeExecution("e1", "k1")}));
   EXPECT_EQ(PragmaOn(conn, "PRAGMA mmap_size"), "0");
   EXPECT_FALSE(std::filesystem::exists(DbPath() + "-shm"));
