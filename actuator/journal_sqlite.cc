@@ -50,7 +50,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kBusyTimeoutMs = 5000;
-constexpr const char* kCacheSizePragma = "PRAGMA cache_size = -16384";  // KiB when negative
 
 // kMigrations[v] upgrades schema version v to v+1. Never edit an entry once released;
 // append a new one instead.
@@ -461,13 +460,10 @@ class SqliteJournal final : public Journal {
       return SqlError("set busy timeout", rc);
     }
     if (auto s = Exec("PRAGMA mmap_size = 0", "disable mmap"); !s) return s;
-    // SQLite's page cache for this connection: 16 MiB instead of the default 2 MB, filled
-    // only as far as the journal is big. Measured with bench/actuator_webhook.py --rate
-    // 5000, 6 runs each way, alternating: new alerts p99 9.7 -> 7.1 ms, p99.9 21.3 -> 8.9
-    // ms (medians), for ~15 MiB more RSS at a 112 MiB journal. The reads, writes and syncs
-    // are the same either way (strace), so the gain is in the cache's own work; see
-    // docs/reliability.md.
-    if (auto s = Exec(kCacheSizePragma, "set cache_size"); !s) return s;
+    // A page cache of 16 MiB (negative: KiB) instead of SQLite's 2 MB, filled only as far
+    // as the journal is big: a lower webhook tail under load, measured in
+    // docs/reliability.md ("Webhooks that wait hold no thread").
+    if (auto s = Exec("PRAGMA cache_size = -16384", "set cache_size"); !s) return s;
     // Journals written by earlier releases are in WAL mode; this leaves it (checkpointing
     // the WAL into the database) when no other process has the journal open.
     auto mode = PragmaText("PRAGMA journal_mode = PERSIST");

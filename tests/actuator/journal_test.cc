@@ -302,8 +302,8 @@ TEST_F(JournalTest, AcceptIsAtomic) {
   EXPECT_EQ(*ok, std::vector<bool>{true});
 }
 
-// An execution's final state and its event (Engine::Finish) are one write: both are in the
-// journal, or neither is.
+// An execution's final state, its event and the steps given with them (Engine::Finish; a
+// dry run's steps) are one write: all are in the journal, or none is.
 TEST_F(JournalTest, UpdateWithEventWritesAllOrNothing) {
   auto journal = Open(DbPath());
   ASSERT_TRUE(journal);
