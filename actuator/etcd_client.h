@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/encoding.h"  // Base64Encode, for the keys and values on the wire
 #include "common/http_client.h"
 #include "common/result.h"
 
@@ -72,7 +73,6 @@ class EtcdClient {
   std::atomic<size_t> current_{0};  // the endpoint that answered last
 };
 
-std::string Base64Encode(const std::string& in);
 Result<std::string> Base64Decode(const std::string& in);
 // The first key after every key that starts with `prefix` (etcd's range_end).
 std::string PrefixEnd(const std::string& prefix);

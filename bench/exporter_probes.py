@@ -466,9 +466,10 @@ def measure_floors(procs, tmp, args):
 
 
 def measure_tls_floor(tmp, args, port, n=300):
-    """https: CPU per probe (s) of one libcurl transfer made as failover's http probe makes
-    it, and of the same request with OpenSSL alone and one shared SSL_CTX
-    (bench/tls_floor.c, against the same nginx). {} if not measured."""
+    """https: CPU per probe (s) of one libcurl transfer, and of the same request with
+    OpenSSL alone and one shared SSL_CTX, back to back and paced at the exporters' probe
+    rate (one connection every interval/targets; bench/tls_floor.c, against the same
+    nginx). {} if not measured."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         log("no C compiler: the TLS floor is not measured")
@@ -478,7 +479,9 @@ def measure_tls_floor(tmp, args, port, n=300):
         subprocess.run([cc, "-O2", "-o", exe, os.path.join(REPO, "bench", "tls_floor.c"),
                         "-lcurl", "-lssl", "-lcrypto"], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
-        out = subprocess.run([exe, "127.0.0.1", str(port), args._tls_ca, str(n)], check=True,
+        pace_us = int(parse_duration(args.interval) / args.targets * 1e6)
+        out = subprocess.run([exe, "127.0.0.1", str(port), args._tls_ca, str(n), str(pace_us)],
+                             check=True,
                              capture_output=True, text=True, timeout=300).stdout
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
         log("TLS floor not measured: %s" % e)
@@ -900,6 +903,14 @@ def build_sections(args, info, fo, bb, outage):
                 fmt(g(fo, "tls_floor_openssl_resumed_per_1000"), "%.4f"), "-",
                 fmt(ratio(g(fo, "tls_floor_openssl_resumed_per_1000"), g(bb, "cpu_per_1000")),
                     "%.3f"))
+            row("floor: OpenSSL alone, paced at the probe rate, CPU s per 1000",
+                fmt(g(fo, "tls_floor_openssl_paced_per_1000"), "%.4f"), "-",
+                fmt(ratio(g(fo, "tls_floor_openssl_paced_per_1000"), g(bb, "cpu_per_1000")),
+                    "%.3f"))
+            row("floor: OpenSSL alone, resuming, paced at the probe rate, CPU s per 1000",
+                fmt(g(fo, "tls_floor_openssl_resumed_paced_per_1000"), "%.4f"), "-",
+                fmt(ratio(g(fo, "tls_floor_openssl_resumed_paced_per_1000"),
+                          g(bb, "cpu_per_1000")), "%.3f"))
         row("threads", fmt(g(fo, "threads"), "%d"), fmt(g(bb, "threads"), "%d"))
         if fo:
             row("probe start lateness p50/p99", "%s / %s" % (fmt_ms(fo["late_p50"]),

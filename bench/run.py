@@ -196,6 +196,10 @@ def exporter_figures(doc):
                                          g(bb, "cpu_per_1000")),
         "tls_floor_openssl_resumed_ratio": ratio(g(fo, "tls_floor_openssl_resumed_per_1000"),
                                                  g(bb, "cpu_per_1000")),
+        "tls_floor_openssl_paced_ratio": ratio(g(fo, "tls_floor_openssl_paced_per_1000"),
+                                               g(bb, "cpu_per_1000")),
+        "tls_floor_openssl_resumed_paced_ratio": ratio(
+            g(fo, "tls_floor_openssl_resumed_paced_per_1000"), g(bb, "cpu_per_1000")),
         "other_busy": max([x for x in (g(fo, "other_busy"), g(bb, "other_busy"),
                                        g(ou, "other_busy")) if x is not None] or [None]),
     }
@@ -321,6 +325,10 @@ EXPORTER_ROWS = [
      "tls_floor_openssl_ratio", "%.3f", ""),
     ("https floor: OpenSSL alone, resuming / blackbox CPU per probe",
      "tls_floor_openssl_resumed_ratio", "%.3f", ""),
+    ("https floor: OpenSSL alone, paced at the probe rate / blackbox CPU per probe",
+     "tls_floor_openssl_paced_ratio", "%.3f", ""),
+    ("https floor: OpenSSL alone, resuming, paced / blackbox CPU per probe",
+     "tls_floor_openssl_resumed_paced_ratio", "%.3f", ""),
     ("other processes' load, worst window (cores)", "other_busy", "%.2f", "< 0.25 for clean figures"),
 ]
 

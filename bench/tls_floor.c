@@ -5,8 +5,13 @@
  *   openssl: the same request with OpenSSL alone and one SSL_CTX for every connection
  *            (what a TLS client of our own would cost: a full handshake, the chain
  *            verified, the GET, the answer, the close);
- *   openssl_resumed: the same, each connection resuming the previous one's session.
- * Usage: tls_floor HOST PORT CA_FILE N. Prints CPU microseconds per probe for each.
+ *   openssl_resumed: the same, each connection resuming the previous one's session;
+ *   openssl_paced, openssl_resumed_paced (with PACE_US): the two OpenSSL ones again with
+ *            PACE_US microseconds of sleep between connections, the rate at which the
+ *            exporter starts its probes. Back to back, the code and data stay in the CPU's
+ *            caches; spread out like the probes, each connection starts cold, as the
+ *            exporter's and blackbox_exporter's do. Sleeping costs no CPU time.
+ * Usage: tls_floor HOST PORT CA_FILE N [PACE_US]. Prints CPU microseconds per probe for each.
  * bench/exporter_probes.py builds and runs it for --kind https; see bench/README.md. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -88,8 +93,24 @@ static int openssl_once(SSL_CTX* ctx, const char* host, int port, SSL_SESSION** 
   return ok;
 }
 
+/* N connections with `pace_us` of sleep between them; CPU microseconds per connection. */
+static double openssl_run(SSL_CTX* ctx, const char* host, int port, int n, int resume,
+                          int pace_us, int* ok) {
+  SSL_SESSION* session = NULL;
+  for (int i = 0; i < 10; ++i) openssl_once(ctx, host, port, resume ? &session : NULL);
+  *ok = 0;
+  double t0 = cpu_us();
+  for (int i = 0; i < n; ++i) {
+    *ok += openssl_once(ctx, host, port, resume ? &session : NULL);
+    if (pace_us > 0) usleep((useconds_t)pace_us);
+  }
+  double per = (cpu_us() - t0) / n;
+  if (session != NULL) SSL_SESSION_free(session);
+  return per;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 5) return 2;
+  if (argc != 5 && argc != 6) return 2;
   const char* host = argv[1];
   int port = atoi(argv[2]), n = atoi(argv[4]);
   const char* ca = argv[3];
@@ -107,18 +128,17 @@ int main(int argc, char** argv) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_load_verify_locations(ctx, ca, NULL);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-  for (int i = 0; i < 10; ++i) openssl_once(ctx, host, port, NULL);
-  ok = 0;
-  t0 = cpu_us();
-  for (int i = 0; i < n; ++i) ok += openssl_once(ctx, host, port, NULL);
-  printf("openssl %.1f %d\n", (cpu_us() - t0) / n, ok);
-
+  double per = openssl_run(ctx, host, port, n, 0, 0, &ok);
+  printf("openssl %.1f %d\n", per, ok);
   /* The same, each connection resuming the previous one's session. */
-  SSL_SESSION* session = NULL;
-  for (int i = 0; i < 10; ++i) openssl_once(ctx, host, port, &session);
-  ok = 0;
-  t0 = cpu_us();
-  for (int i = 0; i < n; ++i) ok += openssl_once(ctx, host, port, &session);
-  printf("openssl_resumed %.1f %d\n", (cpu_us() - t0) / n, ok);
+  per = openssl_run(ctx, host, port, n, 1, 0, &ok);
+  printf("openssl_resumed %.1f %d\n", per, ok);
+  if (argc == 6 && atoi(argv[5]) > 0) {
+    int pace = atoi(argv[5]);
+    per = openssl_run(ctx, host, port, n, 0, pace, &ok);
+    printf("openssl_paced %.1f %d\n", per, ok);
+    per = openssl_run(ctx, host, port, n, 1, pace, &ok);
+    printf("openssl_resumed_paced %.1f %d\n", per, ok);
+  }
   return 0;
 }

@@ -51,6 +51,15 @@ std::string SanitizeUtf8(std::string_view in) {
   return out;
 }
 
+std::string Base64Encode(std::string_view in) {
+  std::string out((in.size() + 2) / 3 * 4 + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
 std::string Base64Decode(std::string_view in) {
   if (in.empty() || in.size() % 4 != 0 || in.size() > 4096) return "";
   std::string out(in.size() / 4 * 3, '\0');

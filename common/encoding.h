@@ -1,4 +1,4 @@
-// Small codecs shared by both daemons: URL percent-encoding, base64 decoding, text made
+// Small codecs shared by both daemons: URL percent-encoding, base64, text made
 // safe for JSON, markup escaping. One implementation each, so the providers, the signer and the
 // auth checks cannot drift apart.
 #pragma once
@@ -11,6 +11,9 @@ namespace failover {
 // RFC 3986 percent-encoding: unreserved characters (A-Z a-z 0-9 - . _ ~) and those in
 // `keep` stay as they are, every other byte becomes %XX with upper-case hex.
 std::string UrlEncode(std::string_view s, std::string_view keep = {});
+
+// Standard base64 with padding (RFC 4648 section 4).
+std::string Base64Encode(std::string_view in);
 
 // Standard base64 (with padding) as an HTTP Basic credential carries it; "" when the
 // input is empty, malformed or longer than 4096 characters.

@@ -110,6 +110,11 @@ void AddRoleSamples(std::vector<Sample>& samples, bool primary, bool read_only) 
   samples.push_back({&kDbReadOnlyMetric, {}, read_only ? 1.0 : 0.0});
 }
 
+ProbeResult DbRunSteps::TimedOut(Duration timeout) {
+  return ProbeResult::Failure("timeout",
+                              "no answer from the database within " + FormatDuration(timeout));
+}
+
 namespace {
 
 // The loop side of one DriveDbRun.
@@ -166,8 +171,7 @@ struct DbRunDriver : std::enable_shared_from_this<DbRunDriver> {
     if (fd >= 0) loop->Unwatch(fd);
     fd = -1;
     steps->Abandon();
-    Finish(ProbeResult::Failure("timeout",
-                                "no answer from the database within " + FormatDuration(timeout)));
+    Finish(steps->TimedOut(timeout));
   }
 };
 

@@ -53,11 +53,14 @@ class DbRunSteps {
   virtual Outcome Step(bool readable, bool writable) = 0;
   // The deadline came first: close whatever the run has open, without waiting.
   virtual void Abandon() = 0;
+  // The run's result when the deadline came first (after Abandon); `timeout` is the
+  // probe's. By default a `timeout` failure "no answer from the database within <timeout>".
+  virtual ProbeResult TimedOut(Duration timeout);
 };
 
 // Runs `steps` until it gives a result, which goes to `done`; if none has come by
-// `deadline`, `done` gets a `timeout` failure ("no answer from the database within
-// <timeout>") at the deadline and the run is abandoned (its connection closed). `done`
+// `deadline`, the run is abandoned (its connection closed) and `done` gets its TimedOut()
+// result at the deadline. `done`
 // runs exactly once, on the loop thread (maybe before DriveDbRun returns).
 void DriveDbRun(ProbeEnv& env, MonoTime deadline, Duration timeout,
                 std::shared_ptr<DbRunSteps> steps, ProbeDone done);

@@ -4,17 +4,22 @@
 #include <re2/re2.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <variant>
 
 #include "common/basic_auth.h"
-#include "common/curl_tls.h"
+#include "common/encoding.h"
 #include "common/secret.h"
-#include "exporter/curl_multi.h"
 #include "exporter/probers/curl_probe.h"
+#include "exporter/probers/db_probe.h"
+#include "exporter/probers/http_exchange.h"
+#include "exporter/probers/stream_conn.h"
 #include "exporter/probers/tls_session.h"
 
 namespace failover {
@@ -79,7 +84,6 @@ struct HttpOptions {
   bool operator==(const HttpOptions&) const = default;
 };
 
-// The URL itself lives in the prober's CurlTlsState, as libcurl is given it.
 struct HttpSpec {
   std::uint8_t method = 0;  // index into kMethods
   bool follow_redirects = true;
@@ -88,230 +92,419 @@ struct HttpSpec {
   std::shared_ptr<const HttpOptions> options;  // null: all at their defaults
 };
 
+// Where one request goes: the probe's URL, or a redirect's.
+struct HttpTarget {
+  bool https = false;
+  int port = 0;
+  std::string host;         // to connect to: a name or an IP (without brackets)
+  std::string host_header;  // the Host header: the URL's host[:port]
+  std::string path;         // path and query, as the request line carries them
+
+  // The URL again, for resolving a relative Location against it.
+  std::string Url() const { return (https ? "https://" : "http://") + host_header + path; }
+};
+
+std::string CurlUrlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
+  char* v = nullptr;
+  std::string out;
+  if (curl_url_get(u, part, &v, flags) == CURLUE_OK && v != nullptr) out = v;
+  curl_free(v);
+  return out;
+}
+
+// `location` (absolute, or relative to `base` when given) as a request target. libcurl's
+// URL parser (RFC 3986 with its own hardening) does the parsing and the resolving.
+Result<HttpTarget> ParseHttpTarget(const std::string& location, const std::string* base) {
+  CURLU* u = curl_url();
+  CURLUcode rc = CURLUE_OK;
+  if (base != nullptr) rc = curl_url_set(u, CURLUPART_URL, base->c_str(), 0);
+  if (rc == CURLUE_OK) rc = curl_url_set(u, CURLUPART_URL, location.c_str(), 0);
+  if (rc != CURLUE_OK) {
+    curl_url_cleanup(u);
+    return Error::Invalid("invalid URL \"" + location + "\": " + curl_url_strerror(rc));
+  }
+  HttpTarget t;
+  std::string scheme = CurlUrlPart(u, CURLUPART_SCHEME);
+  t.host = CurlUrlPart(u, CURLUPART_HOST);
+  std::string port = CurlUrlPart(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  std::string explicit_port = CurlUrlPart(u, CURLUPART_PORT);
+  t.path = CurlUrlPart(u, CURLUPART_PATH);
+  std::string query = CurlUrlPart(u, CURLUPART_QUERY);
+  bool has_user = !CurlUrlPart(u, CURLUPART_USER).empty();
+  curl_url_cleanup(u);
+  if (scheme != "http" && scheme != "https") {
+    return Error::Invalid("invalid URL \"" + location + "\": scheme must be http or https");
+  }
+  if (t.host.empty()) return Error::Invalid("invalid URL \"" + location + "\": no host");
+  if (has_user) {
+    return Error::Invalid("invalid URL \"" + location +
+                          "\": credentials in the URL are not sent; use basic_auth with a "
+                          "password_file");
+  }
+  t.https = scheme == "https";
+  t.port = std::atoi(port.c_str());
+  t.host_header = t.host;
+  if (!explicit_port.empty() && port != (t.https ? "443" : "80")) t.host_header += ":" + port;
+  if (t.host.size() > 2 && t.host.front() == '[' && t.host.back() == ']') {
+    t.host = t.host.substr(1, t.host.size() - 2);
+  }
+  if (t.path.empty()) t.path = "/";
+  if (!query.empty()) t.path += "?" + query;
+  return t;
+}
+
 class HttpProber final : public Prober, public std::enable_shared_from_this<HttpProber> {
  public:
-  explicit HttpProber(HttpSpec spec) : spec_(std::move(spec)) {}
-  ~HttpProber() override { curl_slist_free_all(static_headers_); }
-
-  // Validates what libcurl will be given; runs once, at config load.
-  Status Init(const std::string& url) {
-    if (auto s = PrepareUrlAndTls(url, opt().tls, tls_state_); !s) return s;
-    for (const auto& [k, v] : opt().headers) {
-      static_headers_ = curl_slist_append(static_headers_, (k + ": " + v).c_str());
-    }
-    if (url.size() >= 8 && strncasecmp(url.c_str(), "https://", 8) == 0) {
-      tls_sessions_ = std::make_unique<TlsSessionCache>(opt().tls_session);
-    }
-    return {};
-  }
-
-  // Sets this probe's options on a (reset) handle: a handful of setopt calls per run.
-  void Configure(CURL* h) const {
-    SetCommonCurlOptions(h);
-    const HttpOptions& o = opt();
-    SetUrlAndTlsOptions(h, o.tls, tls_state_);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, spec_.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-    // An https URL reads the expiry while the chain is verified (tls_session.h); an http
-    // one that redirects to https gets it from libcurl's certificate info.
-    if (tls_sessions_ == nullptr) curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
-    // libcurl's session cache would resume across probes (its handles are pooled).
-    curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "failover_exporter");
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    if (method() == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (method() == "POST") {
-      // A plain POST (not CUSTOMREQUEST), so a followed 301/302/303 becomes a GET the
-      // way browsers and clients do, instead of a POST without its body.
-      curl_easy_setopt(h, CURLOPT_POST, 1L);
-    } else if (method() != "GET") {
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, kMethods[spec_.method]);
-    }
-    if (!o.body.empty() || method() == "POST") {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, o.body.c_str());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(o.body.size()));
-      if (method() == "GET") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "GET");
-    }
-    if (static_headers_ != nullptr) curl_easy_setopt(h, CURLOPT_HTTPHEADER, static_headers_);
-    if (o.basic_auth) {
-      curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(h, CURLOPT_USERNAME, o.basic_auth->username.c_str());
-    }
+  HttpProber(HttpSpec spec, HttpTarget target, std::shared_ptr<SSL_CTX> ssl_ctx)
+      : spec_(std::move(spec)), target_(std::move(target)), ssl_ctx_(std::move(ssl_ctx)) {
+    if (target_.https) tls_sessions_ = std::make_unique<TlsSessionCache>(opt().tls_session);
   }
 
   void Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) override;
 
  private:
-  struct Run {
-    std::shared_ptr<HttpProber> prober;
-    ProbeDone done;
-    std::string body;
-    size_t received = 0;  // body bytes so far, kept or not
-    bool body_too_large = false;
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_slist* auth_headers = nullptr;
-    TlsSessionCache::Run tls;          // https URLs
-    std::optional<double> tls_expiry;  // from tls_sessions_, when there is one
-    ~Run() { curl_slist_free_all(auth_headers); }
-  };
-
-  static size_t OnBody(char* data, size_t size, size_t n, void* user) {
-    auto* run = static_cast<Run*>(user);
-    size_t len = size * n;
-    const HttpProber& p = *run->prober;
-    // Past the limit the transfer stops, kept for the regexes or not: a body that never
-    // ends (or a huge one) fails now instead of downloading until the timeout.
-    if (len > p.spec_.body_size_limit - run->received) {
-      run->body_too_large = true;
-      return 0;  // libcurl ends the transfer with CURLE_WRITE_ERROR
-    }
-    run->received += len;
-    if (p.opt().must_match.empty() && p.opt().must_not_match.empty()) return len;  // not kept
-    run->body.append(data, len);
-    return len;
-  }
-
-  ProbeResult Finish(CURL* h, CURLcode rc, Run& run) const;
+  friend class HttpRun;
 
   const HttpOptions& opt() const {
     static const HttpOptions kDefaults;
     return spec_.options != nullptr ? *spec_.options : kDefaults;
   }
 
-  std::string_view method() const { return kMethods[spec_.method]; }
+  // The client context for https: the one made at config load, or for a probe of an
+  // http URL that was redirected to https, one made now.
+  Result<SSL_CTX*> SslCtx() {
+    if (ssl_ctx_ == nullptr) {
+      auto ctx = SharedClientSslCtx(opt().tls);
+      if (!ctx) return ctx.error();
+      ssl_ctx_ = *ctx;
+    }
+    return ssl_ctx_.get();
+  }
 
   HttpSpec spec_;
-  curl_slist* static_headers_ = nullptr;
-  CurlTlsState tls_state_;
+  HttpTarget target_;
+  std::shared_ptr<SSL_CTX> ssl_ctx_;               // https only (or once redirected to it)
   std::unique_ptr<TlsSessionCache> tls_sessions_;  // https URLs only
 };
 
-void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
-  auto run = std::make_shared<Run>();
-  run->prober = shared_from_this();
-  run->done = std::move(done);
-  CURL* h = env.curl->Acquire();
-  Configure(h);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpProber::OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, run.get());
-  // A Content-Length over the limit fails before the body is read.
-  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(spec_.body_size_limit));
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, run->errbuf);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, MillisUntil(deadline));
-  if (tls_sessions_ != nullptr)
-    tls_sessions_->Configure(h, run->tls, std::chrono::steady_clock::now());
-  // Secrets are read per run, so a rotated token file is used without a reload.
-  const HttpOptions& o = opt();
-  if (o.bearer_token || o.basic_auth) {
-    if (o.bearer_token) {
-      auto token = o.bearer_token->Resolve();
-      if (!token) {
-        env.curl->Release(h);
-        run->done(ProbeResult::Failure("error", "bearer token: " + token.error().message));
-        return;
-      }
-      for (curl_slist* s = static_headers_; s != nullptr; s = s->next) {
-        run->auth_headers = curl_slist_append(run->auth_headers, s->data);
-      }
-      run->auth_headers =
-          curl_slist_append(run->auth_headers, ("Authorization: Bearer " + *token).c_str());
-      curl_easy_setopt(h, CURLOPT_HTTPHEADER, run->auth_headers);
-    }
-    if (o.basic_auth) {
-      auto pw = o.basic_auth->password.Resolve();
-      if (!pw) {
-        env.curl->Release(h);
-        run->done(ProbeResult::Failure("error", "basic auth password: " + pw.error().message));
-        return;
-      }
-      curl_easy_setopt(h, CURLOPT_PASSWORD, pw->c_str());  // libcurl copies it
-    }
+// One run: a request to the probe's URL, and one per redirect followed, each on a new
+// connection. The phases add up over the requests (as blackbox_exporter reports them).
+class HttpRun final : public DbRunSteps {
+ public:
+  HttpRun(std::shared_ptr<HttpProber> prober, std::string authorization)
+      : p_(std::move(prober)), authorization_(std::move(authorization)) {
+    method_ = kMethods[p_->spec_.method];
+    send_body_ = !p_->opt().body.empty() || method_ == "POST";
   }
-  CurlMulti* curl = env.curl;
-  curl->Add(h, [run, curl](CURL* easy, CURLcode rc) {
-    if (run->prober->tls_sessions_ != nullptr) {
-      run->tls_expiry =
-          run->prober->tls_sessions_->Finish(run->tls, std::chrono::steady_clock::now());
-    }
-    ProbeResult result = run->prober->Finish(easy, rc, *run);
-    curl->Release(easy);
-    ProbeDone done = std::move(run->done);
-    done(std::move(result));
-  });
-}
+  ~HttpRun() override { std::fill(authorization_.begin(), authorization_.end(), '\0'); }
 
-ProbeResult HttpProber::Finish(CURL* h, CURLcode rc, Run& run) const {
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  ProbeResult result;
-  if ((rc == CURLE_WRITE_ERROR && run.body_too_large) || rc == CURLE_FILESIZE_EXCEEDED) {
-    result = ProbeResult::Failure("body_too_large", "response body exceeds body_size_limit of " +
-                                                        std::to_string(spec_.body_size_limit) +
-                                                        " bytes");
-  } else if (rc != CURLE_OK) {
-    result = CurlFailure(h, rc, run.errbuf, spec_.timeout);
-  } else {
-    bool status_ok = false;
-    const HttpOptions& o = opt();
-    if (o.valid_status_codes.empty()) {
-      status_ok = status >= 200 && status < 300;
-    } else {
-      for (int c : o.valid_status_codes) status_ok = status_ok || c == status;
-    }
-    result.success = true;
-    if (!status_ok) {
-      result = ProbeResult::Failure(
-          "http_status",
-          "status " + std::to_string(status) +
-              (o.valid_status_codes.empty() ? " is not 2xx" : " is not in valid_status_codes"));
-    } else {
-      for (const auto& re : o.must_match) {
-        if (!RE2::PartialMatch(run.body, *re)) {
-          result = ProbeResult::Failure("body_not_matched",
-                                        "body does not match \"" + re->pattern() + "\"");
+  Outcome Step(bool, bool) override {
+    while (true) {
+      switch (stage_) {
+        case Stage::kConnect: {
+          if (conn_ == nullptr) StartRequest();
+          if (auto o = conn_->Connect()) return Fail(std::move(*o));
+          connected_ = Now();
+          stage_ = target().https ? Stage::kHandshake : Stage::kSend;
           break;
         }
-      }
-      if (result.success) {
-        for (const auto& re : o.must_not_match) {
-          if (RE2::PartialMatch(run.body, *re)) {
-            result = ProbeResult::Failure("body_matched", "body matches \"" + re->pattern() + "\"");
-            break;
+        case Stage::kHandshake: {
+          auto ctx = p_->SslCtx();
+          if (!ctx) return Fail(ProbeResult::Failure("tls_handshake", ctx.error().message));
+          SSL_SESSION* offer = nullptr;
+          if (hop_ == 0 && p_->tls_sessions_ != nullptr && !offered_) {
+            offer = p_->tls_sessions_->SessionToOffer(Now());
+            offered_ = true;
           }
+          if (auto o = conn_->Handshake(*ctx, HopTls(), offer)) return Fail(std::move(*o));
+          tls_done_ = Now();
+          expiry_ = hop_ == 0 && p_->tls_sessions_ != nullptr
+                        ? p_->tls_sessions_->Handshook(conn_->ssl(), tls_done_)
+                        : PeerChainExpiry(conn_->ssl());
+          stage_ = Stage::kSend;
+          break;
+        }
+        case Stage::kSend: {
+          if (!queued_) {
+            const HttpOptions& o = p_->opt();
+            conn_->Queue(BuildHttpRequest(method_, target().path, target().host_header,
+                                          hop_ == 0 || !host_changed_ ? o.headers : NoHost(o),
+                                          host_changed_ ? std::string_view() : authorization_,
+                                          send_body_, o.body));
+            queued_ = true;
+          }
+          if (auto o = conn_->Flush()) return Fail(std::move(*o));
+          stage_ = Stage::kReceive;
+          break;
+        }
+        case Stage::kReceive: {
+          bool closed = false;
+          if (auto o = conn_->ReadMore(SIZE_MAX, &closed)) return Fail(std::move(*o));
+          if (first_byte_ == MonoTime{}) first_byte_ = Now();
+          HttpResponseReader::State s;
+          if (closed) {
+            s = reader_->Closed();
+          } else {
+            s = reader_->Feed(conn_->in());
+            conn_->in().clear();
+          }
+          if (s == HttpResponseReader::State::kMore) break;
+          status_ = reader_->status();
+          if (s == HttpResponseReader::State::kError) return Fail(ReaderFailure());
+          if (hop_ == 0 && p_->tls_sessions_ != nullptr) p_->tls_sessions_->Keep(conn_->ssl());
+          EndRequest();
+          if (auto next = Redirect()) {
+            if (auto* failure = std::get_if<ProbeResult>(&*next)) return Fail(std::move(*failure));
+            break;  // the next request
+          }
+          return Finish(Check());
         }
       }
     }
   }
-  // The phases' label sets are made once, shared by every probe's results.
-  static const SampleLabels kResolve({{"phase", "resolve"}}), kConnect({{"phase", "connect"}}),
-      kTls({{"phase", "tls"}}), kProcessing({{"phase", "processing"}}),
-      kTransfer({{"phase", "transfer"}});
-  result.samples.reserve(7);
-  result.samples.push_back({&kHttpStatusMetric, {}, static_cast<double>(status)});
-  curl_off_t t_dns = 0, t_conn = 0, t_app = 0, t_pre = 0, t_start = 0, t_total = 0;
-  curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &t_dns);
-  curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &t_conn);
-  curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &t_app);
-  curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &t_pre);
-  curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &t_start);
-  curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &t_total);
-  auto sec = [](curl_off_t a, curl_off_t b) {
-    return a > b ? static_cast<double>(a - b) / 1e6 : 0.0;
-  };
-  curl_off_t connected = t_app > 0 ? t_app : t_conn;
-  result.samples.push_back({&kHttpPhaseMetric, kResolve, sec(t_dns, 0)});
-  result.samples.push_back({&kHttpPhaseMetric, kConnect, sec(t_conn, t_dns)});
-  result.samples.push_back({&kHttpPhaseMetric, kTls, t_app > 0 ? sec(t_app, t_conn) : 0.0});
-  result.samples.push_back({&kHttpPhaseMetric, kProcessing,
-                            t_start > 0 ? sec(t_start, std::max(t_pre, connected)) : 0.0});
-  result.samples.push_back(
-      {&kHttpPhaseMetric, kTransfer, t_start > 0 ? sec(t_total, t_start) : 0.0});
-  auto expiry = tls_sessions_ != nullptr ? run.tls_expiry : CertExpiry(h);
-  if (expiry) result.samples.push_back({&kTlsExpiryMetric, {}, *expiry});
-  return result;
+
+  void Abandon() override {
+    if (conn_ != nullptr) conn_->Close();
+  }
+
+  ProbeResult TimedOut(Duration timeout) override {
+    std::string doing;
+    std::string where = target().host_header;
+    switch (stage_) {
+      case Stage::kConnect:
+        doing = "connecting to " + where;
+        break;
+      case Stage::kHandshake:
+        doing = "TLS handshake with " + where;
+        break;
+      case Stage::kSend:
+        doing = "sending the request to " + where;
+        break;
+      case Stage::kReceive:
+        doing = reader_ != nullptr && reader_->got_header() ? "reading the body from " + where
+                                                            : "waiting for the answer of " + where;
+        break;
+    }
+    EndRequest();
+    return Finish(
+        ProbeResult::Failure("timeout", "timeout after " + FormatDuration(timeout) + ": " + doing));
+  }
+
+ private:
+  enum class Stage { kConnect, kHandshake, kSend, kReceive };
+  static MonoTime Now() { return std::chrono::steady_clock::now(); }
+  static double Sec(MonoTime from, MonoTime to) {
+    if (from == MonoTime{} || to == MonoTime{} || to < from) return 0;
+    return std::chrono::duration<double>(to - from).count();
+  }
+
+  const HttpTarget& target() const { return hop_ == 0 ? p_->target_ : redirect_; }
+
+  // TLS options for this request: server_name applies to the probe's own host and port.
+  TlsClientOptions HopTls() const {
+    TlsClientOptions t = p_->opt().tls;
+    if (host_changed_) t.server_name.clear();
+    return t;
+  }
+
+  static std::vector<std::pair<std::string, std::string>> NoHost(const HttpOptions& o) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& h : o.headers) {
+      if (strcasecmp(h.first.c_str(), "Host") != 0) out.push_back(h);
+    }
+    return out;
+  }
+
+  void StartRequest() {
+    const HttpTarget& t = target();
+    conn_ = std::make_unique<StreamConn>(t.host_header, t.host, t.port);
+    start_ = Now();
+    connected_ = tls_done_ = first_byte_ = MonoTime{};
+    queued_ = false;
+    counted_ = false;
+    const HttpOptions& o = p_->opt();
+    reader_ =
+        std::make_unique<HttpResponseReader>(method_ == "HEAD", p_->spec_.body_size_limit,
+                                             !o.must_match.empty() || !o.must_not_match.empty());
+  }
+
+  // Adds this request's phases to the run's, once: up to now for the phase it is in when
+  // it fails or times out.
+  void EndRequest() {
+    if (conn_ == nullptr || counted_) return;
+    counted_ = true;
+    MonoTime end = Now(), resolved = conn_->resolved_at();
+    if (resolved == MonoTime{}) resolved = end;  // still looking the host up
+    resolve_ += Sec(start_, resolved);
+    MonoTime connected = connected_ != MonoTime{} ? connected_ : end;
+    connect_ += Sec(resolved, connected);
+    MonoTime ready = connected;
+    if (target().https && connected_ != MonoTime{}) {
+      ready = tls_done_ != MonoTime{} ? tls_done_ : end;
+      tls_ += Sec(connected, ready);
+    }
+    if (ready < end) {
+      MonoTime first = first_byte_ != MonoTime{} ? first_byte_ : end;
+      processing_ += Sec(ready, first);
+      transfer_ += Sec(first, end);
+    }
+    last_tls_ = target().https;
+  }
+
+  // After a complete answer: nullopt to finish with it; otherwise the next request was
+  // set up (monostate) or the run fails.
+  std::optional<std::variant<std::monostate, ProbeResult>> Redirect() {
+    int s = reader_->status();
+    bool redirect = s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+    if (!p_->spec_.follow_redirects || !redirect || reader_->location().empty()) {
+      return std::nullopt;
+    }
+    if (hop_ == kMaxRedirects) {
+      return ProbeResult::Failure("too_many_redirects",
+                                  "more than " + std::to_string(kMaxRedirects) +
+                                      " redirects; the last to " + reader_->location());
+    }
+    std::string base = target().Url();
+    auto next = ParseHttpTarget(reader_->location(), &base);
+    if (!next) return ProbeResult::Failure("error", "redirect: " + next.error().message);
+    const HttpTarget& first = p_->target_;
+    host_changed_ = host_changed_ || next->host != first.host || next->port != first.port ||
+                    next->https != first.https;
+    redirect_ = std::move(*next);
+    // As browsers do: 303 makes any request but HEAD a GET, and so do 301 and 302 a POST;
+    // the others keep the method and body.
+    if ((s == 303 && method_ != "HEAD") || ((s == 301 || s == 302) && method_ == "POST")) {
+      method_ = "GET";
+      send_body_ = false;
+    }
+    ++hop_;
+    conn_.reset();
+    stage_ = Stage::kConnect;
+    return std::variant<std::monostate, ProbeResult>(std::monostate{});
+  }
+
+  ProbeResult ReaderFailure() {
+    const std::string& where = target().host_header;
+    switch (reader_->failure()) {
+      case HttpResponseReader::Failure::kBodyTooLarge:
+        return ProbeResult::Failure("body_too_large",
+                                    "response body exceeds body_size_limit of " +
+                                        std::to_string(p_->spec_.body_size_limit) + " bytes");
+      case HttpResponseReader::Failure::kEmpty:
+        return ProbeResult::Failure("empty_reply", where + ": " + reader_->failure_text());
+      case HttpResponseReader::Failure::kTruncated:
+        return ProbeResult::Failure("connection_reset", where + ": " + reader_->failure_text());
+      default:
+        return ProbeResult::Failure("error", where + ": " + reader_->failure_text());
+    }
+  }
+
+  // The final answer against valid_status_codes and the body's regexes.
+  ProbeResult Check() const {
+    const HttpOptions& o = p_->opt();
+    bool status_ok = false;
+    if (o.valid_status_codes.empty()) {
+      status_ok = status_ >= 200 && status_ < 300;
+    } else {
+      for (int c : o.valid_status_codes) status_ok = status_ok || c == status_;
+    }
+    if (!status_ok) {
+      return ProbeResult::Failure(
+          "http_status",
+          "status " + std::to_string(status_) +
+              (o.valid_status_codes.empty() ? " is not 2xx" : " is not in valid_status_codes"));
+    }
+    const std::string& body = reader_->body();
+    for (const auto& re : o.must_match) {
+      if (!RE2::PartialMatch(body, *re)) {
+        return ProbeResult::Failure("body_not_matched",
+                                    "body does not match \"" + re->pattern() + "\"");
+      }
+    }
+    for (const auto& re : o.must_not_match) {
+      if (RE2::PartialMatch(body, *re)) {
+        return ProbeResult::Failure("body_matched", "body matches \"" + re->pattern() + "\"");
+      }
+    }
+    ProbeResult ok;
+    ok.success = true;
+    return ok;
+  }
+
+  Outcome Fail(Outcome o) {
+    if (auto* r = std::get_if<ProbeResult>(&o)) {
+      EndRequest();
+      return Finish(std::move(*r));
+    }
+    return o;
+  }
+
+  // Every result carries the status, the phases and (after TLS) the expiry.
+  ProbeResult Finish(ProbeResult result) {
+    if (conn_ != nullptr) conn_->Close();
+    // The phases' label sets are made once, shared by every probe's results.
+    static const SampleLabels kResolve({{"phase", "resolve"}}), kConnect({{"phase", "connect"}}),
+        kTls({{"phase", "tls"}}), kProcessing({{"phase", "processing"}}),
+        kTransfer({{"phase", "transfer"}});
+    result.samples.reserve(7);
+    result.samples.push_back({&kHttpStatusMetric, {}, static_cast<double>(status_)});
+    result.samples.push_back({&kHttpPhaseMetric, kResolve, resolve_});
+    result.samples.push_back({&kHttpPhaseMetric, kConnect, connect_});
+    result.samples.push_back({&kHttpPhaseMetric, kTls, tls_});
+    result.samples.push_back({&kHttpPhaseMetric, kProcessing, processing_});
+    result.samples.push_back({&kHttpPhaseMetric, kTransfer, transfer_});
+    if (expiry_ && last_tls_) result.samples.push_back({&kTlsExpiryMetric, {}, *expiry_});
+    return result;
+  }
+
+  static constexpr int kMaxRedirects = 10;
+
+  std::shared_ptr<HttpProber> p_;
+  std::string authorization_;  // wiped when the run ends
+  std::string_view method_;
+  bool send_body_ = false;
+  Stage stage_ = Stage::kConnect;
+  int hop_ = 0;                // redirects followed so far
+  HttpTarget redirect_;        // the current target after a redirect
+  bool host_changed_ = false;  // a redirect left the probe's own scheme, host or port
+  bool offered_ = false;
+  bool queued_ = false;
+  bool counted_ = false;  // EndRequest ran for this request
+  std::unique_ptr<StreamConn> conn_;
+  std::unique_ptr<HttpResponseReader> reader_;
+  int status_ = 0;
+  std::optional<double> expiry_;  // of the last TLS handshake
+  bool last_tls_ = false;         // the last request was https
+  MonoTime start_{}, connected_{}, tls_done_{}, first_byte_{};
+  double resolve_ = 0, connect_ = 0, tls_ = 0, processing_ = 0, transfer_ = 0;
+};
+
+void HttpProber::Start(ProbeEnv& env, MonoTime deadline, ProbeDone done) {
+  // Secrets are read per run, so a rotated token or password file is used without a reload.
+  std::string authorization;
+  const HttpOptions& o = opt();
+  if (o.bearer_token) {
+    auto token = o.bearer_token->Resolve();
+    if (!token) {
+      done(ProbeResult::Failure("error", "bearer token: " + token.error().message));
+      return;
+    }
+    authorization = "Bearer " + *token;
+    std::fill(token->begin(), token->end(), '\0');
+  } else if (o.basic_auth) {
+    auto pw = o.basic_auth->password.Resolve();
+    if (!pw) {
+      done(ProbeResult::Failure("error", "basic auth password: " + pw.error().message));
+      return;
+    }
+    std::string pair = o.basic_auth->username + ":" + *pw;
+    authorization = "Basic " + Base64Encode(pair);
+    std::fill(pair.begin(), pair.end(), '\0');
+    std::fill(pw->begin(), pw->end(), '\0');
+  }
+  DriveDbRun(env, deadline, spec_.timeout,
+             std::make_shared<HttpRun>(shared_from_this(), std::move(authorization)),
+             std::move(done));
 }
 
 Result<std::vector<std::shared_ptr<RE2>>> ParseRegexes(const YamlNode& parent, const char* key) {
@@ -332,11 +525,12 @@ Result<std::vector<std::shared_ptr<RE2>>> ParseRegexes(const YamlNode& parent, c
   return out;
 }
 
-// A probe's block as parsed: the URL (which the prober keeps in libcurl's form) and the
-// rest of the spec. The keys read here are the keys an http probe accepts.
+// A probe's block as parsed: where its request goes, the rest of the spec, and for an https
+// URL its client context. The keys read here are the keys an http probe accepts.
 struct ParsedHttp {
-  std::string url;
+  HttpTarget target;
   HttpSpec spec;
+  std::shared_ptr<SSL_CTX> ssl_ctx;
 };
 
 Result<ParsedHttp> ParseHttpSpec(const YamlNode& node, const ProberContext& ctx) {
@@ -347,9 +541,10 @@ Result<ParsedHttp> ParseHttpSpec(const YamlNode& node, const ProberContext& ctx)
   if (!url) return url.error();
   auto url_s = url->AsString();
   if (!url_s) return url_s.error();
-  if (auto v = ValidateHttpUrl(*url_s); !v) return url->Fail(v.error().message);
   ParsedHttp parsed;
-  parsed.url = *url_s;
+  auto target = ParseHttpTarget(*url_s, nullptr);
+  if (!target) return url->Fail(target.error().message);
+  parsed.target = std::move(*target);
   if (auto m = node.Get("method")) {
     auto s = m->AsString();
     if (!s) return s.error();
@@ -415,8 +610,9 @@ Result<ParsedHttp> ParseHttpSpec(const YamlNode& node, const ProberContext& ctx)
     if (d->count() <= 0) return f->Fail("must be a positive duration, e.g. 1m");
     opt.tls_session.full_handshake_every = *d;
   }
-  if (auto t = node.Get("tls")) {
-    auto tls = ParseTlsClientOptions(*t);
+  auto tls_node = node.Get("tls");
+  if (tls_node) {
+    auto tls = ParseTlsClientOptions(*tls_node);
     if (!tls) return tls.error();
     opt.tls = *tls;
   }
@@ -430,6 +626,11 @@ Result<ParsedHttp> ParseHttpSpec(const YamlNode& node, const ProberContext& ctx)
     if (opt.bearer_token) return ba->Fail("set either bearer_token or basic_auth, not both");
   }
   if (auto s = node.RejectUnreadKeys(); !s) return s.error();
+  if (parsed.target.https) {
+    auto ctx = SharedClientSslCtx(opt.tls);
+    if (!ctx) return (tls_node ? *tls_node : node).Fail(ctx.error().message);
+    parsed.ssl_ctx = *ctx;
+  }
   if (!(opt == HttpOptions{})) spec.options = std::make_shared<const HttpOptions>(std::move(opt));
   parsed.spec = std::move(spec);
   return parsed;
@@ -440,9 +641,8 @@ Result<ParsedHttp> ParseHttpSpec(const YamlNode& node, const ProberContext& ctx)
 Result<std::shared_ptr<Prober>> NewHttpProber(const YamlNode& node, const ProberContext& ctx) {
   auto parsed = ParseHttpSpec(node, ctx);
   if (!parsed) return parsed.error();
-  auto prober = std::make_shared<HttpProber>(std::move(parsed->spec));
-  if (auto s = prober->Init(parsed->url); !s) return node.Fail(s.error().message);
-  return std::shared_ptr<Prober>(prober);
+  return std::shared_ptr<Prober>(std::make_shared<HttpProber>(
+      std::move(parsed->spec), std::move(parsed->target), std::move(parsed->ssl_ctx)));
 }
 
 }  // namespace failover

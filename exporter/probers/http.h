@@ -1,4 +1,5 @@
-// `http:` probes: one request per run on the curl multi loop.
+// `http:` probes: one HTTP/1.1 request per run (and one per redirect followed), on the
+// event loop with a client of our own (exporter/probers/http_exchange.h) over OpenSSL.
 #pragma once
 
 #include "exporter/prober.h"

@@ -47,27 +47,33 @@ bool ToSockaddr(const std::string& ip, int port, sockaddr_storage& ss, socklen_t
 
 }  // namespace
 
-Result<std::shared_ptr<SSL_CTX>> NewClientSslCtx(const YamlNode& at, const TlsClientOptions& opts) {
+Result<std::shared_ptr<SSL_CTX>> NewClientSslCtx(const TlsClientOptions& opts) {
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), [](SSL_CTX* c) {
     if (c != nullptr) SSL_CTX_free(c);
   });
-  if (!ctx) return at.Fail("cannot set up TLS: " + OpensslErrors());
+  if (!ctx) return Error::Invalid("cannot set up TLS: " + OpensslErrors());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   if (!opts.insecure_skip_verify) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     int ok = opts.ca_file.empty()
                  ? SSL_CTX_set_default_verify_paths(ctx.get())
                  : SSL_CTX_load_verify_locations(ctx.get(), opts.ca_file.c_str(), nullptr);
-    if (ok != 1) return at.Fail("cannot load CA certificates: " + OpensslErrors());
+    if (ok != 1) return Error::Invalid("cannot load CA certificates: " + OpensslErrors());
   }
   if (!opts.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), opts.cert_file.c_str()) != 1) {
-      return at.Fail("cannot load cert_file " + opts.cert_file + ": " + OpensslErrors());
+      return Error::Invalid("cannot load cert_file " + opts.cert_file + ": " + OpensslErrors());
     }
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), opts.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return at.Fail("cannot load key_file " + opts.key_file + ": " + OpensslErrors());
+      return Error::Invalid("cannot load key_file " + opts.key_file + ": " + OpensslErrors());
     }
   }
+  return ctx;
+}
+
+Result<std::shared_ptr<SSL_CTX>> NewClientSslCtx(const YamlNode& at, const TlsClientOptions& opts) {
+  auto ctx = NewClientSslCtx(opts);
+  if (!ctx) return at.Fail(ctx.error().message);
   return ctx;
 }
 
@@ -92,6 +98,7 @@ std::optional<StreamConn::Outcome> StreamConn::Connect() {
     case Phase::kBegin:
       if (IsIpLiteral(host_)) {
         addresses_ = {host_};
+        resolved_at_ = std::chrono::steady_clock::now();
         return ConnectNext();
       }
       phase_ = Phase::kLookup;
@@ -103,6 +110,7 @@ std::optional<StreamConn::Outcome> StreamConn::Connect() {
       lookup_.reset();
       if (!a) return Outcome(ProbeResult::Failure("resolve", address_ + ": " + a.error().message));
       addresses_ = std::move(*a);
+      resolved_at_ = std::chrono::steady_clock::now();
       return ConnectNext();
     }
     case Phase::kConnecting: {
@@ -154,8 +162,8 @@ std::optional<StreamConn::Outcome> StreamConn::ConnectNext() {
   return Outcome(ConnectFailure(last_err));
 }
 
-std::optional<StreamConn::Outcome> StreamConn::Handshake(SSL_CTX* ctx,
-                                                         const TlsClientOptions& opts) {
+std::optional<StreamConn::Outcome> StreamConn::Handshake(SSL_CTX* ctx, const TlsClientOptions& opts,
+                                                         SSL_SESSION* session) {
   if (handshake_done_) return std::nullopt;
   if (ssl_ == nullptr) {
     ssl_ = SSL_new(ctx);
@@ -171,6 +179,7 @@ std::optional<StreamConn::Outcome> StreamConn::Handshake(SSL_CTX* ctx,
       }
     }
     if (!IsIpLiteral(name)) SSL_set_tlsext_host_name(ssl_, name.c_str());
+    if (session != nullptr) SSL_set_session(ssl_, session);
     SSL_set_connect_state(ssl_);
   }
   ERR_clear_error();
@@ -223,7 +232,7 @@ std::optional<StreamConn::Outcome> StreamConn::Flush() {
   return std::nullopt;
 }
 
-std::optional<StreamConn::Outcome> StreamConn::ReadMore(size_t limit) {
+std::optional<StreamConn::Outcome> StreamConn::ReadMore(size_t limit, bool* closed) {
   char buf[16384];
   ssize_t n;
   if (ssl_ != nullptr) {
@@ -234,6 +243,10 @@ std::optional<StreamConn::Outcome> StreamConn::ReadMore(size_t limit) {
       if (e == SSL_ERROR_WANT_READ) return Outcome(SqlWait::On(fd_, true, false));
       if (e == SSL_ERROR_WANT_WRITE) return Outcome(SqlWait::On(fd_, false, true));
       if (e == SSL_ERROR_ZERO_RETURN) {
+        if (closed != nullptr) {
+          *closed = true;
+          return std::nullopt;
+        }
         return Outcome(ProbeResult::Failure("connection_reset",
                                             address_ + ": the server closed the connection"));
       }
@@ -249,6 +262,10 @@ std::optional<StreamConn::Outcome> StreamConn::ReadMore(size_t limit) {
           ProbeResult::Failure("connection_reset", address_ + ": recv: " + std::strerror(errno)));
     }
     if (n == 0) {
+      if (closed != nullptr) {
+        *closed = true;
+        return std::nullopt;
+      }
       return Outcome(ProbeResult::Failure("connection_reset",
                                           address_ + ": the server closed the connection"));
     }

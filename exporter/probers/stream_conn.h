@@ -23,6 +23,8 @@ namespace failover {
 // client certificate, verification off with insecure_skip_verify). Errors are located at
 // `at`.
 Result<std::shared_ptr<SSL_CTX>> NewClientSslCtx(const YamlNode& at, const TlsClientOptions& opts);
+// The same, with errors that name no location (for a context made while probing).
+Result<std::shared_ptr<SSL_CTX>> NewClientSslCtx(const TlsClientOptions& opts);
 
 class StreamConn {
  public:
@@ -37,19 +39,24 @@ class StreamConn {
 
   // Looks the host up and connects. Failures: resolve, connection_refused, connect_failed.
   std::optional<Outcome> Connect();
+  // When the host's addresses were known (the lookup's end; Connect's start for an IP).
+  MonoTime resolved_at() const { return resolved_at_; }
   // The TLS handshake on the connected socket, verifying the certificate against
-  // opts.server_name (or the host) unless opts.insecure_skip_verify. Failures:
-  // tls_verify, tls_handshake.
-  std::optional<Outcome> Handshake(SSL_CTX* ctx, const TlsClientOptions& opts);
+  // opts.server_name (or the host) unless opts.insecure_skip_verify, and offering
+  // `session` when not null. Failures: tls_verify, tls_handshake.
+  std::optional<Outcome> Handshake(SSL_CTX* ctx, const TlsClientOptions& opts,
+                                   SSL_SESSION* session = nullptr);
   // Queues bytes; Flush writes them all, then overwrites the buffer (it may hold a
   // password).
   void Queue(const std::string& bytes) { out_ += bytes; }
   std::optional<Outcome> Flush();
   // Reads what is there into in() (at least one byte), up to `limit` bytes in all.
-  // Failures: connection_reset (also for the peer closing), error (limit).
-  std::optional<Outcome> ReadMore(size_t limit = 1024 * 1024);
+  // Failures: connection_reset (also for the peer closing, unless `closed` is given: then
+  // a clean close sets *closed and reads nothing), error (limit).
+  std::optional<Outcome> ReadMore(size_t limit = 1024 * 1024, bool* closed = nullptr);
   std::string& in() { return in_; }
   bool tls() const { return ssl_ != nullptr; }
+  SSL* ssl() const { return ssl_; }
   const std::string& address() const { return address_; }
   void Close();
 
@@ -62,6 +69,7 @@ class StreamConn {
   enum class Phase { kBegin, kLookup, kConnecting, kConnected } phase_ = Phase::kBegin;
   std::shared_ptr<HostLookup> lookup_;
   std::vector<std::string> addresses_;
+  MonoTime resolved_at_{};
   size_t next_address_ = 0;
   int fd_ = -1;
   SSL* ssl_ = nullptr;

@@ -1,32 +1,42 @@
-// What an https probe keeps between its runs, for libcurl's OpenSSL backend: the TLS
-// session to resume, when the last full handshake was, and the certificate expiry it read.
+// What an https probe keeps for its TLS connections (exporter/probers/http.cc): one
+// OpenSSL client context per set of TLS options, shared by every probe with those options,
+// and per probe the session to resume, when the last full handshake was, and the
+// certificate expiry it read.
 //
-// - The certificate's expiry is read while OpenSSL verifies the chain the peer presented
-//   (SSL_CTX_set_cert_verify_callback; the verification itself is OpenSSL's, unchanged),
-//   instead of CURLOPT_CERTINFO, which prints every certificate as text on every run.
-// - With resumption on, a run offers the session of the previous run (TLS 1.3 PSK or a
-//   TLS 1.2 ticket/session id): the server skips sending and the client skips verifying
-//   the certificate. A full handshake, which verifies the chain and reads the expiry
-//   again, still happens at least every `full_handshake_every` (default 1m): a run that
-//   finds the last full handshake older than that offers no session. A resumed run
-//   exports the expiry read by the last full handshake. Only the first TLS connection of
-//   a run (to the probe's own URL) offers or stores a session, never a redirect's.
-// - libcurl's own session cache is off for every probe (CURLOPT_SSL_SESSIONID_CACHE):
-//   its handles are pooled across probes, so it would resume sessions of one probe's
-//   target for any other probe of the same host and port, without a bound.
+// - Every full handshake verifies the chain with OpenSSL (the context's CA file or the
+//   system's CAs, and the host name or server_name), and the expiry exported is the
+//   earliest notAfter of the chain the server presented (the leaf and what it sent with it).
+// - With resumption on, a run offers the session its previous run was given (a TLS 1.3
+//   ticket, or a TLS 1.2 ticket or session id): the server skips sending the certificate
+//   and the client skips verifying it. A full handshake, which verifies the chain and
+//   reads the expiry again, still happens at least every `full_handshake_every` (default
+//   1m): a run that finds the last full handshake older than that offers no session. A
+//   resumed run exports the expiry the last full handshake read. Only the first connection
+//   of a run (to the probe's own URL) offers or keeps a session, never a redirect's.
+// - Sessions are the probe's own: nothing is shared between probes, even of one host.
 //
-// Everything here runs on the exporter's loop thread.
+// A probe's sessions are used on the exporter's loop thread only.
 #pragma once
 
-#include <curl/curl.h>
 #include <openssl/ssl.h>
 
+#include <memory>
 #include <optional>
 
 #include "common/clock.h"
 #include "common/duration.h"
+#include "common/http_client.h"
+#include "common/result.h"
 
 namespace failover {
+
+// The client context for `opts`: made (CA and client certificate files loaded) on first
+// use, then shared while any probe holds it. A changed CA or certificate file (another
+// size, time or inode) gets a context of its own, so a reload reads it again.
+Result<std::shared_ptr<SSL_CTX>> SharedClientSslCtx(const TlsClientOptions& opts);
+
+// The earliest notAfter of the chain the peer presented on `ssl` (as a Unix time).
+std::optional<double> PeerChainExpiry(const SSL* ssl);
 
 class TlsSessionCache {
  public:
@@ -36,37 +46,24 @@ class TlsSessionCache {
     bool operator==(const Options&) const = default;
   };
 
-  // What one run saw; lives as long as the run's transfer.
-  struct Run {
-    TlsSessionCache* cache = nullptr;
-    bool offer = false;                  // this run may offer the kept session
-    int connections = 0;                 // TLS connections of this run so far
-    bool handshake_done = false;         // the first connection's handshake completed
-    bool resumed = false;                // ... and the server accepted the session
-    std::optional<double> first_expiry;  // earliest notAfter the first connection's peer sent
-    std::optional<double> last_expiry;   // ... the last connection's (a redirect's)
-  };
-
   explicit TlsSessionCache(Options options) : options_(options) {}
-  ~TlsSessionCache();
+  ~TlsSessionCache() { DropSession(); }
   TlsSessionCache(const TlsSessionCache&) = delete;
   TlsSessionCache& operator=(const TlsSessionCache&) = delete;
 
-  // Sets the handle's TLS callbacks for one run (`run` must outlive the transfer).
-  void Configure(CURL* h, Run& run, MonoTime now);
-  // After the transfer: the certificate expiry to export (the one this run's full
-  // handshake read, or for a resumed run the last full handshake's; after a redirect, the
-  // last connection's, as libcurl's certificate info gave it), or nullopt.
-  std::optional<double> Finish(const Run& run, MonoTime now);
+  // The session a run's first connection offers, or null: resumption is off, there is
+  // none yet, or a full handshake is due (the kept session is dropped then).
+  SSL_SESSION* SessionToOffer(MonoTime now);
+  // After the first connection's handshake: the expiry to export for it. A full handshake
+  // records its time and the expiry it read; a resumed one gives the last full one's.
+  std::optional<double> Handshook(const SSL* ssl, MonoTime now);
+  // After the first connection's answer: keeps the newest session the server gave on it
+  // (a TLS 1.3 ticket comes after the handshake) for the next run, when resumption is on.
+  void Keep(SSL* ssl);
 
   const Options& options() const { return options_; }
-  static int ExIndex();  // of the SSL_CTX ex_data slot that points at the run
 
  private:
-  static CURLcode OnSslCtx(CURL* h, void* ssl_ctx, void* user);
-  static int VerifyCert(X509_STORE_CTX* store, void* arg);
-  static void OnInfo(const SSL* ssl, int where, int ret);
-  static int OnNewSession(SSL* ssl, SSL_SESSION* session);
   void DropSession();
 
   Options options_;

@@ -17,6 +17,16 @@ TEST(UrlEncodeTest, KeepsTheCharactersAskedFor) {
   EXPECT_EQ(UrlEncode("/2013-04-01/hostedzone/Z1 2", "/"), "/2013-04-01/hostedzone/Z1%202");
 }
 
+TEST(Base64EncodeTest, PadsAndRoundTrips) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("a"), "YQ==");
+  EXPECT_EQ(Base64Encode("ab"), "YWI=");
+  EXPECT_EQ(Base64Encode("alice:wonderland"), "YWxpY2U6d29uZGVybGFuZA==");
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  EXPECT_EQ(Base64Decode(Base64Encode(bytes)), bytes);
+}
+
 TEST(Base64DecodeTest, DecodesPaddedInput) {
   EXPECT_EQ(Base64Decode("dXNlcjpwYXNz"), "user:pass");
   EXPECT_EQ(Base64Decode("YQ=="), "a");

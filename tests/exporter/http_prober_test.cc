@@ -199,6 +199,8 @@ TEST_F(HttpProberTest, HangingServerTimesOutByTheDeadline) {
   EXPECT_FALSE(out.result.success);
   EXPECT_EQ(out.result.reason, "timeout");
   EXPECT_TRUE(StartsWith(out.result.detail, "timeout after 500ms"));
+  EXPECT_TRUE(HasSubstr(out.result.detail, "waiting for the answer of " + server_.address()))
+      << "the detail says what the run was waiting for";
   EXPECT_EQ(server_.RequestCount("/hang"), 1);
   // The contract is "done by the deadline"; the margin only absorbs timer granularity and
   // scheduling on a busy machine, a hang would show up as seconds.
@@ -257,6 +259,64 @@ TEST_F(HttpProberTest, RedirectLoopIsTooManyRedirects) {
   EXPECT_FALSE(r.detail.empty());
   // The first request and 10 redirects followed; the 11th Location is refused.
   EXPECT_EQ(server_.RequestCount("/redirect-loop"), 11);
+}
+
+TEST_F(HttpProberTest, ServerThatClosesWithoutAnAnswerIsAnEmptyReply) {
+  ProbeResult r = runner_.RunYaml(HttpYaml(server_.url("/drop")));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.reason, "empty_reply") << Describe(r);
+  EXPECT_EQ(SampleValue(r, "failover_probe_http_status_code"), 0);
+}
+
+// A body's end told by chunks, or by the server closing, is read to its end.
+TEST_F(HttpProberTest, ChunkedAndCloseDelimitedBodiesAreMatched) {
+  for (const char* path : {"/chunked", "/until-close"}) {
+    std::string url = server_.url(std::string(path) + "?text=hello%20world%0Aversion%3D2");
+    ProbeResult ok = runner_.RunYaml(
+        HttpYaml(url, "  fail_if_body_not_matches_regexp: [\"hello w.rld\", \"version=2$\"]\n"));
+    EXPECT_TRUE(ok.success) << path << ": " << Describe(ok);
+    ProbeResult bad =
+        runner_.RunYaml(HttpYaml(url, "  fail_if_body_not_matches_regexp: [\"version=3\"]\n"));
+    EXPECT_EQ(bad.reason, "body_not_matched") << path << ": " << Describe(bad);
+    ProbeResult big = runner_.RunYaml(HttpYaml(url, "  body_size_limit: 8\n"));
+    EXPECT_EQ(big.reason, "body_too_large") << path << ": " << Describe(big);
+  }
+}
+
+// Credentials go to the probe's own host only: a redirect elsewhere does not carry them.
+TEST_F(HttpProberTest, RedirectToAnotherHostDropsTheCredentials) {
+  TempDir dir;
+  std::string token_file = dir.Write("token", "s3cret-token\n");
+  server_.SetBearerToken("s3cret-token");
+  TestHttpServer other;
+  other.SetBearerToken("s3cret-token");
+  std::string auth = "  bearer_token_file: " + token_file + "\n";
+
+  ProbeResult same = runner_.RunYaml(HttpYaml(server_.url("/redirect?to=/auth"), auth));
+  EXPECT_TRUE(same.success) << Describe(same);
+  EXPECT_EQ(server_.LastRequest().Header("authorization"), "Bearer s3cret-token");
+
+  ProbeResult elsewhere =
+      runner_.RunYaml(HttpYaml(server_.url("/redirect?to=" + other.url("/auth")), auth));
+  EXPECT_EQ(SampleValue(elsewhere, "failover_probe_http_status_code"), 401);
+  EXPECT_EQ(other.RequestCount("/auth"), 1);
+  EXPECT_EQ(other.LastRequest().Header("authorization"), "");
+}
+
+// 303 makes a POST a GET without its body; 307 and 308 keep both.
+TEST_F(HttpProberTest, RedirectStatusDecidesTheFollowingMethod) {
+  const std::string post = "  method: POST\n  body: 'order=1'\n";
+  ProbeResult see_other =
+      runner_.RunYaml(HttpYaml(server_.url("/redirect?to=/healthz&status=303"), post));
+  EXPECT_TRUE(see_other.success) << Describe(see_other);
+  EXPECT_EQ(server_.LastRequest().method, "GET");
+  EXPECT_EQ(server_.LastRequest().body, "");
+
+  ProbeResult temporary =
+      runner_.RunYaml(HttpYaml(server_.url("/redirect?to=/healthz&status=307"), post));
+  EXPECT_TRUE(temporary.success) << Describe(temporary);
+  EXPECT_EQ(server_.LastRequest().method, "POST");
+  EXPECT_EQ(server_.LastRequest().body, "order=1");
 }
 
 TEST_F(HttpProberTest, BodyMustMatch) {

@@ -17,6 +17,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -146,6 +147,8 @@ struct Response {
   int status = 200;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // How the body's end is told: Content-Length, chunks of 3 bytes, or closing.
+  enum class Framing { kLength, kChunked, kClose } framing = Framing::kLength;
 };
 
 }  // namespace
@@ -490,6 +493,10 @@ struct TestHttpServer::Impl {
       }
     } else if (path == "/body") {
       Respond(c, Response{200, QueryParam(req.query, "text"), {}});
+    } else if (path == "/chunked") {
+      Respond(c, Response{200, QueryParam(req.query, "text"), {}, Response::Framing::kChunked});
+    } else if (path == "/until-close") {
+      Respond(c, Response{200, QueryParam(req.query, "text"), {}, Response::Framing::kClose});
     } else if (path == "/endless") {
       // No Content-Length: the body lasts until the connection closes, which it never does.
       c.endless = !c.head;
@@ -510,7 +517,10 @@ struct TestHttpServer::Impl {
     } else if (path == "/redirect") {
       std::string to = QueryParam(req.query, "to");
       if (to.empty()) to = "/healthz";
-      Respond(c, Response{302, "redirecting\n", {{"Location", to}}});
+      int status = std::atoi(QueryParam(req.query, "status").c_str());
+      Respond(c, Response{status >= 300 && status < 400 ? status : 302,
+                          "redirecting\n",
+                          {{"Location", to}}});
     } else if (path == "/redirect-loop") {
       Respond(c, Response{302, "redirecting\n", {{"Location", "/redirect-loop"}}});
     } else if (path == "/auth") {
@@ -532,13 +542,26 @@ struct TestHttpServer::Impl {
     if (c.state == State::kParked) parked.erase({c.wake_at, c.fd});
     std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " + Reason(r.status) + "\r\n";
     head += "Content-Type: text/plain\r\n";
-    head += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    std::string body = r.body;
+    if (r.framing == Response::Framing::kLength) {
+      head += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    } else if (r.framing == Response::Framing::kChunked) {
+      head += "Transfer-Encoding: chunked\r\n";
+      body.clear();
+      for (size_t i = 0; i < r.body.size(); i += 3) {
+        std::string piece = r.body.substr(i, 3);
+        char size[16];
+        std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+        body += size + piece + "\r\n";
+      }
+      body += "0\r\n\r\n";
+    }
     head += "Connection: close\r\n";
     for (const auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
     head += "\r\n";
     // An unsent "100 Continue" still goes first.
     std::string pending = c.out.substr(std::min(c.out_off, c.out.size()));
-    c.out = pending + head + (c.head ? "" : r.body);
+    c.out = pending + head + (c.head ? "" : body);
     c.out_off = 0;
     c.state = State::kWriting;
     Write(c);

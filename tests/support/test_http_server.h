@@ -7,6 +7,9 @@
 //   /healthz                 200 "ok\n"
 //   /status/NNN              status NNN (200..599), body "status NNN\n" (none for 204, 304)
 //   /body?text=...           200 with the percent-decoded text ('+' is a space)
+//   /chunked?text=...        the same, sent in chunks of 3 bytes (Transfer-Encoding: chunked)
+//   /until-close?text=...    the same without Content-Length: the body ends as the
+//                            connection closes
 //   /slow?ms=N               200 "ok\n" after N milliseconds
 //   /endless                 200 with a body that never ends (no Content-Length; 'x' as
 //                            fast as the client reads)
@@ -14,7 +17,8 @@
 //                            until the client goes away or the server is destroyed)
 //   /drop, /drop/...         reads the whole request, then closes the connection
 //                            without answering (a server that dies mid-request)
-//   /redirect?to=/x          302 with Location: /x (default /healthz)
+//   /redirect?to=/x          302 with Location: /x (default /healthz); &status=NNN for
+//                            another 3xx
 //   /redirect-loop           302 with Location: /redirect-loop
 //   /auth                    200 "authorized\n" when Authorization matches what the test set
 //                            (SetBearerToken / SetBasicAuth), else 401
