@@ -136,10 +136,9 @@ Result<HttpTarget> ParseHttpTarget(const std::string& location, const std::strin
     return Error::Invalid("invalid URL \"" + location + "\": scheme must be http or https");
   }
   if (t.host.empty()) return Error::Invalid("invalid URL \"" + location + "\": no host");
-  if (has_user) {
-    return Error::Invalid("invalid URL \"" + location +
-                          "\": credentials in the URL are not sent; use basic_auth with a "
-                          "password_file");
+  if (has_user) {  // the URL is not repeated: it holds a password
+    return Error::Invalid(
+        "a user or password in the URL is not sent; use basic_auth with a password_file");
   }
   t.https = scheme == "https";
   t.port = std::atoi(port.c_str());

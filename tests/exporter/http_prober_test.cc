@@ -698,6 +698,16 @@ TEST(HttpsServerNameTest, ServerNameIsVerifiedAndSentAsSni) {
 // Config-time errors: each names the file, line:column and key path.
 class HttpConfigErrorTest : public ::testing::TestWithParam<ConfigErrorCase> {};
 
+// A password in the URL would be sent by no one and shown by the error: it is refused, and
+// the error does not repeat it.
+TEST(HttpProberConfigTest, CredentialsInTheUrlAreRefusedWithoutRepeatingThem) {
+  auto p = BuildHttp(HttpYaml("http://alice:s3cret@127.0.0.1:1/healthz"));
+  ASSERT_FALSE(p);
+  EXPECT_TRUE(HasSubstr(p.error().message, "probe.yml:2:8: http.url:")) << p.error().message;
+  EXPECT_TRUE(HasSubstr(p.error().message, "basic_auth")) << p.error().message;
+  EXPECT_FALSE(HasSubstr(p.error().message, "s3cret")) << p.error().message;
+}
+
 TEST_P(HttpConfigErrorTest, ErrorNamesLocationAndKey) {
   testing::ExpectRefused(BuildHttp(GetParam().body), GetParam());
 }
