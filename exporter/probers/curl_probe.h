@@ -1,6 +1,7 @@
-// What the HTTP and TCP probers share: both are one libcurl transfer on the exporter's
-// multi loop. This turns libcurl's outcome into failure reasons, phase timings and the
-// TLS certificate expiry.
+// What the probers that run one libcurl transfer on the exporter's multi loop share (tcp
+// of a host name or with TLS, cloudwatch; the http probe has its own client,
+// exporter/probers/http_exchange.h): libcurl's outcome as failure reasons, phase timings
+// and the TLS certificate expiry. kTlsExpiryMetric is every TLS probe's.
 #pragma once
 
 #include <curl/curl.h>
