@@ -252,8 +252,8 @@ class HttpRun final : public DbRunSteps {
           if (s == HttpResponseReader::State::kError) return Fail(ReaderFailure());
           if (hop_ == 0 && p_->tls_sessions_ != nullptr) p_->tls_sessions_->Keep(conn_->ssl());
           EndRequest();
-          if (auto next = Redirect()) {
-            if (auto* failure = std::get_if<ProbeResult>(&*next)) return Fail(std::move(*failure));
+          if (IsRedirectToFollow()) {
+            if (auto failure = FollowRedirect()) return Fail(std::move(*failure));
             break;  // the next request
           }
           return Finish(Check());
@@ -350,14 +350,16 @@ class HttpRun final : public DbRunSteps {
     last_tls_ = target().https;
   }
 
-  // After a complete answer: nullopt to finish with it; otherwise the next request was
-  // set up (monostate) or the run fails.
-  std::optional<std::variant<std::monostate, ProbeResult>> Redirect() {
+  // Whether the complete answer is a redirect the probe follows.
+  bool IsRedirectToFollow() const {
     int s = reader_->status();
     bool redirect = s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
-    if (!p_->spec_.follow_redirects || !redirect || reader_->location().empty()) {
-      return std::nullopt;
-    }
+    return p_->spec_.follow_redirects && redirect && !reader_->location().empty();
+  }
+
+  // Sets up the request to the redirect's Location; the run's failure if it cannot.
+  std::optional<ProbeResult> FollowRedirect() {
+    int s = reader_->status();
     if (hop_ == kMaxRedirects) {
       return ProbeResult::Failure("too_many_redirects",
                                   "more than " + std::to_string(kMaxRedirects) +
@@ -379,7 +381,7 @@ class HttpRun final : public DbRunSteps {
     ++hop_;
     conn_.reset();
     stage_ = Stage::kConnect;
-    return std::variant<std::monostate, ProbeResult>(std::monostate{});
+    return std::nullopt;
   }
 
   ProbeResult ReaderFailure() {
