@@ -136,6 +136,23 @@ def wait(what, cond, limit=120):
     return False
 
 
+def info_trigger(ev):
+    return ev.get("event_action") == "trigger" and ev.get("payload", {}).get("severity") == "info"
+
+
+def pagerduty_events(done, limit=5.0):
+    """The events the PagerDuty fake has printed. The fake prints what it accepted every 50 ms,
+    so a step that just got its answer may not be in the log yet: read again until `done`
+    holds or `limit` seconds pass, and return what is there."""
+    end = time.time() + limit
+    while True:
+        with open(os.path.join(WORK, "pagerduty.log")) as f:
+            events = [json.loads(l) for l in f if l.startswith("{")]
+        if done(events) or time.time() >= end:
+            return events
+        time.sleep(0.05)
+
+
 def app_insert(addr, note):
     """INSERT as the stack's `app` user (no SUPER: read_only stops it). Returns (ok, output)."""
     pw = open(env["MARIADB_APP_PASSWORD_FILE"]).read()
@@ -444,7 +461,7 @@ def main():
     runs = [e for e in executions() if e["runbook"] == "failover-us-east"]
     print_phases(t0, timeline, switched, runs, active_at.get("t"))
     print(f"drill: executions of failover-us-east: {len(runs)} ({', '.join(e['state'] for e in runs)})")
-    pd = [json.loads(l) for l in open(os.path.join(WORK, "pagerduty.log")) if l.startswith("{")]
+    pd = pagerduty_events(lambda evs: any(info_trigger(ev) for ev in evs))
     for ev in pd:
         print(f"drill: PagerDuty got {ev['event_action']} ({ev['payload']['severity']}): {ev['payload']['summary']}")
     # What the e2e test holds the drill to.
@@ -453,7 +470,7 @@ def main():
         failures.append(f"DNS answers {dns_a(PDNS_DNS)}, not the DR address {EU}")
     if len(runs) != 1 or runs[0]["state"] != "succeeded":
         failures.append(f"expected exactly one succeeded execution, got {[e['state'] for e in runs]}")
-    if not any(ev["payload"]["severity"] == "info" and ev["event_action"] == "trigger" for ev in pd):
+    if not any(info_trigger(ev) for ev in pd):
         failures.append("PagerDuty did not get the info event")
     if "promoted" not in seen:
         failures.append("the runbook did not report the replica promoted")
