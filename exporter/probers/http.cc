@@ -1,6 +1,5 @@
 #include "exporter/probers/http.h"
 
-#include <curl/curl.h>
 #include <re2/re2.h>
 #include <strings.h>
 
@@ -19,6 +18,7 @@
 #include "exporter/probers/curl_probe.h"
 #include "exporter/probers/db_probe.h"
 #include "exporter/probers/http_exchange.h"
+#include "exporter/probers/http_url.h"
 #include "exporter/probers/stream_conn.h"
 #include "exporter/probers/tls_session.h"
 
@@ -91,66 +91,6 @@ struct HttpSpec {
   Duration timeout;
   std::shared_ptr<const HttpOptions> options;  // null: all at their defaults
 };
-
-// Where one request goes: the probe's URL, or a redirect's.
-struct HttpTarget {
-  bool https = false;
-  int port = 0;
-  std::string host;         // to connect to: a name or an IP (without brackets)
-  std::string host_header;  // the Host header: the URL's host[:port]
-  std::string path;         // path and query, as the request line carries them
-
-  // The URL again, for resolving a relative Location against it.
-  std::string Url() const { return (https ? "https://" : "http://") + host_header + path; }
-};
-
-std::string CurlUrlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
-  char* v = nullptr;
-  std::string out;
-  if (curl_url_get(u, part, &v, flags) == CURLUE_OK && v != nullptr) out = v;
-  curl_free(v);
-  return out;
-}
-
-// `location` (absolute, or relative to `base` when given) as a request target. libcurl's
-// URL parser (RFC 3986 with its own hardening) does the parsing and the resolving.
-Result<HttpTarget> ParseHttpTarget(const std::string& location, const std::string* base) {
-  CURLU* u = curl_url();
-  CURLUcode rc = CURLUE_OK;
-  if (base != nullptr) rc = curl_url_set(u, CURLUPART_URL, base->c_str(), 0);
-  if (rc == CURLUE_OK) rc = curl_url_set(u, CURLUPART_URL, location.c_str(), 0);
-  if (rc != CURLUE_OK) {
-    curl_url_cleanup(u);
-    return Error::Invalid("invalid URL \"" + location + "\": " + curl_url_strerror(rc));
-  }
-  HttpTarget t;
-  std::string scheme = CurlUrlPart(u, CURLUPART_SCHEME);
-  t.host = CurlUrlPart(u, CURLUPART_HOST);
-  std::string port = CurlUrlPart(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  std::string explicit_port = CurlUrlPart(u, CURLUPART_PORT);
-  t.path = CurlUrlPart(u, CURLUPART_PATH);
-  std::string query = CurlUrlPart(u, CURLUPART_QUERY);
-  bool has_user = !CurlUrlPart(u, CURLUPART_USER).empty();
-  curl_url_cleanup(u);
-  if (scheme != "http" && scheme != "https") {
-    return Error::Invalid("invalid URL \"" + location + "\": scheme must be http or https");
-  }
-  if (t.host.empty()) return Error::Invalid("invalid URL \"" + location + "\": no host");
-  if (has_user) {  // the URL is not repeated: it holds a password
-    return Error::Invalid(
-        "a user or password in the URL is not sent; use basic_auth with a password_file");
-  }
-  t.https = scheme == "https";
-  t.port = std::atoi(port.c_str());
-  t.host_header = t.host;
-  if (!explicit_port.empty() && port != (t.https ? "443" : "80")) t.host_header += ":" + port;
-  if (t.host.size() > 2 && t.host.front() == '[' && t.host.back() == ']') {
-    t.host = t.host.substr(1, t.host.size() - 2);
-  }
-  if (t.path.empty()) t.path = "/";
-  if (!query.empty()) t.path += "?" + query;
-  return t;
-}
 
 class HttpProber final : public Prober, public std::enable_shared_from_this<HttpProber> {
  public:

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <regex>
 
 #include "common/http_client.h"
@@ -146,6 +147,50 @@ TEST_F(ExporterProcessTest, InvalidConfigAtStartExitsWithTheReason) {
   EXPECT_NE(p.Stderr().find("a probe is a mapping with exactly one key, its kind"),
             std::string::npos)
       << p.Stderr();
+}
+
+// libcurl, libpq and libmariadb (and the GnuTLS, Kerberos and LDAP they pull in, ~4 MiB)
+// are mapped only once a probe needs them (common/lazy_library.h).
+TEST_F(ExporterProcessTest, MapsClientLibrariesOnlyWhenAProbeNeedsThem) {
+  std::string cfg = dir_.Write("exporter.yml", Config({"web"}));
+  Subprocess p(
+      {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
+      dir_.path());
+  int port = testing::WaitForListeningPort(p);
+  ASSERT_NE(port, 0) << p.Stderr();
+  auto metric = [&](const std::string& needle) {
+    auto r = Get(port, "/metrics");
+    return r && r->body.find(needle) != std::string::npos;
+  };
+  auto mapped = [&](const std::string& soname) {
+    std::ifstream maps("/proc/" + std::to_string(p.pid()) + "/maps");
+    std::string all((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+    return all.find("/" + soname) != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    return metric("failover_probe_success{probe=\"web\",region=\"us-east\",kind=\"http\"} 1");
+  }));
+  for (const char* lib : {"libcurl.so.4", "libpq.so.5", "libmariadb.so.3", "libgnutls.so.30"}) {
+    EXPECT_FALSE(mapped(lib)) << lib << " mapped with only http probes";
+  }
+  // Nothing listens on port 1 of loopback: each probe fails, after calling its library.
+  dir_.Write("exporter.yml",
+             Config({"web"}) +
+                 "  - name: pg\n    region: us-east\n"
+                 "    postgres: {conninfo: \"host=127.0.0.1 port=1 user=probe dbname=probe\"}\n"
+                 "  - name: my\n    region: us-east\n"
+                 "    mysql: {address: \"127.0.0.1:1\", user: probe}\n"
+                 "  - name: named\n    region: us-east\n    tcp: {address: \"localhost:1\"}\n");
+  p.Signal(SIGHUP);
+  for (const char* probe : {"pg", "my", "named"}) {
+    EXPECT_TRUE(WaitFor([&] {
+      return metric("failover_probe_failure_info{probe=\"" + std::string(probe) + "\"");
+    })) << probe;
+  }
+  EXPECT_TRUE(mapped("libpq.so.5"));
+  EXPECT_TRUE(mapped("libmariadb.so.3"));
+  EXPECT_TRUE(mapped("libcurl.so.4"));
+  EXPECT_TRUE(p.Running()) << p.Stderr();
 }
 
 TEST_F(ExporterProcessTest, ServesMetricsAndReloads) {
