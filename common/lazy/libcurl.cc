@@ -50,7 +50,7 @@ FAILOVER_LAZY_FORWARD(LazyLibcurl, const char*, curl_url_strerror, (CURLUcode rc
 // clang-format on
 
 // The three variadic functions take exactly one argument after the option, of the type
-// the option's number range gives (curl/curl.h: CURLOPTTYPE_*): it is read as that type
+// the option's number range gives (libcurl's CURLOPTTYPE_* constants): it is read as that type
 // and passed on as that type.
 namespace {
 
