@@ -131,9 +131,13 @@ Result<HttpTarget> ParseHttpTarget(const std::string& location, const std::strin
   auto invalid = [&](const std::string& why) {
     return Error::Invalid("invalid URL \"" + location + "\": " + why);
   };
-  for (char c : location) {
-    auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b == 0x7f) return invalid("it contains a space or a control character");
+  // The base is the URL that answered, already checked; looked at again all the same.
+  for (const std::string* text : {&location, base}) {
+    if (text == nullptr) continue;
+    for (char c : *text) {
+      auto b = static_cast<unsigned char>(c);
+      if (b <= 0x20 || b == 0x7f) return invalid("it contains a space or a control character");
+    }
   }
   Reference r = Split(location);
   if (base != nullptr) {
@@ -167,6 +171,14 @@ Result<HttpTarget> ParseHttpTarget(const std::string& location, const std::strin
     if (addr.find(':') == std::string_view::npos) return invalid("a bad IPv6 address");
     for (char c : addr) {
       if (!Ipv6Char(c)) return invalid("a bad IPv6 address");
+    }
+    if (zone != std::string_view::npos) {  // RFC 6874: unreserved characters and %XX
+      for (char c : host.substr(zone + 1)) {
+        if (!IsAlpha(c) && !IsDigit(c) &&
+            std::string_view("-._~%").find(c) == std::string_view::npos) {
+          return invalid("a bad IPv6 zone");
+        }
+      }
     }
   } else {
     size_t colon = authority.find(':');

@@ -73,6 +73,8 @@ TEST(HttpUrlTest, RefusesWithTheReason) {
             "invalid URL \"http://[::1/\": an IPv6 address without its closing ]");
   EXPECT_EQ(Error("http://[::1]x/"), "invalid URL \"http://[::1]x/\": text after the IPv6 address");
   EXPECT_EQ(Error("http://[zz]/"), "invalid URL \"http://[zz]/\": a bad IPv6 address");
+  EXPECT_EQ(Error("http://[fe80::1%<]/"), "invalid URL \"http://[fe80::1%<]/\": a bad IPv6 zone");
+  EXPECT_EQ(Parse("http://[fe80::1%25eth0]:81/").host, "fe80::1%25eth0");
   EXPECT_EQ(Error("http://a<b/"), "invalid URL \"http://a<b/\": the host has a '<'");
   EXPECT_EQ(Error("http://caf\xC3\xA9.test/"),
             "invalid URL \"http://caf\xC3\xA9.test/\": the host must be ASCII (an international "
