@@ -64,8 +64,14 @@ def prometheus_config(path, interval, job):
         f.write(job)
 
 
-def failover_job(port, interval):
-    return ("  - job_name: failover\n"
+def failover_job(port, interval, name_filter):
+    """name_filter: the scrape asks the exporter for the kept families only
+    (/metrics?name[]=...), so Prometheus neither reads nor parses the others; the
+    relabeling stays, and keeps the same series either way."""
+    params = ""
+    if name_filter:
+        params = "    params:\n      'name[]': [%s]\n" % ", ".join(f for f, _ in KEPT)
+    return ("  - job_name: failover\n" + params +
             "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % port
             + keep_relabel([f for f, _ in KEPT]))
 
@@ -128,7 +134,7 @@ def run_setup(procs, tmp, args, name, urls):
                                                 "--log.level=warn"],
                           os.path.join(d, "exporter.log"))
         ep.wait_http(eport, "/-/ready", exp, "failover_exporter", timeout=120)
-        job = failover_job(eport, args.interval)
+        job = failover_job(eport, args.interval, args.name_filter == "on")
     else:
         cfg = os.path.join(d, "blackbox.yml")
         with open(cfg, "w") as f:
@@ -204,6 +210,10 @@ def main():
     ap.add_argument("--prometheus-bin", default=shutil.which("prometheus") or
                     "/usr/bin/prometheus")
     ap.add_argument("--nginx-bin", default=shutil.which("nginx") or "/usr/sbin/nginx")
+    ap.add_argument("--name-filter", choices=("on", "off"), default="on",
+                    help="failover's Prometheus asks for the kept families only, "
+                         "/metrics?name[]=... (on), or reads the whole page and drops the "
+                         "rest by relabeling, as blackbox's does (off)")
     ap.add_argument("--json", metavar="FILE", help="write every figure as JSON (bench/run.py)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     args = ap.parse_args()
@@ -232,6 +242,9 @@ def main():
         mib = lambda kb: "%.1f MiB" % (kb / 1024)
         print("Stack memory, probe and scrape interval %s, same probe series kept (goal: "
               "stack peak RSS ratio <= 0.5)" % ep.go_duration(args.interval))
+        print("failover's Prometheus %s" % (
+            "asks for the kept families only (/metrics?name[]=...)" if args.name_filter == "on"
+            else "reads the whole page and drops the rest by relabeling (--name-filter off)"))
         print("%-44s %14s %14s %8s" % ("figure", "failover", "blackbox", "ratio"))
         print("%-44s %14s" % ("floor: Prometheus with no scrape job, peak RSS",
                               mib(floor["hwm_kb"])))
@@ -263,7 +276,8 @@ def main():
             with open(args.json, "w") as f:
                 json.dump({"bench": "stack_memory", "argv": sys.argv,
                            "settings": {"interval": args.interval, "timeout": args.timeout,
-                                        "warmup": args.warmup, "duration": args.duration},
+                                        "warmup": args.warmup, "duration": args.duration,
+                                        "name_filter": args.name_filter},
                            "prometheus_floor": floor,
                            "results": {str(k): v for k, v in results.items()}}, f, indent=1,
                           sort_keys=True)

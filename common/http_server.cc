@@ -1182,19 +1182,43 @@ std::string HttpServerRequest::Header(const std::string& lower_name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-std::string HttpServerRequest::QueryParam(const std::string& name) const {
-  std::string_view q = query;
+namespace {
+
+// Calls `found` with each value of query parameter `name` (percent-decoded) until it
+// returns false.
+template <typename Found>
+void EachQueryParam(std::string_view q, const std::string& name, Found found) {
   while (!q.empty()) {
     size_t amp = q.find('&');
     std::string_view part = q.substr(0, amp);
     size_t eq = part.find('=');
-    if (PercentDecode(part.substr(0, eq)) == name) {
-      return eq == std::string_view::npos ? "" : PercentDecode(part.substr(eq + 1));
+    if (PercentDecode(part.substr(0, eq)) == name &&
+        !found(eq == std::string_view::npos ? "" : PercentDecode(part.substr(eq + 1)))) {
+      return;
     }
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
   }
-  return "";
+}
+
+}  // namespace
+
+std::string HttpServerRequest::QueryParam(const std::string& name) const {
+  std::string value;
+  EachQueryParam(query, name, [&](std::string v) {
+    value = std::move(v);
+    return false;
+  });
+  return value;
+}
+
+std::vector<std::string> HttpServerRequest::QueryParams(const std::string& name) const {
+  std::vector<std::string> values;
+  EachQueryParam(query, name, [&](std::string v) {
+    values.push_back(std::move(v));
+    return true;
+  });
+  return values;
 }
 
 HttpServerResponse HttpServerResponse::Text(int status, std::string body) {

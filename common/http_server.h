@@ -33,6 +33,8 @@ struct HttpServerRequest {
   std::string Header(const std::string& lower_name) const;
   // Value of a query parameter (percent-decoded), or "" when absent.
   std::string QueryParam(const std::string& name) const;
+  // Every value of a repeated query parameter (`name[]=a&name[]=b`), in order.
+  std::vector<std::string> QueryParams(const std::string& name) const;
 };
 
 struct HttpServerResponse {

@@ -124,6 +124,17 @@ bool ValidLabelName(const std::string& s) {
   return s.rfind("__", 0) != 0;
 }
 
+bool ValidMetricName(const std::string& s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 Result<SampleLabels::Pairs> ParseLabelMap(const YamlNode& node, std::string_view not_a_name) {
   auto entries = node.Entries();
   if (!entries) return entries.error();

@@ -50,6 +50,9 @@ bool IsReservedLabel(const std::string& name);
 // A Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__".
 bool ValidLabelName(const std::string& name);
 
+// A Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*.
+bool ValidMetricName(const std::string& name);
+
 // A `labels:` map (name: value), in the file's order: each name a label name the exporter
 // does not use itself; a bad name fails with "\"<name>\" <not_a_name>".
 Result<SampleLabels::Pairs> ParseLabelMap(const YamlNode& node, std::string_view not_a_name);

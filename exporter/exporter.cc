@@ -123,12 +123,22 @@ Status Exporter::Start() {
   std::vector<HttpServer::Route> routes = {
       {"GET", "/metrics", false,
        [this, created](const HttpServerRequest& req) {
+         // `name[]=...` (repeatable): only those families, e.g. what the Prometheus
+         // scraping this exporter keeps (docs/exporter.md, "Endpoints").
+         std::vector<std::string> only = req.QueryParams("name[]");
+         for (const std::string& name : only) {
+           if (!ValidMetricName(name)) {
+             return HttpServerResponse::Text(
+                 400, "name[]: \"" + name + "\" is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)\n");
+           }
+         }
          HttpServerResponse r;
          r.content_type = kTextContentType;
+         auto page = std::make_shared<ResultStore::Page>(store_->TakePage());
+         page->KeepOnly(only);
          // Sent in parts of ~64 KiB as they are written: the whole page (megabytes for
          // thousands of probes) never sits in memory at once.
-         r.stream = [page = std::make_shared<ResultStore::Page>(store_->TakePage()),
-                     own = RenderOwnMetrics()](std::string& part) mutable {
+         r.stream = [page, own = RenderOwnMetrics(only)](std::string& part) mutable {
            if (page->Next(part, 64 << 10)) return true;
            part += own;
            return false;
@@ -339,10 +349,18 @@ std::string Exporter::RenderMetrics() const {
   return out;
 }
 
-std::string Exporter::RenderOwnMetrics() const {
+std::string Exporter::RenderOwnMetrics(const std::vector<std::string>& only) const {
   // A few dozen lines: prometheus-cpp's registry and serializer are fine for these.
   std::vector<prometheus::MetricFamily> families = self_->Collect();
   for (auto& f : process_->Collect()) families.push_back(std::move(f));
+  if (!only.empty()) {
+    families.erase(std::remove_if(families.begin(), families.end(),
+                                  [&](const prometheus::MetricFamily& f) {
+                                    return std::find(only.begin(), only.end(), f.name) ==
+                                           only.end();
+                                  }),
+                   families.end());
+  }
   std::ostringstream own;
   prometheus::TextSerializer().Serialize(own, families);
   return std::move(own).str();

@@ -81,7 +81,8 @@ class Exporter {
   void StartWaiting();  // starts waiting runs while fewer than max_in_flight are going
   void LoopMain();
   void RecordReload(bool ok);
-  std::string RenderOwnMetrics() const;  // the exporter's own and process_* families
+  // The exporter's own and process_* families; only those in `only` unless it is empty.
+  std::string RenderOwnMetrics(const std::vector<std::string>& only = {}) const;
 
   ExporterOptions options_;
   const ProberRegistry& registry_;

@@ -398,6 +398,11 @@ bool ResultStore::Page::Next(std::string& out, size_t min_bytes) {
       bool present = family_ >= kFixed || (family_ == kRuns && !rows_.empty()) ||
                      (family_ == kFailure && any_failure_) ||
                      (family_ != kRuns && family_ != kFailure && any_run_);
+      const char* name =
+          family_ < kFixed ? kFamilies[family_].name : extra_[family_ - kFixed]->name;
+      if (present && !only_.empty()) {
+        present = std::find(only_.begin(), only_.end(), name) != only_.end();
+      }
       if (!present) {
         ++family_;
         continue;

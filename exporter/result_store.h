@@ -195,6 +195,8 @@ class ResultStore : public prometheus::Collectable {
     // Appends the next lines to `out`, until it holds at least `min_bytes` or the page
     // ends; returns false once the page is complete.
     bool Next(std::string& out, size_t min_bytes);
+    // Only the families named (`/metrics?name[]=...`); none named: every family.
+    void KeepOnly(std::vector<std::string> names) { only_ = std::move(names); }
 
    private:
     friend class ResultStore;
@@ -211,6 +213,7 @@ class ResultStore : public prometheus::Collectable {
     void WriteRow(std::string& out, size_t family, const Row& row);
     std::vector<Row> rows_;
     std::vector<const MetricDesc*> extra_;  // probe-specific families, in order of appearance
+    std::vector<std::string> only_;
     bool any_run_ = false, any_failure_ = false;
     size_t family_ = 0, row_ = 0;
   };

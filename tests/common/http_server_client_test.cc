@@ -20,6 +20,12 @@ class HttpServerClientTest : public ::testing::Test {
            return HttpServerResponse::Text(200,
                                            "hi " + r.QueryParam("name") + " " + r.Header("x-test"));
          }},
+        {"GET", "/list", false,
+         [](const HttpServerRequest& r) {
+           std::string out;
+           for (const auto& v : r.QueryParams("n[]")) out += "<" + v + ">";
+           return HttpServerResponse::Text(200, out + " first=" + r.QueryParam("n[]"));
+         }},
         {"POST", "/echo", false,
          [](const HttpServerRequest& r) { return HttpServerResponse::Json(201, r.body); }},
         {"GET", "/api/v1/items/", true,
@@ -50,6 +56,15 @@ TEST_F(HttpServerClientTest, RoutesQueryAndHeaders) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "hi a b yes");
   EXPECT_EQ(r->Header("content-type"), "text/plain; charset=utf-8");
+}
+
+TEST_F(HttpServerClientTest, RepeatedQueryParametersInOrder) {
+  auto r = Send("GET", "/list?n%5B%5D=a&x=1&n[]=b%20c&n[]=&n[]=d");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "<a><b c><><d> first=a");
+  r = Send("GET", "/list?x=1");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, " first=");
 }
 
 TEST_F(HttpServerClientTest, PostBodyAndPrefixRoutes) {

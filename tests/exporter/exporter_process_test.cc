@@ -149,6 +149,47 @@ TEST_F(ExporterProcessTest, InvalidConfigAtStartExitsWithTheReason) {
       << p.Stderr();
 }
 
+// `/metrics?name[]=A&name[]=B`: only those families, the probes' and the exporter's own,
+// so a Prometheus that keeps a few of them need not read and parse the rest.
+TEST_F(ExporterProcessTest, MetricsKeepsOnlyTheFamiliesNamed) {
+  std::string cfg = dir_.Write("exporter.yml", Config({"web"}));
+  Subprocess p(
+      {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
+      dir_.path());
+  int port = testing::WaitForListeningPort(p);
+  ASSERT_NE(port, 0) << p.Stderr();
+  const std::string success =
+      "failover_probe_success{probe=\"web\",region=\"us-east\",kind=\"http\"} 1\n";
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = Get(port, "/metrics");
+    return r && r->body.find(success) != std::string::npos;
+  }));
+  auto r = Get(port,
+               "/metrics?name[]=failover_probe_success&name%5B%5D=failover_exporter_build_info"
+               "&name[]=failover_probe_http_status_code");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find(success), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("\nfailover_probe_http_status_code{probe=\"web\""), std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("\nfailover_exporter_build_info{"), std::string::npos) << r->body;
+  std::vector<std::string> types;
+  for (size_t at = r->body.find("# TYPE "); at != std::string::npos;
+       at = r->body.find("# TYPE ", at + 1)) {
+    types.push_back(r->body.substr(at + 7, r->body.find(' ', at + 7) - at - 7));
+  }
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"failover_probe_success", "failover_probe_http_status_code",
+                                      "failover_exporter_build_info"}))
+      << r->body;
+  // A name that is no metric name is refused, naming it; nothing is served.
+  auto bad = Get(port, "/metrics?name[]=failover_probe_success&name[]=up%7Bjob%3D%22x%22%7D");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(bad->body,
+            "name[]: \"up{job=\"x\"}\" is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)\n");
+}
+
 // libcurl, libpq and libmariadb (and the GnuTLS, Kerberos and LDAP they pull in, ~4 MiB)
 // are mapped only once a probe needs them (common/lazy_library.h).
 TEST_F(ExporterProcessTest, MapsClientLibrariesOnlyWhenAProbeNeedsThem) {

@@ -100,6 +100,38 @@ TEST(ResultStoreTest, HistogramCountsEveryRun) {
   EXPECT_TRUE(Has(text, "failover_probe_latency_seconds_bucket" + l + ",le=\"+Inf\"} 4"));
 }
 
+// `/metrics?name[]=...`: only the families named, each whole; the page without a filter
+// is the full page.
+TEST(ResultStoreTest, APageKeepsOnlyTheFamiliesNamed) {
+  ResultStore store;
+  store.SetProbes({{"web", "r", "http", {}}});
+  ProbeResult bad = ProbeResult::Failure("http_status", "status 503 is not 2xx");
+  bad.samples.push_back({&kStatus, {}, 503});
+  store.Record("web", bad, 0.2, WallTime());
+  auto page_of = [&](std::vector<std::string> only) {
+    ResultStore::Page page = store.TakePage();
+    page.KeepOnly(std::move(only));
+    std::string out;
+    while (page.Next(out, 1)) {
+    }
+    return out;
+  };
+  EXPECT_EQ(page_of({}), Render(store));
+  std::string text = page_of(
+      {"failover_probe_latency_seconds", "failover_probe_http_status_code", "no_such_family"});
+  const std::string l = "{probe=\"web\",region=\"r\",kind=\"http\"";
+  EXPECT_TRUE(Has(text, "# TYPE failover_probe_latency_seconds histogram")) << text;
+  EXPECT_TRUE(Has(text, "failover_probe_latency_seconds_bucket" + l + ",le=\"+Inf\"} 1")) << text;
+  EXPECT_TRUE(Has(text, "failover_probe_latency_seconds_count" + l + "} 1")) << text;
+  EXPECT_TRUE(Has(text, "failover_probe_http_status_code" + l + "} 503")) << text;
+  for (const char* gone :
+       {"failover_probe_success", "failover_probe_runs_total", "failover_probe_failure_info",
+        "failover_probe_duration_seconds", "failover_probe_last_run_timestamp_seconds"}) {
+    EXPECT_EQ(text.find(gone), std::string::npos) << gone << "\n" << text;
+  }
+  EXPECT_EQ(page_of({"no_such_family"}), "");
+}
+
 TEST(ResultStoreTest, ReloadDropsRemovedProbesKeepsUnchangedResetsChanged) {
   ResultStore store;
   store.SetProbes({{"a", "r", "http", {}}, {"b", "r", "http", {}}, {"c", "r", "tcp", {}}});
