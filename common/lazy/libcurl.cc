@@ -67,6 +67,14 @@ auto ForwardOption(int option, va_list ap, Call call) {
 
 }  // namespace
 
+// va_start after an enum parameter: clang warns that the enum might promote to another
+// type; CURLoption, CURLMoption and CURLINFO have no negative values, so each is
+// compatible with unsigned int, which does not promote, and libcurl's own definitions of
+// these functions do the same.
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wvarargs"
+#endif
+
 extern "C" CURLcode curl_easy_setopt(CURL* h, CURLoption option, ...) {
   static auto* const real =
       reinterpret_cast<decltype(&curl_easy_setopt)>(LazyLibcurl().Symbol("curl_easy_setopt"));

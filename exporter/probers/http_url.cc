@@ -143,9 +143,9 @@ Result<HttpTarget> ParseHttpTarget(const std::string& location, const std::strin
   if (base != nullptr) {
     r = Resolve(Split(*base), std::move(r));
   } else {
-    if (!r.scheme) return invalid("no scheme (http:// or https://)");
     r.path = RemoveDotSegments(r.path);
   }
+  if (!r.scheme) return invalid("no scheme (http:// or https://)");  // nor the base's
   std::string scheme;
   for (char c : *r.scheme) scheme += Lower(c);
   if (scheme != "http" && scheme != "https") return invalid("scheme must be http or https");

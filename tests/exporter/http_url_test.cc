@@ -89,6 +89,9 @@ TEST(HttpUrlTest, AUserOrPasswordIsRefusedWithoutRepeatingIt) {
   EXPECT_NE(e.find("basic_auth"), std::string::npos) << e;
   e = Error("/x", nullptr);  // a relative reference needs a base
   EXPECT_NE(e.find("no scheme"), std::string::npos) << e;
+  const std::string no_scheme = ",http://a/?p";  // a base without a scheme (found by the fuzzer)
+  e = Error("g", &no_scheme);
+  EXPECT_NE(e.find("no scheme"), std::string::npos) << e;
 }
 
 // RFC 3986 section 5.4's examples (those with an http result), base http://a/b/c/d;p?q.
