@@ -140,11 +140,10 @@ Result<HttpTarget> ParseHttpTarget(const std::string& location, const std::strin
     }
   }
   Reference r = Split(location);
-  if (base != nullptr) {
-    r = Resolve(Split(*base), std::move(r));
-  } else {
-    r.path = RemoveDotSegments(r.path);
-  }
+  // Resolve removes the dot segments of the reference's path; a path taken from the base
+  // as it is (a reference of only a query) is normalised here, in case the base was not.
+  if (base != nullptr) r = Resolve(Split(*base), std::move(r));
+  r.path = RemoveDotSegments(r.path);
   if (!r.scheme) return invalid("no scheme (http:// or https://)");  // nor the base's
   std::string scheme;
   for (char c : *r.scheme) scheme += Lower(c);
