@@ -166,7 +166,9 @@ runbooks:
             opts.add_argument(o)
         if shutil.which("chromium"):
             opts.binary_location = shutil.which("chromium")
-        service = ChromeService(executable_path=shutil.which("chromedriver"))
+        # Chromium's own temporary files go into the test's directory, removed at the end.
+        service = ChromeService(executable_path=shutil.which("chromedriver"),
+                                env=dict(os.environ, TMPDIR=tmp))
         driver = webdriver.Chrome(options=opts, service=service)
         driver.set_page_load_timeout(30)
         wait = WebDriverWait(driver, 30)
