@@ -3,6 +3,8 @@
 #include <optional>
 #include <string_view>
 
+#include "common/encoding.h"
+
 namespace failover {
 namespace {
 
@@ -100,20 +102,15 @@ Reference Resolve(const Reference& base, Reference r) {
   return r;
 }
 
+// Bytes from 0x80 up as %XX; the rest is printable ASCII here (spaces and control
+// characters are refused first), and stays as it is.
 std::string PercentEncodeHigh(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    auto b = static_cast<unsigned char>(c);
-    if (b < 0x80) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[b >> 4];
-      out += kHex[b & 15];
-    }
-  }
-  return out;
+  static const std::string kPrintable = [] {
+    std::string all;
+    for (char c = 0x21; c < 0x7f; ++c) all += c;
+    return all;
+  }();
+  return UrlEncode(s, kPrintable);
 }
 
 bool RegNameChar(char c) {

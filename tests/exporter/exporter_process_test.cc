@@ -78,6 +78,18 @@ class ExporterProcessTest : public ::testing::Test {
     return c;
   }
 
+  // failover_exporter on `config` (written to exporter.yml), listening on 127.0.0.1:0;
+  // `port` is 0 when it did not start listening.
+  std::unique_ptr<Subprocess> StartExporter(const std::string& config, int* port) {
+    std::string cfg = dir_.Write("exporter.yml", config);
+    auto p = std::make_unique<Subprocess>(
+        std::vector<std::string>{Binary("failover_exporter"), "--config.file=" + cfg,
+                                 "--web.listen-address=127.0.0.1:0"},
+        dir_.path());
+    *port = testing::WaitForListeningPort(*p);
+    return p;
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<HttpServer> target_;
 };
@@ -152,12 +164,9 @@ TEST_F(ExporterProcessTest, InvalidConfigAtStartExitsWithTheReason) {
 // `/metrics?name[]=A&name[]=B`: only those families, the probes' and the exporter's own,
 // so a Prometheus that keeps a few of them need not read and parse the rest.
 TEST_F(ExporterProcessTest, MetricsKeepsOnlyTheFamiliesNamed) {
-  std::string cfg = dir_.Write("exporter.yml", Config({"web"}));
-  Subprocess p(
-      {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
-      dir_.path());
-  int port = testing::WaitForListeningPort(p);
-  ASSERT_NE(port, 0) << p.Stderr();
+  int port = 0;
+  auto p = StartExporter(Config({"web"}), &port);
+  ASSERT_NE(port, 0) << p->Stderr();
   const std::string success =
       "failover_probe_success{probe=\"web\",region=\"us-east\",kind=\"http\"} 1\n";
   ASSERT_TRUE(WaitFor([&] {
@@ -193,18 +202,15 @@ TEST_F(ExporterProcessTest, MetricsKeepsOnlyTheFamiliesNamed) {
 // libcurl, libpq and libmariadb (and the GnuTLS, Kerberos and LDAP they pull in, ~4 MiB)
 // are mapped only once a probe needs them (common/lazy_library.h).
 TEST_F(ExporterProcessTest, MapsClientLibrariesOnlyWhenAProbeNeedsThem) {
-  std::string cfg = dir_.Write("exporter.yml", Config({"web"}));
-  Subprocess p(
-      {Binary("failover_exporter"), "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"},
-      dir_.path());
-  int port = testing::WaitForListeningPort(p);
-  ASSERT_NE(port, 0) << p.Stderr();
+  int port = 0;
+  auto p = StartExporter(Config({"web"}), &port);
+  ASSERT_NE(port, 0) << p->Stderr();
   auto metric = [&](const std::string& needle) {
     auto r = Get(port, "/metrics");
     return r && r->body.find(needle) != std::string::npos;
   };
   auto mapped = [&](const std::string& soname) {
-    std::ifstream maps("/proc/" + std::to_string(p.pid()) + "/maps");
+    std::ifstream maps("/proc/" + std::to_string(p->pid()) + "/maps");
     std::string all((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
     return all.find("/" + soname) != std::string::npos;
   };
@@ -222,7 +228,7 @@ TEST_F(ExporterProcessTest, MapsClientLibrariesOnlyWhenAProbeNeedsThem) {
                  "  - name: my\n    region: us-east\n"
                  "    mysql: {address: \"127.0.0.1:1\", user: probe}\n"
                  "  - name: named\n    region: us-east\n    tcp: {address: \"localhost:1\"}\n");
-  p.Signal(SIGHUP);
+  p->Signal(SIGHUP);
   for (const char* probe : {"pg", "my", "named"}) {
     EXPECT_TRUE(WaitFor([&] {
       return metric("failover_probe_failure_info{probe=\"" + std::string(probe) + "\"");
@@ -231,7 +237,7 @@ TEST_F(ExporterProcessTest, MapsClientLibrariesOnlyWhenAProbeNeedsThem) {
   EXPECT_TRUE(mapped("libpq.so.5"));
   EXPECT_TRUE(mapped("libmariadb.so.3"));
   EXPECT_TRUE(mapped("libcurl.so.4"));
-  EXPECT_TRUE(p.Running()) << p.Stderr();
+  EXPECT_TRUE(p->Running()) << p->Stderr();
 }
 
 TEST_F(ExporterProcessTest, ServesMetricsAndReloads) {
