@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "actuator/coordination/writer_lease.h"
 #include "actuator/db/database.h"
@@ -14,6 +16,7 @@ namespace {
 using nlohmann::json;
 
 constexpr auto kLeasePoll = std::chrono::milliseconds(250);
+constexpr int kFenceAttempts = 3;
 
 // What a db_switchover: block asks for (besides timeout, retries, backoff).
 struct DbSwitchoverSpec {
@@ -196,7 +199,7 @@ class DbSwitchoverStep final : public Step {
     }
     // 1. Fence (with the lease: after its agent fenced the region and released the lease,
     // so nothing can make the primary writable again behind this step).
-    StepOutcome fence = spec_.primary->FenceForSwitchover(deadline);
+    StepOutcome fence = FenceWithRetries(ctx, deadline);
     details["fence"] = {{"message", fence.message}, {"details", fence.details}};
     if (fence.status != StepStatus::kOk) {
       if (spec_.lease) {
@@ -340,6 +343,33 @@ class DbSwitchoverStep final : public Step {
                              "; " + spec_.primary_region +
                              " did not hand it over (its agent could not verify its fence, or is "
                              "cut off from etcd)");
+  }
+
+  // Step 1: fences the primary. A retryable failure (the fence's own session killed by
+  // another fencer, e.g. the region agent evicting client sessions at the same moment, or
+  // a dropped connection) is tried again, up to kFenceAttempts times within the step's
+  // deadline: the fence is idempotent, and aborting a planned switchover for it would
+  // leave the primary read-only when its region no longer holds the lease.
+  // `deadline`: DatabaseDeadline(ctx), for the database calls.
+  StepOutcome FenceWithRetries(StepContext& ctx, MonoTime deadline) {
+    std::vector<std::string> earlier;
+    for (int attempt = 1;; ++attempt) {
+      StepOutcome fence = spec_.primary->FenceForSwitchover(deadline);
+      bool last = fence.status != StepStatus::kRetryable || attempt == kFenceAttempts ||
+                  ctx.clock->Now() + kLeasePoll >= ctx.deadline;
+      if (last || !Pause(ctx, ctx.deadline)) {
+        if (!earlier.empty()) {
+          std::string before;
+          for (const auto& e : earlier) before += (before.empty() ? "" : "; ") + e;
+          fence.message += " (attempt " + std::to_string(attempt) + "; earlier: " + before + ")";
+          if (!fence.details.is_object()) fence.details = json::object();
+          fence.details["attempts"] = attempt;
+          fence.details["earlier_attempts"] = earlier;
+        }
+        return fence;
+      }
+      earlier.push_back(fence.message);
+    }
   }
 
   // Step 3 with the lease: creates it for `region` (nobody holds it after step 1).

@@ -338,6 +338,50 @@ TEST_F(MariaDbSwitchoverLeaseTest, ATargetThatNeverCatchesUpGivesTheLeaseBack) {
   replica.Q("START SLAVE SQL_THREAD");
 }
 
+// The fence's own session is killed while it waits (another fencer evicting client
+// sessions at the same moment, as a region agent does): the step fences again instead of
+// aborting, and the switchover completes. Here a session of the test's holds LOCK TABLES
+// so that SET GLOBAL read_only waits, is killed, then the lock is released.
+TEST_F(MariaDbSwitchoverLeaseTest, AFenceWhoseSessionIsKilledIsTriedAgain) {
+  ASSERT_EQ(AppInsert(*stack_, "MARIADB_PRIMARY_ADDR", "before"), 0);
+  auto step = MakeLease(
+      "primary_region: us-east, region: eu-west, catch_up_timeout: 20s, lease_timeout: 5s");
+  ASSERT_TRUE(step) << step.error().message;
+  std::atomic<bool> killed{false};
+  std::thread killer([&] {
+    Root blocker(Primary());
+    blocker.Q("LOCK TABLES shop.orders WRITE");
+    Root admin(Primary());
+    std::string id;
+    bool seen = testing::WaitFor([&] {
+      id = admin.One(
+          "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'failover' AND INFO "
+          "LIKE 'SET GLOBAL read_only%'");
+      return !id.empty() && id[0] != '<';
+    });
+    EXPECT_TRUE(seen) << "the step's fence never waited on the lock";
+    if (seen) {
+      admin.Q("KILL CONNECTION " + id);
+      killed = true;
+    }
+    blocker.Q("UNLOCK TABLES");
+  });
+  StepOutcome out = RunLease(**step);
+  killer.join();
+  ASSERT_TRUE(killed);
+  ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
+  EXPECT_THAT(out.message, HasSubstr("switched over"));
+  const nlohmann::json& fence = out.details["fence"];
+  EXPECT_THAT(fence.value("message", ""), HasSubstr("(attempt 2; earlier: "));
+  EXPECT_THAT(fence.value("message", ""), HasSubstr("Lost connection"));
+  EXPECT_EQ(fence["details"].value("attempts", 0), 2);
+  // No agent renews it here: the step's own word that it took the lease.
+  EXPECT_THAT(out.message, HasSubstr("eu-west holds the writer lease"));
+  EXPECT_THAT(Notes(Replica()), ElementsAre("before"));
+  EXPECT_NE(AppInsert(*stack_, "MARIADB_PRIMARY_ADDR", "must-fail"), 0);
+  EXPECT_EQ(AppInsert(*stack_, "MARIADB_REPLICA_ADDR", "after-switchover"), 0);
+}
+
 // A third region holds the lease: refused before anything changes.
 TEST_F(MariaDbSwitchoverLeaseTest, AThirdRegionsLeaseIsRefused) {
   auto held = lease_->TryAcquire("ap-south", 30);
