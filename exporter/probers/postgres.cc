@@ -18,6 +18,7 @@ const char kPostgresStatusSql[] =
     " AS receive_replay_bytes,"
     " EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())"
     " AS replay_age_seconds,"
+    " EXTRACT(EPOCH FROM clock_timestamp()) AS server_time,"
     " r.pid AS receiver_pid, r.status AS receiver_status,"
     " CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS replay_paused"
     " FROM (SELECT 1) AS one LEFT JOIN pg_stat_wal_receiver AS r ON true;"
@@ -179,6 +180,7 @@ class PostgresProber final : public DbProber, public std::enable_shared_from_thi
       if (state_ == State::kConnect) {
         if (failure) return ProbeResult::Failure(failure->reason, failure->detail);
         p_->fresh_ = true;
+        p_->caught_up_at_.reset();  // a new session: nothing seen on this one yet
         return Query();
       }
       if (failure) {
@@ -196,7 +198,7 @@ class PostgresProber final : public DbProber, public std::enable_shared_from_thi
         return ProbeResult::Failure(
             "error", p_->spec_.target.where + ": unexpected answer to the status query");
       }
-      return PostgresProbeResult(results[0][0], results[1]);
+      return PostgresProbeResult(results[0][0], results[1], &p_->caught_up_at_);
     }
 
     std::shared_ptr<PostgresProber> p_;
@@ -208,6 +210,9 @@ class PostgresProber final : public DbProber, public std::enable_shared_from_thi
   // Loop thread only: the connection kept between runs.
   PgAsyncConn conn_;
   bool fresh_ = false;  // connected, statement_timeout not yet set
+  // Server time (epoch seconds) of the last run on this connection that found the standby
+  // streaming with everything received replayed; see PostgresProbeResult.
+  std::optional<double> caught_up_at_;
   std::vector<std::shared_ptr<HostLookup>> pending_lookups_;  // not yet used by a run
 };
 
@@ -252,7 +257,8 @@ void PlanLookups(PostgresSpec& spec) {
 
 }  // namespace
 
-ProbeResult PostgresProbeResult(const SqlRow& server, const std::vector<SqlRow>& standbys) {
+ProbeResult PostgresProbeResult(const SqlRow& server, const std::vector<SqlRow>& standbys,
+                                std::optional<double>* caught_up_at) {
   ProbeResult result;
   result.success = true;
   bool in_recovery = IsTrue(Get(server, "in_recovery"));
@@ -275,13 +281,21 @@ ProbeResult PostgresProbeResult(const SqlRow& server, const std::vector<SqlRow>&
     if (bytes) result.samples.push_back({&kReplicationLagBytesMetric, {}, std::max(0.0, *bytes)});
     // Everything received is replayed and more is streaming in: no lag, however long ago
     // the last transaction was (an idle primary). Otherwise: the age of the last replayed
-    // transaction.
+    // transaction, but, while streaming, no more than the time since a run last saw the
+    // standby caught up: WAL that arrived on an idle primary (a checkpoint, a standby
+    // snapshot) and is not yet replayed when the run looks is not hours of lag.
     std::optional<double> seconds;
+    auto server_time = SqlNumber(Get(server, "server_time"));
     if (streaming && bytes && *bytes <= 0) {
       seconds = 0;
+      if (caught_up_at != nullptr && server_time) *caught_up_at = *server_time;
     } else if (auto age = SqlNumber(Get(server, "replay_age_seconds"))) {
       seconds = std::max(0.0, *age);
+      if (streaming && caught_up_at != nullptr && *caught_up_at && server_time) {
+        seconds = std::min(*seconds, std::max(0.0, *server_time - **caught_up_at));
+      }
     }
+    if (!streaming && caught_up_at != nullptr) caught_up_at->reset();
     if (seconds) result.samples.push_back({&kReplicationLagSecondsMetric, {}, *seconds});
   }
   std::set<std::string> used;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "exporter/probers/postgres.h"
@@ -67,6 +68,49 @@ TEST(PostgresMappingTest, PausedReplayLagsByTheLastReplayAge) {
   EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_bytes", "", "16384")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"replay\"", "0")));
   EXPECT_TRUE(HasLine(text, Line("failover_replication_running", ",thread=\"receiver\"", "1")));
+}
+
+// WAL that arrived on an idle primary (a checkpoint, a standby snapshot) and is not yet
+// replayed when a run looks: the lag is at most the time since a run last found the
+// standby caught up, not the age of the last transaction (an hour here).
+TEST(PostgresMappingTest, WalNotYetReplayedOnAnIdlePrimaryIsNotTheLastTransactionsAge) {
+  std::optional<double> caught_up_at;
+  SqlRow s = Standby();
+  s["server_time"] = "1000.0";
+  std::string text = RenderSamples(PostgresProbeResult(s, {}, &caught_up_at));
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "0"))) << text;
+  ASSERT_TRUE(caught_up_at.has_value());
+  EXPECT_EQ(*caught_up_at, 1000.0);
+
+  s["receive_replay_bytes"] = "120";
+  s["server_time"] = "1000.25";
+  text = RenderSamples(PostgresProbeResult(s, {}, &caught_up_at));
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "0.25"))) << text;
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_bytes", "", "120")));
+  EXPECT_EQ(*caught_up_at, 1000.0);  // only a caught-up run moves it
+
+  // Still behind ten seconds later: the lag grows with the time.
+  s["server_time"] = "1010.0";
+  text = RenderSamples(PostgresProbeResult(s, {}, &caught_up_at));
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "10"))) << text;
+
+  // A transaction replayed 4 s ago is the smaller bound.
+  s["replay_age_seconds"] = "4";
+  text = RenderSamples(PostgresProbeResult(s, {}, &caught_up_at));
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "4"))) << text;
+
+  // Without a caught-up run to go by (the first run of a connection), the age stands.
+  std::optional<double> none;
+  s["replay_age_seconds"] = "3600.5";
+  text = RenderSamples(PostgresProbeResult(s, {}, &none));
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "3600.5"))) << text;
+
+  // The receiver stops: what it last saw says nothing any more.
+  s["receiver_pid"] = std::nullopt;
+  s["receiver_status"] = std::nullopt;
+  text = RenderSamples(PostgresProbeResult(s, {}, &caught_up_at));
+  EXPECT_TRUE(HasLine(text, Line("failover_replication_lag_seconds", "", "3600.5"))) << text;
+  EXPECT_FALSE(caught_up_at.has_value());
 }
 
 TEST(PostgresMappingTest, ReceiverDownIsNotLagZero) {

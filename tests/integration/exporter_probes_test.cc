@@ -531,16 +531,17 @@ TEST(ExporterPostgresIntegrationTest, PausedReplayShowsLagIdlePrimaryDoesNot) {
             1.0);
 
   // An idle primary for several intervals: the last replayed transaction ages, the lag
-  // does not.
+  // does not. (A WAL record of the idle primary's own, caught between its arrival and its
+  // replay, shows as at most the time since the run before; never as the age.)
   double runs_at_start = exporter.Runs("standby", "success");
   double worst = 0;
   ASSERT_TRUE(WaitFor([&] {
     m = exporter.Scrape();
     worst = std::max(
         worst, value("failover_replication_lag_seconds", {{"probe", "standby"}}).value_or(99));
-    return exporter.Runs("standby", "success") >= runs_at_start + 8;  // ~2 s
+    return exporter.Runs("standby", "success") >= runs_at_start + 16;  // ~4 s
   }));
-  EXPECT_EQ(worst, 0.0) << "the lag grew on an idle primary";
+  EXPECT_LT(worst, 1.0) << "the lag grew on an idle primary";
 
   // Pause replay and write: the lag appears and grows, the replay thread shows stopped.
   ASSERT_EQ(OnPgStandby(stack, "SELECT pg_wal_replay_pause()"), 0);
@@ -554,6 +555,9 @@ TEST(ExporterPostgresIntegrationTest, PausedReplayShowsLagIdlePrimaryDoesNot) {
            value("failover_replication_lag_bytes", {{"probe", "standby"}}).value_or(0) > 0 &&
            first > 0;
   })) << Describe(m, "standby");
+  // The last replayed transaction is 4 s old or more; the standby was caught up until the
+  // write a moment ago.
+  EXPECT_LT(first, 2.0) << "the first lag seen is the age of the last replayed transaction";
   ASSERT_TRUE(WaitFor([&] {
     m = exporter.Scrape();
     return value("failover_replication_lag_seconds", {{"probe", "standby"}}).value_or(0) >=
