@@ -55,6 +55,8 @@ failures = []
 def run_lab():
     """Runs the scenario and brings the lab down; the verdict, or None."""
     env = dict(os.environ, FAILOVER_LAB_BUILD_DIR=a.build_dir)
+    # Each run's records stay with the build that ran them, not in /tmp.
+    env.setdefault("FAILOVER_LAB_RUNS", os.path.join(os.path.abspath(a.build_dir), "lab-runs"))
     with tempfile.TemporaryDirectory(prefix="lab-test-") as tmp:
         out = os.path.join(tmp, "verdict.json")
         lab = os.path.join(ROOT, "scripts", "lab")
