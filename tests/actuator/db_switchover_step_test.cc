@@ -347,11 +347,13 @@ TEST_F(MariaDbSwitchoverLeaseTest, AFenceWhoseSessionIsKilledIsTriedAgain) {
   auto step = MakeLease(
       "primary_region: us-east, region: eu-west, catch_up_timeout: 20s, lease_timeout: 5s");
   ASSERT_TRUE(step) << step.error().message;
+  // The lock is held before the step starts: a fence that ran first would succeed and
+  // end the test's own sessions.
+  Root blocker(Primary());
+  blocker.Q("LOCK TABLES shop.orders WRITE");
+  Root admin(Primary());
   std::atomic<bool> killed{false};
   std::thread killer([&] {
-    Root blocker(Primary());
-    blocker.Q("LOCK TABLES shop.orders WRITE");
-    Root admin(Primary());
     std::string id;
     bool seen = testing::WaitFor([&] {
       id = admin.One(
