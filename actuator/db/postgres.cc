@@ -12,6 +12,11 @@
 namespace failover {
 namespace {
 
+// How long db_promote watches a standby whose lag reads above max_lag before it refuses:
+// WAL in flight on a streaming standby is replayed in milliseconds; a standby still behind
+// after this is behind.
+constexpr auto kCatchUpWindow = std::chrono::seconds(2);
+
 bool IsTrue(const std::optional<std::string>& v) { return v && (*v == "t" || *v == "on"); }
 
 const char kStateSql[] =
@@ -122,6 +127,26 @@ class PostgresDatabase final : public Database {
     }
     std::string limit = "max_lag " + FormatDuration(options.max_lag);
     auto lag = state->Lag();
+    if (lag && *lag > ToSeconds(options.max_lag)) {
+      // The age of the last replayed transaction is only an upper bound: after a quiet
+      // spell, WAL that has just arrived (a new order, a checkpoint) shows as that whole
+      // age until it is replayed, a few milliseconds later. Watch briefly; only a reading
+      // that finds the receiver streaming and everything replayed lowers the lag.
+      auto first = *lag;
+      auto caught_up = WaitCaughtUp(conn, deadline);
+      if (!caught_up) {
+        result.outcome = OutcomeOf(caught_up.error());
+        return result;
+      }
+      if (caught_up->first) {
+        lag = 0.0;
+        details["lag_first_reading_seconds"] = first;
+        details["lag_note"] = "the first reading (" + FormatLag(first) +
+                              ", the last replayed transaction's age) was WAL in flight: all "
+                              "of it was replayed " +
+                              std::to_string(caught_up->second) + " ms later, while streaming";
+      }
+    }
     bool backlog = (state->backlog_bytes && *state->backlog_bytes > 0) || state->replay_paused;
     if (lag) {
       details["lag_seconds"] = *lag;
@@ -339,6 +364,25 @@ class PostgresDatabase final : public Database {
     st.replay_paused = IsTrue(SqlColumn(row, {"replay_paused"}));
     st.old_xacts = SqlNumber(SqlColumn(row, {"old_xacts"})).value_or(0);
     return st;
+  }
+
+  // Polls the state for up to kCatchUpWindow (and the deadline) while the standby streams
+  // and replays; {true, ms waited} at the first reading with nothing left to replay.
+  SqlOutcome<std::pair<bool, long long>> WaitCaughtUp(PgConn& conn, MonoTime deadline) {
+    auto start = SystemClock::Get().Now();
+    auto until = std::min(start + kCatchUpWindow, deadline - std::chrono::milliseconds(500));
+    while (SystemClock::Get().Now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      auto st = Read(conn, deadline);
+      if (!st) return st.error();
+      if (!st->in_recovery || st->replay_paused || st->receiver_status != "streaming") break;
+      if (auto lag = st->Lag(); lag && *lag == 0.0) {
+        auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(SystemClock::Get().Now() - start);
+        return std::pair<bool, long long>{true, ms.count()};
+      }
+    }
+    return std::pair<bool, long long>{false, 0};
   }
 
   // After pg_reload_conf() the server signals every backend; ours applies the new value

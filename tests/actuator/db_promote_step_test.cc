@@ -350,6 +350,86 @@ TEST_F(PostgresPromoteTest, RefusesWhenTheLagExceedsMaxLagAndChangesNothing) {
   InsertAndWaitReplayed("after-resume");
 }
 
+// The standby applies commits only after `delay` (recovery_min_apply_delay, reloaded),
+// after the primary has been quiet for longer than `quiet`: the last replayed
+// transaction is then older than `quiet`, whatever arrives next.
+void DelayReplayAfterAQuietSpell(Stack& stack, int delay_ms, double quiet) {
+  std::string delay = std::to_string(delay_ms);
+  Pg standby(stack.Env("PG_STANDBY_ADDR"));
+  ASSERT_TRUE(standby.Exec("ALTER SYSTEM SET recovery_min_apply_delay = " + delay));
+  ASSERT_TRUE(standby.Exec("SELECT pg_reload_conf()"));
+  ASSERT_TRUE(testing::WaitFor([&] {
+    Pg fresh(stack.Env("PG_STANDBY_ADDR"));
+    return fresh.One("SELECT setting FROM pg_settings WHERE name = 'recovery_min_apply_delay'") ==
+           delay;
+  }));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return standby.One(
+                   "SELECT EXTRACT(EPOCH FROM clock_timestamp() - "
+                   "pg_last_xact_replay_timestamp()) > " +
+                   std::to_string(quiet)) == "t";
+      },
+      std::chrono::seconds(30)));
+}
+
+// Writes an order on the primary and waits until the standby has received (not
+// replayed) it.
+void WriteAndWaitReceived(Stack& stack, const std::string& note) {
+  Pg primary(stack.Env("PG_PRIMARY_ADDR"));
+  ASSERT_TRUE(primary.Exec("INSERT INTO orders (note) VALUES ('" + note + "')"));
+  std::string lsn = primary.One("SELECT pg_current_wal_lsn()");
+  Pg standby(stack.Env("PG_STANDBY_ADDR"));
+  ASSERT_TRUE(testing::WaitFor([&] {
+    return standby.One("SELECT pg_last_wal_receive_lsn() >= '" + lsn + "'::pg_lsn") == "t";
+  }));
+}
+
+// After a quiet spell, one new order is in flight when the step reads: the last replayed
+// transaction's age (above max_lag) is not the lag. The step watches, sees it replayed,
+// and promotes.
+TEST_F(PostgresPromoteTest, AnOrderInFlightAfterAQuietSpellIsNotLag) {
+  InsertAndWaitReplayed("before-quiet");
+  DelayReplayAfterAQuietSpell(*stack_, 1200, 2.5);
+  WriteAndWaitReceived(*stack_, "after-quiet");
+  auto step = Make("{database: eu-west-pg, max_lag: 2s, catch_up_timeout: 5s}");
+  ASSERT_TRUE(step) << step.error().message;
+  StepOutcome out = Run(**step);
+  ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
+  EXPECT_THAT(out.message, HasSubstr("promoted"));
+  EXPECT_THAT(out.message, HasSubstr("lag at promotion 0"));
+  // The premise: the first reading found the order received, not replayed, and the old
+  // transaction's age above max_lag.
+  EXPECT_GT(out.details["before"].value("backlog_bytes", 0.0), 0.0) << out.details.dump();
+  EXPECT_GT(out.details.value("lag_first_reading_seconds", 0.0), 2.0) << out.details.dump();
+  EXPECT_EQ(out.details.value("lag_seconds", -1.0), 0.0);
+  EXPECT_THAT(out.details.value("lag_note", ""), HasSubstr("WAL in flight"));
+  Pg standby(stack_->Env("PG_STANDBY_ADDR"));
+  EXPECT_EQ(standby.One("SELECT pg_is_in_recovery()"), "f");
+  EXPECT_EQ(standby.One("SELECT count(*) FROM orders WHERE note = 'after-quiet'"), "1");
+}
+
+// The same, but the standby stays behind for longer than the step watches: refused, and
+// nothing changed.
+TEST_F(PostgresPromoteTest, AStandbyStillBehindAfterTheWatchIsRefused) {
+  InsertAndWaitReplayed("before-quiet");
+  DelayReplayAfterAQuietSpell(*stack_, 60000, 2.5);
+  WriteAndWaitReceived(*stack_, "delayed");
+  auto step = Make("{database: eu-west-pg, max_lag: 2s, catch_up_timeout: 5s}");
+  ASSERT_TRUE(step) << step.error().message;
+  StepOutcome out = Run(**step);
+  EXPECT_EQ(out.status, StepStatus::kFailed) << out.message;
+  EXPECT_THAT(out.message, HasSubstr("refusing to promote"));
+  EXPECT_THAT(out.message, HasSubstr("exceeds max_lag 2s"));
+  EXPECT_FALSE(out.details.contains("lag_note")) << out.details.dump();
+  Pg standby(stack_->Env("PG_STANDBY_ADDR"));
+  EXPECT_EQ(standby.One("SELECT pg_is_in_recovery()"), "t");
+  EXPECT_EQ(standby.One("SELECT count(*) FROM orders WHERE note = 'delayed'"), "0");
+  ASSERT_TRUE(standby.Exec("ALTER SYSTEM RESET recovery_min_apply_delay"));
+  ASSERT_TRUE(standby.Exec("SELECT pg_reload_conf()"));
+  InsertAndWaitReplayed("after-reset");
+}
+
 // Last in the suite: the pair stays split afterwards. The region outage itself: the
 // primary is gone, the standby cannot know its lag, and is promoted all the same (the
 // runbook's guard judged the lag before the outage).
