@@ -388,7 +388,8 @@ https. The per-probe state at 10,000 probes is in bench/README.md ("Not done").
 
 
 PAGE_CHANGES = "issue19-changes.md"  # after the profiles' table
-PAGE_SECTIONS = ["partition-lab-cost.md", "earlier-2026-12-06-issue8.md"]  # at the end
+PAGE_SECTIONS = ["partition-lab-cost.md", "earlier-2026-12-07-e2f2285.md",
+                 "earlier-2026-12-06-issue8.md"]  # at the end, newest first
 
 
 def page_section(name):
