@@ -127,7 +127,8 @@ class PostgresDatabase final : public Database {
     }
     std::string limit = "max_lag " + FormatDuration(options.max_lag);
     auto lag = state->Lag();
-    if (lag && *lag > ToSeconds(options.max_lag)) {
+    if (lag && *lag > ToSeconds(options.max_lag) && state->receiver_status == "streaming" &&
+        !state->replay_paused) {
       // The age of the last replayed transaction is only an upper bound: after a quiet
       // spell, WAL that has just arrived (a new order, a checkpoint) shows as that whole
       // age until it is replayed, a few milliseconds later. Watch briefly; only a reading
@@ -375,7 +376,8 @@ class PostgresDatabase final : public Database {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
       auto st = Read(conn, deadline);
       if (!st) return st.error();
-      if (!st->in_recovery || st->replay_paused || st->receiver_status != "streaming") break;
+      if (!st->in_recovery || st->replay_paused || st->receiver_status != "streaming")
+        break;  // changed meanwhile
       if (auto lag = st->Lag(); lag && *lag == 0.0) {
         auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(SystemClock::Get().Now() - start);

@@ -322,6 +322,10 @@ class PostgresPromoteTest : public DbStepTestBase {
       return standby.One("SELECT count(*) FROM orders WHERE note = '" + note + "'") == "1";
     }));
   }
+  // After a quiet spell of 2.5 s with commits applied only after `delay_ms`, writes the
+  // order `note`, waits until the standby has received it, and runs db_promote with
+  // max_lag 2s.
+  StepOutcome PromoteWithAnOrderInFlight(int delay_ms, const std::string& note);
   Stack* stack_ = nullptr;
 };
 
@@ -385,16 +389,20 @@ void WriteAndWaitReceived(Stack& stack, const std::string& note) {
   }));
 }
 
+StepOutcome PostgresPromoteTest::PromoteWithAnOrderInFlight(int delay_ms, const std::string& note) {
+  InsertAndWaitReplayed("before-quiet");
+  DelayReplayAfterAQuietSpell(*stack_, delay_ms, 2.5);
+  WriteAndWaitReceived(*stack_, note);
+  auto step = Make("{database: eu-west-pg, max_lag: 2s, catch_up_timeout: 5s}");
+  if (!step) return StepOutcome::Fail("bad step: " + step.error().message);
+  return Run(**step);
+}
+
 // After a quiet spell, one new order is in flight when the step reads: the last replayed
 // transaction's age (above max_lag) is not the lag. The step watches, sees it replayed,
 // and promotes.
 TEST_F(PostgresPromoteTest, AnOrderInFlightAfterAQuietSpellIsNotLag) {
-  InsertAndWaitReplayed("before-quiet");
-  DelayReplayAfterAQuietSpell(*stack_, 1200, 2.5);
-  WriteAndWaitReceived(*stack_, "after-quiet");
-  auto step = Make("{database: eu-west-pg, max_lag: 2s, catch_up_timeout: 5s}");
-  ASSERT_TRUE(step) << step.error().message;
-  StepOutcome out = Run(**step);
+  StepOutcome out = PromoteWithAnOrderInFlight(1200, "after-quiet");
   ASSERT_EQ(out.status, StepStatus::kOk) << out.message;
   EXPECT_THAT(out.message, HasSubstr("promoted"));
   EXPECT_THAT(out.message, HasSubstr("lag at promotion 0"));
@@ -412,12 +420,7 @@ TEST_F(PostgresPromoteTest, AnOrderInFlightAfterAQuietSpellIsNotLag) {
 // The same, but the standby stays behind for longer than the step watches: refused, and
 // nothing changed.
 TEST_F(PostgresPromoteTest, AStandbyStillBehindAfterTheWatchIsRefused) {
-  InsertAndWaitReplayed("before-quiet");
-  DelayReplayAfterAQuietSpell(*stack_, 60000, 2.5);
-  WriteAndWaitReceived(*stack_, "delayed");
-  auto step = Make("{database: eu-west-pg, max_lag: 2s, catch_up_timeout: 5s}");
-  ASSERT_TRUE(step) << step.error().message;
-  StepOutcome out = Run(**step);
+  StepOutcome out = PromoteWithAnOrderInFlight(60000, "delayed");
   EXPECT_EQ(out.status, StepStatus::kFailed) << out.message;
   EXPECT_THAT(out.message, HasSubstr("refusing to promote"));
   EXPECT_THAT(out.message, HasSubstr("exceeds max_lag 2s"));
